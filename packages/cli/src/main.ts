@@ -1,0 +1,56 @@
+import { Command, CommanderError, Option } from 'commander';
+import { btfDump, type BtfFormat } from './commands/btf-dump.js';
+import { inspect } from './commands/inspect.js';
+import { objdump } from './commands/objdump.js';
+import { CliError, processIo, type CliIo } from './io.js';
+
+const VERSION = '0.1.0';
+
+function buildProgram(io: CliIo): Command {
+  const program = new Command('tsbpf')
+    .description('eBPF toolchain for TypeScript and Node.js')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError();
+
+  const btf = program.command('btf').description('BTF type information');
+  btf
+    .command('dump')
+    .description('print the types of raw BTF (e.g. /sys/kernel/btf/vmlinux) or of an ELF object\'s .BTF')
+    .argument('<file>', 'raw BTF or BPF ELF object')
+    .addOption(new Option('--format <format>', 'output format').choices(['raw', 'c', 'json']).default('raw'))
+    .action((file: string, opts: { format: BtfFormat }) => btfDump(io, file, opts.format));
+
+  program
+    .command('inspect')
+    .description('list the programs and maps of a BPF object')
+    .argument('<obj>', 'BPF ELF object')
+    .option('--json', 'machine-readable output')
+    .action((obj: string, opts: { json?: boolean }) => inspect(io, obj, opts.json === true));
+
+  program
+    .command('objdump')
+    .description('disassemble the programs of a BPF object, with source lines')
+    .argument('<obj>', 'BPF ELF object')
+    .option('--program <name>', 'only this program (or subprogram)')
+    .action((obj: string, opts: { program?: string }) => objdump(io, obj, opts.program));
+
+  return program;
+}
+
+/** Runs the CLI in-process; returns the exit code instead of exiting. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof CliError) {
+      io.err(`tsbpf: ${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,84 @@
+import { ObjectParseError, type ByteOrder, type ObjectParseErrorCode } from './errors.js';
+
+/**
+ * A bounds-checked little/big-endian view over a byte range. Every read past
+ * the end becomes an `ObjectParseError` with the given code instead of a
+ * `RangeError`, so malformed input can never escape as an untyped exception.
+ */
+export class ByteReader {
+  readonly view: DataView;
+  readonly little: boolean;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly byteOrder: ByteOrder,
+    private readonly code: ObjectParseErrorCode,
+    private readonly section?: string,
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.little = byteOrder === 'little';
+  }
+
+  get length(): number {
+    return this.bytes.byteLength;
+  }
+
+  check(offset: number, size: number, what = 'read'): void {
+    if (!Number.isInteger(offset) || offset < 0 || size < 0 || offset + size > this.bytes.byteLength) {
+      throw new ObjectParseError(
+        this.code,
+        `${what}: ${size} bytes at ${offset} past the end (${this.bytes.byteLength} bytes)`,
+        { section: this.section, offset },
+      );
+    }
+  }
+
+  u8(offset: number): number {
+    this.check(offset, 1);
+    return this.view.getUint8(offset);
+  }
+  u16(offset: number): number {
+    this.check(offset, 2);
+    return this.view.getUint16(offset, this.little);
+  }
+  u32(offset: number): number {
+    this.check(offset, 4);
+    return this.view.getUint32(offset, this.little);
+  }
+  i16(offset: number): number {
+    this.check(offset, 2);
+    return this.view.getInt16(offset, this.little);
+  }
+  i32(offset: number): number {
+    this.check(offset, 4);
+    return this.view.getInt32(offset, this.little);
+  }
+  u64(offset: number): bigint {
+    this.check(offset, 8);
+    return this.view.getBigUint64(offset, this.little);
+  }
+  /** A u64 that must fit in a JS number (offsets, sizes). */
+  u64n(offset: number, what = 'value'): number {
+    const v = this.u64(offset);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new ObjectParseError(this.code, `${what} ${v} does not fit in a safe integer`, {
+        section: this.section,
+        offset,
+      });
+    }
+    return Number(v);
+  }
+  slice(offset: number, size: number, what = 'slice'): Uint8Array {
+    this.check(offset, size, what);
+    return this.bytes.subarray(offset, offset + size);
+  }
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+/** Reads a NUL-terminated string starting at `offset`; stops at the end of `bytes`. */
+export function cString(bytes: Uint8Array, offset: number): string {
+  let end = offset;
+  while (end < bytes.length && bytes[end] !== 0) end++;
+  return decoder.decode(bytes.subarray(offset, end));
+}

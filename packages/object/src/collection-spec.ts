@@ -1,0 +1,122 @@
+import { Btf, parseBtfExt, type BtfExt } from './btf/index.js';
+import { ByteReader, cString } from './bytes.js';
+import { ObjectParseError } from './errors.js';
+import type { ObjectContext } from './elf/context.js';
+import { readElf } from './elf/elf-file.js';
+import { parseExterns } from './elf/externs.js';
+import { parseBtfMaps } from './elf/maps-btf.js';
+import { parseDataMaps } from './elf/maps-data.js';
+import { parseLegacyMaps } from './elf/maps-legacy.js';
+import { parsePrograms } from './elf/programs.js';
+import { readRelocations } from './elf/relocations.js';
+import { readSymbols } from './elf/symbols.js';
+import type { CollectionSpec, ExternSpec, MapSpec, ProgramSpec } from './spec.js';
+
+export interface ParseOptions {
+  /**
+   * An executable section whose name follows no `SEC()` convention is an
+   * error by default (it could not be loaded); `'ignore'` skips it.
+   */
+  unknownSections?: 'error' | 'ignore';
+}
+
+/**
+ * Parses a BPF ELF object (clang `-target bpfel` or `bpfeb`) into plain data.
+ * Pure and deterministic: no file system, no system calls. Malformed input of
+ * any kind throws `ObjectParseError` with a stable `code`.
+ */
+export function parseCollectionSpec(bytes: Uint8Array, options: ParseOptions = {}): CollectionSpec {
+  try {
+    return parse(bytes, options);
+  } catch (e) {
+    if (e instanceof ObjectParseError) throw e;
+    // Anything else is a gap in our validation; keep the contract (typed errors only) and the evidence.
+    throw new ObjectParseError('ELF_INVALID', `malformed object: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  }
+}
+
+function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
+  const elf = readElf(bytes);
+  const symbols = readSymbols(elf);
+  const relocations = readRelocations(elf, symbols);
+
+  const btfSection = elf.sectionByName('.BTF');
+  const btf = btfSection ? Btf.parse(btfSection.data) : undefined;
+  const extSection = elf.sectionByName('.BTF.ext');
+  let btfExt: BtfExt | undefined;
+  if (extSection && btf) btfExt = parseBtfExt(extSection.data, btf);
+
+  const licenseSection = elf.sectionByName('license');
+  const license = licenseSection ? cString(licenseSection.data, 0) : '';
+  const versionSection = elf.sectionByName('version');
+  let kernelVersion: number | undefined;
+  if (versionSection) {
+    if (versionSection.size !== 4) {
+      throw new ObjectParseError('SECTION_INVALID', `size ${versionSection.size} is not 4`, { section: 'version' });
+    }
+    kernelVersion = new ByteReader(versionSection.data, elf.byteOrder, 'SECTION_INVALID', 'version').u32(0);
+  }
+
+  const ctx: ObjectContext = { elf, byteOrder: elf.byteOrder, symbols, relocations, btf, btfExt };
+  const maps = byName('map', [...parseBtfMaps(ctx), ...parseLegacyMaps(ctx), ...parseDataMaps(ctx)]);
+  const externs = byName('extern', parseExterns(ctx));
+  const { programs, subprograms } = parsePrograms(ctx, {
+    unknownSections: options.unknownSections ?? 'error',
+    license,
+    kernelVersion,
+  });
+  checkReferences(programs.concat(subprograms), maps, externs);
+  for (const map of Object.values(maps)) {
+    for (const slot of map.slots) {
+      if (slot.program !== undefined && !programs.some((p) => p.name === slot.program)) {
+        throw new ObjectParseError('MAP_INVALID', `map ${map.name}: values[${slot.index}] names no program`);
+      }
+      if (slot.map !== undefined && !(slot.map in maps)) {
+        throw new ObjectParseError('MAP_INVALID', `map ${map.name}: values[${slot.index}] names no map`);
+      }
+    }
+  }
+
+  return {
+    byteOrder: elf.byteOrder,
+    license,
+    kernelVersion,
+    programs: byName('program', programs),
+    subprograms: byName('subprogram', subprograms),
+    maps,
+    externs,
+    btf,
+    btfExt,
+  };
+}
+
+function byName<T extends { name: string }>(what: string, items: readonly T[]): Record<string, T> {
+  const out: Record<string, T> = Object.create(null);
+  for (const item of items) {
+    if (item.name in out) throw new ObjectParseError('SYMBOL_INVALID', `two ${what}s are named ${item.name}`);
+    out[item.name] = item;
+  }
+  return out;
+}
+
+function checkReferences(
+  programs: readonly ProgramSpec[],
+  maps: Record<string, MapSpec>,
+  externs: Record<string, ExternSpec>,
+): void {
+  for (const p of programs) {
+    for (const r of p.relocations) {
+      const missing =
+        (r.kind === 'map' || r.kind === 'map_value') && !(r.map in maps)
+          ? `map ${r.map}`
+          : r.kind === 'extern' && !(r.extern in externs)
+            ? `extern ${r.extern}`
+            : undefined;
+      if (missing) {
+        throw new ObjectParseError('RELOCATION_INVALID', `program ${p.name}: instruction ${r.insn} references unknown ${missing}`, {
+          section: p.sectionName,
+        });
+      }
+    }
+  }
+}

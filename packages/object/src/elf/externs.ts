@@ -1,0 +1,50 @@
+import { ObjectParseError } from '../errors.js';
+import type { ExternSpec } from '../spec.js';
+import type { ObjectContext } from './context.js';
+import { SHN_UNDEF, STB, STT } from './symbols.js';
+
+/**
+ * Undefined symbols are externs. BTF says which kind: clang lists them as VARs
+ * (or FUNCs, for kfuncs) in the `.kconfig` or `.ksyms` DATASEC. Without BTF
+ * we cannot tell a kconfig value from a kernel symbol, so that is an error.
+ */
+export function parseExterns(ctx: ObjectContext): ExternSpec[] {
+  const undefinedSymbols = ctx.symbols.filter(
+    (s) => s.sectionIndex === SHN_UNDEF && s.name !== '' && s.type !== STT.FILE && s.type !== STT.SECTION,
+  );
+  if (undefinedSymbols.length === 0) return [];
+  const btf = ctx.btf;
+  if (!btf) throw new ObjectParseError('SYMBOL_INVALID', `extern ${undefinedSymbols[0]!.name} needs BTF to be resolved`);
+
+  const kinds = new Map<string, { kind: 'kconfig' | 'ksym'; id: number; isFunction: boolean }>();
+  for (const [section, kind] of [
+    ['.kconfig', 'kconfig'],
+    ['.ksyms', 'ksym'],
+  ] as const) {
+    const datasec = btf.findByName(section, 'datasec');
+    if (datasec?.kind !== 'datasec') continue;
+    for (const v of datasec.vars) {
+      const t = btf.type(v.type);
+      if (t.kind === 'var' || t.kind === 'func') kinds.set(t.name, { kind, id: t.id, isFunction: t.kind === 'func' });
+    }
+  }
+
+  return undefinedSymbols.map((symbol) => {
+    let info = kinds.get(symbol.name);
+    if (!info && symbol.type === STT.FUNC) {
+      // kfuncs that are only called may be described by a FUNC outside any DATASEC.
+      const func = btf.findByName(symbol.name, 'func');
+      if (func) info = { kind: 'ksym', id: func.id, isFunction: true };
+    }
+    if (!info) {
+      throw new ObjectParseError('SYMBOL_INVALID', `extern ${symbol.name} is neither __kconfig nor __ksym`);
+    }
+    return {
+      name: symbol.name,
+      kind: info.kind,
+      isFunction: info.isFunction,
+      weak: symbol.bind === STB.WEAK,
+      btfTypeId: info.id,
+    };
+  });
+}

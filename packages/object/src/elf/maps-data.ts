@@ -1,0 +1,64 @@
+import { ObjectParseError } from '../errors.js';
+import type { MapSpec } from '../spec.js';
+import { MapFlags, MapType, mapTypeName } from '../uapi.js';
+import { isDataSection, type ObjectContext } from './context.js';
+import { SHT } from './elf-file.js';
+import { STT } from './symbols.js';
+
+/**
+ * Global variables: every non-empty `.data*`, `.rodata*` and `.bss` section is
+ * a single-element array map whose value is the section (libbpf's "internal
+ * maps"). `.rodata` is read-only for programs and frozen after it is filled.
+ * Flags follow what libbpf sets at open time.
+ */
+/** Far above any kernel's array value limit; guards against allocating a corrupt `.bss` size. */
+const MAX_DATA_SECTION = 1 << 30;
+
+export function parseDataMaps(ctx: ObjectContext): MapSpec[] {
+  const maps: MapSpec[] = [];
+  for (const section of ctx.elf.sections) {
+    if (!isDataSection(section.name) || section.size === 0) continue;
+    if (section.type !== SHT.PROGBITS && section.type !== SHT.NOBITS) continue;
+    if (section.size > MAX_DATA_SECTION) {
+      throw new ObjectParseError('SECTION_INVALID', `${section.size} bytes of global data is more than a map value can hold`, {
+        section: section.name,
+      });
+    }
+    const kind = section.name.startsWith('.rodata') ? 'rodata' : section.name === '.bss' ? 'bss' : 'data';
+    const datasec = ctx.btf?.findByName(section.name, 'datasec');
+    const btfVars = new Map<string, number>();
+    if (ctx.btf && datasec?.kind === 'datasec') {
+      for (const v of datasec.vars) {
+        const t = ctx.btf.type(v.type);
+        if (t.kind === 'var') btfVars.set(t.name, t.id);
+      }
+    }
+    const variables = ctx.symbols
+      .filter((s) => s.sectionIndex === section.index && s.type === STT.OBJECT && s.name !== '')
+      .sort((a, b) => a.value - b.value || (a.name < b.name ? -1 : 1))
+      .map((s) => ({ name: s.name, offset: s.value, size: s.size, btfTypeId: btfVars.get(s.name) ?? 0 }));
+    const readOnly = kind === 'rodata';
+    maps.push({
+      name: section.name,
+      kind,
+      sectionName: section.name,
+      type: MapType.array,
+      typeName: mapTypeName(MapType.array),
+      keySize: 4,
+      valueSize: section.size,
+      maxEntries: 1,
+      flags: (readOnly ? MapFlags.RDONLY_PROG : 0) | MapFlags.MMAPABLE,
+      numaNode: 0,
+      mapExtra: 0n,
+      pinning: 0,
+      btfKeyTypeId: 0,
+      btfValueTypeId: datasec?.id ?? 0,
+      innerMap: undefined,
+      slots: [],
+      initialValue: section.type === SHT.NOBITS ? new Uint8Array(section.size) : section.data.slice(),
+      freeze: readOnly,
+      variables,
+    });
+  }
+  return maps;
+}

@@ -1,0 +1,254 @@
+import { ByteReader } from '../bytes.js';
+import { ObjectParseError } from '../errors.js';
+import { sectionDef } from '../section-defs.js';
+import type { FuncInfo, LineInfo, ProgramCoreRelo, ProgramRelocation, ProgramSpec } from '../spec.js';
+import { LEGACY_MAPS_SECTION, MAPS_SECTION, isDataSection, type ObjectContext } from './context.js';
+import { SHF, SHT, type ElfSection } from './elf-file.js';
+import { R_BPF, type ElfRelocation } from './relocations.js';
+import { SHN_UNDEF, STB, STT, type ElfSymbol } from './symbols.js';
+
+const INSN_SIZE = 8;
+const OP_CALL = 0x85;
+const OP_LD_IMM64 = 0x18;
+const BPF_PSEUDO_CALL = 1;
+
+export interface ProgramsOptions {
+  /** What to do with an executable section whose name follows no SEC() convention. */
+  readonly unknownSections: 'error' | 'ignore';
+  readonly license: string;
+  readonly kernelVersion: number | undefined;
+}
+
+interface Func {
+  readonly symbol: ElfSymbol;
+  readonly section: ElfSection;
+}
+
+/**
+ * One program per function symbol in each executable section (so a section
+ * may hold several programs); functions in `.text` are subprograms. Every
+ * relocation is resolved to a name (map, global-data map, subprogram, extern)
+ * so the loader never needs the ELF again.
+ */
+export function parsePrograms(
+  ctx: ObjectContext,
+  options: ProgramsOptions,
+): { programs: ProgramSpec[]; subprograms: ProgramSpec[] } {
+  const funcs = collectFunctions(ctx, options);
+  const byAddress = new Map<string, Func>();
+  for (const f of funcs) byAddress.set(`${f.section.index}:${f.symbol.value}`, f);
+  const funcAt = (sectionIndex: number, offset: number) => byAddress.get(`${sectionIndex}:${offset}`);
+
+  const specs = new Map<string, ProgramSpec>();
+  const direct = new Map<string, string[]>();
+  for (const f of funcs) {
+    const relocations = resolveRelocations(ctx, f, funcAt);
+    direct.set(
+      f.symbol.name,
+      relocations.flatMap((r) => (r.kind === 'call' || r.kind === 'func' ? [r.target] : [])),
+    );
+    specs.set(f.symbol.name, buildSpec(ctx, f, relocations, options));
+  }
+
+  // Subprograms reachable from each function, transitively, in first-reference order.
+  const withSubprograms = (spec: ProgramSpec): ProgramSpec => {
+    const seen = new Set<string>([spec.name]);
+    const order: string[] = [];
+    const queue = [...(direct.get(spec.name) ?? [])];
+    while (queue.length > 0) {
+      const name = queue.shift()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      order.push(name);
+      queue.push(...(direct.get(name) ?? []));
+    }
+    return { ...spec, subprograms: order };
+  };
+  const programs: ProgramSpec[] = [];
+  const subprograms: ProgramSpec[] = [];
+  for (const f of funcs) {
+    const spec = withSubprograms(specs.get(f.symbol.name)!);
+    (f.section.name === '.text' ? subprograms : programs).push(spec);
+  }
+  return { programs, subprograms };
+}
+
+function collectFunctions(ctx: ObjectContext, options: ProgramsOptions): Func[] {
+  const funcs: Func[] = [];
+  const names = new Set<string>();
+  for (const section of ctx.elf.sections) {
+    if (section.type !== SHT.PROGBITS || (section.flags & SHF.EXECINSTR) === 0 || section.size === 0) continue;
+    const isText = section.name === '.text';
+    const symbols = ctx.symbols
+      .filter((s) => s.sectionIndex === section.index && s.type === STT.FUNC)
+      .sort((a, b) => a.value - b.value);
+    if (!isText && symbols.length > 0 && !sectionDef(section.name)) {
+      if (options.unknownSections === 'ignore') continue;
+      throw new ObjectParseError(
+        'UNKNOWN_SECTION',
+        `program ${symbols[0]!.name}: section name follows no SEC() convention (e.g. "xdp", "tracepoint/<category>/<name>", "cgroup_skb/ingress")`,
+        { section: section.name },
+      );
+    }
+    for (const symbol of symbols) {
+      const where = { section: section.name, offset: symbol.value };
+      if (symbol.value % INSN_SIZE !== 0 || symbol.size % INSN_SIZE !== 0 || symbol.size === 0) {
+        throw new ObjectParseError('PROGRAM_INVALID', `function ${symbol.name} is not whole instructions`, where);
+      }
+      if (symbol.value + symbol.size > section.size) {
+        throw new ObjectParseError('PROGRAM_INVALID', `function ${symbol.name} runs past the end of its section`, where);
+      }
+      if (!isText && symbol.bind === STB.LOCAL) {
+        // libbpf refuses these too: a static entry point has no stable name to load it by.
+        throw new ObjectParseError('PROGRAM_INVALID', `program ${symbol.name} is static; entry points must be global`, where);
+      }
+      if (names.has(symbol.name)) {
+        throw new ObjectParseError('SYMBOL_INVALID', `two functions are named ${symbol.name}`, where);
+      }
+      names.add(symbol.name);
+      funcs.push({ symbol, section });
+    }
+  }
+  return funcs;
+}
+
+function resolveRelocations(
+  ctx: ObjectContext,
+  f: Func,
+  funcAt: (sectionIndex: number, offset: number) => Func | undefined,
+): ProgramRelocation[] {
+  const { section, symbol: fn } = f;
+  const r = new ByteReader(section.data, ctx.byteOrder, 'PROGRAM_INVALID', section.name);
+  const srcReg = (off: number) => (ctx.byteOrder === 'little' ? r.u8(off + 1) >> 4 : r.u8(off + 1) & 0xf);
+  const out: ProgramRelocation[] = [];
+  const relocated = new Set<number>();
+  const fail = (message: string, offset: number) =>
+    new ObjectParseError('RELOCATION_INVALID', `program ${fn.name}: ${message}`, { section: section.name, offset });
+
+  for (const rel of ctx.relocations.get(section.index) ?? []) {
+    if (rel.offset < fn.value || rel.offset >= fn.value + fn.size) continue;
+    if ((rel.offset - fn.value) % INSN_SIZE !== 0) throw fail('relocation is not on an instruction boundary', rel.offset);
+    const insn = (rel.offset - fn.value) / INSN_SIZE;
+    relocated.add(insn);
+    out.push(classify(ctx, rel, insn, r.u8(rel.offset), r.i32(rel.offset + 4), funcAt, fail));
+  }
+
+  // Calls between functions of the same section need no relocation: the
+  // immediate is already the relative target.
+  for (let off = fn.value; off < fn.value + fn.size; off += INSN_SIZE) {
+    const insn = (off - fn.value) / INSN_SIZE;
+    if (r.u8(off) !== OP_CALL || srcReg(off) !== BPF_PSEUDO_CALL || relocated.has(insn)) continue;
+    const targetOffset = off + (r.i32(off + 4) + 1) * INSN_SIZE;
+    const target = funcAt(section.index, targetOffset);
+    if (!target) throw fail(`call to offset ${targetOffset}, where no function starts`, off);
+    out.push({ insn, kind: 'call', target: target.symbol.name });
+  }
+  return out.sort((a, b) => a.insn - b.insn);
+}
+
+function classify(
+  ctx: ObjectContext,
+  rel: ElfRelocation,
+  insn: number,
+  opcode: number,
+  imm: number,
+  funcAt: (sectionIndex: number, offset: number) => Func | undefined,
+  fail: (message: string, offset: number) => ObjectParseError,
+): ProgramRelocation {
+  const sym = rel.symbol;
+  if (rel.type !== R_BPF.R64_64 && rel.type !== R_BPF.R64_32) {
+    throw fail(`relocation type ${rel.type} against ${sym.name || 'a section'} is not used in code`, rel.offset);
+  }
+  if (sym.sectionIndex === SHN_UNDEF) {
+    if (sym.name === '') throw fail('relocation against an undefined unnamed symbol', rel.offset);
+    return { insn, kind: 'extern', extern: sym.name };
+  }
+  const target = ctx.elf.sections[sym.sectionIndex];
+  if (!target) throw fail(`symbol ${sym.name} is in section ${sym.sectionIndex}, which does not exist`, rel.offset);
+
+  if (opcode === OP_CALL) {
+    // The immediate counts instructions from the symbol: (imm + 1) slots past it.
+    const offset = sym.value + (imm + 1) * INSN_SIZE;
+    const callee = funcAt(target.index, offset);
+    if (target.name !== '.text' || !callee) {
+      throw fail(`call into ${target.name}+${offset}, which is not a function in .text`, rel.offset);
+    }
+    return { insn, kind: 'call', target: callee.symbol.name };
+  }
+  if (opcode !== OP_LD_IMM64) {
+    throw fail(`relocation on opcode 0x${opcode.toString(16)}; only calls and ld_imm64 are relocated`, rel.offset);
+  }
+  if ((target.flags & SHF.EXECINSTR) !== 0) {
+    // A function address (callback): the immediate is a byte offset from the symbol.
+    const callee = funcAt(target.index, sym.value + imm);
+    if (!callee || target.name !== '.text') {
+      throw fail(`function reference to ${target.name}+${sym.value + imm}, which is not a function in .text`, rel.offset);
+    }
+    return { insn, kind: 'func', target: callee.symbol.name };
+  }
+  if (target.name === MAPS_SECTION || target.name === LEGACY_MAPS_SECTION) {
+    const map = ctx.symbols.find(
+      (s) => s.sectionIndex === target.index && s.type !== STT.SECTION && s.name !== '' && s.value === sym.value + (sym.type === STT.SECTION ? imm : 0),
+    );
+    if (!map) throw fail(`reference into ${target.name} that names no map`, rel.offset);
+    return { insn, kind: 'map', map: map.name };
+  }
+  if (isDataSection(target.name)) {
+    return { insn, kind: 'map_value', map: target.name, offset: sym.value + imm };
+  }
+  throw fail(`reference to ${sym.name || target.name} in section ${target.name}, which is neither code, map nor data`, rel.offset);
+}
+
+function buildSpec(
+  ctx: ObjectContext,
+  f: Func,
+  relocations: ProgramRelocation[],
+  options: ProgramsOptions,
+): ProgramSpec {
+  const { section, symbol } = f;
+  const isText = section.name === '.text';
+  const def = isText ? undefined : sectionDef(section.name);
+  const start = symbol.value;
+  const end = start + symbol.size;
+  const inRange = (r: { insnOff: number }) => r.insnOff >= start && r.insnOff < end;
+  const toInsn = (insnOff: number) => (insnOff - start) / INSN_SIZE;
+  const ext = ctx.btfExt;
+
+  const funcInfo: FuncInfo[] = (ext?.funcInfo.get(section.name) ?? [])
+    .filter(inRange)
+    .map((r) => ({ insn: toInsn(r.insnOff), typeId: r.typeId }));
+  const lineInfo: LineInfo[] = (ext?.lineInfo.get(section.name) ?? []).filter(inRange).map((r) => ({
+    insn: toInsn(r.insnOff),
+    fileName: r.fileName,
+    line: r.line,
+    column: r.column,
+    lineText: r.lineText,
+  }));
+  const coreRelos: ProgramCoreRelo[] = (ext?.coreRelos.get(section.name) ?? []).filter(inRange).map((r) => {
+    const { insnOff, ...rest } = r;
+    return { ...rest, insn: toInsn(insnOff) };
+  });
+  const btfFuncId = funcInfo.find((fi) => fi.insn === 0)?.typeId ?? ctx.btf?.findByName(symbol.name, 'func')?.id;
+
+  return {
+    name: symbol.name,
+    sectionName: section.name,
+    sectionOffset: start,
+    type: def?.type ?? 0,
+    typeName: def?.typeName ?? 'unspec',
+    attachType: def?.attachType,
+    attachTypeName: def?.attachTypeName,
+    attachTo: def?.attachTo ?? '',
+    sleepable: def?.sleepable ?? false,
+    xdpFrags: def?.xdpFrags ?? false,
+    license: options.license,
+    kernelVersion: options.kernelVersion,
+    instructions: section.data.slice(start, end),
+    relocations,
+    subprograms: [],
+    funcInfo,
+    lineInfo,
+    coreRelos,
+    btfFuncId,
+  };
+}

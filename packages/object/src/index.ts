@@ -1,0 +1,30 @@
+export { ObjectParseError, type ByteOrder, type ObjectParseErrorCode, type ObjectParseErrorOptions } from './errors.js';
+export { parseCollectionSpec, type ParseOptions } from './collection-spec.js';
+export type {
+  CollectionSpec,
+  ExternSpec,
+  FuncInfo,
+  LineInfo,
+  MapKind,
+  MapSlotValue,
+  MapSpec,
+  ProgramCoreRelo,
+  ProgramRelocation,
+  ProgramSpec,
+} from './spec.js';
+export { sectionDef, type SectionDef } from './section-defs.js';
+export {
+  AttachType,
+  MapFlags,
+  MapType,
+  PinType,
+  ProgramType,
+  attachTypeName,
+  mapTypeName,
+  programTypeName,
+  type AttachTypeName,
+  type MapTypeName,
+  type ProgramTypeName,
+} from './uapi.js';
+export * from './btf/index.js';
+export * from './asm/index.js';

@@ -1,0 +1,54 @@
+/**
+ * The dependency rules of docs/architecture.md, checked on every import
+ * specifier in each package's src/.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from './support/env.js';
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return path.endsWith('.ts') && !path.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+function imports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
+    (m) => (m[1] ?? m[2])!,
+  );
+}
+
+const rules: Record<string, { allowed: (spec: string) => boolean; why: string }> = {
+  object: {
+    allowed: (s) => s.startsWith('.') || s === 'elfy',
+    why: '@tsbpf/object is pure: its own files and elfy only (no node:*, no other @tsbpf/*)',
+  },
+  cli: { allowed: () => true, why: '' },
+};
+
+describe('package dependency rules', () => {
+  for (const [pkg, rule] of Object.entries(rules)) {
+    it(`${pkg}: ${rule.why || 'anything'}`, () => {
+      const offenders = sourceFiles(join(repoRoot, 'packages', pkg, 'src')).flatMap((f) =>
+        imports(f)
+          .filter((s) => !rule.allowed(s))
+          .map((s) => `${relative(repoRoot, f)} imports ${s}`),
+      );
+      expect(offenders).toEqual([]);
+    });
+  }
+
+  it('koffi is imported nowhere but the loader\'s sys/ffi.ts', () => {
+    const offenders = readdirSync(join(repoRoot, 'packages')).flatMap((pkg) =>
+      sourceFiles(join(repoRoot, 'packages', pkg, 'src'))
+        .filter((f) => !f.endsWith(join('loader', 'src', 'sys', 'ffi.ts')))
+        .filter((f) => imports(f).includes('koffi'))
+        .map((f) => relative(repoRoot, f)),
+    );
+    expect(offenders).toEqual([]);
+  });
+});
