@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileBytes } from './read-file.js';
 
 /** Where a command writes; tests pass buffers, the binary passes the process streams. */
 export interface CliIo {
@@ -24,7 +24,7 @@ export class CliError extends Error {
 
 export function readInput(path: string): Uint8Array {
   try {
-    return readFileSync(path);
+    return readFileBytes(path);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new CliError(`${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);

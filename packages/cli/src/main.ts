@@ -20,7 +20,8 @@ function buildProgram(io: CliIo): Command {
     .description('print the types of raw BTF (e.g. /sys/kernel/btf/vmlinux) or of an ELF object\'s .BTF')
     .argument('<file>', 'raw BTF or BPF ELF object')
     .addOption(new Option('--format <format>', 'output format').choices(['raw', 'c', 'json']).default('raw'))
-    .action((file: string, opts: { format: BtfFormat }) => btfDump(io, file, opts.format));
+    .option('--base <file>', 'base BTF of split BTF (default for /sys/kernel/btf/<module>: vmlinux)')
+    .action((file: string, opts: { format: BtfFormat; base?: string }) => btfDump(io, file, opts.format, opts.base));
 
   program
     .command('inspect')

@@ -26,5 +26,6 @@ export {
   type MapTypeName,
   type ProgramTypeName,
 } from './uapi.js';
+export { linkProgram, type LinkedProgram } from './link/link-program.js';
 export * from './btf/index.js';
 export * from './asm/index.js';

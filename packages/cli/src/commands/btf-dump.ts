@@ -5,21 +5,30 @@ export type BtfFormat = 'raw' | 'c' | 'json';
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 
-/** Raw BTF (/sys/kernel/btf/*) or an ELF object's `.BTF`. */
-export function loadBtf(path: string): Btf {
+const SYSFS_BTF = '/sys/kernel/btf/';
+const VMLINUX = '/sys/kernel/btf/vmlinux';
+
+/**
+ * Raw BTF (/sys/kernel/btf/*) or an ELF object's `.BTF`. Split BTF (a kernel
+ * module's) needs its base: given with `base`, or vmlinux for a module file
+ * under /sys/kernel/btf/, as bpftool does.
+ */
+export function loadBtf(path: string, basePath?: string): Btf {
+  if (basePath === undefined && path.startsWith(SYSFS_BTF) && path !== VMLINUX) basePath = VMLINUX;
+  const base = basePath === undefined ? undefined : loadBtf(basePath);
   const bytes = readInput(path);
   if (ELF_MAGIC.every((b, i) => bytes[i] === b)) {
     const spec = parseCollectionSpec(bytes, { unknownSections: 'ignore' });
     if (!spec.btf) throw new CliError(`${path}: the object has no .BTF section`);
     return spec.btf;
   }
-  return Btf.parse(bytes);
+  return Btf.parse(bytes, { base });
 }
 
-export function btfDump(io: CliIo, file: string, format: BtfFormat): void {
+export function btfDump(io: CliIo, file: string, format: BtfFormat, basePath?: string): void {
   let btf: Btf;
   try {
-    btf = loadBtf(file);
+    btf = loadBtf(file, basePath);
   } catch (e) {
     if (e instanceof ObjectParseError) throw new CliError(`${file}: ${e.message} [${e.code}]`);
     throw e;
@@ -29,7 +38,7 @@ export function btfDump(io: CliIo, file: string, format: BtfFormat): void {
       io.out(formatBtfRaw(btf));
       return;
     case 'json':
-      io.out(JSON.stringify(formatBtfJson(btf)) + '\n');
+      io.out(formatBtfJson(btf) + '\n');
       return;
     case 'c':
       throw new CliError('--format c (vmlinux.h generation) is not available yet; it comes with @tsbpf/compiler');

@@ -1,4 +1,4 @@
-import * as elfy from 'elfy';
+import elfy, { type ElfyResult } from 'elfy';
 import { ByteReader } from '../bytes.js';
 import { ObjectParseError, type ByteOrder } from '../errors.js';
 
@@ -66,7 +66,7 @@ export function readElf(bytes: Uint8Array): ElfFile {
   header.check(shoff, shnum * shentsize, 'section header table');
   if (shstrndx >= shnum) throw new ObjectParseError('ELF_INVALID', `e_shstrndx ${shstrndx} out of range`);
 
-  let parsed: elfy.ElfyResult;
+  let parsed: ElfyResult;
   try {
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     parsed = elfy.parse(buf);

@@ -18,5 +18,8 @@ declare module 'elfy' {
     shstrndx: number;
     body: { sections: ElfySection[] };
   }
-  export function parse(buf: Uint8Array): ElfyResult;
+  // elfy assigns to `exports` through an alias, which Node's ESM loader cannot
+  // see as named exports: only the default (module.exports) import works.
+  const elfy: { parse(buf: Uint8Array): ElfyResult };
+  export default elfy;
 }

@@ -1,0 +1,79 @@
+import { ObjectParseError } from '../errors.js';
+import type { CollectionSpec, FuncInfo, LineInfo, ProgramCoreRelo, ProgramRelocation, ProgramSpec } from '../spec.js';
+
+const INSN_SIZE = 8;
+const BPF_PSEUDO_FUNC = 2;
+
+/** A program with its subprograms appended, ready for map relocation and loading. */
+export interface LinkedProgram {
+  readonly name: string;
+  /** The program's instructions followed by each reachable subprogram's, calls patched. */
+  readonly instructions: Uint8Array;
+  /** Where each function starts, in instruction slots (the program itself at 0). */
+  readonly layout: readonly { readonly name: string; readonly start: number }[];
+  /** The relocations left for the loader (map, map_value, extern), in linked slot numbers. */
+  readonly relocations: readonly Exclude<ProgramRelocation, { kind: 'call' | 'func' }>[];
+  readonly funcInfo: readonly FuncInfo[];
+  readonly lineInfo: readonly LineInfo[];
+  readonly coreRelos: readonly ProgramCoreRelo[];
+}
+
+/**
+ * Appends the subprograms a program reaches (in `ProgramSpec.subprograms`
+ * order) after it, as libbpf and cilium/ebpf do, and rewrites each BPF-to-BPF
+ * call and callback reference to the callee's new relative position. Pure:
+ * the spec is not touched; the result is a fresh copy.
+ */
+export function linkProgram(collection: CollectionSpec, programName: string): LinkedProgram {
+  const program = collection.programs[programName] ?? collection.subprograms[programName];
+  if (!program) throw new ObjectParseError('PROGRAM_INVALID', `no program named ${programName}`);
+  const functions: ProgramSpec[] = [program];
+  for (const name of program.subprograms) {
+    const sub = collection.subprograms[name] ?? collection.programs[name];
+    if (!sub) throw new ObjectParseError('RELOCATION_INVALID', `program ${programName}: calls unknown function ${name}`);
+    functions.push(sub);
+  }
+
+  const layout: { name: string; start: number }[] = [];
+  let slots = 0;
+  for (const f of functions) {
+    layout.push({ name: f.name, start: slots });
+    slots += f.instructions.length / INSN_SIZE;
+  }
+  const startOf = new Map(layout.map((l) => [l.name, l.start]));
+
+  const instructions = new Uint8Array(slots * INSN_SIZE);
+  const view = new DataView(instructions.buffer);
+  const little = collection.byteOrder === 'little';
+  const relocations: LinkedProgram['relocations'][number][] = [];
+  const funcInfo: FuncInfo[] = [];
+  const lineInfo: LineInfo[] = [];
+  const coreRelos: ProgramCoreRelo[] = [];
+
+  functions.forEach((f, i) => {
+    const base = layout[i]!.start;
+    instructions.set(f.instructions, base * INSN_SIZE);
+    for (const r of f.relocations) {
+      const at = base + r.insn;
+      if (r.kind === 'call' || r.kind === 'func') {
+        const target = startOf.get(r.target);
+        if (target === undefined) {
+          throw new ObjectParseError('RELOCATION_INVALID', `program ${programName}: ${f.name} references ${r.target}, which was not linked`);
+        }
+        view.setInt32(at * INSN_SIZE + 4, target - at - 1, little);
+        if (r.kind === 'func') {
+          // clang leaves src_reg 0 on a function-address ld_imm64; the kernel wants BPF_PSEUDO_FUNC.
+          const regs = view.getUint8(at * INSN_SIZE + 1);
+          view.setUint8(at * INSN_SIZE + 1, little ? (regs & 0x0f) | (BPF_PSEUDO_FUNC << 4) : (regs & 0xf0) | BPF_PSEUDO_FUNC);
+        }
+      } else {
+        relocations.push({ ...r, insn: at });
+      }
+    }
+    for (const fi of f.funcInfo) funcInfo.push({ ...fi, insn: base + fi.insn });
+    for (const li of f.lineInfo) lineInfo.push({ ...li, insn: base + li.insn });
+    for (const cr of f.coreRelos) coreRelos.push({ ...cr, insn: base + cr.insn });
+  });
+
+  return { name: program.name, instructions, layout, relocations, funcInfo, lineInfo, coreRelos };
+}
