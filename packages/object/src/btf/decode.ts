@@ -2,6 +2,16 @@ import { ObjectParseError } from '../errors.js';
 import { BtfKind, type BtfMember, type BtfType } from './types.js';
 import { kflagOf, kindOf, vlenOf } from './layout.js';
 
+/** Kinds that only refer to another type, by number. */
+const REF_KINDS: Partial<Record<number, 'ptr' | 'typedef' | 'volatile' | 'const' | 'restrict' | 'type_tag'>> = {
+  [BtfKind.ptr]: 'ptr',
+  [BtfKind.typedef]: 'typedef',
+  [BtfKind.volatile]: 'volatile',
+  [BtfKind.const]: 'const',
+  [BtfKind.restrict]: 'restrict',
+  [BtfKind.type_tag]: 'type_tag',
+};
+
 /**
  * Decodes the type record at word offset `off` (its extent already validated
  * by `indexTypes`) into its plain-object form. `str` maps a name offset to its
@@ -45,17 +55,12 @@ export function decodeType(
       };
     }
     case BtfKind.ptr:
-      return { kind: 'ptr', id, name, type: sizeOrType };
     case BtfKind.typedef:
-      return { kind: 'typedef', id, name, type: sizeOrType };
     case BtfKind.volatile:
-      return { kind: 'volatile', id, name, type: sizeOrType };
     case BtfKind.const:
-      return { kind: 'const', id, name, type: sizeOrType };
     case BtfKind.restrict:
-      return { kind: 'restrict', id, name, type: sizeOrType };
     case BtfKind.type_tag:
-      return { kind: 'type_tag', id, name, type: sizeOrType };
+      return { kind: REF_KINDS[kind]!, id, name, type: sizeOrType };
     case BtfKind.array:
       return { kind: 'array', id, name, type: words[p]!, indexType: words[p + 1]!, nelems: words[p + 2]! };
     case BtfKind.struct:
