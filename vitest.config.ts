@@ -8,6 +8,7 @@ export default defineConfig({
     // Tests run against the sources, consumers get dist/.
     alias: {
       '@tsbpf/object': src('object'),
+      '@tsbpf/loader': src('loader'),
       tsbpf: src('cli'),
     },
   },

@@ -27,6 +27,10 @@ const rules: Record<string, { allowed: (spec: string) => boolean; why: string }>
     allowed: (s) => s.startsWith('.') || s === 'elfy',
     why: '@tsbpf/object is pure: its own files and elfy only (no node:*, no other @tsbpf/*)',
   },
+  loader: {
+    allowed: (s) => s.startsWith('.') || s === '@tsbpf/object' || s === 'koffi' || s === 'node:fs' || s === 'node:util',
+    why: '@tsbpf/loader: its own files, @tsbpf/object, koffi (sys/ffi.ts only), node:fs and node:util',
+  },
   cli: { allowed: () => true, why: '' },
 };
 

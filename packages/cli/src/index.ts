@@ -1,4 +1,3 @@
 export { main } from './main.js';
 export { CliError, type CliIo } from './io.js';
 export { inspectJson, type InspectJson } from './commands/inspect.js';
-export { readFileBytes } from './read-file.js';

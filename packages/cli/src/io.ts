@@ -1,4 +1,4 @@
-import { readFileBytes } from './read-file.js';
+import { readFileBytes } from '@tsbpf/loader';
 
 /** Where a command writes; tests pass buffers, the binary passes the process streams. */
 export interface CliIo {

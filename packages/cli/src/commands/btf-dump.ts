@@ -1,4 +1,5 @@
 import { Btf, ObjectParseError, formatBtfJson, formatBtfRaw, parseCollectionSpec } from '@tsbpf/object';
+import { readKernelBtfBytes } from '@tsbpf/loader';
 import { CliError, readInput, type CliIo } from '../io.js';
 
 export type BtfFormat = 'raw' | 'c' | 'json';
@@ -16,7 +17,8 @@ const VMLINUX = '/sys/kernel/btf/vmlinux';
 export function loadBtf(path: string, basePath?: string): Btf {
   if (basePath === undefined && path.startsWith(SYSFS_BTF) && path !== VMLINUX) basePath = VMLINUX;
   const base = basePath === undefined ? undefined : loadBtf(basePath);
-  const bytes = readInput(path);
+  // Kernel BTF is mapped rather than read page by page where the kernel allows it.
+  const bytes = path.startsWith(SYSFS_BTF) ? readKernelBtfBytes(path) : readInput(path);
   if (ELF_MAGIC.every((b, i) => bytes[i] === b)) {
     const spec = parseCollectionSpec(bytes, { unknownSections: 'ignore' });
     if (!spec.btf) throw new CliError(`${path}: the object has no .BTF section`);

@@ -1,0 +1,2 @@
+export { loadKernelBtf, readKernelBtfBytes, VMLINUX_BTF, type LoadKernelBtfOptions } from './kernel-btf.js';
+export { readFileBytes } from './read-file.js';

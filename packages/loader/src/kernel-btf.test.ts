@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { expect, it } from 'vitest';
+import { loadKernelBtf, readKernelBtfBytes, VMLINUX_BTF } from './kernel-btf.js';
+import { readFileBytes } from './read-file.js';
+import { describeNeeds, hasFile } from '../../../test/support/env.js';
+
+describeNeeds([hasFile(VMLINUX_BTF)], 'kernel BTF', () => {
+  it('reads vmlinux BTF byte for byte as readFileSync does', () => {
+    const expected = new Uint8Array(readFileSync(VMLINUX_BTF));
+    const mapped = readKernelBtfBytes();
+    expect(mapped.length).toBe(expected.length);
+    expect(Buffer.compare(mapped, expected)).toBe(0);
+    expect(Buffer.compare(readFileBytes(VMLINUX_BTF), expected)).toBe(0);
+  });
+
+  it('parses it and finds task_struct with its pid member', () => {
+    const btf = loadKernelBtf();
+    const task = btf.findByName('task_struct', 'struct');
+    expect(task?.members.some((m) => m.name === 'pid')).toBe(true);
+    expect(btf.byteOrder).toBe('little');
+  });
+
+  it('falls back to reading files that cannot be mapped (procfs)', () => {
+    const bytes = readKernelBtfBytes('/proc/self/status');
+    expect(new TextDecoder().decode(bytes)).toMatch(/^Name:/);
+  });
+});
