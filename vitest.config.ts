@@ -9,6 +9,7 @@ export default defineConfig({
     alias: {
       '@tsbpf/object': src('object'),
       '@tsbpf/loader': src('loader'),
+      '@tsbpf/compiler': src('compiler'),
       tsbpf: src('cli'),
     },
   },

@@ -31,6 +31,10 @@ const rules: Record<string, { allowed: (spec: string) => boolean; why: string }>
     allowed: (s) => s.startsWith('.') || s === '@tsbpf/object' || s === 'koffi' || s === 'node:fs' || s === 'node:util',
     why: '@tsbpf/loader: its own files, @tsbpf/object, koffi (sys/ffi.ts only), node:fs and node:util',
   },
+  compiler: {
+    allowed: (s) => s.startsWith('.') || s === '@tsbpf/object' || ['node:child_process', 'node:crypto', 'node:fs', 'node:os', 'node:path', 'node:util'].includes(s),
+    why: '@tsbpf/compiler: its own files, @tsbpf/object and node built-ins (never the loader)',
+  },
   cli: { allowed: () => true, why: '' },
 };
 

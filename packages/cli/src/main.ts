@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { btfDump, type BtfFormat } from './commands/btf-dump.js';
+import { build, type BuildOptions } from './commands/build.js';
 import { inspect } from './commands/inspect.js';
 import { objdump } from './commands/objdump.js';
 import { CliError, processIo, type CliIo } from './io.js';
@@ -37,6 +38,24 @@ function buildProgram(io: CliIo): Command {
     .option('--program <name>', 'only this program (or subprogram)')
     .action((obj: string, opts: { program?: string }) => objdump(io, obj, opts.program));
 
+  const collect = (v: string, prev: string[]) => [...prev, v];
+  program
+    .command('build')
+    .description('compile BPF C sources with clang (cached, in parallel)')
+    .argument('<src...>', '.bpf.c sources')
+    .option('-o, --output <file>', 'the object (one source only)')
+    .option('--out-dir <dir>', 'directory for the objects (default: next to each source)')
+    .option('-I, --include <dir>', 'add an include directory', collect, [])
+    .option('-D, --define <name[=value]>', 'define a macro', collect, [])
+    .option('--vmlinux', 'generate vmlinux.h from this kernel\'s BTF and put it on the include path')
+    .addOption(new Option('--target <target>', 'BPF target (default: host byte order)').choices(['bpfel', 'bpfeb', 'bpf']))
+    .option('--json', 'results and diagnostics as JSON on stdout')
+    .option('--no-cache', 'always run clang')
+    .action(async (srcs: string[], opts: BuildOptions) => {
+      const code = await build(io, srcs, opts);
+      if (code !== 0) throw new CliError('', code);
+    });
+
   return program;
 }
 
@@ -49,7 +68,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
     if (e instanceof CliError) {
-      io.err(`tsbpf: ${e.message}\n`);
+      // An empty message: the command has already reported (e.g. compiler diagnostics).
+      if (e.message) io.err(`tsbpf: ${e.message}\n`);
       return e.exitCode;
     }
     throw e;

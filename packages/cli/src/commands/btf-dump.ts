@@ -1,4 +1,4 @@
-import { Btf, ObjectParseError, formatBtfJson, formatBtfRaw, parseCollectionSpec } from '@tsbpf/object';
+import { Btf, ObjectParseError, formatBtfC, formatBtfJson, formatBtfRaw, parseCollectionSpec } from '@tsbpf/object';
 import { readKernelBtfBytes } from '@tsbpf/loader';
 import { CliError, readInput, type CliIo } from '../io.js';
 
@@ -43,6 +43,7 @@ export function btfDump(io: CliIo, file: string, format: BtfFormat, basePath?: s
       io.out(formatBtfJson(btf) + '\n');
       return;
     case 'c':
-      throw new CliError('--format c (vmlinux.h generation) is not available yet; it comes with @tsbpf/compiler');
+      io.out(formatBtfC(btf));
+      return;
   }
 }

@@ -44,3 +44,4 @@ export {
   type LineInfoRecord,
 } from './ext.js';
 export { formatBtfJson, formatBtfRaw, intEncodingName, linkageName } from './format-raw.js';
+export { btfCTagNames, formatBtfC, type FormatBtfCOptions } from './format-c.js';
