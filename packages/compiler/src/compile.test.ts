@@ -70,6 +70,14 @@ describeNeeds([hasCommand('clang'), hasCommand('llvm-strip')], 'compile with the
     expect(e.stderr).toMatch(/undeclared identifier/);
   });
 
+  it('hints at the package to install, or at --vmlinux, for a missing header', async () => {
+    const src = writeSource(join(work, 'nohdr'), 'prog.bpf.c', '#include "vmlinux.h"\nint x;\n');
+    const err = (await compile({ source: src, cacheDir }).catch((e: unknown) => e)) as CompileError;
+    expect(err).toBeInstanceOf(CompileError);
+    expect(err.hint).toMatch(/vmlinux: true.*--vmlinux/);
+    expect(err.message).toMatch(/hint: generate it from the running kernel/);
+  });
+
   it('serves an unchanged build from the cache without running clang, and notices a changed header', async () => {
     // A clang that logs each run, so "did not compile" is observed, not inferred.
     const real = (await findClang()).path;

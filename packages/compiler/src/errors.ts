@@ -25,6 +25,8 @@ export class ClangNotFoundError extends Error {
 export class CompileError extends Error {
   override readonly name = 'CompileError';
   readonly code = 'COMPILE_FAILED';
+  /** What to do about the commonest set-up mistakes (a missing header package), if one is recognised. */
+  readonly hint: string | undefined;
   constructor(
     readonly source: string,
     readonly diagnostics: readonly Diagnostic[],
@@ -40,5 +42,21 @@ export class CompileError extends Error {
         ? `${source}: ${where}${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''})` : ''}`
         : `${source}: clang exited with ${exitCode}: ${stderr.trim().split('\n')[0] ?? ''}`,
     );
+    this.hint = hintFor(diagnostics);
+    if (this.hint) this.message += `\n  hint: ${this.hint}`;
   }
+}
+
+const MISSING_HEADER = /^'([^']+)' file not found$/;
+
+function hintFor(diagnostics: readonly Diagnostic[]): string | undefined {
+  for (const d of diagnostics) {
+    const header = MISSING_HEADER.exec(d.message)?.[1];
+    if (!header) continue;
+    if (header.startsWith('bpf/')) return `${header} comes with libbpf's headers: apt-get install libbpf-dev`;
+    if (header.startsWith('asm/')) return `${header} is in the multiarch kernel headers: apt-get install linux-libc-dev (and gcc-multilib off x86)`;
+    if (header.startsWith('linux/')) return `${header} comes with the kernel UAPI headers: apt-get install linux-libc-dev`;
+    if (header === 'vmlinux.h') return 'generate it from the running kernel: compile({ vmlinux: true }) or tsbpf build --vmlinux';
+  }
+  return undefined;
 }

@@ -33,6 +33,7 @@ interface Outcome {
   cached: boolean;
   diagnostics: Diagnostic[];
   error?: string;
+  hint?: string;
 }
 
 /** `x.bpf.c` → `x.bpf.o`, `x.c` → `x.o`. */
@@ -73,7 +74,9 @@ export async function build(io: CliIo, sources: string[], opts: BuildOptions): P
     } catch (e) {
       done++;
       if (progress) io.err(`[${done}/${sources.length}] ✗ ${source}\n`);
-      if (e instanceof CompileError) return { source, output, ok: false, cached: false, diagnostics: [...e.diagnostics], error: e.message };
+      if (e instanceof CompileError) {
+        return { source, output, ok: false, cached: false, diagnostics: [...e.diagnostics], error: e.message, hint: e.hint };
+      }
       return { source, output, ok: false, cached: false, diagnostics: [], error: (e as Error).message };
     }
     done++;
@@ -88,6 +91,7 @@ export async function build(io: CliIo, sources: string[], opts: BuildOptions): P
     for (const o of outcomes) {
       for (const d of o.diagnostics) io.err(formatDiagnostic(d, { color: opts.color }) + '\n');
       if (!o.ok && o.diagnostics.length === 0) io.err(`tsbpf: ${o.error}\n`);
+      if (o.hint) io.err(`hint: ${o.hint}\n\n`);
     }
     const failed = outcomes.filter((o) => !o.ok).length;
     const errors = outcomes.reduce((n, o) => n + o.diagnostics.filter((d) => d.severity.endsWith('error')).length, 0);
