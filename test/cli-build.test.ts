@@ -73,6 +73,29 @@ describeNeeds([hasCommand('clang'), hasCommand('llvm-strip')], 'tsbpf build', ()
     expect(result.diagnostics[0]).toMatchObject({ line: 4, column: 9, severity: 'error' });
   });
 
+  it('passes -I and -D to clang', async () => {
+    const inc = join(work, 'inc');
+    mkdirSync(inc, { recursive: true });
+    writeFileSync(join(inc, 'cfg.h'), '#define VERDICT XDP_PASS\n');
+    writeFileSync(join(src, 'cfg.bpf.c'), `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "cfg.h"
+#ifndef NAME_OK
+#error NAME_OK not defined
+#endif
+SEC("xdp") int cfg(struct xdp_md *ctx) { return VERDICT + NAME_OK; }
+char LICENSE[] SEC("license") = "GPL";
+`);
+    const out = join(work, 'cfg.o');
+    const r = await run('build', join(src, 'cfg.bpf.c'), '-o', out, '-I', inc, '-D', 'NAME_OK=0');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(Object.keys(parseCollectionSpec(readFileSync(out)).programs)).toEqual(['cfg']);
+    const without = await run('build', join(src, 'cfg.bpf.c'), '-o', out, '-I', inc);
+    expect(without.code).toBe(1);
+    expect(without.err).toMatch(/error: NAME_OK not defined/);
+  });
+
   it('-o with several sources is a usage error', async () => {
     const r = await run('build', join(src, 'a.bpf.c'), join(src, 'b.bpf.c'), '-o', join(work, 'x.o'));
     expect(r.code).toBe(1);
