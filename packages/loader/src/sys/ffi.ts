@@ -1,22 +1,89 @@
 /**
  * The one file that imports koffi: the libc functions the loader calls, bound
- * once. Everything above works with plain numbers, bigints and typed arrays.
+ * once, and native memory for everything whose address goes to the kernel.
+ * Everything above works with numbers, bigints and typed arrays.
+ *
+ * Why native memory: V8 may keep small typed arrays inside its moving heap,
+ * so an address taken from a JS buffer is not safe to hand to the kernel.
+ * Memory from calloc never moves, and stays valid until freed.
  */
 import koffi from 'koffi';
 
 const libc = koffi.load('libc.so.6');
 
-/** An address returned by libc (mmap), opaque to JavaScript. */
+/** An address returned by libc, opaque to JavaScript. */
 export type Pointer = unknown;
 
+const syscallFn = libc.func('long syscall(long nr, int cmd, void *attr, unsigned int size)');
+const callocFn = libc.func('void *calloc(size_t n, size_t size)');
+const freeFn = libc.func('void free(void *p)');
 const mmapFn = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset)');
 const munmapFn = libc.func('int munmap(void *addr, size_t length)');
+const fcntlFn = libc.func('int fcntl(int fd, int cmd, int arg)');
+const closeFn = libc.func('int close(int fd)');
 
-/** MAP_FAILED is (void *)-1. */
-const MAP_FAILED = 0xffffffffffffffffn;
+/** SYS_bpf by architecture. */
+const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280, riscv64: 280, loong64: 280, s390x: 351, ppc64: 361, arm: 386, ia32: 357 };
+const NR_BPF = SYS_BPF[process.arch];
+
+/** bpf(cmd, attr, size): the result, or a negative errno. */
+export function bpf(cmd: number, attr: NativeBuffer, size: number): number {
+  if (NR_BPF === undefined) return -38; // ENOSYS
+  const r = Number(syscallFn(NR_BPF, cmd, attr.ptr, size));
+  return r < 0 ? -koffi.errno() : r;
+}
+
+/** fcntl(fd, F_DUPFD_CLOEXEC, min): a new fd at least `min`, or a negative errno. */
+export function dupAtLeast(fd: number, min: number): number {
+  const r = fcntlFn(fd, 1030, min) as number;
+  return r < 0 ? -koffi.errno() : r;
+}
+
+export function closeFd(fd: number): void {
+  closeFn(fd);
+}
+
+/** Zeroed native memory with a stable address. */
+export class NativeBuffer {
+  readonly ptr: Pointer;
+  readonly address: bigint;
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  private freed = false;
+
+  constructor(readonly size: number) {
+    const ptr: Pointer = callocFn(1, Math.max(1, size));
+    if (ptr === null) throw new Error(`calloc(${size}) failed`);
+    this.ptr = ptr;
+    this.address = koffi.address(ptr) as bigint;
+    const ab = koffi.view(ptr, Math.max(1, size)) as ArrayBuffer;
+    this.bytes = new Uint8Array(ab, 0, size);
+    this.view = new DataView(ab);
+  }
+
+  /** A buffer holding a copy of `data` (plus `extra` zero bytes, e.g. a NUL). */
+  static from(data: Uint8Array, extra = 0): NativeBuffer {
+    const b = new NativeBuffer(data.length + extra);
+    b.bytes.set(data);
+    return b;
+  }
+
+  static string(s: string): NativeBuffer {
+    return NativeBuffer.from(new TextEncoder().encode(s), 1);
+  }
+
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    freeFn(this.ptr);
+  }
+}
 
 export const PROT_READ = 0x1;
 export const MAP_PRIVATE = 0x02;
+
+/** MAP_FAILED is (void *)-1. */
+const MAP_FAILED = 0xffffffffffffffffn;
 
 /** mmap(2); returns the mapping, or a negative errno. */
 export function mmap(length: number, prot: number, flags: number, fd: number, offset = 0): Pointer | number {

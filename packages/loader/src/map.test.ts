@@ -1,0 +1,100 @@
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { afterAll, expect, it } from 'vitest';
+import { MapFlags, MapType } from '@tsbpf/object';
+import { BpfMap, UpdateFlags, possibleCpus } from './map.js';
+import { SyscallError } from './sys/errors.js';
+import { describeNeeds, hasFile, isRoot } from '../../../test/support/env.js';
+
+const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
+const u64 = (n: bigint) => new Uint8Array(new BigUint64Array([n]).buffer);
+const readU64 = (b: Uint8Array, at = 0) => new DataView(b.buffer, b.byteOffset).getBigUint64(at, true);
+const pinDir = `/sys/fs/bpf/tsbpf-test-${process.pid}`;
+afterAll(() => rmSync(pinDir, { recursive: true, force: true }));
+
+describeNeeds([isRoot()], 'BpfMap against the kernel', () => {
+  it('hash: update, lookup, delete, iterate', () => {
+    using m = BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 64, name: 'counts' });
+    expect(m.typeName).toBe('hash');
+    for (let i = 0; i < 10; i++) m.update(u32(i), u64(BigInt(i * 100)));
+    expect(readU64(m.lookup(u32(7))!)).toBe(700n);
+    expect(m.lookup(u32(99))).toBeUndefined();
+    expect(m.delete(u32(7))).toBe(true);
+    expect(m.delete(u32(7))).toBe(false);
+    const keys = [...m.keys()].map((k) => new DataView(k.buffer).getUint32(0, true)).sort((a, b) => a - b);
+    expect(keys).toEqual([0, 1, 2, 3, 4, 5, 6, 8, 9]);
+  });
+
+  it('update flags and errors carry errno, code and a hint', () => {
+    using m = BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 1 });
+    m.update(u32(1), u64(1n), UpdateFlags.noexist);
+    const exists = (() => {
+      try {
+        m.update(u32(1), u64(2n), UpdateFlags.noexist);
+      } catch (e) {
+        return e;
+      }
+    })() as SyscallError;
+    expect(exists).toBeInstanceOf(SyscallError);
+    expect(exists.code).toBe('EEXIST');
+    expect(exists.syscall).toBe('BPF_MAP_UPDATE_ELEM');
+    expect(() => m.update(u32(2), u64(2n))).toThrow(/E2BIG|ENOSPC/);
+    expect(() => m.update(u32(1), new Uint8Array(3))).toThrow(RangeError);
+  });
+
+  it('frozen maps refuse writes from user space', () => {
+    using m = BpfMap.create({ type: MapType.array, keySize: 4, valueSize: 4, maxEntries: 2, flags: MapFlags.RDONLY_PROG });
+    m.update(u32(0), u32(5));
+    m.freeze();
+    expect(() => m.update(u32(0), u32(6))).toThrow(expect.objectContaining({ code: 'EPERM' }));
+    expect(m.lookup(u32(0))).toEqual(u32(5));
+  });
+
+  it('per-CPU values have one slot per possible CPU', () => {
+    using m = BpfMap.create({ type: MapType.percpu_array, keySize: 4, valueSize: 4, maxEntries: 1 });
+    expect(m.valueBufferSize).toBe(8 * possibleCpus());
+    const value = new Uint8Array(m.valueBufferSize).fill(1);
+    m.update(u32(0), value);
+    expect(m.lookup(u32(0))).toEqual(value);
+  });
+
+  it('creating with a bad definition names the map', () => {
+    expect(() => BpfMap.create({ type: MapType.hash, keySize: 0, valueSize: 8, maxEntries: 1, name: 'broken' })).toThrow(
+      /map broken: BPF_MAP_CREATE: EINVAL/,
+    );
+  });
+
+  it('does not leak fds over 1,000 create/close cycles', () => {
+    const count = () => readdirSync('/proc/self/fd').length;
+    BpfMap.create({ type: MapType.array, keySize: 4, valueSize: 4, maxEntries: 1 }).close();
+    const before = count();
+    for (let i = 0; i < 1000; i++) {
+      using m = BpfMap.create({ type: MapType.array, keySize: 4, valueSize: 4, maxEntries: 1 });
+      m.update(u32(0), u32(i));
+    }
+    expect(count()).toBe(before);
+  });
+});
+
+describeNeeds([isRoot(), hasFile('/sys/fs/bpf')], 'pinning maps', () => {
+  it('pins, reopens by path with the same definition and contents, and unpins', () => {
+    mkdirSync(pinDir, { recursive: true });
+    const path = `${pinDir}/pinned_map`;
+    {
+      using m = BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 8, name: 'pinned_map' });
+      m.update(u32(3), u64(33n));
+      m.pin(path);
+    }
+    expect(existsSync(path)).toBe(true);
+    using again = BpfMap.fromPin(path);
+    expect({ type: again.type, keySize: again.keySize, valueSize: again.valueSize, maxEntries: again.maxEntries, name: again.name }).toEqual({
+      type: MapType.hash,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: 8,
+      name: 'pinned_map',
+    });
+    expect(readU64(again.lookup(u32(3))!)).toBe(33n);
+    rmSync(path);
+    expect(existsSync(path)).toBe(false);
+  });
+});

@@ -1,0 +1,167 @@
+import * as sys from './sys/bpf.js';
+import { SyscallError, errnoName } from './sys/errors.js';
+import { NativeBuffer } from './sys/ffi.js';
+
+export interface ProgramOptions {
+  type: number;
+  /** Instructions, 8 bytes a slot, host byte order. */
+  instructions: Uint8Array;
+  license: string;
+  name?: string;
+  expectedAttachType?: number;
+  attachBtfId?: number;
+  kernelVersion?: number;
+  flags?: number;
+  /** Verifier log level for the retry after a failure (default 1). */
+  logLevel?: number;
+}
+
+const LOG_START = 64 * 1024;
+const LOG_MAX = 16 * 1024 * 1024;
+const ENOSPC = 28;
+
+/**
+ * The verifier refused a program. `message` is a short summary (the log's
+ * last lines); the whole log is `log`.
+ */
+export class VerifierError extends Error {
+  override readonly name = 'VerifierError';
+  readonly code: string;
+  constructor(
+    readonly program: string,
+    readonly errno: number,
+    readonly log: string,
+    /** The log was cut short by the buffer size limit. */
+    readonly truncated: boolean,
+  ) {
+    const code = errnoName(errno);
+    super(`program ${program || '(unnamed)'}: load: ${code}: ${VerifierError.summarize(log)}`);
+    this.code = code;
+  }
+
+  /** The last meaningful lines of a verifier log (where it says what went wrong). */
+  static summarize(log: string, lines = 3): string {
+    const meaningful = log
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !/^(processed|verification time|stack depth)/.test(l));
+    return meaningful.slice(-lines).join(' / ') || '(empty verifier log)';
+  }
+}
+
+const registry = new FinalizationRegistry<number>((fd) => sys.closeFd(fd));
+
+export interface TestRunOptions {
+  data?: Uint8Array;
+  ctx?: Uint8Array;
+  repeat?: number;
+  /** Room for data out (default: the input size plus 256 bytes of headroom). */
+  dataOutSize?: number;
+}
+
+export interface TestRunOutput {
+  retval: number;
+  data: Uint8Array;
+  ctx: Uint8Array | undefined;
+  /** Kernel-measured average run time, nanoseconds. */
+  durationNs: number;
+}
+
+/** A loaded program. */
+export class Program implements Disposable {
+  private closed = false;
+  private constructor(
+    private readonly fdValue: number,
+    readonly name: string,
+    readonly type: number,
+  ) {
+    registry.register(this, fdValue, this);
+  }
+
+  /**
+   * BPF_PROG_LOAD, libbpf's way: first without a log (fast), and only on
+   * failure again with a verifier log, growing the buffer on ENOSPC.
+   */
+  static load(o: ProgramOptions): Program {
+    if (o.instructions.length === 0 || o.instructions.length % 8 !== 0) {
+      throw new RangeError(`program ${o.name ?? ''}: ${o.instructions.length} bytes is not whole instructions`);
+    }
+    const insns = NativeBuffer.from(o.instructions);
+    const license = NativeBuffer.string(o.license);
+    try {
+      const attr: sys.ProgLoadAttr = {
+        type: o.type,
+        insns,
+        license,
+        name: o.name,
+        expectedAttachType: o.expectedAttachType,
+        attachBtfId: o.attachBtfId,
+        kernVersion: o.kernelVersion,
+        flags: o.flags,
+      };
+      let fd = sys.progLoad(attr);
+      if (fd >= 0) return new Program(fd, o.name ?? '', o.type);
+      const firstErrno = -fd;
+      for (let size = LOG_START; ; size *= 4) {
+        const log = new NativeBuffer(size);
+        try {
+          fd = sys.progLoad({ ...attr, log, logLevel: o.logLevel ?? 1 });
+          if (fd >= 0) return new Program(fd, o.name ?? '', o.type);
+          const text = readLog(log);
+          if (-fd === ENOSPC && size < LOG_MAX) continue;
+          if (text === '' && -fd !== ENOSPC) throw new SyscallError('BPF_PROG_LOAD', -fd, `program ${o.name ?? ''}`);
+          throw new VerifierError(o.name ?? '', -fd === ENOSPC ? firstErrno : -fd, text, -fd === ENOSPC);
+        } finally {
+          log.free();
+        }
+      }
+    } finally {
+      insns.free();
+      license.free();
+    }
+  }
+
+  get fd(): number {
+    if (this.closed) throw new Error(`program ${this.name}: closed`);
+    return this.fdValue;
+  }
+
+  /** BPF_PROG_TEST_RUN. */
+  testRun(o: TestRunOptions = {}): TestRunOutput {
+    const dataIn = o.data ? NativeBuffer.from(o.data) : undefined;
+    const dataOut = o.data ? new NativeBuffer(o.dataOutSize ?? o.data.length + 256) : undefined;
+    const ctxIn = o.ctx ? NativeBuffer.from(o.ctx) : undefined;
+    const ctxOut = o.ctx ? new NativeBuffer(o.ctx.length) : undefined;
+    try {
+      const r = sys.progTestRun({ progFd: this.fd, dataIn, dataOut, ctxIn, ctxOut, repeat: o.repeat });
+      return {
+        retval: r.retval,
+        data: dataOut ? dataOut.bytes.slice(0, r.dataSizeOut) : new Uint8Array(0),
+        ctx: ctxOut ? ctxOut.bytes.slice(0, r.ctxSizeOut) : undefined,
+        durationNs: r.duration,
+      };
+    } finally {
+      for (const b of [dataIn, dataOut, ctxIn, ctxOut]) b?.free();
+    }
+  }
+
+  pin(path: string): void {
+    sys.objPin(this.fd, path);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    registry.unregister(this);
+    sys.closeFd(this.fdValue);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function readLog(log: NativeBuffer): string {
+  const end = log.bytes.indexOf(0);
+  return new TextDecoder().decode(log.bytes.subarray(0, end < 0 ? log.size : end));
+}

@@ -1,0 +1,288 @@
+/**
+ * The bpf() door: one typed function per command. Each encodes its part of
+ * `union bpf_attr` into one native attr block allocated once and reused, and
+ * passes the exact size libbpf passes for that command (a larger size with
+ * zeroed tail is accepted too, but an exact one keeps older kernels happy).
+ * Failures become SyscallError; new fds are kept away from 0-2.
+ */
+import { SyscallError } from './errors.js';
+import { NativeBuffer, bpf, closeFd, dupAtLeast } from './ffi.js';
+
+export const BpfCmd = {
+  MAP_CREATE: 0,
+  MAP_LOOKUP_ELEM: 1,
+  MAP_UPDATE_ELEM: 2,
+  MAP_DELETE_ELEM: 3,
+  MAP_GET_NEXT_KEY: 4,
+  PROG_LOAD: 5,
+  OBJ_PIN: 6,
+  OBJ_GET: 7,
+  PROG_TEST_RUN: 10,
+  OBJ_GET_INFO_BY_FD: 15,
+  BTF_LOAD: 18,
+  MAP_FREEZE: 22,
+} as const;
+type CmdName = keyof typeof BpfCmd;
+
+/** offsetofend(union bpf_attr, <last field libbpf sets>) per command. */
+const ATTR_SIZE: Record<CmdName, number> = {
+  MAP_CREATE: 72, // map_extra
+  MAP_LOOKUP_ELEM: 32, // flags
+  MAP_UPDATE_ELEM: 32,
+  MAP_DELETE_ELEM: 32,
+  MAP_GET_NEXT_KEY: 24, // next_key
+  PROG_LOAD: 128, // fd_array
+  OBJ_PIN: 16, // file_flags
+  OBJ_GET: 16,
+  PROG_TEST_RUN: 76, // batch_size
+  OBJ_GET_INFO_BY_FD: 16, // info
+  BTF_LOAD: 28, // btf_log_level
+  MAP_FREEZE: 4, // map_fd
+};
+
+const attr = new NativeBuffer(256);
+const a = attr.view;
+const LE = true; // bpf_attr is host-endian; every supported host here is little-endian
+
+function begin(cmd: CmdName): void {
+  attr.bytes.fill(0, 0, ATTR_SIZE[cmd]);
+}
+
+/** Runs a command; a negative result is thrown as SyscallError unless `soft` lists its errno. */
+function call(cmd: CmdName, context?: string, soft: readonly number[] = []): number {
+  const r = bpf(BpfCmd[cmd], attr, ATTR_SIZE[cmd]);
+  if (r < 0 && !soft.includes(-r)) throw new SyscallError(`BPF_${cmd}`, -r, context);
+  return r;
+}
+
+/** Keeps BPF fds off 0, 1 and 2, where a stray write to stdout would reach a map. */
+function ownFd(fd: number): number {
+  if (fd > 2) return fd;
+  const moved = dupAtLeast(fd, 3);
+  closeFd(fd);
+  if (moved < 0) throw new SyscallError('fcntl(F_DUPFD_CLOEXEC)', -moved);
+  return moved;
+}
+
+const ENOENT = 2;
+
+/** Writes a name (NUL-padded, at most 15 bytes) into attr at `at`. */
+function putName(at: number, name: string | undefined): void {
+  if (!name) return;
+  const bytes = new TextEncoder().encode(name).subarray(0, 15);
+  attr.bytes.set(bytes, at);
+}
+
+export interface MapCreateAttr {
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags?: number;
+  innerMapFd?: number;
+  numaNode?: number;
+  name?: string;
+  btfFd?: number;
+  btfKeyTypeId?: number;
+  btfValueTypeId?: number;
+  mapExtra?: bigint;
+}
+
+export function mapCreate(m: MapCreateAttr, context?: string): number {
+  begin('MAP_CREATE');
+  a.setUint32(0, m.type, LE);
+  a.setUint32(4, m.keySize, LE);
+  a.setUint32(8, m.valueSize, LE);
+  a.setUint32(12, m.maxEntries, LE);
+  a.setUint32(16, m.flags ?? 0, LE);
+  a.setUint32(20, m.innerMapFd ?? 0, LE);
+  a.setUint32(24, m.numaNode ?? 0, LE);
+  putName(28, m.name);
+  a.setUint32(48, m.btfFd ?? 0, LE);
+  a.setUint32(52, m.btfKeyTypeId ?? 0, LE);
+  a.setUint32(56, m.btfValueTypeId ?? 0, LE);
+  a.setBigUint64(64, m.mapExtra ?? 0n, LE);
+  return ownFd(call('MAP_CREATE', context));
+}
+
+function elem(cmd: CmdName, fd: number, key: bigint, value: bigint, flags: bigint): void {
+  begin(cmd);
+  a.setUint32(0, fd, LE);
+  a.setBigUint64(8, key, LE);
+  a.setBigUint64(16, value, LE);
+  if (cmd !== 'MAP_GET_NEXT_KEY') a.setBigUint64(24, flags, LE);
+}
+
+/** Copies the value for `key` into `value`; false when the key is absent. */
+export function mapLookup(fd: number, key: NativeBuffer, value: NativeBuffer, flags = 0n): boolean {
+  elem('MAP_LOOKUP_ELEM', fd, key.address, value.address, flags);
+  return call('MAP_LOOKUP_ELEM', undefined, [ENOENT]) >= 0;
+}
+
+export function mapUpdate(fd: number, key: NativeBuffer, value: NativeBuffer, flags = 0n): void {
+  elem('MAP_UPDATE_ELEM', fd, key.address, value.address, flags);
+  call('MAP_UPDATE_ELEM');
+}
+
+/** False when the key was absent. */
+export function mapDelete(fd: number, key: NativeBuffer): boolean {
+  elem('MAP_DELETE_ELEM', fd, key.address, 0n, 0n);
+  return call('MAP_DELETE_ELEM', undefined, [ENOENT]) >= 0;
+}
+
+/** The key after `key` (the first key when `key` is null) into `next`; false at the end. */
+export function mapGetNextKey(fd: number, key: NativeBuffer | null, next: NativeBuffer): boolean {
+  elem('MAP_GET_NEXT_KEY', fd, key ? key.address : 0n, next.address, 0n);
+  return call('MAP_GET_NEXT_KEY', undefined, [ENOENT]) >= 0;
+}
+
+export function mapFreeze(fd: number): void {
+  begin('MAP_FREEZE');
+  a.setUint32(0, fd, LE);
+  call('MAP_FREEZE');
+}
+
+export interface ProgLoadAttr {
+  type: number;
+  insns: NativeBuffer;
+  license: NativeBuffer;
+  logLevel?: number;
+  log?: NativeBuffer;
+  kernVersion?: number;
+  flags?: number;
+  name?: string;
+  expectedAttachType?: number;
+  btfFd?: number;
+  funcInfo?: { rec: NativeBuffer; recSize: number; count: number };
+  lineInfo?: { rec: NativeBuffer; recSize: number; count: number };
+  attachBtfId?: number;
+  attachBtfObjFd?: number;
+  fdArray?: NativeBuffer;
+}
+
+/** BPF_PROG_LOAD: the fd, or the negative errno (the caller decides whether to retry with a log). */
+export function progLoad(p: ProgLoadAttr): number {
+  begin('PROG_LOAD');
+  a.setUint32(0, p.type, LE);
+  a.setUint32(4, p.insns.size / 8, LE);
+  a.setBigUint64(8, p.insns.address, LE);
+  a.setBigUint64(16, p.license.address, LE);
+  if (p.log) {
+    a.setUint32(24, p.logLevel ?? 1, LE);
+    a.setUint32(28, p.log.size, LE);
+    a.setBigUint64(32, p.log.address, LE);
+  }
+  a.setUint32(40, p.kernVersion ?? 0, LE);
+  a.setUint32(44, p.flags ?? 0, LE);
+  putName(48, p.name);
+  a.setUint32(68, p.expectedAttachType ?? 0, LE);
+  a.setUint32(72, p.btfFd ?? 0, LE);
+  if (p.funcInfo) {
+    a.setUint32(76, p.funcInfo.recSize, LE);
+    a.setBigUint64(80, p.funcInfo.rec.address, LE);
+    a.setUint32(88, p.funcInfo.count, LE);
+  }
+  if (p.lineInfo) {
+    a.setUint32(92, p.lineInfo.recSize, LE);
+    a.setBigUint64(96, p.lineInfo.rec.address, LE);
+    a.setUint32(104, p.lineInfo.count, LE);
+  }
+  a.setUint32(108, p.attachBtfId ?? 0, LE);
+  a.setUint32(112, p.attachBtfObjFd ?? 0, LE);
+  if (p.fdArray) a.setBigUint64(120, p.fdArray.address, LE);
+  const r = bpf(BpfCmd.PROG_LOAD, attr, ATTR_SIZE.PROG_LOAD);
+  return r < 0 ? r : ownFd(r);
+}
+
+export function objPin(fd: number, path: string): void {
+  const p = NativeBuffer.string(path);
+  try {
+    begin('OBJ_PIN');
+    a.setBigUint64(0, p.address, LE);
+    a.setUint32(8, fd, LE);
+    call('OBJ_PIN', path);
+  } finally {
+    p.free();
+  }
+}
+
+export function objGet(path: string, flags = 0): number {
+  const p = NativeBuffer.string(path);
+  try {
+    begin('OBJ_GET');
+    a.setBigUint64(0, p.address, LE);
+    a.setUint32(12, flags, LE);
+    return ownFd(call('OBJ_GET', path));
+  } finally {
+    p.free();
+  }
+}
+
+export interface TestRunAttr {
+  progFd: number;
+  dataIn?: NativeBuffer;
+  dataOut?: NativeBuffer;
+  ctxIn?: NativeBuffer;
+  ctxOut?: NativeBuffer;
+  repeat?: number;
+  flags?: number;
+}
+
+export interface TestRunResult {
+  retval: number;
+  dataSizeOut: number;
+  ctxSizeOut: number;
+  /** Average run time in nanoseconds, as the kernel reports it. */
+  duration: number;
+}
+
+export function progTestRun(t: TestRunAttr): TestRunResult {
+  begin('PROG_TEST_RUN');
+  a.setUint32(0, t.progFd, LE);
+  if (t.dataIn) {
+    a.setUint32(8, t.dataIn.size, LE);
+    a.setBigUint64(16, t.dataIn.address, LE);
+  }
+  if (t.dataOut) {
+    a.setUint32(12, t.dataOut.size, LE);
+    a.setBigUint64(24, t.dataOut.address, LE);
+  }
+  a.setUint32(32, t.repeat ?? 1, LE);
+  if (t.ctxIn) {
+    a.setUint32(40, t.ctxIn.size, LE);
+    a.setBigUint64(48, t.ctxIn.address, LE);
+  }
+  if (t.ctxOut) {
+    a.setUint32(44, t.ctxOut.size, LE);
+    a.setBigUint64(56, t.ctxOut.address, LE);
+  }
+  a.setUint32(64, t.flags ?? 0, LE);
+  call('PROG_TEST_RUN');
+  return { retval: a.getUint32(4, LE), dataSizeOut: a.getUint32(12, LE), ctxSizeOut: a.getUint32(44, LE), duration: a.getUint32(36, LE) };
+}
+
+/** BPF_OBJ_GET_INFO_BY_FD into `info`; returns the length the kernel filled. */
+export function objGetInfoByFd(fd: number, info: NativeBuffer): number {
+  begin('OBJ_GET_INFO_BY_FD');
+  a.setUint32(0, fd, LE);
+  a.setUint32(4, info.size, LE);
+  a.setBigUint64(8, info.address, LE);
+  call('OBJ_GET_INFO_BY_FD');
+  return a.getUint32(4, LE);
+}
+
+/** BPF_BTF_LOAD: the fd, or the negative errno. */
+export function btfLoad(btf: NativeBuffer, log?: NativeBuffer): number {
+  begin('BTF_LOAD');
+  a.setBigUint64(0, btf.address, LE);
+  a.setUint32(16, btf.size, LE);
+  if (log) {
+    a.setBigUint64(8, log.address, LE);
+    a.setUint32(20, log.size, LE);
+    a.setUint32(24, 1, LE);
+  }
+  const r = bpf(BpfCmd.BTF_LOAD, attr, ATTR_SIZE.BTF_LOAD);
+  return r < 0 ? r : ownFd(r);
+}
+
+export { closeFd };

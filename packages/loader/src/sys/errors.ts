@@ -1,0 +1,39 @@
+import { constants } from 'node:os';
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES.get(errno) ?? `E${errno}`;
+}
+
+const HINTS: Record<string, string> = {
+  EPERM: 'needs root, or CAP_BPF (plus CAP_NET_ADMIN / CAP_PERFMON for some program types)',
+  EACCES: 'the kernel refused access (a verifier rejection without a log, or bpffs permissions)',
+  E2BIG: 'the attr is larger than this kernel knows: a feature newer than the kernel was asked for',
+  EINVAL: 'an argument this kernel does not accept (an unknown flag, type or attach type on an older kernel?)',
+  ENOSPC: 'the map is full',
+  ENOENT: 'no such element or object',
+  EBADF: 'not an open BPF file descriptor',
+  ENOSYS: 'bpf() is not available on this system',
+  EEXIST: 'the element already exists (BPF_NOEXIST)',
+};
+
+/** A bpf() command (or another system call) failed. */
+export class SyscallError extends Error {
+  override readonly name = 'SyscallError';
+  /** 'EPERM', 'ENOENT', ... */
+  readonly code: string;
+  readonly hint: string | undefined;
+  constructor(
+    /** The command, e.g. BPF_MAP_CREATE. */
+    readonly syscall: string,
+    readonly errno: number,
+    context?: string,
+  ) {
+    const code = errnoName(errno);
+    const hint = HINTS[code];
+    super(`${context ? `${context}: ` : ''}${syscall}: ${code}${hint ? ` (${hint})` : ''}`);
+    this.code = code;
+    this.hint = hint;
+  }
+}
