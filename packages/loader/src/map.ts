@@ -50,6 +50,7 @@ export class BpfMap implements Disposable {
   private readonly key: NativeBuffer;
   private readonly next: NativeBuffer;
   private readonly value: NativeBuffer;
+  private readonly ops: sys.MapElemOps;
   private closed = false;
 
   private constructor(
@@ -66,11 +67,13 @@ export class BpfMap implements Disposable {
     this.key = new NativeBuffer(keySize);
     this.next = new NativeBuffer(keySize);
     this.value = new NativeBuffer(this.valueBufferSize);
-    const { key, next, value } = this;
+    this.ops = new sys.MapElemOps(fdValue, this.key, this.value, this.next);
+    const { key, next, value, ops } = this;
     const fd = fdValue;
     // Only a safety net: close() is the contract.
     registry.register(this, () => {
       sys.closeFd(fd);
+      ops.free();
       key.free();
       next.free();
       value.free();
@@ -106,39 +109,50 @@ export class BpfMap implements Disposable {
     return this.fdValue;
   }
 
-  private setKey(key: Uint8Array, into: NativeBuffer = this.key): NativeBuffer {
+  private setKey(key: Uint8Array): void {
+    if (this.closed) throw new Error(`map ${this.name || '(unnamed)'}: closed`);
     if (key.length !== this.keySize) throw new RangeError(`map ${this.name}: key is ${key.length} bytes, want ${this.keySize}`);
-    into.bytes.set(key);
-    return into;
+    this.key.bytes.set(key);
   }
 
   /** The value stored under `key` (a copy), or undefined. */
   lookup(key: Uint8Array): Uint8Array | undefined {
-    if (!sys.mapLookup(this.fd, this.setKey(key), this.value)) return undefined;
-    return this.value.bytes.slice();
+    this.setKey(key);
+    return this.ops.lookup() ? this.value.bytes.slice() : undefined;
+  }
+
+  /** Like lookup, into `out` (no allocation); false when absent. */
+  lookupInto(key: Uint8Array, out: Uint8Array): boolean {
+    this.setKey(key);
+    if (!this.ops.lookup()) return false;
+    out.set(this.value.bytes.subarray(0, out.length));
+    return true;
   }
 
   update(key: Uint8Array, value: Uint8Array, flags: bigint = UpdateFlags.any): void {
     if (value.length !== this.valueBufferSize) {
       throw new RangeError(`map ${this.name}: value is ${value.length} bytes, want ${this.valueBufferSize}`);
     }
+    this.setKey(key);
     this.value.bytes.set(value);
-    sys.mapUpdate(this.fd, this.setKey(key), this.value, flags);
+    this.ops.update(Number(flags));
   }
 
   /** False when the key was not there. */
   delete(key: Uint8Array): boolean {
-    return sys.mapDelete(this.fd, this.setKey(key));
+    this.setKey(key);
+    return this.ops.delete();
   }
 
   /** Every key, in the kernel's iteration order (copies). */
   *keys(): Generator<Uint8Array> {
-    let has = sys.mapGetNextKey(this.fd, null, this.next);
+    if (this.closed) throw new Error(`map ${this.name || '(unnamed)'}: closed`);
+    let has = this.ops.nextKey(true);
     while (has) {
       const k = this.next.bytes.slice();
       yield k;
       this.key.bytes.set(k);
-      has = sys.mapGetNextKey(this.fd, this.key, this.next);
+      has = this.ops.nextKey(false);
     }
   }
 
@@ -156,6 +170,7 @@ export class BpfMap implements Disposable {
     this.closed = true;
     registry.unregister(this);
     sys.closeFd(this.fdValue);
+    this.ops.free();
     this.key.free();
     this.next.free();
     this.value.free();

@@ -105,35 +105,72 @@ export function mapCreate(m: MapCreateAttr, context?: string): number {
   return ownFd(call('MAP_CREATE', context));
 }
 
-function elem(cmd: CmdName, fd: number, key: bigint, value: bigint, flags: bigint): void {
-  begin(cmd);
-  a.setUint32(0, fd, LE);
-  a.setBigUint64(8, key, LE);
-  a.setBigUint64(16, value, LE);
-  if (cmd !== 'MAP_GET_NEXT_KEY') a.setBigUint64(24, flags, LE);
-}
+/**
+ * Element operations on one map with their own attr block, built once: the
+ * fd and the key and value buffer addresses never change, so an operation
+ * is a copy into the key buffer and one syscall (the design notes measured
+ * this shape at 1.2–1.4x C; rebuilding the attr per call costs more).
+ */
+export class MapElemOps {
+  private readonly attr = new NativeBuffer(32);
+  /** DELETE's last field is the key: the kernel wants value and flags zero. */
+  private readonly deleteAttr = new NativeBuffer(32);
+  private readonly nextAttr = new NativeBuffer(24);
 
-/** Copies the value for `key` into `value`; false when the key is absent. */
-export function mapLookup(fd: number, key: NativeBuffer, value: NativeBuffer, flags = 0n): boolean {
-  elem('MAP_LOOKUP_ELEM', fd, key.address, value.address, flags);
-  return call('MAP_LOOKUP_ELEM', undefined, [ENOENT]) >= 0;
-}
+  constructor(
+    fd: number,
+    readonly key: NativeBuffer,
+    readonly value: NativeBuffer,
+    readonly next: NativeBuffer,
+  ) {
+    const v = this.attr.view;
+    v.setUint32(0, fd, LE);
+    v.setBigUint64(8, key.address, LE);
+    v.setBigUint64(16, value.address, LE);
+    const d = this.deleteAttr.view;
+    d.setUint32(0, fd, LE);
+    d.setBigUint64(8, key.address, LE);
+    const n = this.nextAttr.view;
+    n.setUint32(0, fd, LE);
+    n.setBigUint64(8, key.address, LE);
+    n.setBigUint64(16, next.address, LE);
+  }
 
-export function mapUpdate(fd: number, key: NativeBuffer, value: NativeBuffer, flags = 0n): void {
-  elem('MAP_UPDATE_ELEM', fd, key.address, value.address, flags);
-  call('MAP_UPDATE_ELEM');
-}
+  /** Looks up `key` (already in the key buffer) into the value buffer; false when absent. */
+  lookup(): boolean {
+    this.attr.view.setUint32(24, 0, LE);
+    return this.run(BpfCmd.MAP_LOOKUP_ELEM, 'MAP_LOOKUP_ELEM', true);
+  }
 
-/** False when the key was absent. */
-export function mapDelete(fd: number, key: NativeBuffer): boolean {
-  elem('MAP_DELETE_ELEM', fd, key.address, 0n, 0n);
-  return call('MAP_DELETE_ELEM', undefined, [ENOENT]) >= 0;
-}
+  update(flags: number): void {
+    this.attr.view.setUint32(24, flags, LE);
+    this.run(BpfCmd.MAP_UPDATE_ELEM, 'MAP_UPDATE_ELEM', false);
+  }
 
-/** The key after `key` (the first key when `key` is null) into `next`; false at the end. */
-export function mapGetNextKey(fd: number, key: NativeBuffer | null, next: NativeBuffer): boolean {
-  elem('MAP_GET_NEXT_KEY', fd, key ? key.address : 0n, next.address, 0n);
-  return call('MAP_GET_NEXT_KEY', undefined, [ENOENT]) >= 0;
+  delete(): boolean {
+    return this.run(BpfCmd.MAP_DELETE_ELEM, 'MAP_DELETE_ELEM', true, this.deleteAttr);
+  }
+
+  /** The key after the one in the key buffer (or the first, when `first`) into `next`. */
+  nextKey(first: boolean): boolean {
+    this.nextAttr.view.setBigUint64(8, first ? 0n : this.key.address, LE);
+    const r = bpf(BpfCmd.MAP_GET_NEXT_KEY, this.nextAttr, ATTR_SIZE.MAP_GET_NEXT_KEY);
+    if (r < 0 && -r !== ENOENT) throw new SyscallError('BPF_MAP_GET_NEXT_KEY', -r);
+    return r >= 0;
+  }
+
+  private run(cmd: number, name: CmdName, softEnoent: boolean, attr = this.attr): boolean {
+    const r = bpf(cmd, attr, ATTR_SIZE[name]);
+    if (r >= 0) return true;
+    if (softEnoent && -r === ENOENT) return false;
+    throw new SyscallError(`BPF_${name}`, -r);
+  }
+
+  free(): void {
+    this.attr.free();
+    this.deleteAttr.free();
+    this.nextAttr.free();
+  }
 }
 
 export function mapFreeze(fd: number): void {
