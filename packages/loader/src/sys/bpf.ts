@@ -113,6 +113,9 @@ export function mapCreate(m: MapCreateAttr, context?: string): number {
  */
 export class MapElemOps {
   private readonly attr = new NativeBuffer(32);
+  /** Lookups always pass flags 0; updates keep their last flags in `attr`. */
+  private readonly lookupAttr = new NativeBuffer(32);
+  private lastFlags = 0;
   /** DELETE's last field is the key: the kernel wants value and flags zero. */
   private readonly deleteAttr = new NativeBuffer(32);
   private readonly nextAttr = new NativeBuffer(24);
@@ -127,6 +130,10 @@ export class MapElemOps {
     v.setUint32(0, fd, LE);
     v.setBigUint64(8, key.address, LE);
     v.setBigUint64(16, value.address, LE);
+    const l = this.lookupAttr.view;
+    l.setUint32(0, fd, LE);
+    l.setBigUint64(8, key.address, LE);
+    l.setBigUint64(16, value.address, LE);
     const d = this.deleteAttr.view;
     d.setUint32(0, fd, LE);
     d.setBigUint64(8, key.address, LE);
@@ -138,12 +145,14 @@ export class MapElemOps {
 
   /** Looks up `key` (already in the key buffer) into the value buffer; false when absent. */
   lookup(): boolean {
-    this.attr.view.setUint32(24, 0, LE);
-    return this.run(BpfCmd.MAP_LOOKUP_ELEM, 'MAP_LOOKUP_ELEM', true);
+    return this.run(BpfCmd.MAP_LOOKUP_ELEM, 'MAP_LOOKUP_ELEM', true, this.lookupAttr);
   }
 
   update(flags: number): void {
-    this.attr.view.setUint32(24, flags, LE);
+    if (flags !== this.lastFlags) {
+      this.attr.view.setUint32(24, flags, LE);
+      this.lastFlags = flags;
+    }
     this.run(BpfCmd.MAP_UPDATE_ELEM, 'MAP_UPDATE_ELEM', false);
   }
 
@@ -168,6 +177,7 @@ export class MapElemOps {
 
   free(): void {
     this.attr.free();
+    this.lookupAttr.free();
     this.deleteAttr.free();
     this.nextAttr.free();
   }
