@@ -14,7 +14,14 @@ export interface ProgramOptions {
   flags?: number;
   /** Verifier log level for the retry after a failure (default 1). */
   logLevel?: number;
+  /** The object's BTF in the kernel, with func_info / line_info records (bpf_func_info, bpf_line_info). */
+  btfFd?: number;
+  funcInfo?: Uint8Array;
+  lineInfo?: Uint8Array;
 }
+
+const FUNC_INFO_SIZE = 8;
+const LINE_INFO_SIZE = 16;
 
 const LOG_START = 64 * 1024;
 const LOG_MAX = 16 * 1024 * 1024;
@@ -88,6 +95,8 @@ export class Program implements Disposable {
     }
     const insns = NativeBuffer.from(o.instructions);
     const license = NativeBuffer.string(o.license);
+    const funcInfo = o.btfFd && o.funcInfo?.length ? NativeBuffer.from(o.funcInfo) : undefined;
+    const lineInfo = o.btfFd && o.lineInfo?.length ? NativeBuffer.from(o.lineInfo) : undefined;
     try {
       const attr: sys.ProgLoadAttr = {
         type: o.type,
@@ -98,6 +107,9 @@ export class Program implements Disposable {
         attachBtfId: o.attachBtfId,
         kernVersion: o.kernelVersion,
         flags: o.flags,
+        btfFd: o.btfFd,
+        funcInfo: funcInfo && { rec: funcInfo, recSize: FUNC_INFO_SIZE, count: funcInfo.size / FUNC_INFO_SIZE },
+        lineInfo: lineInfo && { rec: lineInfo, recSize: LINE_INFO_SIZE, count: lineInfo.size / LINE_INFO_SIZE },
       };
       let fd = sys.progLoad(attr);
       if (fd >= 0) return new Program(fd, o.name ?? '', o.type);
@@ -118,6 +130,8 @@ export class Program implements Disposable {
     } finally {
       insns.free();
       license.free();
+      funcInfo?.free();
+      lineInfo?.free();
     }
   }
 

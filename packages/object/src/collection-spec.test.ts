@@ -89,7 +89,7 @@ describe('parseCollectionSpec on synthetic objects', () => {
     ]);
     const v = new DataView(linked.instructions.buffer);
     expect(v.getInt32(0 * 8 + 4, true)).toBe(4 - 0 - 1); // callback: relative slots
-    expect(linked.instructions[1]! >> 4).toBe(2); // src_reg = BPF_PSEUDO_FUNC
+    expect(linked.instructions[1]! >> 4).toBe(4); // src_reg = BPF_PSEUDO_FUNC
     expect(v.getInt32(2 * 8 + 4, true)).toBe(6 - 2 - 1);
     // the spec itself is untouched
     expect(new DataView(p.instructions.buffer, p.instructions.byteOffset).getInt32(4, true)).toBe(16);

@@ -10,7 +10,8 @@ import { parseLegacyMaps } from './elf/maps-legacy.js';
 import { parsePrograms } from './elf/programs.js';
 import { readRelocations } from './elf/relocations.js';
 import { readSymbols } from './elf/symbols.js';
-import type { CollectionSpec, ExternSpec, MapSpec, ProgramSpec } from './spec.js';
+import type { CollectionSpec, DataSectionFacts, ExternSpec, MapSpec, ProgramSpec } from './spec.js';
+import { STT } from './elf/symbols.js';
 
 export interface ParseOptions {
   /**
@@ -87,7 +88,25 @@ function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
     externs,
     btf,
     btfExt,
+    dataSections: dataSectionFacts(ctx),
   };
+}
+
+/** Size and symbol offsets of each ELF section a BTF DATASEC names. */
+function dataSectionFacts(ctx: ObjectContext): Record<string, DataSectionFacts> {
+  const out: Record<string, DataSectionFacts> = Object.create(null);
+  if (!ctx.btf) return out;
+  for (const t of ctx.btf.types()) {
+    if (t.kind !== 'datasec') continue;
+    const section = ctx.elf.sectionByName(t.name);
+    if (!section) continue;
+    const symbols: Record<string, number> = Object.create(null);
+    for (const s of ctx.symbols) {
+      if (s.sectionIndex === section.index && s.name !== '' && s.type !== STT.SECTION) symbols[s.name] = s.value;
+    }
+    out[t.name] = { size: section.size, symbols };
+  }
+  return out;
 }
 
 function byName<T extends { name: string }>(what: string, items: readonly T[]): Record<string, T> {

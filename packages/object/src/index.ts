@@ -2,6 +2,7 @@ export { ObjectParseError, type ByteOrder, type ObjectParseErrorCode, type Objec
 export { parseCollectionSpec, type ParseOptions } from './collection-spec.js';
 export type {
   CollectionSpec,
+  DataSectionFacts,
   ExternSpec,
   FuncInfo,
   LineInfo,
@@ -29,3 +30,4 @@ export {
 export { linkProgram, type LinkedProgram } from './link/link-program.js';
 export * from './btf/index.js';
 export * from './asm/index.js';
+export { btfForKernel } from './link/kernel-btf.js';

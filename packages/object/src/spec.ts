@@ -23,6 +23,17 @@ export interface CollectionSpec {
   readonly externs: Readonly<Record<string, ExternSpec>>;
   readonly btf: Btf | undefined;
   readonly btfExt: BtfExt | undefined;
+  /**
+   * ELF facts the kernel-bound BTF needs (libbpf fills them in at open):
+   * size and symbol offsets of every section a BTF DATASEC names.
+   */
+  readonly dataSections: Readonly<Record<string, DataSectionFacts>>;
+}
+
+export interface DataSectionFacts {
+  readonly size: number;
+  /** Symbol name → offset in the section. */
+  readonly symbols: Readonly<Record<string, number>>;
 }
 
 export type ProgramRelocation =
@@ -44,6 +55,9 @@ export interface FuncInfo {
 }
 export interface LineInfo {
   readonly insn: number;
+  /** String offsets in the object's .BTF (for bpf_line_info). */
+  readonly fileNameOff: number;
+  readonly lineOff: number;
   readonly fileName: string;
   readonly line: number;
   readonly column: number;

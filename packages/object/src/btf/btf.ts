@@ -100,6 +100,13 @@ export class Btf {
     return t;
   }
 
+  /** Byte offset of a type's record in `raw` (for patching a copy, as the BTF fix-up does). */
+  recordOffset(id: number): number {
+    const off = id >= this.firstTypeId ? this.offsets[id - this.firstTypeId] : undefined;
+    if (off === undefined) throw notFound(id);
+    return this.header.hdrLen + this.header.typeOff + off * 4;
+  }
+
   /** The kind of a type without decoding it. */
   kindOf(id: number): BtfKindName {
     if (id === 0) return 'void';

@@ -36,18 +36,18 @@ function fixture(byteOrder: ByteOrder = 'little') {
   v.setUint32(24, (funcInfo.length + lineInfo.length) * 4, little);
   v.setUint32(28, coreRelo.length * 4, little);
   words.forEach((w, i) => v.setUint32(hdrLen + i * 4, w >>> 0, little));
-  return { btf, bytes: out, ids: { func, s } };
+  return { btf, bytes: out, ids: { func, s }, strs };
 }
 
 describe('parseBtfExt', () => {
   for (const order of ['little', 'big'] as const) {
     it(`reads func_info, line_info and CO-RE relocations (${order}-endian)`, () => {
-      const { btf, bytes, ids } = fixture(order);
+      const { btf, bytes, ids, strs } = fixture(order);
       const ext = parseBtfExt(bytes, btf);
       expect(ext.funcInfo.get('xdp')).toEqual([{ insnOff: 0, typeId: ids.func }]);
       expect(ext.lineInfo.get('xdp')).toEqual([
-        { insnOff: 0, fileName: '/src/prog.bpf.c', lineText: '  return XDP_PASS;', line: 12, column: 3 },
-        { insnOff: 8, fileName: '/src/prog.bpf.c', lineText: '  return XDP_PASS;', line: 13, column: 5 },
+        { insnOff: 0, fileNameOff: strs.file, lineOff: strs.line, fileName: '/src/prog.bpf.c', lineText: '  return XDP_PASS;', line: 12, column: 3 },
+        { insnOff: 8, fileNameOff: strs.file, lineOff: strs.line, fileName: '/src/prog.bpf.c', lineText: '  return XDP_PASS;', line: 13, column: 5 },
       ]);
       expect(ext.coreRelos.get('xdp')).toEqual([
         { insnOff: 16, typeId: ids.s, accessStr: '0:0', kind: 0, kindName: 'field_byte_offset' },

@@ -20,6 +20,9 @@ export interface FuncInfoRecord {
 }
 export interface LineInfoRecord {
   readonly insnOff: number;
+  /** String offsets in .BTF, as the kernel wants them in bpf_line_info. */
+  readonly fileNameOff: number;
+  readonly lineOff: number;
   readonly fileName: string;
   /** The source line's text, as clang recorded it. */
   readonly lineText: string;
@@ -93,6 +96,8 @@ function parse(bytes: Uint8Array, btf: Btf): BtfExt {
     const lineCol = r.u32(at + 12);
     return {
       insnOff: r.u32(at),
+      fileNameOff: r.u32(at + 4),
+      lineOff: r.u32(at + 8),
       fileName: str(r.u32(at + 4)),
       lineText: str(r.u32(at + 8)),
       line: lineCol >>> 10,

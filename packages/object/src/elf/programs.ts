@@ -219,6 +219,8 @@ function buildSpec(
     .map((r) => ({ insn: toInsn(r.insnOff), typeId: r.typeId }));
   const lineInfo: LineInfo[] = (ext?.lineInfo.get(section.name) ?? []).filter(inRange).map((r) => ({
     insn: toInsn(r.insnOff),
+    fileNameOff: r.fileNameOff,
+    lineOff: r.lineOff,
     fileName: r.fileName,
     line: r.line,
     column: r.column,

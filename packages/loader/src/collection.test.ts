@@ -1,0 +1,86 @@
+import { readdirSync } from 'node:fs';
+import { expect, it } from 'vitest';
+import { parseCollectionSpec } from '@tsbpf/object';
+import { readFixture } from '@tsbpf/fixtures';
+import { NotSupportedError, loadCollection } from './collection.js';
+import { describeNeeds, isRoot } from '../../../test/support/env.js';
+
+const spec = (name: string) => parseCollectionSpec(readFixture(name));
+const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
+const XDP_PASS = 2;
+const XDP_DROP = 1;
+
+describeNeeds([isRoot()], 'loadCollection against the kernel', () => {
+  it('minimal: loads and runs', () => {
+    using c = loadCollection(spec('minimal.bpf.o'));
+    expect(c.programs.xdp_pass!.testRun({ data: new Uint8Array(64) }).retval).toBe(XDP_PASS);
+  });
+
+  it('maps_btf: every kind of map, map-in-map and prog-array initial values, relocated programs', () => {
+    using c = loadCollection(spec('maps_btf.bpf.o'));
+    expect(Object.keys(c.maps).sort()).toEqual(
+      ['.rodata.cst16', 'by_size', 'cidrs', 'counters', 'events', 'flows', 'inner_a', 'inner_b', 'jumps', 'outer_array', 'outer_hash', 'pinned'].sort(),
+    );
+    expect(c.maps.cidrs!.typeName).toBe('lpm_trie');
+    // The outer maps hold the inner maps the object named (lookups from user space give map ids).
+    expect(c.maps.outer_array!.lookup(u32(0))).toBeDefined();
+    expect(c.maps.outer_hash!.lookup(u32(3))).toBeDefined();
+    expect(c.maps.outer_hash!.lookup(u32(0))).toBeUndefined();
+    // use_maps tail-calls jumps[1] only when outer_hash[0] exists: not yet, so it passes...
+    expect(c.programs.use_maps!.testRun({ data: new Uint8Array(64) }).retval).toBe(XDP_PASS);
+    // ...and once user space puts an inner map there, the prog array's initial slot (tail_target) runs.
+    c.maps.outer_hash!.update(u32(0), u32(c.maps.inner_a!.fd));
+    expect(c.programs.use_maps!.testRun({ data: new Uint8Array(64) }).retval).toBe(XDP_DROP);
+    expect(c.programs.tail_target!.testRun({ data: new Uint8Array(64) }).retval).toBe(XDP_DROP);
+  });
+
+  it('global_data: .data/.rodata/.bss hold their initial values and .rodata is frozen', () => {
+    using c = loadCollection(spec('global_data.bpf.o'));
+    const data = c.maps['.data']!.lookup(u32(0))!;
+    expect(new DataView(data.buffer).getInt32(0, true)).toBe(1); // int hits = 1
+    const rodata = c.maps['.rodata']!.lookup(u32(0))!;
+    expect(new TextDecoder().decode(rodata).includes('hello')).toBe(true);
+    expect(() => c.maps['.rodata']!.update(u32(0), rodata)).toThrow(expect.objectContaining({ code: 'EPERM' }));
+    expect(new DataView(c.maps['.data.custom']!.lookup(u32(0))!.buffer).getInt32(0, true)).toBe(7);
+  });
+
+  it('subprogs: BPF-to-BPF calls, global functions and callbacks load with func_info', () => {
+    using c = loadCollection(spec('subprogs.bpf.o'));
+    // first: sum_of_squares(ingress_ifindex, 2) > 100 ? DROP : PASS — test-run ifindex is 0 here.
+    expect(c.programs.first!.testRun({ data: new Uint8Array(64) }).retval).toBe(XDP_PASS);
+    expect([XDP_PASS, XDP_DROP]).toContain(c.programs.second!.testRun({ data: new Uint8Array(64) }).retval);
+  });
+
+  it('prog_types: programs of many types load (those this kernel allows)', () => {
+    const s = spec('prog_types.bpf.o');
+    // No kprobes on this kernel; fentry/fexit/fentry.s are refused with EPERM; lsm needs the BPF LSM enabled.
+    const skip = new Set(['kprobe_prog', 'kretprobe_prog', 'fentry_prog', 'fexit_prog', 'fentry_sleepable', 'lsm_prog']);
+    const wanted = Object.keys(s.programs).filter((n) => !skip.has(n));
+    using c = loadCollection(s, { programs: wanted });
+    expect(Object.keys(c.programs).sort()).toEqual(wanted.sort());
+  });
+
+  it('externs are reported as not supported yet, and nothing is left open', () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    expect(() => loadCollection(spec('externs.bpf.o'))).toThrow(NotSupportedError);
+    expect(fds()).toBe(before);
+  });
+
+  it('a failing program closes what was opened and names the program', () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const s = spec('prog_types.bpf.o');
+    expect(() => loadCollection(s, { programs: ['socket_prog', 'fentry_prog'] })).toThrow(/program fentry_prog: /);
+    expect(fds()).toBe(before);
+  });
+
+  it('loads and closes a collection 1,000 times without the fd count growing', () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const s = spec('maps_btf.bpf.o');
+    loadCollection(s).close();
+    const before = fds();
+    for (let i = 0; i < 1000; i++) loadCollection(s).close();
+    expect(fds()).toBe(before);
+  }, 120_000);
+});

@@ -1,0 +1,305 @@
+import {
+  MapType,
+  ProgramType,
+  btfForKernel,
+  linkProgram,
+  type Btf,
+  type CollectionSpec,
+  type LinkedProgram,
+  type MapSpec,
+  type ProgramSpec,
+} from '@tsbpf/object';
+import { loadKernelBtf } from './kernel-btf.js';
+import { BpfMap } from './map.js';
+import { Program } from './program.js';
+import * as sys from './sys/bpf.js';
+import { errnoName } from './sys/errors.js';
+import { NativeBuffer } from './sys/ffi.js';
+
+export interface LoadCollectionOptions {
+  /** Load only these programs (default: all). Maps are all created. */
+  programs?: readonly string[];
+  /** The kernel's BTF, for programs that attach by BTF id (tp_btf, fentry, lsm); loaded on demand otherwise. */
+  kernelBtf?: Btf;
+}
+
+/** Something the object asks for that this loader (or kernel) cannot do yet. */
+export class NotSupportedError extends Error {
+  override readonly name = 'NotSupportedError';
+  readonly code = 'NOT_SUPPORTED';
+}
+
+/** The object's BTF could not be loaded into the kernel. */
+export class BtfLoadError extends Error {
+  override readonly name = 'BtfLoadError';
+  constructor(
+    readonly errno: number,
+    readonly log: string,
+  ) {
+    super(`BPF_BTF_LOAD: ${errnoName(errno)}: ${log.trim().split('\n').slice(-2).join(' / ') || 'no log'}`);
+  }
+}
+
+/** Maps and programs loaded from one object. Closing it closes them all. */
+export class Collection implements Disposable {
+  private closed = false;
+  constructor(
+    readonly maps: Readonly<Record<string, BpfMap>>,
+    readonly programs: Readonly<Record<string, Program>>,
+    private readonly btfFd: number | undefined,
+  ) {}
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of Object.values(this.programs)) p.close();
+    for (const m of Object.values(this.maps)) m.close();
+    if (this.btfFd !== undefined) sys.closeFd(this.btfFd);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+const hostLittle = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Loads an object's maps and programs into the kernel, as libbpf's
+ * bpf_object__load does: the object's BTF (fixed up), maps (with BTF key and
+ * value types, global data filled and `.rodata` frozen, map-in-map and prog
+ * array initial values), then each program linked with its subprograms and
+ * relocated to the map fds, with func_info and line_info. The spec is not
+ * modified; a failure closes everything opened so far.
+ */
+export function loadCollection(spec: CollectionSpec, options: LoadCollectionOptions = {}): Collection {
+  if ((spec.byteOrder === 'little') !== hostLittle) {
+    throw new NotSupportedError(`the object is ${spec.byteOrder}-endian; this host is not`);
+  }
+  const externs = Object.keys(spec.externs);
+  if (externs.length > 0) throw new NotSupportedError(`externs are not supported yet: ${externs.join(', ')}`);
+
+  const maps: Record<string, BpfMap> = Object.create(null);
+  const programs: Record<string, Program> = Object.create(null);
+  let btfFd: number | undefined;
+  try {
+    btfFd = spec.btf ? loadBtf(spec) : undefined;
+    createMaps(spec, maps, btfFd);
+    const wanted = options.programs ?? Object.keys(spec.programs);
+    let kernelBtf = options.kernelBtf;
+    for (const name of wanted) {
+      const p = spec.programs[name];
+      if (!p) throw new Error(`no program named ${name}; have ${Object.keys(spec.programs).join(', ')}`);
+      let attachBtfId: number | undefined;
+      if (needsAttachBtfId(p)) {
+        kernelBtf ??= loadKernelBtf();
+        attachBtfId = attachBtfIdFor(p, kernelBtf);
+      }
+      programs[name] = loadProgram(spec, p, maps, btfFd, attachBtfId);
+    }
+    fillProgArrays(spec, maps, programs);
+    return new Collection(maps, programs, btfFd);
+  } catch (e) {
+    for (const p of Object.values(programs)) p.close();
+    for (const m of Object.values(maps)) m.close();
+    if (btfFd !== undefined) sys.closeFd(btfFd);
+    throw e;
+  }
+}
+
+function loadBtf(spec: CollectionSpec): number {
+  const { bytes, unresolvedDatasecs } = btfForKernel(spec);
+  if (unresolvedDatasecs.length > 0) throw new NotSupportedError(`DATASECs without a section: ${unresolvedDatasecs.join(', ')}`);
+  const raw = NativeBuffer.from(bytes);
+  try {
+    let fd = sys.btfLoad(raw);
+    if (fd >= 0) return fd;
+    const log = new NativeBuffer(1 << 20);
+    try {
+      fd = sys.btfLoad(raw, log);
+      if (fd >= 0) return fd;
+      const end = log.bytes.indexOf(0);
+      throw new BtfLoadError(-fd, new TextDecoder().decode(log.bytes.subarray(0, end < 0 ? log.size : end)));
+    } finally {
+      log.free();
+    }
+  } finally {
+    raw.free();
+  }
+}
+
+/**
+ * Map types the kernel refuses BTF key/value types for (its map_check_btf):
+ * libbpf leaves the ids out for these too.
+ */
+const NO_BTF = new Set<number>([
+  MapType.prog_array,
+  MapType.perf_event_array,
+  MapType.cgroup_array,
+  MapType.stack_trace,
+  MapType.array_of_maps,
+  MapType.hash_of_maps,
+  MapType.devmap,
+  MapType.devmap_hash,
+  MapType.cpumap,
+  MapType.xskmap,
+  MapType.sockmap,
+  MapType.sockhash,
+  MapType.queue,
+  MapType.stack,
+  MapType.ringbuf,
+]);
+
+function mapOptions(m: MapSpec, btfFd: number | undefined) {
+  const withBtf = btfFd !== undefined && !NO_BTF.has(m.type) && (m.btfKeyTypeId !== 0 || m.btfValueTypeId !== 0);
+  return {
+    type: m.type,
+    keySize: m.keySize,
+    valueSize: m.valueSize,
+    maxEntries: m.maxEntries,
+    flags: m.flags,
+    name: m.name,
+    numaNode: m.numaNode,
+    mapExtra: m.mapExtra,
+    btfFd: withBtf ? btfFd : undefined,
+    btfKeyTypeId: withBtf ? m.btfKeyTypeId : undefined,
+    btfValueTypeId: withBtf ? m.btfValueTypeId : undefined,
+  };
+}
+
+function u32(n: number): Uint8Array {
+  return new Uint8Array(new Uint32Array([n]).buffer);
+}
+
+function createMaps(spec: CollectionSpec, maps: Record<string, BpfMap>, btfFd: number | undefined): void {
+  const all = Object.values(spec.maps);
+  // Plain maps first: map-in-map slots refer to them.
+  for (const m of all.filter((x) => !x.innerMap)) {
+    const map = wrap(`map ${m.name}`, () => BpfMap.create(mapOptions(m, btfFd)));
+    maps[m.name] = map;
+    if (m.initialValue) {
+      map.update(u32(0), m.initialValue);
+    }
+    if (m.freeze) map.freeze();
+  }
+  for (const m of all.filter((x) => x.innerMap)) {
+    const template = wrap(`map ${m.name}: inner map`, () => BpfMap.create(mapOptions(m.innerMap!, btfFd)));
+    try {
+      maps[m.name] = wrap(`map ${m.name}`, () => BpfMap.create({ ...mapOptions(m, btfFd), innerMapFd: template.fd }));
+    } finally {
+      template.close();
+    }
+    for (const slot of m.slots) {
+      if (slot.map === undefined) continue;
+      maps[m.name]!.update(u32(slot.index), u32(maps[slot.map]!.fd));
+    }
+  }
+}
+
+function fillProgArrays(spec: CollectionSpec, maps: Record<string, BpfMap>, programs: Record<string, Program>): void {
+  for (const m of Object.values(spec.maps)) {
+    if (m.type !== MapType.prog_array) continue;
+    for (const slot of m.slots) {
+      const p = slot.program === undefined ? undefined : programs[slot.program];
+      if (p) maps[m.name]!.update(u32(slot.index), u32(p.fd));
+    }
+  }
+}
+
+const PSEUDO_MAP_FD = 1;
+const PSEUDO_MAP_VALUE = 2;
+
+/** Points each map reference of a linked program at the live map. */
+function relocate(linked: LinkedProgram, maps: Record<string, BpfMap>): Uint8Array {
+  const insns = linked.instructions.slice();
+  const view = new DataView(insns.buffer);
+  for (const r of linked.relocations) {
+    const at = r.insn * 8;
+    if (r.kind === 'map' || r.kind === 'map_value') {
+      const map = maps[r.map];
+      if (!map) throw new Error(`instruction ${r.insn} refers to map ${r.map}, which was not created`);
+      const regs = view.getUint8(at + 1);
+      view.setUint8(at + 1, (regs & 0x0f) | ((r.kind === 'map' ? PSEUDO_MAP_FD : PSEUDO_MAP_VALUE) << 4));
+      view.setInt32(at + 4, map.fd, true);
+      view.setInt32(at + 12, r.kind === 'map' ? 0 : r.offset, true);
+    } else {
+      throw new NotSupportedError(`instruction ${r.insn}: ${r.kind} relocations are not supported yet`);
+    }
+  }
+  return insns;
+}
+
+function funcInfoBytes(linked: LinkedProgram): Uint8Array {
+  const out = new DataView(new ArrayBuffer(linked.funcInfo.length * 8));
+  linked.funcInfo.forEach((f, i) => {
+    out.setUint32(i * 8, f.insn, true);
+    out.setUint32(i * 8 + 4, f.typeId, true);
+  });
+  return new Uint8Array(out.buffer);
+}
+
+function lineInfoBytes(linked: LinkedProgram): Uint8Array {
+  const out = new DataView(new ArrayBuffer(linked.lineInfo.length * 16));
+  linked.lineInfo.forEach((l, i) => {
+    out.setUint32(i * 16, l.insn, true);
+    out.setUint32(i * 16 + 4, l.fileNameOff, true);
+    out.setUint32(i * 16 + 8, l.lineOff, true);
+    out.setUint32(i * 16 + 12, (l.line << 10) | (l.column & 0x3ff), true);
+  });
+  return new Uint8Array(out.buffer);
+}
+
+function loadProgram(
+  spec: CollectionSpec,
+  p: ProgramSpec,
+  maps: Record<string, BpfMap>,
+  btfFd: number | undefined,
+  attachBtfId: number | undefined,
+): Program {
+  return wrap(`program ${p.name}`, () => {
+    const linked = linkProgram(spec, p.name);
+    return Program.load({
+      type: p.type,
+      expectedAttachType: p.attachType,
+      name: p.name,
+      license: p.license,
+      kernelVersion: p.kernelVersion,
+      instructions: relocate(linked, maps),
+      btfFd,
+      funcInfo: funcInfoBytes(linked),
+      lineInfo: lineInfoBytes(linked),
+      attachBtfId,
+      flags: p.sleepable ? 1 << 4 /* BPF_F_SLEEPABLE */ : 0,
+    });
+  });
+}
+
+function needsAttachBtfId(p: ProgramSpec): boolean {
+  return p.type === ProgramType.tracing || p.type === ProgramType.lsm;
+}
+
+/** The kernel BTF id a tp_btf / fentry / fexit / lsm program attaches to. */
+function attachBtfIdFor(p: ProgramSpec, kernel: Btf): number {
+  const lookups: [string, 'typedef' | 'func'][] = p.sectionName.startsWith('tp_btf/')
+    ? [[`btf_trace_${p.attachTo}`, 'typedef']]
+    : p.type === ProgramType.lsm
+      ? [[`bpf_lsm_${p.attachTo}`, 'func']]
+      : [[p.attachTo, 'func']];
+  for (const [name, kind] of lookups) {
+    const t = kernel.findByName(name, kind);
+    if (t) return t.id;
+  }
+  throw new NotSupportedError(`program ${p.name}: the kernel's BTF has no ${lookups.map(([n]) => n).join(' or ')} to attach to`);
+}
+
+/** Adds context (`program xdp_prog: ...`) to errors, keeping their class and fields. */
+function wrap<T>(context: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof Error && !e.message.startsWith(context)) {
+      e.message = `${context}: ${e.message}`;
+    }
+    throw e;
+  }
+}
