@@ -67,6 +67,10 @@ describeNeeds([isRoot()], 'loadCollection against the kernel', () => {
     expect(fds()).toBe(before);
   });
 
+  it('CO-RE programs are refused until CO-RE relocation exists, rather than loaded unrelocated', () => {
+    expect(() => loadCollection(spec('core.bpf.o'))).toThrow(/program trace_exec: .*CO-RE relocations: not supported yet/);
+  });
+
   it('a failing program closes what was opened and names the program', () => {
     const fds = () => readdirSync('/proc/self/fd').length;
     const before = fds();

@@ -258,6 +258,10 @@ function loadProgram(
 ): Program {
   return wrap(`program ${p.name}`, () => {
     const linked = linkProgram(spec, p.name);
+    if (linked.coreRelos.length > 0) {
+      // Loading them unrelocated would run with the object's guesses at kernel layouts: refuse instead.
+      throw new NotSupportedError(`${linked.coreRelos.length} CO-RE relocations: not supported yet`);
+    }
     return Program.load({
       type: p.type,
       expectedAttachType: p.attachType,
