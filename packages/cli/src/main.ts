@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { btfDump, type BtfFormat } from './commands/btf-dump.js';
 import { build, type BuildOptions } from './commands/build.js';
+import { loadCommand, runCommand } from './commands/load.js';
 import { inspect } from './commands/inspect.js';
 import { objdump } from './commands/objdump.js';
 import { CliError, processIo, type CliIo } from './io.js';
@@ -39,6 +40,28 @@ function buildProgram(io: CliIo): Command {
     .action((obj: string, opts: { program?: string }) => objdump(io, obj, opts.program));
 
   const collect = (v: string, prev: string[]) => [...prev, v];
+  program
+    .command('load')
+    .description('load an object\'s programs and maps, pinning each program at DIR/<name> (like bpftool prog loadall)')
+    .argument('<obj>', 'BPF ELF object')
+    .requiredOption('--pin <dir>', 'bpffs directory for the program pins')
+    .option('--program <name>', 'only this program (repeatable)', collect, [])
+    .option('--verbose', 'print the whole verifier log on a rejection')
+    .action((obj: string, opts: { pin: string; program: string[]; verbose?: boolean }) => loadCommand(io, obj, opts));
+
+  program
+    .command('run')
+    .description('run a program once or more with BPF_PROG_TEST_RUN')
+    .argument('<obj>', 'BPF ELF object')
+    .requiredOption('--program <name>', 'the program to run')
+    .option('--data-in <file>', 'packet (or context data) to run on (default: 64 zero bytes)')
+    .option('--repeat <n>', 'runs (the kernel reports the average time)')
+    .option('--json', 'machine-readable output')
+    .option('--verbose', 'print the whole verifier log on a rejection')
+    .action((obj: string, opts: { program: string; dataIn?: string; repeat?: string; json?: boolean; verbose?: boolean }) =>
+      runCommand(io, obj, opts),
+    );
+
   program
     .command('build')
     .description('compile BPF C sources with clang (cached, in parallel)')

@@ -46,6 +46,8 @@ describeNeeds([isRoot()], 'Program against the kernel', () => {
     expect(v.log).toMatch(/R0 !read_ok/);
     expect(v.message).toMatch(/^program bad: load: EACCES: .*R0 !read_ok/);
     expect(v.message.length).toBeLessThan(300);
+    expect(v.reason).toMatch(/R0 !read_ok/);
+    expect(v.source).toBeUndefined(); // no line_info for hand-written instructions
   });
 
   it('refuses a GPL-only helper without a GPL license, with the verifier saying why', () => {

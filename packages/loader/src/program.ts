@@ -34,6 +34,13 @@ const ENOSPC = 28;
 export class VerifierError extends Error {
   override readonly name = 'VerifierError';
   readonly code: string;
+  /**
+   * The C source line the verifier was at when it gave up (from the
+   * `; text @ file:line` lines the kernel prints when it has line_info).
+   */
+  readonly source: { readonly file: string; readonly line: number; readonly text: string } | undefined;
+  /** The verifier's own last word (e.g. `R2 invalid mem access 'mem_or_null'`). */
+  readonly reason: string;
   constructor(
     readonly program: string,
     readonly errno: number,
@@ -44,6 +51,13 @@ export class VerifierError extends Error {
     const code = errnoName(errno);
     super(`program ${program || '(unnamed)'}: load: ${code}: ${VerifierError.summarize(log)}`);
     this.code = code;
+    this.reason = VerifierError.summarize(log, 1);
+    let source: VerifierError['source'];
+    for (const line of log.split('\n')) {
+      const m = /^; (.*) @ (.+):(\d+)$/.exec(line);
+      if (m) source = { text: m[1]!, file: m[2]!, line: Number(m[3]) };
+    }
+    this.source = source;
   }
 
   /** The last meaningful lines of a verifier log (where it says what went wrong). */

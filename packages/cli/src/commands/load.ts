@@ -1,0 +1,72 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { NotSupportedError, SyscallError, VerifierError, loadCollection, type Collection } from '@tsbpf/loader';
+import { CliError, readInput, type CliIo } from '../io.js';
+import { parseObjectFile } from './inspect.js';
+
+/** A verifier rejection printed like a compiler error: source location, reason, source line. */
+export function formatVerifierError(e: VerifierError): string {
+  const head = e.source ? `${e.source.file}:${e.source.line} - ` : '';
+  let text = `${head}error: program ${e.program} rejected by the verifier (${e.code}): ${e.reason}\n`;
+  if (e.source) text += `\n${e.source.line} ${e.source.text}\n`;
+  text += `\n(the full verifier log: ${e.log.split('\n').length} lines; use --verbose to print it)\n`;
+  return text;
+}
+
+function load(io: CliIo, file: string, programs: string[] | undefined, verbose: boolean): Collection {
+  const spec = parseObjectFile(file);
+  try {
+    return loadCollection(spec, { programs: programs && programs.length > 0 ? programs : undefined });
+  } catch (e) {
+    if (e instanceof VerifierError) {
+      io.err(formatVerifierError(e).replace('use --verbose to print it', verbose ? 'below' : 'use --verbose to print it'));
+      if (verbose) io.err(e.log + '\n');
+      throw new CliError('', 1);
+    }
+    if (e instanceof SyscallError || e instanceof NotSupportedError) throw new CliError(`${file}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** `tsbpf load OBJ --pin DIR`: like `bpftool prog loadall`, programs pinned at DIR/<name>. */
+export function loadCommand(io: CliIo, file: string, opts: { pin: string; program?: string[]; verbose?: boolean }): void {
+  const c = load(io, file, opts.program, opts.verbose ?? false);
+  try {
+    mkdirSync(opts.pin, { recursive: true });
+    for (const [name, p] of Object.entries(c.programs)) {
+      p.pin(join(opts.pin, name));
+      io.out(`${join(opts.pin, name)}\n`);
+    }
+  } catch (e) {
+    if (e instanceof SyscallError) throw new CliError(e.message);
+    throw e;
+  } finally {
+    // The pins keep the programs (and their maps) loaded; our fds can go.
+    c.close();
+  }
+}
+
+/** `tsbpf run OBJ --program NAME`: BPF_PROG_TEST_RUN. */
+export function runCommand(
+  io: CliIo,
+  file: string,
+  opts: { program: string; dataIn?: string; repeat?: string; json?: boolean; verbose?: boolean },
+): void {
+  const repeat = opts.repeat === undefined ? 1 : Number(opts.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new CliError(`--repeat must be a positive integer, not ${opts.repeat}`);
+  const data = opts.dataIn ? readInput(opts.dataIn) : new Uint8Array(64);
+  const c = load(io, file, [opts.program], opts.verbose ?? false);
+  try {
+    const r = c.programs[opts.program]!.testRun({ data, repeat });
+    if (opts.json) {
+      io.out(JSON.stringify({ program: opts.program, retval: r.retval, durationNs: r.durationNs, repeat, dataOut: Buffer.from(r.data).toString('hex') }) + '\n');
+    } else {
+      io.out(`${opts.program}: return value ${r.retval}, ${r.durationNs} ns per run (${repeat} run${repeat === 1 ? '' : 's'})\n`);
+    }
+  } catch (e) {
+    if (e instanceof SyscallError) throw new CliError(e.message);
+    throw e;
+  } finally {
+    c.close();
+  }
+}
