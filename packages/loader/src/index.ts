@@ -4,3 +4,16 @@ export { BpfMap, UpdateFlags, possibleCpus, type MapOptions } from './map.js';
 export { Program, VerifierError, type ProgramOptions, type TestRunOptions, type TestRunOutput } from './program.js';
 export { SyscallError, errnoName } from './sys/errors.js';
 export { BtfLoadError, Collection, NotSupportedError, loadCollection, type LoadCollectionOptions } from './collection.js';
+export {
+  Link,
+  XdpMode,
+  attach,
+  attachCgroup,
+  attachRawTracepoint,
+  attachTcx,
+  attachTracepoint,
+  attachTracing,
+  attachXdp,
+  type AutoAttachTarget,
+} from './link.js';
+export { withNetns } from './netns.js';

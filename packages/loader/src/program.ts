@@ -177,6 +177,17 @@ export class Program implements Disposable {
     sys.objPin(this.fd, path);
   }
 
+  /** The kernel's id for this program (bpf_prog_info.id), as bpftool shows it. */
+  id(): number {
+    const info = new NativeBuffer(16);
+    try {
+      sys.objGetInfoByFd(this.fd, info);
+      return info.view.getUint32(4, true);
+    } finally {
+      info.free();
+    }
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

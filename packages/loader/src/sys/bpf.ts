@@ -17,7 +17,12 @@ export const BpfCmd = {
   PROG_LOAD: 5,
   OBJ_PIN: 6,
   OBJ_GET: 7,
+  PROG_ATTACH: 8,
+  PROG_DETACH: 9,
   PROG_TEST_RUN: 10,
+  RAW_TRACEPOINT_OPEN: 17,
+  LINK_CREATE: 28,
+  LINK_DETACH: 34,
   OBJ_GET_INFO_BY_FD: 15,
   BTF_LOAD: 18,
   MAP_FREEZE: 22,
@@ -34,7 +39,12 @@ const ATTR_SIZE: Record<CmdName, number> = {
   PROG_LOAD: 128, // fd_array
   OBJ_PIN: 16, // file_flags
   OBJ_GET: 16,
+  PROG_ATTACH: 20, // replace_bpf_fd
+  PROG_DETACH: 20,
   PROG_TEST_RUN: 76, // batch_size
+  RAW_TRACEPOINT_OPEN: 16, // prog_fd
+  LINK_CREATE: 64, // the link_create union, zero past what a link type uses
+  LINK_DETACH: 4, // link_fd
   OBJ_GET_INFO_BY_FD: 16, // info
   BTF_LOAD: 28, // btf_log_level
   MAP_FREEZE: 4, // map_fd
@@ -318,6 +328,61 @@ export function objGetInfoByFd(fd: number, info: NativeBuffer): number {
   return a.getUint32(4, LE);
 }
 
+export interface LinkCreateAttr {
+  progFd: number;
+  /** An fd (cgroup, perf event) or an ifindex (XDP, tcx). */
+  target: number;
+  attachType: number;
+  flags?: number;
+  /** Tracing links: the BTF id (0 when the program already names it). */
+  targetBtfId?: number;
+}
+
+export function linkCreate(l: LinkCreateAttr, context?: string): number {
+  begin('LINK_CREATE');
+  a.setUint32(0, l.progFd, LE);
+  a.setUint32(4, l.target, LE);
+  a.setUint32(8, l.attachType, LE);
+  a.setUint32(12, l.flags ?? 0, LE);
+  if (l.targetBtfId) a.setUint32(16, l.targetBtfId, LE);
+  return ownFd(call('LINK_CREATE', context));
+}
+
+export function linkDetach(linkFd: number): void {
+  begin('LINK_DETACH');
+  a.setUint32(0, linkFd, LE);
+  call('LINK_DETACH');
+}
+
+export function rawTracepointOpen(progFd: number, name: string | undefined, context?: string): number {
+  const n = name ? NativeBuffer.string(name) : undefined;
+  try {
+    begin('RAW_TRACEPOINT_OPEN');
+    a.setBigUint64(0, n ? n.address : 0n, LE);
+    a.setUint32(8, progFd, LE);
+    return ownFd(call('RAW_TRACEPOINT_OPEN', context));
+  } finally {
+    n?.free();
+  }
+}
+
+export function progAttach(targetFd: number, progFd: number, attachType: number, flags = 0): void {
+  begin('PROG_ATTACH');
+  a.setUint32(0, targetFd, LE);
+  a.setUint32(4, progFd, LE);
+  a.setUint32(8, attachType, LE);
+  a.setUint32(12, flags, LE);
+  call('PROG_ATTACH');
+}
+
+export function progDetach(targetFd: number, progFd: number, attachType: number): void {
+  begin('PROG_DETACH');
+  a.setUint32(0, targetFd, LE);
+  a.setUint32(4, progFd, LE);
+  a.setUint32(8, attachType, LE);
+  call('PROG_DETACH');
+}
+
 /** BPF_BTF_LOAD: the fd, or the negative errno. */
 export function btfLoad(btf: NativeBuffer, log?: NativeBuffer): number {
   begin('BTF_LOAD');
@@ -332,4 +397,4 @@ export function btfLoad(btf: NativeBuffer, log?: NativeBuffer): number {
   return r < 0 ? r : ownFd(r);
 }
 
-export { closeFd };
+export { closeFd, ownFd };

@@ -20,6 +20,8 @@ const freeFn = libc.func('void free(void *p)');
 const mmapFn = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset)');
 const munmapFn = libc.func('int munmap(void *addr, size_t length)');
 const fcntlFn = libc.func('int fcntl(int fd, int cmd, int arg)');
+const perfEventOpenFn = libc.func('syscall', 'long', ['long', 'void *', 'int', 'int', 'int', 'unsigned long']);
+const setnsFn = libc.func('int setns(int fd, int nstype)');
 const closeFn = libc.func('int close(int fd)');
 
 /** SYS_bpf by architecture. */
@@ -31,6 +33,22 @@ export function bpf(cmd: number, attr: NativeBuffer, size: number): number {
   if (NR_BPF === undefined) return -38; // ENOSYS
   const r = Number(syscallFn(NR_BPF, cmd, attr.ptr, size));
   return r < 0 ? -koffi.errno() : r;
+}
+
+const SYS_PERF_EVENT_OPEN: Record<string, number> = { x64: 298, arm64: 241, riscv64: 241, loong64: 241, s390x: 331, ppc64: 319, arm: 364, ia32: 336 };
+
+/** perf_event_open(attr, pid, cpu, group_fd, flags): an fd, or a negative errno. */
+export function perfEventOpen(attr: NativeBuffer, pid: number, cpu: number, groupFd: number, flags: number): number {
+  const nr = SYS_PERF_EVENT_OPEN[process.arch];
+  if (nr === undefined) return -38;
+  const r = Number(perfEventOpenFn(nr, attr.ptr, pid, cpu, groupFd, flags));
+  return r < 0 ? -koffi.errno() : r;
+}
+
+/** setns(fd, nstype) for the calling thread (Node's main thread): 0 or a negative errno. */
+export function setns(fd: number, nstype: number): number {
+  const r = setnsFn(fd, nstype) as number;
+  return r < 0 ? -koffi.errno() : 0;
 }
 
 /** fcntl(fd, F_DUPFD_CLOEXEC, min): a new fd at least `min`, or a negative errno. */

@@ -1,0 +1,179 @@
+import { AttachType, ProgramType } from '@tsbpf/object';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import type { Program } from './program.js';
+import * as sys from './sys/bpf.js';
+import { SyscallError } from './sys/errors.js';
+import { NativeBuffer, perfEventOpen } from './sys/ffi.js';
+
+const registry = new FinalizationRegistry<number[]>((fds) => fds.forEach((fd) => sys.closeFd(fd)));
+
+/**
+ * An attachment of a program to a hook. Closing it detaches the program
+ * (unless it was pinned); `detach()` detaches even a pinned link.
+ */
+export class Link implements Disposable {
+  private closed = false;
+  constructor(
+    readonly fd: number,
+    readonly description: string,
+    /** More fds the link keeps open (the perf event of a tracepoint link). */
+    private readonly extraFds: readonly number[] = [],
+  ) {
+    registry.register(this, [fd, ...extraFds], this);
+  }
+
+  pin(path: string): void {
+    sys.objPin(this.fd, path);
+  }
+
+  /** BPF_LINK_DETACH: the program is detached now, even if the link is pinned. */
+  detach(): void {
+    sys.linkDetach(this.fd);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    registry.unregister(this);
+    sys.closeFd(this.fd);
+    for (const fd of this.extraFds) sys.closeFd(fd);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** XDP attach modes (XDP_FLAGS_*). */
+export const XdpMode = { default: 0, generic: 1 << 1, driver: 1 << 2, offload: 1 << 3 } as const;
+
+/** An XDP program on an interface (by ifindex, in the calling thread's network namespace). */
+export function attachXdp(program: Program, ifindex: number, mode: keyof typeof XdpMode = 'default'): Link {
+  const fd = sys.linkCreate(
+    { progFd: program.fd, target: ifindex, attachType: AttachType.xdp, flags: XdpMode[mode] },
+    `program ${program.name}: attach XDP to ifindex ${ifindex}`,
+  );
+  return new Link(fd, `xdp ifindex ${ifindex}`);
+}
+
+/** A tc program on an interface's ingress or egress through tcx (Linux 6.6+). */
+export function attachTcx(program: Program, ifindex: number, direction: 'ingress' | 'egress'): Link {
+  const attachType = direction === 'ingress' ? AttachType.tcx_ingress : AttachType.tcx_egress;
+  try {
+    const fd = sys.linkCreate({ progFd: program.fd, target: ifindex, attachType }, `program ${program.name}: attach tcx/${direction} to ifindex ${ifindex}`);
+    return new Link(fd, `tcx/${direction} ifindex ${ifindex}`);
+  } catch (e) {
+    if (e instanceof SyscallError && e.code === 'EINVAL') {
+      e.message += ' (tcx needs Linux 6.6 or later)';
+    }
+    throw e;
+  }
+}
+
+/** A cgroup program on a cgroup v2 directory (its expected attach type, or `attachType`). */
+export function attachCgroup(program: Program, cgroupPath: string, attachType: number): Link {
+  const cg = openSync(cgroupPath, 'r');
+  try {
+    const fd = sys.linkCreate({ progFd: program.fd, target: cg, attachType }, `program ${program.name}: attach to cgroup ${cgroupPath}`);
+    return new Link(fd, `cgroup ${cgroupPath}`);
+  } finally {
+    closeSync(cg);
+  }
+}
+
+const TRACEFS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
+
+function tracepointId(category: string, name: string): number {
+  for (const root of TRACEFS) {
+    try {
+      return Number(readFileSync(`${root}/events/${category}/${name}/id`, 'utf8'));
+    } catch {
+      // try the next mount point
+    }
+  }
+  throw new SyscallError('open tracepoint id', 2, `tracepoint ${category}/${name} (is tracefs mounted at /sys/kernel/tracing?)`);
+}
+
+const PERF_TYPE_TRACEPOINT = 2;
+const PERF_ATTR_SIZE = 128;
+const PERF_FLAG_FD_CLOEXEC = 8;
+
+/** A tracepoint program on `category/name`, through a perf event and a BPF link. */
+export function attachTracepoint(program: Program, category: string, name: string): Link {
+  const attr = new NativeBuffer(PERF_ATTR_SIZE);
+  let perfFd: number;
+  try {
+    attr.view.setUint32(0, PERF_TYPE_TRACEPOINT, true);
+    attr.view.setUint32(4, PERF_ATTR_SIZE, true);
+    attr.view.setBigUint64(8, BigInt(tracepointId(category, name)), true);
+    attr.view.setBigUint64(16, 1n, true); // sample_period: every hit
+    const r = perfEventOpen(attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+    if (r < 0) throw new SyscallError('perf_event_open', -r, `tracepoint ${category}/${name}`);
+    perfFd = sys.ownFd(r);
+  } finally {
+    attr.free();
+  }
+  try {
+    const fd = sys.linkCreate({ progFd: program.fd, target: perfFd, attachType: AttachType.perf_event }, `program ${program.name}: attach to tracepoint ${category}/${name}`);
+    return new Link(fd, `tracepoint ${category}/${name}`, [perfFd]);
+  } catch (e) {
+    sys.closeFd(perfFd);
+    throw e;
+  }
+}
+
+/** A raw tracepoint program (`raw_tp/<name>`). */
+export function attachRawTracepoint(program: Program, name: string): Link {
+  return new Link(sys.rawTracepointOpen(program.fd, name, `program ${program.name}: raw tracepoint ${name}`), `raw_tp ${name}`);
+}
+
+/** A BTF-typed tracing program (tp_btf, fentry, fexit, lsm): the target was fixed at load. */
+export function attachTracing(program: Program, attachType: number): Link {
+  const fd = sys.linkCreate({ progFd: program.fd, target: 0, attachType }, `program ${program.name}: attach tracing`);
+  return new Link(fd, `tracing ${program.name}`);
+}
+
+export interface AutoAttachTarget {
+  /** For XDP and tcx: the interface. */
+  ifindex?: number;
+  /** For cgroup programs: the cgroup v2 directory. */
+  cgroup?: string;
+}
+
+/**
+ * Attaches by the program's section, as libbpf's bpf_program__attach does:
+ * `tracepoint/<cat>/<name>`, `raw_tp/<name>`, `tp_btf/...`, `fentry/...`,
+ * `xdp` and `tcx/*` (need an ifindex), `cgroup*` (need a cgroup).
+ */
+export function attach(
+  program: Program,
+  spec: { sectionName: string; type: number; attachType: number | undefined; attachTo: string },
+  target: AutoAttachTarget = {},
+): Link {
+  const need = (what: keyof AutoAttachTarget) => {
+    const v = target[what];
+    if (v === undefined) throw new Error(`program ${program.name} (SEC("${spec.sectionName}")) needs a ${what} to attach to`);
+    return v;
+  };
+  switch (spec.type) {
+    case ProgramType.tracepoint: {
+      const [category, name] = spec.attachTo.split('/');
+      if (!category || !name) throw new Error(`program ${program.name}: SEC("${spec.sectionName}") names no tracepoint`);
+      return attachTracepoint(program, category, name);
+    }
+    case ProgramType.raw_tracepoint:
+      return attachRawTracepoint(program, spec.attachTo);
+    case ProgramType.tracing:
+    case ProgramType.lsm:
+      return attachTracing(program, spec.attachType ?? 0);
+    case ProgramType.xdp:
+      return attachXdp(program, need('ifindex') as number);
+    case ProgramType.sched_cls:
+      if (spec.attachType === AttachType.tcx_ingress) return attachTcx(program, need('ifindex') as number, 'ingress');
+      if (spec.attachType === AttachType.tcx_egress) return attachTcx(program, need('ifindex') as number, 'egress');
+      break;
+    default:
+      if (spec.attachType !== undefined && target.cgroup !== undefined) return attachCgroup(program, target.cgroup, spec.attachType);
+  }
+  throw new Error(`program ${program.name}: no automatic attach for SEC("${spec.sectionName}")`);
+}
