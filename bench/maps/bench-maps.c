@@ -41,7 +41,48 @@ int main(int argc, char **argv)
 			sum += value;
 	}
 	double t2 = now_ns();
-	printf("{\"updateNs\":%.1f,\"lookupNs\":%.1f}\n", (t1 - t0) / ops, (t2 - t1) / ops);
 	close(fd);
+
+	/* Batches: 65,536 elements, 1,024 per call, update then a full lookup walk, 5 times. */
+	enum { N = 65536, B = 1024, REPS = 5 };
+	int bfd = bpf_map_create(BPF_MAP_TYPE_HASH, "bench_batch", 4, 8, N, NULL);
+	static __u32 keys[N], out_keys[B];
+	static __u64 values[N], out_values[B];
+	for (int i = 0; i < N; i++) {
+		keys[i] = i * 7;
+		values[i] = i;
+	}
+	double tb0 = now_ns();
+	for (int r = 0; r < REPS; r++)
+		for (int i = 0; i < N; i += B) {
+			__u32 count = B;
+			if (bpf_map_update_batch(bfd, keys + i, values + i, &count, NULL)) {
+				perror("update_batch");
+				return 1;
+			}
+		}
+	double tb1 = now_ns();
+	long walked = 0;
+	for (int r = 0; r < REPS; r++) {
+		__u32 in_batch = 0, out_batch = 0;
+		void *in = NULL;
+		for (;;) {
+			__u32 count = B;
+			int err = bpf_map_lookup_batch(bfd, in, &out_batch, out_keys, out_values, &count, NULL);
+			walked += count;
+			if (err)
+				break;
+			in_batch = out_batch;
+			in = &in_batch;
+		}
+	}
+	double tb2 = now_ns();
+	if (walked != (long)N * REPS) {
+		fprintf(stderr, "walked %ld\n", walked);
+		return 1;
+	}
+	printf("{\"updateNs\":%.1f,\"lookupNs\":%.1f,\"batchUpdateNs\":%.1f,\"batchLookupNs\":%.1f}\n",
+	       (t1 - t0) / ops, (t2 - t1) / ops, (tb1 - tb0) / ((double)N * REPS), (tb2 - tb1) / ((double)N * REPS));
+	close(bfd);
 	return 0;
 }

@@ -24,6 +24,27 @@ describeNeeds([isRoot()], 'BpfMap against the kernel', () => {
     expect(keys).toEqual([0, 1, 2, 3, 4, 5, 6, 8, 9]);
   });
 
+  it('batch update, lookup in chunks, and delete', () => {
+    using m = BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 4096, name: 'batch' });
+    const n = 1000;
+    const keys = new Uint8Array(new Uint32Array(Array.from({ length: n }, (_, i) => i * 3)).buffer);
+    const values = new Uint8Array(new BigUint64Array(Array.from({ length: n }, (_, i) => BigInt(i) * 10n)).buffer);
+    expect(m.updateBatch(keys, values)).toBe(n);
+    const seen = new Map<number, bigint>();
+    let chunks = 0;
+    for (const chunk of m.lookupBatches(128)) {
+      chunks++;
+      const kv = new DataView(chunk.keys.buffer);
+      const vv = new DataView(chunk.values.buffer);
+      for (let i = 0; i < chunk.count; i++) seen.set(kv.getUint32(i * 4, true), vv.getBigUint64(i * 8, true));
+    }
+    expect(seen.size).toBe(n);
+    expect(chunks).toBeGreaterThanOrEqual(8);
+    expect(seen.get(999 * 3)).toBe(9990n);
+    expect(m.deleteBatch(keys.subarray(0, 400))).toBe(100);
+    expect([...m.keys()].length).toBe(n - 100);
+  });
+
   it('update flags and errors carry errno, code and a hint', () => {
     using m = BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 1 });
     m.update(u32(1), u64(1n), UpdateFlags.noexist);

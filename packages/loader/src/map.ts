@@ -111,14 +111,24 @@ export class BpfMap implements Disposable {
 
   private setKey(key: Uint8Array): void {
     if (this.closed) throw new Error(`map ${this.name || '(unnamed)'}: closed`);
-    if (key.length !== this.keySize) throw new RangeError(`map ${this.name}: key is ${key.length} bytes, want ${this.keySize}`);
-    this.key.bytes.set(key);
+    const n = this.keySize;
+    if (key.length !== n) throw new RangeError(`map ${this.name}: key is ${key.length} bytes, want ${n}`);
+    const dst = this.key.bytes;
+    // Keys are small: a loop beats TypedArray.set's fixed cost below ~32 bytes.
+    if (n <= 32) for (let i = 0; i < n; i++) dst[i] = key[i]!;
+    else dst.set(key);
   }
 
   /** The value stored under `key` (a copy), or undefined. */
   lookup(key: Uint8Array): Uint8Array | undefined {
     this.setKey(key);
-    return this.ops.lookup() ? this.value.bytes.slice() : undefined;
+    if (!this.ops.lookup()) return undefined;
+    const n = this.valueBufferSize;
+    const src = this.value.bytes;
+    if (n > 32) return src.slice();
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = src[i]!;
+    return out;
   }
 
   /** Like lookup, into `out` (no allocation); false when absent. */
@@ -156,6 +166,82 @@ export class BpfMap implements Disposable {
     }
   }
 
+  /**
+   * Writes `count` elements in one call (BPF_MAP_UPDATE_BATCH): `keys` holds
+   * them back to back (`count * keySize` bytes), `values` likewise
+   * (`count * valueBufferSize`).
+   */
+  updateBatch(keys: Uint8Array, values: Uint8Array, flags: bigint = UpdateFlags.any): number {
+    const count = this.batchCount(keys, values);
+    const k = this.scratch('keys', keys.length);
+    const v = this.scratch('values', values.length);
+    k.bytes.set(keys);
+    v.bytes.set(values);
+    return sys.mapBatch('MAP_UPDATE_BATCH', { fd: this.fd, keys: k, values: v, count, elemFlags: flags }).count;
+  }
+
+  /** Deletes `count` keys in one call (BPF_MAP_DELETE_BATCH); returns how many went. */
+  deleteBatch(keys: Uint8Array): number {
+    if (keys.length % this.keySize !== 0) throw new RangeError(`map ${this.name}: keys are not whole ${this.keySize}-byte keys`);
+    const k = this.scratch('keys', keys.length);
+    k.bytes.set(keys);
+    return sys.mapBatch('MAP_DELETE_BATCH', { fd: this.fd, keys: k, count: keys.length / this.keySize }).count;
+  }
+
+  /**
+   * Every element, `batchSize` per BPF_MAP_LOOKUP_BATCH call. Each chunk's
+   * keys and values are back to back in fresh arrays.
+   */
+  *lookupBatches(batchSize = 256): Generator<{ count: number; keys: Uint8Array; values: Uint8Array }> {
+    const k = this.scratch('keys', batchSize * this.keySize);
+    const v = this.scratch('values', batchSize * this.valueBufferSize);
+    // Hash maps use a bucket cursor: 4 bytes suffice, but a key's size is the documented minimum.
+    const cursorIn = this.scratch('cursorIn', Math.max(8, this.keySize));
+    const cursorOut = this.scratch('cursorOut', Math.max(8, this.keySize));
+    let first = true;
+    for (;;) {
+      const r = sys.mapBatch('MAP_LOOKUP_BATCH', {
+        fd: this.fd,
+        inBatch: first ? null : cursorIn,
+        outBatch: cursorOut,
+        keys: k,
+        values: v,
+        count: batchSize,
+      });
+      first = false;
+      if (r.count > 0) {
+        yield {
+          count: r.count,
+          keys: k.bytes.slice(0, r.count * this.keySize),
+          values: v.bytes.slice(0, r.count * this.valueBufferSize),
+        };
+      }
+      if (r.done) return;
+      cursorIn.bytes.set(cursorOut.bytes);
+    }
+  }
+
+  private batchCount(keys: Uint8Array, values: Uint8Array): number {
+    if (keys.length % this.keySize !== 0 || values.length % this.valueBufferSize !== 0) {
+      throw new RangeError(`map ${this.name}: batch is not whole keys and values`);
+    }
+    const count = keys.length / this.keySize;
+    if (values.length / this.valueBufferSize !== count) throw new RangeError(`map ${this.name}: ${count} keys but ${values.length / this.valueBufferSize} values`);
+    return count;
+  }
+
+  private readonly scratchBuffers = new Map<string, NativeBuffer>();
+  /** Native buffers reused across batch calls, grown when a larger batch comes. */
+  private scratch(name: string, size: number): NativeBuffer {
+    let b = this.scratchBuffers.get(name);
+    if (!b || b.size < size) {
+      b?.free();
+      b = new NativeBuffer(Math.max(size, 64));
+      this.scratchBuffers.set(name, b);
+    }
+    return b;
+  }
+
   /** Makes the map read-only for user space (BPF_MAP_FREEZE). */
   freeze(): void {
     sys.mapFreeze(this.fd);
@@ -174,6 +260,8 @@ export class BpfMap implements Disposable {
     this.key.free();
     this.next.free();
     this.value.free();
+    for (const b of this.scratchBuffers.values()) b.free();
+    this.scratchBuffers.clear();
   }
 
   [Symbol.dispose](): void {

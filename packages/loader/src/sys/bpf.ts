@@ -6,7 +6,7 @@
  * Failures become SyscallError; new fds are kept away from 0-2.
  */
 import { SyscallError } from './errors.js';
-import { NativeBuffer, bpf, closeFd, dupAtLeast } from './ffi.js';
+import { NativeBuffer, boundBpf, bpf, closeFd, dupAtLeast } from './ffi.js';
 
 export const BpfCmd = {
   MAP_CREATE: 0,
@@ -26,6 +26,9 @@ export const BpfCmd = {
   OBJ_GET_INFO_BY_FD: 15,
   BTF_LOAD: 18,
   MAP_FREEZE: 22,
+  MAP_LOOKUP_BATCH: 24,
+  MAP_UPDATE_BATCH: 26,
+  MAP_DELETE_BATCH: 27,
 } as const;
 type CmdName = keyof typeof BpfCmd;
 
@@ -48,6 +51,9 @@ const ATTR_SIZE: Record<CmdName, number> = {
   OBJ_GET_INFO_BY_FD: 16, // info
   BTF_LOAD: 28, // btf_log_level
   MAP_FREEZE: 4, // map_fd
+  MAP_LOOKUP_BATCH: 56, // batch.flags
+  MAP_UPDATE_BATCH: 56,
+  MAP_DELETE_BATCH: 56,
 };
 
 const attr = new NativeBuffer(256);
@@ -153,9 +159,15 @@ export class MapElemOps {
     n.setBigUint64(16, next.address, LE);
   }
 
+  private readonly lookupCall = boundBpf(BpfCmd.MAP_LOOKUP_ELEM, this.lookupAttr, ATTR_SIZE.MAP_LOOKUP_ELEM);
+  private readonly updateCall = boundBpf(BpfCmd.MAP_UPDATE_ELEM, this.attr, ATTR_SIZE.MAP_UPDATE_ELEM);
+
   /** Looks up `key` (already in the key buffer) into the value buffer; false when absent. */
   lookup(): boolean {
-    return this.run(BpfCmd.MAP_LOOKUP_ELEM, 'MAP_LOOKUP_ELEM', true, this.lookupAttr);
+    const r = this.lookupCall();
+    if (r >= 0) return true;
+    if (r === -ENOENT) return false;
+    throw new SyscallError('BPF_MAP_LOOKUP_ELEM', -r);
   }
 
   update(flags: number): void {
@@ -163,7 +175,8 @@ export class MapElemOps {
       this.attr.view.setUint32(24, flags, LE);
       this.lastFlags = flags;
     }
-    this.run(BpfCmd.MAP_UPDATE_ELEM, 'MAP_UPDATE_ELEM', false);
+    const r = this.updateCall();
+    if (r < 0) throw new SyscallError('BPF_MAP_UPDATE_ELEM', -r);
   }
 
   delete(): boolean {
@@ -191,6 +204,34 @@ export class MapElemOps {
     this.deleteAttr.free();
     this.nextAttr.free();
   }
+}
+
+export interface BatchAttr {
+  fd: number;
+  /** Cursor in (lookup: null to start), cursor out; each at least key-size bytes. */
+  inBatch?: NativeBuffer | null;
+  outBatch?: NativeBuffer;
+  keys: NativeBuffer;
+  values?: NativeBuffer;
+  count: number;
+  elemFlags?: bigint;
+}
+
+/**
+ * BPF_MAP_*_BATCH: the number of elements processed, and whether the kernel
+ * said ENOENT (lookups: the walk is over; the count is still valid).
+ */
+export function mapBatch(cmd: 'MAP_LOOKUP_BATCH' | 'MAP_UPDATE_BATCH' | 'MAP_DELETE_BATCH', b: BatchAttr): { count: number; done: boolean } {
+  begin(cmd);
+  a.setBigUint64(0, b.inBatch ? b.inBatch.address : 0n, LE);
+  a.setBigUint64(8, b.outBatch ? b.outBatch.address : 0n, LE);
+  a.setBigUint64(16, b.keys.address, LE);
+  a.setBigUint64(24, b.values ? b.values.address : 0n, LE);
+  a.setUint32(32, b.count, LE);
+  a.setUint32(36, b.fd, LE);
+  a.setBigUint64(40, b.elemFlags ?? 0n, LE);
+  const r = call(cmd, undefined, [ENOENT]);
+  return { count: a.getUint32(32, LE), done: r < 0 };
 }
 
 export function mapFreeze(fd: number): void {

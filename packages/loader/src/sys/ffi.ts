@@ -28,10 +28,11 @@ const closeFn = libc.func('int close(int fd)');
 const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280, riscv64: 280, loong64: 280, s390x: 351, ppc64: 361, arm: 386, ia32: 357 };
 const NR_BPF = SYS_BPF[process.arch];
 
-/** bpf(cmd, attr, size): the result, or a negative errno. */
+const NR = NR_BPF ?? -1;
+
+/** bpf(cmd, attr, size): the result, or a negative errno. This is the hot path of every map operation. */
 export function bpf(cmd: number, attr: NativeBuffer, size: number): number {
-  if (NR_BPF === undefined) return -38; // ENOSYS
-  const r = Number(syscallFn(NR_BPF, cmd, attr.ptr, size));
+  const r = syscallFn(NR, cmd, attr.ptr, size) as number;
   return r < 0 ? -koffi.errno() : r;
 }
 
@@ -49,6 +50,19 @@ export function perfEventOpen(attr: NativeBuffer, pid: number, cpu: number, grou
 export function setns(fd: number, nstype: number): number {
   const r = setnsFn(fd, nstype) as number;
   return r < 0 ? -koffi.errno() : 0;
+}
+
+/**
+ * A bpf() call with every argument fixed, for the hot paths (map element
+ * operations): the attr lives as long as the returned function is used.
+ * Returns the result or a negative errno.
+ */
+export function boundBpf(cmd: number, attr: NativeBuffer, size: number): () => number {
+  const ptr = attr.ptr;
+  return () => {
+    const r = syscallFn(NR, cmd, ptr, size) as number;
+    return r < 0 ? -koffi.errno() : r;
+  };
 }
 
 /** fcntl(fd, F_DUPFD_CLOEXEC, min): a new fd at least `min`, or a negative errno. */
