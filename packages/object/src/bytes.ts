@@ -82,3 +82,13 @@ export function cString(bytes: Uint8Array, offset: number): string {
   while (end < bytes.length && bytes[end] !== 0) end++;
   return decoder.decode(bytes.subarray(offset, end));
 }
+
+/**
+ * The same bytes as a plain Uint8Array. A Node Buffer's `slice()` returns a
+ * view, not a copy, so parsing a Buffer as-is would let specs share memory
+ * with the input (and a copy-then-patch write the caller's bytes): every
+ * entry point normalises first.
+ */
+export function plainBytes(bytes: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

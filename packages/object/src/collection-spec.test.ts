@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseCollectionSpec } from './collection-spec.js';
 import { ObjectParseError } from './errors.js';
 import { linkProgram } from './link/link-program.js';
+import { btfForKernel } from './link/kernel-btf.js';
+import { Btf } from './btf/btf.js';
 import { buildElf, concat, insn, type FakeSection } from './testing/elf-builder.js';
 
 const SHF_ALLOC_EXEC = 0x6;
@@ -208,5 +210,26 @@ describe('parseCollectionSpec on synthetic objects', () => {
       );
       expectCode(() => parseCollectionSpec(elf), 'MAP_INVALID');
     });
+  });
+});
+
+describe('inputs that are Node Buffers', () => {
+  it('specs never share memory with the input, even through Buffer views', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    const file = readFileSync(fileURLToPath(new URL('../../../fixtures/out/global_data.bpf.o', import.meta.url)));
+    // A Buffer at a non-zero offset of a larger allocation, as Node's pooled reads give.
+    const padded = Buffer.concat([Buffer.alloc(13, 0xaa), file]).subarray(13);
+    const spec = parseCollectionSpec(padded);
+    const before = Buffer.from(padded);
+    const data = spec.maps['.data']!.initialValue!;
+    const original = data[0];
+    padded.fill(0);
+    expect(data[0]).toBe(original);
+    const fixed = btfForKernel(parseCollectionSpec(before));
+    expect(Buffer.compare(before, Buffer.from(before))).toBe(0);
+    const again = Btf.parse(fixed.bytes);
+    const license = again.findByName('license', 'datasec');
+    expect(license?.size).toBe(4);
   });
 });

@@ -1,5 +1,5 @@
 import { Btf, parseBtfExt, type BtfExt } from './btf/index.js';
-import { ByteReader, cString } from './bytes.js';
+import { ByteReader, cString, plainBytes } from './bytes.js';
 import { ObjectParseError } from './errors.js';
 import type { ObjectContext } from './elf/context.js';
 import { readElf } from './elf/elf-file.js';
@@ -28,7 +28,7 @@ export interface ParseOptions {
  */
 export function parseCollectionSpec(bytes: Uint8Array, options: ParseOptions = {}): CollectionSpec {
   try {
-    return parse(bytes, options);
+    return parse(plainBytes(bytes), options);
   } catch (e) {
     if (e instanceof ObjectParseError) throw e;
     // Anything else is a gap in our validation; keep the contract (typed errors only) and the evidence.
@@ -96,7 +96,10 @@ function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
 function dataSectionFacts(ctx: ObjectContext): Record<string, DataSectionFacts> {
   const out: Record<string, DataSectionFacts> = Object.create(null);
   if (!ctx.btf) return out;
-  for (const t of ctx.btf.types()) {
+  const btf = ctx.btf;
+  for (let id = btf.firstTypeId; id < btf.length; id++) {
+    if (btf.kindOf(id) !== 'datasec') continue; // no need to decode the rest
+    const t = btf.type(id);
     if (t.kind !== 'datasec') continue;
     const section = ctx.elf.sectionByName(t.name);
     if (!section) continue;

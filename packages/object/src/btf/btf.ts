@@ -1,3 +1,4 @@
+import { plainBytes } from '../bytes.js';
 import { ObjectParseError, type ByteOrder } from '../errors.js';
 import { decodeType } from './decode.js';
 import { indexTypes, kindOf, readHeader, typeWords, type BtfHeader } from './layout.js';
@@ -66,7 +67,7 @@ export class Btf {
   /** Parses raw BTF (`/sys/kernel/btf/vmlinux`, an object's `.BTF`). Throws `ObjectParseError` (`BTF_INVALID`). */
   static parse(bytes: Uint8Array, options: BtfParseOptions = {}): Btf {
     try {
-      return new Btf(bytes, options);
+      return new Btf(plainBytes(bytes), options);
     } catch (e) {
       if (e instanceof ObjectParseError) throw e;
       throw new ObjectParseError('BTF_INVALID', `malformed BTF: ${(e as Error)?.message ?? String(e)}`, { cause: e });

@@ -14,11 +14,14 @@ import { BtfFuncLinkage } from '../btf/types.js';
 export function btfForKernel(spec: CollectionSpec): { bytes: Uint8Array; unresolvedDatasecs: string[] } {
   const btf = spec.btf;
   if (!btf) throw new ObjectParseError('BTF_NOT_FOUND', 'the object has no .BTF');
-  const bytes = btf.raw.slice();
-  const view = new DataView(bytes.buffer);
+  const bytes = new Uint8Array(btf.raw); // a copy, whatever kind of view raw is
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const little = btf.byteOrder === 'little';
   const unresolvedDatasecs: string[] = [];
-  for (const t of btf.types()) {
+  for (let id = btf.firstTypeId; id < btf.length; id++) {
+    const kind = btf.kindOf(id);
+    if (kind !== 'func' && kind !== 'datasec') continue; // the only kinds patched: skip decoding the rest
+    const t = btf.type(id);
     const at = btf.recordOffset(t.id);
     if (t.kind === 'func' && t.linkage === BtfFuncLinkage.extern) {
       const info = view.getUint32(at + 4, little);
