@@ -2,7 +2,8 @@ import { readdirSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { parseCollectionSpec } from '@tsbpf/object';
 import { readFixture } from '@tsbpf/fixtures';
-import { NotSupportedError, loadCollection } from './collection.js';
+import { loadCollection } from './collection.js';
+import { release } from 'node:os';
 import { describeNeeds, isRoot } from '../../../test/support/env.js';
 
 const spec = (name: string) => parseCollectionSpec(readFixture(name));
@@ -60,11 +61,15 @@ describeNeeds([isRoot()], 'loadCollection against the kernel', () => {
     expect(Object.keys(c.programs).sort()).toEqual(wanted.sort());
   });
 
-  it('externs are reported as not supported yet, and nothing is left open', () => {
-    const fds = () => readdirSync('/proc/self/fd').length;
-    const before = fds();
-    expect(() => loadCollection(spec('externs.bpf.o'))).toThrow(NotSupportedError);
-    expect(fds()).toBe(before);
+  it('externs: .kconfig values from the running kernel, typed ksyms and kfuncs resolved against its BTF', () => {
+    using c = loadCollection(spec('externs.bpf.o'));
+    expect(Object.keys(c.programs)).toEqual(['on_newtask']);
+    const kconfig = c.maps['.kconfig']!.lookup(u32(0))!;
+    expect(kconfig.length).toBeGreaterThanOrEqual(5);
+    // LINUX_KERNEL_VERSION, 4 bytes at the front (largest alignment first).
+    const [major, minor] = release().split('.').map(Number);
+    expect(new DataView(kconfig.buffer).getUint32(0, true) >> 8).toBe((major! << 8) + minor!);
+    expect(kconfig[4]).toBe(1); // CONFIG_BPF_SYSCALL=y
   });
 
   it('CO-RE programs are refused until CO-RE relocation exists, rather than loaded unrelocated', () => {

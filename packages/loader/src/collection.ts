@@ -1,14 +1,18 @@
 import {
+  MapFlags,
   MapType,
   ProgramType,
   btfForKernel,
+  kconfigLayout,
   linkProgram,
+  type KconfigLayout,
   type Btf,
   type CollectionSpec,
   type LinkedProgram,
   type MapSpec,
   type ProgramSpec,
 } from '@tsbpf/object';
+import { kconfigValue } from './kconfig.js';
 import { loadKernelBtf } from './kernel-btf.js';
 import { BpfMap } from './map.js';
 import { Program } from './program.js';
@@ -76,8 +80,6 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
   if ((spec.byteOrder === 'little') !== hostLittle) {
     throw new NotSupportedError(`the object is ${spec.byteOrder}-endian; this host is not`);
   }
-  const externs = Object.keys(spec.externs);
-  if (externs.length > 0) throw new NotSupportedError(`externs are not supported yet: ${externs.join(', ')}`);
 
   const maps: Record<string, BpfMap> = Object.create(null);
   const programs: Record<string, Program> = Object.create(null);
@@ -85,17 +87,15 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
   try {
     btfFd = spec.btf ? loadBtf(spec) : undefined;
     createMaps(spec, maps, btfFd);
+    const kconfig = createKconfigMap(spec, maps, btfFd);
     const wanted = options.programs ?? Object.keys(spec.programs);
     let kernelBtf = options.kernelBtf;
+    const kernel = () => (kernelBtf ??= loadKernelBtf());
     for (const name of wanted) {
       const p = spec.programs[name];
       if (!p) throw new Error(`no program named ${name}; have ${Object.keys(spec.programs).join(', ')}`);
-      let attachBtfId: number | undefined;
-      if (needsAttachBtfId(p)) {
-        kernelBtf ??= loadKernelBtf();
-        attachBtfId = attachBtfIdFor(p, kernelBtf);
-      }
-      programs[name] = loadProgram(spec, p, maps, btfFd, attachBtfId);
+      const attachBtfId = needsAttachBtfId(p) ? attachBtfIdFor(p, kernel()) : undefined;
+      programs[name] = loadProgram(spec, p, maps, btfFd, attachBtfId, { kconfig, kernel });
     }
     fillProgArrays(spec, maps, programs);
     return new Collection(maps, programs, btfFd);
@@ -209,8 +209,82 @@ function fillProgArrays(spec: CollectionSpec, maps: Record<string, BpfMap>, prog
 const PSEUDO_MAP_FD = 1;
 const PSEUDO_MAP_VALUE = 2;
 
-/** Points each map reference of a linked program at the live map. */
-function relocate(linked: LinkedProgram, maps: Record<string, BpfMap>): Uint8Array {
+const PSEUDO_BTF_ID = 3;
+const PSEUDO_KFUNC_CALL = 2;
+const OP_CALL = 0x85;
+
+interface ExternContext {
+  readonly kconfig: { map: BpfMap; layout: KconfigLayout } | undefined;
+  readonly kernel: () => Btf;
+}
+
+/** The `.kconfig` map: every kconfig extern's value, laid out as the BTF fix-up says, frozen. */
+function createKconfigMap(spec: CollectionSpec, maps: Record<string, BpfMap>, btfFd: number | undefined): ExternContext['kconfig'] {
+  const layout = kconfigLayout(spec);
+  if (layout.slots.length === 0) return undefined;
+  const datasec = spec.btf?.findByName('.kconfig', 'datasec');
+  const map = wrap('map .kconfig', () =>
+    BpfMap.create({
+      type: MapType.array,
+      keySize: 4,
+      valueSize: Math.max(layout.size, 1),
+      maxEntries: 1,
+      flags: MapFlags.RDONLY_PROG | MapFlags.MMAPABLE,
+      name: '.kconfig',
+      btfFd: btfFd !== undefined && datasec ? btfFd : undefined,
+      btfValueTypeId: btfFd !== undefined && datasec ? datasec.id : undefined,
+    }),
+  );
+  maps['.kconfig'] = map;
+  const value = new Uint8Array(Math.max(layout.size, 1));
+  value.set(kconfigValue(layout));
+  map.update(u32(0), value);
+  map.freeze();
+  return { map, layout };
+}
+
+/** Points an extern reference at the kernel: .kconfig map value, kernel variable, or kfunc. */
+function relocateExtern(spec: CollectionSpec, view: DataView, at: number, name: string, ext: ExternContext): void {
+  const e = spec.externs[name];
+  if (!e) throw new Error(`reference to unknown extern ${name}`);
+  const regs = view.getUint8(at + 1);
+  const setSrc = (src: number) => view.setUint8(at + 1, (regs & 0x0f) | (src << 4));
+  if (e.kind === 'kconfig') {
+    const slot = ext.kconfig?.layout.slots.find((s) => s.name === name);
+    if (!ext.kconfig || !slot) throw new Error(`extern ${name}: no .kconfig slot`);
+    setSrc(PSEUDO_MAP_VALUE);
+    view.setInt32(at + 4, ext.kconfig.map.fd, true);
+    view.setInt32(at + 12, slot.offset, true);
+    return;
+  }
+  const kernel = ext.kernel();
+  if (e.isFunction) {
+    if (view.getUint8(at) !== OP_CALL) throw new Error(`kfunc ${name} is referenced by something other than a call`);
+    const func = kernel.findByName(name, 'func');
+    if (!func && !e.weak) throw new NotSupportedError(`kfunc ${name} is not in the kernel's BTF`);
+    setSrc(PSEUDO_KFUNC_CALL);
+    view.setInt32(at + 4, func?.id ?? 0, true);
+    view.setInt16(at + 2, 0, true);
+    return;
+  }
+  const variable = kernel.findByName(name, 'var');
+  if (!variable) {
+    if (e.weak) {
+      // An absent weak ksym reads as NULL.
+      setSrc(0);
+      view.setInt32(at + 4, 0, true);
+      view.setInt32(at + 12, 0, true);
+      return;
+    }
+    throw new NotSupportedError(`ksym ${name} is not a variable in the kernel's BTF (typeless ksyms need /proc/kallsyms: not supported yet)`);
+  }
+  setSrc(PSEUDO_BTF_ID);
+  view.setInt32(at + 4, variable.id, true);
+  view.setInt32(at + 12, 0, true);
+}
+
+/** Points each map and extern reference of a linked program at the live object. */
+function relocate(spec: CollectionSpec, linked: LinkedProgram, maps: Record<string, BpfMap>, ext: ExternContext): Uint8Array {
   const insns = linked.instructions.slice();
   const view = new DataView(insns.buffer);
   for (const r of linked.relocations) {
@@ -223,7 +297,7 @@ function relocate(linked: LinkedProgram, maps: Record<string, BpfMap>): Uint8Arr
       view.setInt32(at + 4, map.fd, true);
       view.setInt32(at + 12, r.kind === 'map' ? 0 : r.offset, true);
     } else {
-      throw new NotSupportedError(`instruction ${r.insn}: ${r.kind} relocations are not supported yet`);
+      relocateExtern(spec, view, at, r.extern, ext);
     }
   }
   return insns;
@@ -255,6 +329,7 @@ function loadProgram(
   maps: Record<string, BpfMap>,
   btfFd: number | undefined,
   attachBtfId: number | undefined,
+  ext: ExternContext,
 ): Program {
   return wrap(`program ${p.name}`, () => {
     const linked = linkProgram(spec, p.name);
@@ -268,7 +343,7 @@ function loadProgram(
       name: p.name,
       license: p.license,
       kernelVersion: p.kernelVersion,
-      instructions: relocate(linked, maps),
+      instructions: relocate(spec, linked, maps, ext),
       btfFd,
       funcInfo: funcInfoBytes(linked),
       lineInfo: lineInfoBytes(linked),

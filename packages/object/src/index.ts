@@ -31,3 +31,4 @@ export { linkProgram, type LinkedProgram } from './link/link-program.js';
 export * from './btf/index.js';
 export * from './asm/index.js';
 export { btfForKernel } from './link/kernel-btf.js';
+export { kconfigLayout, type KconfigLayout, type KconfigSlot, type KconfigType } from './link/kconfig.js';
