@@ -2,7 +2,10 @@ import { readdirSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { parseCollectionSpec } from '@tsbpf/object';
 import { readFixture } from '@tsbpf/fixtures';
-import { loadCollection } from './collection.js';
+import { MapIncompatibleError, loadCollection } from './collection.js';
+import { BpfMap } from './map.js';
+import { MapType } from '@tsbpf/object';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import { describeNeeds, isRoot } from '../../../test/support/env.js';
 
@@ -70,6 +73,45 @@ describeNeeds([isRoot()], 'loadCollection against the kernel', () => {
     const [major, minor] = release().split('.').map(Number);
     expect(new DataView(kconfig.buffer).getUint32(0, true) >> 8).toBe((major! << 8) + minor!);
     expect(kconfig[4]).toBe(1); // CONFIG_BPF_SYSCALL=y
+  });
+
+  it('constants and map overrides apply before load, without touching the spec', () => {
+    const s = spec('global_data.bpf.o');
+    const before = s.maps['.rodata']!.initialValue!.slice();
+    using c = loadCollection(s, { constants: { threshold: 7, custom_limit: 1234 }, mapOverrides: { '.bss': { flags: 0 } } });
+    const rodata = c.maps['.rodata']!.lookup(u32(0))!;
+    const threshold = s.maps['.rodata']!.variables.find((v) => v.name === 'threshold')!;
+    expect(new DataView(rodata.buffer).getInt32(threshold.offset, true)).toBe(7);
+    expect(new DataView(c.maps['.rodata.custom']!.lookup(u32(0))!.buffer).getInt32(0, true)).toBe(1234);
+    expect(c.maps['.bss']!.flags).toBe(0);
+    expect(s.maps['.rodata']!.initialValue).toEqual(before);
+    expect(() => loadCollection(s, { constants: { nope: 1 } })).toThrow(/no const volatile global named nope/);
+    expect(() => loadCollection(s, { constants: { threshold: 2n ** 40n } })).toThrow(RangeError);
+  });
+
+  it('pinRoot: BY_NAME maps are pinned, reused by the next load, and refused when the pin differs', () => {
+    const root = `/sys/fs/bpf/tsbpf-pinroot-${process.pid}`;
+    mkdirSync(root, { recursive: true });
+    try {
+      const s = spec('maps_btf.bpf.o');
+      {
+        using first = loadCollection(s, { pinRoot: root });
+        first.maps.pinned!.update(u32(5), u32(55));
+      }
+      expect(existsSync(`${root}/pinned`)).toBe(true);
+      {
+        using second = loadCollection(s, { pinRoot: root });
+        expect(second.maps.pinned!.lookup(u32(5))).toEqual(u32(55));
+      }
+      rmSync(`${root}/pinned`);
+      {
+        using other = BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 64 });
+        other.pin(`${root}/pinned`);
+      }
+      expect(() => loadCollection(s, { pinRoot: root })).toThrow(MapIncompatibleError);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('CO-RE programs are refused until CO-RE relocation exists, rather than loaded unrelocated', () => {

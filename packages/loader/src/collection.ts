@@ -12,6 +12,8 @@ import {
   type MapSpec,
   type ProgramSpec,
 } from '@tsbpf/object';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { kconfigValue } from './kconfig.js';
 import { loadKernelBtf } from './kernel-btf.js';
 import { BpfMap } from './map.js';
@@ -25,6 +27,27 @@ export interface LoadCollectionOptions {
   programs?: readonly string[];
   /** The kernel's BTF, for programs that attach by BTF id (tp_btf, fentry, lsm); loaded on demand otherwise. */
   kernelBtf?: Btf;
+  /**
+   * Values for `const volatile` globals (`.rodata*`), set before the map is
+   * created and frozen (libbpf skeleton style): a number or bigint (stored
+   * little-endian in the variable's size), a boolean, or the exact bytes.
+   */
+  constants?: Readonly<Record<string, number | bigint | boolean | Uint8Array>>;
+  /** Per-map changes before creation, e.g. `{ flows: { maxEntries: 65536 } }`. */
+  mapOverrides?: Readonly<Record<string, { maxEntries?: number; flags?: number }>>;
+  /**
+   * Where `__uint(pinning, LIBBPF_PIN_BY_NAME)` maps live: an existing pin
+   * with the same definition is reused, otherwise the new map is pinned
+   * there. Unlike libbpf (which defaults to /sys/fs/bpf) nothing is pinned
+   * unless this is given.
+   */
+  pinRoot?: string;
+}
+
+/** A pinned map that does not match the object's definition of it. */
+export class MapIncompatibleError extends Error {
+  override readonly name = 'MapIncompatibleError';
+  readonly code = 'MAP_INCOMPATIBLE';
 }
 
 /** Something the object asks for that this loader (or kernel) cannot do yet. */
@@ -86,7 +109,7 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
   let btfFd: number | undefined;
   try {
     btfFd = spec.btf ? loadBtf(spec) : undefined;
-    createMaps(spec, maps, btfFd);
+    createMaps(withOverrides(spec, options), maps, btfFd, options.pinRoot);
     const kconfig = createKconfigMap(spec, maps, btfFd);
     const wanted = options.programs ?? Object.keys(spec.programs);
     let kernelBtf = options.kernelBtf;
@@ -171,12 +194,70 @@ function u32(n: number): Uint8Array {
   return new Uint8Array(new Uint32Array([n]).buffer);
 }
 
-function createMaps(spec: CollectionSpec, maps: Record<string, BpfMap>, btfFd: number | undefined): void {
+/** The spec's maps with constants written into `.rodata` copies and overrides applied (the spec itself untouched). */
+function withOverrides(spec: CollectionSpec, options: LoadCollectionOptions): CollectionSpec {
+  const constants = Object.entries(options.constants ?? {});
+  const overrides = options.mapOverrides ?? {};
+  if (constants.length === 0 && Object.keys(overrides).length === 0) return spec;
+  for (const name of Object.keys(overrides)) if (!spec.maps[name]) throw new Error(`mapOverrides: no map named ${name}`);
+  const maps: Record<string, MapSpec> = Object.create(null);
+  for (const [name, m] of Object.entries(spec.maps)) maps[name] = { ...m, ...overrides[name] };
+  for (const [name, value] of constants) {
+    const holder = Object.values(maps).find((m) => m.kind === 'rodata' && m.variables.some((v) => v.name === name));
+    if (!holder) throw new Error(`constants: no const volatile global named ${name} in .rodata`);
+    const v = holder.variables.find((x) => x.name === name)!;
+    const bytes = encodeConstant(name, value, v.size);
+    const initial = new Uint8Array(holder.initialValue!);
+    initial.set(bytes, v.offset);
+    maps[holder.name] = { ...holder, initialValue: initial };
+  }
+  return { ...spec, maps };
+}
+
+function encodeConstant(name: string, value: number | bigint | boolean | Uint8Array, size: number): Uint8Array {
+  if (value instanceof Uint8Array) {
+    if (value.length !== size) throw new RangeError(`constants: ${name} is ${size} bytes, got ${value.length}`);
+    return value;
+  }
+  const n = typeof value === 'boolean' ? (value ? 1n : 0n) : BigInt(value);
+  if (![1, 2, 4, 8].includes(size)) throw new RangeError(`constants: ${name} is ${size} bytes; give its bytes`);
+  const bits = size * 8;
+  if (BigInt.asIntN(bits, n) !== n && BigInt.asUintN(bits, n) !== n) throw new RangeError(`constants: ${value} does not fit ${name} (${size} bytes)`);
+  const out = new Uint8Array(size);
+  const u = BigInt.asUintN(bits, n);
+  for (let i = 0; i < size; i++) out[i] = Number((u >> BigInt(8 * i)) & 0xffn);
+  return out;
+}
+
+/** An existing pin for a BY_NAME map, if compatible; throws when it exists but differs. */
+function reusePinned(m: MapSpec, path: string): BpfMap | undefined {
+  if (!existsSync(path)) return undefined;
+  const pinned = BpfMap.fromPin(path);
+  const same =
+    pinned.type === m.type && pinned.keySize === m.keySize && pinned.valueSize === m.valueSize &&
+    pinned.maxEntries === m.maxEntries && pinned.flags === m.flags;
+  if (!same) {
+    pinned.close();
+    throw new MapIncompatibleError(
+      `map ${m.name}: the map pinned at ${path} differs from the object's definition (type ${m.typeName}, key ${m.keySize}, value ${m.valueSize}, max ${m.maxEntries}, flags 0x${m.flags.toString(16)})`,
+    );
+  }
+  return pinned;
+}
+
+function createMaps(spec: CollectionSpec, maps: Record<string, BpfMap>, btfFd: number | undefined, pinRoot: string | undefined): void {
   const all = Object.values(spec.maps);
   // Plain maps first: map-in-map slots refer to them.
   for (const m of all.filter((x) => !x.innerMap)) {
+    const pinPath = pinRoot !== undefined && m.pinning === 1 ? join(pinRoot, m.name) : undefined;
+    const reused = pinPath ? reusePinned(m, pinPath) : undefined;
+    if (reused) {
+      maps[m.name] = reused; // its contents are the pinned map's, not the object's initial values
+      continue;
+    }
     const map = wrap(`map ${m.name}`, () => BpfMap.create(mapOptions(m, btfFd)));
     maps[m.name] = map;
+    if (pinPath) map.pin(pinPath);
     if (m.initialValue) {
       map.update(u32(0), m.initialValue);
     }

@@ -3,7 +3,8 @@ export { readFileBytes } from './read-file.js';
 export { BpfMap, UpdateFlags, possibleCpus, type MapOptions } from './map.js';
 export { Program, VerifierError, type ProgramOptions, type TestRunOptions, type TestRunOutput } from './program.js';
 export { SyscallError, errnoName } from './sys/errors.js';
-export { BtfLoadError, Collection, NotSupportedError, loadCollection, type LoadCollectionOptions } from './collection.js';
+export { BtfLoadError, Collection, MapIncompatibleError, NotSupportedError, loadCollection, type LoadCollectionOptions } from './collection.js';
+export { kconfigValue, kernelVersionCode, readKernelConfig } from './kconfig.js';
 export {
   Link,
   XdpMode,
