@@ -6,7 +6,9 @@ export { SyscallError, errnoName } from './sys/errors.js';
 export { BtfLoadError, Collection, MapIncompatibleError, NotSupportedError, loadCollection, type LoadCollectionOptions } from './collection.js';
 export { kconfigValue, kernelVersionCode, readKernelConfig } from './kconfig.js';
 export {
+  LegacyAttachment,
   Link,
+  type CgroupAttachOptions,
   XdpMode,
   attach,
   attachCgroup,
@@ -18,3 +20,4 @@ export {
   type AutoAttachTarget,
 } from './link.js';
 export { withNetns } from './netns.js';
+export { helperSupported, mapTypeSupported, programTypeSupported } from './probes.js';

@@ -102,6 +102,12 @@ describeNeeds([isRoot(), hasFile(`${CGROUP_ROOT}/cgroup.procs`), hasCommand('bpf
         expect(show().map((x) => x.id)).toContain(p.id());
       }
       expect(show()).toEqual([]);
+      // The pre-link path, as older kernels need it.
+      {
+        using _legacy = attachCgroup(p, dir, s.programs.cgroup_skb_egress!.attachType!, { legacy: true });
+        expect(show().map((x) => x.id)).toContain(p.id());
+      }
+      expect(show()).toEqual([]);
     } finally {
       rmdirSync(dir);
     }

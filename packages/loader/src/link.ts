@@ -70,15 +70,71 @@ export function attachTcx(program: Program, ifindex: number, direction: 'ingress
   }
 }
 
-/** A cgroup program on a cgroup v2 directory (its expected attach type, or `attachType`). */
-export function attachCgroup(program: Program, cgroupPath: string, attachType: number): Link {
-  const cg = openSync(cgroupPath, 'r');
-  try {
-    const fd = sys.linkCreate({ progFd: program.fd, target: cg, attachType }, `program ${program.name}: attach to cgroup ${cgroupPath}`);
-    return new Link(fd, `cgroup ${cgroupPath}`);
-  } finally {
-    closeSync(cg);
+/**
+ * A program attached the pre-link way (BPF_PROG_ATTACH): there is no link
+ * fd, so closing detaches explicitly (BPF_PROG_DETACH).
+ */
+export class LegacyAttachment implements Disposable {
+  private closed = false;
+  constructor(
+    private readonly targetFd: number,
+    private readonly progFd: number,
+    private readonly attachType: number,
+    readonly description: string,
+  ) {}
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      sys.progDetach(this.targetFd, this.progFd, this.attachType);
+    } finally {
+      closeSync(this.targetFd);
+    }
   }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+export interface CgroupAttachOptions {
+  /** Use BPF_PROG_ATTACH even where links work (what kernels before 5.7 need). */
+  legacy?: boolean;
+  /** BPF_F_ALLOW_MULTI for the legacy path (default true). */
+  allowMulti?: boolean;
+}
+
+const BPF_F_ALLOW_MULTI = 2;
+
+/**
+ * A cgroup program on a cgroup v2 directory: a BPF link where the kernel has
+ * them (5.7+), otherwise BPF_PROG_ATTACH, as libbpf falls back.
+ */
+export function attachCgroup(program: Program, cgroupPath: string, attachType: number, options: CgroupAttachOptions = {}): Link | LegacyAttachment {
+  const cg = openSync(cgroupPath, 'r');
+  let linkError: unknown;
+  if (!options.legacy) {
+    try {
+      const fd = sys.linkCreate({ progFd: program.fd, target: cg, attachType }, `program ${program.name}: attach to cgroup ${cgroupPath}`);
+      closeSync(cg);
+      return new Link(fd, `cgroup ${cgroupPath}`);
+    } catch (e) {
+      if (!(e instanceof SyscallError) || !['EINVAL', 'EOPNOTSUPP', 'ENOTSUPP'].includes(e.code)) {
+        closeSync(cg);
+        throw e;
+      }
+      linkError = e;
+    }
+  }
+  try {
+    sys.progAttach(cg, program.fd, attachType, options.allowMulti === false ? 0 : BPF_F_ALLOW_MULTI);
+  } catch (e) {
+    closeSync(cg);
+    if (e instanceof Error && linkError instanceof Error) e.message += ` (after BPF_LINK_CREATE: ${linkError.message})`;
+    throw e;
+  }
+  return new LegacyAttachment(cg, program.fd, attachType, `cgroup ${cgroupPath} (BPF_PROG_ATTACH)`);
 }
 
 const TRACEFS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
@@ -173,7 +229,12 @@ export function attach(
       if (spec.attachType === AttachType.tcx_egress) return attachTcx(program, need('ifindex') as number, 'egress');
       break;
     default:
-      if (spec.attachType !== undefined && target.cgroup !== undefined) return attachCgroup(program, target.cgroup, spec.attachType);
+      if (spec.attachType !== undefined && target.cgroup !== undefined) {
+        const a = attachCgroup(program, target.cgroup, spec.attachType);
+        if (a instanceof Link) return a;
+        a.close();
+        throw new Error(`program ${program.name}: this kernel has no cgroup links; use attachCgroup for BPF_PROG_ATTACH`);
+      }
   }
   throw new Error(`program ${program.name}: no automatic attach for SEC("${spec.sectionName}")`);
 }
