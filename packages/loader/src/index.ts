@@ -16,8 +16,11 @@ export {
   attachTcx,
   attachTracepoint,
   attachTracing,
+  attachUprobe,
   attachXdp,
+  type UprobeOptions,
   type AutoAttachTarget,
 } from './link.js';
 export { withNetns } from './netns.js';
 export { helperSupported, mapTypeSupported, programTypeSupported } from './probes.js';
+export { functionFileOffset } from './elf-symbols.js';

@@ -1,6 +1,7 @@
 import { AttachType, ProgramType } from '@tsbpf/object';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { Program } from './program.js';
+import { functionFileOffset } from './elf-symbols.js';
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
 import { NativeBuffer, perfEventOpen } from './sys/ffi.js';
@@ -172,6 +173,65 @@ export function attachTracepoint(program: Program, category: string, name: strin
   try {
     const fd = sys.linkCreate({ progFd: program.fd, target: perfFd, attachType: AttachType.perf_event }, `program ${program.name}: attach to tracepoint ${category}/${name}`);
     return new Link(fd, `tracepoint ${category}/${name}`, [perfFd]);
+  } catch (e) {
+    sys.closeFd(perfFd);
+    throw e;
+  }
+}
+
+const PERF_FLAG = PERF_FLAG_FD_CLOEXEC;
+
+function pmuType(pmu: string): number {
+  try {
+    return Number(readFileSync(`/sys/bus/event_source/devices/${pmu}/type`, 'utf8'));
+  } catch {
+    throw new SyscallError('open', 2, `/sys/bus/event_source/devices/${pmu}/type (no ${pmu} support in this kernel?)`);
+  }
+}
+
+/** The config bit the `retprobe` format names (`config:0`). */
+function retprobeBit(pmu: string): number {
+  const text = readFileSync(`/sys/bus/event_source/devices/${pmu}/format/retprobe`, 'utf8').trim();
+  const m = /^config:(\d+)$/.exec(text);
+  if (!m) throw new Error(`${pmu}: unexpected retprobe format ${text}`);
+  return Number(m[1]);
+}
+
+export interface UprobeOptions {
+  /** Attach at function exit (uretprobe). */
+  retprobe?: boolean;
+  /** Only this process (default: every process that runs the binary). */
+  pid?: number;
+  /** A byte offset within the function (uprobes only). */
+  offset?: number;
+}
+
+/**
+ * A uprobe (or uretprobe) on a function of an executable or library, by
+ * symbol name, through the uprobe PMU and a BPF link.
+ */
+export function attachUprobe(program: Program, binary: string, func: string, options: UprobeOptions = {}): Link {
+  const offset = functionFileOffset(binary, func) + (options.offset ?? 0);
+  const attr = new NativeBuffer(PERF_ATTR_SIZE);
+  const path = NativeBuffer.string(binary);
+  let perfFd: number;
+  try {
+    attr.view.setUint32(0, pmuType('uprobe'), true);
+    attr.view.setUint32(4, PERF_ATTR_SIZE, true);
+    attr.view.setBigUint64(8, options.retprobe ? 1n << BigInt(retprobeBit('uprobe')) : 0n, true);
+    attr.view.setBigUint64(16, 1n, true); // sample_period
+    attr.view.setBigUint64(56, path.address, true); // config1: the path
+    attr.view.setBigUint64(64, BigInt(offset), true); // config2: the file offset
+    const r = perfEventOpen(attr, options.pid ?? -1, options.pid === undefined ? 0 : -1, -1, PERF_FLAG);
+    if (r < 0) throw new SyscallError('perf_event_open', -r, `uprobe ${binary}:${func}`);
+    perfFd = sys.ownFd(r);
+  } finally {
+    attr.free();
+    path.free();
+  }
+  try {
+    const fd = sys.linkCreate({ progFd: program.fd, target: perfFd, attachType: AttachType.perf_event }, `program ${program.name}: attach uprobe ${binary}:${func}`);
+    return new Link(fd, `${options.retprobe ? 'uretprobe' : 'uprobe'} ${binary}:${func}`, [perfFd]);
   } catch (e) {
     sys.closeFd(perfFd);
     throw e;
