@@ -4,7 +4,7 @@ import { expect, it } from 'vitest';
 import { AttachType, ProgramType, asm, encodeInstructions, parseCollectionSpec } from '@tsbpf/object';
 import { readFixture } from '@tsbpf/fixtures';
 import { loadCollection } from './collection.js';
-import { attach, attachCgroup, attachTcx, attachXdp } from './link.js';
+import { attach, attachCgroup, attachKprobe, attachNetfilter, attachTcx, attachXdp } from './link.js';
 import { withNetns } from './netns.js';
 import { Program } from './program.js';
 import { describeNeeds, hasCommand, hasFile, isRoot } from '../../../test/support/env.js';
@@ -84,6 +84,29 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('ping')], 'XDP and tcx on 
       expect(pair.exec('a', ['ping', '-c', '1', '-W', '1', pair.b.addr])).toBe(0);
     }
     expect(links().some((l) => l.prog_id === id)).toBe(false);
+  });
+});
+
+describeNeeds([isRoot(), hasCommand('ip'), hasCommand('ping'), hasCommand('bpftool')], 'netfilter links', () => {
+  it('a netfilter program attaches to local_in in a namespace; traffic still flows (it accepts)', () => {
+    using pair = vethPair('nf');
+    const s = spec('prog_types_new.bpf.o');
+    using c = loadCollection(s, { programs: ['nf_prog'] });
+    const id = c.programs.nf_prog!.id();
+    {
+      using _link = withNetns(pair.b.path, () => attachNetfilter(c.programs.nf_prog!, { family: 'ipv4', hook: 'local_in', priority: -128 }));
+      expect(links().some((l) => l.prog_id === id)).toBe(true);
+      expect(pair.exec('a', ['ping', '-c', '1', '-W', '1', pair.b.addr])).toBe(0);
+    }
+    expect(links().some((l) => l.prog_id === id)).toBe(false);
+  });
+});
+
+describeNeeds([isRoot()], 'kprobes on a kernel without them', () => {
+  it('say clearly that the kernel has no kprobe support', () => {
+    const s = spec('prog_types.bpf.o');
+    using c = loadCollection(s, { programs: ['socket_prog'] });
+    expect(() => attachKprobe(c.programs.socket_prog!, 'do_unlinkat')).toThrow(/no kprobe support in this kernel/);
   });
 });
 

@@ -377,6 +377,8 @@ export interface LinkCreateAttr {
   flags?: number;
   /** Tracing links: the BTF id (0 when the program already names it). */
   targetBtfId?: number;
+  /** Netfilter links: protocol family, hook, priority, flags. */
+  netfilter?: { pf: number; hooknum: number; priority: number; flags?: number };
 }
 
 export function linkCreate(l: LinkCreateAttr, context?: string): number {
@@ -386,6 +388,12 @@ export function linkCreate(l: LinkCreateAttr, context?: string): number {
   a.setUint32(8, l.attachType, LE);
   a.setUint32(12, l.flags ?? 0, LE);
   if (l.targetBtfId) a.setUint32(16, l.targetBtfId, LE);
+  if (l.netfilter) {
+    a.setUint32(16, l.netfilter.pf, LE);
+    a.setUint32(20, l.netfilter.hooknum, LE);
+    a.setInt32(24, l.netfilter.priority, LE);
+    a.setUint32(28, l.netfilter.flags ?? 0, LE);
+  }
   return ownFd(call('LINK_CREATE', context));
 }
 
