@@ -28,3 +28,4 @@ export {
 export { withNetns } from './netns.js';
 export { helperSupported, mapTypeSupported, programTypeSupported } from './probes.js';
 export { functionFileOffset } from './elf-symbols.js';
+export { unpin } from './pin.js';

@@ -27,6 +27,11 @@ export class Link implements Disposable {
     sys.objPin(this.fd, path);
   }
 
+  /** Opens a link pinned on bpffs (closing it does not detach: the pin still holds it). */
+  static fromPin(path: string): Link {
+    return new Link(sys.objGet(path), `pinned link ${path}`);
+  }
+
   /** BPF_LINK_DETACH: the program is detached now, even if the link is pinned. */
   detach(): void {
     sys.linkDetach(this.fd);

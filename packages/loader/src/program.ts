@@ -149,6 +149,24 @@ export class Program implements Disposable {
     }
   }
 
+  /** Opens a program pinned on bpffs (its name and type from bpf_prog_info). */
+  static fromPin(path: string): Program {
+    const fd = sys.objGet(path);
+    const info = new NativeBuffer(256);
+    try {
+      sys.objGetInfoByFd(fd, info);
+      // bpf_prog_info: type @0, id @4, ..., name[16] @64
+      const nameBytes = info.bytes.subarray(64, 80);
+      const end = nameBytes.indexOf(0);
+      return new Program(fd, new TextDecoder().decode(nameBytes.subarray(0, end < 0 ? 16 : end)), info.view.getUint32(0, true));
+    } catch (e) {
+      sys.closeFd(fd);
+      throw e;
+    } finally {
+      info.free();
+    }
+  }
+
   get fd(): number {
     if (this.closed) throw new Error(`program ${this.name}: closed`);
     return this.fdValue;

@@ -31,7 +31,12 @@ export class SyscallError extends Error {
     context?: string,
   ) {
     const code = errnoName(errno);
-    const hint = HINTS[code];
+    const root = typeof process.getuid === 'function' && process.getuid() === 0;
+    // As root, EPERM is not about privileges: the kernel forbids this use outright.
+    const hint =
+      code === 'EPERM' && root
+        ? 'refused although running as root: this kernel forbids it (lockdown, a program type it does not allow such as fentry/fexit here, or the BPF LSM not enabled)'
+        : HINTS[code];
     super(`${context ? `${context}: ` : ''}${syscall}: ${code}${hint ? ` (${hint})` : ''}`);
     this.code = code;
     this.hint = hint;
