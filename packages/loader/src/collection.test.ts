@@ -128,6 +128,11 @@ describeNeeds([isRoot()], 'loadCollection against the kernel', () => {
     expect(fds()).toBe(before);
   });
 
+  it('loads 3,000 times back to back (the kernel answers EAGAIN under RCU pressure; it is retried)', () => {
+    const s = spec('minimal.bpf.o');
+    for (let i = 0; i < 3000; i++) loadCollection(s).close();
+  }, 120_000);
+
   it('loads and closes a collection 1,000 times without the fd count growing', () => {
     const fds = () => readdirSync('/proc/self/fd').length;
     const s = spec('maps_btf.bpf.o');

@@ -81,6 +81,8 @@ function ownFd(fd: number): number {
 }
 
 const ENOENT = 2;
+const EAGAIN = 11;
+const PROG_LOAD_ATTEMPTS = 5;
 
 /** Writes a name (NUL-padded, at most 15 bytes) into attr at `at`. */
 function putName(at: number, name: string | undefined): void {
@@ -288,7 +290,10 @@ export function progLoad(p: ProgLoadAttr): number {
   a.setUint32(108, p.attachBtfId ?? 0, LE);
   a.setUint32(112, p.attachBtfObjFd ?? 0, LE);
   if (p.fdArray) a.setBigUint64(120, p.fdArray.address, LE);
-  const r = bpf(BpfCmd.PROG_LOAD, attr, ATTR_SIZE.PROG_LOAD);
+  // The kernel answers EAGAIN while memory of recently freed programs is still
+  // waiting for RCU; libbpf retries a few times, and so do we.
+  let r = bpf(BpfCmd.PROG_LOAD, attr, ATTR_SIZE.PROG_LOAD);
+  for (let attempt = 1; r === -EAGAIN && attempt < PROG_LOAD_ATTEMPTS; attempt++) r = bpf(BpfCmd.PROG_LOAD, attr, ATTR_SIZE.PROG_LOAD);
   return r < 0 ? r : ownFd(r);
 }
 
