@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { MapType, mapTypeName } from '@tsbpf/object';
 import * as sys from './sys/bpf.js';
+import { SyscallError } from './sys/errors.js';
 import { NativeBuffer } from './sys/ffi.js';
+
+const ENOENT = 2;
 
 export interface MapOptions {
   type: number;
@@ -51,6 +54,10 @@ export class BpfMap implements Disposable {
   private readonly next: NativeBuffer;
   private readonly value: NativeBuffer;
   private readonly ops: sys.MapElemOps;
+  /** Hot-path copies of the native views and the bound lookup. */
+  private readonly keyBytes: Uint8Array;
+  private readonly valueBytes: Uint8Array;
+  private readonly lookupCall: () => number;
   private closed = false;
 
   private constructor(
@@ -68,6 +75,9 @@ export class BpfMap implements Disposable {
     this.next = new NativeBuffer(keySize);
     this.value = new NativeBuffer(this.valueBufferSize);
     this.ops = new sys.MapElemOps(fdValue, this.key, this.value, this.next);
+    this.keyBytes = this.key.bytes;
+    this.valueBytes = this.value.bytes;
+    this.lookupCall = this.ops.lookupCall;
     const { key, next, value, ops } = this;
     const fd = fdValue;
     // Only a safety net: close() is the contract.
@@ -113,7 +123,7 @@ export class BpfMap implements Disposable {
     if (this.closed) throw new Error(`map ${this.name || '(unnamed)'}: closed`);
     const n = this.keySize;
     if (key.length !== n) throw new RangeError(`map ${this.name}: key is ${key.length} bytes, want ${n}`);
-    const dst = this.key.bytes;
+    const dst = this.keyBytes;
     // Keys are small: a loop beats TypedArray.set's fixed cost below ~32 bytes.
     if (n <= 32) for (let i = 0; i < n; i++) dst[i] = key[i]!;
     else dst.set(key);
@@ -122,9 +132,13 @@ export class BpfMap implements Disposable {
   /** The value stored under `key` (a copy), or undefined. */
   lookup(key: Uint8Array): Uint8Array | undefined {
     this.setKey(key);
-    if (!this.ops.lookup()) return undefined;
+    const r = this.lookupCall();
+    if (r < 0) {
+      if (r === -ENOENT) return undefined;
+      throw new SyscallError('BPF_MAP_LOOKUP_ELEM', -r, `map ${this.name}`);
+    }
     const n = this.valueBufferSize;
-    const src = this.value.bytes;
+    const src = this.valueBytes;
     if (n > 32) return src.slice();
     const out = new Uint8Array(n);
     for (let i = 0; i < n; i++) out[i] = src[i]!;

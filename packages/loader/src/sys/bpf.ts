@@ -161,7 +161,8 @@ export class MapElemOps {
     n.setBigUint64(16, next.address, LE);
   }
 
-  private readonly lookupCall = boundBpf(BpfCmd.MAP_LOOKUP_ELEM, this.lookupAttr, ATTR_SIZE.MAP_LOOKUP_ELEM);
+  /** The raw lookup: 0, or a negative errno (hot path: callers branch on it themselves). */
+  readonly lookupCall = boundBpf(BpfCmd.MAP_LOOKUP_ELEM, this.lookupAttr, ATTR_SIZE.MAP_LOOKUP_ELEM);
   private readonly updateCall = boundBpf(BpfCmd.MAP_UPDATE_ELEM, this.attr, ATTR_SIZE.MAP_UPDATE_ELEM);
 
   /** Looks up `key` (already in the key buffer) into the value buffer; false when absent. */
