@@ -10,6 +10,7 @@ export default defineConfig({
       '@tsbpf/object': src('object'),
       '@tsbpf/loader': src('loader'),
       '@tsbpf/compiler': src('compiler'),
+      '@tsbpf/maps': src('maps'),
       tsbpf: src('cli'),
     },
   },

@@ -35,6 +35,10 @@ const rules: Record<string, { allowed: (spec: string) => boolean; why: string }>
     allowed: (s) => s.startsWith('.') || s === '@tsbpf/object' || ['node:child_process', 'node:crypto', 'node:fs', 'node:os', 'node:path', 'node:util'].includes(s),
     why: '@tsbpf/compiler: its own files, @tsbpf/object and node built-ins (never the loader)',
   },
+  maps: {
+    allowed: (s) => s.startsWith('.') || s === '@tsbpf/object' || s === '@tsbpf/loader',
+    why: '@tsbpf/maps: its own files, @tsbpf/loader and @tsbpf/object (no koffi, no node:*)',
+  },
   cli: { allowed: () => true, why: '' },
 };
 

@@ -1,0 +1,97 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseCollectionSpec } from '@tsbpf/object';
+import { readFixture } from '@tsbpf/fixtures';
+import { CodecError, decode, encode } from './codec.js';
+import { array, enumOf, struct } from './composite.js';
+import { codecFromBtf } from './from-btf.js';
+import { be16, bool, cstring, i32, ipv4, ipv6, u16, u32, u64, u8 } from './primitives.js';
+
+describe('primitive codecs', () => {
+  it('round-trip and refuse what does not fit', () => {
+    expect(decode(u32, encode(u32, 0xdeadbeef))).toBe(0xdeadbeef);
+    expect(decode(i32, encode(i32, -5))).toBe(-5);
+    expect(decode(u64, encode(u64, 2n ** 64n - 1n))).toBe(2n ** 64n - 1n);
+    expect(() => encode(u8, 256)).toThrow(CodecError);
+    expect(() => encode(u32, 1.5)).toThrow(CodecError);
+    expect(() => encode(u64, 2n ** 64n)).toThrow(CodecError);
+    expect([...encode(be16, 8080)]).toEqual([0x1f, 0x90]);
+    expect(decode(bool, encode(bool, true))).toBe(true);
+  });
+
+  it('strings, addresses', () => {
+    expect(decode(cstring(8), encode(cstring(8), 'hello'))).toBe('hello');
+    expect(() => encode(cstring(4), 'toolong')).toThrow(/needs 8 bytes/);
+    expect([...encode(ipv4, '10.1.2.3')]).toEqual([10, 1, 2, 3]);
+    expect(decode(ipv4, new Uint8Array([192, 168, 0, 1]))).toBe('192.168.0.1');
+    expect(() => encode(ipv4, '300.1.1.1')).toThrow(CodecError);
+    expect(decode(ipv6, encode(ipv6, 'fd00::1'))).toBe('fd00::1');
+    expect(decode(ipv6, encode(ipv6, '2001:db8:0:0:1:0:0:1'))).toBe('2001:db8::1:0:0:1');
+    expect(decode(ipv6, encode(ipv6, '::'))).toBe('::');
+  });
+});
+
+describe('composite codecs', () => {
+  it('lay structs out as C does, packed on request, with zeroed padding', () => {
+    const key = struct({ saddr: u32, proto: u8, port: u16 });
+    expect(key.size).toBe(8);
+    const bytes = encode(key, { saddr: 1, proto: 6, port: 80 });
+    expect([...bytes]).toEqual([1, 0, 0, 0, 6, 0, 80, 0]);
+    expect(decode(key, bytes)).toEqual({ saddr: 1, proto: 6, port: 80 });
+    expect(struct({ a: u8, b: u32 }, { packed: true }).size).toBe(5);
+    expect(() => encode(key, { saddr: 1, proto: 6 } as never)).toThrow(/missing member port/);
+  });
+
+  it('numeric arrays are typed arrays; enums are names', () => {
+    const a = array(u32, 3);
+    expect(decode(a, encode(a, [1, 2, 3]))).toEqual(new Uint32Array([1, 2, 3]));
+    const e = enumOf('enum color', u32, { RED: 0, BLUE: 6 });
+    expect(decode(e, encode(e, 'BLUE'))).toBe('BLUE');
+    expect(decode(e, encode(e, 9))).toBe(9);
+    expect(() => encode(e, 'GREEN')).toThrow(/no enumerator GREEN/);
+  });
+
+  it('any struct of random integers round-trips', () => {
+    const c = struct({ a: u8, b: u32, c: u16, d: u64, e: i32 });
+    fc.assert(
+      fc.property(
+        fc.record({ a: fc.nat(255), b: fc.nat(0xffffffff), c: fc.nat(0xffff), d: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), e: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }) }),
+        (v) => {
+          expect(decode(c, encode(c, v))).toEqual(v);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('codecs from BTF', () => {
+  const btf = (name: string) => parseCollectionSpec(readFixture(name)).btf!;
+
+  it('struct flow_key / flow_stats from maps_btf', () => {
+    const b = btf('maps_btf.bpf.o');
+    const key = codecFromBtf(b, b.findByName('flow_key', 'struct')!.id);
+    const value = codecFromBtf(b, b.findByName('flow_stats', 'struct')!.id);
+    expect(key.size).toBe(16);
+    const k = { saddr: 0x0a000001, daddr: 0x0a000002, sport: 1234, dport: 80, proto: 6 };
+    expect(decode(key, encode(key, k))).toEqual(k);
+    expect(decode(value, encode(value, { packets: 3n, bytes: 1500n }))).toEqual({ packets: 3n, bytes: 1500n });
+  });
+
+  it('bit-fields, anonymous unions, enums and char arrays from btf_kinds', () => {
+    const b = btf('btf_kinds.bpf.o');
+    const sample = codecFromBtf(b, b.findByName('sample', 'struct')!.id) as ReturnType<typeof struct>;
+    const t = b.findByName('sample', 'struct')!;
+    const value: Record<string, unknown> = {};
+    const dv = decode(sample, new Uint8Array(t.size)) as Record<string, unknown>;
+    for (const k of Object.keys(dv)) value[k] = dv[k];
+    Object.assign(value, { a: 7, flags: 5, mode: 3, c: -1, ok: true, name: 'tsbpf', as_u32: 0x01020304, color: 'BLUE', delta: 'MINUS_TWO' });
+    const bytes = encode(sample, value as never);
+    const flagsByte = b.members(t.id).find((m) => m.name === 'flags')!.bitOffset / 8;
+    expect(bytes[flagsByte]).toBe(5 | (3 << 3)); // flags:3 then mode:5, as clang laid them out
+    const back = decode(sample, bytes) as Record<string, unknown>;
+    expect(back).toMatchObject({ a: 7, flags: 5, mode: 3, c: -1, ok: true, name: 'tsbpf', color: 'BLUE', delta: 'MINUS_TWO' });
+    expect(back.as_u32).toBe(0x01020304);
+    expect(back.as_bytes).toEqual(new Uint8Array([4, 3, 2, 1]));
+  });
+});

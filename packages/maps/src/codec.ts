@@ -1,0 +1,36 @@
+/**
+ * A codec turns a JS value into the bytes a map holds and back. Values are
+ * read and written at an offset of a DataView, so nested codecs (struct
+ * members, array elements) never copy.
+ */
+export interface Codec<T> {
+  /** Bytes of one value. */
+  readonly size: number;
+  /** Its C alignment (for laying out hand-written structs). */
+  readonly align: number;
+  decode(view: DataView, offset: number): T;
+  encode(value: T, view: DataView, offset: number): void;
+  /** A short description for errors: `u32`, `struct flow_key`. */
+  readonly name: string;
+}
+
+/** The JS type a codec produces. */
+export type Infer<C> = C extends Codec<infer T> ? T : never;
+
+/** Encodes into a fresh, zero-filled buffer (padding stays zero). */
+export function encode<T>(codec: Codec<T>, value: T): Uint8Array {
+  const out = new Uint8Array(codec.size);
+  codec.encode(value, new DataView(out.buffer), 0);
+  return out;
+}
+
+export function decode<T>(codec: Codec<T>, bytes: Uint8Array, offset = 0): T {
+  if (bytes.length - offset < codec.size) throw new RangeError(`${codec.name}: ${bytes.length - offset} bytes, need ${codec.size}`);
+  return codec.decode(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset);
+}
+
+/** A value a codec cannot represent (wrong type, out of range, unknown enum name). */
+export class CodecError extends TypeError {
+  override readonly name = 'CodecError';
+  readonly code = 'CODEC_INVALID';
+}

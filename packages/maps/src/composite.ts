@@ -1,0 +1,143 @@
+import { CodecError, type Codec, type Infer } from './codec.js';
+import { f32, f64, i16, i32, i8, u16, u32, u8, u64, i64 } from './primitives.js';
+
+type Fields = Record<string, Codec<unknown>>;
+export type StructValue<F extends Fields> = { [K in keyof F]: Infer<F[K]> };
+
+/** A member at an explicit byte offset (as BTF gives it). */
+export interface PlacedField {
+  readonly name: string;
+  readonly offset: number;
+  readonly codec: Codec<unknown>;
+  /**
+   * An anonymous member (a C11 anonymous union): its codec decodes to an
+   * object merged into the parent, and encodes from the parent object.
+   */
+  readonly inline?: boolean;
+}
+
+/**
+ * A struct at explicit offsets, `size` bytes. Encoding zero-fills the whole
+ * struct first, so padding is always zero (the kernel compares keys byte for
+ * byte, padding included).
+ */
+export function structAt<T extends object>(name: string, size: number, align: number, fields: readonly PlacedField[]): Codec<T> {
+  for (const f of fields) {
+    if (f.offset < 0 || f.offset + f.codec.size > size) throw new CodecError(`${name}: member ${f.name} does not fit in ${size} bytes`);
+  }
+  return {
+    name,
+    size,
+    align,
+    decode(view, offset) {
+      const out: Record<string, unknown> = {};
+      for (const f of fields) {
+        if (f.inline) Object.assign(out, f.codec.decode(view, offset + f.offset));
+        else out[f.name] = f.codec.decode(view, offset + f.offset);
+      }
+      return out as T;
+    },
+    encode(value, view, offset) {
+      if (value === null || typeof value !== 'object') throw new CodecError(`${name}: ${String(value)} is not an object`);
+      new Uint8Array(view.buffer, view.byteOffset + offset, size).fill(0);
+      const v = value as Record<string, unknown>;
+      for (const f of fields) {
+        if (f.inline) {
+          f.codec.encode(v, view, offset + f.offset);
+          continue;
+        }
+        if (!(f.name in v)) throw new CodecError(`${name}: missing member ${f.name}`);
+        try {
+          f.codec.encode(v[f.name], view, offset + f.offset);
+        } catch (e) {
+          if (e instanceof CodecError) e.message = `${name}.${f.name}: ${e.message}`;
+          throw e;
+        }
+      }
+    },
+  };
+}
+
+/** A struct laid out as C would (each member at its natural alignment), or packed. */
+export function struct<F extends Fields>(fields: F, options: { name?: string; packed?: boolean } = {}): Codec<StructValue<F>> {
+  let offset = 0;
+  let align = 1;
+  const placed: PlacedField[] = [];
+  for (const [name, codec] of Object.entries(fields)) {
+    const a = options.packed ? 1 : codec.align;
+    offset = Math.ceil(offset / a) * a;
+    placed.push({ name, offset, codec });
+    offset += codec.size;
+    align = Math.max(align, a);
+  }
+  const size = Math.ceil(offset / align) * align;
+  return structAt<StructValue<F>>(options.name ?? `struct {${Object.keys(fields).join(', ')}}`, size, align, placed);
+}
+
+type TypedArrayOf<T> = T extends number ? ArrayLike<number> : T extends bigint ? ArrayLike<bigint> : readonly T[];
+
+const TYPED: ReadonlyMap<Codec<unknown>, new (n: number) => ArrayLike<number | bigint> & { [i: number]: number | bigint }> = new Map<
+  Codec<unknown>,
+  new (n: number) => ArrayLike<number | bigint> & { [i: number]: number | bigint }
+>([
+  [u8, Uint8Array],
+  [i8, Int8Array],
+  [u16, Uint16Array],
+  [i16, Int16Array],
+  [u32, Uint32Array],
+  [i32, Int32Array],
+  [u64, BigUint64Array],
+  [i64, BigInt64Array],
+  [f32, Float32Array],
+  [f64, Float64Array],
+] as const);
+
+/**
+ * `T[n]`: a typed array for numeric elements (Uint32Array for `u32`, ...),
+ * a plain array otherwise.
+ */
+export function array<T>(element: Codec<T>, length: number): Codec<TypedArrayOf<T>> {
+  const Typed = TYPED.get(element as Codec<unknown>);
+  const name = `${element.name}[${length}]`;
+  return {
+    name,
+    size: element.size * length,
+    align: element.align,
+    decode(view, offset) {
+      const out = Typed ? new Typed(length) : new Array<T>(length);
+      for (let i = 0; i < length; i++) (out as { [i: number]: unknown })[i] = element.decode(view, offset + i * element.size);
+      return out as unknown as TypedArrayOf<T>;
+    },
+    encode(value, view, offset) {
+      const v = value as ArrayLike<T>;
+      if (!v || typeof v.length !== 'number' || v.length > length) throw new CodecError(`${name}: need at most ${length} elements`);
+      new Uint8Array(view.buffer, view.byteOffset + offset, element.size * length).fill(0);
+      for (let i = 0; i < v.length; i++) element.encode(v[i]!, view, offset + i * element.size);
+    },
+  };
+}
+
+/**
+ * A C enum: decodes to the enumerator's name (or the number when no
+ * enumerator has that value), encodes either.
+ */
+export function enumOf(name: string, base: Codec<number>, values: Readonly<Record<string, number>>): Codec<string | number> {
+  const byValue = new Map<number, string>();
+  for (const [k, v] of Object.entries(values)) if (!byValue.has(v)) byValue.set(v, k);
+  return {
+    name,
+    size: base.size,
+    align: base.align,
+    decode: (view, offset) => {
+      const n = base.decode(view, offset);
+      return byValue.get(n) ?? n;
+    },
+    encode: (x, view, offset) => {
+      if (typeof x === 'string') {
+        const n = values[x];
+        if (n === undefined) throw new CodecError(`${name}: no enumerator ${x}`);
+        base.encode(n, view, offset);
+      } else base.encode(x, view, offset);
+    },
+  };
+}

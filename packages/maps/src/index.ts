@@ -1,0 +1,27 @@
+export { CodecError, decode, encode, type Codec, type Infer } from './codec.js';
+export {
+  be16,
+  be32,
+  bool,
+  bytes,
+  cstring,
+  f32,
+  f64,
+  formatIpv6,
+  i16,
+  i32,
+  i64,
+  i8,
+  ipv4,
+  ipv6,
+  parseIpv6,
+  u16,
+  u32,
+  u64,
+  u64AsNumber,
+  u8,
+} from './primitives.js';
+export { array, enumOf, struct, structAt, type PlacedField, type StructValue } from './composite.js';
+export { codecFromBtf, type BtfCodecOptions } from './from-btf.js';
+export { MapSchemaError, PerCpuMap, TypedMap, sum, type SetOptions } from './typed-map.js';
+export { typedMaps } from './typed-maps.js';

@@ -1,0 +1,184 @@
+import { CodecError, type Codec } from './codec.js';
+
+const LE = true;
+
+function intCodec(name: string, size: 1 | 2 | 4, signed: boolean, littleEndian = LE): Codec<number> {
+  const min = signed ? -(2 ** (size * 8 - 1)) : 0;
+  const max = signed ? 2 ** (size * 8 - 1) - 1 : 2 ** (size * 8) - 1;
+  const check = (v: number) => {
+    if (!Number.isInteger(v) || v < min || v > max) throw new CodecError(`${name}: ${String(v)} is not an integer in [${min}, ${max}]`);
+  };
+  switch (size) {
+    case 1:
+      return signed
+        ? { name, size, align: 1, decode: (v, o) => v.getInt8(o), encode: (x, v, o) => (check(x), v.setInt8(o, x)) }
+        : { name, size, align: 1, decode: (v, o) => v.getUint8(o), encode: (x, v, o) => (check(x), v.setUint8(o, x)) };
+    case 2:
+      return signed
+        ? { name, size, align: 2, decode: (v, o) => v.getInt16(o, littleEndian), encode: (x, v, o) => (check(x), v.setInt16(o, x, littleEndian)) }
+        : { name, size, align: 2, decode: (v, o) => v.getUint16(o, littleEndian), encode: (x, v, o) => (check(x), v.setUint16(o, x, littleEndian)) };
+    case 4:
+      return signed
+        ? { name, size, align: 4, decode: (v, o) => v.getInt32(o, littleEndian), encode: (x, v, o) => (check(x), v.setInt32(o, x, littleEndian)) }
+        : { name, size, align: 4, decode: (v, o) => v.getUint32(o, littleEndian), encode: (x, v, o) => (check(x), v.setUint32(o, x, littleEndian)) };
+  }
+}
+
+export const u8 = intCodec('u8', 1, false);
+export const i8 = intCodec('i8', 1, true);
+export const u16 = intCodec('u16', 2, false);
+export const i16 = intCodec('i16', 2, true);
+export const u32 = intCodec('u32', 4, false);
+export const i32 = intCodec('i32', 4, true);
+/** Network byte order (big-endian): ports, protocol fields. */
+export const be16 = intCodec('be16', 2, false, false);
+export const be32 = intCodec('be32', 4, false, false);
+
+function bigCodec(name: string, signed: boolean): Codec<bigint> {
+  return {
+    name,
+    size: 8,
+    align: 8,
+    decode: (v, o) => (signed ? v.getBigInt64(o, LE) : v.getBigUint64(o, LE)),
+    encode: (x, v, o) => {
+      if (typeof x !== 'bigint') throw new CodecError(`${name}: ${String(x)} is not a bigint`);
+      const fits = signed ? BigInt.asIntN(64, x) === x : BigInt.asUintN(64, x) === x;
+      if (!fits) throw new CodecError(`${name}: ${x} does not fit in 64 bits`);
+      if (signed) v.setBigInt64(o, x, LE);
+      else v.setBigUint64(o, x, LE);
+    },
+  };
+}
+
+export const u64 = bigCodec('u64', false);
+export const i64 = bigCodec('i64', true);
+
+/** A u64 as a number, for counters that stay below 2^53 (decoding a larger value throws). */
+export const u64AsNumber: Codec<number> = {
+  name: 'u64 (as number)',
+  size: 8,
+  align: 8,
+  decode: (v, o) => {
+    const x = v.getBigUint64(o, LE);
+    if (x > BigInt(Number.MAX_SAFE_INTEGER)) throw new CodecError(`u64 (as number): ${x} is not a safe integer; use u64`);
+    return Number(x);
+  },
+  encode: (x, v, o) => {
+    if (!Number.isSafeInteger(x) || x < 0) throw new CodecError(`u64 (as number): ${x} is not a safe non-negative integer`);
+    v.setBigUint64(o, BigInt(x), LE);
+  },
+};
+
+export const bool: Codec<boolean> = {
+  name: 'bool',
+  size: 1,
+  align: 1,
+  decode: (v, o) => v.getUint8(o) !== 0,
+  encode: (x, v, o) => v.setUint8(o, x ? 1 : 0),
+};
+
+export const f32: Codec<number> = { name: 'f32', size: 4, align: 4, decode: (v, o) => v.getFloat32(o, LE), encode: (x, v, o) => v.setFloat32(o, x, LE) };
+export const f64: Codec<number> = { name: 'f64', size: 8, align: 8, decode: (v, o) => v.getFloat64(o, LE), encode: (x, v, o) => v.setFloat64(o, x, LE) };
+
+/** Raw bytes of a fixed length (copies out; shorter input is zero-padded). */
+export function bytes(size: number): Codec<Uint8Array> {
+  return {
+    name: `bytes[${size}]`,
+    size,
+    align: 1,
+    decode: (v, o) => new Uint8Array(v.buffer.slice(v.byteOffset + o, v.byteOffset + o + size)),
+    encode: (x, v, o) => {
+      if (!(x instanceof Uint8Array) || x.length > size) throw new CodecError(`bytes[${size}]: need at most ${size} bytes`);
+      new Uint8Array(v.buffer, v.byteOffset + o, size).set(x);
+    },
+  };
+}
+
+const utf8 = new TextDecoder();
+const utf8Encoder = new TextEncoder();
+
+/** A `char[size]` holding a NUL-terminated string (UTF-8). Encoding a string that does not fit with its NUL throws. */
+export function cstring(size: number): Codec<string> {
+  return {
+    name: `char[${size}]`,
+    size,
+    align: 1,
+    decode: (v, o) => {
+      const b = new Uint8Array(v.buffer, v.byteOffset + o, size);
+      const end = b.indexOf(0);
+      return utf8.decode(b.subarray(0, end < 0 ? size : end));
+    },
+    encode: (x, v, o) => {
+      const b = utf8Encoder.encode(String(x));
+      if (b.length >= size) throw new CodecError(`char[${size}]: ${JSON.stringify(x)} needs ${b.length + 1} bytes with its NUL`);
+      const dst = new Uint8Array(v.buffer, v.byteOffset + o, size);
+      dst.fill(0);
+      dst.set(b);
+    },
+  };
+}
+
+/** An IPv4 address in network byte order, as "10.0.0.1". */
+export const ipv4: Codec<string> = {
+  name: 'ipv4',
+  size: 4,
+  align: 4,
+  decode: (v, o) => `${v.getUint8(o)}.${v.getUint8(o + 1)}.${v.getUint8(o + 2)}.${v.getUint8(o + 3)}`,
+  encode: (x, v, o) => {
+    const parts = String(x).split('.');
+    if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) throw new CodecError(`ipv4: ${JSON.stringify(x)} is not an IPv4 address`);
+    parts.forEach((p, i) => v.setUint8(o + i, Number(p)));
+  },
+};
+
+/** An IPv6 address in network byte order, as its canonical text ("fd00::1"). */
+export const ipv6: Codec<string> = {
+  name: 'ipv6',
+  size: 16,
+  align: 4,
+  decode: (v, o) => formatIpv6(new Uint8Array(v.buffer, v.byteOffset + o, 16)),
+  encode: (x, v, o) => new Uint8Array(v.buffer, v.byteOffset + o, 16).set(parseIpv6(String(x))),
+};
+
+export function parseIpv6(text: string): Uint8Array {
+  const bad = () => new CodecError(`ipv6: ${JSON.stringify(text)} is not an IPv6 address`);
+  const halves = text.split('::');
+  if (halves.length > 2) throw bad();
+  const group = (s: string) => (s === '' ? [] : s.split(':'));
+  const head = group(halves[0]!);
+  const tail = halves.length === 2 ? group(halves[1]!) : [];
+  const missing = 8 - head.length - tail.length;
+  if ((halves.length === 1 && missing !== 0) || missing < 0) throw bad();
+  const groups = [...head, ...Array(halves.length === 2 ? missing : 0).fill('0'), ...tail];
+  const out = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) throw bad();
+    const n = parseInt(g, 16);
+    out[i * 2] = n >> 8;
+    out[i * 2 + 1] = n & 0xff;
+  });
+  return out;
+}
+
+export function formatIpv6(b: Uint8Array): string {
+  const groups = Array.from({ length: 8 }, (_, i) => (b[i * 2]! << 8) | b[i * 2 + 1]!);
+  // The longest run of two or more zero groups becomes "::" (RFC 5952).
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}

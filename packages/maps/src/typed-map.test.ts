@@ -1,0 +1,65 @@
+import { expect, it } from 'vitest';
+import { BpfMap, loadCollection } from '@tsbpf/loader';
+import { MapType, parseCollectionSpec } from '@tsbpf/object';
+import { readFixture } from '@tsbpf/fixtures';
+import { struct } from './composite.js';
+import { u32, u64 } from './primitives.js';
+import { MapSchemaError, PerCpuMap, TypedMap, sum } from './typed-map.js';
+import { typedMaps } from './typed-maps.js';
+import { describeNeeds, isRoot } from '../../../test/support/env.js';
+
+type FlowKey = { saddr: number; daddr: number; sport: number; dport: number; proto: number };
+type FlowStats = { packets: bigint; bytes: bigint };
+
+describeNeeds([isRoot()], 'typed maps against the kernel', () => {
+  it('BTF-typed hash map: Map-like API, and a program updates what we set', () => {
+    const spec = parseCollectionSpec(readFixture('maps_btf.bpf.o'));
+    using c = loadCollection(spec);
+    const maps = typedMaps(c, spec);
+    const flows = maps.flows as TypedMap<FlowKey, FlowStats>;
+    const key: FlowKey = { saddr: 0, daddr: 0, sport: 0, dport: 0, proto: 6 }; // the key use_maps looks up
+    expect(flows.get(key)).toBeUndefined();
+    flows.set(key, { packets: 10n, bytes: 0n });
+    expect(flows.has(key)).toBe(true);
+    c.programs.use_maps!.testRun({ data: new Uint8Array(64) });
+    expect(flows.get(key)).toEqual({ packets: 11n, bytes: 0n }); // __sync_fetch_and_add(&stats->packets, 1)
+
+    const many = Array.from({ length: 300 }, (_, i) => [{ saddr: i, daddr: 1, sport: 2, dport: 3, proto: 17 }, { packets: BigInt(i), bytes: 1n }] as const);
+    expect(flows.setMany(many)).toBe(300);
+    expect(flows.size).toBe(301);
+    expect(flows.getMany([many[7]![0], { ...key, proto: 99 }])).toEqual([{ packets: 7n, bytes: 1n }, undefined]);
+    const seen = new Map([...flows.entries()].map(([k, v]) => [k.saddr * 1000 + k.proto, v.packets]));
+    expect(seen.get(299 * 1000 + 17)).toBe(299n);
+    expect(flows.deleteMany(many.slice(0, 100).map(([k]) => k))).toBe(100);
+    expect(flows.delete(key)).toBe(true);
+    expect(flows.delete(key)).toBe(false);
+    expect(flows.size).toBe(200);
+    flows.clear();
+    expect(flows.size).toBe(0);
+    expect(() => flows.set(key, { packets: 1n, bytes: 1n }, { flags: 'exist' })).toThrow(/ENOENT/);
+  });
+
+  it('per-CPU values come back per CPU, and sum', () => {
+    const spec = parseCollectionSpec(readFixture('maps_btf.bpf.o'));
+    using c = loadCollection(spec);
+    const counters = typedMaps(c, spec).counters as PerCpuMap<number, bigint>;
+    expect(counters).toBeInstanceOf(PerCpuMap);
+    counters.set(0, 5n); // every CPU
+    const values = counters.get(0)!;
+    expect(values.length).toBeGreaterThanOrEqual(1);
+    expect(values.every((v) => v === 5n)).toBe(true);
+    expect(sum(values)).toBe(5n * BigInt(values.length));
+    counters.set(1, values.map((_, cpu) => BigInt(cpu)));
+    expect(counters.get(1)).toEqual(values.map((_, cpu) => BigInt(cpu)));
+  });
+
+  it('checks the codecs against the map, with typed errors', () => {
+    using raw = BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 4 });
+    expect(() => new TypedMap(raw, u32, u32)).toThrow(MapSchemaError);
+    expect(() => new PerCpuMap(raw, u32, u64)).toThrow(/not per-CPU/);
+    const m = new TypedMap(raw, u32, struct({ lo: u32, hi: u32 }));
+    m.set(1, { lo: 1, hi: 2 });
+    expect(m.get(1)).toEqual({ lo: 1, hi: 2 });
+    expect([...m]).toEqual([[1, { lo: 1, hi: 2 }]]);
+  });
+});

@@ -1,0 +1,252 @@
+import { UpdateFlags, type BpfMap } from '@tsbpf/loader';
+import { MapType } from '@tsbpf/object';
+import { CodecError, type Codec } from './codec.js';
+
+/** A codec that does not match the map it is put on (sizes, or a per-CPU map used as a plain one). */
+export class MapSchemaError extends Error {
+  override readonly name = 'MapSchemaError';
+  readonly code = 'MAP_SCHEMA';
+}
+
+export interface SetOptions {
+  /** `any` (default): insert or replace; `noexist`: insert only; `exist`: replace only. */
+  flags?: keyof typeof UpdateFlags;
+}
+
+const PERCPU = new Set<number>([MapType.percpu_hash, MapType.percpu_array, MapType.lru_percpu_hash, MapType.percpu_cgroup_storage]);
+const ARRAYS = new Set<number>([MapType.array, MapType.percpu_array]);
+
+/** Encodes into one reused buffer (the map copies it into native memory at once). */
+class Scratch<T> {
+  readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  constructor(private readonly codec: Codec<T>, size = codec.size) {
+    this.bytes = new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer);
+  }
+  encode(value: T, at = 0): Uint8Array {
+    if (at === 0) this.bytes.fill(0);
+    this.codec.encode(value, this.view, at);
+    return this.bytes;
+  }
+}
+
+function decodeAt<T>(codec: Codec<T>, bytes: Uint8Array, offset = 0): T {
+  return codec.decode(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset);
+}
+
+abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
+  protected readonly keyScratch: Scratch<K>;
+
+  constructor(
+    readonly map: BpfMap,
+    readonly key: Codec<K>,
+    readonly value: Codec<Stored>,
+  ) {
+    if (key.size !== map.keySize) {
+      throw new MapSchemaError(`map ${map.name}: key codec ${key.name} is ${key.size} bytes, the map's keys are ${map.keySize}`);
+    }
+    if (value.size !== map.valueSize) {
+      throw new MapSchemaError(`map ${map.name}: value codec ${value.name} is ${value.size} bytes, the map's values are ${map.valueSize}`);
+    }
+    this.keyScratch = new Scratch(key);
+  }
+
+  protected abstract decodeValue(bytes: Uint8Array): V;
+  protected abstract encodeValue(value: V): Uint8Array;
+
+  /** The value under `key`, or undefined when there is none. */
+  get(key: K): V | undefined {
+    const raw = this.map.lookup(this.keyScratch.encode(key));
+    return raw === undefined ? undefined : this.decodeValue(raw);
+  }
+
+  set(key: K, value: V, options: SetOptions = {}): this {
+    this.map.update(this.keyScratch.encode(key), this.encodeValue(value), UpdateFlags[options.flags ?? 'any']);
+    return this;
+  }
+
+  has(key: K): boolean {
+    return this.map.lookup(this.keyScratch.encode(key)) !== undefined;
+  }
+
+  /** False when the key was not there. (Array maps cannot delete: use set with a zero value.) */
+  delete(key: K): boolean {
+    return this.map.delete(this.keyScratch.encode(key));
+  }
+
+  *keys(): IterableIterator<K> {
+    for (const k of this.map.keys()) yield decodeAt(this.key, k);
+  }
+
+  *values(): IterableIterator<V> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  /** Every entry; whole batches per system call where the kernel supports it. */
+  *entries(): IterableIterator<[K, V]> {
+    const k = this.map.keySize;
+    const v = this.map.valueBufferSize;
+    let batched = true;
+    try {
+      for (const chunk of this.map.lookupBatches(256)) {
+        for (let i = 0; i < chunk.count; i++) {
+          yield [decodeAt(this.key, chunk.keys, i * k), this.decodeValue(chunk.values.subarray(i * v, (i + 1) * v))];
+        }
+      }
+    } catch (e) {
+      // Map types without batch support answer EINVAL/ENOTSUPP before yielding anything.
+      if (!(e instanceof Error && 'code' in e && ['EINVAL', 'ENOTSUPP', 'EOPNOTSUPP'].includes((e as { code: string }).code))) throw e;
+      batched = false;
+    }
+    if (batched) return;
+    for (const key of this.map.keys()) {
+      const raw = this.map.lookup(key);
+      if (raw !== undefined) yield [decodeAt(this.key, key), this.decodeValue(raw)];
+    }
+  }
+
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.entries();
+  }
+
+  /** The number of entries (walks the map). */
+  get size(): number {
+    let n = 0;
+    for (const _ of this.map.keys()) n++;
+    return n;
+  }
+
+  /** Removes every entry (array maps: zeroes every value, as they cannot shrink). */
+  clear(): void {
+    const keys = [...this.map.keys()];
+    if (ARRAYS.has(this.map.type)) {
+      const zero = new Uint8Array(this.map.valueBufferSize);
+      for (const k of keys) this.map.update(k, zero);
+      return;
+    }
+    for (let i = 0; i < keys.length; i += 1024) {
+      const chunk = keys.slice(i, i + 1024);
+      const flat = new Uint8Array(chunk.length * this.map.keySize);
+      chunk.forEach((k, j) => flat.set(k, j * this.map.keySize));
+      this.map.deleteBatch(flat);
+    }
+  }
+
+  /** Values for several keys (undefined where absent). */
+  getMany(keys: Iterable<K>): (V | undefined)[] {
+    const out: (V | undefined)[] = [];
+    for (const k of keys) out.push(this.get(k));
+    return out;
+  }
+
+  /** Writes many entries with BPF_MAP_UPDATE_BATCH (one call per 1,024). Returns how many were written. */
+  setMany(entries: Iterable<readonly [K, V]>, options: SetOptions = {}): number {
+    const list = [...entries];
+    const ks = this.map.keySize;
+    const vs = this.map.valueBufferSize;
+    let written = 0;
+    for (let i = 0; i < list.length; i += 1024) {
+      const chunk = list.slice(i, i + 1024);
+      const keys = new Uint8Array(chunk.length * ks);
+      const values = new Uint8Array(chunk.length * vs);
+      chunk.forEach(([k, v], j) => {
+        keys.set(this.keyScratch.encode(k), j * ks);
+        values.set(this.encodeValue(v), j * vs);
+      });
+      written += this.map.updateBatch(keys, values, UpdateFlags[options.flags ?? 'any']);
+    }
+    return written;
+  }
+
+  /** Deletes many keys with BPF_MAP_DELETE_BATCH. Returns how many were deleted. */
+  deleteMany(keys: Iterable<K>): number {
+    const list = [...keys];
+    let deleted = 0;
+    for (let i = 0; i < list.length; i += 1024) {
+      const chunk = list.slice(i, i + 1024);
+      const flat = new Uint8Array(chunk.length * this.map.keySize);
+      chunk.forEach((k, j) => flat.set(this.keyScratch.encode(k), j * this.map.keySize));
+      try {
+        deleted += this.map.deleteBatch(flat);
+      } catch (e) {
+        // A missing key stops a batch with ENOENT: delete the rest one by one, counting what went.
+        if (!(e instanceof Error && (e as { code?: string }).code === 'ENOENT')) throw e;
+        for (const k of chunk) if (this.delete(k)) deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  close(): void {
+    this.map.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** A map with typed keys and values and the API of a JS `Map`. */
+export class TypedMap<K, V> extends Base<K, V, V> {
+  private readonly valueScratch: Scratch<V>;
+
+  constructor(map: BpfMap, key: Codec<K>, value: Codec<V>) {
+    if (PERCPU.has(map.type)) throw new MapSchemaError(`map ${map.name} is per-CPU (${map.typeName}): use PerCpuMap`);
+    super(map, key, value);
+    this.valueScratch = new Scratch(value);
+  }
+
+  protected decodeValue(bytes: Uint8Array): V {
+    return decodeAt(this.value, bytes);
+  }
+
+  protected encodeValue(value: V): Uint8Array {
+    return this.valueScratch.encode(value);
+  }
+}
+
+/**
+ * A per-CPU map: a value is an array with one element per possible CPU.
+ * `set` also takes a single value, written to every CPU.
+ */
+export class PerCpuMap<K, V> extends Base<K, V[], V> {
+  private readonly slot: number;
+  private readonly cpus: number;
+  private readonly valueBytes: Uint8Array;
+  private readonly valueView: DataView;
+
+  constructor(map: BpfMap, key: Codec<K>, value: Codec<V>) {
+    if (!PERCPU.has(map.type)) throw new MapSchemaError(`map ${map.name} is not per-CPU (${map.typeName}): use TypedMap`);
+    super(map, key, value);
+    this.slot = Math.ceil(value.size / 8) * 8;
+    this.cpus = map.valueBufferSize / this.slot;
+    this.valueBytes = new Uint8Array(map.valueBufferSize);
+    this.valueView = new DataView(this.valueBytes.buffer);
+  }
+
+  protected decodeValue(bytes: Uint8Array): V[] {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return Array.from({ length: this.cpus }, (_, cpu) => this.value.decode(view, cpu * this.slot));
+  }
+
+  protected encodeValue(value: V[] | V): Uint8Array {
+    const perCpu = Array.isArray(value) ? value : Array<V>(this.cpus).fill(value);
+    if (perCpu.length !== this.cpus) throw new CodecError(`map ${this.map.name}: ${perCpu.length} values for ${this.cpus} CPUs`);
+    this.valueBytes.fill(0);
+    perCpu.forEach((v, cpu) => this.value.encode(v, this.valueView, cpu * this.slot));
+    return this.valueBytes;
+  }
+
+  override set(key: K, value: V[] | V, options: SetOptions = {}): this {
+    return super.set(key, value as V[], options);
+  }
+}
+
+/** The sum of per-CPU numbers or bigints (what a per-CPU counter is worth). */
+export function sum(values: readonly number[]): number;
+export function sum(values: readonly bigint[]): bigint;
+export function sum(values: readonly (number | bigint)[]): number | bigint {
+  if (values.length > 0 && typeof values[0] === 'bigint') return (values as bigint[]).reduce((a, b) => a + b, 0n);
+  return (values as number[]).reduce((a, b) => a + b, 0);
+}
