@@ -256,6 +256,33 @@ export class BpfMap implements Disposable {
     return b;
   }
 
+  /** Queue/stack: adds a value; bloom filter: adds a member. */
+  push(value: Uint8Array, flags: bigint = UpdateFlags.any): void {
+    this.setValue(value);
+    sys.mapKeyless('MAP_UPDATE_ELEM', this.fd, this.value, flags);
+  }
+
+  /** Queue/stack: removes and returns the next value; undefined when empty. */
+  pop(): Uint8Array | undefined {
+    return sys.mapKeyless('MAP_LOOKUP_AND_DELETE_ELEM', this.fd, this.value) ? this.value.bytes.slice() : undefined;
+  }
+
+  /** Queue/stack: the next value without removing it; undefined when empty. */
+  peek(): Uint8Array | undefined {
+    return sys.mapKeyless('MAP_LOOKUP_ELEM', this.fd, this.value) ? this.value.bytes.slice() : undefined;
+  }
+
+  /** Bloom filter: false when `value` is certainly absent, true when it may be present. */
+  mayContain(value: Uint8Array): boolean {
+    this.setValue(value);
+    return sys.mapKeyless('MAP_LOOKUP_ELEM', this.fd, this.value);
+  }
+
+  private setValue(value: Uint8Array): void {
+    if (value.length !== this.valueBufferSize) throw new RangeError(`map ${this.name}: value is ${value.length} bytes, want ${this.valueBufferSize}`);
+    this.valueBytes.set(value);
+  }
+
   /** Makes the map read-only for user space (BPF_MAP_FREEZE). */
   freeze(): void {
     sys.mapFreeze(this.fd);

@@ -25,6 +25,7 @@ export const BpfCmd = {
   LINK_DETACH: 34,
   OBJ_GET_INFO_BY_FD: 15,
   BTF_LOAD: 18,
+  MAP_LOOKUP_AND_DELETE_ELEM: 21,
   MAP_FREEZE: 22,
   MAP_LOOKUP_BATCH: 24,
   MAP_UPDATE_BATCH: 26,
@@ -51,6 +52,7 @@ const ATTR_SIZE: Record<CmdName, number> = {
   OBJ_GET_INFO_BY_FD: 16, // info
   BTF_LOAD: 28, // btf_log_level
   MAP_FREEZE: 4, // map_fd
+  MAP_LOOKUP_AND_DELETE_ELEM: 32,
   MAP_LOOKUP_BATCH: 56, // batch.flags
   MAP_UPDATE_BATCH: 56,
   MAP_DELETE_BATCH: 56,
@@ -235,6 +237,18 @@ export function mapBatch(cmd: 'MAP_LOOKUP_BATCH' | 'MAP_UPDATE_BATCH' | 'MAP_DEL
   a.setBigUint64(40, b.elemFlags ?? 0n, LE);
   const r = call(cmd, undefined, [ENOENT]);
   return { count: a.getUint32(32, LE), done: r < 0 };
+}
+
+/**
+ * Element commands on maps without keys (queue, stack, bloom filter): the
+ * key pointer is NULL. Returns false on ENOENT (empty, or not in the filter).
+ */
+export function mapKeyless(cmd: 'MAP_UPDATE_ELEM' | 'MAP_LOOKUP_ELEM' | 'MAP_LOOKUP_AND_DELETE_ELEM', fd: number, value: NativeBuffer, flags = 0n): boolean {
+  begin(cmd);
+  a.setUint32(0, fd, LE);
+  a.setBigUint64(16, value.address, LE);
+  a.setBigUint64(24, flags, LE);
+  return call(cmd, undefined, [ENOENT]) >= 0;
 }
 
 export function mapFreeze(fd: number): void {

@@ -1,0 +1,120 @@
+import type { BpfMap, Program } from '@tsbpf/loader';
+import { MapType } from '@tsbpf/object';
+import { CodecError, decode, encode, type Codec } from './codec.js';
+import { formatIpv6, parseIpv6, u32 } from './primitives.js';
+import { MapSchemaError } from './typed-map.js';
+
+function expectType(map: BpfMap, types: readonly number[], what: string): void {
+  if (!types.includes(map.type)) throw new MapSchemaError(`map ${map.name} is a ${map.typeName}, not ${what}`);
+}
+
+/**
+ * An LPM trie key (`struct { u32 prefixlen; u8 addr[4|16]; }`) as CIDR text:
+ * `set("10.0.0.0/8", v)`, `get("10.1.2.3")` (a bare address is a /32 or
+ * /128, so a lookup returns the most specific prefix that covers it).
+ */
+export function cidrKey(family: 'ipv4' | 'ipv6'): Codec<string> {
+  const bytes = family === 'ipv4' ? 4 : 16;
+  const max = bytes * 8;
+  return {
+    name: `lpm key (${family})`,
+    size: 4 + bytes,
+    align: 4,
+    decode(view, offset) {
+      const len = view.getUint32(offset, true);
+      const addr = new Uint8Array(view.buffer, view.byteOffset + offset + 4, bytes);
+      const text = family === 'ipv4' ? [...addr].join('.') : formatIpv6(addr);
+      return `${text}/${len}`;
+    },
+    encode(value, view, offset) {
+      const [addr, len] = String(value).split('/');
+      const prefix = len === undefined ? max : Number(len);
+      if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new CodecError(`lpm key: bad prefix length in ${JSON.stringify(value)}`);
+      let raw: Uint8Array;
+      if (family === 'ipv4') {
+        const parts = (addr ?? '').split('.').map(Number);
+        if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new CodecError(`lpm key: bad IPv4 address in ${JSON.stringify(value)}`);
+        raw = new Uint8Array(parts);
+      } else raw = parseIpv6(addr ?? '');
+      view.setUint32(offset, prefix, true);
+      new Uint8Array(view.buffer, view.byteOffset + offset + 4, bytes).set(raw);
+    },
+  };
+}
+
+/** A prog array: slots hold programs (for tail calls). Reading a slot gives the program's id. */
+export class ProgramArray {
+  constructor(readonly map: BpfMap) {
+    expectType(map, [MapType.prog_array], 'a prog array');
+  }
+  set(index: number, program: Program): void {
+    this.map.update(encode(u32, index), encode(u32, program.fd));
+  }
+  /** The id of the program in the slot, or undefined. */
+  get(index: number): number | undefined {
+    const v = this.map.lookup(encode(u32, index));
+    return v === undefined ? undefined : decode(u32, v);
+  }
+  delete(index: number): boolean {
+    return this.map.delete(encode(u32, index));
+  }
+}
+
+/** An array or hash of maps: values are maps. Reading gives the inner map's id. */
+export class MapOfMaps<K> {
+  constructor(
+    readonly map: BpfMap,
+    readonly key: Codec<K>,
+  ) {
+    expectType(map, [MapType.array_of_maps, MapType.hash_of_maps], 'an array or hash of maps');
+  }
+  set(key: K, inner: BpfMap): void {
+    this.map.update(encode(this.key, key), encode(u32, inner.fd));
+  }
+  get(key: K): number | undefined {
+    const v = this.map.lookup(encode(this.key, key));
+    return v === undefined ? undefined : decode(u32, v);
+  }
+  delete(key: K): boolean {
+    return this.map.delete(encode(this.key, key));
+  }
+}
+
+/** A queue (FIFO) or stack (LIFO) of typed values. */
+export class QueueMap<V> {
+  constructor(
+    readonly map: BpfMap,
+    readonly value: Codec<V>,
+  ) {
+    expectType(map, [MapType.queue, MapType.stack], 'a queue or stack');
+    if (value.size !== map.valueSize) throw new MapSchemaError(`map ${map.name}: value codec is ${value.size} bytes, the map's values are ${map.valueSize}`);
+  }
+  push(v: V): void {
+    this.map.push(encode(this.value, v));
+  }
+  pop(): V | undefined {
+    const raw = this.map.pop();
+    return raw === undefined ? undefined : decode(this.value, raw);
+  }
+  peek(): V | undefined {
+    const raw = this.map.peek();
+    return raw === undefined ? undefined : decode(this.value, raw);
+  }
+}
+
+/** A bloom filter: `add`, and `mayContain` (false: certainly absent). */
+export class BloomFilter<V> {
+  constructor(
+    readonly map: BpfMap,
+    readonly value: Codec<V>,
+  ) {
+    expectType(map, [MapType.bloom_filter], 'a bloom filter');
+    if (value.size !== map.valueSize) throw new MapSchemaError(`map ${map.name}: value codec is ${value.size} bytes, the map's values are ${map.valueSize}`);
+  }
+  add(v: V): void {
+    this.map.push(encode(this.value, v));
+  }
+  mayContain(v: V): boolean {
+    return this.map.mayContain(encode(this.value, v));
+  }
+}
