@@ -29,3 +29,4 @@ export { withNetns } from './netns.js';
 export { helperSupported, mapTypeSupported, programTypeSupported } from './probes.js';
 export { functionFileOffset } from './elf-symbols.js';
 export { unpin } from './pin.js';
+export { RingBufferReader } from './ringbuf.js';

@@ -26,3 +26,4 @@ export { codecFromBtf, type BtfCodecOptions } from './from-btf.js';
 export { MapSchemaError, PerCpuMap, TypedMap, sum, type SetOptions } from './typed-map.js';
 export { typedMaps } from './typed-maps.js';
 export { BloomFilter, MapOfMaps, ProgramArray, QueueMap, cidrKey } from './special-maps.js';
+export { RingBuffer, type RingBufferOptions } from './ring-buffer.js';

@@ -20,6 +20,10 @@ const freeFn = libc.func('void free(void *p)');
 const mmapFn = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset)');
 const munmapFn = libc.func('int munmap(void *addr, size_t length)');
 const fcntlFn = libc.func('int fcntl(int fd, int cmd, int arg)');
+const epollCreateFn = libc.func('int epoll_create1(int flags)');
+const epollCtlFn = libc.func('int epoll_ctl(int epfd, int op, int fd, void *event)');
+const epollWaitFn = libc.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)');
+const sysconfFn = libc.func('long sysconf(int name)');
 const perfEventOpenFn = libc.func('syscall', 'long', ['long', 'void *', 'int', 'int', 'int', 'unsigned long']);
 const setnsFn = libc.func('int setns(int fd, int nstype)');
 const closeFn = libc.func('int close(int fd)');
@@ -112,13 +116,58 @@ export class NativeBuffer {
 }
 
 export const PROT_READ = 0x1;
+export const PROT_WRITE = 0x2;
+export const MAP_SHARED = 0x01;
 export const MAP_PRIVATE = 0x02;
+
+/** The system page size (sysconf(_SC_PAGESIZE)). */
+export function pageSize(): number {
+  return Number(sysconfFn(30));
+}
+
+const EPOLL_CLOEXEC = 0x80000;
+const EPOLL_CTL_ADD = 1;
+const EPOLLIN = 0x1;
+
+/** An epoll instance watching one fd for input: an fd, or a negative errno. */
+export function epollFor(fd: number): number {
+  const ep = epollCreateFn(EPOLL_CLOEXEC) as number;
+  if (ep < 0) return -koffi.errno();
+  const event = new NativeBuffer(12); // struct epoll_event { u32 events; u64 data; } (packed on x86-64)
+  try {
+    event.view.setUint32(0, EPOLLIN, true);
+    event.view.setUint32(4, fd, true);
+    if ((epollCtlFn(ep, EPOLL_CTL_ADD, fd, event.ptr) as number) < 0) {
+      const errno = koffi.errno();
+      closeFn(ep);
+      return -errno;
+    }
+    return ep;
+  } finally {
+    event.free();
+  }
+}
+
+/**
+ * epoll_wait on a libuv worker thread (koffi's async call), so the event
+ * loop keeps running while nothing is ready. Resolves with the number of
+ * ready fds (0 on timeout) or a negative errno.
+ */
+export function epollWaitAsync(ep: number, events: NativeBuffer, max: number, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    epollWaitFn.async(ep, events.ptr, max, timeoutMs, (err: unknown, r: number) => {
+      if (err) reject(err);
+      else resolve(r < 0 ? -koffi.errno() : r);
+    });
+  });
+}
 
 /** MAP_FAILED is (void *)-1. */
 const MAP_FAILED = 0xffffffffffffffffn;
 
 /** mmap(2); returns the mapping, or a negative errno. */
 export function mmap(length: number, prot: number, flags: number, fd: number, offset = 0): Pointer | number {
+  // (offset is a page multiple, well within a double)
   const p = mmapFn(null, length, prot, flags, fd, offset) as Pointer;
   if (p === null || koffi.address(p) === MAP_FAILED) return -koffi.errno();
   return p;

@@ -1,0 +1,130 @@
+import type { BpfMap } from './map.js';
+import { SyscallError } from './sys/errors.js';
+import { MAP_SHARED, NativeBuffer, PROT_READ, PROT_WRITE, closeFd, epollFor, epollWaitAsync, mmap, munmap, pageSize, view, type Pointer } from './sys/ffi.js';
+
+const BUSY = 0x80000000;
+const DISCARD = 0x40000000;
+const HEADER = 8;
+
+/**
+ * Reads a BPF ring buffer map the way libbpf's ring_buffer does: the
+ * consumer page mapped read-write, the producer page and the data area
+ * (mapped twice back to back by the kernel, so no record wraps) read-only;
+ * records are consumed in order, discarded ones skipped, and the consumer
+ * position published after each. Waiting is epoll on a worker thread.
+ *
+ * (Loads and stores of the positions rely on x86-64's ordering, as the
+ * kernel's and libbpf's plain accesses on that architecture do.)
+ */
+export class RingBufferReader implements Disposable {
+  private readonly consumerPtr: Pointer;
+  private readonly producerPtr: Pointer;
+  private readonly consumer: DataView;
+  private readonly producer: DataView;
+  private readonly data: Uint8Array;
+  private readonly dataView: DataView;
+  private readonly mask: number;
+  private readonly page: number;
+  private readonly ep: number;
+  private readonly events = new NativeBuffer(12 * 4);
+  private closed = false;
+  /** An epoll_wait running on a worker thread: resources are released only after it returns. */
+  private waiting: Promise<number> | undefined;
+  /** Records skipped because the program discarded them. */
+  discarded = 0;
+
+  constructor(readonly map: BpfMap) {
+    if (map.typeName !== 'ringbuf') throw new Error(`map ${map.name} is a ${map.typeName}, not a ringbuf`);
+    this.page = pageSize();
+    const size = map.maxEntries;
+    this.mask = size - 1;
+    const c = mmap(this.page, PROT_READ | PROT_WRITE, MAP_SHARED, map.fd, 0);
+    if (typeof c === 'number') throw new SyscallError('mmap (ring buffer consumer page)', -c, `map ${map.name}`);
+    const p = mmap(this.page + 2 * size, PROT_READ, MAP_SHARED, map.fd, this.page);
+    if (typeof p === 'number') {
+      munmap(c, this.page);
+      throw new SyscallError('mmap (ring buffer data)', -p, `map ${map.name}`);
+    }
+    this.consumerPtr = c;
+    this.producerPtr = p;
+    this.consumer = new DataView(view(c, this.page));
+    const pv = view(p, this.page + 2 * size);
+    this.producer = new DataView(pv, 0, this.page);
+    this.data = new Uint8Array(pv, this.page, 2 * size);
+    this.dataView = new DataView(pv, this.page, 2 * size);
+    const ep = epollFor(map.fd);
+    if (ep < 0) {
+      munmap(c, this.page);
+      munmap(p, this.page + 2 * size);
+      throw new SyscallError('epoll', -ep, `map ${map.name}`);
+    }
+    this.ep = ep;
+  }
+
+  /**
+   * Hands every available record to `onRecord` (a view valid only during
+   * the call) and returns how many. Never blocks.
+   */
+  consume(onRecord: (record: Uint8Array) => void): number {
+    if (this.closed) throw new Error(`ring buffer ${this.map.name}: closed`);
+    let cons = Number(this.consumer.getBigUint64(0, true));
+    let n = 0;
+    for (;;) {
+      const prod = Number(this.producer.getBigUint64(0, true));
+      if (cons >= prod) break;
+      let progressed = false;
+      while (cons < prod) {
+        const at = cons & this.mask;
+        const hdr = this.dataView.getUint32(at, true);
+        if (hdr & BUSY) break; // reserved but not yet committed
+        const len = hdr & ~(BUSY | DISCARD);
+        if (hdr & DISCARD) this.discarded++;
+        else {
+          onRecord(this.data.subarray(at + HEADER, at + HEADER + len));
+          n++;
+        }
+        cons += (len + HEADER + 7) & ~7;
+        this.consumer.setBigUint64(0, BigInt(cons), true);
+        progressed = true;
+      }
+      if (!progressed) break;
+    }
+    return n;
+  }
+
+  /** Waits until records may be available or `timeoutMs` passes; true when woken by data. */
+  async wait(timeoutMs: number): Promise<boolean> {
+    if (this.closed) return false;
+    this.waiting = epollWaitAsync(this.ep, this.events, 4, timeoutMs);
+    let r: number;
+    try {
+      r = await this.waiting;
+    } finally {
+      this.waiting = undefined;
+      if (this.closed) this.release();
+    }
+    if (r < 0 && r !== -4 /* EINTR */) throw new SyscallError('epoll_wait', -r, `ring buffer ${this.map.name}`);
+    return r > 0 && !this.closed;
+  }
+
+  /** Stops reading. A wait in progress ends at its timeout; memory is released after it. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.waiting) this.release();
+  }
+
+  private released = false;
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    munmap(this.consumerPtr, this.page);
+    munmap(this.producerPtr, this.page + 2 * (this.mask + 1));
+    closeFd(this.ep);
+    this.events.free();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
