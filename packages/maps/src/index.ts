@@ -27,3 +27,4 @@ export { MapSchemaError, PerCpuMap, TypedMap, sum, type SetOptions } from './typ
 export { typedMaps } from './typed-maps.js';
 export { BloomFilter, MapOfMaps, ProgramArray, QueueMap, cidrKey } from './special-maps.js';
 export { RingBuffer, type RingBufferOptions } from './ring-buffer.js';
+export { Globals } from './globals.js';

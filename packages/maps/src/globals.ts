@@ -1,0 +1,67 @@
+import type { Collection } from '@tsbpf/loader';
+import type { CollectionSpec } from '@tsbpf/object';
+import { CodecError, type Codec } from './codec.js';
+import { codecFromBtf, type BtfCodecOptions } from './from-btf.js';
+import { bytes } from './primitives.js';
+
+interface Variable {
+  readonly map: string;
+  readonly offset: number;
+  readonly codec: Codec<unknown>;
+  readonly readOnly: boolean;
+}
+
+/**
+ * Global variables of a loaded object by name: `.data`, `.bss` and custom
+ * data sections read and written in place (one map lookup and update), and
+ * `.rodata` read only (set it before load with `constants`).
+ */
+export class Globals {
+  private readonly vars = new Map<string, Variable>();
+  private readonly zeroKey = new Uint8Array(4);
+
+  constructor(
+    private readonly collection: Collection,
+    spec: CollectionSpec,
+    options: BtfCodecOptions = {},
+  ) {
+    for (const m of Object.values(spec.maps)) {
+      if (m.kind !== 'data' && m.kind !== 'bss' && m.kind !== 'rodata') continue;
+      for (const v of m.variables) {
+        let codec: Codec<unknown> = bytes(v.size) as Codec<unknown>;
+        if (spec.btf && v.btfTypeId) {
+          const t = spec.btf.type(v.btfTypeId);
+          if (t.kind === 'var') codec = codecFromBtf(spec.btf, t.type, options);
+        }
+        this.vars.set(v.name, { map: m.name, offset: v.offset, codec, readOnly: m.kind === 'rodata' });
+      }
+    }
+  }
+
+  /** The names of every global. */
+  names(): string[] {
+    return [...this.vars.keys()];
+  }
+
+  private variable(name: string): Variable {
+    const v = this.vars.get(name);
+    if (!v) throw new CodecError(`no global variable ${name}; have ${this.names().join(', ')}`);
+    return v;
+  }
+
+  get<T = unknown>(name: string): T {
+    const v = this.variable(name);
+    const value = this.collection.maps[v.map]!.lookup(this.zeroKey)!;
+    return v.codec.decode(new DataView(value.buffer, value.byteOffset, value.byteLength), v.offset) as T;
+  }
+
+  /** Writes one global (the rest of its section is rewritten unchanged, in one update). */
+  set(name: string, value: unknown): void {
+    const v = this.variable(name);
+    if (v.readOnly) throw new CodecError(`${name} is in ${v.map}, which is frozen after load: pass it as a constant when loading`);
+    const map = this.collection.maps[v.map]!;
+    const current = map.lookup(this.zeroKey)!;
+    v.codec.encode(value, new DataView(current.buffer, current.byteOffset, current.byteLength), v.offset);
+    map.update(this.zeroKey, current);
+  }
+}
