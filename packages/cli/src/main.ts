@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { btfDump, type BtfFormat } from './commands/btf-dump.js';
 import { build, type BuildOptions } from './commands/build.js';
 import { loadCommand, runCommand } from './commands/load.js';
+import { gen } from './commands/gen.js';
 import { inspect } from './commands/inspect.js';
 import { objdump } from './commands/objdump.js';
 import { CliError, processIo, type CliIo } from './io.js';
@@ -48,6 +49,14 @@ function buildProgram(io: CliIo): Command {
     .option('--program <name>', 'only this program (repeatable)', collect, [])
     .option('--verbose', 'print the whole verifier log on a rejection')
     .action((obj: string, opts: { pin: string; program: string[]; verbose?: boolean }) => loadCommand(io, obj, opts));
+
+  program
+    .command('gen')
+    .description('TypeScript bindings for an object (typed maps, programs, globals, ring buffers), like bpf2go')
+    .argument('<obj>', 'BPF ELF object')
+    .option('-o, --output <file.ts>', 'write here instead of stdout')
+    .option('--record <map=struct>', 'the record type of a ring buffer (default: the unused_<map> convention)', collect, [])
+    .action((obj: string, opts: { output?: string; record: string[] }) => gen(io, obj, opts));
 
   program
     .command('run')

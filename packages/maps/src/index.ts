@@ -28,3 +28,4 @@ export { typedMaps } from './typed-maps.js';
 export { BloomFilter, MapOfMaps, ProgramArray, QueueMap, cidrKey } from './special-maps.js';
 export { RingBuffer, type RingBufferOptions } from './ring-buffer.js';
 export { Globals } from './globals.js';
+export { generateBindings, type GenerateOptions } from './codegen.js';
