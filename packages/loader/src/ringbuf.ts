@@ -66,30 +66,54 @@ export class RingBufferReader implements Disposable {
    * the call) and returns how many. Never blocks.
    */
   consume(onRecord: (record: Uint8Array) => void): number {
+    return this.consumeAt((view, offset, length) => onRecord(this.data.subarray(offset, offset + length)));
+  }
+
+  /**
+   * The allocation-free form: each record as (the data area's DataView, the
+   * record's offset in it, its length). This is the hot path for decoders.
+   */
+  consumeAt(onRecord: (view: DataView, offset: number, length: number) => void): number {
     if (this.closed) throw new Error(`ring buffer ${this.map.name}: closed`);
-    let cons = Number(this.consumer.getBigUint64(0, true));
+    // Positions as two 32-bit halves: no BigInt per record (they stay far below 2^53).
+    const c = this.consumer;
+    const p = this.producer;
+    const data = this.dataView;
+    const mask = this.mask;
+    let cons = c.getUint32(0, true) + c.getUint32(4, true) * 0x100000000;
     let n = 0;
+    let published = cons;
     for (;;) {
-      const prod = Number(this.producer.getBigUint64(0, true));
+      const prod = p.getUint32(0, true) + p.getUint32(4, true) * 0x100000000;
       if (cons >= prod) break;
       let progressed = false;
       while (cons < prod) {
-        const at = cons & this.mask;
-        const hdr = this.dataView.getUint32(at, true);
+        const at = cons % (mask + 1);
+        const hdr = data.getUint32(at, true);
         if (hdr & BUSY) break; // reserved but not yet committed
-        const len = hdr & ~(BUSY | DISCARD);
+        const len = hdr & ~(BUSY | DISCARD) & 0x3fffffff;
         if (hdr & DISCARD) this.discarded++;
         else {
-          onRecord(this.data.subarray(at + HEADER, at + HEADER + len));
+          onRecord(data, at + HEADER, len);
           n++;
         }
         cons += (len + HEADER + 7) & ~7;
-        this.consumer.setBigUint64(0, BigInt(cons), true);
         progressed = true;
+        // Free space for the producer now and then, not after every record.
+        if (cons - published >= 65536) {
+          this.publish(cons);
+          published = cons;
+        }
       }
       if (!progressed) break;
     }
+    if (cons !== published) this.publish(cons);
     return n;
+  }
+
+  private publish(cons: number): void {
+    this.consumer.setUint32(0, cons % 0x100000000, true);
+    this.consumer.setUint32(4, Math.floor(cons / 0x100000000), true);
   }
 
   /** Waits until records may be available or `timeoutMs` passes; true when woken by data. */

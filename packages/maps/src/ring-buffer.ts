@@ -37,9 +37,10 @@ export class RingBuffer<T> implements AsyncIterable<T>, Disposable {
   /** Decodes whatever is available now, without waiting. */
   drain(): T[] {
     const out: T[] = [];
-    this.reader.consume((record) => {
-      if (record.length < this.codec.size) throw new CodecError(`ring buffer record of ${record.length} bytes is shorter than ${this.codec.name}`);
-      out.push(this.codec.decode(new DataView(record.buffer, record.byteOffset, record.byteLength), 0));
+    const codec = this.codec;
+    this.reader.consumeAt((view, offset, length) => {
+      if (length < codec.size) throw new CodecError(`ring buffer record of ${length} bytes is shorter than ${codec.name}`);
+      out.push(codec.decode(view, offset));
     });
     return out;
   }
