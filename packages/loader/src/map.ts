@@ -145,6 +145,34 @@ export class BpfMap implements Disposable {
     return out;
   }
 
+  /**
+   * The zero-copy path for codecs: write the key straight into `keyView`
+   * (the native key buffer), call `lookupPrepared()` / `updatePrepared()`,
+   * and read or write the value in `valueView`. The views are the map's own
+   * native buffers, valid until its next operation.
+   */
+  get keyView(): DataView {
+    return this.key.view;
+  }
+  get valueView(): DataView {
+    return this.value.view;
+  }
+
+  /** Looks up the key already in `keyView` into `valueView`; false when absent. */
+  lookupPrepared(): boolean {
+    if (this.closed) throw new Error(`map ${this.name || '(unnamed)'}: closed`);
+    const r = this.lookupCall();
+    if (r >= 0) return true;
+    if (r === -ENOENT) return false;
+    throw new SyscallError('BPF_MAP_LOOKUP_ELEM', -r, `map ${this.name}`);
+  }
+
+  /** Writes the key in `keyView` with the value in `valueView`. */
+  updatePrepared(flags: bigint = UpdateFlags.any): void {
+    if (this.closed) throw new Error(`map ${this.name || '(unnamed)'}: closed`);
+    this.ops.update(Number(flags));
+  }
+
   /** Like lookup, into `out` (no allocation); false when absent. */
   lookupInto(key: Uint8Array, out: Uint8Array): boolean {
     this.setKey(key);

@@ -42,7 +42,8 @@ function bigCodec(name: string, signed: boolean): Codec<bigint> {
     decode: (v, o) => (signed ? v.getBigInt64(o, LE) : v.getBigUint64(o, LE)),
     encode: (x, v, o) => {
       if (typeof x !== 'bigint') throw new CodecError(`${name}: ${String(x)} is not a bigint`);
-      const fits = signed ? BigInt.asIntN(64, x) === x : BigInt.asUintN(64, x) === x;
+      // Comparisons, not BigInt.asUintN: no allocation on the hot path.
+      const fits = signed ? x >= -0x8000000000000000n && x <= 0x7fffffffffffffffn : x >= 0n && x <= 0xffffffffffffffffn;
       if (!fits) throw new CodecError(`${name}: ${x} does not fit in 64 bits`);
       if (signed) v.setBigInt64(o, x, LE);
       else v.setBigUint64(o, x, LE);

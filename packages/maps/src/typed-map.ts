@@ -50,24 +50,45 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
       throw new MapSchemaError(`map ${map.name}: value codec ${value.name} is ${value.size} bytes, the map's values are ${map.valueSize}`);
     }
     this.keyScratch = new Scratch(key);
+    const kv = map.keyView;
+    this.keyNative = new Uint8Array(kv.buffer, kv.byteOffset, map.keySize);
+    const vv = map.valueView;
+    this.valueNative = new Uint8Array(vv.buffer, vv.byteOffset, map.valueBufferSize);
   }
 
   protected abstract decodeValue(bytes: Uint8Array): V;
   protected abstract encodeValue(value: V): Uint8Array;
+  /** Decode a value from a view at an offset (the zero-copy paths). */
+  protected abstract decodeValueAt(view: DataView, offset: number): V;
+  /** Encode a value into a view at an offset; the bytes there are zero already. */
+  protected abstract encodeValueAt(value: V, view: DataView, offset: number): void;
+
+  private readonly keyNative: Uint8Array;
+  private readonly valueNative: Uint8Array;
+
+  /** Encodes the key straight into the map's native key buffer (zeroed first: padding must be zero). */
+  protected prepareKey(key: K): void {
+    this.keyNative.fill(0);
+    this.key.encode(key, this.map.keyView, 0);
+  }
 
   /** The value under `key`, or undefined when there is none. */
   get(key: K): V | undefined {
-    const raw = this.map.lookup(this.keyScratch.encode(key));
-    return raw === undefined ? undefined : this.decodeValue(raw);
+    this.prepareKey(key);
+    return this.map.lookupPrepared() ? this.decodeValueAt(this.map.valueView, 0) : undefined;
   }
 
   set(key: K, value: V, options: SetOptions = {}): this {
-    this.map.update(this.keyScratch.encode(key), this.encodeValue(value), UpdateFlags[options.flags ?? 'any']);
+    this.prepareKey(key);
+    this.valueNative.fill(0);
+    this.encodeValueAt(value, this.map.valueView, 0);
+    this.map.updatePrepared(UpdateFlags[options.flags ?? 'any']);
     return this;
   }
 
   has(key: K): boolean {
-    return this.map.lookup(this.keyScratch.encode(key)) !== undefined;
+    this.prepareKey(key);
+    return this.map.lookupPrepared();
   }
 
   /** False when the key was not there. (Array maps cannot delete: use set with a zero value.) */
@@ -89,10 +110,10 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
     const v = this.map.valueBufferSize;
     let batched = true;
     try {
-      for (const chunk of this.map.lookupBatches(256)) {
-        for (let i = 0; i < chunk.count; i++) {
-          yield [decodeAt(this.key, chunk.keys, i * k), this.decodeValue(chunk.values.subarray(i * v, (i + 1) * v))];
-        }
+      for (const chunk of this.map.lookupBatches(1024)) {
+        const kv = new DataView(chunk.keys.buffer, chunk.keys.byteOffset, chunk.keys.byteLength);
+        const vv = new DataView(chunk.values.buffer, chunk.values.byteOffset, chunk.values.byteLength);
+        for (let i = 0; i < chunk.count; i++) yield [this.key.decode(kv, i * k), this.decodeValueAt(vv, i * v)];
       }
     } catch (e) {
       // Map types without batch support answer EINVAL/ENOTSUPP before yielding anything.
@@ -150,9 +171,11 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
       const chunk = list.slice(i, i + 1024);
       const keys = new Uint8Array(chunk.length * ks);
       const values = new Uint8Array(chunk.length * vs);
+      const kv = new DataView(keys.buffer);
+      const vv = new DataView(values.buffer);
       chunk.forEach(([k, v], j) => {
-        keys.set(this.keyScratch.encode(k), j * ks);
-        values.set(this.encodeValue(v), j * vs);
+        this.key.encode(k, kv, j * ks);
+        this.encodeValueAt(v, vv, j * vs);
       });
       written += this.map.updateBatch(keys, values, UpdateFlags[options.flags ?? 'any']);
     }
@@ -204,6 +227,14 @@ export class TypedMap<K, V> extends Base<K, V, V> {
   protected encodeValue(value: V): Uint8Array {
     return this.valueScratch.encode(value);
   }
+
+  protected decodeValueAt(view: DataView, offset: number): V {
+    return this.value.decode(view, offset);
+  }
+
+  protected encodeValueAt(value: V, view: DataView, offset: number): void {
+    this.value.encode(value, view, offset);
+  }
 }
 
 /**
@@ -236,6 +267,16 @@ export class PerCpuMap<K, V> extends Base<K, V[], V> {
     this.valueBytes.fill(0);
     perCpu.forEach((v, cpu) => this.value.encode(v, this.valueView, cpu * this.slot));
     return this.valueBytes;
+  }
+
+  protected decodeValueAt(view: DataView, offset: number): V[] {
+    return Array.from({ length: this.cpus }, (_, cpu) => this.value.decode(view, offset + cpu * this.slot));
+  }
+
+  protected encodeValueAt(value: V[] | V, view: DataView, offset: number): void {
+    const perCpu = Array.isArray(value) ? value : Array<V>(this.cpus).fill(value);
+    if (perCpu.length !== this.cpus) throw new CodecError(`map ${this.map.name}: ${perCpu.length} values for ${this.cpus} CPUs`);
+    perCpu.forEach((v, cpu) => this.value.encode(v, view, offset + cpu * this.slot));
   }
 
   override set(key: K, value: V[] | V, options: SetOptions = {}): this {

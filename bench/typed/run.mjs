@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// bench/typed: a TypedMap<number, Stats> (u32 -> 24-byte struct, codecs
+// written by hand) against libbpf on the same map shape: single set/get on
+// 1,024 hot keys, then setMany and entries() over 65,536 entries (batches).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const OPS = Number(process.env.OPS ?? 300_000);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+
+let BpfMap, TypedMap, struct, u32, u64;
+try {
+  ({ BpfMap } = await import(join(root, 'packages/loader/dist/index.js')));
+  ({ TypedMap, struct, u32, u64 } = await import(join(root, 'packages/maps/dist/index.js')));
+} catch (e) {
+  console.error(`bench/typed: build first (npm run build): ${e.message}`);
+  process.exit(1);
+}
+
+const Stats = struct({ packets: u64, bytes: u64, ifindex: u32, flags: u32 });
+function ours() {
+  const raw = BpfMap.create({ type: 1, keySize: 4, valueSize: 24, maxEntries: 65536, name: 'typed' });
+  const m = new TypedMap(raw, u32, Stats);
+  try {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < OPS; i++) m.set(i & 1023, { packets: BigInt(i), bytes: BigInt(i * 2), ifindex: i & 1023, flags: 0 });
+    const t1 = process.hrtime.bigint();
+    let sink = 0n;
+    for (let i = 0; i < OPS; i++) {
+      const v = m.get(i & 1023);
+      if (v) sink += v.packets;
+    }
+    const t2 = process.hrtime.bigint();
+    const N = 65536;
+    const entries = Array.from({ length: N }, (_, i) => [i, { packets: BigInt(i), bytes: 0n, ifindex: i, flags: 0 }]);
+    const t3 = process.hrtime.bigint();
+    m.setMany(entries);
+    const t4 = process.hrtime.bigint();
+    let walked = 0;
+    for (const [, v] of m.entries()) {
+      sink += v.packets;
+      walked++;
+    }
+    const t5 = process.hrtime.bigint();
+    if (sink < 0n) throw new Error('unreachable');
+    return { setNs: Number(t1 - t0) / OPS, getNs: Number(t2 - t1) / OPS, setManyNs: Number(t4 - t3) / N, entriesNs: Number(t5 - t4) / walked };
+  } finally {
+    raw.close();
+  }
+}
+
+const LABELS = {
+  setNs: ['typed set, 1,024 hot keys', 1.5],
+  getNs: ['typed get, 1,024 hot keys', 1.5],
+  setManyNs: ['setMany per element (batches of 1,024)', 1.2],
+  entriesNs: ['entries() per element (batch lookups)', 1.2],
+};
+const a = Object.fromEntries(Object.keys(LABELS).map((k) => [k, []]));
+const b = Object.fromEntries(Object.keys(LABELS).map((k) => [k, []]));
+ours();
+for (let r = 0; r < ROUNDS; r++) {
+  const c = JSON.parse(execFileSync(join(root, 'build/c/bench-typed'), [String(OPS)], { encoding: 'utf8' }));
+  const o = ours();
+  for (const k of Object.keys(LABELS)) {
+    a[k].push(o[k]);
+    b[k].push(c[k]);
+  }
+}
+const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+const rows = Object.entries(LABELS).map(([k, [metric, target]]) => ({
+  metric,
+  tsbpfNs: +median(a[k]).toFixed(0),
+  libbpfNs: +median(b[k]).toFixed(0),
+  ratio: +(median(a[k]) / median(b[k])).toFixed(2),
+  target: `<= ${target}x`,
+}));
+console.log(`bench/typed: ${ROUNDS} interleaved rounds`);
+console.table(rows);
+for (const r of rows) {
+  const t = Number(r.target.slice(3, -1));
+  console.log(`${r.ratio > t ? 'TARGET MISSED' : 'target met'}: ${r.metric} ${r.ratio}x libbpf (target ${t}x)`);
+}
+mkdirSync(join(root, 'bench/results'), { recursive: true });
+writeFileSync(join(root, 'bench/results/typed.json'), JSON.stringify({ date: new Date().toISOString(), rows }, null, 2) + '\n');
