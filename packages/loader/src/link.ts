@@ -162,29 +162,50 @@ const PERF_FLAG_FD_CLOEXEC = 8;
 
 /** A tracepoint program on `category/name`, through a perf event and a BPF link. */
 export function attachTracepoint(program: Program, category: string, name: string): Link {
+  return perfEventLink(program, { type: PERF_TYPE_TRACEPOINT, config: BigInt(tracepointId(category, name)) }, `tracepoint ${category}/${name}`);
+}
+
+interface PerfEvent {
+  /** perf_event_attr.type and .config, and config1/config2 (kprobe/uprobe: a string pointer and an offset). */
+  type: number;
+  config: bigint;
+  config1?: bigint;
+  config2?: bigint;
+  pid?: number;
+}
+
+/**
+ * Opens a perf event and links a program to it (BPF_LINK_CREATE with
+ * BPF_PERF_EVENT): the shared path of tracepoints, kprobes and uprobes. The
+ * link keeps the perf event's fd and closes it with itself.
+ */
+function perfEventLink(program: Program, event: PerfEvent, what: string, strings: NativeBuffer[] = []): Link {
   const attr = new NativeBuffer(PERF_ATTR_SIZE);
   let perfFd: number;
   try {
-    attr.view.setUint32(0, PERF_TYPE_TRACEPOINT, true);
+    attr.view.setUint32(0, event.type, true);
     attr.view.setUint32(4, PERF_ATTR_SIZE, true);
-    attr.view.setBigUint64(8, BigInt(tracepointId(category, name)), true);
+    attr.view.setBigUint64(8, event.config, true);
     attr.view.setBigUint64(16, 1n, true); // sample_period: every hit
-    const r = perfEventOpen(attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
-    if (r < 0) throw new SyscallError('perf_event_open', -r, `tracepoint ${category}/${name}`);
+    attr.view.setBigUint64(56, event.config1 ?? 0n, true);
+    attr.view.setBigUint64(64, event.config2 ?? 0n, true);
+    // pid -1 needs a cpu; the program runs on every CPU all the same.
+    const r = perfEventOpen(attr, event.pid ?? -1, event.pid === undefined ? 0 : -1, -1, PERF_FLAG_FD_CLOEXEC);
+    if (r < 0) throw new SyscallError('perf_event_open', -r, what);
     perfFd = sys.ownFd(r);
   } finally {
     attr.free();
+    for (const b of strings) b.free();
   }
   try {
-    const fd = sys.linkCreate({ progFd: program.fd, target: perfFd, attachType: AttachType.perf_event }, `program ${program.name}: attach to tracepoint ${category}/${name}`);
-    return new Link(fd, `tracepoint ${category}/${name}`, [perfFd]);
+    const fd = sys.linkCreate({ progFd: program.fd, target: perfFd, attachType: AttachType.perf_event }, `program ${program.name}: attach ${what}`);
+    return new Link(fd, what, [perfFd]);
   } catch (e) {
     sys.closeFd(perfFd);
     throw e;
   }
 }
 
-const PERF_FLAG = PERF_FLAG_FD_CLOEXEC;
 
 function pmuType(pmu: string): number {
   try {
@@ -217,30 +238,21 @@ export interface UprobeOptions {
  */
 export function attachUprobe(program: Program, binary: string, func: string, options: UprobeOptions = {}): Link {
   const offset = functionFileOffset(binary, func) + (options.offset ?? 0);
-  const attr = new NativeBuffer(PERF_ATTR_SIZE);
+  const type = pmuType('uprobe');
+  const config = options.retprobe ? 1n << BigInt(retprobeBit('uprobe')) : 0n;
   const path = NativeBuffer.string(binary);
-  let perfFd: number;
-  try {
-    attr.view.setUint32(0, pmuType('uprobe'), true);
-    attr.view.setUint32(4, PERF_ATTR_SIZE, true);
-    attr.view.setBigUint64(8, options.retprobe ? 1n << BigInt(retprobeBit('uprobe')) : 0n, true);
-    attr.view.setBigUint64(16, 1n, true); // sample_period
-    attr.view.setBigUint64(56, path.address, true); // config1: the path
-    attr.view.setBigUint64(64, BigInt(offset), true); // config2: the file offset
-    const r = perfEventOpen(attr, options.pid ?? -1, options.pid === undefined ? 0 : -1, -1, PERF_FLAG);
-    if (r < 0) throw new SyscallError('perf_event_open', -r, `uprobe ${binary}:${func}`);
-    perfFd = sys.ownFd(r);
-  } finally {
-    attr.free();
-    path.free();
-  }
-  try {
-    const fd = sys.linkCreate({ progFd: program.fd, target: perfFd, attachType: AttachType.perf_event }, `program ${program.name}: attach uprobe ${binary}:${func}`);
-    return new Link(fd, `${options.retprobe ? 'uretprobe' : 'uprobe'} ${binary}:${func}`, [perfFd]);
-  } catch (e) {
-    sys.closeFd(perfFd);
-    throw e;
-  }
+  return perfEventLink(
+    program,
+    {
+      type,
+      config,
+      config1: path.address,
+      config2: BigInt(offset),
+      pid: options.pid,
+    },
+    `${options.retprobe ? 'uretprobe' : 'uprobe'} ${binary}:${func}`,
+    [path],
+  );
 }
 
 /**
@@ -248,30 +260,15 @@ export function attachUprobe(program: Program, binary: string, func: string, opt
  * (This project's VM kernel has no kprobes: the error says so.)
  */
 export function attachKprobe(program: Program, func: string, options: { retprobe?: boolean; offset?: number } = {}): Link {
-  const attr = new NativeBuffer(PERF_ATTR_SIZE);
+  const type = pmuType('kprobe');
+  const config = options.retprobe ? 1n << BigInt(retprobeBit('kprobe')) : 0n;
   const name = NativeBuffer.string(func);
-  let perfFd: number;
-  try {
-    attr.view.setUint32(0, pmuType('kprobe'), true);
-    attr.view.setUint32(4, PERF_ATTR_SIZE, true);
-    attr.view.setBigUint64(8, options.retprobe ? 1n << BigInt(retprobeBit('kprobe')) : 0n, true);
-    attr.view.setBigUint64(16, 1n, true);
-    attr.view.setBigUint64(56, name.address, true); // config1: the function name
-    attr.view.setBigUint64(64, BigInt(options.offset ?? 0), true); // config2: offset
-    const r = perfEventOpen(attr, -1, 0, -1, PERF_FLAG);
-    if (r < 0) throw new SyscallError('perf_event_open', -r, `kprobe ${func}`);
-    perfFd = sys.ownFd(r);
-  } finally {
-    attr.free();
-    name.free();
-  }
-  try {
-    const fd = sys.linkCreate({ progFd: program.fd, target: perfFd, attachType: AttachType.perf_event }, `program ${program.name}: attach kprobe ${func}`);
-    return new Link(fd, `${options.retprobe ? 'kretprobe' : 'kprobe'} ${func}`, [perfFd]);
-  } catch (e) {
-    sys.closeFd(perfFd);
-    throw e;
-  }
+  return perfEventLink(
+    program,
+    { type, config, config1: name.address, config2: BigInt(options.offset ?? 0) },
+    `${options.retprobe ? 'kretprobe' : 'kprobe'} ${func}`,
+    [name],
+  );
 }
 
 /** Netfilter hook numbers (NF_INET_*) and families (NFPROTO_*). */

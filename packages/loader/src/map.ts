@@ -102,9 +102,7 @@ export class BpfMap implements Disposable {
     try {
       sys.objGetInfoByFd(fd, info);
       const v = info.view;
-      const nameBytes = info.bytes.subarray(24, 40);
-      const end = nameBytes.indexOf(0);
-      const name = new TextDecoder().decode(nameBytes.subarray(0, end < 0 ? 16 : end));
+      const name = sys.infoName(info, 24); // bpf_map_info.name
       return new BpfMap(fd, v.getUint32(0, true), v.getUint32(8, true), v.getUint32(12, true), v.getUint32(16, true), v.getUint32(20, true), name);
     } catch (e) {
       sys.closeFd(fd);

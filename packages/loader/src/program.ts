@@ -156,9 +156,7 @@ export class Program implements Disposable {
     try {
       sys.objGetInfoByFd(fd, info);
       // bpf_prog_info: type @0, id @4, ..., name[16] @64
-      const nameBytes = info.bytes.subarray(64, 80);
-      const end = nameBytes.indexOf(0);
-      return new Program(fd, new TextDecoder().decode(nameBytes.subarray(0, end < 0 ? 16 : end)), info.view.getUint32(0, true));
+      return new Program(fd, sys.infoName(info, 64), info.view.getUint32(0, true));
     } catch (e) {
       sys.closeFd(fd);
       throw e;

@@ -452,6 +452,13 @@ export function progDetach(targetFd: number, progFd: number, attachType: number)
   call('PROG_DETACH');
 }
 
+/** A NUL-padded object name (bpf_map_info.name, bpf_prog_info.name) at `offset` of an info block. */
+export function infoName(info: NativeBuffer, offset: number): string {
+  const bytes = info.bytes.subarray(offset, offset + 16);
+  const end = bytes.indexOf(0);
+  return new TextDecoder().decode(bytes.subarray(0, end < 0 ? 16 : end));
+}
+
 /** BPF_BTF_LOAD: the fd, or the negative errno. */
 export function btfLoad(btf: NativeBuffer, log?: NativeBuffer): number {
   begin('BTF_LOAD');
