@@ -27,4 +27,10 @@ if (existsSync('/sys/kernel/btf/vmlinux')) {
     maxLines: 12,
   });
 }
-console.log('\nNext: loading and attaching (loader), typed maps, and the pod-firewall demo.');
+if (typeof process.getuid === 'function' && process.getuid() === 0) {
+  run('load the program into this kernel and run it 1,000 times (BPF_PROG_TEST_RUN)', [
+    'run', fixture('minimal.bpf.o'), '--program', 'xdp_pass', '--repeat', '1000',
+  ]);
+  run('TypeScript bindings for an object, like bpf2go', ['gen', fixture('maps_btf.bpf.o')], { maxLines: 22 });
+}
+console.log('\nNext: CO-RE, and the pod-firewall demo.');
