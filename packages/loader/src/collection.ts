@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { kconfigValue } from './kconfig.js';
 import { loadKernelBtf } from './kernel-btf.js';
-import { BpfMap } from './map.js';
+import { BpfMap, possibleCpus } from './map.js';
 import { Program } from './program.js';
 import * as sys from './sys/bpf.js';
 import { errnoName } from './sys/errors.js';
@@ -179,7 +179,8 @@ function mapOptions(m: MapSpec, btfFd: number | undefined) {
     type: m.type,
     keySize: m.keySize,
     valueSize: m.valueSize,
-    maxEntries: m.maxEntries,
+    // As libbpf: a perf event array without a size gets one slot per possible CPU.
+    maxEntries: m.type === MapType.perf_event_array && m.maxEntries === 0 ? possibleCpus() : m.maxEntries,
     flags: m.flags,
     name: m.name,
     numaNode: m.numaNode,

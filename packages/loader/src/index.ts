@@ -30,3 +30,4 @@ export { helperSupported, mapTypeSupported, programTypeSupported } from './probe
 export { functionFileOffset } from './elf-symbols.js';
 export { unpin } from './pin.js';
 export { RingBufferReader } from './ringbuf.js';
+export { PerfEventArrayReader } from './perf-buffer.js';

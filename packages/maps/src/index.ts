@@ -29,3 +29,4 @@ export { BloomFilter, MapOfMaps, ProgramArray, QueueMap, cidrKey } from './speci
 export { RingBuffer, type RingBufferOptions } from './ring-buffer.js';
 export { Globals } from './globals.js';
 export { generateBindings, type GenerateOptions } from './codegen.js';
+export { PerfBuffer, type PerfBufferOptions } from './perf-buffer.js';

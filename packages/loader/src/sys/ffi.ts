@@ -133,19 +133,30 @@ const EPOLLIN = 0x1;
 export function epollFor(fd: number): number {
   const ep = epollCreateFn(EPOLL_CLOEXEC) as number;
   if (ep < 0) return -koffi.errno();
+  const r = epollAdd(ep, fd);
+  if (r < 0) {
+    closeFn(ep);
+    return r;
+  }
+  return ep;
+}
+
+/** Adds an fd (for input) to an epoll instance: 0 or a negative errno. */
+export function epollAdd(ep: number, fd: number): number {
   const event = new NativeBuffer(12); // struct epoll_event { u32 events; u64 data; } (packed on x86-64)
   try {
     event.view.setUint32(0, EPOLLIN, true);
     event.view.setUint32(4, fd, true);
-    if ((epollCtlFn(ep, EPOLL_CTL_ADD, fd, event.ptr) as number) < 0) {
-      const errno = koffi.errno();
-      closeFn(ep);
-      return -errno;
-    }
-    return ep;
+    return (epollCtlFn(ep, EPOLL_CTL_ADD, fd, event.ptr) as number) < 0 ? -koffi.errno() : 0;
   } finally {
     event.free();
   }
+}
+
+/** An empty epoll instance: an fd, or a negative errno. */
+export function epollCreate(): number {
+  const ep = epollCreateFn(EPOLL_CLOEXEC) as number;
+  return ep < 0 ? -koffi.errno() : ep;
 }
 
 /**

@@ -1,0 +1,183 @@
+import type { BpfMap } from './map.js';
+import { possibleCpus } from './map.js';
+import { SyscallError } from './sys/errors.js';
+import {
+  MAP_SHARED,
+  NativeBuffer,
+  PROT_READ,
+  PROT_WRITE,
+  closeFd,
+  epollAdd,
+  epollCreate,
+  epollWaitAsync,
+  mmap,
+  munmap,
+  pageSize,
+  perfEventOpen,
+  view,
+  type Pointer,
+} from './sys/ffi.js';
+import { ownFd } from './sys/bpf.js';
+
+const PERF_TYPE_SOFTWARE = 1;
+const PERF_COUNT_SW_BPF_OUTPUT = 10;
+const PERF_SAMPLE_RAW = 1 << 10;
+const PERF_FLAG_FD_CLOEXEC = 8;
+const PERF_ATTR_SIZE = 128;
+const PERF_RECORD_LOST = 2;
+const PERF_RECORD_SAMPLE = 9;
+/** struct perf_event_mmap_page: data_head and data_tail. */
+const DATA_HEAD = 1024;
+const DATA_TAIL = 1032;
+
+interface CpuRing {
+  cpu: number;
+  fd: number;
+  ptr: Pointer;
+  meta: DataView;
+  data: Uint8Array;
+  dataView: DataView;
+  size: number;
+}
+
+/**
+ * Reads a BPF_MAP_TYPE_PERF_EVENT_ARRAY the way libbpf's perf_buffer does:
+ * one BPF-output perf event per possible CPU, its ring mmapped and its fd
+ * put in the map at that CPU's index; `bpf_perf_event_output` records are
+ * read from every ring (a record that wraps the ring end is reassembled),
+ * and lost-record notices are counted. Waiting is epoll on a worker thread.
+ */
+export class PerfEventArrayReader implements Disposable {
+  private readonly rings: CpuRing[] = [];
+  private readonly ep: number;
+  private readonly events = new NativeBuffer(12 * 64);
+  private closed = false;
+  private waiting: Promise<number> | undefined;
+  private readonly page = pageSize();
+  /** Records the kernel reports lost (the ring was full). */
+  lost = 0;
+
+  constructor(
+    readonly map: BpfMap,
+    options: { pagesPerCpu?: number } = {},
+  ) {
+    if (map.typeName !== 'perf_event_array') throw new Error(`map ${map.name} is a ${map.typeName}, not a perf_event_array`);
+    const pages = options.pagesPerCpu ?? 8;
+    if (pages & (pages - 1)) throw new RangeError('pagesPerCpu must be a power of two');
+    const ep = epollCreate();
+    if (ep < 0) throw new SyscallError('epoll_create1', -ep);
+    this.ep = ep;
+    try {
+      const attr = new NativeBuffer(PERF_ATTR_SIZE);
+      try {
+        attr.view.setUint32(0, PERF_TYPE_SOFTWARE, true);
+        attr.view.setUint32(4, PERF_ATTR_SIZE, true);
+        attr.view.setBigUint64(8, BigInt(PERF_COUNT_SW_BPF_OUTPUT), true);
+        attr.view.setBigUint64(16, 1n, true); // sample_period
+        attr.view.setBigUint64(24, BigInt(PERF_SAMPLE_RAW), true); // sample_type
+        attr.view.setUint32(48, 1, true); // wakeup_events: wake epoll for every record
+        const cpus = Math.min(possibleCpus(), map.maxEntries);
+        for (let cpu = 0; cpu < cpus; cpu++) {
+          const r = perfEventOpen(attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+          if (r === -19 /* ENODEV: offline CPU */) continue;
+          if (r < 0) throw new SyscallError('perf_event_open', -r, `perf buffer, cpu ${cpu}`);
+          const fd = ownFd(r);
+          const length = this.page * (1 + pages);
+          const ptr = mmap(length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+          if (typeof ptr === 'number') {
+            closeFd(fd);
+            throw new SyscallError('mmap (perf ring)', -ptr, `cpu ${cpu}`);
+          }
+          const ab = view(ptr, length);
+          const size = this.page * pages;
+          this.rings.push({ cpu, fd, ptr, meta: new DataView(ab, 0, this.page), data: new Uint8Array(ab, this.page, size), dataView: new DataView(ab, this.page, size), size });
+          const key = new Uint8Array(new Uint32Array([cpu]).buffer);
+          map.update(key, new Uint8Array(new Uint32Array([fd]).buffer));
+          const added = epollAdd(this.ep, fd);
+          if (added < 0) throw new SyscallError('epoll_ctl', -added, `cpu ${cpu}`);
+        }
+      } finally {
+        attr.free();
+      }
+    } catch (e) {
+      this.release();
+      throw e;
+    }
+  }
+
+  /** Hands every available record (a copy-free view when it does not wrap) to `onRecord`; returns how many. */
+  consume(onRecord: (record: Uint8Array, cpu: number) => void): number {
+    if (this.closed) throw new Error(`perf buffer ${this.map.name}: closed`);
+    let n = 0;
+    for (const ring of this.rings) {
+      const head = Number(ring.meta.getBigUint64(DATA_HEAD, true));
+      let tail = Number(ring.meta.getBigUint64(DATA_TAIL, true));
+      while (tail < head) {
+        const at = tail % ring.size;
+        const header = this.read(ring, at, 8);
+        const hv = new DataView(header.buffer, header.byteOffset, 8);
+        const type = hv.getUint32(0, true);
+        const size = hv.getUint16(6, true);
+        if (size < 8) break; // a corrupt header: stop rather than spin
+        if (type === PERF_RECORD_SAMPLE) {
+          const len = new DataView(this.read(ring, (at + 8) % ring.size, 4).slice().buffer).getUint32(0, true);
+          onRecord(this.read(ring, (at + 12) % ring.size, len), ring.cpu);
+          n++;
+        } else if (type === PERF_RECORD_LOST) {
+          const lost = this.read(ring, (at + 16) % ring.size, 8).slice();
+          this.lost += Number(new DataView(lost.buffer).getBigUint64(0, true));
+        }
+        tail += size;
+      }
+      ring.meta.setBigUint64(DATA_TAIL, BigInt(tail), true);
+    }
+    return n;
+  }
+
+  /** `length` bytes at `at`, reassembled if they wrap the ring's end. */
+  private read(ring: CpuRing, at: number, length: number): Uint8Array {
+    if (at + length <= ring.size) return ring.data.subarray(at, at + length);
+    const out = new Uint8Array(length);
+    const first = ring.size - at;
+    out.set(ring.data.subarray(at), 0);
+    out.set(ring.data.subarray(0, length - first), first);
+    return out;
+  }
+
+  /** Waits until some CPU's ring may have records, or `timeoutMs` passes. */
+  async wait(timeoutMs: number): Promise<boolean> {
+    if (this.closed) return false;
+    this.waiting = epollWaitAsync(this.ep, this.events, 64, timeoutMs);
+    let r: number;
+    try {
+      r = await this.waiting;
+    } finally {
+      this.waiting = undefined;
+      if (this.closed) this.release();
+    }
+    if (r < 0 && r !== -4) throw new SyscallError('epoll_wait', -r, `perf buffer ${this.map.name}`);
+    return r > 0 && !this.closed;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.waiting) this.release();
+  }
+
+  private released = false;
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const ring of this.rings) {
+      munmap(ring.ptr, this.page + ring.size);
+      closeFd(ring.fd);
+    }
+    closeFd(this.ep);
+    this.events.free();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,58 @@
+import { PerfEventArrayReader, type BpfMap } from '@tsbpf/loader';
+import { CodecError, type Codec } from './codec.js';
+
+export interface PerfBufferOptions {
+  signal?: AbortSignal;
+  pollMs?: number;
+  /** Ring pages per CPU (a power of two; default 8). */
+  pagesPerCpu?: number;
+}
+
+/**
+ * Records a program sends with `bpf_perf_event_output` to a perf event
+ * array, decoded, with the CPU each came from: an async iterable and
+ * `drain()`. `lost` counts what the kernel dropped when a ring was full.
+ */
+export class PerfBuffer<T> implements AsyncIterable<{ cpu: number; record: T }>, Disposable {
+  private readonly reader: PerfEventArrayReader;
+  private closed = false;
+
+  constructor(
+    map: BpfMap,
+    readonly codec: Codec<T>,
+    private readonly options: PerfBufferOptions = {},
+  ) {
+    this.reader = new PerfEventArrayReader(map, { pagesPerCpu: options.pagesPerCpu });
+  }
+
+  get lost(): number {
+    return this.reader.lost;
+  }
+
+  drain(): { cpu: number; record: T }[] {
+    const out: { cpu: number; record: T }[] = [];
+    this.reader.consume((bytes, cpu) => {
+      if (bytes.length < this.codec.size) throw new CodecError(`perf record of ${bytes.length} bytes is shorter than ${this.codec.name}`);
+      out.push({ cpu, record: this.codec.decode(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0) });
+    });
+    return out;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<{ cpu: number; record: T }> {
+    while (!this.closed && !this.options.signal?.aborted) {
+      const batch = this.drain();
+      for (const r of batch) yield r;
+      if (batch.length === 0) await this.reader.wait(this.options.pollMs ?? 100);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.reader.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
