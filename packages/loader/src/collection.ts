@@ -2,7 +2,9 @@ import {
   MapFlags,
   MapType,
   ProgramType,
+  applyCoreRelos,
   btfForKernel,
+  calculateCoreRelos,
   kconfigLayout,
   linkProgram,
   type KconfigLayout,
@@ -414,10 +416,11 @@ function loadProgram(
   ext: ExternContext,
 ): Program {
   return wrap(`program ${p.name}`, () => {
-    const linked = linkProgram(spec, p.name);
+    let linked = linkProgram(spec, p.name);
     if (linked.coreRelos.length > 0) {
-      // Loading them unrelocated would run with the object's guesses at kernel layouts: refuse instead.
-      throw new NotSupportedError(`${linked.coreRelos.length} CO-RE relocations: not supported yet`);
+      // The object's guesses at kernel layouts, recomputed against this kernel's BTF.
+      const results = calculateCoreRelos(spec.btf!, ext.kernel(), linked.coreRelos);
+      linked = { ...linked, instructions: applyCoreRelos(linked.instructions, results) };
     }
     return Program.load({
       type: p.type,

@@ -32,3 +32,4 @@ export * from './btf/index.js';
 export * from './asm/index.js';
 export { btfForKernel } from './link/kernel-btf.js';
 export { kconfigLayout, type KconfigLayout, type KconfigSlot, type KconfigType } from './link/kconfig.js';
+export { applyCoreRelos, calculateCoreRelos, type CoreReloInput, type CoreResult } from './link/core.js';

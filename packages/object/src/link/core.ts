@@ -1,0 +1,286 @@
+import type { Btf } from '../btf/btf.js';
+import type { BtfType } from '../btf/types.js';
+import { ObjectParseError } from '../errors.js';
+
+/**
+ * CO-RE: recompute what the program assumed about a kernel type (a field's
+ * offset, size, existence, ...) against the running kernel's BTF, and patch
+ * the instruction, as libbpf's relo_core does. Pure: the kernel's BTF is an
+ * argument. Candidates are found by essential name (`task_struct___old`
+ * matches `task_struct`); fields are matched by name, through anonymous
+ * members, as C would reach them.
+ */
+export interface CoreReloInput {
+  /** Instruction slot in the linked program. */
+  readonly insn: number;
+  readonly typeId: number;
+  readonly accessStr: string;
+  readonly kindName: string;
+}
+
+export type CoreResult =
+  | { readonly insn: number; readonly kind: string; readonly value: number; readonly original: number; readonly poison?: undefined }
+  | { readonly insn: number; readonly kind: string; readonly poison: string };
+
+const essential = (name: string) => {
+  const i = name.indexOf('___');
+  return i > 0 ? name.slice(0, i) : name;
+};
+
+type Step = { kind: 'member'; name: string; index: number } | { kind: 'array'; index: number };
+
+interface FieldSpec {
+  /** Root type (after modifiers). */
+  readonly root: BtfType;
+  /** The named steps from the root (anonymous members are found again by name in the target). */
+  readonly path: readonly Step[];
+  /** The first access index: an index into an array of the root type. */
+  readonly firstIndex: number;
+}
+
+interface FieldLocation {
+  bitOffset: number;
+  /** The field's type id (after the last access). */
+  type: number;
+  bitfieldSize: number;
+}
+
+function parseAccess(accessStr: string): number[] {
+  const parts = accessStr.split(':').map((p) => Number(p));
+  if (parts.length === 0 || parts.some((p) => !Number.isInteger(p) || p < 0)) {
+    throw new ObjectParseError('BTF_EXT_INVALID', `CO-RE access string ${JSON.stringify(accessStr)} is malformed`);
+  }
+  return parts;
+}
+
+/** Walks the local type along the access indexes, recording named steps. */
+function localSpec(btf: Btf, typeId: number, access: number[]): { spec: FieldSpec; loc: FieldLocation } {
+  const root = btf.resolve(typeId);
+  const [first, ...rest] = access;
+  let bitOffset = first! * sizeOr(btf, root.id) * 8;
+  let t = root;
+  let type = root.id;
+  let bitfieldSize = 0;
+  const path: Step[] = [];
+  for (const idx of rest) {
+    if (t.kind === 'struct' || t.kind === 'union') {
+      const m = t.members[idx];
+      if (!m) throw new ObjectParseError('BTF_EXT_INVALID', `CO-RE access ${access.join(':')}: member ${idx} of ${t.name || '(anon)'} does not exist`);
+      bitOffset += m.bitOffset;
+      bitfieldSize = m.bitfieldSize;
+      if (m.name) path.push({ kind: 'member', name: m.name, index: idx });
+      type = m.type;
+      t = btf.resolve(m.type);
+    } else if (t.kind === 'array') {
+      bitOffset += idx * sizeOr(btf, t.type) * 8;
+      path.push({ kind: 'array', index: idx });
+      type = t.type;
+      t = btf.resolve(t.type);
+      bitfieldSize = 0;
+    } else {
+      throw new ObjectParseError('BTF_EXT_INVALID', `CO-RE access ${access.join(':')} goes into a ${t.kind}`);
+    }
+  }
+  return { spec: { root, path, firstIndex: first! }, loc: { bitOffset, type, bitfieldSize } };
+}
+
+function sizeOr(btf: Btf, id: number): number {
+  try {
+    return btf.sizeof(id);
+  } catch {
+    return 0;
+  }
+}
+
+/** libbpf's bpf_core_fields_are_compat: same broad kind, recursively for arrays. */
+function fieldsCompatible(local: Btf, lid: number, target: Btf, tid: number, depth = 0): boolean {
+  const l = local.resolve(lid);
+  const t = target.resolve(tid);
+  const scalar = (x: BtfType) => x.kind === 'int' || x.kind === 'enum' || x.kind === 'enum64';
+  if (scalar(l) && scalar(t)) return true;
+  if (l.kind === 'float' && t.kind === 'float') return true;
+  if (l.kind === 'fwd' || t.kind === 'fwd') return true;
+  if (l.kind !== t.kind) return false;
+  if (l.kind === 'ptr' || l.kind === 'struct' || l.kind === 'union') return true;
+  if (l.kind === 'array' && t.kind === 'array' && depth < 16) return fieldsCompatible(local, l.type, target, t.type, depth + 1);
+  return false;
+}
+
+/** Finds a member by name in a target composite, through anonymous members; bit offset relative to `t`. */
+function findMember(btf: Btf, t: BtfType, name: string, depth = 0): { bitOffset: number; type: number; bitfieldSize: number } | undefined {
+  if ((t.kind !== 'struct' && t.kind !== 'union') || depth > 16) return undefined;
+  for (const m of t.members) {
+    if (m.name === name) return { bitOffset: m.bitOffset, type: m.type, bitfieldSize: m.bitfieldSize };
+    if (m.name === '') {
+      const inner = findMember(btf, btf.resolve(m.type), name, depth + 1);
+      if (inner) return { ...inner, bitOffset: inner.bitOffset + m.bitOffset };
+    }
+  }
+  return undefined;
+}
+
+/** Follows the local spec's named path in a target candidate: the field's location there, or undefined. */
+function matchField(local: Btf, spec: FieldSpec, localLeaf: number, target: Btf, candidate: BtfType): FieldLocation | undefined {
+  let bitOffset = spec.firstIndex * sizeOr(target, candidate.id) * 8;
+  let t = candidate;
+  let type = candidate.id;
+  let bitfieldSize = 0;
+  for (const step of spec.path) {
+    if (step.kind === 'member') {
+      const m = findMember(target, t, step.name);
+      if (!m) return undefined;
+      bitOffset += m.bitOffset;
+      bitfieldSize = m.bitfieldSize;
+      type = m.type;
+      t = target.resolve(m.type);
+    } else {
+      if (t.kind !== 'array') return undefined;
+      if (t.nelems > 0 && step.index >= t.nelems) return undefined;
+      bitOffset += step.index * sizeOr(target, t.type) * 8;
+      type = t.type;
+      t = target.resolve(t.type);
+      bitfieldSize = 0;
+    }
+  }
+  if (!fieldsCompatible(local, localLeaf, target, type)) return undefined;
+  return { bitOffset, type, bitfieldSize };
+}
+
+/** libbpf's bpf_core_calc_field_relo for one side (local or target). */
+function fieldValue(btf: Btf, loc: FieldLocation, kind: string): number {
+  const t = btf.resolve(loc.type);
+  const size = sizeOr(btf, loc.type);
+  const bitSize = loc.bitfieldSize || size * 8;
+  // A bit-field is read through the naturally aligned storage unit that holds it.
+  let byteSize = size;
+  let byteOff = loc.bitfieldSize ? Math.floor(loc.bitOffset / 8 / size) * size : loc.bitOffset / 8;
+  if (loc.bitfieldSize) {
+    while (loc.bitOffset + bitSize - byteOff * 8 > byteSize * 8) {
+      if (byteSize >= 8) break;
+      byteSize *= 2;
+      byteOff = Math.floor(loc.bitOffset / 8 / byteSize) * byteSize;
+    }
+  }
+  switch (kind) {
+    case 'field_byte_offset':
+      return byteOff;
+    case 'field_byte_size':
+      return byteSize;
+    case 'field_exists':
+      return 1;
+    case 'field_signed':
+      return t.kind === 'int' ? (t.signed ? 1 : 0) : t.kind === 'enum' || t.kind === 'enum64' ? (t.signed ? 1 : 0) : 0;
+    case 'field_lshift_u64':
+      return 64 - (loc.bitOffset + bitSize - byteOff * 8);
+    case 'field_rshift_u64':
+      return 64 - bitSize;
+    default:
+      throw new ObjectParseError('BTF_EXT_INVALID', `unknown field relocation ${kind}`);
+  }
+}
+
+/** Target candidates: same kind family, same essential name. */
+function candidates(target: Btf, local: BtfType): BtfType[] {
+  const name = essential(local.name);
+  if (!name) return [];
+  const kinds: BtfType['kind'][] =
+    local.kind === 'enum' || local.kind === 'enum64' ? ['enum', 'enum64'] : local.kind === 'fwd' ? ['struct', 'union'] : [local.kind];
+  const out: BtfType[] = [];
+  for (const k of kinds) for (const t of target.findAllByName(name, k)) out.push(t);
+  return out;
+}
+
+/**
+ * The value each CO-RE relocation must have against `target` (or a poison
+ * marker where libbpf would poison the instruction), with the value the
+ * object was compiled with, to check against the instruction.
+ */
+export function calculateCoreRelos(local: Btf, target: Btf, relos: readonly CoreReloInput[]): CoreResult[] {
+  return relos.map((r) => calculate(local, target, r));
+}
+
+function calculate(local: Btf, target: Btf, r: CoreReloInput): CoreResult {
+  const kind = r.kindName;
+  const access = parseAccess(r.accessStr);
+  const root = local.resolve(r.typeId);
+
+  if (kind === 'type_id_local') return { insn: r.insn, kind, value: r.typeId, original: r.typeId };
+  if (kind.startsWith('type_')) {
+    const found = candidates(target, root).filter((c) => c.kind === root.kind || root.kind === 'fwd');
+    const original = kind === 'type_size' ? sizeOr(local, root.id) : kind === 'type_id_target' ? r.typeId : 1;
+    const c = found[0];
+    if (kind === 'type_exists' || kind === 'type_matches') return { insn: r.insn, kind, value: c ? 1 : 0, original };
+    if (!c) return { insn: r.insn, kind, poison: `no ${root.kind} ${essential(root.name)} in the target BTF` };
+    return { insn: r.insn, kind, value: kind === 'type_size' ? sizeOr(target, c.id) : c.id, original };
+  }
+
+  if (kind.startsWith('enumval_')) {
+    if (root.kind !== 'enum' && root.kind !== 'enum64') throw new ObjectParseError('BTF_EXT_INVALID', `enum relocation on a ${root.kind}`);
+    const enumerator = root.values[access[0]!];
+    if (!enumerator) throw new ObjectParseError('BTF_EXT_INVALID', `enumerator ${access[0]} of ${root.name} does not exist`);
+    const name = essential(enumerator.name);
+    const original = kind === 'enumval_exists' ? 1 : Number(enumerator.value);
+    for (const c of candidates(target, root)) {
+      if (c.kind !== 'enum' && c.kind !== 'enum64') continue;
+      const v = (c.values as readonly { name: string; value: number | bigint }[]).find((e) => essential(e.name) === name);
+      if (v) return { insn: r.insn, kind, value: kind === 'enumval_exists' ? 1 : Number(v.value), original };
+    }
+    if (kind === 'enumval_exists') return { insn: r.insn, kind, value: 0, original };
+    return { insn: r.insn, kind, poison: `no enumerator ${name} in the target's enum ${essential(root.name)}` };
+  }
+
+  const { spec, loc } = localSpec(local, r.typeId, access);
+  const original = fieldValue(local, loc, kind);
+  for (const c of candidates(target, root)) {
+    const found = matchField(local, spec, loc.type, target, c);
+    if (found) return { insn: r.insn, kind, value: fieldValue(target, found, kind), original };
+  }
+  if (kind === 'field_exists') return { insn: r.insn, kind, value: 0, original };
+  return { insn: r.insn, kind, poison: `${essential(root.name)}.${spec.path.map((p) => (p.kind === 'member' ? p.name : `[${p.index}]`)).join('.')} is not in the target BTF` };
+}
+
+const POISON_HELPER = 0xbad2310;
+
+/**
+ * Applies CO-RE results to (a copy of) linked instructions: the immediate of
+ * an ALU or ld_imm64 instruction, or the offset of a load/store. A poisoned
+ * relocation turns the instruction into a call to an invalid helper, which
+ * the verifier rejects only if that code is reachable (libbpf's trick).
+ */
+export function applyCoreRelos(instructions: Uint8Array, results: readonly CoreResult[]): Uint8Array {
+  const out = instructions.slice();
+  const view = new DataView(out.buffer);
+  for (const r of results) {
+    const at = r.insn * 8;
+    if (at + 8 > out.length) throw new ObjectParseError('RELOCATION_INVALID', `CO-RE relocation at instruction ${r.insn} is past the end`);
+    if (r.poison !== undefined) {
+      view.setUint8(at, 0x85);
+      view.setUint8(at + 1, 0);
+      view.setInt16(at + 2, 0, true);
+      view.setInt32(at + 4, POISON_HELPER, true);
+      continue;
+    }
+    const op = view.getUint8(at);
+    const cls = op & 0x07;
+    if (op === 0x18) {
+      view.setInt32(at + 4, r.value, true);
+      view.setInt32(at + 12, 0, true);
+    } else if ((cls === 0x04 || cls === 0x07) && (op & 0x08) === 0) {
+      const imm = view.getInt32(at + 4, true);
+      if (imm !== r.original) {
+        throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: immediate ${imm} is not the expected ${r.original}`);
+      }
+      view.setInt32(at + 4, r.value, true);
+    } else if (cls === 0x01 || cls === 0x02 || cls === 0x03) {
+      const off = view.getInt16(at + 2, true);
+      if (off !== r.original) {
+        throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: offset ${off} is not the expected ${r.original}`);
+      }
+      if (r.value > 0x7fff) throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: offset ${r.value} does not fit`);
+      view.setInt16(at + 2, r.value, true);
+    } else {
+      throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: opcode 0x${op.toString(16)} cannot be relocated`);
+    }
+  }
+  return out;
+}
