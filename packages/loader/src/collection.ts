@@ -14,7 +14,7 @@ import {
   type MapSpec,
   type ProgramSpec,
 } from '@tsbpf/object';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { kconfigValue } from './kconfig.js';
 import { loadKernelBtf } from './kernel-btf.js';
@@ -120,7 +120,7 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
       const p = spec.programs[name];
       if (!p) throw new Error(`no program named ${name}; have ${Object.keys(spec.programs).join(', ')}`);
       const attachBtfId = needsAttachBtfId(p) ? attachBtfIdFor(p, kernel()) : undefined;
-      programs[name] = loadProgram(spec, p, maps, btfFd, attachBtfId, { kconfig, kernel });
+      programs[name] = loadProgram(spec, p, maps, btfFd, attachBtfId, { kconfig, kernel, modules: options.kernelBtf ? undefined : () => moduleBtfs(kernel()) });
     }
     fillProgArrays(spec, maps, programs);
     return new Collection(maps, programs, btfFd);
@@ -300,6 +300,8 @@ const OP_CALL = 0x85;
 interface ExternContext {
   readonly kconfig: { map: BpfMap; layout: KconfigLayout } | undefined;
   readonly kernel: () => Btf;
+  /** Kernel modules' BTF (split on vmlinux), read only if a CO-RE relocation needs it. */
+  readonly modules?: () => readonly Btf[];
 }
 
 /** The `.kconfig` map: every kconfig extern's value, laid out as the BTF fix-up says, frozen. */
@@ -419,7 +421,7 @@ function loadProgram(
     let linked = linkProgram(spec, p.name);
     if (linked.coreRelos.length > 0) {
       // The object's guesses at kernel layouts, recomputed against this kernel's BTF.
-      const results = calculateCoreRelos(spec.btf!, ext.kernel(), linked.coreRelos);
+      const results = calculateCoreRelos(spec.btf!, ext.kernel(), linked.coreRelos, { modules: ext.modules });
       linked = { ...linked, instructions: applyCoreRelos(linked.instructions, results) };
     }
     return Program.load({
@@ -436,6 +438,26 @@ function loadProgram(
       flags: p.sleepable ? 1 << 4 /* BPF_F_SLEEPABLE */ : 0,
     });
   });
+}
+
+let moduleCache: readonly Btf[] | undefined;
+/** Every module's BTF under /sys/kernel/btf (none on kernels built without modules' BTF). */
+function moduleBtfs(vmlinux: Btf): readonly Btf[] {
+  if (moduleCache) return moduleCache;
+  let names: string[] = [];
+  try {
+    names = readdirSync('/sys/kernel/btf').filter((n) => n !== 'vmlinux');
+  } catch {
+    names = [];
+  }
+  moduleCache = names.flatMap((n) => {
+    try {
+      return [loadKernelBtf({ path: `/sys/kernel/btf/${n}`, base: vmlinux })];
+    } catch {
+      return []; // an unreadable module's BTF only removes candidates
+    }
+  });
+  return moduleCache;
 }
 
 function needsAttachBtfId(p: ProgramSpec): boolean {

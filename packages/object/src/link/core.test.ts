@@ -89,3 +89,29 @@ describe('CO-RE relocations against a different "kernel"', () => {
     expect(() => applyCoreRelos(insns, wrong)).toThrow(/offset 4 is not the expected 99/);
   });
 });
+
+describe('CO-RE candidates beyond vmlinux, and disagreement', () => {
+  const l = local();
+  it('searches module BTF (split on vmlinux) when vmlinux has no candidate', () => {
+    const vmlinux = target();
+    const mod = new BtfBuilder({ types: vmlinux.length, strLen: vmlinux.stringsEnd });
+    mod.composite('struct', 'gone', 8, [{ name: 'x', type: 1, bitOffset: 32 }]);
+    const module = Btf.parse(mod.build(), { base: vmlinux });
+    const [withModules] = calculateCoreRelos(l.btf, vmlinux, [{ insn: 0, typeId: l.gone, accessStr: '0:0', kindName: 'field_byte_offset' }], {
+      modules: () => [module],
+    });
+    expect(withModules).toMatchObject({ value: 4 });
+    const [without] = calculateCoreRelos(l.btf, vmlinux, [{ insn: 0, typeId: l.gone, accessStr: '0:0', kindName: 'field_byte_offset' }]);
+    expect(without).toMatchObject({ poison: expect.any(String) });
+  });
+
+  it('refuses candidates that disagree', () => {
+    const b = new BtfBuilder();
+    const int = b.int('int', 4, { signed: true });
+    b.composite('struct', 'task', 8, [{ name: 'pid', type: int, bitOffset: 0 }]);
+    b.composite('struct', 'task', 8, [{ name: 'pid', type: int, bitOffset: 32 }]);
+    expect(() => calculateCoreRelos(l.btf, Btf.parse(b.build()), [{ insn: 0, typeId: l.task, accessStr: '0:0', kindName: 'field_byte_offset' }])).toThrow(
+      /candidates disagree \(0, 4\)/,
+    );
+  });
+});

@@ -195,8 +195,42 @@ function candidates(target: Btf, local: BtfType): BtfType[] {
  * marker where libbpf would poison the instruction), with the value the
  * object was compiled with, to check against the instruction.
  */
-export function calculateCoreRelos(local: Btf, target: Btf, relos: readonly CoreReloInput[]): CoreResult[] {
-  return relos.map((r) => calculate(local, target, r));
+export function calculateCoreRelos(
+  local: Btf,
+  target: Btf,
+  relos: readonly CoreReloInput[],
+  options: { modules?: () => readonly Btf[] } = {},
+): CoreResult[] {
+  let modules: readonly Btf[] | undefined;
+  return relos.map((r) => {
+    const result = calculate(local, target, r);
+    // As libbpf: kernel modules are searched only when vmlinux has no candidate at all.
+    if (!options.modules || !('poison' in result && result.poison !== undefined) && !isZeroExists(result)) return result;
+    modules ??= options.modules();
+    for (const m of modules) {
+      const again = calculate(local, m, r);
+      if (!('poison' in again && again.poison !== undefined) && !isZeroExists(again)) return again;
+    }
+    return result;
+  });
+}
+
+/** An "exists" answer of 0: worth asking the modules too. */
+function isZeroExists(r: CoreResult): boolean {
+  return r.poison === undefined && r.value === 0 && /exists|matches/.test(r.kind);
+}
+
+/** One answer from several candidates, or an error when they disagree (libbpf refuses to guess). */
+function agree(r: CoreReloInput, values: { value: number; original: number }[]): { value: number; original: number } | undefined {
+  if (values.length === 0) return undefined;
+  const first = values[0]!;
+  if (values.some((v) => v.value !== first.value)) {
+    throw new ObjectParseError(
+      'RELOCATION_INVALID',
+      `CO-RE ${r.kindName} at instruction ${r.insn}: candidates disagree (${values.map((v) => v.value).join(', ')})`,
+    );
+  }
+  return first;
 }
 
 function calculate(local: Btf, target: Btf, r: CoreReloInput): CoreResult {
@@ -231,10 +265,13 @@ function calculate(local: Btf, target: Btf, r: CoreReloInput): CoreResult {
 
   const { spec, loc } = localSpec(local, r.typeId, access);
   const original = fieldValue(local, loc, kind);
+  const matches: { value: number; original: number }[] = [];
   for (const c of candidates(target, root)) {
     const found = matchField(local, spec, loc.type, target, c);
-    if (found) return { insn: r.insn, kind, value: fieldValue(target, found, kind), original };
+    if (found) matches.push({ value: fieldValue(target, found, kind), original });
   }
+  const chosen = agree(r, matches);
+  if (chosen) return { insn: r.insn, kind, ...chosen };
   if (kind === 'field_exists') return { insn: r.insn, kind, value: 0, original };
   return { insn: r.insn, kind, poison: `${essential(root.name)}.${spec.path.map((p) => (p.kind === 'member' ? p.name : `[${p.index}]`)).join('.')} is not in the target BTF` };
 }
