@@ -30,6 +30,33 @@ describeNeeds([isRoot(), hasFile('/sys/kernel/tracing/events/syscalls'), hasComm
     expect(hits()).toBe(after);
   });
 
+  it('CO-RE against this kernel: the relocated reads see real task_struct values, bit-field included', () => {
+    const s = spec('core.bpf.o');
+    using c = loadCollection(s);
+    {
+      using _link = attach(c.programs.trace_exec!, s.programs.trace_exec!);
+      execFileSync('/bin/true');
+    }
+    const bss = c.maps['.bss']!.lookup(u32(0))!;
+    const view = new DataView(bss.buffer, bss.byteOffset);
+    const read = (name: string) => {
+      const v = s.maps['.bss']!.variables.find((x) => x.name === name);
+      if (!v) throw new Error(`${name} not in .bss`);
+      return view.getInt32(v.offset, true);
+    };
+    // Values this kernel's BTF dictates, and one only a correct bit-field relocation yields:
+    // in_execve is 1 while execve runs (sched_process_exec fires inside it).
+    expect({
+      pidSet: read('seen_pid') > 0,
+      ppidSet: read('seen_ppid') > 0,
+      has_flags: read('has_flags'),
+      flags_size: read('flags_size'),
+      has_type: read('has_type'),
+      tgid_value: read('tgid_value'),
+      in_execve: read('in_execve'),
+    }).toEqual({ pidSet: true, ppidSet: true, has_flags: 1, flags_size: 4, has_type: 0, tgid_value: 1, in_execve: 1 });
+  });
+
   it('raw_tp and tp_btf programs attach, and the kernel lists their links until closed', () => {
     const s = spec('prog_types.bpf.o');
     using c = loadCollection(s, { programs: ['raw_tp_prog', 'tp_btf_prog'] });

@@ -85,8 +85,90 @@ describe('CO-RE relocations against a different "kernel"', () => {
     expect(out[1]).toMatchObject({ opcode: 0x07, imm: 16 });
     expect(out[2]).toMatchObject({ opcode: 0x18, imm: 7 });
     expect(out[3]).toMatchObject({ opcode: 0x85, imm: 0xbad2310 });
-    const wrong = [{ insn: 0, kind: 'field_byte_offset', value: 16, original: 99 }] as const;
+    const wrong = [{ insn: 0, kind: 'field_byte_offset', value: 16, original: 99, validate: true }] as const;
     expect(() => applyCoreRelos(insns, wrong)).toThrow(/offset 4 is not the expected 99/);
+  });
+});
+
+describe('CO-RE bit-fields and resized fields', () => {
+  // Local: struct s { u32 a; u32 lo : 3; u32 bit : 1; s32 n; u16 w; }   (12 bytes)
+  function localBtf() {
+    return { btf: Btf.parse(localBtfBytes('little')), s: 4 };
+  }
+  function localBtfBytes(order: 'little' | 'big') {
+    const b = new BtfBuilder();
+    const u32 = b.int('unsigned int', 4); // 1
+    const s32 = b.int('int', 4, { signed: true }); // 2
+    const u16 = b.int('short unsigned int', 2); // 3
+    const s = b.composite('struct', 's', 12, [
+      { name: 'a', type: u32, bitOffset: 0 },
+      { name: 'lo', type: u32, bitOffset: 32, bitfieldSize: 3 },
+      { name: 'bit', type: u32, bitOffset: 35, bitfieldSize: 1 },
+      { name: 'n', type: s32, bitOffset: 64 },
+      { name: 'w', type: u16, bitOffset: 80 },
+    ]);
+    if (s !== 4) throw new Error('type ids moved');
+    return b.build(order);
+  }
+  // Target: `bit` moved to bit 70 of a u64 storage unit; `n` became s64; `w` became u64.
+  function targetBtf() {
+    const b = new BtfBuilder();
+    const u64 = b.int('long long unsigned int', 8); // 1
+    const s64 = b.int('long long int', 8, { signed: true }); // 2
+    b.composite('struct', 's', 32, [
+      { name: 'a', type: u64, bitOffset: 0 },
+      { name: 'bit', type: u64, bitOffset: 70, bitfieldSize: 1 },
+      { name: 'n', type: s64, bitOffset: 128 },
+      { name: 'w', type: u64, bitOffset: 192 },
+    ]);
+    return Btf.parse(b.build());
+  }
+  const l = localBtf();
+  const t = targetBtf();
+  const relo = (kindName: string, accessStr: string, insn = 0) => ({ insn, typeId: l.s, accessStr, kindName });
+
+  it('computes byte offset, byte size and shifts of a bit-field as libbpf does, without validating the immediate', () => {
+    const r = calculateCoreRelos(l.btf, t, [
+      relo('field_byte_offset', '0:2'),
+      relo('field_byte_size', '0:2'),
+      relo('field_lshift_u64', '0:2'),
+      relo('field_rshift_u64', '0:2'),
+    ]);
+    // Locally: bit 35 in the u32 at byte 4: lshift 64-(35+1-32)=60, rshift 63.
+    // Target: bit 70 in the u64 at byte 8: lshift 64-(70+1-64)=57.
+    expect(r).toMatchObject([
+      { value: 8, original: 4, validate: false },
+      { value: 8, original: 4, validate: false },
+      { value: 57, original: 60, validate: false },
+      { value: 63, original: 63, validate: false },
+    ]);
+    // Big-endian: the field's first bit is counted from the top of the storage unit.
+    const bigLocal = Btf.parse(localBtfBytes('big'));
+    const [lshiftBig] = calculateCoreRelos(bigLocal, bigLocal, [relo('field_lshift_u64', '0:2')]);
+    expect(lshiftBig).toMatchObject({ value: 32 + 3 });
+    // clang may have chosen another load unit than libbpf's formula: the immediate is not checked.
+    const insns = encodeInstructions([asm.alu64Imm('add', 1, 0), asm.exit()], 'little');
+    expect(decodeInstructions(applyCoreRelos(insns, [r[0]!]), 'little')[0]).toMatchObject({ imm: 8 });
+  });
+
+  it('widens the load of an unsigned field that grew, poisons one whose sign would be lost', () => {
+    const insns = encodeInstructions([asm.ldxMem(2, 0, 1, 10), asm.ldxMem(4, 0, 1, 8), asm.exit()], 'little');
+    const r = calculateCoreRelos(l.btf, t, [relo('field_byte_offset', '0:4', 0), relo('field_byte_offset', '0:3', 1)]);
+    expect(r[0]).toMatchObject({ value: 24, memSize: { original: 2, value: 8, adjustable: true } });
+    expect(r[1]).toMatchObject({ value: 16, memSize: { original: 4, value: 8, adjustable: false } });
+    const out = decodeInstructions(applyCoreRelos(insns, r), 'little');
+    expect(out[0]).toMatchObject({ opcode: 0x79, offset: 24 }); // ldxdw
+    expect(out[1]).toMatchObject({ opcode: 0x85, imm: 0xbad2310 });
+    // An access narrower than the field it claims to read is refused, not silently widened.
+    const narrow = encodeInstructions([asm.ldxMem(1, 0, 1, 10), asm.exit()], 'little');
+    expect(() => applyCoreRelos(narrow, [r[0]!])).toThrow(/a 1-byte access to a 2-byte field/);
+  });
+
+  it('poisons both slots of an ld_imm64', () => {
+    const insns = encodeInstructions([asm.ldImm64(1, 5n), asm.exit()], 'little');
+    const out = decodeInstructions(applyCoreRelos(insns, [{ insn: 0, kind: 'enumval_value', poison: 'gone' }]), 'little');
+    expect(out[0]).toMatchObject({ opcode: 0x85, imm: 0xbad2310 });
+    expect(out[1]).toMatchObject({ opcode: 0x85, imm: 0xbad2310 });
   });
 });
 
@@ -113,5 +195,75 @@ describe('CO-RE candidates beyond vmlinux, and disagreement', () => {
     expect(() => calculateCoreRelos(l.btf, Btf.parse(b.build()), [{ insn: 0, typeId: l.task, accessStr: '0:0', kindName: 'field_byte_offset' }])).toThrow(
       /candidates disagree \(0, 4\)/,
     );
+  });
+});
+
+describe('CO-RE type relations: compatible (exists/size/id) and matches', () => {
+  // Local types the program was built with.
+  function localTypes() {
+    const b = new BtfBuilder();
+    const int = b.int('int', 4, { signed: true }); // 1
+    const uint = b.int('unsigned int', 4); // 2
+    const node = b.composite('struct', 'node', 8, [{ name: 'v', type: int, bitOffset: 0 }]); // 3
+    const nodePtr = b.ref('ptr', node); // 4
+    const pair = b.composite('struct', 'pair___v1', 16, [
+      { name: 'a', type: int, bitOffset: 0 },
+      { name: 'b', type: uint, bitOffset: 32 },
+      { name: 'next', type: nodePtr, bitOffset: 64 },
+    ]); // 5
+    const color = b.enum('color', 4, [['RED', 0], ['GREEN', 1]]); // 6
+    const arr = b.array(int, int, 4); // 7
+    const holder = b.composite('struct', 'holder', 16, [{ name: 'xs', type: arr, bitOffset: 0 }]); // 8
+    const anon = b.composite('struct', '', 4, [{ name: 'x', type: int, bitOffset: 0 }]); // 9
+    const anonT = b.ref('typedef', anon, 'anon_t'); // 10
+    return { btf: Btf.parse(b.build()), pair, color, holder, anonT, node };
+  }
+  // A "kernel": pair grew a member and points to a forward-declared node;
+  // `pair` has a twin with a signed `b`; the enum grew; the array is longer.
+  function targetTypes(variant: 'same' | 'signed' | 'wide-enum' | 'long-array') {
+    const b = new BtfBuilder();
+    const int = b.int('int', 4, { signed: true }); // 1
+    const uint = b.int('unsigned int', 4); // 2
+    const fwd = b.fwd('node'); // 3
+    const fwdPtr = b.ref('ptr', fwd); // 4
+    b.composite('struct', 'pair', 24, [
+      { name: 'next', type: fwdPtr, bitOffset: 0 },
+      { name: 'b', type: variant === 'signed' ? int : uint, bitOffset: 64 },
+      { name: 'a', type: int, bitOffset: 96 },
+      { name: 'extra', type: int, bitOffset: 128 },
+    ]); // 5
+    b.enum('color', variant === 'wide-enum' ? 8 : 4, [['BLUE', 5], ['GREEN', 7], ['RED', 9]]); // 6
+    const arr = b.array(int, int, variant === 'long-array' ? 8 : 4); // 7
+    b.composite('struct', 'holder', 32, [{ name: 'xs', type: arr, bitOffset: 0 }]); // 8
+    const anon = b.composite('struct', '', 8, [{ name: 'y', type: int, bitOffset: 0 }, { name: 'x', type: int, bitOffset: 32 }]); // 9
+    b.ref('typedef', anon, 'anon_t'); // 10
+    return Btf.parse(b.build());
+  }
+  const l = localTypes();
+  const ask = (kindName: string, typeId: number, target: Btf, accessStr = '0') =>
+    calculateCoreRelos(l.btf, target, [{ insn: 0, typeId, accessStr, kindName }])[0]!;
+  const value = (r: ReturnType<typeof ask>) => ('value' in r ? r.value : 'poison');
+
+  it('type_matches: members by name and type, pointers to forward declarations, grown enums; not signedness or lengths', () => {
+    expect(value(ask('type_matches', l.pair, targetTypes('same')))).toBe(1);
+    expect(value(ask('type_matches', l.color, targetTypes('same')))).toBe(1);
+    expect(value(ask('type_matches', l.holder, targetTypes('same')))).toBe(1);
+    expect(value(ask('type_matches', l.pair, targetTypes('signed')))).toBe(0);
+    expect(value(ask('type_matches', l.color, targetTypes('wide-enum')))).toBe(0);
+    expect(value(ask('type_matches', l.holder, targetTypes('long-array')))).toBe(0);
+  });
+
+  it('type_exists stays lenient where type_matches is strict (as libbpf)', () => {
+    expect(value(ask('type_exists', l.pair, targetTypes('signed')))).toBe(1);
+    expect(value(ask('type_exists', l.color, targetTypes('wide-enum')))).toBe(1);
+    expect(value(ask('type_size', l.holder, targetTypes('long-array')))).toBe(32);
+    expect(value(ask('type_id_target', l.pair, targetTypes('same')))).toBe(5);
+  });
+
+  it('a typedef of an anonymous struct is found by the typedef name, for type and field relocations', () => {
+    const t = targetTypes('same');
+    expect(value(ask('type_exists', l.anonT, t))).toBe(1);
+    expect(value(ask('type_size', l.anonT, t))).toBe(8);
+    expect(ask('field_byte_offset', l.anonT, t, '0:0')).toMatchObject({ value: 4, original: 0 });
   });
 });

@@ -1,6 +1,7 @@
 import type { Btf } from '../btf/btf.js';
 import type { BtfType } from '../btf/types.js';
 import { ObjectParseError } from '../errors.js';
+import { essentialName as essential, typesAreCompatible, typesMatch } from './core-types.js';
 
 /**
  * CO-RE: recompute what the program assumed about a kernel type (a field's
@@ -19,13 +20,25 @@ export interface CoreReloInput {
 }
 
 export type CoreResult =
-  | { readonly insn: number; readonly kind: string; readonly value: number; readonly original: number; readonly poison?: undefined }
+  | {
+      readonly insn: number;
+      readonly kind: string;
+      readonly value: number;
+      readonly original: number;
+      /**
+       * Whether the instruction must hold `original` before patching. Not for
+       * bit-fields: clang picks its own load unit there, so libbpf doesn't check.
+       */
+      readonly validate: boolean;
+      /**
+       * A field_byte_offset on a plain (non bit-field) field: its size locally
+       * and in the target. A load or store of the field changes width with it
+       * when that is safe (pointers, unsigned integers), as libbpf does.
+       */
+      readonly memSize?: { readonly original: number; readonly value: number; readonly adjustable: boolean };
+      readonly poison?: undefined;
+    }
   | { readonly insn: number; readonly kind: string; readonly poison: string };
-
-const essential = (name: string) => {
-  const i = name.indexOf('___');
-  return i > 0 ? name.slice(0, i) : name;
-};
 
 type Step = { kind: 'member'; name: string; index: number } | { kind: 'array'; index: number };
 
@@ -120,7 +133,8 @@ function findMember(btf: Btf, t: BtfType, name: string, depth = 0): { bitOffset:
 }
 
 /** Follows the local spec's named path in a target candidate: the field's location there, or undefined. */
-function matchField(local: Btf, spec: FieldSpec, localLeaf: number, target: Btf, candidate: BtfType): FieldLocation | undefined {
+function matchField(local: Btf, spec: FieldSpec, localLeaf: number, target: Btf, named: BtfType): FieldLocation | undefined {
+  const candidate = target.resolve(named.id);
   let bitOffset = spec.firstIndex * sizeOr(target, candidate.id) * 8;
   let t = candidate;
   let type = candidate.id;
@@ -144,6 +158,19 @@ function matchField(local: Btf, spec: FieldSpec, localLeaf: number, target: Btf,
   }
   if (!fieldsCompatible(local, localLeaf, target, type)) return undefined;
   return { bitOffset, type, bitfieldSize };
+}
+
+/** The size of a plain field, for load-width adjustment; undefined for bit-fields and other kinds. */
+function fieldMemSize(btf: Btf, loc: FieldLocation, kind: string): number | undefined {
+  return kind === 'field_byte_offset' && !loc.bitfieldSize ? sizeOr(btf, loc.type) : undefined;
+}
+
+/** Loads may change width only where no sign extension is lost: pointers, or unsigned integers on both sides. */
+function widthAdjustable(local: Btf, lid: number, target: Btf, tid: number): boolean {
+  const l = local.resolve(lid);
+  const t = target.resolve(tid);
+  if (l.kind === 'ptr' && t.kind === 'ptr') return true;
+  return l.kind === 'int' && t.kind === 'int' && !l.signed && !t.signed;
 }
 
 /** libbpf's bpf_core_calc_field_relo for one side (local or target). */
@@ -171,7 +198,8 @@ function fieldValue(btf: Btf, loc: FieldLocation, kind: string): number {
     case 'field_signed':
       return t.kind === 'int' ? (t.signed ? 1 : 0) : t.kind === 'enum' || t.kind === 'enum64' ? (t.signed ? 1 : 0) : 0;
     case 'field_lshift_u64':
-      return 64 - (loc.bitOffset + bitSize - byteOff * 8);
+      // The program loads byteSize bytes into a u64 and shifts the field to the top.
+      return btf.byteOrder === 'big' ? (8 - byteSize) * 8 + (loc.bitOffset - byteOff * 8) : 64 - (loc.bitOffset + bitSize - byteOff * 8);
     case 'field_rshift_u64':
       return 64 - bitSize;
     default:
@@ -179,7 +207,11 @@ function fieldValue(btf: Btf, loc: FieldLocation, kind: string): number {
   }
 }
 
-/** Target candidates: same kind family, same essential name. */
+/**
+ * Target candidates: same kind (an enum may be an enum64), same essential
+ * name. `local` is the relocation's own type, not looked through: a typedef
+ * finds typedefs of that name, as in libbpf.
+ */
 function candidates(target: Btf, local: BtfType): BtfType[] {
   const name = essential(local.name);
   if (!name) return [];
@@ -221,7 +253,7 @@ function isZeroExists(r: CoreResult): boolean {
 }
 
 /** One answer from several candidates, or an error when they disagree (libbpf refuses to guess). */
-function agree(r: CoreReloInput, values: { value: number; original: number }[]): { value: number; original: number } | undefined {
+function agree<T extends { value: number }>(r: CoreReloInput, values: T[]): T | undefined {
   if (values.length === 0) return undefined;
   const first = values[0]!;
   if (values.some((v) => v.value !== first.value)) {
@@ -236,47 +268,68 @@ function agree(r: CoreReloInput, values: { value: number; original: number }[]):
 function calculate(local: Btf, target: Btf, r: CoreReloInput): CoreResult {
   const kind = r.kindName;
   const access = parseAccess(r.accessStr);
-  const root = local.resolve(r.typeId);
+  const root = local.type(r.typeId);
 
-  if (kind === 'type_id_local') return { insn: r.insn, kind, value: r.typeId, original: r.typeId };
+  if (kind === 'type_id_local') return { insn: r.insn, kind, value: r.typeId, original: r.typeId, validate: true };
   if (kind.startsWith('type_')) {
-    const found = candidates(target, root).filter((c) => c.kind === root.kind || root.kind === 'fwd');
     const original = kind === 'type_size' ? sizeOr(local, root.id) : kind === 'type_id_target' ? r.typeId : 1;
-    const c = found[0];
-    if (kind === 'type_exists' || kind === 'type_matches') return { insn: r.insn, kind, value: c ? 1 : 0, original };
-    if (!c) return { insn: r.insn, kind, poison: `no ${root.kind} ${essential(root.name)} in the target BTF` };
-    return { insn: r.insn, kind, value: kind === 'type_size' ? sizeOr(target, c.id) : c.id, original };
+    const related = kind === 'type_matches' ? typesMatch : typesAreCompatible;
+    const found = candidates(target, root).filter((c) => related(local, root.id, target, c.id));
+    const chosen = agree(
+      r,
+      found.map((c) => ({ value: kind === 'type_size' ? sizeOr(target, c.id) : kind === 'type_id_target' ? c.id : 1 })),
+    );
+    if (chosen) return { insn: r.insn, kind, value: chosen.value, original, validate: true };
+    if (kind === 'type_exists' || kind === 'type_matches') return { insn: r.insn, kind, value: 0, original, validate: true };
+    return { insn: r.insn, kind, poison: `no ${root.kind} ${essential(root.name)} in the target BTF` };
   }
 
   if (kind.startsWith('enumval_')) {
-    if (root.kind !== 'enum' && root.kind !== 'enum64') throw new ObjectParseError('BTF_EXT_INVALID', `enum relocation on a ${root.kind}`);
-    const enumerator = root.values[access[0]!];
-    if (!enumerator) throw new ObjectParseError('BTF_EXT_INVALID', `enumerator ${access[0]} of ${root.name} does not exist`);
+    const en = local.resolve(r.typeId);
+    if (en.kind !== 'enum' && en.kind !== 'enum64') throw new ObjectParseError('BTF_EXT_INVALID', `enum relocation on a ${en.kind}`);
+    const enumerator = en.values[access[0]!];
+    if (!enumerator) throw new ObjectParseError('BTF_EXT_INVALID', `enumerator ${access[0]} of ${en.name} does not exist`);
     const name = essential(enumerator.name);
     const original = kind === 'enumval_exists' ? 1 : Number(enumerator.value);
-    for (const c of candidates(target, root)) {
+    const values: { value: number }[] = [];
+    for (const candidate of candidates(target, root)) {
+      const c = target.resolve(candidate.id);
       if (c.kind !== 'enum' && c.kind !== 'enum64') continue;
       const v = (c.values as readonly { name: string; value: number | bigint }[]).find((e) => essential(e.name) === name);
-      if (v) return { insn: r.insn, kind, value: kind === 'enumval_exists' ? 1 : Number(v.value), original };
+      if (v) values.push({ value: kind === 'enumval_exists' ? 1 : Number(v.value) });
     }
-    if (kind === 'enumval_exists') return { insn: r.insn, kind, value: 0, original };
+    const chosen = agree(r, values);
+    if (chosen) return { insn: r.insn, kind, value: chosen.value, original, validate: true };
+    if (kind === 'enumval_exists') return { insn: r.insn, kind, value: 0, original, validate: true };
     return { insn: r.insn, kind, poison: `no enumerator ${name} in the target's enum ${essential(root.name)}` };
   }
 
   const { spec, loc } = localSpec(local, r.typeId, access);
   const original = fieldValue(local, loc, kind);
-  const matches: { value: number; original: number }[] = [];
+  const validate = loc.bitfieldSize === 0;
+  const localSize = fieldMemSize(local, loc, kind);
+  const matches: { value: number; original: number; found: FieldLocation }[] = [];
   for (const c of candidates(target, root)) {
     const found = matchField(local, spec, loc.type, target, c);
-    if (found) matches.push({ value: fieldValue(target, found, kind), original });
+    if (found) matches.push({ value: fieldValue(target, found, kind), original, found });
   }
   const chosen = agree(r, matches);
-  if (chosen) return { insn: r.insn, kind, ...chosen };
-  if (kind === 'field_exists') return { insn: r.insn, kind, value: 0, original };
+  if (chosen) {
+    const targetSize = fieldMemSize(target, chosen.found, kind);
+    const memSize =
+      localSize !== undefined && targetSize !== undefined
+        ? { original: localSize, value: targetSize, adjustable: localSize === targetSize || widthAdjustable(local, loc.type, target, chosen.found.type) }
+        : undefined;
+    return { insn: r.insn, kind, value: chosen.value, original, validate, ...(memSize ? { memSize } : {}) };
+  }
+  if (kind === 'field_exists') return { insn: r.insn, kind, value: 0, original, validate };
   return { insn: r.insn, kind, poison: `${essential(root.name)}.${spec.path.map((p) => (p.kind === 'member' ? p.name : `[${p.index}]`)).join('.')} is not in the target BTF` };
 }
 
 const POISON_HELPER = 0xbad2310;
+/** BPF_W, BPF_H, BPF_B, BPF_DW in the size bits (0x18) of a load/store opcode. */
+const MEM_WIDTH_BYTES = [4, 2, 1, 8] as const;
+const MEM_WIDTH_CODE = new Map([[4, 0x00], [2, 0x08], [1, 0x10], [8, 0x18]]);
 
 /**
  * Applies CO-RE results to (a copy of) linked instructions: the immediate of
@@ -287,33 +340,59 @@ const POISON_HELPER = 0xbad2310;
 export function applyCoreRelos(instructions: Uint8Array, results: readonly CoreResult[]): Uint8Array {
   const out = instructions.slice();
   const view = new DataView(out.buffer);
+  const poison = (at: number) => {
+    view.setUint8(at, 0x85);
+    view.setUint8(at + 1, 0);
+    view.setInt16(at + 2, 0, true);
+    view.setInt32(at + 4, POISON_HELPER, true);
+  };
   for (const r of results) {
     const at = r.insn * 8;
     if (at + 8 > out.length) throw new ObjectParseError('RELOCATION_INVALID', `CO-RE relocation at instruction ${r.insn} is past the end`);
-    if (r.poison !== undefined) {
-      view.setUint8(at, 0x85);
-      view.setUint8(at + 1, 0);
-      view.setInt16(at + 2, 0, true);
-      view.setInt32(at + 4, POISON_HELPER, true);
-      continue;
-    }
     const op = view.getUint8(at);
     const cls = op & 0x07;
+    if (r.poison !== undefined) {
+      // Both slots of an ld_imm64, so the verifier sees the bad call and not a torn instruction.
+      if (op === 0x18 && at + 16 <= out.length) poison(at + 8);
+      poison(at);
+      continue;
+    }
     if (op === 0x18) {
+      if (at + 16 > out.length) throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: ld_imm64 is cut short`);
+      const imm = view.getInt32(at + 4, true);
+      if (r.validate && imm !== r.original) {
+        throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: immediate ${imm} is not the expected ${r.original}`);
+      }
       view.setInt32(at + 4, r.value, true);
       view.setInt32(at + 12, 0, true);
     } else if ((cls === 0x04 || cls === 0x07) && (op & 0x08) === 0) {
       const imm = view.getInt32(at + 4, true);
-      if (imm !== r.original) {
+      if (r.validate && imm !== r.original) {
         throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: immediate ${imm} is not the expected ${r.original}`);
       }
       view.setInt32(at + 4, r.value, true);
     } else if (cls === 0x01 || cls === 0x02 || cls === 0x03) {
       const off = view.getInt16(at + 2, true);
-      if (off !== r.original) {
+      if (r.validate && off !== r.original) {
         throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: offset ${off} is not the expected ${r.original}`);
       }
       if (r.value > 0x7fff) throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: offset ${r.value} does not fit`);
+      const m = r.memSize;
+      if (m && m.original !== m.value) {
+        // The field changed size: the access changes width with it, or (a signed
+        // or mixed type, where that would lose the sign) the instruction is poisoned.
+        if (!m.adjustable) {
+          poison(at);
+          continue;
+        }
+        const width = MEM_WIDTH_BYTES[(op >> 3) & 0x03]!;
+        if (width !== m.original) {
+          throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: a ${width}-byte access to a ${m.original}-byte field`);
+        }
+        const code = MEM_WIDTH_CODE.get(m.value);
+        if (code === undefined) throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: the field's new size ${m.value} cannot be loaded`);
+        view.setUint8(at, (op & ~0x18) | code);
+      }
       view.setInt16(at + 2, r.value, true);
     } else {
       throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: opcode 0x${op.toString(16)} cannot be relocated`);
