@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// The pod firewall's datapath: Kubernetes NetworkPolicy in the shape of
+// Cilium's, one object shared by every pod, attached with tcx on both hooks
+// of each pod's host-side veth.
+//
+//   tcx ingress of the host veth = packets leaving the pod  -> the pod's Egress policy
+//   tcx egress  of the host veth = packets entering the pod -> the pod's Ingress policy
+//
+// Per packet (IPv4): endpoint by ifindex (unmanaged: pass on) -> conntrack,
+// in this direction, then the reply direction (hit: pass). A new flow is
+// decided once, where it is first seen: leaving pod A, both A's egress and,
+// when the destination is a pod B of this node, B's ingress; entering B from
+// elsewhere, B's ingress. A side not isolated allows; otherwise the ipcache
+// (LPM) gives the peer's label identity and CIDR identity, and the policy is
+// looked up for peer in {label, CIDR, any} x {proto+port, proto, any}. Allowed
+// flows get conntrack entries for both sides, so replies pass.
+//
+// Generations: endpoints and ipcache hold their answers for two generations,
+// and policy keys carry one; `config.generation` says which is live. The
+// controller writes a whole new state into the idle generation and flips it
+// with one map write, so every flow is decided entirely by the old policy or
+// entirely by the new one, never by a mix.
+//
+// New flows and drops are reported through a ring buffer; counters are per
+// CPU by reason.
+//
+// The map layouts are mirrored in src/datapath/layout.ts; keep them in step.
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+/* tcx verdicts (linux/bpf.h of 6.6+; Debian 12's headers are 6.1). */
+#ifndef TCX_NEXT
+#define TCX_NEXT -1
+#define TCX_PASS 0
+#define TCX_DROP 2
+#endif
+
+#define DIR_EGRESS 0  /* leaving the pod */
+#define DIR_INGRESS 1 /* entering the pod */
+
+#define EP_ENFORCE_INGRESS 1
+#define EP_ENFORCE_EGRESS 2
+
+#define IDENTITY_WORLD 2
+#define PEER_ANY 0
+
+enum reason {
+	REASON_UNMANAGED,       /* no endpoint on this interface */
+	REASON_ALLOW_CT,        /* an established flow, either direction */
+	REASON_ALLOW_POLICY,    /* a new flow a policy entry allows */
+	REASON_ALLOW_UNENFORCED,/* a new flow in a direction no policy isolates */
+	REASON_DENY_POLICY,     /* a new flow no policy entry allows */
+	REASON_PASS_NON_IPV4,
+	REASON_DROP_MALFORMED,
+	REASON_EVENT_LOST,      /* the ring buffer was full */
+	REASON_MAX,
+};
+
+enum verdict { VERDICT_ALLOW = 1, VERDICT_DENY = 2 };
+
+struct endpoint {
+	__u32 endpoint_id;
+	__u32 identity[2]; /* by generation */
+	__u8 flags[2];     /* EP_ENFORCE_*, by generation */
+	__u16 pad;
+};
+
+struct ipcache_key {
+	__u32 prefixlen;
+	__u32 addr; /* network order */
+};
+
+struct ipcache_value {
+	__u32 identity[2];      /* label identity (pods), or the CIDR identity (prefixes), by generation */
+	__u32 cidr_identity[2]; /* the most specific policy prefix containing the address (0: none), by generation */
+	__u32 ifindex;          /* a pod of this node: its host veth, where its endpoint is */
+};
+
+struct policy_key {
+	__u32 endpoint_id;
+	__u32 peer_identity; /* PEER_ANY: any peer */
+	__u16 dport;         /* host order; 0: any port */
+	__u8 proto;          /* 0: any protocol */
+	__u8 dir_gen;        /* direction | generation << 1 */
+};
+
+struct policy_value {
+	__u32 policy_id; /* which NetworkPolicy allowed it, for events */
+};
+
+struct ct_key {
+	__u32 saddr;
+	__u32 daddr;
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 dir;
+	__u16 pad;
+};
+
+struct ct_value {
+	__u64 last_seen_ns;
+	__u64 packets;
+	__u32 policy_id;
+	__u32 pad;
+};
+
+struct config {
+	__u32 generation;
+};
+
+struct counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct flow_event {
+	__u64 timestamp_ns;
+	__u32 saddr;
+	__u32 daddr;
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 dir;
+	__u8 verdict;
+	__u8 reason;
+	__u32 ifindex;
+	__u32 endpoint_id;
+	__u32 endpoint_identity;
+	__u32 peer_identity;
+	__u32 policy_id;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* host-side ifindex */
+	__type(value, struct endpoint);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} endpoints SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ipcache_key);
+	__type(value, struct ipcache_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipcache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct policy_key);
+	__type(value, struct policy_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ct_key);
+	__type(value, struct ct_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, REASON_MAX);
+	__type(key, __u32);
+	__type(value, struct counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} events SEC(".maps");
+
+/* Referenced so the record type is in BTF (tsbpf gen picks it up). */
+struct flow_event *unused_flow_event __attribute__((unused));
+
+static __always_inline void count(__u32 reason, __u32 bytes)
+{
+	struct counter *c = bpf_map_lookup_elem(&counters, &reason);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+static __always_inline void report(struct __sk_buff *skb, const struct ct_key *t, const struct endpoint *ep, __u32 gen,
+				   __u32 peer, __u32 policy_id, __u8 verdict, __u8 reason)
+{
+	struct flow_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(REASON_EVENT_LOST, 0);
+		return;
+	}
+	e->timestamp_ns = bpf_ktime_get_ns();
+	e->saddr = t->saddr;
+	e->daddr = t->daddr;
+	e->sport = t->sport;
+	e->dport = t->dport;
+	e->proto = t->proto;
+	e->dir = t->dir;
+	e->verdict = verdict;
+	e->reason = reason;
+	e->ifindex = skb->ifindex;
+	e->endpoint_id = ep->endpoint_id;
+	e->endpoint_identity = ep->identity[gen & 1];
+	e->peer_identity = peer;
+	e->policy_id = policy_id;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Parses eth/IPv4/L4 into a conntrack tuple. 0: parsed; 1: not IPv4; -1: malformed. */
+static __always_inline int parse(struct __sk_buff *skb, struct ct_key *t)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip;
+	struct l4_ports {
+		__be16 source;
+		__be16 dest;
+	} *ports;
+	__u32 l4;
+
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
+		return 1;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > data_end)
+		return -1;
+	if (ip->ihl < 5)
+		return -1;
+	t->saddr = ip->saddr;
+	t->daddr = ip->daddr;
+	t->proto = ip->protocol;
+	t->sport = 0;
+	t->dport = 0;
+	/* Non-first fragments carry no ports: they only match port-less rules. */
+	if (ip->frag_off & bpf_htons(0x1fff))
+		return 0;
+	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_SCTP)
+		return 0;
+	l4 = sizeof(*eth) + ip->ihl * 4;
+	ports = data + l4;
+	if ((void *)(ports + 1) > data_end) {
+		/* Headers beyond the linear area: pull them in, then look again. */
+		if (bpf_skb_pull_data(skb, l4 + sizeof(*ports)))
+			return -1;
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		ports = data + l4;
+		if ((void *)(ports + 1) > data_end)
+			return -1;
+	}
+	/* Source and destination ports come first in TCP, UDP and SCTP alike. */
+	t->sport = bpf_ntohs(ports->source);
+	t->dport = bpf_ntohs(ports->dest);
+	return 0;
+}
+
+static __always_inline struct policy_value *lookup_policy(__u32 ep, __u32 peer, __u8 proto, __u16 dport, __u8 dir_gen)
+{
+	struct policy_key k = { .endpoint_id = ep, .peer_identity = peer, .dport = dport, .proto = proto, .dir_gen = dir_gen };
+	struct policy_value *v = bpf_map_lookup_elem(&policy, &k);
+
+	if (v)
+		return v;
+	if (dport) {
+		k.dport = 0; /* every port of this protocol */
+		v = bpf_map_lookup_elem(&policy, &k);
+		if (v)
+			return v;
+	}
+	k.dport = 0;
+	k.proto = 0; /* every protocol */
+	return bpf_map_lookup_elem(&policy, &k);
+}
+
+static __always_inline void remember(const struct ct_key *t, __u8 dir, __u32 policy_id)
+{
+	struct ct_value v = { .last_seen_ns = bpf_ktime_get_ns(), .packets = 1, .policy_id = policy_id };
+	struct ct_key k = *t;
+
+	k.dir = dir;
+	bpf_map_update_elem(&ct, &k, &v, BPF_ANY);
+}
+
+static __always_inline __u32 live_generation(void)
+{
+	__u32 zero = 0;
+	struct config *c = bpf_map_lookup_elem(&config, &zero);
+
+	return c ? c->generation & 1 : 0;
+}
+
+static __always_inline struct ipcache_value *ipcache_lookup(__u32 addr)
+{
+	struct ipcache_key k = { .prefixlen = 32, .addr = addr };
+
+	return bpf_map_lookup_elem(&ipcache, &k);
+}
+
+/* One side's verdict: 1 allowed (policy_id set when a policy entry said so), 0 denied. */
+static __always_inline int side_allows(const struct endpoint *ep, __u32 gen, __u8 dir, const struct ipcache_value *peer_info,
+				       const struct ct_key *t, __u32 *peer_out, __u32 *policy_id)
+{
+	struct policy_value *allow;
+	__u32 peer = peer_info ? peer_info->identity[gen] : IDENTITY_WORLD;
+	__u32 cidr = peer_info ? peer_info->cidr_identity[gen] : 0;
+	__u8 dir_gen = dir | gen << 1;
+
+	*peer_out = peer;
+	if (!(ep->flags[gen] & (dir == DIR_INGRESS ? EP_ENFORCE_INGRESS : EP_ENFORCE_EGRESS)))
+		return 1;
+	allow = lookup_policy(ep->endpoint_id, peer, t->proto, t->dport, dir_gen);
+	if (!allow && cidr && cidr != peer)
+		allow = lookup_policy(ep->endpoint_id, cidr, t->proto, t->dport, dir_gen);
+	if (!allow)
+		allow = lookup_policy(ep->endpoint_id, PEER_ANY, t->proto, t->dport, dir_gen);
+	if (!allow)
+		return 0;
+	*policy_id = allow->policy_id;
+	return 1;
+}
+
+static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
+{
+	__u32 ifindex = skb->ifindex;
+	struct endpoint *ep = bpf_map_lookup_elem(&endpoints, &ifindex), *dst_ep = 0;
+	struct ipcache_value *src_info, *dst_info;
+	struct ct_key t = {}, reply = {};
+	struct ct_value *seen;
+	__u32 gen, peer = 0, policy_id = 0, dst_ifindex;
+	int parsed, ok;
+
+	if (!ep) {
+		count(REASON_UNMANAGED, skb->len);
+		return TCX_NEXT;
+	}
+	parsed = parse(skb, &t);
+	if (parsed > 0) {
+		count(REASON_PASS_NON_IPV4, skb->len);
+		return TCX_PASS;
+	}
+	if (parsed < 0) {
+		count(REASON_DROP_MALFORMED, skb->len);
+		return TCX_DROP;
+	}
+	t.dir = dir;
+
+	/* An established flow, seen in this direction before ... */
+	seen = bpf_map_lookup_elem(&ct, &t);
+	if (!seen) {
+		/* ... or the reply of a flow the other end accepted. */
+		reply.saddr = t.daddr;
+		reply.daddr = t.saddr;
+		reply.sport = t.dport;
+		reply.dport = t.sport;
+		reply.proto = t.proto;
+		reply.dir = !dir;
+		seen = bpf_map_lookup_elem(&ct, &reply);
+	}
+	if (seen) {
+		seen->last_seen_ns = bpf_ktime_get_ns();
+		__sync_fetch_and_add(&seen->packets, 1);
+		count(REASON_ALLOW_CT, skb->len);
+		return TCX_PASS;
+	}
+
+	/* A new flow: one generation decides it, on both sides. */
+	gen = live_generation();
+	src_info = ipcache_lookup(t.saddr);
+	dst_info = ipcache_lookup(t.daddr);
+	if (dir == DIR_EGRESS) {
+		ok = side_allows(ep, gen, DIR_EGRESS, dst_info, &t, &peer, &policy_id);
+		if (!ok) {
+			count(REASON_DENY_POLICY, skb->len);
+			report(skb, &t, ep, gen, peer, 0, VERDICT_DENY, REASON_DENY_POLICY);
+			return TCX_DROP;
+		}
+		/* Going to a pod of this node: decide its ingress now too, with the same generation. */
+		dst_ifindex = dst_info ? dst_info->ifindex : 0;
+		if (dst_ifindex)
+			dst_ep = bpf_map_lookup_elem(&endpoints, &dst_ifindex);
+		if (dst_ep) {
+			__u32 dst_peer = 0;
+
+			if (!side_allows(dst_ep, gen, DIR_INGRESS, src_info, &t, &dst_peer, &policy_id)) {
+				t.dir = DIR_INGRESS;
+				count(REASON_DENY_POLICY, skb->len);
+				report(skb, &t, dst_ep, gen, dst_peer, 0, VERDICT_DENY, REASON_DENY_POLICY);
+				return TCX_DROP;
+			}
+			remember(&t, DIR_INGRESS, policy_id);
+		}
+	} else {
+		ok = side_allows(ep, gen, DIR_INGRESS, src_info, &t, &peer, &policy_id);
+		if (!ok) {
+			count(REASON_DENY_POLICY, skb->len);
+			report(skb, &t, ep, gen, peer, 0, VERDICT_DENY, REASON_DENY_POLICY);
+			return TCX_DROP;
+		}
+	}
+	remember(&t, dir, policy_id);
+	if (policy_id) {
+		count(REASON_ALLOW_POLICY, skb->len);
+		report(skb, &t, ep, gen, peer, policy_id, VERDICT_ALLOW, REASON_ALLOW_POLICY);
+	} else {
+		count(REASON_ALLOW_UNENFORCED, skb->len);
+	}
+	return TCX_PASS;
+}
+
+SEC("tcx/ingress")
+int from_pod(struct __sk_buff *skb)
+{
+	return handle(skb, DIR_EGRESS);
+}
+
+SEC("tcx/egress")
+int to_pod(struct __sk_buff *skb)
+{
+	return handle(skb, DIR_INGRESS);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

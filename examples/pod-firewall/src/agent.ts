@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+/**
+ * The process inside each pod's network namespace (started through nsenter):
+ * it serves its container ports (TCP: accept and close; UDP: echo) and makes
+ * probe connections on request from a unix socket, which works across
+ * namespaces because unix sockets live in the file system.
+ *
+ *   agent.js --control /run/<name>/agents/<ns>-<pod>.sock --serve 80/TCP,81/UDP
+ */
+import { createSocket } from 'node:dgram';
+import { createServer, connect, type Socket } from 'node:net';
+import { rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+export interface ProbeRequest {
+  readonly id: number;
+  readonly host: string;
+  readonly port: number;
+  readonly protocol: 'TCP' | 'UDP';
+  readonly timeoutMs: number;
+}
+
+export interface ProbeReply {
+  readonly id: number;
+  readonly ok: boolean;
+}
+
+function arg(name: string): string {
+  const i = process.argv.indexOf(name);
+  const v = i >= 0 ? process.argv[i + 1] : undefined;
+  if (!v) throw new Error(`agent: ${name} is required`);
+  return v;
+}
+
+function serve(spec: string): void {
+  for (const item of spec.split(',').filter(Boolean)) {
+    const [port, protocol] = item.split('/');
+    if (protocol === 'TCP') {
+      createServer((s) => s.end()).listen(Number(port));
+    } else if (protocol === 'UDP') {
+      const sock = createSocket('udp4');
+      sock.on('message', (msg, from) => sock.send(msg, from.port, from.address));
+      sock.bind(Number(port));
+    }
+  }
+}
+
+function probeTcp(r: ProbeRequest): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s: Socket = connect({ host: r.host, port: r.port });
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), r.timeoutMs);
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+function probeUdp(r: ProbeRequest): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      s.close();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), r.timeoutMs);
+    s.once('message', () => done(true));
+    s.once('error', () => done(false));
+    s.send(`probe ${r.id}`, r.port, r.host);
+  });
+}
+
+function main(): void {
+  const control = arg('--control');
+  serve(arg('--serve'));
+  rmSync(control, { force: true });
+  createServer((conn) => {
+    createInterface({ input: conn }).on('line', (line) => {
+      const r = JSON.parse(line) as ProbeRequest;
+      void (r.protocol === 'TCP' ? probeTcp(r) : probeUdp(r)).then((ok) => {
+        if (!conn.destroyed) conn.write(`${JSON.stringify({ id: r.id, ok } satisfies ProbeReply)}\n`);
+      });
+    });
+    conn.on('error', () => {});
+  }).listen(control);
+  // Exit with the parent's orders only; a lost control client is normal.
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+main();

@@ -1,0 +1,117 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { podKey, type Cluster, type Pod } from '../policy/model.js';
+
+/**
+ * The "cluster" on one machine: a network namespace per pod with a veth pair
+ * whose host side lives in a "node" namespace of our own (forwarding on, /32
+ * routes and permanent neighbours, rp_filter off, IPv6 off so nothing bypasses
+ * the IPv4 policy). The machine's root namespace, eth0, routes, sysctls and
+ * iptables are never touched.
+ */
+
+/** The pods' gateway: an address on the node's loopback, answered by permanent neighbour entries. */
+export const GATEWAY = '169.254.1.1';
+const HOST_MAC = '02:00:00:00:00:01';
+
+export interface PodNetwork {
+  readonly pod: string;
+  readonly netns: string;
+  /** Host-side veth, in the node namespace. */
+  readonly hostVeth: string;
+  readonly ifindex: number;
+}
+
+export const nodeNetns = (name: string) => `${name}-node`;
+export const podNetns = (name: string, pod: Pick<Pod, 'namespace' | 'name'>) => `${name}-${pod.namespace}-${pod.name}`;
+/** Interface names are at most 15 bytes: a short hash of the pod. */
+export const hostVeth = (name: string, pod: Pick<Pod, 'namespace' | 'name'>) =>
+  `${name.slice(0, 4)}${createHash('sha256').update(podKey(pod)).digest('hex').slice(0, 8)}`;
+const podMac = (ip: string) => `02:00:${ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0')).join(':')}`;
+export const netnsPath = (netns: string) => `/run/netns/${netns}`;
+
+function ip(args: string[], input?: string): string {
+  return execFileSync('ip', args, { encoding: 'utf8', input, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+}
+
+function sysctl(netns: string, settings: string[]): void {
+  // Per-namespace sysctls, written in our namespaces only.
+  execFileSync('ip', ['netns', 'exec', netns, 'sysctl', '-qw', ...settings], { stdio: 'ignore' });
+}
+
+function ifindexOf(netns: string, dev: string): number {
+  const [link] = JSON.parse(ip(['-n', netns, '-j', 'link', 'show', 'dev', dev])) as { ifindex: number }[];
+  if (!link) throw new Error(`no ${dev} in ${netns}`);
+  return link.ifindex;
+}
+
+/** Our namespaces that exist (also those of a run that crashed). */
+export function existingNetns(name: string): string[] {
+  if (!existsSync('/run/netns')) return [];
+  return readdirSync('/run/netns').filter((n) => n.startsWith(`${name}-`));
+}
+
+export function createNode(name: string): void {
+  const node = nodeNetns(name);
+  ip(['netns', 'add', node]);
+  ip(['-n', node, '-batch', '-'], `link set lo up\naddr add ${GATEWAY}/32 dev lo\n`);
+  sysctl(node, [
+    'net.ipv4.ip_forward=1',
+    'net.ipv4.conf.all.rp_filter=0',
+    'net.ipv4.conf.default.rp_filter=0',
+    'net.ipv6.conf.all.disable_ipv6=1',
+    'net.ipv6.conf.default.disable_ipv6=1',
+  ]);
+}
+
+export function createPod(name: string, pod: Pod): PodNetwork {
+  const node = nodeNetns(name);
+  const netns = podNetns(name, pod);
+  const veth = hostVeth(name, pod);
+  ip(['netns', 'add', netns]);
+  sysctl(netns, ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+  ip(['-n', node, 'link', 'add', veth, 'address', HOST_MAC, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns, 'address', podMac(pod.ip)]);
+  ip(['-n', node, '-batch', '-'], [
+    `link set ${veth} up`,
+    `route add ${pod.ip}/32 dev ${veth} scope link`,
+    `neigh replace ${pod.ip} lladdr ${podMac(pod.ip)} dev ${veth} nud permanent`,
+  ].join('\n') + '\n');
+  ip(['-n', netns, '-batch', '-'], [
+    'link set lo up',
+    `addr add ${pod.ip}/32 dev eth0`,
+    'link set eth0 up',
+    `route add ${GATEWAY} dev eth0 scope link`,
+    `route add default via ${GATEWAY} dev eth0 onlink`,
+    `neigh replace ${GATEWAY} lladdr ${HOST_MAC} dev eth0 nud permanent`,
+  ].join('\n') + '\n');
+  return { pod: podKey(pod), netns, hostVeth: veth, ifindex: ifindexOf(node, veth) };
+}
+
+/** Kills what still runs in our namespaces, then deletes them (the veths go with them). */
+export function destroyTopology(name: string): void {
+  for (const ns of existingNetns(name)) {
+    try {
+      const pids = ip(['netns', 'pids', ns]).split('\n').filter(Boolean).map(Number);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    } catch {
+      // the namespace may be half made
+    }
+    try {
+      ip(['netns', 'del', ns]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+export function createTopology(name: string, cluster: Cluster): PodNetwork[] {
+  createNode(name);
+  return cluster.pods.map((p) => createPod(name, p));
+}

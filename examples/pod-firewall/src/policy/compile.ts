@@ -1,0 +1,265 @@
+import { formatPrefix, longestMatch, parseIpv4, parsePrefix, prefixWithin, type Prefix } from './cidr.js';
+import {
+  effectivePolicyTypes,
+  podKey,
+  type Cluster,
+  type NetworkPolicy,
+  type NetworkPolicyPeer,
+  type NetworkPolicyPort,
+  type Pod,
+  type Protocol,
+} from './model.js';
+import { matchesSelector } from './selector.js';
+
+/**
+ * The policy-to-map compiler: a cluster and its NetworkPolicies in, the exact
+ * contents of the datapath's `endpoints`, `ipcache` and `policy` maps out.
+ * Pure and deterministic; numbering that must stay stable across updates
+ * (identities, endpoint and policy ids) comes from an `Allocations` record the
+ * caller keeps.
+ */
+
+export const DIR_EGRESS = 0;
+export const DIR_INGRESS = 1;
+export type Direction = typeof DIR_EGRESS | typeof DIR_INGRESS;
+export const EP_ENFORCE_INGRESS = 1;
+export const EP_ENFORCE_EGRESS = 2;
+export const PEER_ANY = 0;
+/** Cilium's reserved identity for addresses outside the cluster. */
+export const IDENTITY_WORLD = 2;
+/** Label identities start here, as Cilium's cluster-allocated ones. */
+export const FIRST_IDENTITY = 256;
+/** CIDR identities are node-local: Cilium's LocalIdentityFlag. */
+export const CIDR_IDENTITY_FLAG = 1 << 24;
+export const PROTOCOL_NUMBERS: Readonly<Record<Protocol, number>> = { TCP: 6, UDP: 17, SCTP: 132 };
+
+export interface Allocations {
+  /** Label set (see `labelSetKey`) → identity. */
+  readonly identities: Readonly<Record<string, number>>;
+  /** Prefix text → CIDR identity. */
+  readonly cidrs: Readonly<Record<string, number>>;
+  /** 'ns/pod' → endpoint id. */
+  readonly endpoints: Readonly<Record<string, number>>;
+  /** 'ns/name' → policy id, reported in flow events. */
+  readonly policies: Readonly<Record<string, number>>;
+}
+
+export const emptyAllocations = (): Allocations => ({ identities: {}, cidrs: {}, endpoints: {}, policies: {} });
+
+export interface EndpointEntry {
+  readonly endpointId: number;
+  readonly identity: number;
+  readonly flags: number;
+}
+
+export interface IpcacheEntry {
+  readonly identity: number;
+  readonly cidrIdentity: number;
+  /** 'ns/pod' for a pod's /32: the datapath finds the pod's endpoint through it. */
+  readonly pod?: string;
+}
+
+export interface PolicyEntry {
+  readonly endpointId: number;
+  readonly peer: number;
+  readonly port: number;
+  /** IP protocol number; 0: any. */
+  readonly proto: number;
+  readonly dir: Direction;
+  readonly policyId: number;
+}
+
+/** The three maps' contents, by a text key per entry (for diffs). */
+export interface CompiledState {
+  /** 'ns/pod' → endpoint (the controller maps pods to veth ifindexes). */
+  readonly endpoints: ReadonlyMap<string, EndpointEntry>;
+  /** 'a.b.c.d/len' → identities. */
+  readonly ipcache: ReadonlyMap<string, IpcacheEntry>;
+  /** `policyEntryKey` → entry. */
+  readonly policy: ReadonlyMap<string, PolicyEntry>;
+}
+
+export const policyEntryKey = (e: Omit<PolicyEntry, 'policyId'>) => `${e.endpointId}/${e.peer}/${e.dir}/${e.proto}/${e.port}`;
+
+/** What makes two pods the same security identity: their labels and their namespace's. */
+export function labelSetKey(cluster: Cluster, pod: Pod): string {
+  const ns = cluster.namespaces.find((n) => n.name === pod.namespace);
+  const labels = [
+    `k8s:io.kubernetes.pod.namespace=${pod.namespace}`,
+    ...Object.entries(ns?.labels ?? {}).map(([k, v]) => `ns:${k}=${v}`),
+    ...Object.entries(pod.labels).map(([k, v]) => `k8s:${k}=${v}`),
+  ];
+  return labels.sort().join(',');
+}
+
+/** Every prefix the policies mention (ipBlock cidrs and excepts), deduplicated and sorted. */
+export function policyPrefixes(policies: readonly NetworkPolicy[]): Prefix[] {
+  const seen = new Map<string, Prefix>();
+  const add = (text: string) => {
+    const p = parsePrefix(text);
+    seen.set(formatPrefix(p), p);
+  };
+  for (const p of policies) {
+    for (const rule of [...(p.spec.ingress ?? []), ...(p.spec.egress ?? [])]) {
+      const peers = 'from' in rule ? rule.from : 'to' in rule ? rule.to : undefined;
+      for (const peer of peers ?? []) {
+        if (!peer.ipBlock) continue;
+        add(peer.ipBlock.cidr);
+        for (const e of peer.ipBlock.except ?? []) add(e);
+      }
+    }
+  }
+  return [...seen.values()].sort((a, b) => a.addr - b.addr || a.len - b.len);
+}
+
+/** Keeps every existing number, numbers what is new after the highest ever given. */
+export function allocate(prev: Allocations, cluster: Cluster, policies: readonly NetworkPolicy[], prefixes: readonly Prefix[]): Allocations {
+  const extend = (old: Readonly<Record<string, number>>, keys: Iterable<string>, first: number) => {
+    const out: Record<string, number> = { ...old };
+    let next = Math.max(first - 1, ...Object.values(old)) + 1;
+    for (const k of keys) if (!(k in out)) out[k] = next++;
+    return out;
+  };
+  return {
+    identities: extend(prev.identities, cluster.pods.map((p) => labelSetKey(cluster, p)), FIRST_IDENTITY),
+    cidrs: extend(prev.cidrs, prefixes.map(formatPrefix), CIDR_IDENTITY_FLAG + 1),
+    endpoints: extend(prev.endpoints, cluster.pods.map(podKey), 1),
+    policies: extend(prev.policies, policies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`), 1),
+  };
+}
+
+export class CompileError extends Error {
+  readonly code = 'COMPILE_FAILED';
+}
+
+interface Target {
+  readonly identity: number;
+  /** The peer pod, when the target is one (named ports resolve on it for egress). */
+  readonly pod?: Pod;
+}
+
+interface PortSpec {
+  readonly proto: number;
+  readonly port: number;
+}
+
+/** Port entries of a rule against a destination pod (undefined: not a pod, so named ports match nothing). */
+function portSpecs(ports: readonly NetworkPolicyPort[] | undefined, destination: Pod | undefined): PortSpec[] {
+  if (!ports || ports.length === 0) return [{ proto: 0, port: 0 }];
+  const out: PortSpec[] = [];
+  for (const p of ports) {
+    const protocol = p.protocol ?? 'TCP';
+    const proto = PROTOCOL_NUMBERS[protocol];
+    if (p.port === undefined) out.push({ proto, port: 0 });
+    else if (typeof p.port === 'string') {
+      // A named port means the number the destination's container gives that name, for that protocol.
+      const named = destination?.ports.find((c) => c.name === p.port && c.protocol === protocol);
+      if (named) out.push({ proto, port: named.port });
+    } else if (p.endPort === undefined) out.push({ proto, port: p.port });
+    else if (p.port <= 1 && p.endPort >= 65535) out.push({ proto, port: 0 });
+    else for (let port = p.port; port <= p.endPort; port++) out.push({ proto, port });
+  }
+  return out;
+}
+
+/**
+ * Compiles a cluster and its policies against a prefix set (by default the
+ * policies' own; the update planner passes a superset while it moves between
+ * two states).
+ */
+export function compile(
+  cluster: Cluster,
+  policies: readonly NetworkPolicy[],
+  alloc: Allocations,
+  prefixes: readonly Prefix[] = policyPrefixes(policies),
+): CompiledState {
+  const need = (table: Readonly<Record<string, number>>, key: string, what: string) => {
+    const id = table[key];
+    if (id === undefined) throw new CompileError(`no ${what} allocated for ${key}`);
+    return id;
+  };
+  const identityOf = (pod: Pod) => need(alloc.identities, labelSetKey(cluster, pod), 'identity');
+  const cidrIdentity = (p: Prefix) => need(alloc.cidrs, formatPrefix(p), 'CIDR identity');
+  const nsLabels = new Map(cluster.namespaces.map((n) => [n.name, n.labels]));
+
+  // ipcache: every policy prefix as its own CIDR identity, then pods as /32 with their label
+  // identity and the CIDR identity their address would have had (the /32 shadows the prefixes).
+  const ipcache = new Map<string, IpcacheEntry>();
+  for (const p of prefixes) ipcache.set(formatPrefix(p), { identity: cidrIdentity(p), cidrIdentity: cidrIdentity(p) });
+  for (const pod of cluster.pods) {
+    const within = longestMatch(prefixes, parseIpv4(pod.ip));
+    ipcache.set(`${pod.ip}/32`, { identity: identityOf(pod), cidrIdentity: within ? cidrIdentity(within) : 0, pod: podKey(pod) });
+  }
+
+  const peersOf = (policy: NetworkPolicy, peers: readonly NetworkPolicyPeer[] | undefined, named: boolean): Target[] => {
+    if (!peers || peers.length === 0) {
+      // Any peer; a named port needs to know which pod it is, so pods are also listed one by one.
+      return [{ identity: PEER_ANY }, ...(named ? cluster.pods.map((pod) => ({ identity: identityOf(pod), pod })) : [])];
+    }
+    const out: Target[] = [];
+    for (const peer of peers) {
+      if (peer.ipBlock) {
+        const block = parsePrefix(peer.ipBlock.cidr);
+        const except = (peer.ipBlock.except ?? []).map(parsePrefix);
+        const inBlock = (p: Prefix) => prefixWithin(p, block) && !except.some((e) => prefixWithin(p, e));
+        // An address is in the block iff its most specific prefix is: every boundary is a prefix.
+        for (const p of prefixes) if (inBlock(p)) out.push({ identity: cidrIdentity(p) });
+        if (named) {
+          for (const pod of cluster.pods) {
+            const within = longestMatch(prefixes, parseIpv4(pod.ip));
+            if (within && inBlock(within)) out.push({ identity: cidrIdentity(within), pod });
+          }
+        }
+        continue;
+      }
+      for (const pod of cluster.pods) {
+        const nsOk = peer.namespaceSelector
+          ? matchesSelector(peer.namespaceSelector, nsLabels.get(pod.namespace) ?? {})
+          : pod.namespace === policy.metadata.namespace;
+        if (nsOk && matchesSelector(peer.podSelector ?? {}, pod.labels)) out.push({ identity: identityOf(pod), pod });
+      }
+    }
+    return out;
+  };
+
+  const endpoints = new Map<string, EndpointEntry>();
+  const policy = new Map<string, PolicyEntry>();
+  const add = (e: PolicyEntry) => {
+    const k = policyEntryKey(e);
+    const had = policy.get(k);
+    if (!had || had.policyId > e.policyId) policy.set(k, e);
+  };
+  for (const pod of cluster.pods) {
+    const endpointId = need(alloc.endpoints, podKey(pod), 'endpoint id');
+    const selecting = policies.filter((p) => p.metadata.namespace === pod.namespace && matchesSelector(p.spec.podSelector, pod.labels));
+    let flags = 0;
+    for (const p of selecting) {
+      const types = effectivePolicyTypes(p);
+      const policyId = need(alloc.policies, `${p.metadata.namespace}/${p.metadata.name}`, 'policy id');
+      if (types.includes('Ingress')) {
+        flags |= EP_ENFORCE_INGRESS;
+        for (const rule of p.spec.ingress ?? []) {
+          // Ingress: the destination is this pod, so named ports resolve here.
+          const ports = portSpecs(rule.ports, pod);
+          for (const t of peersOf(p, rule.from, false)) {
+            for (const s of ports) add({ endpointId, peer: t.identity, port: s.port, proto: s.proto, dir: DIR_INGRESS, policyId });
+          }
+        }
+      }
+      if (types.includes('Egress')) {
+        flags |= EP_ENFORCE_EGRESS;
+        for (const rule of p.spec.egress ?? []) {
+          const named = (rule.ports ?? []).some((x) => typeof x.port === 'string');
+          for (const t of peersOf(p, rule.to, named)) {
+            // Egress: the destination is the peer; an anonymous target only takes the numbered ports.
+            for (const s of portSpecs(rule.ports, t.pod)) {
+              add({ endpointId, peer: t.identity, port: s.port, proto: s.proto, dir: DIR_EGRESS, policyId });
+            }
+          }
+        }
+      }
+    }
+    endpoints.set(podKey(pod), { endpointId, identity: identityOf(pod), flags });
+  }
+  return { endpoints, ipcache, policy };
+}

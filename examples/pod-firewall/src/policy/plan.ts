@@ -1,0 +1,171 @@
+import { parsePrefix, prefixWithin } from './cidr.js';
+import { IDENTITY_WORLD, policyEntryKey, type CompiledState, type PolicyEntry } from './compile.js';
+
+/**
+ * How the maps move from one policy state to the next without a window.
+ *
+ * Map updates land one entry at a time, and a flow is judged on two sides
+ * (the source's egress, the destination's ingress): mixing entries of the old
+ * and the new state could allow what both deny (old egress with new ingress).
+ * So the datapath keeps two generations: endpoints and ipcache entries hold an
+ * answer for each, policy keys carry one, and `config.generation` names the
+ * live one. An update
+ *
+ *  1. writes the new state into the idle generation (the live one's answers
+ *     unchanged: a new ipcache prefix gets, for the live generation, the answer
+ *     its addresses already had),
+ *  2. flips `config.generation` (one map write: every new flow after it is
+ *     judged by the new policy alone, and each flow is judged in one go),
+ *  3. removes what only the old state had.
+ *
+ * Established flows keep their conntrack entries throughout.
+ */
+
+export type Generation = 0 | 1;
+export type PerGeneration = readonly [number, number];
+
+export interface LiveEndpoint {
+  readonly endpointId: number;
+  readonly identity: PerGeneration;
+  readonly flags: PerGeneration;
+}
+
+export interface LiveIpcacheEntry {
+  readonly identity: PerGeneration;
+  readonly cidrIdentity: PerGeneration;
+  /** 'ns/pod' for a pod's /32 (the controller writes its veth's ifindex). */
+  readonly pod?: string;
+}
+
+export interface LivePolicyEntry extends PolicyEntry {
+  readonly generation: Generation;
+}
+
+/** The maps' contents, as the controller keeps track of them. */
+export interface LiveState {
+  generation: Generation;
+  readonly endpoints: Map<string, LiveEndpoint>;
+  readonly ipcache: Map<string, LiveIpcacheEntry>;
+  /** By `livePolicyKey`. */
+  readonly policy: Map<string, LivePolicyEntry>;
+}
+
+export const livePolicyKey = (e: Omit<LivePolicyEntry, 'policyId'>) => `${e.generation}:${policyEntryKey(e)}`;
+
+export interface MapOps {
+  readonly endpointsSet: readonly (readonly [string, LiveEndpoint])[];
+  readonly ipcacheSet: readonly (readonly [string, LiveIpcacheEntry])[];
+  readonly policySet: readonly LivePolicyEntry[];
+  readonly policyDelete: readonly string[];
+  readonly ipcacheDelete: readonly string[];
+  readonly endpointsDelete: readonly string[];
+}
+
+export interface UpdatePlan {
+  /** Into the idle generation; the live generation's answers do not change. */
+  readonly write: MapOps;
+  /** The generation to make live. */
+  readonly flip: Generation;
+  /** What only the old state needed. */
+  readonly cleanup: MapOps;
+}
+
+export const noOps: MapOps = { endpointsSet: [], ipcacheSet: [], policySet: [], policyDelete: [], ipcacheDelete: [], endpointsDelete: [] };
+
+const pair = (gen: Generation, idle: number, live: number): PerGeneration => (gen === 0 ? [idle, live] : [live, idle]);
+const at = (x: PerGeneration, gen: Generation) => x[gen];
+
+/** A state with both generations equal to `state` (the first install). */
+export function initialLive(state: CompiledState, generation: Generation = 0): LiveState {
+  const live: LiveState = { generation, endpoints: new Map(), ipcache: new Map(), policy: new Map() };
+  for (const [k, e] of state.endpoints) live.endpoints.set(k, { endpointId: e.endpointId, identity: [e.identity, e.identity], flags: [e.flags, e.flags] });
+  for (const [k, e] of state.ipcache) {
+    live.ipcache.set(k, { identity: [e.identity, e.identity], cidrIdentity: [e.cidrIdentity, e.cidrIdentity], ...(e.pod ? { pod: e.pod } : {}) });
+  }
+  for (const e of state.policy.values()) {
+    const entry = { ...e, generation };
+    live.policy.set(livePolicyKey(entry), entry);
+  }
+  return live;
+}
+
+/** The answer an LPM lookup of `key`'s addresses gives, from entries (other than `key` itself) that contain it. */
+function containing<T>(entries: ReadonlyMap<string, T>, key: string): T | undefined {
+  const p = parsePrefix(key);
+  let best: { len: number; value: T } | undefined;
+  for (const [k, v] of entries) {
+    if (k === key) continue;
+    const q = parsePrefix(k);
+    if (prefixWithin(p, q) && (!best || q.len > best.len)) best = { len: q.len, value: v };
+  }
+  return best?.value;
+}
+
+export function planUpdate(live: LiveState, next: CompiledState): UpdatePlan {
+  const gen = live.generation;
+  const idle: Generation = gen === 0 ? 1 : 0;
+
+  const endpointsSet: [string, LiveEndpoint][] = [];
+  for (const [k, e] of next.endpoints) {
+    const had = live.endpoints.get(k);
+    // A pod the live state does not know: not isolated there (the live policy never named it).
+    endpointsSet.push([
+      k,
+      {
+        endpointId: e.endpointId,
+        identity: pair(idle, e.identity, had ? at(had.identity, gen) : e.identity),
+        flags: pair(idle, e.flags, had ? at(had.flags, gen) : 0),
+      },
+    ]);
+  }
+  for (const [k, had] of live.endpoints) {
+    if (!next.endpoints.has(k)) endpointsSet.push([k, { ...had, identity: pair(idle, 0, at(had.identity, gen)), flags: pair(idle, 0, at(had.flags, gen)) }]);
+  }
+
+  const ipcacheSet: [string, LiveIpcacheEntry][] = [];
+  const keys = new Set([...live.ipcache.keys(), ...next.ipcache.keys()]);
+  for (const k of keys) {
+    const had = live.ipcache.get(k);
+    // The live generation's answer for a new key is what its addresses got before it existed.
+    const liveAnswer = had ?? containing(live.ipcache, k);
+    const liveIdentity = liveAnswer ? at(liveAnswer.identity, gen) : IDENTITY_WORLD;
+    const liveCidr = liveAnswer ? at(liveAnswer.cidrIdentity, gen) : 0;
+    // The idle generation's answer for a key the next state lacks is that of the next key containing it.
+    const nextAnswer = next.ipcache.get(k) ?? containing(next.ipcache, k);
+    const pod = next.ipcache.get(k)?.pod ?? had?.pod;
+    ipcacheSet.push([
+      k,
+      {
+        identity: pair(idle, nextAnswer?.identity ?? IDENTITY_WORLD, liveIdentity),
+        cidrIdentity: pair(idle, nextAnswer?.cidrIdentity ?? 0, liveCidr),
+        ...(pod ? { pod } : {}),
+      },
+    ]);
+  }
+
+  const policySet = [...next.policy.values()].map((e) => ({ ...e, generation: idle }));
+  const wanted = new Set(policySet.map(livePolicyKey));
+  // Left in the idle generation by an update that stopped half-way: harmless, but not ours.
+  const stale = [...live.policy.values()].filter((e) => e.generation === idle && !wanted.has(livePolicyKey(e))).map(livePolicyKey);
+
+  return {
+    write: { ...noOps, endpointsSet, ipcacheSet, policySet, policyDelete: stale },
+    flip: idle,
+    cleanup: {
+      ...noOps,
+      policyDelete: [...live.policy.values()].filter((e) => e.generation === gen).map(livePolicyKey),
+      ipcacheDelete: [...keys].filter((k) => !next.ipcache.has(k)),
+      endpointsDelete: [...live.endpoints.keys()].filter((k) => !next.endpoints.has(k)),
+    },
+  };
+}
+
+/** Applies operations to a tracked state in the controller's order: sets, then deletes. */
+export function applyOps(state: LiveState, ops: MapOps): void {
+  for (const [k, v] of ops.endpointsSet) state.endpoints.set(k, v);
+  for (const [k, v] of ops.ipcacheSet) state.ipcache.set(k, v);
+  for (const e of ops.policySet) state.policy.set(livePolicyKey(e), e);
+  for (const k of ops.policyDelete) state.policy.delete(k);
+  for (const k of ops.ipcacheDelete) state.ipcache.delete(k);
+  for (const k of ops.endpointsDelete) state.endpoints.delete(k);
+}
