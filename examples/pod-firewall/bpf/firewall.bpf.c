@@ -107,8 +107,18 @@ struct ct_value {
 	__u64 last_seen_ns;
 	__u64 packets;
 	__u32 policy_id;
-	__u32 pad;
+	__u32 closing; /* a TCP FIN or RST was seen */
 };
+
+/* Conntrack lifetimes, as Cilium's defaults: an entry idle longer is a new flow again. */
+#define CT_LIFETIME_TCP_NS (21600ULL * 1000000000ULL)
+#define CT_LIFETIME_NONTCP_NS (60ULL * 1000000000ULL)
+#define CT_LIFETIME_CLOSING_NS (10ULL * 1000000000ULL)
+
+#define TCP_FLAG_FIN 0x01
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_RST 0x04
+#define TCP_FLAG_ACK 0x10
 
 struct config {
 	__u32 generation;
@@ -230,18 +240,22 @@ static __always_inline void report(struct __sk_buff *skb, const struct ct_key *t
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* Parses eth/IPv4/L4 into a conntrack tuple. 0: parsed; 1: not IPv4; -1: malformed. */
-static __always_inline int parse(struct __sk_buff *skb, struct ct_key *t)
+/* Parses eth/IPv4/L4 into a conntrack tuple (and TCP flags). 0: parsed; 1: not IPv4; -1: malformed. */
+static __always_inline int parse(struct __sk_buff *skb, struct ct_key *t, __u8 *tcp_flags)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
 	struct iphdr *ip;
-	struct l4_ports {
+	struct l4_head {
 		__be16 source;
 		__be16 dest;
-	} *ports;
-	__u32 l4;
+		__be32 seq;
+		__be32 ack_seq;
+		__u8 doff;
+		__u8 flags;
+	} *ports; /* ports for TCP, UDP and SCTP; the rest only read for TCP */
+	__u32 l4, need;
 
 	if ((void *)(eth + 1) > data_end)
 		return -1;
@@ -263,20 +277,26 @@ static __always_inline int parse(struct __sk_buff *skb, struct ct_key *t)
 	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_SCTP)
 		return 0;
 	l4 = sizeof(*eth) + ip->ihl * 4;
+	need = ip->protocol == IPPROTO_TCP ? sizeof(*ports) : 4;
 	ports = data + l4;
-	if ((void *)(ports + 1) > data_end) {
+	if ((void *)ports + need > data_end) {
 		/* Headers beyond the linear area: pull them in, then look again. */
-		if (bpf_skb_pull_data(skb, l4 + sizeof(*ports)))
+		if (bpf_skb_pull_data(skb, l4 + need))
 			return -1;
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;
 		ports = data + l4;
-		if ((void *)(ports + 1) > data_end)
+		if ((void *)ports + 4 > data_end)
 			return -1;
 	}
 	/* Source and destination ports come first in TCP, UDP and SCTP alike. */
 	t->sport = bpf_ntohs(ports->source);
 	t->dport = bpf_ntohs(ports->dest);
+	if (t->proto == IPPROTO_TCP) { /* not ip->protocol: a pull invalidates packet pointers */
+		if ((void *)(ports + 1) > data_end)
+			return -1;
+		*tcp_flags = ports->flags;
+	}
 	return 0;
 }
 
@@ -353,13 +373,15 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	struct ct_key t = {}, reply = {};
 	struct ct_value *seen;
 	__u32 gen, peer = 0, policy_id = 0, dst_ifindex;
+	__u8 tcp_flags = 0;
+	__u64 now;
 	int parsed, ok;
 
 	if (!ep) {
 		count(REASON_UNMANAGED, skb->len);
 		return TCX_NEXT;
 	}
-	parsed = parse(skb, &t);
+	parsed = parse(skb, &t, &tcp_flags);
 	if (parsed > 0) {
 		count(REASON_PASS_NON_IPV4, skb->len);
 		return TCX_PASS;
@@ -382,9 +404,21 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		reply.dir = !dir;
 		seen = bpf_map_lookup_elem(&ct, &reply);
 	}
+	now = bpf_ktime_get_ns();
 	if (seen) {
-		seen->last_seen_ns = bpf_ktime_get_ns();
+		__u64 lifetime = seen->closing ? CT_LIFETIME_CLOSING_NS :
+				 t.proto == IPPROTO_TCP ? CT_LIFETIME_TCP_NS : CT_LIFETIME_NONTCP_NS;
+
+		/* Expired, or a fresh SYN reusing the ports of a closed connection: a new flow. */
+		if (now - seen->last_seen_ns > lifetime ||
+		    (seen->closing && (tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN))
+			seen = 0;
+	}
+	if (seen) {
+		seen->last_seen_ns = now;
 		__sync_fetch_and_add(&seen->packets, 1);
+		if (tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
+			seen->closing = 1;
 		count(REASON_ALLOW_CT, skb->len);
 		return TCX_PASS;
 	}

@@ -59,9 +59,19 @@ function probeTcp(r: ProbeRequest): Promise<boolean> {
   });
 }
 
+/*
+ * UDP has no close: conntrack forgets a flow only after it idles for a minute.
+ * A probe from a source port that an allowed probe used moments ago would be
+ * that old flow again, so probes walk through the ports in order instead of
+ * taking random ones.
+ */
+let nextUdpPort = 20000 + (process.pid % 1000) * 20;
+
 function probeUdp(r: ProbeRequest): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
+    const port = nextUdpPort;
+    nextUdpPort = nextUdpPort >= 60000 ? 20000 : nextUdpPort + 1;
     const done = (ok: boolean) => {
       clearTimeout(timer);
       s.close();
@@ -70,7 +80,8 @@ function probeUdp(r: ProbeRequest): Promise<boolean> {
     const timer = setTimeout(() => done(false), r.timeoutMs);
     s.once('message', () => done(true));
     s.once('error', () => done(false));
-    s.send(`probe ${r.id}`, r.port, r.host);
+    s.once('listening', () => s.send(`probe ${r.id}`, r.port, r.host));
+    s.bind(port);
   });
 }
 
