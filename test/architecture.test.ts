@@ -53,6 +53,19 @@ describe('package dependency rules', () => {
     });
   }
 
+  it('pod-firewall: the policy logic is pure (its own files, yaml and zod; no I/O, no loader)', () => {
+    const offenders = sourceFiles(join(repoRoot, 'examples/pod-firewall/src/policy')).flatMap((f) =>
+      imports(f)
+        .filter((s) => !(s.startsWith('./') || s === 'yaml' || s === 'zod'))
+        .map((s) => `${relative(repoRoot, f)} imports ${s}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('pod-firewall: the oracle shares nothing with the map compiler but the model', () => {
+    expect(imports(join(repoRoot, 'examples/pod-firewall/src/policy/oracle.ts')).filter((s) => s !== './model.js')).toEqual([]);
+  });
+
   it('the scanner sees real imports (and only those)', () => {
     expect(imports(join(repoRoot, 'packages/loader/src/sys/ffi.ts'))).toContain('koffi');
     expect(imports(join(repoRoot, 'packages/maps/src/codegen.ts'))).toEqual(['@tsbpf/object']);
