@@ -30,3 +30,4 @@ export { RingBuffer, type RingBufferOptions } from './ring-buffer.js';
 export { Globals } from './globals.js';
 export { generateBindings, type GenerateOptions } from './codegen.js';
 export { PerfBuffer, type PerfBufferOptions } from './perf-buffer.js';
+export { fromRefStruct, type RefStructInstance, type RefStructType } from './ref-struct.js';
