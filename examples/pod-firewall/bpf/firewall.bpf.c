@@ -427,43 +427,39 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	gen = live_generation();
 	src_info = ipcache_lookup(t.saddr);
 	dst_info = ipcache_lookup(t.daddr);
-	if (dir == DIR_EGRESS) {
-		ok = side_allows(ep, gen, DIR_EGRESS, dst_info, &t, &peer, &policy_id);
-		if (!ok) {
-			count(REASON_DENY_POLICY, skb->len);
-			report(skb, &t, ep, gen, peer, 0, VERDICT_DENY, REASON_DENY_POLICY);
-			return TCX_DROP;
-		}
-		/* Going to a pod of this node: decide its ingress now too, with the same generation. */
-		dst_ifindex = dst_info ? dst_info->ifindex : 0;
-		if (dst_ifindex)
-			dst_ep = bpf_map_lookup_elem(&endpoints, &dst_ifindex);
-		if (dst_ep) {
-			__u32 dst_peer = 0;
+	ok = side_allows(ep, gen, dir, dir == DIR_EGRESS ? dst_info : src_info, &t, &peer, &policy_id);
+	if (!ok) {
+		count(REASON_DENY_POLICY, skb->len);
+		report(skb, &t, ep, gen, peer, 0, VERDICT_DENY, REASON_DENY_POLICY);
+		return TCX_DROP;
+	}
+	/* Leaving for a pod of this node: decide its ingress now too, with the same generation. */
+	dst_ifindex = dir == DIR_EGRESS && dst_info ? dst_info->ifindex : 0;
+	if (dst_ifindex)
+		dst_ep = bpf_map_lookup_elem(&endpoints, &dst_ifindex);
+	if (dst_ep) {
+		struct ct_key in = t;
+		__u32 dst_peer = 0, dst_policy_id = 0;
 
-			if (!side_allows(dst_ep, gen, DIR_INGRESS, src_info, &t, &dst_peer, &policy_id)) {
-				t.dir = DIR_INGRESS;
-				count(REASON_DENY_POLICY, skb->len);
-				report(skb, &t, dst_ep, gen, dst_peer, 0, VERDICT_DENY, REASON_DENY_POLICY);
-				return TCX_DROP;
-			}
-			remember(&t, DIR_INGRESS, policy_id);
-		}
-	} else {
-		ok = side_allows(ep, gen, DIR_INGRESS, src_info, &t, &peer, &policy_id);
-		if (!ok) {
+		in.dir = DIR_INGRESS;
+		if (!side_allows(dst_ep, gen, DIR_INGRESS, src_info, &t, &dst_peer, &dst_policy_id)) {
 			count(REASON_DENY_POLICY, skb->len);
-			report(skb, &t, ep, gen, peer, 0, VERDICT_DENY, REASON_DENY_POLICY);
+			report(skb, &in, dst_ep, gen, dst_peer, 0, VERDICT_DENY, REASON_DENY_POLICY);
 			return TCX_DROP;
 		}
+		remember(&t, DIR_INGRESS, dst_policy_id);
+		/* Each side a policy allowed reports it, at its own endpoint (as Hubble shows both). */
+		if (dst_policy_id)
+			report(skb, &in, dst_ep, gen, dst_peer, dst_policy_id, VERDICT_ALLOW, REASON_ALLOW_POLICY);
+		if (policy_id)
+			report(skb, &t, ep, gen, peer, policy_id, VERDICT_ALLOW, REASON_ALLOW_POLICY);
+		else
+			policy_id = dst_policy_id;
+	} else if (policy_id) {
+		report(skb, &t, ep, gen, peer, policy_id, VERDICT_ALLOW, REASON_ALLOW_POLICY);
 	}
 	remember(&t, dir, policy_id);
-	if (policy_id) {
-		count(REASON_ALLOW_POLICY, skb->len);
-		report(skb, &t, ep, gen, peer, policy_id, VERDICT_ALLOW, REASON_ALLOW_POLICY);
-	} else {
-		count(REASON_ALLOW_UNENFORCED, skb->len);
-	}
+	count(policy_id ? REASON_ALLOW_POLICY : REASON_ALLOW_UNENFORCED, skb->len);
 	return TCX_PASS;
 }
 

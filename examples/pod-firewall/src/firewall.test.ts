@@ -29,7 +29,7 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
   afterAll(() => {
     fw?.close();
     PodFirewall.down({ name: NAME });
-    expect(readdirSync('/run/netns').filter((n) => n.startsWith(`${NAME}-`))).toEqual([]);
+    expect(readdirSync('/run/netns').filter((n) => n.startsWith(`${NAME}.`))).toEqual([]);
     expect(existsSync(`/sys/fs/bpf/${NAME}`)).toBe(false);
   });
 
@@ -44,6 +44,32 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     expect(denied(await fw.probe())).toEqual(['x/a->x/b:TCP/80', 'x/a->x/b:UDP/81', 'x/b->x/a:UDP/81', 'y/a->x/a:UDP/81', 'y/a->x/b:TCP/80', 'y/a->x/b:UDP/81']);
     expect(fw.delete(['x/deny', 'x/web'])).toBe(2);
     expect(denied(await fw.probe())).toEqual([]);
+  }, 60_000);
+
+  it('reports flow events at the endpoint whose policy decided: allowed with the policy, and drops', async () => {
+    fw.apply([policy('only-a', 'x', { podSelector: { matchLabels: { pod: 'b' } }, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'a' } } }], ports: [{ port: 80 }] }] })]);
+    const stop = new AbortController();
+    const ring = fw.observe(stop.signal);
+    ring.drain(); // what earlier tests left unread
+    const seen: { from: string; to: string; port: number; verdict: number; dir: number; policy: string | undefined; endpoint: number }[] = [];
+    const reading = (async () => {
+      for await (const e of ring) {
+        seen.push({ from: fw.podByIp(e.saddr)!, to: fw.podByIp(e.daddr)!, port: e.dport, verdict: e.verdict, dir: e.dir, policy: fw.policyName(e.policyId), endpoint: e.endpointId });
+      }
+    })();
+    await fw.probe([{ port: 80, protocol: 'TCP' }]);
+    await new Promise((r) => setTimeout(r, 300));
+    stop.abort();
+    await reading;
+    ring.close();
+    const xb = fw.readLive().endpoints.get('x/b')!.endpointId;
+    // x/a -> x/b: allowed by x/only-a, reported at x/b's ingress.
+    expect(seen).toContainEqual({ from: 'x/a', to: 'x/b', port: 80, verdict: 1, dir: 1, policy: 'x/only-a', endpoint: xb });
+    // y/a -> x/b: dropped at x/b's ingress.
+    expect(seen).toContainEqual({ from: 'y/a', to: 'x/b', port: 80, verdict: 2, dir: 1, policy: undefined, endpoint: xb });
+    // Nothing about flows no policy isolates.
+    expect(seen.filter((e) => e.to !== 'x/b')).toEqual([]);
+    fw.delete(['x/only-a']);
   }, 60_000);
 
   it('a new process adopts the pinned state; the counters saw the traffic', async () => {

@@ -23,8 +23,14 @@ export interface PodNetwork {
   readonly ifindex: number;
 }
 
-export const nodeNetns = (name: string) => `${name}-node`;
-export const podNetns = (name: string, pod: Pick<Pod, 'namespace' | 'name'>) => `${name}-${pod.namespace}-${pod.name}`;
+/*
+ * Namespace names join the instance name, the namespace and the pod with
+ * dots: Kubernetes names and instance names have none, so the instance `pf`
+ * can never take `pf-demo`'s namespaces for its own.
+ */
+export const netnsPrefix = (name: string) => `${name}.`;
+export const nodeNetns = (name: string) => `${name}.node`;
+export const podNetns = (name: string, pod: Pick<Pod, 'namespace' | 'name'>) => `${name}.${pod.namespace}.${pod.name}`;
 /** Interface names are at most 15 bytes: a short hash of the pod. */
 export const hostVeth = (name: string, pod: Pick<Pod, 'namespace' | 'name'>) =>
   `${name.slice(0, 4)}${createHash('sha256').update(podKey(pod)).digest('hex').slice(0, 8)}`;
@@ -49,7 +55,7 @@ function ifindexOf(netns: string, dev: string): number {
 /** Our namespaces that exist (also those of a run that crashed). */
 export function existingNetns(name: string): string[] {
   if (!existsSync('/run/netns')) return [];
-  return readdirSync('/run/netns').filter((n) => n.startsWith(`${name}-`));
+  return readdirSync('/run/netns').filter((n) => n.startsWith(netnsPrefix(name)));
 }
 
 export function createNode(name: string): void {
