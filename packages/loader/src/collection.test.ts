@@ -1,8 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { parseCollectionSpec } from '@tsbpf/object';
 import { readFixture } from '@tsbpf/fixtures';
 import { MapIncompatibleError, loadCollection } from './collection.js';
+import { attach } from './link.js';
 import { BpfMap } from './map.js';
 import { MapType } from '@tsbpf/object';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -73,6 +75,18 @@ describeNeeds([isRoot()], 'loadCollection against the kernel', () => {
     const [major, minor] = release().split('.').map(Number);
     expect(new DataView(kconfig.buffer).getUint32(0, true) >> 8).toBe((major! << 8) + minor!);
     expect(kconfig[4]).toBe(1); // CONFIG_BPF_SYSCALL=y
+  });
+
+  it('weak kfuncs: a present one is called, an absent one reads as 0 and its guarded call is poisoned, so the program loads and runs', () => {
+    const s = spec('externs_weak.bpf.o');
+    using c = loadCollection(s);
+    {
+      using _link = attach(c.programs.on_newtask!, s.programs.on_newtask!);
+      execFileSync('/bin/true'); // a new task
+    }
+    const data = c.maps['.data']!.lookup(u32(0))!; // initialised to -1: .data
+    const read = (name: string) => new DataView(data.buffer, data.byteOffset).getInt32(s.maps['.data']!.variables.find((v) => v.name === name)!.offset, true);
+    expect({ has_acquire: read('has_acquire'), has_missing: read('has_missing') }).toEqual({ has_acquire: 1, has_missing: 0 });
   });
 
   it('constants and map overrides apply before load, without touching the spec', () => {

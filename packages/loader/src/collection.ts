@@ -296,6 +296,9 @@ const PSEUDO_MAP_VALUE = 2;
 const PSEUDO_BTF_ID = 3;
 const PSEUDO_KFUNC_CALL = 2;
 const OP_CALL = 0x85;
+const OP_LD_IMM64 = 0x18;
+/** libbpf's POISON_CALL_KFUNC_BASE: an absent weak kfunc becomes a call to helper BASE + extern index. */
+const POISON_CALL_KFUNC_BASE = 2002000000;
 
 interface ExternContext {
   readonly kconfig: { map: BpfMap; layout: KconfigLayout } | undefined;
@@ -345,11 +348,28 @@ function relocateExtern(spec: CollectionSpec, view: DataView, at: number, name: 
   }
   const kernel = ext.kernel();
   if (e.isFunction) {
-    if (view.getUint8(at) !== OP_CALL) throw new Error(`kfunc ${name} is referenced by something other than a call`);
     const func = kernel.findByName(name, 'func');
     if (!func && !e.weak) throw new NotSupportedError(`kfunc ${name} is not in the kernel's BTF`);
+    const op = view.getUint8(at);
+    if (op === OP_LD_IMM64) {
+      // bpf_ksym_exists(kfunc): the kfunc's BTF id, or 0 for an absent weak one (the guarded code is then dead).
+      if (func) setSrc(PSEUDO_BTF_ID);
+      else setSrc(0);
+      view.setInt32(at + 4, func?.id ?? 0, true);
+      view.setInt32(at + 12, 0, true);
+      return;
+    }
+    if (op !== OP_CALL) throw new Error(`kfunc ${name} is referenced by something other than a call or bpf_ksym_exists()`);
+    if (!func) {
+      // An absent weak kfunc: a call to an invalid helper, which the verifier only
+      // rejects if it can be reached (libbpf's poisoning, same number).
+      setSrc(0);
+      view.setInt32(at + 4, POISON_CALL_KFUNC_BASE + Object.keys(spec.externs).indexOf(name), true);
+      view.setInt16(at + 2, 0, true);
+      return;
+    }
     setSrc(PSEUDO_KFUNC_CALL);
-    view.setInt32(at + 4, func?.id ?? 0, true);
+    view.setInt32(at + 4, func.id, true);
     view.setInt16(at + 2, 0, true);
     return;
   }
