@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { PodFirewall } from './firewall.js';
 import type { Cluster, NetworkPolicy } from './policy/model.js';
 import { describeNeeds, hasCommand, isRoot } from '../../../test/support/env.js';
@@ -70,6 +72,44 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     // Nothing about flows no policy isolates.
     expect(seen.filter((e) => e.to !== 'x/b')).toEqual([]);
     fw.delete(['x/only-a']);
+  }, 60_000);
+
+  it('an update keeps established connections the new policy allows, and enforces it on new ones', async () => {
+    const ns = (pod: string) => `--net=/run/netns/${NAME}.${pod.replace('/', '.')}`;
+    const server = spawn('nsenter', [ns('x/b'), process.execPath, '-e', "require('net').createServer((s) => s.pipe(s)).listen(7000)"], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300)); // the server listening
+    const client = spawn(
+      'nsenter',
+      [ns('x/a'), process.execPath, '-e', `
+        const s = require('net').connect(7000, '10.250.1.12');
+        s.on('error', (e) => { console.log('error ' + e.code); process.exit(1); });
+        s.on('data', (d) => process.stdout.write(d));
+        require('readline').createInterface({ input: process.stdin }).on('line', (l) => s.write(l + String.fromCharCode(10)));`],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    try {
+      const lines = createInterface({ input: client.stdout! });
+      const echo = async (text: string) => {
+        const got = new Promise<string>((resolve) => lines.once('line', resolve));
+        client.stdin!.write(`${text}\n`);
+        return Promise.race([got, new Promise<string>((r) => setTimeout(() => r('(no answer)'), 2000))]);
+      };
+      await new Promise((r) => setTimeout(r, 300)); // the client connected
+      expect(await echo('before')).toBe('before');
+      // x/b becomes isolated: only x/a may open connections to it, on TCP 7000.
+      fw.apply([policy('only-7000', 'x', { podSelector: { matchLabels: { pod: 'b' } }, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'a' } } }], ports: [{ port: 7000 }] }] })]);
+      expect(await echo('after')).toBe('after');
+      // Another update, still allowing it: the connection carries on through the flip and cleanup.
+      fw.apply([policy('also-81', 'x', { podSelector: { matchLabels: { pod: 'b' } }, ingress: [{ ports: [{ port: 81, protocol: 'UDP' }] }] })]);
+      expect(await echo('again')).toBe('again');
+      const m = await fw.probe([{ port: 7000, protocol: 'TCP' }]);
+      expect(m.get('x/a->x/b:TCP/7000')).toBe(true);
+      expect(m.get('y/a->x/b:TCP/7000')).toBe(false);
+    } finally {
+      client.kill('SIGKILL');
+      server.kill('SIGKILL');
+      fw.delete(['x/only-7000', 'x/also-81']);
+    }
   }, 60_000);
 
   it('a new process adopts the pinned state; the counters saw the traffic', async () => {

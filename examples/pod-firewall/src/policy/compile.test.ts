@@ -108,6 +108,21 @@ describe('the policy-to-map compiler', () => {
     expect(Object.keys(again.identities)).toHaveLength(Object.keys(alloc.identities).length + 1);
   });
 
+  it('compiles SCTP rules (this kernel has no SCTP to probe them with): proto 132, numbered and named', () => {
+    const base = cluster();
+    const c: Cluster = { ...base, pods: base.pods.map((p) => ({ ...p, ports: [...p.ports, { port: 9000, protocol: 'SCTP' as const, name: 'diameter' }] })) };
+    const p = policy('sctp', 'x', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ ports: [{ protocol: 'SCTP', port: 80 }, { protocol: 'SCTP', port: 'diameter' }] }] });
+    const { state } = compiled(c, [p]);
+    expect([...state.policy.values()].map((e) => `${e.proto}/${e.port}`).sort()).toEqual(['132/80', '132/9000']);
+    const xa = c.pods[0]!;
+    const live = initialLive(state);
+    for (const [port, want] of [[9000, true], [80, true], [81, false]] as const) {
+      expect(datapathAllows(live, { from: c.pods[4]!, to: xa, protocol: 'SCTP', port })).toBe(want);
+      expect(isAllowed(c, [p], { from: c.pods[4]!, to: xa, protocol: 'SCTP', port })).toBe(want);
+    }
+    expect(datapathAllows(live, { from: c.pods[4]!, to: xa, protocol: 'TCP', port: 80 })).toBe(false);
+  });
+
   it('agrees with the oracle on the hand-written corner cases', () => {
     const c = cluster();
     const cases: NetworkPolicy[][] = [
