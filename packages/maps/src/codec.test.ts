@@ -40,6 +40,13 @@ describe('composite codecs', () => {
     expect(decode(key, bytes)).toEqual({ saddr: 1, proto: 6, port: 80 });
     expect(struct({ a: u8, b: u32 }, { packed: true }).size).toBe(5);
     expect(() => encode(key, { saddr: 1, proto: 6 } as never)).toThrow(/missing member port/);
+    // Errors name the member, also through nested structs; padding is zero even over stale bytes.
+    const outer = struct({ id: u32, key }, { name: 'struct outer' });
+    expect(() => encode(outer, { id: 1, key: { saddr: 1, proto: 300, port: 80 } })).toThrow(/^struct outer\.key: struct \{saddr, proto, port\}\.proto: /);
+    expect(() => encode(outer, null as never)).toThrow(/struct outer: null is not an object/);
+    const stale = new DataView(new Uint8Array(12).fill(0xff).buffer);
+    outer.encode({ id: 2, key: { saddr: 3, proto: 4, port: 5 } }, stale, 0);
+    expect([...new Uint8Array(stale.buffer)]).toEqual([2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 5, 0]);
   });
 
   it('numeric arrays are typed arrays; enums are names', () => {
