@@ -26,7 +26,7 @@ export {
   type AutoAttachTarget,
 } from './link.js';
 export { withNetns } from './netns.js';
-export { helperSupported, mapTypeSupported, programTypeSupported } from './probes.js';
+export { attachTypeSupported, helperSupported, mapTypeSupported, programTypeSupported } from './probes.js';
 export { functionFileOffset } from './elf-symbols.js';
 export { unpin } from './pin.js';
 export { RingBufferReader } from './ringbuf.js';

@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
-import { MapType, ProgramType } from '@tsbpf/object';
-import { helperSupported, mapTypeSupported, programTypeSupported } from './probes.js';
+import { AttachType, MapType, ProgramType } from '@tsbpf/object';
+import { readKernelConfig } from './kconfig.js';
+import { attachTypeSupported, helperSupported, mapTypeSupported, programTypeSupported } from './probes.js';
 import { describeNeeds, isRoot } from '../../../test/support/env.js';
 
 describeNeeds([isRoot()], 'feature probes against this kernel (6.18)', () => {
@@ -12,7 +13,8 @@ describeNeeds([isRoot()], 'feature probes against this kernel (6.18)', () => {
   });
 
   it('program types', () => {
-    for (const t of [ProgramType.xdp, ProgramType.socket_filter, ProgramType.sched_cls, ProgramType.cgroup_skb, ProgramType.tracepoint]) {
+    // cgroup_sock_addr, cgroup_sockopt, sk_lookup and netfilter only load with an expected attach type: the probe passes one.
+    for (const t of [ProgramType.xdp, ProgramType.socket_filter, ProgramType.sched_cls, ProgramType.cgroup_skb, ProgramType.tracepoint, ProgramType.cgroup_sock_addr, ProgramType.cgroup_sockopt, ProgramType.sk_lookup, ProgramType.netfilter]) {
       expect(programTypeSupported(t), String(t)).toBe(true);
     }
     expect(programTypeSupported(999)).toBe(false);
@@ -24,5 +26,16 @@ describeNeeds([isRoot()], 'feature probes against this kernel (6.18)', () => {
     expect(helperSupported(ProgramType.xdp, 44)).toBe(true); // bpf_xdp_adjust_head
     expect(helperSupported(ProgramType.socket_filter, 44)).toBe(false); // not for socket filters
     expect(helperSupported(ProgramType.xdp, 9999)).toBe(false);
+  });
+
+  it('attach types (linkable here: tcx and the cgroup hooks; netkit as the kernel config says)', () => {
+    for (const t of [AttachType.tcx_ingress, AttachType.tcx_egress, AttachType.cgroup_inet_ingress, AttachType.cgroup_inet4_connect, AttachType.cgroup_sock_ops]) {
+      expect(attachTypeSupported(t), String(t)).toBe(true);
+    }
+    // netkit links exist only with CONFIG_NETKIT (not set on this VM's kernel): the probe agrees with the config.
+    expect(attachTypeSupported(AttachType.netkit_primary)).toBe(readKernelConfig().get('CONFIG_NETKIT') === 'y' || readKernelConfig().get('CONFIG_NETKIT') === 'm');
+    expect(() => attachTypeSupported(AttachType.trace_fentry)).toThrow(/cannot be probed without a target/);
+    expect(() => attachTypeSupported(AttachType.xdp)).toThrow(/cannot be probed without a target/);
+    expect(() => attachTypeSupported(250)).toThrow(/cannot be probed/);
   });
 });

@@ -1,6 +1,6 @@
-import { MapFlags, MapType, ProgramType, asm, encodeInstructions } from '@tsbpf/object';
+import { AttachType, MapFlags, MapType, ProgramType, asm, attachTypeName, encodeInstructions } from '@tsbpf/object';
 import * as sys from './sys/bpf.js';
-import { SyscallError } from './sys/errors.js';
+import { SyscallError, errnoName } from './sys/errors.js';
 import { NativeBuffer } from './sys/ffi.js';
 
 /**
@@ -78,13 +78,23 @@ export function mapTypeSupported(type: number): boolean {
 
 const NEEDS_TARGET = new Set<number>([ProgramType.tracing, ProgramType.lsm, ProgramType.ext, ProgramType.struct_ops]);
 
+/** Program types the kernel only loads with an expected attach type (the ones libbpf's probes pass). */
+const PROBE_ATTACH_TYPE: ReadonlyMap<number, number> = new Map([
+  [ProgramType.cgroup_sock_addr, AttachType.cgroup_inet4_connect],
+  [ProgramType.cgroup_sockopt, AttachType.cgroup_getsockopt],
+  [ProgramType.sk_lookup, AttachType.sk_lookup],
+  [ProgramType.lirc_mode2, AttachType.lirc_mode2],
+  [ProgramType.netfilter, AttachType.netfilter],
+]);
+
 /** Load `insns` as `type`: the fd or negative errno, and the verifier log when it failed. */
 function tryLoad(type: number, insns: Uint8Array): { ok: boolean; errno: number; log: string } {
   const code = NativeBuffer.from(insns);
   const license = NativeBuffer.string('GPL');
   const log = new NativeBuffer(64 * 1024);
   try {
-    const fd = sys.progLoad({ type, insns: code, license, log, logLevel: 1 });
+    const expectedAttachType = PROBE_ATTACH_TYPE.get(type);
+    const fd = sys.progLoad({ type, insns: code, license, log, logLevel: 1, ...(expectedAttachType !== undefined ? { expectedAttachType } : {}) });
     if (fd >= 0) {
       sys.closeFd(fd);
       return { ok: true, errno: 0, log: '' };
@@ -119,5 +129,92 @@ export function helperSupported(programType: number, helperId: number): boolean 
     if (r.errno === EPERM) throw new SyscallError('BPF_PROG_LOAD', EPERM, `probing helper ${helperId}`);
     // The verifier names an unknown or forbidden helper; any other complaint (arguments) means it exists.
     return !/invalid func |unknown func |program of this type cannot use helper/.test(r.log);
+  });
+}
+
+/**
+ * Attach types the kernel can link, and how to tell: the program type a link
+ * of that kind takes, and the target that cannot exist (ifindex 0, fd -1).
+ * A kernel that knows the attach type looks for the target and fails with
+ * ENODEV or EBADF; one that does not refuses the attach type with EINVAL
+ * first (cilium/ebpf probes tcx the same way).
+ */
+const LINK_PROBES: ReadonlyMap<number, { programType: number; target: number; present: readonly string[] }> = new Map([
+  [AttachType.tcx_ingress, { programType: ProgramType.sched_cls, target: 0, present: ['ENODEV'] }],
+  [AttachType.tcx_egress, { programType: ProgramType.sched_cls, target: 0, present: ['ENODEV'] }],
+  [AttachType.netkit_primary, { programType: ProgramType.sched_cls, target: 0, present: ['ENODEV'] }],
+  [AttachType.netkit_peer, { programType: ProgramType.sched_cls, target: 0, present: ['ENODEV'] }],
+  ...(
+    [
+      'cgroup_inet_ingress',
+      'cgroup_inet_egress',
+    ] as const
+  ).map((n) => [AttachType[n], { programType: ProgramType.cgroup_skb, target: 0xffffffff, present: ['EBADF'] }] as const),
+  ...(['cgroup_inet_sock_create', 'cgroup_inet_sock_release', 'cgroup_inet4_post_bind', 'cgroup_inet6_post_bind'] as const).map(
+    (n) => [AttachType[n], { programType: ProgramType.cgroup_sock, target: 0xffffffff, present: ['EBADF'] }] as const,
+  ),
+  ...(
+    [
+      'cgroup_inet4_bind',
+      'cgroup_inet6_bind',
+      'cgroup_inet4_connect',
+      'cgroup_inet6_connect',
+      'cgroup_udp4_sendmsg',
+      'cgroup_udp6_sendmsg',
+      'cgroup_udp4_recvmsg',
+      'cgroup_udp6_recvmsg',
+      'cgroup_inet4_getpeername',
+      'cgroup_inet6_getpeername',
+      'cgroup_inet4_getsockname',
+      'cgroup_inet6_getsockname',
+      'cgroup_unix_connect',
+      'cgroup_unix_sendmsg',
+      'cgroup_unix_recvmsg',
+      'cgroup_unix_getpeername',
+      'cgroup_unix_getsockname',
+    ] as const
+  ).map((n) => [AttachType[n], { programType: ProgramType.cgroup_sock_addr, target: 0xffffffff, present: ['EBADF'] }] as const),
+  [AttachType.cgroup_sock_ops, { programType: ProgramType.sock_ops, target: 0xffffffff, present: ['EBADF'] }],
+  [AttachType.cgroup_device, { programType: ProgramType.cgroup_device, target: 0xffffffff, present: ['EBADF'] }],
+  [AttachType.cgroup_sysctl, { programType: ProgramType.cgroup_sysctl, target: 0xffffffff, present: ['EBADF'] }],
+  [AttachType.cgroup_getsockopt, { programType: ProgramType.cgroup_sockopt, target: 0xffffffff, present: ['EBADF'] }],
+  [AttachType.cgroup_setsockopt, { programType: ProgramType.cgroup_sockopt, target: 0xffffffff, present: ['EBADF'] }],
+]);
+
+/**
+ * Whether this kernel can link programs with `attachType` (BPF_LINK_CREATE):
+ * tcx, netkit and the cgroup hooks. Throws for attach types that need a real
+ * target to probe: tracing and perf events, and XDP (a missing interface is
+ * EINVAL there, like an unknown attach type): attach and handle the error.
+ */
+export function attachTypeSupported(attachType: number): boolean {
+  const how = LINK_PROBES.get(attachType);
+  if (!how) throw new Error(`attach type ${attachTypeName(attachType)} cannot be probed without a target; attach and handle NotSupportedError`);
+  return remember(`attach:${attachType}`, () => {
+    const code = NativeBuffer.from(encodeInstructions([asm.mov64Imm(0, 1), asm.exit()], 'little'));
+    const license = NativeBuffer.string('GPL');
+    let prog: number;
+    try {
+      prog = sys.progLoad({ type: how.programType, insns: code, license, expectedAttachType: attachType });
+    } finally {
+      code.free();
+      license.free();
+    }
+    if (prog < 0) {
+      // The program type refuses this expected attach type: the kernel does not know it.
+      if (NOT_SUPPORTED.has(errnoName(-prog))) return false;
+      throw new SyscallError('BPF_PROG_LOAD', -prog, `probing attach type ${attachTypeName(attachType)}`);
+    }
+    try {
+      const link = sys.linkCreate({ progFd: prog, target: how.target, attachType });
+      sys.closeFd(link); // not expected: the target should not exist
+      return true;
+    } catch (e) {
+      if (e instanceof SyscallError && how.present.includes(e.code)) return true;
+      if (e instanceof SyscallError && NOT_SUPPORTED.has(e.code)) return false;
+      throw e;
+    } finally {
+      sys.closeFd(prog);
+    }
   });
 }
