@@ -139,7 +139,12 @@ export function helperSupported(programType: number, helperId: number): boolean 
  * ENODEV or EBADF; one that does not refuses the attach type with EINVAL
  * first (cilium/ebpf probes tcx the same way).
  */
-const LINK_PROBES: ReadonlyMap<number, { programType: number; target: number; present: readonly string[] }> = new Map([
+interface LinkProbe {
+  readonly programType: number;
+  readonly target: number;
+  readonly present: readonly string[];
+}
+const LINK_PROBES: ReadonlyMap<number, LinkProbe> = new Map<number, LinkProbe>([
   [AttachType.tcx_ingress, { programType: ProgramType.sched_cls, target: 0, present: ['ENODEV'] }],
   [AttachType.tcx_egress, { programType: ProgramType.sched_cls, target: 0, present: ['ENODEV'] }],
   [AttachType.netkit_primary, { programType: ProgramType.sched_cls, target: 0, present: ['ENODEV'] }],
@@ -149,9 +154,9 @@ const LINK_PROBES: ReadonlyMap<number, { programType: number; target: number; pr
       'cgroup_inet_ingress',
       'cgroup_inet_egress',
     ] as const
-  ).map((n) => [AttachType[n], { programType: ProgramType.cgroup_skb, target: 0xffffffff, present: ['EBADF'] }] as const),
+  ).map((n): [number, LinkProbe] => [AttachType[n], { programType: ProgramType.cgroup_skb, target: 0xffffffff, present: ['EBADF'] }]),
   ...(['cgroup_inet_sock_create', 'cgroup_inet_sock_release', 'cgroup_inet4_post_bind', 'cgroup_inet6_post_bind'] as const).map(
-    (n) => [AttachType[n], { programType: ProgramType.cgroup_sock, target: 0xffffffff, present: ['EBADF'] }] as const,
+    (n): [number, LinkProbe] => [AttachType[n], { programType: ProgramType.cgroup_sock, target: 0xffffffff, present: ['EBADF'] }],
   ),
   ...(
     [
