@@ -17,6 +17,21 @@ export interface Codec<T> {
 /** The JS type a codec produces. */
 export type Infer<C> = C extends Codec<infer T> ? T : never;
 
+/**
+ * Codecs whose `encode` writes every one of their `size` bytes (integers,
+ * floats, bool, and structs, which zero their padding themselves). A map
+ * accessor may then skip zeroing its native buffer before encoding into it.
+ * Hand-written codecs are not in the set, so they keep the zeroing.
+ */
+const dense = new WeakSet<Codec<unknown>>();
+
+export function markDense<T>(codec: Codec<T>): Codec<T> {
+  dense.add(codec as Codec<unknown>);
+  return codec;
+}
+
+export const isDense = (codec: Codec<unknown>): boolean => dense.has(codec);
+
 /** Encodes into a fresh, zero-filled buffer (padding stays zero). */
 export function encode<T>(codec: Codec<T>, value: T): Uint8Array {
   const out = new Uint8Array(codec.size);

@@ -1,4 +1,4 @@
-import { CodecError, type Codec, type Infer } from './codec.js';
+import { CodecError, markDense, type Codec, type Infer } from './codec.js';
 import { f32, f64, i16, i32, i8, u16, u32, u8, u64, i64 } from './primitives.js';
 
 type Fields = Record<string, Codec<unknown>>;
@@ -27,7 +27,8 @@ export function structAt<T extends object>(name: string, size: number, align: nu
   }
   const decode = compileDecoder<T>(fields);
   const fast = compileEncoder(name, size, fields);
-  return {
+  // Both encoders zero the whole struct first: every byte is written.
+  return markDense<T>({
     name,
     size,
     align,
@@ -51,7 +52,7 @@ export function structAt<T extends object>(name: string, size: number, align: nu
         }
       }
     },
-  };
+  });
 }
 
 /**

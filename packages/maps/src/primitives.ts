@@ -1,4 +1,4 @@
-import { CodecError, type Codec } from './codec.js';
+import { CodecError, markDense, type Codec } from './codec.js';
 
 const LE = true;
 
@@ -183,3 +183,6 @@ export function formatIpv6(b: Uint8Array): string {
   if (best < 0) return hex.join(':');
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
+
+// Each writes all of its bytes.
+for (const c of [u8, i8, u16, i16, u32, i32, be16, be32, u64, i64, u64AsNumber, bool, f32, f64] as Codec<unknown>[]) markDense(c);

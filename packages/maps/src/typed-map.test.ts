@@ -3,7 +3,7 @@ import { BpfMap, loadCollection } from '@tsbpf/loader';
 import { MapType, parseCollectionSpec } from '@tsbpf/object';
 import { readFixture } from '@tsbpf/fixtures';
 import { struct } from './composite.js';
-import { u32, u64 } from './primitives.js';
+import { u32, u64, u8, u16 } from './primitives.js';
 import { MapSchemaError, PerCpuMap, TypedMap, sum } from './typed-map.js';
 import { typedMaps } from './typed-maps.js';
 import { describeNeeds, isRoot } from '../../../test/support/env.js';
@@ -12,6 +12,16 @@ type FlowKey = { saddr: number; daddr: number; sport: number; dport: number; pro
 type FlowStats = { packets: bigint; bytes: bigint };
 
 describeNeeds([isRoot()], 'typed maps against the kernel', () => {
+  it('padding in keys stays zero, even after a raw operation left other bytes in the native key buffer', () => {
+    const Key = struct({ a: u32, b: u8, c: u16 }); // one byte of padding after b
+    using raw = BpfMap.create({ type: MapType.hash, keySize: Key.size, valueSize: 4, maxEntries: 8 });
+    const m = new TypedMap(raw, Key, u32);
+    m.set({ a: 1, b: 2, c: 3 }, 7);
+    raw.lookup(new Uint8Array(Key.size).fill(0xff)); // the map's key buffer now holds 0xff everywhere
+    expect(m.get({ a: 1, b: 2, c: 3 })).toBe(7);
+    expect([...raw.keys()].map((k) => [...k])).toEqual([[1, 0, 0, 0, 2, 0, 3, 0]]);
+  });
+
   it('BTF-typed hash map: Map-like API, and a program updates what we set', () => {
     const spec = parseCollectionSpec(readFixture('maps_btf.bpf.o'));
     using c = loadCollection(spec);

@@ -1,6 +1,6 @@
 import { UpdateFlags, type BpfMap } from '@tsbpf/loader';
 import { MapType } from '@tsbpf/object';
-import { CodecError, type Codec } from './codec.js';
+import { CodecError, isDense, type Codec } from './codec.js';
 
 /** A codec that does not match the map it is put on (sizes, or a per-CPU map used as a plain one). */
 export class MapSchemaError extends Error {
@@ -54,7 +54,13 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
     this.keyNative = new Uint8Array(kv.buffer, kv.byteOffset, map.keySize);
     const vv = map.valueView;
     this.valueNative = new Uint8Array(vv.buffer, vv.byteOffset, map.valueBufferSize);
+    // Codecs that write every byte of the buffer need no zeroing first (per-CPU values have padded slots: they do).
+    this.keyDense = isDense(key as Codec<unknown>);
+    this.valueDense = isDense(value as Codec<unknown>) && value.size === map.valueBufferSize;
   }
+
+  private readonly keyDense: boolean;
+  private readonly valueDense: boolean;
 
   protected abstract decodeValue(bytes: Uint8Array): V;
   protected abstract encodeValue(value: V): Uint8Array;
@@ -66,9 +72,9 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
   private readonly keyNative: Uint8Array;
   private readonly valueNative: Uint8Array;
 
-  /** Encodes the key straight into the map's native key buffer (zeroed first: padding must be zero). */
+  /** Encodes the key straight into the map's native key buffer (zeroed first unless the codec writes every byte: padding must be zero). */
   protected prepareKey(key: K): void {
-    this.keyNative.fill(0);
+    if (!this.keyDense) this.keyNative.fill(0);
     this.key.encode(key, this.map.keyView, 0);
   }
 
@@ -80,7 +86,7 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
 
   set(key: K, value: V, options: SetOptions = {}): this {
     this.prepareKey(key);
-    this.valueNative.fill(0);
+    if (!this.valueDense) this.valueNative.fill(0);
     this.encodeValueAt(value, this.map.valueView, 0);
     this.map.updatePrepared(UpdateFlags[options.flags ?? 'any']);
     return this;
