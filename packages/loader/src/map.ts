@@ -220,6 +220,25 @@ export class BpfMap implements Disposable {
     return sys.mapBatch('MAP_UPDATE_BATCH', { fd: this.fd, keys: k, values: v, count, elemFlags: flags }).count;
   }
 
+  /**
+   * The zero-copy batch path: native views with room for `count` keys and
+   * values, to encode into before `updateBatchPrepared(count)`. Valid until
+   * the map's next batch operation. Not zeroed: write every byte.
+   */
+  batchViews(count: number): { keys: DataView; values: DataView } {
+    const k = this.scratch('keys', count * this.keySize);
+    const v = this.scratch('values', count * this.valueBufferSize);
+    return { keys: k.view, values: v.view };
+  }
+
+  /** BPF_MAP_UPDATE_BATCH of the first `count` entries in `batchViews`; returns how many were written. */
+  updateBatchPrepared(count: number, flags: bigint = UpdateFlags.any): number {
+    if (this.closed) throw new Error(`map ${this.name || '(unnamed)'}: closed`);
+    const k = this.scratch('keys', count * this.keySize);
+    const v = this.scratch('values', count * this.valueBufferSize);
+    return sys.mapBatch('MAP_UPDATE_BATCH', { fd: this.fd, keys: k, values: v, count, elemFlags: flags }).count;
+  }
+
   /** Deletes `count` keys in one call (BPF_MAP_DELETE_BATCH); returns how many went. */
   deleteBatch(keys: Uint8Array): number {
     if (keys.length % this.keySize !== 0) throw new RangeError(`map ${this.name}: keys are not whole ${this.keySize}-byte keys`);

@@ -63,6 +63,18 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
     expect(counters.get(1)).toEqual(values.map((_, cpu) => BigInt(cpu)));
   });
 
+  it('setMany on a per-CPU hash: every CPU slot written, the padding of each 8-byte slot zero', () => {
+    using raw = BpfMap.create({ type: MapType.percpu_hash, keySize: 4, valueSize: 4, maxEntries: 8 });
+    const m = new PerCpuMap(raw, u32, u32);
+    raw.lookup(new Uint8Array(4)); // leave the map's buffers in some state
+    const cpus = raw.valueBufferSize / 8;
+    expect(m.setMany([[1, 7], [2, Array.from({ length: cpus }, (_, i) => i)]] as never)).toBe(2);
+    expect(m.get(1)).toEqual(Array.from({ length: cpus }, () => 7));
+    expect(m.get(2)).toEqual(Array.from({ length: cpus }, (_, i) => i));
+    const bytes = raw.lookup(new Uint8Array([1, 0, 0, 0]))!;
+    for (let cpu = 0; cpu < cpus; cpu++) expect([...bytes.subarray(cpu * 8 + 4, cpu * 8 + 8)]).toEqual([0, 0, 0, 0]);
+  });
+
   it('checks the codecs against the map, with typed errors', () => {
     using raw = BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 4 });
     expect(() => new TypedMap(raw, u32, u32)).toThrow(MapSchemaError);

@@ -169,21 +169,23 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
 
   /** Writes many entries with BPF_MAP_UPDATE_BATCH (one call per 1,024). Returns how many were written. */
   setMany(entries: Iterable<readonly [K, V]>, options: SetOptions = {}): number {
-    const list = [...entries];
+    const list = Array.isArray(entries) ? (entries as readonly (readonly [K, V])[]) : [...entries];
     const ks = this.map.keySize;
     const vs = this.map.valueBufferSize;
+    const flags = UpdateFlags[options.flags ?? 'any'];
     let written = 0;
-    for (let i = 0; i < list.length; i += 1024) {
-      const chunk = list.slice(i, i + 1024);
-      const keys = new Uint8Array(chunk.length * ks);
-      const values = new Uint8Array(chunk.length * vs);
-      const kv = new DataView(keys.buffer);
-      const vv = new DataView(values.buffer);
-      chunk.forEach(([k, v], j) => {
-        this.key.encode(k, kv, j * ks);
-        this.encodeValueAt(v, vv, j * vs);
-      });
-      written += this.map.updateBatch(keys, values, UpdateFlags[options.flags ?? 'any']);
+    // Encoded straight into the map's native batch buffers: no intermediate arrays, no copies.
+    for (let start = 0; start < list.length; start += 1024) {
+      const count = Math.min(1024, list.length - start);
+      const { keys, values } = this.map.batchViews(count);
+      if (!this.keyDense) new Uint8Array(keys.buffer, keys.byteOffset, count * ks).fill(0);
+      if (!this.valueDense) new Uint8Array(values.buffer, values.byteOffset, count * vs).fill(0);
+      for (let j = 0; j < count; j++) {
+        const e = list[start + j]!;
+        this.key.encode(e[0], keys, j * ks);
+        this.encodeValueAt(e[1], values, j * vs);
+      }
+      written += this.map.updateBatchPrepared(count, flags);
     }
     return written;
   }
