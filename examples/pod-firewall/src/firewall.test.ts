@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { PodFirewall } from './firewall.js';
 import type { Cluster, NetworkPolicy } from './policy/model.js';
@@ -111,6 +111,27 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
       fw.delete(['x/only-7000', 'x/also-81']);
     }
   }, 60_000);
+
+  it('down also cleans up after a run that died half-way (a stray namespace with a process in it, a stray pin)', () => {
+    const crashed = `${NAME}x`;
+    execFileSync('ip', ['netns', 'add', `${crashed}.node`]);
+    const orphan = spawn('nsenter', [`--net=/run/netns/${crashed}.node`, 'sleep', '600'], { stdio: 'ignore', detached: true });
+    mkdirSync(`/sys/fs/bpf/${crashed}/links`, { recursive: true });
+    try {
+      PodFirewall.down({ name: crashed });
+      expect(readdirSync('/run/netns').filter((n) => n.startsWith(`${crashed}.`))).toEqual([]);
+      expect(existsSync(`/sys/fs/bpf/${crashed}`)).toBe(false);
+      // Not our instance's: untouched.
+      expect(readdirSync('/run/netns').filter((n) => n.startsWith(`${NAME}.`)).length).toBeGreaterThan(0);
+    } finally {
+      try {
+        process.kill(orphan.pid!, 'SIGKILL');
+      } catch {
+        // down killed it
+      }
+      PodFirewall.down({ name: crashed });
+    }
+  });
 
   it('a new process adopts the pinned state; the counters saw the traffic', async () => {
     fw.apply([policy('deny', 'y', { podSelector: {}, policyTypes: ['Egress'] })]);
