@@ -18,9 +18,9 @@ import {
   REASONS,
   type FlowEvent,
 } from './datapath/layout.js';
-import { allocate, compile, emptyAllocations, policyPrefixes, type Allocations } from './policy/compile.js';
-import { podKey, type Cluster, type NetworkPolicy, type Pod, type Protocol } from './policy/model.js';
-import { initialLive, livePolicyKey, planUpdate, type Generation, type LiveState, type MapOps } from './policy/plan.js';
+import { EP_ENFORCE_EGRESS, EP_ENFORCE_INGRESS, allocate, compile, emptyAllocations, policyPrefixes, type Allocations } from './policy/compile.js';
+import { podKey, relabelCluster, type Cluster, type LabelChange, type NetworkPolicy, type Pod, type Protocol } from './policy/model.js';
+import { initialLive, livePolicyKey, noOps, planUpdate, type Generation, type LivePolicyEntry, type LiveState, type MapOps } from './policy/plan.js';
 
 /**
  * The control plane: creates the cluster's namespaces, loads the datapath
@@ -151,15 +151,8 @@ export class PodFirewall implements Disposable {
   }
 
   /** Replaces pod and namespace labels (identities follow; maps only). */
-  relabel(change: { pods?: Record<string, Record<string, string>>; namespaces?: Record<string, Record<string, string>> }): void {
-    const c = this.saved.cluster;
-    const cluster: Cluster = {
-      namespaces: c.namespaces.map((n) =>
-        change.namespaces?.[n.name] ? { ...n, labels: { ...change.namespaces[n.name], 'kubernetes.io/metadata.name': n.name } } : n,
-      ),
-      pods: c.pods.map((p) => (change.pods?.[podKey(p)] ? { ...p, labels: { ...change.pods[podKey(p)] } } : p)),
-    };
-    this.update(cluster, this.saved.policies);
+  relabel(change: LabelChange): void {
+    this.update(relabelCluster(this.saved.cluster, change), this.saved.policies);
   }
 
   private update(cluster: Cluster, policies: readonly NetworkPolicy[]): ApplyResult {
@@ -202,14 +195,7 @@ export class PodFirewall implements Disposable {
 
   private install(live: LiveState): void {
     this.config.set(0, { generation: live.generation });
-    this.execute({
-      endpointsSet: [...live.endpoints],
-      ipcacheSet: [...live.ipcache],
-      policySet: [...live.policy.values()],
-      policyDelete: [],
-      ipcacheDelete: [],
-      endpointsDelete: [],
-    });
+    this.execute({ ...noOps, endpointsSet: [...live.endpoints], ipcacheSet: [...live.ipcache], policySet: [...live.policy.values()] });
   }
 
   private execute(ops: MapOps): void {
@@ -225,14 +211,9 @@ export class PodFirewall implements Disposable {
       // LPM tries have no batch update: one by one (a few hundred at most).
       this.ipcache.set(cidr, { identity: u32s(v.identity), cidrIdentity: u32s(v.cidrIdentity), ifindex: v.pod ? (ifindexOf.get(v.pod) ?? 0) : 0 });
     }
-    this.policy.setMany(ops.policySet.map((e) => [{ endpointId: e.endpointId, peer: e.peer, port: e.port, proto: e.proto, dirGen: e.dir | (e.generation << 1) }, { policyId: e.policyId }] as const));
-    this.policy.deleteMany(
-      ops.policyDelete.map((k) => {
-        const [gen, rest] = k.split(':') as [string, string];
-        const [endpointId, peer, dir, proto, port] = rest.split('/').map(Number) as [number, number, number, number, number];
-        return { endpointId, peer, port, proto, dirGen: dir | (Number(gen) << 1) };
-      }),
-    );
+    const key = (e: LivePolicyEntry) => ({ endpointId: e.endpointId, peer: e.peer, port: e.port, proto: e.proto, dirGen: e.dir | (e.generation << 1) });
+    this.policy.setMany(ops.policySet.map((e) => [key(e), { policyId: e.policyId }] as const));
+    this.policy.deleteMany(ops.policyDelete.map(key));
     for (const cidr of ops.ipcacheDelete) this.ipcache.delete(cidr);
     this.endpoints.deleteMany(ops.endpointsDelete.flatMap((pod) => (ifindexOf.has(pod) ? [ifindexOf.get(pod)!] : [])));
   }
@@ -251,8 +232,8 @@ export class PodFirewall implements Disposable {
         pod: podKey(p),
         ip: p.ip,
         identity: e?.identity[gen] ?? 0,
-        ingress: e ? Boolean(e.flags[gen]! & 1) : false,
-        egress: e ? Boolean(e.flags[gen]! & 2) : false,
+        ingress: e ? Boolean(e.flags[gen]! & EP_ENFORCE_INGRESS) : false,
+        egress: e ? Boolean(e.flags[gen]! & EP_ENFORCE_EGRESS) : false,
         labels: p.labels,
       };
     });

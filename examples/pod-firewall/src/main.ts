@@ -7,10 +7,11 @@
  *
  * Exit codes: 0 ok, 1 a user error (bad file, nothing up, not root), 2 a bug.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { packageDir } from './cluster/agents.js';
+import { existingNetns } from './cluster/topology.js';
 import type { FlowEvent } from './datapath/layout.js';
 import { PodFirewall, type ProbePort } from './firewall.js';
 import {
@@ -259,7 +260,7 @@ const heading = (n: number, text: string) => out(`\n${bold(`${n}. ${text}`)}`);
 
 /** Our namespaces still present; the demo ends by showing this is empty. */
 function leftovers(name: string): string[] {
-  const mine = existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith(`${name}.`)) : [];
+  const mine = existingNetns(name);
   return existsSync(join('/sys/fs/bpf', name)) ? [...mine, join('/sys/fs/bpf', name)] : mine;
 }
 

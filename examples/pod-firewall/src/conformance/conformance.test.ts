@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PodFirewall } from '../firewall.js';
-import { podKey, type Cluster, type NetworkPolicy } from '../policy/model.js';
+import { podKey, relabelCluster, type NetworkPolicy } from '../policy/model.js';
 import { isAllowed } from '../policy/oracle.js';
 import { parseCluster, parsePolicies } from '../policy/parse.js';
-import { conformanceCluster, scenarios, type ScenarioStep } from './scenarios.js';
+import { conformanceCluster, scenarios } from './scenarios.js';
 import { describeNeeds, hasCommand, isRoot } from '../../../../test/support/env.js';
 
 /**
@@ -16,16 +16,6 @@ import { describeNeeds, hasCommand, isRoot } from '../../../../test/support/env.
 
 const NAME = `pfk${process.pid % 10000}`;
 const base = parseCluster(conformanceCluster);
-
-/** The cluster with a step's label changes, as the controller applies them. */
-function relabel(c: Cluster, step: ScenarioStep): Cluster {
-  return {
-    namespaces: c.namespaces.map((n) =>
-      step.namespaceLabels?.[n.name] ? { ...n, labels: { ...step.namespaceLabels[n.name], 'kubernetes.io/metadata.name': n.name } } : n,
-    ),
-    pods: c.pods.map((p) => (step.podLabels?.[podKey(p)] ? { ...p, labels: { ...step.podLabels[podKey(p)] } } : p)),
-  };
-}
 
 describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('clang')], 'NetworkPolicy conformance on real namespaces', () => {
   let fw: PodFirewall;
@@ -61,8 +51,9 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
           policies = new Map([...policies].filter(([k]) => !step.delete!.includes(k)));
         }
         if (step.podLabels || step.namespaceLabels) {
-          fw.relabel({ ...(step.podLabels ? { pods: step.podLabels } : {}), ...(step.namespaceLabels ? { namespaces: step.namespaceLabels } : {}) });
-          cluster = relabel(cluster, step);
+          const change = { ...(step.podLabels ? { pods: step.podLabels } : {}), ...(step.namespaceLabels ? { namespaces: step.namespaceLabels } : {}) };
+          fw.relabel(change);
+          cluster = relabelCluster(cluster, change);
         }
         const expected = (key: string) => {
           const [pair, proto] = key.split(':') as [string, string];

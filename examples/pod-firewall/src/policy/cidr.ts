@@ -5,25 +5,45 @@ export interface Prefix {
   readonly len: number;
 }
 
-export function parseIpv4(text: string): number {
+/** A dotted quad as an unsigned 32-bit number, or undefined; leading zeros are refused, as Go's net package does. */
+export function tryParseIpv4(text: string): number | undefined {
   const parts = text.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
-    throw new Error(`${JSON.stringify(text)} is not an IPv4 address`);
+  if (parts.length !== 4) return undefined;
+  let n = 0;
+  for (const part of parts) {
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(part) || Number(part) > 255) return undefined;
+    n = n * 256 + Number(part);
   }
-  return parts.reduce((a, p) => a * 256 + Number(p), 0);
+  return n;
+}
+
+export function parseIpv4(text: string): number {
+  const n = tryParseIpv4(text);
+  if (n === undefined) throw new Error(`${JSON.stringify(text)} is not an IPv4 address`);
+  return n;
 }
 
 export const formatIpv4 = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 
 const mask = (len: number) => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
 
-/** `a.b.c.d/len`, host bits cleared (Kubernetes accepts them set). */
-export function parsePrefix(text: string): Prefix {
-  const [addr, len, extra] = text.split('/');
-  const n = Number(len);
-  if (extra !== undefined || len === undefined || !/^\d{1,2}$/.test(len) || n > 32) throw new Error(`${JSON.stringify(text)} is not an IPv4 CIDR`);
-  return { addr: (parseIpv4(addr!) & mask(n)) >>> 0, len: n };
+/** `a.b.c.d/len` with host bits cleared (Kubernetes accepts them set), or undefined. */
+export function tryParsePrefix(text: string): Prefix | undefined {
+  const m = /^([0-9.]+)\/(0|[1-9][0-9]?)$/.exec(text);
+  const addr = m ? tryParseIpv4(m[1]!) : undefined;
+  const len = Number(m?.[2]);
+  if (addr === undefined || len > 32) return undefined;
+  return { addr: (addr & mask(len)) >>> 0, len };
 }
+
+export function parsePrefix(text: string): Prefix {
+  const p = tryParsePrefix(text);
+  if (!p) throw new Error(`${JSON.stringify(text)} is not an IPv4 CIDR`);
+  return p;
+}
+
+/** How many addresses the prefix holds. */
+export const prefixSize = (p: Prefix) => 2 ** (32 - p.len);
 
 export const formatPrefix = (p: Prefix) => `${formatIpv4(p.addr)}/${p.len}`;
 

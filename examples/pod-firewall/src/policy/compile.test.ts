@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { allocate, compile, emptyAllocations, policyPrefixes, DIR_EGRESS, DIR_INGRESS, EP_ENFORCE_INGRESS, PEER_ANY } from './compile.js';
 import type { Cluster, LabelSelector, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, Pod, Protocol } from './model.js';
 import { isAllowed } from './oracle.js';
-import { applyOps, initialLive, planUpdate, type MapOps } from './plan.js';
+import { applyOps, initialLive, noOps, planUpdate, type MapOps } from './plan.js';
 import { datapathAllows } from './simulate.js';
 
 /** The e2e layout: namespaces x, y, z; pods a, b, c; TCP/UDP 80/81 with named ports. */
@@ -239,13 +239,13 @@ describe('properties of the compiled maps', () => {
         // One entry at a time, as the kernel applies a batch.
         const oneByOne = (ops: MapOps, world: [Cluster, NetworkPolicy[]], what: string) => {
           const single = (o: Partial<MapOps>) => {
-            applyOps(live, { ...emptyOps, ...o });
+            applyOps(live, { ...noOps, ...o });
             expect(mismatch(...world), what).toBeUndefined();
           };
           ops.endpointsSet.forEach((e) => single({ endpointsSet: [e] }));
           ops.ipcacheSet.forEach((e) => single({ ipcacheSet: [e] }));
           ops.policySet.forEach((e) => single({ policySet: [e] }));
-          ops.policyDelete.forEach((k) => single({ policyDelete: [k] }));
+          ops.policyDelete.forEach((e) => single({ policyDelete: [e] }));
           ops.ipcacheDelete.forEach((k) => single({ ipcacheDelete: [k] }));
           ops.endpointsDelete.forEach((k) => single({ endpointsDelete: [k] }));
         };
@@ -262,4 +262,3 @@ describe('properties of the compiled maps', () => {
   });
 });
 
-const emptyOps = { endpointsSet: [], ipcacheSet: [], policySet: [], policyDelete: [], ipcacheDelete: [], endpointsDelete: [] };

@@ -1,7 +1,8 @@
 /**
  * The plain data the firewall reasons about: a cluster of namespaces and
  * pods, and Kubernetes `networking.k8s.io/v1` NetworkPolicy objects. Shared by
- * the policy oracle, the map compiler and the controller; no behaviour here.
+ * the policy oracle, the map compiler and the controller; behaviour only in
+ * the small pure helpers at the end (API-server defaulting, label changes).
  */
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
@@ -108,3 +109,23 @@ export function effectivePolicyTypes(p: NetworkPolicy): readonly PolicyType[] {
 }
 
 export const podKey = (p: Pick<Pod, 'namespace' | 'name'>) => `${p.namespace}/${p.name}`;
+
+/** Label changes: pods by 'ns/pod', namespaces by name; each replaces the labels it names. */
+export interface LabelChange {
+  readonly pods?: Readonly<Record<string, Labels>>;
+  readonly namespaces?: Readonly<Record<string, Labels>>;
+}
+
+/** The cluster with new labels; a namespace keeps its `kubernetes.io/metadata.name`, as the API server does. */
+export function relabelCluster(c: Cluster, change: LabelChange): Cluster {
+  return {
+    namespaces: c.namespaces.map((n) => {
+      const labels = change.namespaces?.[n.name];
+      return labels ? { ...n, labels: { ...labels, 'kubernetes.io/metadata.name': n.name } } : n;
+    }),
+    pods: c.pods.map((p) => {
+      const labels = change.pods?.[podKey(p)];
+      return labels ? { ...p, labels: { ...labels } } : p;
+    }),
+  };
+}

@@ -9,6 +9,7 @@
 
 import { LineCounter, isNode, parseAllDocuments, stringify, type Document } from 'yaml';
 import { z } from 'zod';
+import { addressIn, formatIpv4, parseIpv4, parsePrefix, prefixSize, tryParseIpv4, tryParsePrefix } from './cidr.js';
 import type { Cluster, ContainerPort, Namespace, NetworkPolicy, Pod } from './model.js';
 
 export type PolicyErrorCode = 'POLICY_INVALID' | 'CLUSTER_INVALID' | 'YAML_INVALID';
@@ -102,48 +103,7 @@ function portNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-/** Parses a dotted quad into an unsigned 32-bit number; rejects leading zeros as Go's net package does. */
-export function parseIPv4(s: string): number | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const part of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return undefined;
-    const octet = Number(part);
-    if (octet > 255) return undefined;
-    n = n * 256 + octet;
-  }
-  return n;
-}
-
-export function formatIPv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-export interface Cidr {
-  /** The network address (host bits cleared). */
-  readonly network: number;
-  readonly prefix: number;
-  /** Number of addresses in the block. */
-  readonly size: number;
-}
-
-/** Parses `a.b.c.d/len`; host bits may be set (Kubernetes accepts them) and are cleared. */
-export function parseCidr(s: string): Cidr | undefined {
-  const m = /^([0-9.]+)\/(0|[1-9][0-9]?)$/.exec(s);
-  if (!m) return undefined;
-  const addr = parseIPv4(m[1] ?? '');
-  const prefix = Number(m[2]);
-  if (addr === undefined || prefix > 32) return undefined;
-  const size = 2 ** (32 - prefix);
-  return { network: addr - (addr % size), prefix, size };
-}
-
-export function cidrContains(cidr: Cidr, ip: number): boolean {
-  return ip >= cidr.network && ip < cidr.network + cidr.size;
-}
-
-const cidrProblem = (s: string) => (parseCidr(s) ? undefined : `"${s}" is not an IPv4 CIDR (a.b.c.d/len, len 0-32)`);
+const cidrProblem = (s: string) => (tryParsePrefix(s) ? undefined : `"${s}" is not an IPv4 CIDR (a.b.c.d/len, len 0-32)`);
 
 // ---------------------------------------------------------------------------
 // Schemas shared by policies and the cluster file
@@ -204,13 +164,13 @@ const policyPortSchema = z
 const ipBlockSchema = z
   .strictObject({ cidr: z.string(), except: z.array(z.string()).optional() })
   .superRefine((block, ctx) => {
-    const cidr = parseCidr(block.cidr);
+    const cidr = tryParsePrefix(block.cidr);
     if (!cidr) return issue(ctx, ['cidr'], cidrProblem(block.cidr));
     block.except?.forEach((text, i) => {
-      const except = parseCidr(text);
+      const except = tryParsePrefix(text);
       if (!except) issue(ctx, ['except', i], cidrProblem(text));
-      else if (!cidrContains(cidr, except.network)) issue(ctx, ['except', i], `${text} is not inside cidr ${block.cidr}`);
-      else if (except.prefix <= cidr.prefix) {
+      else if (!addressIn(except.addr, cidr)) issue(ctx, ['except', i], `${text} is not inside cidr ${block.cidr}`);
+      else if (except.len <= cidr.len) {
         issue(ctx, ['except', i], `${text} must be strictly more specific than cidr ${block.cidr}`);
       }
     });
@@ -526,7 +486,7 @@ const podFileSchema = z
   })
   .superRefine((pod, ctx) => {
     issue(ctx, ['name'], dns1123LabelProblem(pod.name));
-    if (pod.ip !== undefined && parseIPv4(pod.ip) === undefined) issue(ctx, ['ip'], `"${pod.ip}" is not an IPv4 address`);
+    if (pod.ip !== undefined && tryParseIpv4(pod.ip) === undefined) issue(ctx, ['ip'], `"${pod.ip}" is not an IPv4 address`);
     pod.ports.forEach((p, i) => {
       const sameName = p.name !== undefined && pod.ports.findIndex((q) => q.name === p.name) !== i;
       const sameNumber = pod.ports.findIndex((q) => q.port === p.port && q.protocol === p.protocol) !== i;
@@ -553,7 +513,7 @@ const namespaceFileSchema = z
 const clusterFileSchema = z
   .strictObject({ podCidr: z.string().default(DEFAULT_POD_CIDR), namespaces: z.array(namespaceFileSchema) })
   .superRefine((file, ctx) => {
-    const cidr = parseCidr(file.podCidr);
+    const cidr = tryParsePrefix(file.podCidr);
     if (!cidr) return issue(ctx, ['podCidr'], cidrProblem(file.podCidr));
     const ips = new Map<string, string>();
     file.namespaces.forEach((ns, i) => {
@@ -561,13 +521,13 @@ const clusterFileSchema = z
         issue(ctx, ['namespaces', i, 'name'], `duplicate namespace "${ns.name}"`);
       }
       ns.pods.forEach((pod, j) => {
-        const ip = pod.ip === undefined ? undefined : parseIPv4(pod.ip);
+        const ip = pod.ip === undefined ? undefined : tryParseIpv4(pod.ip);
         if (pod.ip === undefined || ip === undefined) return;
         const path = ['namespaces', i, 'pods', j, 'ip'];
-        const owner = ips.get(formatIPv4(ip));
+        const owner = ips.get(formatIpv4(ip));
         if (owner) issue(ctx, path, `${pod.ip} is already used by pod ${owner}`);
-        else if (!cidrContains(cidr, ip)) issue(ctx, path, `${pod.ip} is outside podCidr ${file.podCidr}`);
-        ips.set(formatIPv4(ip), `${ns.name}/${pod.name}`);
+        else if (!addressIn(ip, cidr)) issue(ctx, path, `${pod.ip} is outside podCidr ${file.podCidr}`);
+        ips.set(formatIpv4(ip), `${ns.name}/${pod.name}`);
       });
     });
   });
@@ -581,9 +541,9 @@ type ClusterFile = z.output<typeof clusterFileSchema>;
  * Explicit IPs are never reused.
  */
 function allocateIps(file: ClusterFile, fail: (path: PathSegment[], message: string) => never): number[][] {
-  const cidr = parseCidr(file.podCidr) as Cidr;
+  const cidr = parsePrefix(file.podCidr); // validated by the schema
   const used = new Set<number>();
-  for (const ns of file.namespaces) for (const pod of ns.pods) if (pod.ip !== undefined) used.add(parseIPv4(pod.ip) as number);
+  for (const ns of file.namespaces) for (const pod of ns.pods) if (pod.ip !== undefined) used.add(parseIpv4(pod.ip));
   const take = (first: number, last: number): number | undefined => {
     for (let ip = first; ip <= last; ip++) {
       if (!used.has(ip)) {
@@ -593,13 +553,13 @@ function allocateIps(file: ClusterFile, fail: (path: PathSegment[], message: str
     }
     return undefined;
   };
-  let next = cidr.network + 11;
-  const lastHost = cidr.network + cidr.size - 2;
+  let next = cidr.addr + 11;
+  const lastHost = cidr.addr + prefixSize(cidr) - 2;
   return file.namespaces.map((ns, i) =>
     ns.pods.map((pod, j) => {
-      if (pod.ip !== undefined) return parseIPv4(pod.ip) as number;
-      const subnet = cidr.network + (i + 1) * 256;
-      const ip = cidr.prefix === 16 ? (i < 255 ? take(subnet + j + 11, subnet + 254) : undefined) : take(next, lastHost);
+      if (pod.ip !== undefined) return parseIpv4(pod.ip);
+      const subnet = cidr.addr + (i + 1) * 256;
+      const ip = cidr.len === 16 ? (i < 255 ? take(subnet + j + 11, subnet + 254) : undefined) : take(next, lastHost);
       if (ip === undefined) {
         fail(['namespaces', i, 'pods', j], `no free address in podCidr ${file.podCidr} for this pod; give it an ip`);
       }
@@ -654,7 +614,7 @@ export function parseCluster(yamlText: string): Cluster {
       namespace: ns.name,
       name: pod.name,
       labels: pod.labels,
-      ip: formatIPv4(ips[i]?.[j] ?? 0),
+      ip: formatIpv4(ips[i]?.[j] ?? 0),
       ports: pod.ports.map((p): ContainerPort => (p.name === undefined ? { port: p.port, protocol: p.protocol } : { ...p })),
     })),
   );

@@ -56,7 +56,7 @@ export interface MapOps {
   readonly endpointsSet: readonly (readonly [string, LiveEndpoint])[];
   readonly ipcacheSet: readonly (readonly [string, LiveIpcacheEntry])[];
   readonly policySet: readonly LivePolicyEntry[];
-  readonly policyDelete: readonly string[];
+  readonly policyDelete: readonly LivePolicyEntry[];
   readonly ipcacheDelete: readonly string[];
   readonly endpointsDelete: readonly string[];
 }
@@ -146,14 +146,14 @@ export function planUpdate(live: LiveState, next: CompiledState): UpdatePlan {
   const policySet = [...next.policy.values()].map((e) => ({ ...e, generation: idle }));
   const wanted = new Set(policySet.map(livePolicyKey));
   // Left in the idle generation by an update that stopped half-way: harmless, but not ours.
-  const stale = [...live.policy.values()].filter((e) => e.generation === idle && !wanted.has(livePolicyKey(e))).map(livePolicyKey);
+  const stale = [...live.policy.values()].filter((e) => e.generation === idle && !wanted.has(livePolicyKey(e)));
 
   return {
     write: { ...noOps, endpointsSet, ipcacheSet, policySet, policyDelete: stale },
     flip: idle,
     cleanup: {
       ...noOps,
-      policyDelete: [...live.policy.values()].filter((e) => e.generation === gen).map(livePolicyKey),
+      policyDelete: [...live.policy.values()].filter((e) => e.generation === gen),
       ipcacheDelete: [...keys].filter((k) => !next.ipcache.has(k)),
       endpointsDelete: [...live.endpoints.keys()].filter((k) => !next.endpoints.has(k)),
     },
@@ -165,7 +165,7 @@ export function applyOps(state: LiveState, ops: MapOps): void {
   for (const [k, v] of ops.endpointsSet) state.endpoints.set(k, v);
   for (const [k, v] of ops.ipcacheSet) state.ipcache.set(k, v);
   for (const e of ops.policySet) state.policy.set(livePolicyKey(e), e);
-  for (const k of ops.policyDelete) state.policy.delete(k);
+  for (const e of ops.policyDelete) state.policy.delete(livePolicyKey(e));
   for (const k of ops.ipcacheDelete) state.ipcache.delete(k);
   for (const k of ops.endpointsDelete) state.endpoints.delete(k);
 }

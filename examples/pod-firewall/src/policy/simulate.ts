@@ -1,4 +1,4 @@
-import { parseIpv4, parsePrefix } from './cidr.js';
+import { addressIn, parseIpv4, parsePrefix } from './cidr.js';
 import { DIR_EGRESS, DIR_INGRESS, EP_ENFORCE_EGRESS, EP_ENFORCE_INGRESS, IDENTITY_WORLD, PEER_ANY, PROTOCOL_NUMBERS, type Direction } from './compile.js';
 import { podKey, type Flow } from './model.js';
 import { livePolicyKey, type Generation, type LiveEndpoint, type LiveIpcacheEntry, type LiveState } from './plan.js';
@@ -50,8 +50,7 @@ function lpm(state: LiveState, ipText: string): LiveIpcacheEntry | undefined {
   let best: { len: number; value: LiveIpcacheEntry } | undefined;
   for (const [key, value] of state.ipcache) {
     const p = parsePrefix(key);
-    const m = p.len === 0 ? 0 : (0xffffffff << (32 - p.len)) >>> 0;
-    if (((ip & m) >>> 0) === p.addr && (!best || p.len > best.len)) best = { len: p.len, value };
+    if (addressIn(ip, p) && (!best || p.len > best.len)) best = { len: p.len, value };
   }
   return best?.value;
 }
