@@ -369,7 +369,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 {
 	__u32 ifindex = skb->ifindex;
 	struct endpoint *ep = bpf_map_lookup_elem(&endpoints, &ifindex), *dst_ep = 0;
-	struct ipcache_value *src_info, *dst_info;
+	struct ipcache_value *src_info = 0, *dst_info = 0;
 	struct ct_key t = {}, reply = {};
 	struct ct_value *seen;
 	__u32 gen, peer = 0, policy_id = 0, dst_ifindex;
@@ -425,8 +425,11 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 
 	/* A new flow: one generation decides it, on both sides. */
 	gen = live_generation();
-	src_info = ipcache_lookup(t.saddr);
-	dst_info = ipcache_lookup(t.daddr);
+	/* The peer of this side: the destination of what leaves the pod, the source of what enters it. */
+	if (dir == DIR_EGRESS)
+		dst_info = ipcache_lookup(t.daddr);
+	else
+		src_info = ipcache_lookup(t.saddr);
 	ok = side_allows(ep, gen, dir, dir == DIR_EGRESS ? dst_info : src_info, &t, &peer, &policy_id);
 	if (!ok) {
 		count(REASON_DENY_POLICY, skb->len);
@@ -442,6 +445,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		__u32 dst_peer = 0, dst_policy_id = 0;
 
 		in.dir = DIR_INGRESS;
+		src_info = ipcache_lookup(t.saddr);
 		if (!side_allows(dst_ep, gen, DIR_INGRESS, src_info, &t, &dst_peer, &dst_policy_id)) {
 			count(REASON_DENY_POLICY, skb->len);
 			report(skb, &in, dst_ep, gen, dst_peer, 0, VERDICT_DENY, REASON_DENY_POLICY);
