@@ -23,8 +23,8 @@ function imports(file: string): string[] {
 
 const rules: Record<string, { allowed: (spec: string) => boolean; why: string }> = {
   object: {
-    allowed: (s) => s.startsWith('.') || s === 'elfy',
-    why: '@tsbpf/object is pure: its own files and elfy only (no node:*, no other @tsbpf/*)',
+    allowed: (s) => s.startsWith('.'),
+    why: '@tsbpf/object is pure: its own files only (no node:*, no other @tsbpf/*; elfy only in tests, as a reference)',
   },
   loader: {
     allowed: (s) => s.startsWith('.') || s === '@tsbpf/object' || s === 'koffi' || s === 'node:fs' || s === 'node:util' || s === 'node:os' || s === 'node:zlib' || s === 'node:path',

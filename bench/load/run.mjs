@@ -12,6 +12,7 @@ const OBJ = process.env.OBJ ?? join(root, 'fixtures/out/minimal.bpf.o');
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const PER_ROUND = Number(process.env.PER_ROUND ?? 200);
 const TARGET = 2;
+const WARMUP = Number(process.env.WARMUP ?? 3000);
 
 let parseCollectionSpec, loadCollection;
 try {
@@ -34,7 +35,7 @@ function ours(n) {
 
 const a = [];
 const b = [];
-ours(50); // warm up
+ours(WARMUP); // warm up: JIT tiers settle after a few thousand calls
 for (let r = 0; r < ROUNDS; r++) {
   b.push(JSON.parse(execFileSync(join(root, 'build/c/bench-load'), [OBJ, String(PER_ROUND)], { encoding: 'utf8' })).medianUs);
   a.push(...ours(PER_ROUND));

@@ -22,7 +22,7 @@ import { BpfMap, possibleCpus } from './map.js';
 import { Program } from './program.js';
 import * as sys from './sys/bpf.js';
 import { errnoName } from './sys/errors.js';
-import { NativeBuffer } from './sys/ffi.js';
+import { NativeBuffer, scratch } from './sys/ffi.js';
 
 export interface LoadCollectionOptions {
   /** Load only these programs (default: all). Maps are all created. */
@@ -135,8 +135,9 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
 function loadBtf(spec: CollectionSpec): number {
   const { bytes, unresolvedDatasecs } = btfForKernel(spec);
   if (unresolvedDatasecs.length > 0) throw new NotSupportedError(`DATASECs without a section: ${unresolvedDatasecs.join(', ')}`);
-  const raw = NativeBuffer.from(bytes);
+  const mark = scratch.begin();
   try {
+    const raw = scratch.copy(bytes);
     let fd = sys.btfLoad(raw);
     if (fd >= 0) return fd;
     const log = new NativeBuffer(1 << 20);
@@ -149,7 +150,7 @@ function loadBtf(spec: CollectionSpec): number {
       log.free();
     }
   } finally {
-    raw.free();
+    scratch.end(mark);
   }
 }
 

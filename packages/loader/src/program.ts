@@ -1,6 +1,6 @@
 import * as sys from './sys/bpf.js';
 import { SyscallError, errnoName } from './sys/errors.js';
-import { NativeBuffer } from './sys/ffi.js';
+import { NativeBuffer, scratch } from './sys/ffi.js';
 
 export interface ProgramOptions {
   type: number;
@@ -107,11 +107,12 @@ export class Program implements Disposable {
     if (o.instructions.length === 0 || o.instructions.length % 8 !== 0) {
       throw new RangeError(`program ${o.name ?? ''}: ${o.instructions.length} bytes is not whole instructions`);
     }
-    const insns = NativeBuffer.from(o.instructions);
-    const license = NativeBuffer.string(o.license);
-    const funcInfo = o.btfFd && o.funcInfo?.length ? NativeBuffer.from(o.funcInfo) : undefined;
-    const lineInfo = o.btfFd && o.lineInfo?.length ? NativeBuffer.from(o.lineInfo) : undefined;
+    const mark = scratch.begin();
     try {
+      const insns = scratch.copy(o.instructions);
+      const license = scratch.string(o.license);
+      const funcInfo = o.btfFd && o.funcInfo?.length ? scratch.copy(o.funcInfo) : undefined;
+      const lineInfo = o.btfFd && o.lineInfo?.length ? scratch.copy(o.lineInfo) : undefined;
       const attr: sys.ProgLoadAttr = {
         type: o.type,
         insns,
@@ -142,10 +143,7 @@ export class Program implements Disposable {
         }
       }
     } finally {
-      insns.free();
-      license.free();
-      funcInfo?.free();
-      lineInfo?.free();
+      scratch.end(mark);
     }
   }
 
@@ -172,11 +170,12 @@ export class Program implements Disposable {
 
   /** BPF_PROG_TEST_RUN. */
   testRun(o: TestRunOptions = {}): TestRunOutput {
-    const dataIn = o.data ? NativeBuffer.from(o.data) : undefined;
-    const dataOut = o.data ? new NativeBuffer(o.dataOutSize ?? o.data.length + 256) : undefined;
-    const ctxIn = o.ctx ? NativeBuffer.from(o.ctx) : undefined;
-    const ctxOut = o.ctx ? new NativeBuffer(o.ctx.length) : undefined;
+    const mark = scratch.begin();
     try {
+      const dataIn = o.data ? scratch.copy(o.data) : undefined;
+      const dataOut = o.data ? scratch.alloc(o.dataOutSize ?? o.data.length + 256) : undefined;
+      const ctxIn = o.ctx ? scratch.copy(o.ctx) : undefined;
+      const ctxOut = o.ctx ? scratch.zeroed(o.ctx.length) : undefined;
       const r = sys.progTestRun({ progFd: this.fd, dataIn, dataOut, ctxIn, ctxOut, repeat: o.repeat });
       return {
         retval: r.retval,
@@ -185,7 +184,7 @@ export class Program implements Disposable {
         durationNs: r.duration,
       };
     } finally {
-      for (const b of [dataIn, dataOut, ctxIn, ctxOut]) b?.free();
+      scratch.end(mark);
     }
   }
 

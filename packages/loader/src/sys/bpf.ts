@@ -6,7 +6,7 @@
  * Failures become SyscallError; new fds are kept away from 0-2.
  */
 import { SyscallError } from './errors.js';
-import { NativeBuffer, boundBpf, bpf, closeFd, dupAtLeast } from './ffi.js';
+import { NativeBuffer, boundBpf, bpf, closeFd, dupAtLeast, scratch, type NativeMemory } from './ffi.js';
 
 export const BpfCmd = {
   MAP_CREATE: 0,
@@ -259,20 +259,20 @@ export function mapFreeze(fd: number): void {
 
 export interface ProgLoadAttr {
   type: number;
-  insns: NativeBuffer;
-  license: NativeBuffer;
+  insns: NativeMemory;
+  license: NativeMemory;
   logLevel?: number;
-  log?: NativeBuffer;
+  log?: NativeMemory;
   kernVersion?: number;
   flags?: number;
   name?: string;
   expectedAttachType?: number;
   btfFd?: number;
-  funcInfo?: { rec: NativeBuffer; recSize: number; count: number };
-  lineInfo?: { rec: NativeBuffer; recSize: number; count: number };
+  funcInfo?: { rec: NativeMemory; recSize: number; count: number };
+  lineInfo?: { rec: NativeMemory; recSize: number; count: number };
   attachBtfId?: number;
   attachBtfObjFd?: number;
-  fdArray?: NativeBuffer;
+  fdArray?: NativeMemory;
 }
 
 /** BPF_PROG_LOAD: the fd, or the negative errno (the caller decides whether to retry with a log). */
@@ -313,35 +313,37 @@ export function progLoad(p: ProgLoadAttr): number {
 }
 
 export function objPin(fd: number, path: string): void {
-  const p = NativeBuffer.string(path);
+  const mark = scratch.begin();
   try {
+    const p = scratch.string(path);
     begin('OBJ_PIN');
     a.setBigUint64(0, p.address, LE);
     a.setUint32(8, fd, LE);
     call('OBJ_PIN', path);
   } finally {
-    p.free();
+    scratch.end(mark);
   }
 }
 
 export function objGet(path: string, flags = 0): number {
-  const p = NativeBuffer.string(path);
+  const mark = scratch.begin();
   try {
+    const p = scratch.string(path);
     begin('OBJ_GET');
     a.setBigUint64(0, p.address, LE);
     a.setUint32(12, flags, LE);
     return ownFd(call('OBJ_GET', path));
   } finally {
-    p.free();
+    scratch.end(mark);
   }
 }
 
 export interface TestRunAttr {
   progFd: number;
-  dataIn?: NativeBuffer;
-  dataOut?: NativeBuffer;
-  ctxIn?: NativeBuffer;
-  ctxOut?: NativeBuffer;
+  dataIn?: NativeMemory;
+  dataOut?: NativeMemory;
+  ctxIn?: NativeMemory;
+  ctxOut?: NativeMemory;
   repeat?: number;
   flags?: number;
 }
@@ -424,14 +426,15 @@ export function linkDetach(linkFd: number): void {
 }
 
 export function rawTracepointOpen(progFd: number, name: string | undefined, context?: string): number {
-  const n = name ? NativeBuffer.string(name) : undefined;
+  const mark = scratch.begin();
   try {
+    const n = name ? scratch.string(name) : undefined;
     begin('RAW_TRACEPOINT_OPEN');
     a.setBigUint64(0, n ? n.address : 0n, LE);
     a.setUint32(8, progFd, LE);
     return ownFd(call('RAW_TRACEPOINT_OPEN', context));
   } finally {
-    n?.free();
+    scratch.end(mark);
   }
 }
 
@@ -460,7 +463,7 @@ export function infoName(info: NativeBuffer, offset: number): string {
 }
 
 /** BPF_BTF_LOAD: the fd, or the negative errno. */
-export function btfLoad(btf: NativeBuffer, log?: NativeBuffer): number {
+export function btfLoad(btf: NativeMemory, log?: NativeMemory): number {
   begin('BTF_LOAD');
   a.setBigUint64(0, btf.address, LE);
   a.setUint32(16, btf.size, LE);

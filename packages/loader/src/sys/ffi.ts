@@ -115,6 +115,95 @@ export class NativeBuffer {
   }
 }
 
+/** Native memory an attr points at: where it starts and how long it is. */
+export interface NativeMemory {
+  readonly address: bigint;
+  readonly size: number;
+}
+
+/** A piece of the scratch arena, with a view of its bytes. */
+export interface ScratchMemory extends NativeMemory {
+  readonly bytes: Uint8Array;
+}
+
+const SCRATCH_SIZE = 64 * 1024;
+
+/**
+ * Native memory for the pointers of one synchronous call or sequence of calls
+ * (a BTF blob, instructions, license, func and line info, a path): one calloc'd
+ * arena reused by every call, where a fresh NativeBuffer per pointer costs a
+ * calloc, a free and a koffi view each (a tenth of a small object's load).
+ * Scopes nest: `const mark = scratch.begin()` ... `scratch.end(mark)` in a
+ * finally. Memory taken inside a scope stays valid until that scope ends; a
+ * request the arena cannot hold moves it to a bigger block, and the old block
+ * lives until the outermost scope ends, so no address handed out is freed
+ * while in use. Single-threaded by construction: JavaScript runs these calls
+ * to completion.
+ */
+class ScratchArena {
+  private block = new NativeBuffer(SCRATCH_SIZE);
+  private used = 0;
+  private depth = 0;
+  private retired: NativeBuffer[] = [];
+
+  begin(): number {
+    this.depth++;
+    return this.used;
+  }
+
+  end(mark: number): void {
+    if (this.depth === 0) throw new Error('scratch: end() without begin()');
+    this.depth--;
+    this.used = mark;
+    if (this.depth > 0) return;
+    this.used = 0;
+    for (const b of this.retired) b.free();
+    this.retired.length = 0;
+    if (this.block.size > 16 * SCRATCH_SIZE) {
+      this.block.free();
+      this.block = new NativeBuffer(SCRATCH_SIZE);
+    }
+  }
+
+  /** `size` bytes, 8-aligned, not zeroed. */
+  alloc(size: number): ScratchMemory {
+    if (this.depth === 0) throw new Error('scratch: alloc() outside begin()/end()');
+    let at = (this.used + 7) & ~7;
+    if (at + size > this.block.size) {
+      this.retired.push(this.block);
+      this.block = new NativeBuffer(Math.max(2 * this.block.size, size + 8));
+      at = 0;
+    }
+    this.used = at + size;
+    return { address: this.block.address + BigInt(at), size, bytes: this.block.bytes.subarray(at, at + size) };
+  }
+
+  /** A copy of `data` followed by `extra` zero bytes (e.g. a NUL). */
+  copy(data: Uint8Array, extra = 0): ScratchMemory {
+    const m = this.alloc(data.length + extra);
+    m.bytes.set(data);
+    if (extra > 0) m.bytes.fill(0, data.length);
+    return m;
+  }
+
+  /** A NUL-terminated UTF-8 string. */
+  string(s: string): ScratchMemory {
+    return this.copy(utf8.encode(s), 1);
+  }
+
+  /** `size` zeroed bytes. */
+  zeroed(size: number): ScratchMemory {
+    const m = this.alloc(size);
+    m.bytes.fill(0);
+    return m;
+  }
+}
+
+const utf8 = new TextEncoder();
+
+/** The process's scratch arena (see ScratchArena). */
+export const scratch = new ScratchArena();
+
 export const PROT_READ = 0x1;
 export const PROT_WRITE = 0x2;
 export const MAP_SHARED = 0x01;

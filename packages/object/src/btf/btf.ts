@@ -1,4 +1,4 @@
-import { plainBytes } from '../bytes.js';
+import { cString, plainBytes } from '../bytes.js';
 import { ObjectParseError, type ByteOrder } from '../errors.js';
 import { decodeType } from './decode.js';
 import { indexTypes, kindOf, readHeader, typeWords, type BtfHeader } from './layout.js';
@@ -10,7 +10,6 @@ export interface BtfParseOptions {
 }
 
 const VOID: BtfType = Object.freeze({ kind: 'void', id: 0, name: '' });
-const decoder = new TextDecoder('utf-8', { fatal: false });
 const encoder = new TextEncoder();
 
 /**
@@ -132,7 +131,7 @@ export class Btf {
     if (cached !== undefined) return cached;
     const start = offset - this.strStart;
     if (start >= this.strings.length) throw new ObjectParseError('BTF_INVALID', `string offset ${offset} is out of range`);
-    const s = decodeString(this.strings, start);
+    const s = cString(this.strings, start);
     this.names.set(offset, s);
     return s;
   }
@@ -305,12 +304,6 @@ export class Btf {
 }
 
 const KIND_NAMES = Object.keys(BtfKind) as BtfKindName[];
-
-/** A NUL-terminated string (the section's NUL-termination was checked at parse). */
-function decodeString(bytes: Uint8Array, start: number): string {
-  const end = bytes.indexOf(0, start);
-  return decoder.decode(bytes.subarray(start, end < 0 ? bytes.length : end));
-}
 
 function notFound(id: number): ObjectParseError {
   return new ObjectParseError('BTF_NOT_FOUND', `no BTF type with id ${id}`);

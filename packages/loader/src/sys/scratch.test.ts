@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ProgramType, asm, encodeInstructions } from '@tsbpf/object';
+import { Program } from '../program.js';
+import { describeNeeds, isRoot } from '../../../../test/support/env.js';
+import { scratch } from './ffi.js';
+
+describe('the scratch arena', () => {
+  it('keeps what an outer scope took valid while an inner one outgrows the block', () => {
+    const outer = scratch.begin();
+    try {
+      const a = scratch.copy(new Uint8Array([1, 2, 3]));
+      const inner = scratch.begin();
+      try {
+        const big = scratch.alloc(1 << 20); // more than the 64 KiB block: moves to a new one
+        big.bytes.fill(0xee);
+        expect(big.address).not.toBe(a.address);
+        const b = scratch.copy(new Uint8Array([9]));
+        expect(b.address >= big.address + BigInt(big.size)).toBe(true);
+      } finally {
+        scratch.end(inner);
+      }
+      expect([...a.bytes]).toEqual([1, 2, 3]); // the retired block lives until the outer scope ends
+      const c = scratch.string('abc');
+      expect([...c.bytes]).toEqual([97, 98, 99, 0]);
+      expect(Number(c.address) % 8).toBe(0);
+    } finally {
+      scratch.end(outer);
+    }
+  });
+
+  it('refuses allocation outside a scope and unbalanced ends', () => {
+    expect(() => scratch.alloc(8)).toThrow(/outside begin/);
+    expect(() => scratch.end(0)).toThrow(/without begin/);
+  });
+});
+
+describeNeeds([isRoot()], 'the scratch arena under a real load', () => {
+  it('loads a program larger than the arena (80 KiB of instructions) and then a small one', () => {
+    const body = Array.from({ length: 10_000 }, (_, i) => asm.mov64Imm(0, i & 0xff));
+    using big = Program.load({ type: ProgramType.xdp, name: 'big', license: 'GPL', instructions: encodeInstructions([...body, asm.mov64Imm(0, 2), asm.exit()], 'little') });
+    expect(big.testRun({ data: new Uint8Array(64) }).retval).toBe(2);
+    using small = Program.load({ type: ProgramType.xdp, name: 'small', license: 'GPL', instructions: encodeInstructions([asm.mov64Imm(0, 1), asm.exit()], 'little') });
+    expect(small.testRun({ data: new Uint8Array(64) }).retval).toBe(1);
+  });
+});
