@@ -1,6 +1,6 @@
 export { loadKernelBtf, readKernelBtfBytes, VMLINUX_BTF, type LoadKernelBtfOptions } from './kernel-btf.js';
 export { readFileBytes } from './read-file.js';
-export { BpfMap, UpdateFlags, possibleCpus, type MapOptions } from './map.js';
+export { BatchCursor, BpfMap, UpdateFlags, possibleCpus, type MapOptions } from './map.js';
 export { Program, VerifierError, type ProgramOptions, type TestRunOptions, type TestRunOutput } from './program.js';
 export { SyscallError, errnoName } from './sys/errors.js';
 export { BtfLoadError, Collection, MapIncompatibleError, NotSupportedError, loadCollection, type LoadCollectionOptions } from './collection.js';

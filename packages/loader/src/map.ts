@@ -280,6 +280,51 @@ export class BpfMap implements Disposable {
     }
   }
 
+  /**
+   * A walk of every element in BPF_MAP_LOOKUP_BATCH calls of `batchSize`
+   * that leaves each batch in native memory, for decoders that read it in
+   * place (TypedMap.entries): `next()` fetches a batch and says how many
+   * entries it holds (0 at the end); read them through `keys` and `values`
+   * before the next call. The buffers are the map's own unless another walk
+   * holds them, then the cursor's; `release()` when done (early or not).
+   */
+  batchCursor(batchSize = 1024): BatchCursor {
+    if (this.closed) throw new Error(`map ${this.name || '(unnamed)'}: closed`);
+    const shared = this.cursorBuffers !== undefined && !this.cursorBuffersBusy ? this.cursorBuffers : undefined;
+    const own = shared === undefined || shared.keys.size < batchSize * this.keySize || shared.values.size < batchSize * this.valueBufferSize;
+    const buffers = own ? cursorBuffersFor(batchSize, this.keySize, this.valueBufferSize) : shared!;
+    if (own && !this.cursorBuffersBusy) {
+      // Becomes the map's set (freed with the map), replacing a smaller one.
+      if (this.cursorBuffers) freeCursorBuffers(this.cursorBuffers);
+      this.cursorBuffers = buffers;
+    }
+    const mine = buffers === this.cursorBuffers;
+    if (mine) this.cursorBuffersBusy = true;
+    const cursor = new BatchCursor(this, buffers, batchSize, () => {
+      if (mine) this.cursorBuffersBusy = false;
+      else {
+        cursorRegistry.unregister(cursor);
+        freeCursorBuffers(buffers);
+      }
+    });
+    // A walk abandoned without release() (manual next() calls left off): free its own buffers with it.
+    if (!mine) cursorRegistry.register(cursor, buffers, cursor);
+    return cursor;
+  }
+
+  private cursorBuffers: CursorBuffers | undefined;
+  private cursorBuffersBusy = false;
+
+  /** @internal BPF_MAP_LOOKUP_BATCH for a cursor. */
+  lookupBatchInto(b: CursorBuffers, first: boolean, count: number): { count: number; done: boolean } {
+    return sys.mapBatch('MAP_LOOKUP_BATCH', { fd: this.fd, inBatch: first ? null : b.cursorIn, outBatch: b.cursorOut, keys: b.keys, values: b.values, count });
+  }
+
+  /** False once close() has run. */
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
   private batchCount(keys: Uint8Array, values: Uint8Array): number {
     if (keys.length % this.keySize !== 0 || values.length % this.valueBufferSize !== 0) {
       throw new RangeError(`map ${this.name}: batch is not whole keys and values`);
@@ -348,9 +393,90 @@ export class BpfMap implements Disposable {
     this.value.free();
     for (const b of this.scratchBuffers.values()) b.free();
     this.scratchBuffers.clear();
+    if (this.cursorBuffers) freeCursorBuffers(this.cursorBuffers);
+    this.cursorBuffers = undefined;
   }
 
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+const cursorRegistry = new FinalizationRegistry<CursorBuffers>((b) => freeCursorBuffers(b));
+
+/** Native memory of one batch walk: keys, values and the kernel's two cursors. */
+interface CursorBuffers {
+  keys: NativeBuffer;
+  values: NativeBuffer;
+  cursorIn: NativeBuffer;
+  cursorOut: NativeBuffer;
+}
+
+function cursorBuffersFor(batchSize: number, keySize: number, valueSize: number): CursorBuffers {
+  return {
+    keys: new NativeBuffer(batchSize * keySize),
+    values: new NativeBuffer(batchSize * valueSize),
+    // Hash maps use a bucket cursor: 4 bytes suffice, but a key's size is the documented minimum.
+    cursorIn: new NativeBuffer(Math.max(8, keySize)),
+    cursorOut: new NativeBuffer(Math.max(8, keySize)),
+  };
+}
+
+function freeCursorBuffers(b: CursorBuffers): void {
+  b.keys.free();
+  b.values.free();
+  b.cursorIn.free();
+  b.cursorOut.free();
+}
+
+/** See BpfMap.batchCursor. */
+export class BatchCursor {
+  /** The current batch's keys, back to back (`keySize` each). */
+  readonly keys: DataView;
+  /** The current batch's values, back to back (`valueBufferSize` each). */
+  readonly values: DataView;
+  private first = true;
+  private done = false;
+  private released = false;
+
+  constructor(
+    private readonly map: BpfMap,
+    private readonly buffers: CursorBuffers,
+    private readonly batchSize: number,
+    private readonly onRelease: () => void,
+  ) {
+    this.keys = buffers.keys.view;
+    this.values = buffers.values.view;
+  }
+
+  /** Fetches the next batch: how many entries it holds, 0 when the walk is over (then released). */
+  next(): number {
+    if (this.released) return 0;
+    while (!this.done) {
+      let r: { count: number; done: boolean };
+      try {
+        r = this.map.lookupBatchInto(this.buffers, this.first, this.batchSize);
+      } catch (e) {
+        this.release();
+        throw e;
+      }
+      this.first = false;
+      this.done = r.done;
+      if (!r.done) this.buffers.cursorIn.bytes.set(this.buffers.cursorOut.bytes);
+      if (r.count > 0) return r.count;
+    }
+    this.release();
+    return 0;
+  }
+
+  /** Throws when the map was closed under the walk (its buffers are gone). */
+  check(): void {
+    if (!this.map.isOpen) throw new Error(`map ${this.map.name || '(unnamed)'}: closed during iteration`);
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.onRelease();
   }
 }

@@ -49,6 +49,46 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
     expect(() => flows.set(key, { packets: 1n, bytes: 1n }, { flags: 'exist' })).toThrow(/ENOENT/);
   });
 
+  it('entries() walks batches in place: several batches, two walks at once, early exit, a map closed under a walk', () => {
+    const raw = BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 16, maxEntries: 4096 });
+    try {
+      const m = new TypedMap(raw, u32, struct({ packets: u64, bytes: u64 }));
+      expect(m.setMany(Array.from({ length: 2500 }, (_, i) => [i, { packets: BigInt(i), bytes: BigInt(2 * i) }] as const))).toBe(2500);
+      const walked = [...m.entries()];
+      expect(walked.length).toBe(2500); // three batches of up to 1,024
+      expect(walked.every(([k, v]) => v.packets === BigInt(k) && v.bytes === BigInt(2 * k))).toBe(true);
+      expect(new Set(walked.map(([k]) => k)).size).toBe(2500);
+
+      // A walk inside a walk gets buffers of its own; both see everything.
+      let outer = 0;
+      let inner = 0;
+      for (const [k] of m.entries()) {
+        outer++;
+        if (k === 7) for (const [, v] of m.entries()) inner += v.packets === undefined ? 0 : 1;
+      }
+      expect([outer, inner]).toEqual([2500, 2500]);
+
+      // Leaving early releases the walk: the next one starts from the beginning.
+      for (const _ of m.entries()) break;
+      expect([...m.values()].length).toBe(2500);
+
+      const it = m.entries();
+      it.next();
+      raw.close();
+      expect(() => it.next()).toThrow(/closed/);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('entries() of a map type without batch lookups (devmap) walks key by key', () => {
+    using raw = BpfMap.create({ type: MapType.devmap, keySize: 4, valueSize: 4, maxEntries: 4 });
+    expect(() => raw.batchCursor().next()).toThrow(expect.objectContaining({ code: 'ENOTSUPP' })); // the kernel's 524
+    const m = new TypedMap(raw, u32, u32);
+    m.set(2, 1); // slot 2 → ifindex 1 (lo, in every namespace)
+    expect([...m.entries()]).toEqual([[2, 1]]);
+  });
+
   it('per-CPU values come back per CPU, and sum', () => {
     const spec = parseCollectionSpec(readFixture('maps_btf.bpf.o'));
     using c = loadCollection(spec);

@@ -1,4 +1,4 @@
-import { UpdateFlags, type BpfMap } from '@tsbpf/loader';
+import { UpdateFlags, type BatchCursor, type BpfMap } from '@tsbpf/loader';
 import { MapType } from '@tsbpf/object';
 import { CodecError, isDense, type Codec } from './codec.js';
 
@@ -110,23 +110,18 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
     for (const [, v] of this.entries()) yield v;
   }
 
-  /** Every entry; whole batches per system call where the kernel supports it. */
-  *entries(): IterableIterator<[K, V]> {
-    const k = this.map.keySize;
-    const v = this.map.valueBufferSize;
-    let batched = true;
-    try {
-      for (const chunk of this.map.lookupBatches(1024)) {
-        const kv = new DataView(chunk.keys.buffer, chunk.keys.byteOffset, chunk.keys.byteLength);
-        const vv = new DataView(chunk.values.buffer, chunk.values.byteOffset, chunk.values.byteLength);
-        for (let i = 0; i < chunk.count; i++) yield [this.key.decode(kv, i * k), this.decodeValueAt(vv, i * v)];
-      }
-    } catch (e) {
-      // Map types without batch support answer EINVAL/ENOTSUPP before yielding anything.
-      if (!(e instanceof Error && 'code' in e && ['EINVAL', 'ENOTSUPP', 'EOPNOTSUPP'].includes((e as { code: string }).code))) throw e;
-      batched = false;
-    }
-    if (batched) return;
+  /**
+   * Every entry; whole batches per system call where the kernel supports it,
+   * decoded in place from the batch's native memory (no copies, no generator).
+   */
+  entries(): IterableIterator<[K, V]> {
+    return new EntryIterator(this.map.batchCursor(1024), this.key, (view, offset) => this.decodeValueAt(view, offset), this.map.keySize, this.map.valueBufferSize, () =>
+      this.entriesOneByOne(),
+    );
+  }
+
+  /** For map types without batch lookups: next-key walk, one lookup each. */
+  private *entriesOneByOne(): IterableIterator<[K, V]> {
     for (const key of this.map.keys()) {
       const raw = this.map.lookup(key);
       if (raw !== undefined) yield [decodeAt(this.key, key), this.decodeValue(raw)];
@@ -298,4 +293,65 @@ export function sum(values: readonly bigint[]): bigint;
 export function sum(values: readonly (number | bigint)[]): number | bigint {
   if (values.length > 0 && typeof values[0] === 'bigint') return (values as bigint[]).reduce((a, b) => a + b, 0n);
   return (values as number[]).reduce((a, b) => a + b, 0);
+}
+
+/** Errnos with which a map type refuses batch lookups, before anything was read. */
+const NO_BATCH = new Set(['EINVAL', 'ENOTSUPP', 'EOPNOTSUPP']);
+
+/**
+ * TypedMap.entries(): a hand-written iterator rather than a generator (a
+ * yield costs more than the decoding of a small entry), reading each batch
+ * where the kernel put it.
+ */
+class EntryIterator<K, V> implements IterableIterator<[K, V]> {
+  private index = 0;
+  private count = 0;
+  private started = false;
+  private fallback: IterableIterator<[K, V]> | undefined;
+
+  constructor(
+    private readonly cursor: BatchCursor,
+    private readonly key: Codec<K>,
+    private readonly decodeValueAt: (view: DataView, offset: number) => V,
+    private readonly keySize: number,
+    private readonly valueSize: number,
+    private readonly oneByOne: () => IterableIterator<[K, V]>,
+  ) {}
+
+  next(): IteratorResult<[K, V]> {
+    if (this.fallback) return this.fallback.next();
+    if (this.index >= this.count) {
+      if (!this.fetch()) {
+        const fallback = this.fallback as IterableIterator<[K, V]> | undefined; // set by fetch() when batches are refused
+        return fallback ? fallback.next() : { value: undefined, done: true };
+      }
+    }
+    this.cursor.check();
+    const i = this.index++;
+    return { value: [this.key.decode(this.cursor.keys, i * this.keySize), this.decodeValueAt(this.cursor.values, i * this.valueSize)], done: false };
+  }
+
+  private fetch(): boolean {
+    try {
+      this.count = this.cursor.next();
+    } catch (e) {
+      // Map types without batch support answer before yielding anything.
+      if (this.started || !(e instanceof Error && NO_BATCH.has((e as { code?: string }).code ?? ''))) throw e;
+      this.fallback = this.oneByOne();
+      return false;
+    }
+    this.started = true;
+    this.index = 0;
+    return this.count > 0;
+  }
+
+  return(): IteratorResult<[K, V]> {
+    this.cursor.release();
+    this.fallback?.return?.();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this;
+  }
 }

@@ -1,6 +1,8 @@
 import { constants } from 'node:os';
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+// The kernel's own ENOTSUPP (include/linux/errno.h) leaks to user space from bpf(): libc has no name for it.
+ERRNO_NAMES.set(524, 'ENOTSUPP');
 
 export function errnoName(errno: number): string {
   return ERRNO_NAMES.get(errno) ?? `E${errno}`;
@@ -16,6 +18,7 @@ const HINTS: Record<string, string> = {
   EBADF: 'not an open BPF file descriptor',
   ENOSYS: 'bpf() is not available on this system',
   EEXIST: 'the element already exists (BPF_NOEXIST)',
+  ENOTSUPP: 'this kernel does not support the operation for this object (e.g. batch operations on this map type)',
 };
 
 /** A bpf() command (or another system call) failed. */
