@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import elfy from 'elfy';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { allFixtures } from '@tsbpf/fixtures';
 import { ObjectParseError } from '../errors.js';
@@ -52,5 +53,25 @@ describe('readElf', () => {
     const hugeOffset = bytes.slice();
     new DataView(hugeOffset.buffer).setUint32(shoff + 64 * 3 + 28, 0x7fffffff, true); // sh_offset's high word
     expect(() => readElf(hugeOffset)).toThrow(/sh_offset \d+ does not fit in a safe integer/);
+  });
+
+  it('any damage to the header or section table gives a table or an ObjectParseError, never another exception', () => {
+    const bytes = new Uint8Array(readFileSync(readable.find((f) => f.name === 'maps_btf.bpf.o')!.path));
+    const shoff = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(40, true));
+    const targets = fc.oneof(fc.integer({ min: 0, max: 63 }), fc.integer({ min: shoff, max: bytes.length - 4 }));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(targets, fc.constantFrom(0, 1, 0xff, 0xffff, 0x7fffffff, 0xffffffff, 64, 4096)), { minLength: 1, maxLength: 4 }), (writes) => {
+        const damaged = bytes.slice();
+        const view = new DataView(damaged.buffer);
+        for (const [at, value] of writes) view.setUint32(Math.min(at, damaged.length - 4), value, true);
+        try {
+          const elf = readElf(damaged);
+          for (const s of elf.sections) expect(s.data.length === 0 || s.offset + s.size <= damaged.length).toBe(true);
+        } catch (e) {
+          if (!(e instanceof ObjectParseError)) throw e;
+        }
+      }),
+      { numRuns: 500, seed: 0x5eed },
+    );
   });
 });
