@@ -68,6 +68,17 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
       }
       expect([outer, inner]).toEqual([2500, 2500]);
 
+      // forEach: (value, key, map), as Map's.
+      let sum = 0n;
+      let visits = 0;
+      m.forEach((v, k, map) => {
+        expect(map).toBe(m);
+        expect(v.packets).toBe(BigInt(k));
+        sum += v.bytes;
+        visits++;
+      });
+      expect([visits, sum]).toEqual([2500, BigInt(2 * ((2499 * 2500) / 2))]);
+
       // Leaving early releases the walk: the next one starts from the beginning.
       for (const _ of m.entries()) break;
       expect([...m.values()].length).toBe(2500);
@@ -87,6 +98,9 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
     const m = new TypedMap(raw, u32, u32);
     m.set(2, 1); // slot 2 → ifindex 1 (lo, in every namespace)
     expect([...m.entries()]).toEqual([[2, 1]]);
+    const seen: [number, number][] = [];
+    m.forEach((v, k) => seen.push([k, v]));
+    expect(seen).toEqual([[2, 1]]);
   });
 
   it('per-CPU values come back per CPU, and sum', () => {

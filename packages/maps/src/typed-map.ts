@@ -120,6 +120,39 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
     );
   }
 
+  /**
+   * Calls `callback(value, key, this)` for every entry, as Map.prototype.forEach
+   * does: the batch walk of entries() without a tuple and an iterator result
+   * per entry (the cheapest way to read a whole map into JavaScript values).
+   */
+  forEach(callback: (value: V, key: K, map: this) => void): void {
+    const cursor = this.map.batchCursor(1024);
+    const ks = this.map.keySize;
+    const vs = this.map.valueBufferSize;
+    let count: number;
+    try {
+      count = cursor.next();
+    } catch (e) {
+      if (!(e instanceof Error && NO_BATCH.has((e as { code?: string }).code ?? ''))) throw e;
+      for (const [k, v] of this.entriesOneByOne()) callback(v, k, this);
+      return;
+    }
+    try {
+      for (; count > 0; count = cursor.next()) {
+        const keys = cursor.keys;
+        const values = cursor.values;
+        for (let i = 0; i < count; i++) {
+          const key = this.key.decode(keys, i * ks);
+          const value = this.decodeValueAt(values, i * vs);
+          callback(value, key, this);
+          cursor.check(); // the callback may have closed the map
+        }
+      }
+    } finally {
+      cursor.release();
+    }
+  }
+
   /** For map types without batch lookups: next-key walk, one lookup each. */
   private *entriesOneByOne(): IterableIterator<[K, V]> {
     for (const key of this.map.keys()) {
