@@ -252,31 +252,15 @@ export class BpfMap implements Disposable {
    * keys and values are back to back in fresh arrays.
    */
   *lookupBatches(batchSize = 256): Generator<{ count: number; keys: Uint8Array; values: Uint8Array }> {
-    const k = this.scratch('keys', batchSize * this.keySize);
-    const v = this.scratch('values', batchSize * this.valueBufferSize);
-    // Hash maps use a bucket cursor: 4 bytes suffice, but a key's size is the documented minimum.
-    const cursorIn = this.scratch('cursorIn', Math.max(8, this.keySize));
-    const cursorOut = this.scratch('cursorOut', Math.max(8, this.keySize));
-    let first = true;
-    for (;;) {
-      const r = sys.mapBatch('MAP_LOOKUP_BATCH', {
-        fd: this.fd,
-        inBatch: first ? null : cursorIn,
-        outBatch: cursorOut,
-        keys: k,
-        values: v,
-        count: batchSize,
-      });
-      first = false;
-      if (r.count > 0) {
-        yield {
-          count: r.count,
-          keys: k.bytes.slice(0, r.count * this.keySize),
-          values: v.bytes.slice(0, r.count * this.valueBufferSize),
-        };
+    const cursor = this.batchCursor(batchSize);
+    try {
+      for (let count = cursor.next(); count > 0; count = cursor.next()) {
+        const keys = new Uint8Array(cursor.keys.buffer, cursor.keys.byteOffset, count * this.keySize).slice();
+        const values = new Uint8Array(cursor.values.buffer, cursor.values.byteOffset, count * this.valueBufferSize).slice();
+        yield { count, keys, values };
       }
-      if (r.done) return;
-      cursorIn.bytes.set(cursorOut.bytes);
+    } finally {
+      cursor.release();
     }
   }
 
