@@ -103,6 +103,19 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
     expect(seen).toEqual([[2, 1]]);
   });
 
+  it('typedMaps: the declared data maps, not global-data sections (those are Globals)', () => {
+    const spec = parseCollectionSpec(readFixture('maps_btf.bpf.o'));
+    using c = loadCollection(spec);
+    const names = Object.keys(typedMaps(c, spec)).sort();
+    const declared = Object.values(spec.maps).filter((m) => m.kind === 'btf' && !['ringbuf', 'prog_array', 'array_of_maps', 'hash_of_maps'].includes(m.typeName));
+    expect(names).toEqual(declared.map((m) => m.name).sort());
+    expect(Object.values(spec.maps).some((m) => m.kind === 'rodata')).toBe(true); // there was one to leave out
+
+    const globals = parseCollectionSpec(readFixture('global_data.bpf.o'));
+    using g = loadCollection(globals);
+    expect(typedMaps(g, globals)).toEqual({}); // .data, .bss and .rodata only: used to throw on their DATASEC types
+  });
+
   it('per-CPU values come back per CPU, and sum', () => {
     const spec = parseCollectionSpec(readFixture('maps_btf.bpf.o'));
     using c = loadCollection(spec);

@@ -17,9 +17,12 @@ const NOT_DATA = new Set<number>([
 ]);
 
 /**
- * A typed view of every data map of a loaded collection, codecs derived from
- * the object's BTF (raw bytes where a map gives only sizes). Closing the
- * collection closes the maps; these views need no closing of their own.
+ * A typed view of every map an object declares (`.maps` or legacy `maps`)
+ * that holds key/value data, codecs derived from the object's BTF (raw bytes
+ * where a map gives only sizes). Global-data maps (`.data`, `.bss`, `.rodata*`)
+ * are not here: their values are sections of variables, read and written by
+ * name through `Globals`. Closing the collection closes the maps; these views
+ * need no closing of their own.
  */
 export function typedMaps(
   collection: Collection,
@@ -29,7 +32,7 @@ export function typedMaps(
   const out: Record<string, TypedMap<unknown, unknown> | PerCpuMap<unknown, unknown>> = {};
   for (const [name, m] of Object.entries(spec.maps)) {
     const live = collection.maps[name];
-    if (!live || NOT_DATA.has(m.type)) continue;
+    if (!live || NOT_DATA.has(m.type) || (m.kind !== 'btf' && m.kind !== 'legacy')) continue;
     const codec = (typeId: number, size: number): Codec<unknown> =>
       spec.btf && typeId !== 0 ? codecFromBtf(spec.btf, typeId, options) : (bytes(size) as Codec<unknown>);
     const key = codec(m.btfKeyTypeId, m.keySize);
