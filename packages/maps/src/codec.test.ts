@@ -5,7 +5,7 @@ import { readFixture } from '@tsbpf/fixtures';
 import { CodecError, decode, encode } from './codec.js';
 import { array, enumOf, struct } from './composite.js';
 import { codecFromBtf } from './from-btf.js';
-import { be16, bool, cstring, i32, ipv4, ipv6, u16, u32, u64, u8 } from './primitives.js';
+import { be16, bool, cstring, f32, f64, i32, ipv4, ipv6, u16, u32, u64, u8 } from './primitives.js';
 
 describe('primitive codecs', () => {
   it('round-trip and refuse what does not fit', () => {
@@ -17,6 +17,11 @@ describe('primitive codecs', () => {
     expect(() => encode(u64, 2n ** 64n)).toThrow(CodecError);
     expect([...encode(be16, 8080)]).toEqual([0x1f, 0x90]);
     expect(decode(bool, encode(bool, true))).toBe(true);
+    expect(decode(bool, encode(bool, 0 as unknown as boolean))).toBe(false); // a C bool's 0/1
+    expect(() => encode(bool, 'no' as unknown as boolean)).toThrow(CodecError); // truthy, but not a boolean
+    expect(decode(f64, encode(f64, 0.1))).toBe(0.1);
+    expect(decode(f32, encode(f32, 0.5))).toBe(0.5);
+    expect(() => encode(f32, '1' as unknown as number)).toThrow(/f32: 1 is not a number/);
   });
 
   it('strings, addresses', () => {

@@ -75,11 +75,30 @@ export const bool: Codec<boolean> = {
   size: 1,
   align: 1,
   decode: (v, o) => v.getUint8(o) !== 0,
-  encode: (x, v, o) => v.setUint8(o, x ? 1 : 0),
+  encode: (x, v, o) => {
+    // Truthiness would take 'no' for true: only booleans (and the 0/1 a C bool holds).
+    if (typeof x !== 'boolean' && x !== 0 && x !== 1) throw new CodecError(`bool: ${String(x)} is not a boolean`);
+    v.setUint8(o, x ? 1 : 0);
+  },
 };
 
-export const f32: Codec<number> = { name: 'f32', size: 4, align: 4, decode: (v, o) => v.getFloat32(o, LE), encode: (x, v, o) => v.setFloat32(o, x, LE) };
-export const f64: Codec<number> = { name: 'f64', size: 8, align: 8, decode: (v, o) => v.getFloat64(o, LE), encode: (x, v, o) => v.setFloat64(o, x, LE) };
+const checkFloat = (name: string, x: unknown): void => {
+  if (typeof x !== 'number') throw new CodecError(`${name}: ${String(x)} is not a number`);
+};
+export const f32: Codec<number> = {
+  name: 'f32',
+  size: 4,
+  align: 4,
+  decode: (v, o) => v.getFloat32(o, LE),
+  encode: (x, v, o) => (checkFloat('f32', x), v.setFloat32(o, x, LE)),
+};
+export const f64: Codec<number> = {
+  name: 'f64',
+  size: 8,
+  align: 8,
+  decode: (v, o) => v.getFloat64(o, LE),
+  encode: (x, v, o) => (checkFloat('f64', x), v.setFloat64(o, x, LE)),
+};
 
 /** Raw bytes of a fixed length (copies out; shorter input is zero-padded). */
 export function bytes(size: number): Codec<Uint8Array> {
