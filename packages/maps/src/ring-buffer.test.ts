@@ -90,4 +90,16 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
     expect(got).toEqual([0n]);
     expect(ticks).toBeGreaterThan(10); // timers kept firing while we waited
   });
+
+  it('close() inside the loop stops it at once, not at the end of the drained batch', async () => {
+    using c = loadCollection(await emitter(1 << 16));
+    const ring = new RingBuffer(c.maps.events!, event);
+    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 5 });
+    const got: bigint[] = [];
+    for await (const e of ring) {
+      got.push(e.seq);
+      ring.close();
+    }
+    expect(got).toEqual([0n]);
+  });
 });

@@ -48,7 +48,11 @@ export class RingBuffer<T> implements AsyncIterable<T>, Disposable {
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
     while (!this.stopped()) {
       const batch = this.drain();
-      for (const r of batch) yield r;
+      for (const r of batch) {
+        // Stop at once, not at the end of what was drained: the rest of the batch is dropped (it has left the ring).
+        if (this.stopped()) return;
+        yield r;
+      }
       if (batch.length === 0) await this.reader.wait(this.options.pollMs ?? 100);
     }
   }
