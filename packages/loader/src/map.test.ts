@@ -24,6 +24,19 @@ describeNeeds([isRoot()], 'BpfMap against the kernel', () => {
     expect(keys).toEqual([0, 1, 2, 3, 4, 5, 6, 8, 9]);
   });
 
+  it('deleting from an array says arrays cannot delete, not "an older kernel?"', () => {
+    using m = BpfMap.create({ type: MapType.array, keySize: 4, valueSize: 8, maxEntries: 4, name: 'slots' });
+    let err: unknown;
+    try {
+      m.delete(u32(1));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SyscallError);
+    expect(err).toMatchObject({ code: 'EINVAL', hint: 'array elements cannot be deleted; write a zero value instead' });
+    expect((err as Error).message).toBe('map slots: BPF_MAP_DELETE_ELEM: EINVAL (array elements cannot be deleted; write a zero value instead)');
+  });
+
   it('batch update, lookup in chunks, and delete', () => {
     using m = BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 4096, name: 'batch' });
     const n = 1000;

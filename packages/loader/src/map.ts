@@ -24,6 +24,8 @@ export interface MapOptions {
 /** BPF_ANY / BPF_NOEXIST / BPF_EXIST for update(). */
 export const UpdateFlags = { any: 0n, noexist: 1n, exist: 2n } as const;
 
+/** Arrays of values: every index always exists, so BPF_MAP_DELETE_ELEM is EINVAL (fd arrays do clear slots). */
+const ARRAYS = new Set<number>([MapType.array, MapType.percpu_array]);
 const PERCPU = new Set<number>([MapType.percpu_hash, MapType.percpu_array, MapType.lru_percpu_hash, MapType.percpu_cgroup_storage]);
 
 let possible: number | undefined;
@@ -191,7 +193,15 @@ export class BpfMap implements Disposable {
   /** False when the key was not there. */
   delete(key: Uint8Array): boolean {
     this.setKey(key);
-    return this.ops.delete();
+    try {
+      return this.ops.delete();
+    } catch (e) {
+      if (e instanceof SyscallError && e.code === 'EINVAL' && ARRAYS.has(this.type)) {
+        // The generic EINVAL hint (an older kernel?) misleads here: arrays never delete.
+        throw new SyscallError('BPF_MAP_DELETE_ELEM', e.errno, `map ${this.name}`, `${this.typeName} elements cannot be deleted; write a zero value instead`);
+      }
+      throw e;
+    }
   }
 
   /** Every key, in the kernel's iteration order (copies). */

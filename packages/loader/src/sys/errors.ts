@@ -32,14 +32,17 @@ export class SyscallError extends Error {
     readonly syscall: string,
     readonly errno: number,
     context?: string,
+    /** A hint that knows more than the errno's generic one. */
+    hintOverride?: string,
   ) {
     const code = errnoName(errno);
     const root = typeof process.getuid === 'function' && process.getuid() === 0;
     // As root, EPERM is not about privileges: the kernel forbids this use outright.
     const hint =
-      code === 'EPERM' && root
+      hintOverride ??
+      (code === 'EPERM' && root
         ? 'refused although running as root: this kernel forbids it (lockdown, a program type it does not allow such as fentry/fexit here, or the BPF LSM not enabled)'
-        : HINTS[code];
+        : HINTS[code]);
     super(`${context ? `${context}: ` : ''}${syscall}: ${code}${hint ? ` (${hint})` : ''}`);
     this.code = code;
     this.hint = hint;
