@@ -47,6 +47,12 @@ describeNeeds([isRoot(), hasFile('/sys/fs/bpf'), hasCommand('bpftool')], 'tsbpf 
     expect(existsSync(join(dir, 'use_maps'))).toBe(false);
   });
 
+  it('an unknown --program is the user\'s error: exit 1 and the names there are, no stack', async () => {
+    const r = await run('run', fixturePath('minimal.bpf.o'), '--program', 'nope');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^tsbpf: .*minimal\.bpf\.o: no program named nope; have xdp_pass\n$/);
+  });
+
   it('run executes BPF_PROG_TEST_RUN on the given packet', async () => {
     const packet = join(work, 'packet.bin');
     writeFileSync(packet, new Uint8Array(100));

@@ -3,7 +3,8 @@ import { readdirSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { parseCollectionSpec } from '@tsbpf/object';
 import { readFixture } from '@tsbpf/fixtures';
-import { MapIncompatibleError, loadCollection } from './collection.js';
+import { loadCollection } from './collection.js';
+import { MapIncompatibleError } from './errors.js';
 import { attach } from './link.js';
 import { BpfMap } from './map.js';
 import { MapType } from '@tsbpf/object';
@@ -123,6 +124,17 @@ describeNeeds([isRoot()], 'loadCollection against the kernel', () => {
         other.pin(`${root}/pinned`);
       }
       expect(() => loadCollection(s, { pinRoot: root })).toThrow(MapIncompatibleError);
+
+      // A load that fails after pinning takes back the pins it made (as libbpf), not those it found.
+      rmSync(`${root}/pinned`);
+      expect(() => loadCollection(s, { pinRoot: root, programs: ['nope'] })).toThrow(expect.objectContaining({ name: 'LoaderError', code: 'LOAD_OPTIONS' }));
+      expect(readdirSync(root)).toEqual([]);
+      {
+        using kept = loadCollection(s, { pinRoot: root });
+        kept.maps.pinned!.update(u32(1), u32(11));
+      }
+      expect(() => loadCollection(s, { pinRoot: root, programs: ['nope'] })).toThrow(/no program named nope/);
+      expect(readdirSync(root)).toEqual(['pinned']);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -19,10 +19,11 @@ import { join } from 'node:path';
 import { kconfigValue } from './kconfig.js';
 import { loadKernelBtf } from './kernel-btf.js';
 import { BpfMap, possibleCpus } from './map.js';
+import { unpin } from './pin.js';
 import { Program } from './program.js';
 import * as sys from './sys/bpf.js';
-import { errnoName } from './sys/errors.js';
 import { NativeBuffer, scratch } from './sys/ffi.js';
+import { BtfLoadError, LoaderError, MapIncompatibleError, NotSupportedError } from './errors.js';
 
 export interface LoadCollectionOptions {
   /** Load only these programs (default: all). Maps are all created. */
@@ -44,29 +45,6 @@ export interface LoadCollectionOptions {
    * unless this is given.
    */
   pinRoot?: string;
-}
-
-/** A pinned map that does not match the object's definition of it. */
-export class MapIncompatibleError extends Error {
-  override readonly name = 'MapIncompatibleError';
-  readonly code = 'MAP_INCOMPATIBLE';
-}
-
-/** Something the object asks for that this loader (or kernel) cannot do yet. */
-export class NotSupportedError extends Error {
-  override readonly name = 'NotSupportedError';
-  readonly code = 'NOT_SUPPORTED';
-}
-
-/** The object's BTF could not be loaded into the kernel. */
-export class BtfLoadError extends Error {
-  override readonly name = 'BtfLoadError';
-  constructor(
-    readonly errno: number,
-    readonly log: string,
-  ) {
-    super(`BPF_BTF_LOAD: ${errnoName(errno)}: ${log.trim().split('\n').slice(-2).join(' / ') || 'no log'}`);
-  }
 }
 
 /** Maps and programs loaded from one object. Closing it closes them all. */
@@ -109,16 +87,17 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
   const maps: Record<string, BpfMap> = Object.create(null);
   const programs: Record<string, Program> = Object.create(null);
   let btfFd: number | undefined;
+  const pinnedNow: string[] = [];
   try {
     btfFd = spec.btf ? loadBtf(spec) : undefined;
-    createMaps(withOverrides(spec, options), maps, btfFd, options.pinRoot);
+    createMaps(withOverrides(spec, options), maps, btfFd, options.pinRoot, pinnedNow);
     const kconfig = createKconfigMap(spec, maps, btfFd);
     const wanted = options.programs ?? Object.keys(spec.programs);
     let kernelBtf = options.kernelBtf;
     const kernel = () => (kernelBtf ??= loadKernelBtf());
     for (const name of wanted) {
       const p = spec.programs[name];
-      if (!p) throw new Error(`no program named ${name}; have ${Object.keys(spec.programs).join(', ')}`);
+      if (!p) throw new LoaderError('LOAD_OPTIONS', `no program named ${name}; have ${Object.keys(spec.programs).join(', ')}`);
       const attachBtfId = needsAttachBtfId(p) ? attachBtfIdFor(p, kernel()) : undefined;
       programs[name] = loadProgram(spec, p, maps, btfFd, attachBtfId, { kconfig, kernel, modules: options.kernelBtf ? undefined : () => moduleBtfs(kernel()) });
     }
@@ -128,6 +107,14 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
     for (const p of Object.values(programs)) p.close();
     for (const m of Object.values(maps)) m.close();
     if (btfFd !== undefined) sys.closeFd(btfFd);
+    // As libbpf: pins this load made go with it (pins it reused stay).
+    for (const path of pinnedNow) {
+      try {
+        unpin(path);
+      } catch {
+        // already gone: nothing to undo
+      }
+    }
     throw e;
   }
 }
@@ -203,12 +190,12 @@ function withOverrides(spec: CollectionSpec, options: LoadCollectionOptions): Co
   const constants = Object.entries(options.constants ?? {});
   const overrides = options.mapOverrides ?? {};
   if (constants.length === 0 && Object.keys(overrides).length === 0) return spec;
-  for (const name of Object.keys(overrides)) if (!spec.maps[name]) throw new Error(`mapOverrides: no map named ${name}`);
+  for (const name of Object.keys(overrides)) if (!spec.maps[name]) throw new LoaderError('LOAD_OPTIONS', `mapOverrides: no map named ${name}`);
   const maps: Record<string, MapSpec> = Object.create(null);
   for (const [name, m] of Object.entries(spec.maps)) maps[name] = { ...m, ...overrides[name] };
   for (const [name, value] of constants) {
     const holder = Object.values(maps).find((m) => m.kind === 'rodata' && m.variables.some((v) => v.name === name));
-    if (!holder) throw new Error(`constants: no const volatile global named ${name} in .rodata`);
+    if (!holder) throw new LoaderError('LOAD_OPTIONS', `constants: no const volatile global named ${name} in .rodata`);
     const v = holder.variables.find((x) => x.name === name)!;
     const bytes = encodeConstant(name, value, v.size);
     const initial = new Uint8Array(holder.initialValue!);
@@ -249,7 +236,13 @@ function reusePinned(m: MapSpec, path: string): BpfMap | undefined {
   return pinned;
 }
 
-function createMaps(spec: CollectionSpec, maps: Record<string, BpfMap>, btfFd: number | undefined, pinRoot: string | undefined): void {
+function createMaps(
+  spec: CollectionSpec,
+  maps: Record<string, BpfMap>,
+  btfFd: number | undefined,
+  pinRoot: string | undefined,
+  pinnedNow: string[],
+): void {
   const all = Object.values(spec.maps);
   // Plain maps first: map-in-map slots refer to them.
   for (const m of all.filter((x) => !x.innerMap)) {
@@ -261,7 +254,10 @@ function createMaps(spec: CollectionSpec, maps: Record<string, BpfMap>, btfFd: n
     }
     const map = wrap(`map ${m.name}`, () => BpfMap.create(mapOptions(m, btfFd)));
     maps[m.name] = map;
-    if (pinPath) map.pin(pinPath);
+    if (pinPath) {
+      map.pin(pinPath);
+      pinnedNow.push(pinPath);
+    }
     if (m.initialValue) {
       map.update(u32(0), m.initialValue);
     }
@@ -336,12 +332,12 @@ function createKconfigMap(spec: CollectionSpec, maps: Record<string, BpfMap>, bt
 /** Points an extern reference at the kernel: .kconfig map value, kernel variable, or kfunc. */
 function relocateExtern(spec: CollectionSpec, view: DataView, at: number, name: string, ext: ExternContext): void {
   const e = spec.externs[name];
-  if (!e) throw new Error(`reference to unknown extern ${name}`);
+  if (!e) throw new LoaderError('SPEC_INVALID', `reference to unknown extern ${name}`);
   const regs = view.getUint8(at + 1);
   const setSrc = (src: number) => view.setUint8(at + 1, (regs & 0x0f) | (src << 4));
   if (e.kind === 'kconfig') {
     const slot = ext.kconfig?.layout.slots.find((s) => s.name === name);
-    if (!ext.kconfig || !slot) throw new Error(`extern ${name}: no .kconfig slot`);
+    if (!ext.kconfig || !slot) throw new LoaderError('SPEC_INVALID', `extern ${name}: no .kconfig slot`);
     setSrc(PSEUDO_MAP_VALUE);
     view.setInt32(at + 4, ext.kconfig.map.fd, true);
     view.setInt32(at + 12, slot.offset, true);
@@ -360,7 +356,7 @@ function relocateExtern(spec: CollectionSpec, view: DataView, at: number, name: 
       view.setInt32(at + 12, 0, true);
       return;
     }
-    if (op !== OP_CALL) throw new Error(`kfunc ${name} is referenced by something other than a call or bpf_ksym_exists()`);
+    if (op !== OP_CALL) throw new LoaderError('SPEC_INVALID', `kfunc ${name} is referenced by something other than a call or bpf_ksym_exists()`);
     if (!func) {
       // An absent weak kfunc: a call to an invalid helper, which the verifier only
       // rejects if it can be reached (libbpf's poisoning, same number).
@@ -398,7 +394,7 @@ function relocate(spec: CollectionSpec, linked: LinkedProgram, maps: Record<stri
     const at = r.insn * 8;
     if (r.kind === 'map' || r.kind === 'map_value') {
       const map = maps[r.map];
-      if (!map) throw new Error(`instruction ${r.insn} refers to map ${r.map}, which was not created`);
+      if (!map) throw new LoaderError('SPEC_INVALID', `instruction ${r.insn} refers to map ${r.map}, which was not created`);
       const regs = view.getUint8(at + 1);
       view.setUint8(at + 1, (regs & 0x0f) | ((r.kind === 'map' ? PSEUDO_MAP_FD : PSEUDO_MAP_VALUE) << 4));
       view.setInt32(at + 4, map.fd, true);

@@ -3,7 +3,8 @@ export { readFileBytes } from './read-file.js';
 export { BatchCursor, BpfMap, UpdateFlags, possibleCpus, type MapOptions } from './map.js';
 export { Program, VerifierError, type ProgramOptions, type TestRunOptions, type TestRunOutput } from './program.js';
 export { SyscallError, errnoName } from './sys/errors.js';
-export { BtfLoadError, Collection, MapIncompatibleError, NotSupportedError, loadCollection, type LoadCollectionOptions } from './collection.js';
+export { Collection, loadCollection, type LoadCollectionOptions } from './collection.js';
+export { BtfLoadError, LoaderError, MapIncompatibleError, NotSupportedError, type LoaderErrorCode } from './errors.js';
 export { kconfigValue, kernelVersionCode, readKernelConfig } from './kconfig.js';
 export {
   LegacyAttachment,

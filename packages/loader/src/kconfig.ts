@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import type { KconfigLayout } from '@tsbpf/object';
+import { LoaderError } from './errors.js';
 
 /**
  * The running kernel's build configuration, as libbpf finds it:
@@ -46,7 +47,7 @@ export function kconfigValue(layout: KconfigLayout, config: Map<string, string> 
     else if (slot.name.startsWith('CONFIG_')) raw = config.get(slot.name);
     if (raw === undefined) {
       if (slot.weak) continue; // weak and unknown: zero, as libbpf leaves it
-      throw new Error(`extern ${slot.name} (__kconfig): this kernel's configuration does not say`);
+      throw new LoaderError('KCONFIG_UNKNOWN', `extern ${slot.name} (__kconfig): this kernel's configuration does not say`);
     }
     const fail = () => new Error(`extern ${slot.name}: cannot store ${JSON.stringify(raw)} as ${slot.type}`);
     switch (slot.type) {

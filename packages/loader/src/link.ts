@@ -5,6 +5,7 @@ import { functionFileOffset } from './elf-symbols.js';
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
 import { NativeBuffer, perfEventOpen } from './sys/ffi.js';
+import { LoaderError, NotSupportedError } from './errors.js';
 
 const registry = new FinalizationRegistry<number[]>((fds) => fds.forEach((fd) => sys.closeFd(fd)));
 
@@ -219,7 +220,7 @@ function pmuType(pmu: string): number {
 function retprobeBit(pmu: string): number {
   const text = readFileSync(`/sys/bus/event_source/devices/${pmu}/format/retprobe`, 'utf8').trim();
   const m = /^config:(\d+)$/.exec(text);
-  if (!m) throw new Error(`${pmu}: unexpected retprobe format ${text}`);
+  if (!m) throw new LoaderError('ATTACH_TARGET', `${pmu}: unexpected retprobe format ${text}`);
   return Number(m[1]);
 }
 
@@ -322,13 +323,13 @@ export function attach(
 ): Link {
   const need = (what: keyof AutoAttachTarget) => {
     const v = target[what];
-    if (v === undefined) throw new Error(`program ${program.name} (SEC("${spec.sectionName}")) needs a ${what} to attach to`);
+    if (v === undefined) throw new LoaderError('ATTACH_TARGET', `program ${program.name} (SEC("${spec.sectionName}")) needs a ${what} to attach to`);
     return v;
   };
   switch (spec.type) {
     case ProgramType.tracepoint: {
       const [category, name] = spec.attachTo.split('/');
-      if (!category || !name) throw new Error(`program ${program.name}: SEC("${spec.sectionName}") names no tracepoint`);
+      if (!category || !name) throw new LoaderError('ATTACH_TARGET', `program ${program.name}: SEC("${spec.sectionName}") names no tracepoint`);
       return attachTracepoint(program, category, name);
     }
     case ProgramType.raw_tracepoint:
@@ -338,10 +339,10 @@ export function attach(
       if (spec.sectionName.startsWith('uprobe') || spec.sectionName.startsWith('uretprobe')) {
         // SEC("uprobe//path/to/binary:function")
         const m = /^(.+):([^:]+)$/.exec(spec.attachTo);
-        if (!m) throw new Error(`program ${program.name}: SEC("${spec.sectionName}") names no binary:function; use attachUprobe`);
+        if (!m) throw new LoaderError('ATTACH_TARGET', `program ${program.name}: SEC("${spec.sectionName}") names no binary:function; use attachUprobe`);
         return attachUprobe(program, m[1]!, m[2]!, { retprobe });
       }
-      if (!spec.attachTo) throw new Error(`program ${program.name}: SEC("${spec.sectionName}") names no function`);
+      if (!spec.attachTo) throw new LoaderError('ATTACH_TARGET', `program ${program.name}: SEC("${spec.sectionName}") names no function`);
       return attachKprobe(program, spec.attachTo, { retprobe });
     }
     case ProgramType.tracing:
@@ -358,8 +359,8 @@ export function attach(
         const a = attachCgroup(program, target.cgroup, spec.attachType);
         if (a instanceof Link) return a;
         a.close();
-        throw new Error(`program ${program.name}: this kernel has no cgroup links; use attachCgroup for BPF_PROG_ATTACH`);
+        throw new NotSupportedError(`program ${program.name}: this kernel has no cgroup links; use attachCgroup for BPF_PROG_ATTACH`);
       }
   }
-  throw new Error(`program ${program.name}: no automatic attach for SEC("${spec.sectionName}")`);
+  throw new LoaderError('ATTACH_TARGET', `program ${program.name}: no automatic attach for SEC("${spec.sectionName}")`);
 }

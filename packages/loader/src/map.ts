@@ -3,6 +3,7 @@ import { MapType, mapTypeName } from '@tsbpf/object';
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
 import { NativeBuffer } from './sys/ffi.js';
+import { LoaderError } from './errors.js';
 
 const ENOENT = 2;
 
@@ -115,12 +116,12 @@ export class BpfMap implements Disposable {
   }
 
   get fd(): number {
-    if (this.closed) throw new Error(`map ${this.name || '(unnamed)'}: closed`);
+    if (this.closed) throw new LoaderError('CLOSED', `map ${this.name || '(unnamed)'}: closed`);
     return this.fdValue;
   }
 
   private setKey(key: Uint8Array): void {
-    if (this.closed) throw new Error(`map ${this.name || '(unnamed)'}: closed`);
+    if (this.closed) throw new LoaderError('CLOSED', `map ${this.name || '(unnamed)'}: closed`);
     const n = this.keySize;
     if (key.length !== n) throw new RangeError(`map ${this.name}: key is ${key.length} bytes, want ${n}`);
     const dst = this.keyBytes;
@@ -160,7 +161,7 @@ export class BpfMap implements Disposable {
 
   /** Looks up the key already in `keyView` into `valueView`; false when absent. */
   lookupPrepared(): boolean {
-    if (this.closed) throw new Error(`map ${this.name || '(unnamed)'}: closed`);
+    if (this.closed) throw new LoaderError('CLOSED', `map ${this.name || '(unnamed)'}: closed`);
     const r = this.lookupCall();
     if (r >= 0) return true;
     if (r === -ENOENT) return false;
@@ -169,7 +170,7 @@ export class BpfMap implements Disposable {
 
   /** Writes the key in `keyView` with the value in `valueView`. */
   updatePrepared(flags: bigint = UpdateFlags.any): void {
-    if (this.closed) throw new Error(`map ${this.name || '(unnamed)'}: closed`);
+    if (this.closed) throw new LoaderError('CLOSED', `map ${this.name || '(unnamed)'}: closed`);
     this.ops.update(Number(flags));
   }
 
@@ -206,7 +207,7 @@ export class BpfMap implements Disposable {
 
   /** Every key, in the kernel's iteration order (copies). */
   *keys(): Generator<Uint8Array> {
-    if (this.closed) throw new Error(`map ${this.name || '(unnamed)'}: closed`);
+    if (this.closed) throw new LoaderError('CLOSED', `map ${this.name || '(unnamed)'}: closed`);
     let has = this.ops.nextKey(true);
     while (has) {
       const k = this.next.bytes.slice();
@@ -243,7 +244,7 @@ export class BpfMap implements Disposable {
 
   /** BPF_MAP_UPDATE_BATCH of the first `count` entries in `batchViews`; returns how many were written. */
   updateBatchPrepared(count: number, flags: bigint = UpdateFlags.any): number {
-    if (this.closed) throw new Error(`map ${this.name || '(unnamed)'}: closed`);
+    if (this.closed) throw new LoaderError('CLOSED', `map ${this.name || '(unnamed)'}: closed`);
     const k = this.scratch('keys', count * this.keySize);
     const v = this.scratch('values', count * this.valueBufferSize);
     return sys.mapBatch('MAP_UPDATE_BATCH', { fd: this.fd, keys: k, values: v, count, elemFlags: flags }).count;
@@ -283,7 +284,7 @@ export class BpfMap implements Disposable {
    * holds them, then the cursor's; `release()` when done (early or not).
    */
   batchCursor(batchSize = 1024): BatchCursor {
-    if (this.closed) throw new Error(`map ${this.name || '(unnamed)'}: closed`);
+    if (this.closed) throw new LoaderError('CLOSED', `map ${this.name || '(unnamed)'}: closed`);
     const shared = this.cursorBuffers !== undefined && !this.cursorBuffersBusy ? this.cursorBuffers : undefined;
     const own = shared === undefined || shared.keys.size < batchSize * this.keySize || shared.values.size < batchSize * this.valueBufferSize;
     const buffers = own ? cursorBuffersFor(batchSize, this.keySize, this.valueBufferSize) : shared!;
@@ -465,7 +466,7 @@ export class BatchCursor {
 
   /** Throws when the map was closed under the walk (its buffers are gone). */
   check(): void {
-    if (!this.map.isOpen) throw new Error(`map ${this.map.name || '(unnamed)'}: closed during iteration`);
+    if (!this.map.isOpen) throw new LoaderError('CLOSED', `map ${this.map.name || '(unnamed)'}: closed during iteration`);
   }
 
   release(): void {

@@ -18,6 +18,7 @@ import {
   type Pointer,
 } from './sys/ffi.js';
 import { ownFd } from './sys/bpf.js';
+import { LoaderError } from './errors.js';
 
 const PERF_TYPE_SOFTWARE = 1;
 const PERF_COUNT_SW_BPF_OUTPUT = 10;
@@ -61,7 +62,7 @@ export class PerfEventArrayReader implements Disposable {
     readonly map: BpfMap,
     options: { pagesPerCpu?: number } = {},
   ) {
-    if (map.typeName !== 'perf_event_array') throw new Error(`map ${map.name} is a ${map.typeName}, not a perf_event_array`);
+    if (map.typeName !== 'perf_event_array') throw new LoaderError('MAP_TYPE', `map ${map.name} is a ${map.typeName}, not a perf_event_array`);
     const pages = options.pagesPerCpu ?? 8;
     if (pages & (pages - 1)) throw new RangeError('pagesPerCpu must be a power of two');
     const ep = epollCreate();
@@ -107,7 +108,7 @@ export class PerfEventArrayReader implements Disposable {
 
   /** Hands every available record (a copy-free view when it does not wrap) to `onRecord`; returns how many. */
   consume(onRecord: (record: Uint8Array, cpu: number) => void): number {
-    if (this.closed) throw new Error(`perf buffer ${this.map.name}: closed`);
+    if (this.closed) throw new LoaderError('CLOSED', `perf buffer ${this.map.name}: closed`);
     let n = 0;
     for (const ring of this.rings) {
       const head = Number(ring.meta.getBigUint64(DATA_HEAD, true));

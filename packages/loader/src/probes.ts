@@ -2,6 +2,7 @@ import { AttachType, MapFlags, MapType, ProgramType, asm, attachTypeName, encode
 import * as sys from './sys/bpf.js';
 import { SyscallError, errnoName } from './sys/errors.js';
 import { NativeBuffer } from './sys/ffi.js';
+import { LoaderError } from './errors.js';
 
 /**
  * Feature probes: does this kernel know a map type, a program type, a
@@ -111,7 +112,7 @@ function tryLoad(type: number, insns: Uint8Array): { ok: boolean; errno: number;
 const EPERM = 1;
 
 export function programTypeSupported(type: number): boolean {
-  if (NEEDS_TARGET.has(type)) throw new Error(`program type ${type} needs an attach target to probe; probe by loading the program`);
+  if (NEEDS_TARGET.has(type)) throw new LoaderError('PROBE_TARGET', `program type ${type} needs an attach target to probe; probe by loading the program`);
   return remember(`prog:${type}`, () => {
     const r = tryLoad(type, encodeInstructions([asm.mov64Imm(0, 0), asm.exit()], 'little'));
     if (r.ok) return true;
@@ -194,7 +195,7 @@ const LINK_PROBES: ReadonlyMap<number, LinkProbe> = new Map<number, LinkProbe>([
  */
 export function attachTypeSupported(attachType: number): boolean {
   const how = LINK_PROBES.get(attachType);
-  if (!how) throw new Error(`attach type ${attachTypeName(attachType)} cannot be probed without a target; attach and handle NotSupportedError`);
+  if (!how) throw new LoaderError('PROBE_TARGET', `attach type ${attachTypeName(attachType)} cannot be probed without a target; attach it and handle the SyscallError`);
   return remember(`attach:${attachType}`, () => {
     const code = NativeBuffer.from(encodeInstructions([asm.mov64Imm(0, 1), asm.exit()], 'little'));
     const license = NativeBuffer.string('GPL');

@@ -1,6 +1,7 @@
 import * as sys from './sys/bpf.js';
 import { SyscallError, errnoName } from './sys/errors.js';
 import { NativeBuffer, scratch } from './sys/ffi.js';
+import { LoaderError } from './errors.js';
 
 export interface ProgramOptions {
   type: number;
@@ -164,7 +165,7 @@ export class Program implements Disposable {
   }
 
   get fd(): number {
-    if (this.closed) throw new Error(`program ${this.name}: closed`);
+    if (this.closed) throw new LoaderError('CLOSED', `program ${this.name}: closed`);
     return this.fdValue;
   }
 

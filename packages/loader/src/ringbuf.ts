@@ -1,6 +1,7 @@
 import type { BpfMap } from './map.js';
 import { SyscallError } from './sys/errors.js';
 import { MAP_SHARED, NativeBuffer, PROT_READ, PROT_WRITE, closeFd, epollFor, epollWaitAsync, mmap, munmap, pageSize, view, type Pointer } from './sys/ffi.js';
+import { LoaderError } from './errors.js';
 
 const BUSY = 0x80000000;
 const DISCARD = 0x40000000;
@@ -34,7 +35,7 @@ export class RingBufferReader implements Disposable {
   discarded = 0;
 
   constructor(readonly map: BpfMap) {
-    if (map.typeName !== 'ringbuf') throw new Error(`map ${map.name} is a ${map.typeName}, not a ringbuf`);
+    if (map.typeName !== 'ringbuf') throw new LoaderError('MAP_TYPE', `map ${map.name} is a ${map.typeName}, not a ringbuf`);
     this.page = pageSize();
     const size = map.maxEntries;
     this.mask = size - 1;
@@ -74,7 +75,7 @@ export class RingBufferReader implements Disposable {
    * record's offset in it, its length). This is the hot path for decoders.
    */
   consumeAt(onRecord: (view: DataView, offset: number, length: number) => void): number {
-    if (this.closed) throw new Error(`ring buffer ${this.map.name}: closed`);
+    if (this.closed) throw new LoaderError('CLOSED', `ring buffer ${this.map.name}: closed`);
     // Positions as two 32-bit halves: no BigInt per record (they stay far below 2^53).
     const c = this.consumer;
     const p = this.producer;

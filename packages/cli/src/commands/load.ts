@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { NotSupportedError, SyscallError, VerifierError, loadCollection, type Collection } from '@tsbpf/loader';
+import { BtfLoadError, LoaderError, MapIncompatibleError, NotSupportedError, SyscallError, VerifierError, loadCollection, type Collection } from '@tsbpf/loader';
 import { CliError, readInput, type CliIo } from '../io.js';
 import { parseObjectFile } from './inspect.js';
 
@@ -23,7 +23,9 @@ function load(io: CliIo, file: string, programs: string[] | undefined, verbose: 
       if (verbose) io.err(e.log + '\n');
       throw new CliError('', 1);
     }
-    if (e instanceof SyscallError || e instanceof NotSupportedError) throw new CliError(`${file}: ${e.message}`);
+    // The loader's typed failures are the user's to read, not internal errors.
+    const typed = [SyscallError, NotSupportedError, LoaderError, MapIncompatibleError, BtfLoadError];
+    if (typed.some((t) => e instanceof t)) throw new CliError(`${file}: ${(e as Error).message}`);
     throw e;
   }
 }
