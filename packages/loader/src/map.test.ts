@@ -37,6 +37,20 @@ describeNeeds([isRoot()], 'BpfMap against the kernel', () => {
     expect((err as Error).message).toBe('map slots: BPF_MAP_DELETE_ELEM: EINVAL (array elements cannot be deleted; write a zero value instead)');
   });
 
+  it('errors name the map and say what the errno means for the command', () => {
+    using m = BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 2, name: 'tiny' });
+    m.update(u32(1), u64(1n));
+    m.update(u32(2), u64(2n));
+    expect(() => m.update(u32(3), u64(3n))).toThrow('map tiny: BPF_MAP_UPDATE_ELEM: E2BIG (the map is full (max_entries))');
+    expect(() => m.updateBatch(u32(4), u64(4n))).toThrow(/^map tiny: BPF_MAP_UPDATE_BATCH: E2BIG \(the map is full/);
+    m.freeze();
+    expect(() => m.update(u32(1), u64(9n))).toThrow('map tiny: BPF_MAP_UPDATE_ELEM: EPERM (the map is read-only for user space (frozen, or created with BPF_F_RDONLY))');
+    mkdirSync(pinDir, { recursive: true });
+    m.pin(`${pinDir}/tiny`);
+    expect(() => m.pin(`${pinDir}/tiny`)).toThrow(/BPF_OBJ_PIN: EEXIST \(something is already pinned at that path\)/);
+    rmSync(`${pinDir}/tiny`);
+  });
+
   it('batch update, lookup in chunks, and delete', () => {
     using m = BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 4096, name: 'batch' });
     const n = 1000;

@@ -77,7 +77,7 @@ export class BpfMap implements Disposable {
     this.key = new NativeBuffer(keySize);
     this.next = new NativeBuffer(keySize);
     this.value = new NativeBuffer(this.valueBufferSize);
-    this.ops = new sys.MapElemOps(fdValue, this.key, this.value, this.next);
+    this.ops = new sys.MapElemOps(fdValue, this.key, this.value, this.next, `map ${name || '(unnamed)'}`);
     this.keyBytes = this.key.bytes;
     this.valueBytes = this.value.bytes;
     this.lookupCall = this.ops.lookupCall;
@@ -228,7 +228,7 @@ export class BpfMap implements Disposable {
     const v = this.scratch('values', values.length);
     k.bytes.set(keys);
     v.bytes.set(values);
-    return sys.mapBatch('MAP_UPDATE_BATCH', { fd: this.fd, keys: k, values: v, count, elemFlags: flags }).count;
+    return sys.mapBatch('MAP_UPDATE_BATCH', { fd: this.fd, keys: k, values: v, count, elemFlags: flags }, `map ${this.name || '(unnamed)'}`).count;
   }
 
   /**
@@ -247,7 +247,7 @@ export class BpfMap implements Disposable {
     if (this.closed) throw new LoaderError('CLOSED', `map ${this.name || '(unnamed)'}: closed`);
     const k = this.scratch('keys', count * this.keySize);
     const v = this.scratch('values', count * this.valueBufferSize);
-    return sys.mapBatch('MAP_UPDATE_BATCH', { fd: this.fd, keys: k, values: v, count, elemFlags: flags }).count;
+    return sys.mapBatch('MAP_UPDATE_BATCH', { fd: this.fd, keys: k, values: v, count, elemFlags: flags }, `map ${this.name || '(unnamed)'}`).count;
   }
 
   /** Deletes `count` keys in one call (BPF_MAP_DELETE_BATCH); returns how many went. */
@@ -255,7 +255,7 @@ export class BpfMap implements Disposable {
     if (keys.length % this.keySize !== 0) throw new RangeError(`map ${this.name}: keys are not whole ${this.keySize}-byte keys`);
     const k = this.scratch('keys', keys.length);
     k.bytes.set(keys);
-    return sys.mapBatch('MAP_DELETE_BATCH', { fd: this.fd, keys: k, count: keys.length / this.keySize }).count;
+    return sys.mapBatch('MAP_DELETE_BATCH', { fd: this.fd, keys: k, count: keys.length / this.keySize }, `map ${this.name || '(unnamed)'}`).count;
   }
 
   /**
@@ -312,7 +312,7 @@ export class BpfMap implements Disposable {
 
   /** @internal BPF_MAP_LOOKUP_BATCH for a cursor. */
   lookupBatchInto(b: CursorBuffers, first: boolean, count: number): { count: number; done: boolean } {
-    return sys.mapBatch('MAP_LOOKUP_BATCH', { fd: this.fd, inBatch: first ? null : b.cursorIn, outBatch: b.cursorOut, keys: b.keys, values: b.values, count });
+    return sys.mapBatch('MAP_LOOKUP_BATCH', { fd: this.fd, inBatch: first ? null : b.cursorIn, outBatch: b.cursorOut, keys: b.keys, values: b.values, count }, `map ${this.name || '(unnamed)'}`);
   }
 
   /** False once close() has run. */

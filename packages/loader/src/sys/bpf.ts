@@ -145,6 +145,8 @@ export class MapElemOps {
     readonly key: NativeBuffer,
     readonly value: NativeBuffer,
     readonly next: NativeBuffer,
+    /** Names the map in errors (`map counters`). */
+    private readonly context?: string,
   ) {
     const v = this.attr.view;
     v.setUint32(0, fd, LE);
@@ -172,7 +174,7 @@ export class MapElemOps {
     const r = this.lookupCall();
     if (r >= 0) return true;
     if (r === -ENOENT) return false;
-    throw new SyscallError('BPF_MAP_LOOKUP_ELEM', -r);
+    throw new SyscallError('BPF_MAP_LOOKUP_ELEM', -r, this.context);
   }
 
   update(flags: number): void {
@@ -181,7 +183,7 @@ export class MapElemOps {
       this.lastFlags = flags;
     }
     const r = this.updateCall();
-    if (r < 0) throw new SyscallError('BPF_MAP_UPDATE_ELEM', -r);
+    if (r < 0) throw new SyscallError('BPF_MAP_UPDATE_ELEM', -r, this.context);
   }
 
   delete(): boolean {
@@ -192,7 +194,7 @@ export class MapElemOps {
   nextKey(first: boolean): boolean {
     this.nextAttr.view.setBigUint64(8, first ? 0n : this.key.address, LE);
     const r = bpf(BpfCmd.MAP_GET_NEXT_KEY, this.nextAttr, ATTR_SIZE.MAP_GET_NEXT_KEY);
-    if (r < 0 && -r !== ENOENT) throw new SyscallError('BPF_MAP_GET_NEXT_KEY', -r);
+    if (r < 0 && -r !== ENOENT) throw new SyscallError('BPF_MAP_GET_NEXT_KEY', -r, this.context);
     return r >= 0;
   }
 
@@ -200,7 +202,7 @@ export class MapElemOps {
     const r = bpf(cmd, attr, ATTR_SIZE[name]);
     if (r >= 0) return true;
     if (softEnoent && -r === ENOENT) return false;
-    throw new SyscallError(`BPF_${name}`, -r);
+    throw new SyscallError(`BPF_${name}`, -r, this.context);
   }
 
   free(): void {
@@ -226,7 +228,7 @@ export interface BatchAttr {
  * BPF_MAP_*_BATCH: the number of elements processed, and whether the kernel
  * said ENOENT (lookups: the walk is over; the count is still valid).
  */
-export function mapBatch(cmd: 'MAP_LOOKUP_BATCH' | 'MAP_UPDATE_BATCH' | 'MAP_DELETE_BATCH', b: BatchAttr): { count: number; done: boolean } {
+export function mapBatch(cmd: 'MAP_LOOKUP_BATCH' | 'MAP_UPDATE_BATCH' | 'MAP_DELETE_BATCH', b: BatchAttr, context?: string): { count: number; done: boolean } {
   begin(cmd);
   a.setBigUint64(0, b.inBatch ? b.inBatch.address : 0n, LE);
   a.setBigUint64(8, b.outBatch ? b.outBatch.address : 0n, LE);
@@ -235,7 +237,7 @@ export function mapBatch(cmd: 'MAP_LOOKUP_BATCH' | 'MAP_UPDATE_BATCH' | 'MAP_DEL
   a.setUint32(32, b.count, LE);
   a.setUint32(36, b.fd, LE);
   a.setBigUint64(40, b.elemFlags ?? 0n, LE);
-  const r = call(cmd, undefined, [ENOENT]);
+  const r = call(cmd, context, [ENOENT]);
   return { count: a.getUint32(32, LE), done: r < 0 };
 }
 

@@ -18,7 +18,21 @@ const HINTS: Record<string, string> = {
   EBADF: 'not an open BPF file descriptor',
   ENOSYS: 'bpf() is not available on this system',
   EEXIST: 'the element already exists (BPF_NOEXIST)',
-  ENOTSUPP: 'this kernel does not support the operation for this object (e.g. batch operations on this map type)',
+  ENOTSUPP: 'this kernel does not support the operation for this object',
+};
+
+/** Where an errno means something specific to the command (checked before HINTS). */
+const COMMAND_HINTS: Record<string, string> = {
+  'BPF_OBJ_PIN EEXIST': 'something is already pinned at that path',
+  'BPF_OBJ_GET ENOENT': 'nothing is pinned at that path',
+  'BPF_MAP_UPDATE_ELEM E2BIG': 'the map is full (max_entries)',
+  'BPF_MAP_UPDATE_BATCH E2BIG': 'the map is full (max_entries)',
+  'BPF_MAP_UPDATE_ELEM EPERM': 'the map is read-only for user space (frozen, or created with BPF_F_RDONLY)',
+  'BPF_MAP_LOOKUP_BATCH ENOTSUPP': 'this map type has no batch operations',
+  'BPF_MAP_UPDATE_BATCH ENOTSUPP': 'this map type has no batch operations',
+  'BPF_MAP_DELETE_BATCH ENOTSUPP': 'this map type has no batch operations',
+  'BPF_PROG_TEST_RUN ENOTSUPP': 'this program type cannot be test-run',
+  'BPF_LINK_DETACH EOPNOTSUPP': 'this kind of link cannot be detached (close it instead)',
 };
 
 /** A bpf() command (or another system call) failed. */
@@ -40,6 +54,7 @@ export class SyscallError extends Error {
     // As root, EPERM is not about privileges: the kernel forbids this use outright.
     const hint =
       hintOverride ??
+      COMMAND_HINTS[`${syscall} ${code}`] ??
       (code === 'EPERM' && root
         ? 'refused although running as root: this kernel forbids it (lockdown, a program type it does not allow such as fentry/fexit here, or the BPF LSM not enabled)'
         : HINTS[code]);
