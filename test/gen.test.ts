@@ -57,6 +57,17 @@ describeNeeds([hasFile(join(repoRoot, 'packages/maps/dist/index.d.ts')), hasComm
   }, 120_000);
 });
 
+describeNeeds([hasFile(join(repoRoot, 'packages/maps/dist/index.d.ts'))], 'tsbpf gen --record', () => {
+  it('a record type for a map that is not a ring buffer is an error, not a silent no-op', async () => {
+    mkdirSync(dir, { recursive: true });
+    const obj = fixturePath('maps_btf.bpf.o');
+    await expect(gen(obj, join(dir, 'typo.ts'), '--record', 'evnets=flow_stats')).rejects.toThrow(/records: no map named evnets; ring buffers: events/);
+    await expect(gen(obj, join(dir, 'typo.ts'), '--record', 'flows=flow_stats')).rejects.toThrow(/map flows is a hash, not a ring buffer/);
+    await expect(gen(obj, join(dir, 'typo.ts'), '--record', 'events=no_such')).rejects.toThrow(/no struct no_such/);
+    await gen(obj, join(dir, 'typo.ts'), '--record', 'events=flow_stats'); // a real pair is fine
+  });
+});
+
 describeNeeds([isRoot(), hasFile(join(repoRoot, 'packages/maps/dist/index.d.ts')), hasCommand('clang')], 'generated bindings against the kernel', () => {
   it('typed maps, constants, globals and ring buffer records', async () => {
     mkdirSync(dir, { recursive: true });

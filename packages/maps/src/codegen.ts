@@ -1,4 +1,5 @@
 import { MapType, type Btf, type CollectionSpec } from '@tsbpf/object';
+import { CodecError } from './codec.js';
 
 export interface GenerateOptions {
   /** The object's bytes, embedded in the file (base64) so it needs nothing at run time. */
@@ -101,13 +102,22 @@ export function generateBindings(spec: CollectionSpec, options: GenerateOptions)
     return out;
   };
 
+  // A record type given for a map that is not a ring buffer of this object is a typo, not a no-op.
+  for (const map of Object.keys(options.records ?? {})) {
+    const m = spec.maps[map];
+    if (!m || m.type !== MapType.ringbuf) {
+      const rings = Object.values(spec.maps).filter((x) => x.type === MapType.ringbuf).map((x) => x.name);
+      throw new CodecError(`records: ${m ? `map ${map} is a ${m.typeName}, not a ring buffer` : `no map named ${map}`}; ring buffers: ${rings.join(', ') || 'none'}`);
+    }
+  }
+
   // Ring buffer record types: the option, else `unused_<map>`, else the only `unused_*` pointer.
   const recordFor = (map: string): number | undefined => {
     if (!btf) return undefined;
     const given = options.records?.[map];
     if (given) {
       const t = btf.findByName(given, 'struct');
-      if (!t) throw new Error(`records: no struct ${given} in the object's BTF`);
+      if (!t) throw new CodecError(`records: no struct ${given} in the object's BTF`);
       return t.id;
     }
     const unused = btf.findAllByName(`unused_${map}`, 'var');
