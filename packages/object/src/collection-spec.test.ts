@@ -226,6 +226,9 @@ describe('inputs that are Node Buffers', () => {
     const original = data[0];
     padded.fill(0);
     expect(data[0]).toBe(original);
+    // The BTF too: types decoded lazily after the caller reused its buffer are still the object's.
+    expect([...spec.btf!.types()]).toEqual([...parseCollectionSpec(new Uint8Array(file)).btf!.types()]);
+    expect(spec.btf!.raw.buffer).not.toBe(padded.buffer);
     const fixed = btfForKernel(parseCollectionSpec(before));
     expect(Buffer.compare(before, Buffer.from(before))).toBe(0);
     const again = Btf.parse(fixed.bytes);

@@ -42,7 +42,8 @@ function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
   const relocations = readRelocations(elf, symbols);
 
   const btfSection = elf.sectionByName('.BTF');
-  const btf = btfSection ? Btf.parse(btfSection.data) : undefined;
+  // A copy: the spec is plain data of its own, not a view a caller reusing its buffer could corrupt.
+  const btf = btfSection ? Btf.parse(btfSection.data.slice()) : undefined;
   const extSection = elf.sectionByName('.BTF.ext');
   let btfExt: BtfExt | undefined;
   if (extSection && btf) btfExt = parseBtfExt(extSection.data, btf);
