@@ -15,7 +15,7 @@ export function objdump(io: CliIo, file: string, only: string | undefined): void
     io.out(`${p.name}:  ; SEC("${p.sectionName}")${p.sectionName === '.text' ? ' subprogram' : ` ${p.typeName}`}\n`);
     io.out(formatInstructions(p.instructions, {
       byteOrder: spec.byteOrder,
-      lineInfo: p.lineInfo.map((l) => ({ ...l, insnOff: l.insn })),
+      lineInfo: p.lineInfo,
       annotations: annotations(p),
     }));
   });

@@ -148,7 +148,7 @@ describe('formatInstructions', () => {
     const bytes = encodeInstructions([asm.ldMapFd(1, 0), asm.mov64Imm(0, 2), asm.exit()], 'little');
     const out = formatInstructions(bytes, {
       byteOrder: 'little',
-      lineInfo: [{ insnOff: 2, lineText: '    return XDP_PASS;', fileName: 'x.bpf.c', line: 9 }],
+      lineInfo: [{ insn: 2, lineText: '    return XDP_PASS;', fileName: 'x.bpf.c', line: 9 }],
       annotations: new Map([[0, 'map counters']]),
     });
     expect(out).toBe(

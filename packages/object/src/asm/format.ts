@@ -18,8 +18,11 @@ export function formatInstruction(insn: Instruction): string {
 
 export interface FormatOptions {
   readonly byteOrder: ByteOrder;
-  /** Source lines by instruction slot, printed as `; <source>` before it (bpftool's plain style). */
-  readonly lineInfo?: readonly { readonly insnOff: number; readonly lineText: string; readonly fileName?: string; readonly line?: number }[];
+  /**
+   * Source lines by instruction slot (`insn`, as in ProgramSpec.lineInfo, which
+   * can be passed as it is), printed as `; <source>` before it (bpftool's plain style).
+   */
+  readonly lineInfo?: readonly { readonly insn: number; readonly lineText: string; readonly fileName?: string; readonly line?: number }[];
   /** Per-slot notes appended as `  ; <note>` (map names, call targets). */
   readonly annotations?: ReadonlyMap<number, string>;
   /** Print `[file:F line_num:N]` after each source line, as `bpftool ... linum`. */
@@ -32,9 +35,9 @@ export function formatInstructions(bytes: Uint8Array, options: FormatOptions): s
   for (const l of options.lineInfo ?? []) {
     let text = `; ${l.lineText.trimStart()}`;
     if (options.linum) text += ` [file:${l.fileName ?? ''} line_num:${l.line ?? 0}]`;
-    const at = lines.get(l.insnOff);
+    const at = lines.get(l.insn);
     if (at) at.push(text);
-    else lines.set(l.insnOff, [text]);
+    else lines.set(l.insn, [text]);
   }
   let out = '';
   for (const insn of decodeInstructions(bytes, options.byteOrder)) {
