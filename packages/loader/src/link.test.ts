@@ -63,11 +63,18 @@ describeNeeds([isRoot(), hasFile('/sys/kernel/tracing/events/syscalls'), hasComm
     for (const name of ['raw_tp_prog', 'tp_btf_prog']) {
       const p = c.programs[name]!;
       const id = p.id();
-      {
-        using _link = attach(p, s.programs[name]!);
+      const link = attach(p, s.programs[name]!);
+      try {
         expect(links().some((l) => l.prog_id === id)).toBe(true);
+        if (name === 'raw_tp_prog') {
+          // Not a link BPF_LINK_DETACH can detach: the error says which link, and what to do.
+          expect(() => link.detach()).toThrow(/^raw_tp sched_switch: BPF_LINK_DETACH: EOPNOTSUPP \(this kind of link cannot be detached \(close it instead\)\)/);
+        }
+      } finally {
+        link.close();
       }
       expect(links().some((l) => l.prog_id === id)).toBe(false);
+      expect(() => link.fd).toThrow(expect.objectContaining({ code: 'CLOSED' }));
     }
   });
 });

@@ -16,12 +16,18 @@ const registry = new FinalizationRegistry<number[]>((fds) => fds.forEach((fd) =>
 export class Link implements Disposable {
   private closed = false;
   constructor(
-    readonly fd: number,
+    private readonly fdValue: number,
     readonly description: string,
     /** More fds the link keeps open (the perf event of a tracepoint link). */
     private readonly extraFds: readonly number[] = [],
   ) {
-    registry.register(this, [fd, ...extraFds], this);
+    registry.register(this, [fdValue, ...extraFds], this);
+  }
+
+  /** The link's fd; after close() an error, as Program's and BpfMap's (the number may be another file's by then). */
+  get fd(): number {
+    if (this.closed) throw new LoaderError('CLOSED', `${this.description}: closed`);
+    return this.fdValue;
   }
 
   pin(path: string): void {
@@ -33,16 +39,25 @@ export class Link implements Disposable {
     return new Link(sys.objGet(path), `pinned link ${path}`);
   }
 
-  /** BPF_LINK_DETACH: the program is detached now, even if the link is pinned. */
+  /**
+   * BPF_LINK_DETACH: the program is detached now, even if the link is pinned.
+   * Links made through perf events (tracepoints, uprobes) and raw tracepoint
+   * or tracing links cannot be detached this way: close them (and unpin).
+   */
   detach(): void {
-    sys.linkDetach(this.fd);
+    try {
+      sys.linkDetach(this.fd);
+    } catch (e) {
+      if (e instanceof SyscallError) throw new SyscallError(e.syscall, e.errno, this.description);
+      throw e;
+    }
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     registry.unregister(this);
-    sys.closeFd(this.fd);
+    sys.closeFd(this.fdValue);
     for (const fd of this.extraFds) sys.closeFd(fd);
   }
 
