@@ -17,7 +17,7 @@ import {
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { kconfigValue } from './kconfig.js';
-import { loadKernelBtf } from './kernel-btf.js';
+import { runningKernelBtf, runningModuleBtfs } from './kernel-btf.js';
 import { BpfMap, possibleCpus } from './map.js';
 import { unpin } from './pin.js';
 import { Program } from './program.js';
@@ -94,12 +94,12 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
     const kconfig = createKconfigMap(spec, maps, btfFd);
     const wanted = options.programs ?? Object.keys(spec.programs);
     let kernelBtf = options.kernelBtf;
-    const kernel = () => (kernelBtf ??= loadKernelBtf());
+    const kernel = () => (kernelBtf ??= runningKernelBtf());
     for (const name of wanted) {
       const p = spec.programs[name];
       if (!p) throw new LoaderError('LOAD_OPTIONS', `no program named ${name}; have ${Object.keys(spec.programs).join(', ')}`);
       const attachBtfId = needsAttachBtfId(p) ? attachBtfIdFor(p, kernel()) : undefined;
-      programs[name] = loadProgram(spec, p, maps, btfFd, attachBtfId, { kconfig, kernel, modules: options.kernelBtf ? undefined : () => moduleBtfs(kernel()) });
+      programs[name] = loadProgram(spec, p, maps, btfFd, attachBtfId, { kconfig, kernel, modules: options.kernelBtf ? undefined : runningModuleBtfs });
     }
     fillProgArrays(spec, maps, programs);
     return new Collection(maps, programs, btfFd);
@@ -455,26 +455,6 @@ function loadProgram(
       flags: p.sleepable ? 1 << 4 /* BPF_F_SLEEPABLE */ : 0,
     });
   });
-}
-
-let moduleCache: readonly Btf[] | undefined;
-/** Every module's BTF under /sys/kernel/btf (none on kernels built without modules' BTF). */
-function moduleBtfs(vmlinux: Btf): readonly Btf[] {
-  if (moduleCache) return moduleCache;
-  let names: string[] = [];
-  try {
-    names = readdirSync('/sys/kernel/btf').filter((n) => n !== 'vmlinux');
-  } catch {
-    names = [];
-  }
-  moduleCache = names.flatMap((n) => {
-    try {
-      return [loadKernelBtf({ path: `/sys/kernel/btf/${n}`, base: vmlinux })];
-    } catch {
-      return []; // an unreadable module's BTF only removes candidates
-    }
-  });
-  return moduleCache;
 }
 
 function needsAttachBtfId(p: ProgramSpec): boolean {

@@ -1,4 +1,4 @@
-export { loadKernelBtf, readKernelBtfBytes, VMLINUX_BTF, type LoadKernelBtfOptions } from './kernel-btf.js';
+export { flushKernelBtf, loadKernelBtf, readKernelBtfBytes, runningKernelBtf, VMLINUX_BTF, type LoadKernelBtfOptions } from './kernel-btf.js';
 export { readFileBytes } from './read-file.js';
 export { BatchCursor, BpfMap, UpdateFlags, possibleCpus, type MapOptions } from './map.js';
 export { Program, VerifierError, type ProgramOptions, type TestRunOptions, type TestRunOutput } from './program.js';

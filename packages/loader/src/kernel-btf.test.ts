@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { loadKernelBtf, readKernelBtfBytes, VMLINUX_BTF } from './kernel-btf.js';
+import { flushKernelBtf, loadKernelBtf, readKernelBtfBytes, runningKernelBtf, runningModuleBtfs, VMLINUX_BTF } from './kernel-btf.js';
 import { readFileBytes } from './read-file.js';
 import { describeNeeds, hasFile } from '../../../test/support/env.js';
 
@@ -23,5 +23,16 @@ describeNeeds([hasFile(VMLINUX_BTF)], 'kernel BTF', () => {
   it('falls back to reading files that cannot be mapped (procfs)', () => {
     const bytes = readKernelBtfBytes('/proc/self/status');
     expect(new TextDecoder().decode(bytes)).toMatch(/^Name:/);
+  });
+
+  it('the running kernel\'s BTF is parsed once per process until flushed; modules sit on it', () => {
+    flushKernelBtf();
+    const first = runningKernelBtf();
+    expect(runningKernelBtf()).toBe(first);
+    for (const m of runningModuleBtfs()) expect(m.base).toBe(first);
+    flushKernelBtf();
+    const second = runningKernelBtf();
+    expect(second).not.toBe(first);
+    expect(second.length).toBe(first.length);
   });
 });

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync } from 'node:fs';
 import { Btf } from '@tsbpf/object';
 import { readAll } from './read-file.js';
 import { MAP_PRIVATE, PROT_READ, mmap, munmap, view } from './sys/ffi.js';
@@ -47,6 +47,44 @@ export interface LoadKernelBtfOptions {
 export function loadKernelBtf(options: LoadKernelBtfOptions = {}): Btf {
   const path = options.path ?? VMLINUX_BTF;
   let base = options.base;
-  if (!base && path.startsWith(SYSFS_BTF) && path !== VMLINUX_BTF) base = loadKernelBtf();
+  if (!base && path.startsWith(SYSFS_BTF) && path !== VMLINUX_BTF) base = runningKernelBtf();
   return Btf.parse(readKernelBtfBytes(path), { base });
+}
+
+let running: Btf | undefined;
+let runningModules: readonly Btf[] | undefined;
+
+/**
+ * The running kernel's vmlinux BTF, parsed once per process and kept (as
+ * cilium/ebpf keeps it): loads that need it (CO-RE, tp_btf, .ksyms) do not
+ * parse 5 MB again each. `flushKernelBtf()` lets it go.
+ */
+export function runningKernelBtf(): Btf {
+  return (running ??= loadKernelBtf());
+}
+
+/** Every module's BTF under /sys/kernel/btf, on the running vmlinux; parsed once per process. */
+export function runningModuleBtfs(): readonly Btf[] {
+  if (runningModules) return runningModules;
+  let names: string[] = [];
+  try {
+    names = readdirSync(SYSFS_BTF).filter((n: string) => n !== 'vmlinux');
+  } catch {
+    names = []; // a kernel without module BTF
+  }
+  const vmlinux = runningKernelBtf();
+  runningModules = names.flatMap((n) => {
+    try {
+      return [loadKernelBtf({ path: `${SYSFS_BTF}${n}`, base: vmlinux })];
+    } catch {
+      return []; // an unreadable module's BTF only removes candidates
+    }
+  });
+  return runningModules;
+}
+
+/** Drops the cached kernel and module BTF (memory back; the next load that needs them parses again). */
+export function flushKernelBtf(): void {
+  running = undefined;
+  runningModules = undefined;
 }
