@@ -83,7 +83,11 @@ describeNeeds([isRoot(), hasFile(join(repoRoot, 'packages/maps/dist/index.d.ts')
       l.maps.flows.set(key, { packets: 1n, bytes: 2n });
       l.programs.use_maps.testRun({ data: new Uint8Array(64) });
       expect(l.maps.flows.get(key)).toEqual({ packets: 2n, bytes: 2n });
-      expect(l.maps.cidrs.get({ prefixlen: 32, addr: new Uint8Array([1, 2, 3, 4]) })).toBeUndefined();
+      // An LPM trie keyed { prefixlen, addr[4] } gets CIDR text keys.
+      expect(l.maps.cidrs.get('1.2.3.4')).toBeUndefined();
+      l.maps.cidrs.set('1.2.0.0/16', 7);
+      expect(l.maps.cidrs.get('1.2.3.4')).toBe(7);
+      expect([...l.maps.cidrs.keys()]).toEqual(['1.2.0.0/16']);
     }
 
     const events = await import(join(dir, 'events_run.ts'));

@@ -25,7 +25,7 @@ export { array, enumOf, struct, structAt, type PlacedField, type StructValue } f
 export { codecFromBtf, type BtfCodecOptions } from './from-btf.js';
 export { MapSchemaError, PerCpuMap, TypedMap, sum, type SetOptions } from './typed-map.js';
 export { typedMaps } from './typed-maps.js';
-export { BloomFilter, MapOfMaps, ProgramArray, QueueMap, cidrKey } from './special-maps.js';
+export { BloomFilter, MapOfMaps, ProgramArray, QueueMap, cidrKey, lpmKeyFamily } from './special-maps.js';
 export { RingBuffer, type RingBufferOptions } from './ring-buffer.js';
 export { Globals } from './globals.js';
 export { generateBindings, type GenerateOptions } from './codegen.js';

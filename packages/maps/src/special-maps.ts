@@ -1,5 +1,5 @@
 import type { BpfMap, Program } from '@tsbpf/loader';
-import { MapType } from '@tsbpf/object';
+import { MapType, type Btf, type MapSpec } from '@tsbpf/object';
 import { CodecError, decode, encode, type Codec } from './codec.js';
 import { formatIpv6, parseIpv6, u32 } from './primitives.js';
 import { MapSchemaError } from './typed-map.js';
@@ -40,6 +40,24 @@ export function cidrKey(family: 'ipv4' | 'ipv6'): Codec<string> {
       new Uint8Array(view.buffer, view.byteOffset + offset + 4, bytes).set(raw);
     },
   };
+}
+
+/**
+ * Whether a map is an LPM trie keyed the usual way (`struct { __u32 prefixlen;
+ * __u8 addr[4|16]; }`), so its keys can be CIDR text: the family, or undefined.
+ * With BTF the key must be a struct of that size whose first member is a
+ * 4-byte integer at offset 0; without, the size decides.
+ */
+export function lpmKeyFamily(m: Pick<MapSpec, 'type' | 'keySize' | 'btfKeyTypeId'>, btf: Btf | undefined): 'ipv4' | 'ipv6' | undefined {
+  if (m.type !== MapType.lpm_trie || (m.keySize !== 8 && m.keySize !== 20)) return undefined;
+  if (btf && m.btfKeyTypeId) {
+    const t = btf.resolve(m.btfKeyTypeId);
+    if (t.kind !== 'struct' || t.size !== m.keySize || t.members.length === 0) return undefined;
+    const first = t.members[0]!;
+    const ft = btf.resolve(first.type);
+    if (first.bitOffset !== 0 || ft.kind !== 'int' || ft.size !== 4) return undefined;
+  }
+  return m.keySize === 8 ? 'ipv4' : 'ipv6';
 }
 
 /** A prog array: slots hold programs (for tail calls). Reading a slot gives the program's id. */

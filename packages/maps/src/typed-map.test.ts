@@ -110,6 +110,9 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
     const declared = Object.values(spec.maps).filter((m) => m.kind === 'btf' && !['ringbuf', 'prog_array', 'array_of_maps', 'hash_of_maps'].includes(m.typeName));
     expect(names).toEqual(declared.map((m) => m.name).sort());
     expect(Object.values(spec.maps).some((m) => m.kind === 'rodata')).toBe(true); // there was one to leave out
+    const cidrs = typedMaps(c, spec).cidrs as TypedMap<string, number>; // struct lpm_v4_key { __u32 prefixlen; __u8 addr[4]; }
+    cidrs.set('10.0.0.0/8', 1).set('10.1.0.0/16', 2);
+    expect([cidrs.get('10.1.2.3'), cidrs.get('10.9.9.9'), cidrs.get('11.0.0.1')]).toEqual([2, 1, undefined]);
 
     const globals = parseCollectionSpec(readFixture('global_data.bpf.o'));
     using g = loadCollection(globals);

@@ -3,6 +3,7 @@ import { MapType, type CollectionSpec } from '@tsbpf/object';
 import type { Codec } from './codec.js';
 import { codecFromBtf, type BtfCodecOptions } from './from-btf.js';
 import { bytes } from './primitives.js';
+import { cidrKey, lpmKeyFamily } from './special-maps.js';
 import { PerCpuMap, TypedMap } from './typed-map.js';
 
 const PERCPU = new Set<number>([MapType.percpu_hash, MapType.percpu_array, MapType.lru_percpu_hash, MapType.percpu_cgroup_storage]);
@@ -19,7 +20,8 @@ const NOT_DATA = new Set<number>([
 /**
  * A typed view of every map an object declares (`.maps` or legacy `maps`)
  * that holds key/value data, codecs derived from the object's BTF (raw bytes
- * where a map gives only sizes). Global-data maps (`.data`, `.bss`, `.rodata*`)
+ * where a map gives only sizes; CIDR text for the keys of an LPM trie keyed
+ * `{ prefixlen, addr[4|16] }`). Global-data maps (`.data`, `.bss`, `.rodata*`)
  * are not here: their values are sections of variables, read and written by
  * name through `Globals`. Closing the collection closes the maps; these views
  * need no closing of their own.
@@ -35,7 +37,8 @@ export function typedMaps(
     if (!live || NOT_DATA.has(m.type) || (m.kind !== 'btf' && m.kind !== 'legacy')) continue;
     const codec = (typeId: number, size: number): Codec<unknown> =>
       spec.btf && typeId !== 0 ? codecFromBtf(spec.btf, typeId, options) : (bytes(size) as Codec<unknown>);
-    const key = codec(m.btfKeyTypeId, m.keySize);
+    const lpm = lpmKeyFamily(m, spec.btf);
+    const key = lpm ? (cidrKey(lpm) as Codec<unknown>) : codec(m.btfKeyTypeId, m.keySize);
     const value = codec(m.btfValueTypeId, m.valueSize);
     out[name] = PERCPU.has(m.type) ? new PerCpuMap(live, key, value) : new TypedMap(live, key, value);
   }
