@@ -58,6 +58,8 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
       expect(walked.length).toBe(2500); // three batches of up to 1,024
       expect(walked.every(([k, v]) => v.packets === BigInt(k) && v.bytes === BigInt(2 * k))).toBe(true);
       expect(new Set(walked.map(([k]) => k)).size).toBe(2500);
+      expect(m.size).toBe(2500);
+      expect([...m.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 2500 }, (_, i) => i));
 
       // A walk inside a walk gets buffers of its own; both see everything.
       let outer = 0;
@@ -98,6 +100,8 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
     const m = new TypedMap(raw, u32, u32);
     m.set(2, 1); // slot 2 → ifindex 1 (lo, in every namespace)
     expect([...m.entries()]).toEqual([[2, 1]]);
+    expect([...m.keys()]).toEqual([0, 1, 2, 3]); // a devmap's key walk visits every slot
+    expect(m.size).toBe(4);
     const seen: [number, number][] = [];
     m.forEach((v, k) => seen.push([k, v]));
     expect(seen).toEqual([[2, 1]]);

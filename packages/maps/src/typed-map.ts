@@ -102,7 +102,13 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
     return this.map.delete(this.keyScratch.encode(key));
   }
 
-  *keys(): IterableIterator<K> {
+  /** Every key; whole batches per system call where the kernel supports it (key by key otherwise). */
+  keys(): IterableIterator<K> {
+    const ks = this.map.keySize;
+    return new BatchIterator(this.map.batchCursor(1024), (c, i) => this.key.decode(c.keys, i * ks), () => this.keysOneByOne());
+  }
+
+  private *keysOneByOne(): IterableIterator<K> {
     for (const k of this.map.keys()) yield decodeAt(this.key, k);
   }
 
@@ -115,8 +121,12 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
    * decoded in place from the batch's native memory (no copies, no generator).
    */
   entries(): IterableIterator<[K, V]> {
-    return new EntryIterator(this.map.batchCursor(1024), this.key, (view, offset) => this.decodeValueAt(view, offset), this.map.keySize, this.map.valueBufferSize, () =>
-      this.entriesOneByOne(),
+    const ks = this.map.keySize;
+    const vs = this.map.valueBufferSize;
+    return new BatchIterator<[K, V]>(
+      this.map.batchCursor(1024),
+      (c, i) => [this.key.decode(c.keys, i * ks), this.decodeValueAt(c.values, i * vs)],
+      () => this.entriesOneByOne(),
     );
   }
 
@@ -167,7 +177,17 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
 
   /** The number of entries (walks the map). */
   get size(): number {
+    // Batches counted, nothing decoded; key by key where the map type has no batches.
+    const cursor = this.map.batchCursor(1024);
     let n = 0;
+    try {
+      for (let count = cursor.next(); count > 0; count = cursor.next()) n += count;
+      return n;
+    } catch (e) {
+      if (n > 0 || !(e instanceof Error && NO_BATCH.has((e as { code?: string }).code ?? ''))) throw e;
+    } finally {
+      cursor.release();
+    }
     for (const _ of this.map.keys()) n++;
     return n;
   }
@@ -332,36 +352,33 @@ export function sum(values: readonly (number | bigint)[]): number | bigint {
 const NO_BATCH = new Set(['EINVAL', 'ENOTSUPP', 'EOPNOTSUPP']);
 
 /**
- * TypedMap.entries(): a hand-written iterator rather than a generator (a
- * yield costs more than the decoding of a small entry), reading each batch
- * where the kernel put it.
+ * The batch walks of TypedMap (entries, keys): a hand-written iterator rather
+ * than a generator (a yield costs more than the decoding of a small entry),
+ * reading each batch where the kernel put it; `read(i)` makes the i-th
+ * element of the current batch.
  */
-class EntryIterator<K, V> implements IterableIterator<[K, V]> {
+class BatchIterator<T> implements IterableIterator<T> {
   private index = 0;
   private count = 0;
   private started = false;
-  private fallback: IterableIterator<[K, V]> | undefined;
+  private fallback: IterableIterator<T> | undefined;
 
   constructor(
     private readonly cursor: BatchCursor,
-    private readonly key: Codec<K>,
-    private readonly decodeValueAt: (view: DataView, offset: number) => V,
-    private readonly keySize: number,
-    private readonly valueSize: number,
-    private readonly oneByOne: () => IterableIterator<[K, V]>,
+    private readonly read: (cursor: BatchCursor, i: number) => T,
+    private readonly oneByOne: () => IterableIterator<T>,
   ) {}
 
-  next(): IteratorResult<[K, V]> {
+  next(): IteratorResult<T> {
     if (this.fallback) return this.fallback.next();
     if (this.index >= this.count) {
       if (!this.fetch()) {
-        const fallback = this.fallback as IterableIterator<[K, V]> | undefined; // set by fetch() when batches are refused
+        const fallback = this.fallback as IterableIterator<T> | undefined; // set by fetch() when batches are refused
         return fallback ? fallback.next() : { value: undefined, done: true };
       }
     }
     this.cursor.check();
-    const i = this.index++;
-    return { value: [this.key.decode(this.cursor.keys, i * this.keySize), this.decodeValueAt(this.cursor.values, i * this.valueSize)], done: false };
+    return { value: this.read(this.cursor, this.index++), done: false };
   }
 
   private fetch(): boolean {
@@ -378,13 +395,13 @@ class EntryIterator<K, V> implements IterableIterator<[K, V]> {
     return this.count > 0;
   }
 
-  return(): IteratorResult<[K, V]> {
+  return(): IteratorResult<T> {
     this.cursor.release();
     this.fallback?.return?.();
     return { value: undefined, done: true };
   }
 
-  [Symbol.iterator](): IterableIterator<[K, V]> {
+  [Symbol.iterator](): IterableIterator<T> {
     return this;
   }
 }
