@@ -47,6 +47,19 @@ describeNeeds([isRoot(), hasFile('/sys/fs/bpf'), hasCommand('bpftool')], 'tsbpf 
     expect(existsSync(join(dir, 'use_maps'))).toBe(false);
   });
 
+  it('load --pin-maps pins the maps too, so a prog array keeps its slots after the command', async () => {
+    const progs = join(pinDir, 'pm-progs');
+    const maps = join(pinDir, 'pm-maps');
+    const r = await run('load', fixturePath('maps_btf.bpf.o'), '--pin', progs, '--pin-maps', maps);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`${join(maps, 'jumps')}\n`);
+    const jumps = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'dump', 'pinned', join(maps, 'jumps')], { encoding: 'utf8' }));
+    expect(jumps.length).toBeGreaterThan(0); // .values = { [2] = &tail_target } survives the command's exit
+    const info = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'pinned', join(maps, 'flows')], { encoding: 'utf8' }));
+    expect(info).toMatchObject({ type: 'hash', name: 'flows' });
+    expect(existsSync(join(maps, '_rodata_cst16'))).toBe(true); // .rodata.cst16: bpffs refuses dots, sanitised as libbpf does
+  });
+
   it('an unknown --program is the user\'s error: exit 1 and the names there are, no stack', async () => {
     const r = await run('run', fixturePath('minimal.bpf.o'), '--program', 'nope');
     expect(r.code).toBe(1);

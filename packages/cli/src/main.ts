@@ -47,8 +47,9 @@ function buildProgram(io: CliIo): Command {
     .argument('<obj>', 'BPF ELF object')
     .requiredOption('--pin <dir>', 'bpffs directory for the program pins')
     .option('--program <name>', 'only this program (repeatable)', collect, [])
+    .option('--pin-maps <dir>', 'also pin every map at DIR/<map name> (like bpftool\'s pinmaps), so prog-array slots and map contents outlive the command')
     .option('--verbose', 'print the whole verifier log on a rejection')
-    .action((obj: string, opts: { pin: string; program: string[]; verbose?: boolean }) => loadCommand(io, obj, opts));
+    .action((obj: string, opts: { pin: string; pinMaps?: string; program: string[]; verbose?: boolean }) => loadCommand(io, obj, opts));
 
   program
     .command('gen')

@@ -30,14 +30,23 @@ function load(io: CliIo, file: string, programs: string[] | undefined, verbose: 
   }
 }
 
-/** `tsbpf load OBJ --pin DIR`: like `bpftool prog loadall`, programs pinned at DIR/<name>. */
-export function loadCommand(io: CliIo, file: string, opts: { pin: string; program?: string[]; verbose?: boolean }): void {
+/** `tsbpf load OBJ --pin DIR [--pin-maps DIR]`: like `bpftool prog loadall [pinmaps]`, programs pinned at DIR/<name>, maps at MAPDIR/<name>. */
+export function loadCommand(io: CliIo, file: string, opts: { pin: string; pinMaps?: string; program?: string[]; verbose?: boolean }): void {
   const c = load(io, file, opts.program, opts.verbose ?? false);
   try {
     mkdirSync(opts.pin, { recursive: true });
     for (const [name, p] of Object.entries(c.programs)) {
       p.pin(join(opts.pin, name));
       io.out(`${join(opts.pin, name)}\n`);
+    }
+    if (opts.pinMaps !== undefined) {
+      mkdirSync(opts.pinMaps, { recursive: true });
+      for (const [name, m] of Object.entries(c.maps)) {
+        // bpffs refuses names with a dot: `.rodata` is pinned as `_rodata`, as libbpf sanitises pin paths.
+        const path = join(opts.pinMaps, name.replaceAll('.', '_'));
+        m.pin(path);
+        io.out(`${path}\n`);
+      }
     }
   } catch (e) {
     if (e instanceof SyscallError) throw new CliError(e.message);

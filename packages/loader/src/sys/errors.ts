@@ -24,6 +24,7 @@ const HINTS: Record<string, string> = {
 /** Where an errno means something specific to the command (checked before HINTS). */
 const COMMAND_HINTS: Record<string, string> = {
   'BPF_OBJ_PIN EEXIST': 'something is already pinned at that path',
+  'BPF_OBJ_PIN EPERM': 'the path is not on a bpffs mount, or its last name has a dot (bpffs refuses those)',
   'BPF_OBJ_GET ENOENT': 'nothing is pinned at that path',
   'BPF_MAP_UPDATE_ELEM E2BIG': 'the map is full (max_entries)',
   'BPF_MAP_UPDATE_BATCH E2BIG': 'the map is full (max_entries)',
