@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseCollectionSpec } from '@tsbpf/object';
+import { Btf, parseCollectionSpec } from '@tsbpf/object';
 import { readFixture } from '@tsbpf/fixtures';
-import { CodecError, decode, encode } from './codec.js';
+import { CodecError, decode, encode, type Codec } from './codec.js';
 import { array, enumOf, struct } from './composite.js';
 import { codecFromBtf } from './from-btf.js';
 import { be16, bool, cstring, f32, f64, i32, ipv4, ipv6, u16, u32, u64, u8 } from './primitives.js';
+import { BtfBuilder } from '../../object/src/testing/btf-builder.js';
 
 describe('primitive codecs', () => {
   it('round-trip and refuse what does not fit', () => {
@@ -94,16 +95,53 @@ describe('codecs from BTF', () => {
     const b = btf('btf_kinds.bpf.o');
     const sample = codecFromBtf(b, b.findByName('sample', 'struct')!.id) as ReturnType<typeof struct>;
     const t = b.findByName('sample', 'struct')!;
-    const value: Record<string, unknown> = {};
-    const dv = decode(sample, new Uint8Array(t.size)) as Record<string, unknown>;
-    for (const k of Object.keys(dv)) value[k] = dv[k];
+    const value = decode(sample, new Uint8Array(t.size)) as Record<string, unknown>;
     Object.assign(value, { a: 7, flags: 5, mode: 3, c: -1, ok: true, name: 'tsbpf', as_u32: 0x01020304, color: 'BLUE', delta: 'MINUS_TWO' });
-    const bytes = encode(sample, value as never);
+    const bytes = encode(sample, value as never); // changed in place: the union writes as_u32, the member that changed
     const flagsByte = b.members(t.id).find((m) => m.name === 'flags')!.bitOffset / 8;
     expect(bytes[flagsByte]).toBe(5 | (3 << 3)); // flags:3 then mode:5, as clang laid them out
     const back = decode(sample, bytes) as Record<string, unknown>;
     expect(back).toMatchObject({ a: 7, flags: 5, mode: 3, c: -1, ok: true, name: 'tsbpf', color: 'BLUE', delta: 'MINUS_TWO' });
     expect(back.as_u32).toBe(0x01020304);
     expect(back.as_bytes).toEqual(new Uint8Array([4, 3, 2, 1]));
+
+    // The other member changed: it is the one written (it used to be dropped for the first member).
+    back.as_bytes = new Uint8Array([9, 8, 7, 6]);
+    expect((decode(sample, encode(sample, back as never)) as Record<string, unknown>).as_u32).toBe(0x06070809);
+    // Both changed: refused, not guessed.
+    Object.assign(back, { as_u32: 1, as_bytes: new Uint8Array([2, 0, 0, 0]) });
+    expect(() => encode(sample, back as never)).toThrow(/as_u32 and as_bytes both changed/);
+    // A copy (not decoded by tsbpf) whose members disagree: refused with what to do.
+    const copy = { ...back, as_u32: 5, as_bytes: new Uint8Array(4) };
+    expect(() => encode(sample, copy as never)).toThrow(/disagree, and this object is not one tsbpf decoded/);
+    // A copy with one member: fine.
+    const { as_bytes: _drop, ...one } = copy;
+    expect((decode(sample, encode(sample, one as never)) as Record<string, unknown>).as_u32).toBe(5);
+  });
+
+  it('a named union writes the member changed since the decode, or $bytes', () => {
+    // union addr { __u32 v4; __u8 v6[16]; } (built: no fixture has a named union with members)
+    const bb = new BtfBuilder();
+    const u32t = bb.int('unsigned int', 4);
+    const u8t = bb.int('unsigned char', 1);
+    const idx = bb.int('int', 4, { signed: true });
+    const v6t = bb.array(u8t, idx, 16);
+    const id = bb.composite('union', 'addr', 16, [
+      { name: 'v4', type: u32t, bitOffset: 0 },
+      { name: 'v6', type: v6t, bitOffset: 0 },
+    ]);
+    const u = codecFromBtf(Btf.parse(bb.build()), id) as Codec<Record<string, unknown>>;
+    const v = decode(u, new Uint8Array(16).fill(1));
+    expect(v.v4).toBe(0x01010101);
+    v.v6 = new Uint8Array(16).fill(7); // the second member changed: written, not dropped for v4
+    expect([...(decode(u, encode(u, v)).$bytes as Uint8Array)]).toEqual(new Array(16).fill(7));
+    const w = decode(u, new Uint8Array(16));
+    w.v4 = 0x0a000001; // the first member changed: written over the bytes as they were
+    expect([...(decode(u, encode(u, w)).$bytes as Uint8Array)].slice(0, 5)).toEqual([1, 0, 0, 10, 0]);
+    const x = decode(u, new Uint8Array(16));
+    x.$bytes = new Uint8Array(16).fill(3); // the bytes themselves
+    expect(decode(u, encode(u, x)).v4).toBe(0x03030303);
+    expect(decode(u, encode(u, { v4: 2 })).v4).toBe(2); // built by hand, one member
+    expect(() => encode(u, {})).toThrow(/give one of \$bytes, v4, v6/);
   });
 });

@@ -1,5 +1,6 @@
 import { CodecError, markDense, type Codec, type Infer } from './codec.js';
 import { f32, f64, i16, i32, i8, u16, u32, u8, u64, i64 } from './primitives.js';
+import type { InlineCodec } from './union.js';
 
 type Fields = Record<string, Codec<unknown>>;
 export type StructValue<F extends Fields> = { [K in keyof F]: Infer<F[K]> };
@@ -112,7 +113,7 @@ function compileDecoder<T>(fields: readonly PlacedField[]): (view: DataView, off
     return (view, offset) => {
       const out: Record<string, unknown> = {};
       for (const f of fields) {
-        if (f.inline) Object.assign(out, f.codec.decode(view, offset + f.offset));
+        if (f.inline) decodeInline(f.codec, out, view, offset + f.offset);
         else out[f.name] = f.codec.decode(view, offset + f.offset);
       }
       return out as T;
@@ -124,6 +125,13 @@ function compileDecoder<T>(fields: readonly PlacedField[]): (view: DataView, off
     c: readonly Codec<unknown>[],
   ) => (view: DataView, offset: number) => T;
   return make(fields.map((f) => f.codec));
+}
+
+/** An inline member's fields into its parent: through decodeInto when the codec has one (it remembers the parent). */
+export function decodeInline(codec: Codec<unknown>, target: Record<string, unknown>, view: DataView, offset: number): void {
+  const inline = codec as Partial<InlineCodec>;
+  if (inline.decodeInto) inline.decodeInto(target, view, offset);
+  else Object.assign(target, codec.decode(view, offset));
 }
 
 /** A struct laid out as C would (each member at its natural alignment), or packed. */

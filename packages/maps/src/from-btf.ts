@@ -1,6 +1,7 @@
 import type { Btf, BtfType } from '@tsbpf/object';
 import { CodecError, type Codec } from './codec.js';
-import { array, enumOf, structAt, type PlacedField } from './composite.js';
+import { array, decodeInline, enumOf, structAt, type PlacedField } from './composite.js';
+import { encodeUnion, rememberUnionBytes, type InlineCodec } from './union.js';
 import { bool, bytes, cstring, f32, f64, i16, i32, i64, i8, u16, u32, u64, u64AsNumber, u8 } from './primitives.js';
 
 export interface BtfCodecOptions {
@@ -197,50 +198,73 @@ function bitfield(shift: number, bits: number, signed: boolean): Codec<number> {
   };
 }
 
-/** An anonymous union inside a struct: decodes to its members, encodes the first one present in the parent. */
-function inlineUnion(btf: Btf, t: Extract<BtfType, { kind: 'union' }>, o: BtfCodecOptions, depth: number): Codec<Record<string, unknown>> {
+/**
+ * An anonymous union inside a struct: its members are the parent's (as C
+ * exposes them). Decoding remembers the union's bytes for the parent object,
+ * so that encoding it back writes the member that was changed.
+ */
+function inlineUnion(btf: Btf, t: Extract<BtfType, { kind: 'union' }>, o: BtfCodecOptions, depth: number): InlineCodec {
   const fields = fieldsOf(btf, t, 0, o, depth + 1);
-  return {
-    name: 'union (anon)',
+  const members = expandInline(fields);
+  const name = 'union (anon)';
+  const raw = bytes(t.size);
+  const codec: InlineCodec = {
+    name,
     size: t.size,
     align: safeAlign(btf, t.id),
     decode(view, offset) {
       const out: Record<string, unknown> = {};
-      for (const f of fields) {
-        if (f.inline) Object.assign(out, f.codec.decode(view, offset + f.offset));
-        else out[f.name] = f.codec.decode(view, offset + f.offset);
-      }
+      codec.decodeInto(out, view, offset);
       return out;
     },
+    decodeInto(target, view, offset) {
+      for (const f of fields) {
+        if (f.inline) decodeInline(f.codec, target, view, offset + f.offset);
+        else target[f.name] = f.codec.decode(view, offset + f.offset);
+      }
+      rememberUnionBytes(target, codec, raw.decode(view, offset));
+    },
     encode(parent, view, offset) {
-      const f = fields.find((x) => x.inline || parent[x.name] !== undefined);
-      if (!f) return; // none given: the bytes stay zero
-      if (f.inline) f.codec.encode(parent, view, offset + f.offset);
-      else f.codec.encode(parent[f.name], view, offset + f.offset);
+      encodeUnion(name, t.size, members, parent, codec, parent, view, offset, false);
     },
   };
+  return codec;
 }
 
-/** A union: every member decoded from the same bytes, plus `$bytes`; encoding takes `$bytes` or the first member given. */
+/** A union: every member decoded from the same bytes, plus `$bytes`; encoding writes the member changed since the decode (see encodeUnion). */
 function unionCodec(btf: Btf, t: Extract<BtfType, { kind: 'union' }>, o: BtfCodecOptions, depth: number): Codec<Record<string, unknown>> {
   const fields = fieldsOf(btf, t, 0, o, depth);
   const raw = bytes(t.size);
   const name = `union ${t.name || '(anon)'}`;
-  return {
+  // $bytes is one more member: the whole union as bytes.
+  const members: PlacedField[] = [{ name: '$bytes', offset: 0, codec: raw as Codec<unknown> }, ...expandInline(fields)];
+  const codec: Codec<Record<string, unknown>> = {
     name,
     size: t.size,
     align: safeAlign(btf, t.id),
     decode(view, offset) {
       const out: Record<string, unknown> = { $bytes: raw.decode(view, offset) };
-      for (const f of fields) out[f.name] = f.codec.decode(view, offset + f.offset);
+      for (const f of fields) {
+        if (f.inline) decodeInline(f.codec, out, view, offset + f.offset);
+        else out[f.name] = f.codec.decode(view, offset + f.offset);
+      }
+      rememberUnionBytes(out, codec, raw.decode(view, offset));
       return out;
     },
     encode(value, view, offset) {
-      new Uint8Array(view.buffer, view.byteOffset + offset, t.size).fill(0);
-      if (value.$bytes instanceof Uint8Array) return raw.encode(value.$bytes, view, offset);
-      const f = fields.find((x) => x.name in value);
-      if (!f) throw new CodecError(`${name}: give $bytes or one of ${fields.map((x) => x.name).join(', ')}`);
-      f.codec.encode(value[f.name], view, offset + f.offset);
+      if (value === null || typeof value !== 'object') throw new CodecError(`${name}: ${String(value)} is not an object`);
+      encodeUnion(name, t.size, members, value, codec, value, view, offset, true);
     },
   };
+  return codec;
+}
+
+/**
+ * A union's members as encodeUnion weighs them. An anonymous struct's fields
+ * are members each (changing two of them at once reads as two changes); an
+ * anonymous union nested in a union is not weighed (its bytes are kept as
+ * they were): both are rare enough in map values to stay simple.
+ */
+function expandInline(fields: readonly PlacedField[]): PlacedField[] {
+  return fields.filter((f) => !f.inline);
 }
