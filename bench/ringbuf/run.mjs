@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // bench/ringbuf: decoded records per second from a ring buffer filled with 1M
 // records by a real program, tsbpf's RingBuffer (decoding each into an
-// object) against libbpf's ring_buffer__consume callback, interleaved.
+// object: for await, and the callback form) and the loader's in-place reader
+// against libbpf's ring_buffer__consume callback, interleaved.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -23,7 +24,8 @@ try {
 }
 
 const record = struct({ seq: u64, len: u32, flags: u32 });
-function ours() {
+/** RingBuffer<T>: each record decoded to an object, read with `for await` or with consume(callback). */
+async function ours(how) {
   const c = loadCollection(parseCollectionSpec(readFileSync(OBJ)));
   try {
     const ring = new RingBuffer(c.maps.records, record);
@@ -31,11 +33,16 @@ function ours() {
     let seen = 0;
     let checksum = 0n;
     const t0 = process.hrtime.bigint();
-    while (seen < N) {
-      for (const r of ring.drain()) {
+    if (how === 'for-await') {
+      for await (const r of ring) {
         checksum += r.seq + BigInt(r.len);
-        seen++;
+        if (++seen === N) break;
       }
+    } else {
+      await ring.consume((r) => {
+        checksum += r.seq + BigInt(r.len);
+        if (++seen === N) ring.close();
+      });
     }
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     ring.close();
@@ -68,17 +75,20 @@ function oursRaw() {
   }
 }
 
-const decoded = [];
+const forAwait = [];
+const consume = [];
 const raw = [];
 const libbpf = [];
 for (let r = 0; r < ROUNDS; r++) {
   libbpf.push(JSON.parse(execFileSync(join(root, 'build/c/bench-ringbuf'), [OBJ, String(N)], { encoding: 'utf8' })).recordsPerSec);
-  decoded.push(ours());
+  forAwait.push(await ours('for-await'));
+  consume.push(await ours('consume'));
   raw.push(oursRaw());
 }
 const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
 const rows = [
-  ['RingBuffer<T> (each record decoded to an object, u64 as bigint)', decoded],
+  ['RingBuffer<T>, for await (each record decoded to an object, u64 as bigint)', forAwait],
+  ['RingBuffer<T>.consume(callback) (the same objects, no promise per record)', consume],
   ['RingBufferReader.consumeAt (fields read in place)', raw],
 ].map(([metric, xs]) => {
   const ours = Math.round(median(xs));

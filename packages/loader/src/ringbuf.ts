@@ -73,8 +73,10 @@ export class RingBufferReader implements Disposable {
   /**
    * The allocation-free form: each record as (the data area's DataView, the
    * record's offset in it, its length). This is the hot path for decoders.
+   * `max` bounds how many records one call hands out (the rest wait for the
+   * next call), so a consumer that builds objects can work in chunks.
    */
-  consumeAt(onRecord: (view: DataView, offset: number, length: number) => void): number {
+  consumeAt(onRecord: (view: DataView, offset: number, length: number) => void, max = Infinity): number {
     if (this.closed) throw new LoaderError('CLOSED', `ring buffer ${this.map.name}: closed`);
     // Positions as two 32-bit halves: no BigInt per record (they stay far below 2^53).
     const c = this.consumer;
@@ -88,8 +90,9 @@ export class RingBufferReader implements Disposable {
       const prod = p.getUint32(0, true) + p.getUint32(4, true) * 0x100000000;
       if (cons >= prod) break;
       let progressed = false;
-      while (cons < prod) {
-        const at = cons % (mask + 1);
+      while (cons < prod && n < max) {
+        // ToInt32 is modular and the size a power of two: the low bits are the offset for any position below 2^53.
+        const at = cons & mask;
         const hdr = data.getUint32(at, true);
         if (hdr & BUSY) break; // reserved but not yet committed
         const len = hdr & ~(BUSY | DISCARD) & 0x3fffffff;
@@ -106,7 +109,7 @@ export class RingBufferReader implements Disposable {
           published = cons;
         }
       }
-      if (!progressed) break;
+      if (!progressed || n >= max) break;
     }
     if (cons !== published) this.publish(cons);
     return n;

@@ -102,4 +102,34 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
     }
     expect(got).toEqual([0n]);
   });
+
+  it('more records than a chunk: for await and consume() see each exactly once, in order; drain(max) and consumeAt(max) bound a call', async () => {
+    using c = loadCollection(await emitter(1 << 18)); // room for ~10,000 events
+    const expected = (n: number, from = 0) => Array.from({ length: n }, (_, i) => BigInt(from + i)).filter((s) => s % 10n !== 9n);
+    using ring = new RingBuffer(c.maps.events!, event);
+    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 3000 });
+    const got: bigint[] = [];
+    for await (const e of ring) {
+      got.push(e.seq);
+      if (got.length === 2700) break;
+    }
+    expect(got).toEqual(expected(3000));
+
+    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 3000 });
+    const viaConsume: bigint[] = [];
+    await ring.consume((e) => {
+      viaConsume.push(e.seq);
+      if (viaConsume.length === 2700) ring.close();
+    });
+    expect(viaConsume).toEqual(expected(3000, 3000));
+  });
+
+  it('drain(max) takes at most max records and leaves the rest for the next call', async () => {
+    using c = loadCollection(await emitter(1 << 16));
+    using ring = new RingBuffer(c.maps.events!, event);
+    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 5 });
+    expect(ring.drain(2).map((e) => e.seq)).toEqual([0n, 1n]);
+    expect(ring.drain(2).map((e) => e.seq)).toEqual([2n, 3n]);
+    expect(ring.drain().map((e) => e.seq)).toEqual([4n]);
+  });
 });
