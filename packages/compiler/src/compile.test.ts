@@ -6,7 +6,7 @@ import { afterAll, expect, it } from 'vitest';
 import { parseCollectionSpec } from '@tsbpf/object';
 import { allFixtures, readFixture } from '@tsbpf/fixtures';
 import { compile } from './compile.js';
-import { CompileError, ClangNotFoundError } from './errors.js';
+import { CompileError, ClangNotFoundError, StripError } from './errors.js';
 import { findClang } from './find-clang.js';
 import { describeNeeds, hasCommand, repoRoot } from '../../../test/support/env.js';
 
@@ -52,6 +52,15 @@ describeNeeds([hasCommand('clang'), hasCommand('llvm-strip')], 'compile with the
       expect(Object.keys(ours.programs).sort(), f.name).toEqual(Object.keys(committed.programs).sort());
       expect(Object.keys(ours.maps).sort(), f.name).toEqual(Object.keys(committed.maps).sort());
     }
+  });
+
+  it('a strip that fails is a StripError naming the command, not a bare Error', async () => {
+    const src = writeSource(join(work, 'strip'), 'pass.bpf.c', '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int pass(struct xdp_md *ctx) { return XDP_PASS; }\n');
+    const clang = { ...(await findClang()), strip: '/bin/false' };
+    const err = await compile({ source: src, clang, cache: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StripError);
+    expect(err).toMatchObject({ code: 'STRIP_FAILED', source: src });
+    expect((err as Error).message).toMatch(/\/bin\/false -g .* failed: .*install llvm, or pass strip: false/);
   });
 
   it('reports a broken source with file, line, column and a fix-it', async () => {

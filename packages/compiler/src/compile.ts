@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { BuildCache, atomicWrite, defaultCacheDir, sha256 } from './cache.js';
 import { parseDepfile } from './depfile.js';
 import { isError, parseDiagnostics, type Diagnostic } from './diagnostics.js';
-import { CompileError } from './errors.js';
+import { CompileError, StripError } from './errors.js';
 import { findClang, type ClangInfo } from './find-clang.js';
 import { hostFacts } from './host.js';
 import { runProgram } from './spawn.js';
@@ -115,7 +115,7 @@ export async function compile(options: CompileOptions): Promise<CompileResult> {
     }
     if (strip) {
       const s = await runProgram(clang.strip, ['-g', out]).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
-      if (s.code !== 0) throw new Error(`${clang.strip} -g failed: ${s.stderr.trim()} (install llvm, or pass strip: false)`);
+      if (s.code !== 0) throw new StripError(options.source, [clang.strip, '-g', out], s.stderr);
     }
     const object = new Uint8Array(readFileSync(out));
     const headers = parseDepfile(readFileSync(dep, 'utf8'))

@@ -47,6 +47,19 @@ export class CompileError extends Error {
   }
 }
 
+/** clang built the object, but stripping its DWARF (llvm-strip -g) failed. */
+export class StripError extends Error {
+  override readonly name = 'StripError';
+  readonly code = 'STRIP_FAILED';
+  constructor(
+    readonly source: string,
+    readonly argv: readonly string[],
+    readonly stderr: string,
+  ) {
+    super(`${source}: ${argv.join(' ')} failed: ${stderr.trim() || 'no message'} (install llvm, or pass strip: false)`);
+  }
+}
+
 const MISSING_HEADER = /^'([^']+)' file not found$/;
 
 function hintFor(diagnostics: readonly Diagnostic[]): string | undefined {
