@@ -37,6 +37,21 @@ describe('primitive codecs', () => {
   });
 });
 
+describe('struct encoders skip zeroing only when members tile the struct', () => {
+  it('writes every byte of a gapless struct and zeroes the padding of one with gaps, over garbage', () => {
+    const dense = struct({ packets: u64, bytes: u64, ifindex: u32, flags: u32 }); // 24 bytes, no padding
+    const padded = struct({ a: u32, b: u8, c: u16 }); // one padding byte after b
+    for (const [codec, value, want] of [
+      [dense, { packets: 1n, bytes: 2n, ifindex: 3, flags: 4 }, [1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0]],
+      [padded, { a: 1, b: 2, c: 3 }, [1, 0, 0, 0, 2, 0, 3, 0]],
+    ] as const) {
+      const buf = new Uint8Array(codec.size).fill(0xff);
+      (codec as ReturnType<typeof struct>).encode(value as never, new DataView(buf.buffer), 0);
+      expect([...buf]).toEqual(want);
+    }
+  });
+});
+
 describe('composite codecs', () => {
   it('lay structs out as C does, packed on request, with zeroed padding', () => {
     const key = struct({ saddr: u32, proto: u8, port: u16 });

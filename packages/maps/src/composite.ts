@@ -1,4 +1,4 @@
-import { CodecError, markDense, type Codec, type Infer } from './codec.js';
+import { CodecError, isDense, markDense, type Codec, type Infer } from './codec.js';
 import { f32, f64, i16, i32, i8, u16, u32, u8, u64, i64 } from './primitives.js';
 import type { InlineCodec } from './union.js';
 
@@ -73,6 +73,8 @@ function compileEncoder(name: string, size: number, fields: readonly PlacedField
     ].join('\n');
   });
   const params = fields.map((_, i) => `c${i}`);
+  // Members that write every byte and cover the struct without gaps leave no padding to zero.
+  const zeroFirst = !coversEveryByte(size, fields);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const make = new Function(
     'CodecError',
@@ -82,7 +84,7 @@ function compileEncoder(name: string, size: number, fields: readonly PlacedField
     ...params,
     `return function encode(value, view, offset) {
       if (value === null || typeof value !== 'object') throw new CodecError(name + ': ' + String(value) + ' is not an object');
-      zero(view, offset, ${size});
+      ${zeroFirst ? `zero(view, offset, ${size});` : '// every byte is written by a member: no zeroing'}
       const v = value;
       let at = -1, m;
       try {
@@ -94,6 +96,19 @@ function compileEncoder(name: string, size: number, fields: readonly PlacedField
     };`,
   ) as (...args: unknown[]) => Codec<unknown>['encode'];
   return make(CodecError, name, zero, fields.map((f) => f.name), ...fields.map((f) => f.codec));
+}
+
+/** True when dense members tile `size` bytes exactly (no padding, no overlap). */
+function coversEveryByte(size: number, fields: readonly PlacedField[]): boolean {
+  const covered = new Uint8Array(size);
+  for (const f of fields) {
+    if (!isDense(f.codec)) return false;
+    for (let i = f.offset; i < f.offset + f.codec.size; i++) {
+      if (covered[i]) return false;
+      covered[i] = 1;
+    }
+  }
+  return covered.every((b) => b === 1);
 }
 
 /** Zeroes `size` bytes at `offset` without allocating a view. */

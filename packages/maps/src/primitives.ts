@@ -35,20 +35,32 @@ export const be16 = intCodec('be16', 2, false, false);
 export const be32 = intCodec('be32', 4, false, false);
 
 function bigCodec(name: string, signed: boolean): Codec<bigint> {
-  return {
-    name,
-    size: 8,
-    align: 8,
-    decode: (v, o) => (signed ? v.getBigInt64(o, LE) : v.getBigUint64(o, LE)),
-    encode: (x, v, o) => {
-      if (typeof x !== 'bigint') throw new CodecError(`${name}: ${String(x)} is not a bigint`);
-      // Comparisons, not BigInt.asUintN: no allocation on the hot path.
-      const fits = signed ? x >= -0x8000000000000000n && x <= 0x7fffffffffffffffn : x >= 0n && x <= 0xffffffffffffffffn;
-      if (!fits) throw new CodecError(`${name}: ${x} does not fit in 64 bits`);
-      if (signed) v.setBigInt64(o, x, LE);
-      else v.setBigUint64(o, x, LE);
-    },
-  };
+  // Comparisons, not BigInt.asUintN: no allocation on the hot path; one function per signedness, no branch on it.
+  const notBigint = (x: unknown) => new CodecError(`${name}: ${String(x)} is not a bigint`);
+  const tooBig = (x: bigint) => new CodecError(`${name}: ${x} does not fit in 64 bits`);
+  return signed
+    ? {
+        name,
+        size: 8,
+        align: 8,
+        decode: (v, o) => v.getBigInt64(o, LE),
+        encode: (x, v, o) => {
+          if (typeof x !== 'bigint') throw notBigint(x);
+          if (x < -0x8000000000000000n || x > 0x7fffffffffffffffn) throw tooBig(x);
+          v.setBigInt64(o, x, LE);
+        },
+      }
+    : {
+        name,
+        size: 8,
+        align: 8,
+        decode: (v, o) => v.getBigUint64(o, LE),
+        encode: (x, v, o) => {
+          if (typeof x !== 'bigint') throw notBigint(x);
+          if (x < 0n || x > 0xffffffffffffffffn) throw tooBig(x);
+          v.setBigUint64(o, x, LE);
+        },
+      };
 }
 
 export const u64 = bigCodec('u64', false);
