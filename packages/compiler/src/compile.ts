@@ -30,6 +30,8 @@ export interface CompileOptions {
   readonly cache?: boolean;
   /** Default: `$TSBPF_CACHE_DIR`, else `$XDG_CACHE_HOME/tsbpf`, else `~/.cache/tsbpf`. */
   readonly cacheDir?: string;
+  /** The cache's size bound; least recently used entries go past it. Default 256 MiB. */
+  readonly cacheMaxBytes?: number;
   /**
    * Generate `vmlinux.h` from a kernel BTF (true: `/sys/kernel/btf/vmlinux`)
    * once per BTF content, and put it on the include path.
@@ -87,7 +89,7 @@ export async function compile(options: CompileOptions): Promise<CompileResult> {
   ];
   const strip = options.strip ?? true;
   const key = sha256(JSON.stringify({ v: 1, clang: clang.versionText, path: clang.path, args, strip, source, text: sha256(readFileSync(source)) }));
-  const cache = options.cache === false ? undefined : new BuildCache(cacheDir);
+  const cache = options.cache === false ? undefined : new BuildCache(cacheDir, options.cacheMaxBytes);
 
   const hit = cache?.lookup(key);
   if (hit) {
