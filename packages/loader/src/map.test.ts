@@ -51,6 +51,32 @@ describeNeeds([isRoot()], 'BpfMap against the kernel', () => {
     rmSync(`${pinDir}/tiny`);
   });
 
+  it('mappedValues: an mmapable array shares its memory with us; a frozen one maps read-only; close() unmaps', () => {
+    const m = BpfMap.create({ type: MapType.array, keySize: 4, valueSize: 12, maxEntries: 3, flags: MapFlags.MMAPABLE, name: 'globals' });
+    try {
+      const v = m.mappedValues();
+      expect(v.byteLength).toBe(3 * 16); // values 8-aligned
+      expect(m.mappedValues()).toBe(v); // mapped once
+      v.setUint32(16, 0xabcd, true); // element 1, written in place
+      expect(new DataView(m.lookup(u32(1))!.buffer).getUint32(0, true)).toBe(0xabcd);
+      m.update(u32(2), new Uint8Array(12).fill(7)); // and the other way round
+      expect(v.getUint8(32)).toBe(7);
+      expect(m.mappedWritable).toBe(true);
+    } finally {
+      m.close();
+    }
+    expect(() => m.mappedValues()).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+
+    using frozen = BpfMap.create({ type: MapType.array, keySize: 4, valueSize: 4, maxEntries: 1, flags: MapFlags.MMAPABLE, name: 'ro' });
+    frozen.update(u32(0), u32(42));
+    frozen.freeze();
+    expect(frozen.mappedWritable).toBe(false);
+    expect(frozen.mappedValues().getUint32(0, true)).toBe(42);
+
+    using plain = BpfMap.create({ type: MapType.array, keySize: 4, valueSize: 4, maxEntries: 1 });
+    expect(() => plain.mappedValues()).toThrow(expect.objectContaining({ code: 'MAP_TYPE' }));
+  });
+
   it('batch update, lookup in chunks, and delete', () => {
     using m = BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 4096, name: 'batch' });
     const n = 1000;

@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { MapType, mapTypeName } from '@tsbpf/object';
+import { MapFlags, MapType, mapTypeName } from '@tsbpf/object';
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
-import { NativeBuffer } from './sys/ffi.js';
+import { MAP_SHARED, NativeBuffer, PROT_READ, PROT_WRITE, mmap, munmap, pageSize, view, type Pointer } from './sys/ffi.js';
 import { LoaderError } from './errors.js';
 
 const ENOENT = 2;
+const EPERM = 1;
+const EACCES = 13;
+const MMAPABLE = MapFlags.MMAPABLE;
 
 export interface MapOptions {
   type: number;
@@ -62,6 +65,8 @@ export class BpfMap implements Disposable {
   private readonly valueBytes: Uint8Array;
   private readonly lookupCall: () => number;
   private closed = false;
+  /** The mmap of an mmapable array's values, once asked for (see mappedValues). */
+  private readonly mapped: { ptr?: Pointer; length: number; view?: DataView; writable: boolean } = { length: 0, writable: false };
 
   private constructor(
     private fdValue: number,
@@ -81,10 +86,11 @@ export class BpfMap implements Disposable {
     this.keyBytes = this.key.bytes;
     this.valueBytes = this.value.bytes;
     this.lookupCall = this.ops.lookupCall;
-    const { key, next, value, ops } = this;
+    const { key, next, value, ops, mapped } = this;
     const fd = fdValue;
     // Only a safety net: close() is the contract.
     registry.register(this, () => {
+      if (mapped.ptr !== undefined) munmap(mapped.ptr, mapped.length);
       sys.closeFd(fd);
       ops.free();
       key.free();
@@ -373,6 +379,43 @@ export class BpfMap implements Disposable {
     sys.mapFreeze(this.fd);
   }
 
+  /**
+   * The values of an array created with BPF_F_MMAPABLE (global data: `.data`,
+   * `.bss`, `.rodata`) mapped into this process, as a libbpf skeleton maps
+   * them: reads see the programs' writes at once and writes go straight to
+   * the map, no system call and no read-modify-write of the whole value.
+   * Element i is at i × (value size rounded up to 8). A frozen map is mapped
+   * read-only: check `mappedWritable` before writing, as a write to that
+   * memory kills the process (SIGSEGV), it does not throw. Valid until
+   * close(), which unmaps it: do not keep the view past the map.
+   */
+  mappedValues(): DataView {
+    if (this.closed) throw new LoaderError('CLOSED', `map ${this.name || '(unnamed)'}: closed`);
+    if (this.mapped.view) return this.mapped.view;
+    if (this.type !== MapType.array || (this.flags & MMAPABLE) === 0) {
+      throw new LoaderError('MAP_TYPE', `map ${this.name || '(unnamed)'} is not an array created with BPF_F_MMAPABLE`);
+    }
+    const page = pageSize();
+    const bytes = Math.ceil(this.valueSize / 8) * 8 * this.maxEntries;
+    const length = Math.max(page, Math.ceil(bytes / page) * page);
+    let ptr = mmap(length, PROT_READ | PROT_WRITE, MAP_SHARED, this.fd, 0);
+    let writable = true;
+    if (typeof ptr === 'number' && (ptr === -EPERM || ptr === -EACCES)) {
+      // A frozen map (.rodata) maps read-only.
+      ptr = mmap(length, PROT_READ, MAP_SHARED, this.fd, 0);
+      writable = false;
+    }
+    if (typeof ptr === 'number') throw new SyscallError('mmap', -ptr, `map ${this.name || '(unnamed)'}`);
+    Object.assign(this.mapped, { ptr, length, writable, view: new DataView(view(ptr, length), 0, bytes) });
+    return this.mapped.view!;
+  }
+
+  /** Whether mappedValues() is writable (false for a frozen map). */
+  get mappedWritable(): boolean {
+    this.mappedValues();
+    return this.mapped.writable;
+  }
+
   pin(path: string): void {
     sys.objPin(this.fd, path);
   }
@@ -381,6 +424,11 @@ export class BpfMap implements Disposable {
     if (this.closed) return;
     this.closed = true;
     registry.unregister(this);
+    if (this.mapped.ptr !== undefined) {
+      munmap(this.mapped.ptr, this.mapped.length);
+      this.mapped.ptr = undefined;
+      this.mapped.view = undefined;
+    }
     sys.closeFd(this.fdValue);
     this.ops.free();
     this.key.free();

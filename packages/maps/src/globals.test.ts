@@ -27,5 +27,16 @@ describeNeeds([isRoot(), hasFile('/sys/kernel/tracing/events/syscalls')], 'globa
     expect(g.get<number>('hits')).toBeGreaterThan(100);
     expect(g.get<bigint>('total')).toBeGreaterThan(100n);
     expect(g.get('scratch')).toEqual(expect.any(Uint32Array));
+
+    // Through the maps' own memory: what we read is what a lookup reads, and a refused value writes nothing.
+    const data = c.maps['.data']!;
+    const viaLookup = new DataView(data.lookup(new Uint8Array(4))!.buffer);
+    const hitsAt = spec.maps['.data']!.variables.find((v) => v.name === 'hits')!.offset;
+    expect(g.get('hits')).toBe(viaLookup.getInt32(hitsAt, true));
+    const before = g.get('hits');
+    expect(() => g.set('hits', 2 ** 40)).toThrow();
+    expect(g.get('hits')).toBe(before);
+    c.close();
+    expect(() => g.get('hits')).toThrow(expect.objectContaining({ code: 'CLOSED' })); // never a read of unmapped memory
   });
 });

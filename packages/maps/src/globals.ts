@@ -1,5 +1,5 @@
-import type { Collection } from '@tsbpf/loader';
-import type { CollectionSpec } from '@tsbpf/object';
+import type { BpfMap, Collection } from '@tsbpf/loader';
+import { MapFlags, type CollectionSpec } from '@tsbpf/object';
 import { CodecError, type Codec } from './codec.js';
 import { codecFromBtf, type BtfCodecOptions } from './from-btf.js';
 import { bytes } from './primitives.js';
@@ -13,8 +13,12 @@ interface Variable {
 
 /**
  * Global variables of a loaded object by name: `.data`, `.bss` and custom
- * data sections read and written in place (one map lookup and update), and
- * `.rodata` read only (set it before load with `constants`).
+ * data sections read and written in place, through the maps' own memory
+ * (mmap, as a libbpf skeleton does: no system call, and a write touches only
+ * the variable's bytes, never a program's concurrent writes to its
+ * neighbours); `.rodata` read only (set it before load with `constants`).
+ * Maps created without BPF_F_MMAPABLE (by another loader) fall back to one
+ * lookup, or a lookup and an update of the whole section.
  */
 export class Globals {
   private readonly vars = new Map<string, Variable>();
@@ -49,17 +53,34 @@ export class Globals {
     return v;
   }
 
+  /** The section's mapped memory, or undefined where the map cannot be mapped. */
+  private memory(map: BpfMap): DataView | undefined {
+    if ((map.flags & MapFlags.MMAPABLE) === 0) return undefined;
+    return map.mappedValues(); // throws once the collection is closed: never a view of unmapped memory
+  }
+
   get<T = unknown>(name: string): T {
     const v = this.variable(name);
-    const value = this.collection.maps[v.map]!.lookup(this.zeroKey)!;
+    const map = this.collection.maps[v.map]!;
+    const mem = this.memory(map);
+    if (mem) return v.codec.decode(mem, v.offset) as T;
+    const value = map.lookup(this.zeroKey)!;
     return v.codec.decode(new DataView(value.buffer, value.byteOffset, value.byteLength), v.offset) as T;
   }
 
-  /** Writes one global (the rest of its section is rewritten unchanged, in one update). */
+  /** Writes one global: its own bytes in the mapped section (else the section rewritten in one update). */
   set(name: string, value: unknown): void {
     const v = this.variable(name);
     if (v.readOnly) throw new CodecError(`${name} is in ${v.map}, which is frozen after load: pass it as a constant when loading`);
     const map = this.collection.maps[v.map]!;
+    const mem = this.memory(map);
+    if (mem && map.mappedWritable) {
+      // Encode aside first: a value the codec refuses must not leave the variable half-written.
+      const scratch = new DataView(new ArrayBuffer(v.codec.size));
+      v.codec.encode(value, scratch, 0);
+      new Uint8Array(mem.buffer, mem.byteOffset + v.offset, v.codec.size).set(new Uint8Array(scratch.buffer));
+      return;
+    }
     const current = map.lookup(this.zeroKey)!;
     v.codec.encode(value, new DataView(current.buffer, current.byteOffset, current.byteLength), v.offset);
     map.update(this.zeroKey, current);
