@@ -49,9 +49,28 @@ describeNeeds([hasFile(join(repoRoot, 'packages/maps/dist/index.d.ts')), hasComm
     writeFileSync(join(dir, 'events.bpf.c'), EVENTS);
     await compile({ source: join(dir, 'events.bpf.c'), output: join(dir, 'events.bpf.o'), cache: false });
     await gen(join(dir, 'events.bpf.o'), join(dir, 'events.ts'));
+    // Globals are typed: a wrong name, a wrong type or a write to .rodata does not compile.
+    writeFileSync(
+      join(dir, 'usage.ts'),
+      `import { load } from './events.js';
+export function use(): bigint {
+  const l = load();
+  const seq: bigint = l.globals.get('seq');
+  l.globals.set('seq', seq + 1n);
+  // @ts-expect-error no such global
+  l.globals.get('nope');
+  // @ts-expect-error seq is a bigint
+  l.globals.set('seq', 1);
+  // @ts-expect-error stride is .rodata: a constant, not settable
+  l.globals.set('stride', 2);
+  const stride: number = l.globals.get('stride');
+  return seq + BigInt(stride);
+}
+`,
+    );
     execFileSync(
       join(repoRoot, 'node_modules/.bin/tsc'),
-      ['--strict', '--noEmit', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--lib', 'es2022,esnext.disposable,dom', '--types', 'node', join(dir, 'maps_btf.ts'), join(dir, 'events.ts')],
+      ['--strict', '--noEmit', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--lib', 'es2022,esnext.disposable,dom', '--types', 'node', join(dir, 'maps_btf.ts'), join(dir, 'events.ts'), join(dir, 'usage.ts')],
       { cwd: repoRoot, encoding: 'utf8' },
     );
   }, 120_000);

@@ -174,6 +174,21 @@ export function generateBindings(spec: CollectionSpec, options: GenerateOptions)
       constants.push(`  ${ident(v.name)}?: ${ts};`);
     }
   }
+  // Global variables, typed from BTF as Globals decodes them (the last of a name wins, as there).
+  const globalTypes = new Map<string, { ts: string; writable: boolean }>();
+  for (const m of Object.values(spec.maps)) {
+    if (m.kind !== 'data' && m.kind !== 'bss' && m.kind !== 'rodata') continue;
+    for (const v of m.variables) {
+      let ts = 'Uint8Array';
+      if (btf && v.btfTypeId) {
+        const t = btf.type(v.btfTypeId);
+        if (t.kind === 'var') ts = typeOf(t.type);
+      }
+      globalTypes.set(v.name, { ts, writable: m.kind !== 'rodata' });
+    }
+  }
+  const globalLines = [...globalTypes].map(([n, g]) => `  ${ident(n)}: ${g.ts};`);
+  const writableGlobals = [...globalTypes].filter(([, g]) => g.writable).map(([n]) => JSON.stringify(n));
   const programs = Object.keys(spec.programs).map((p) => `  ${ident(p)}: Program;`);
   const b64 = toBase64(options.object);
 
@@ -200,11 +215,26 @@ export interface RingBuffers {
 ${ringLines.join('\n')}
 }
 
+/** Every global variable (\`.data\`, \`.bss\`, \`.rodata\`), typed as Globals reads it. */
+export interface GlobalVariables {
+${globalLines.join('\n')}
+}
+
+/** The globals set() accepts: not \`.rodata\` (frozen at load; give those in \`constants\`). */
+export type WritableGlobal = ${writableGlobals.join(' | ') || 'never'};
+
+/** Globals by name, typed. */
+export interface TypedGlobals {
+  names(): string[];
+  get<K extends keyof GlobalVariables>(name: K): GlobalVariables[K];
+  set<K extends WritableGlobal>(name: K, value: GlobalVariables[K]): void;
+}
+
 export interface Loaded extends Disposable {
   readonly collection: Collection;
   readonly maps: Maps;
   readonly programs: Programs;
-  readonly globals: Globals;
+  readonly globals: TypedGlobals;
   readonly ringBuffers: RingBuffers;
   close(): void;
 }
@@ -231,7 +261,7 @@ ${mapInit.join('\n')}
 ${ringInit.join('\n')}
     };
     const programs = collection.programs as unknown as Programs;
-    const globals = new Globals(collection, s);
+    const globals = new Globals(collection, s) as unknown as TypedGlobals;
     return { collection, maps, programs, globals, ringBuffers, close: () => collection.close(), [Symbol.dispose]: () => collection.close() };
   } catch (e) {
     collection.close();
