@@ -107,6 +107,10 @@ describeNeeds([isRoot(), hasFile(join(repoRoot, 'packages/maps/dist/index.d.ts')
       l.maps.cidrs.set('1.2.0.0/16', 7);
       expect(l.maps.cidrs.get('1.2.3.4')).toBe(7);
       expect([...l.maps.cidrs.keys()]).toEqual(['1.2.0.0/16']);
+      // Prog arrays and maps of maps come wrapped: a slot holds a program or a map, read back as its id.
+      expect(l.maps.jumps.get(1)).toBe(l.programs.tail_target.id()); // .values = { [1] = &tail_target }
+      l.maps.outer_array.set(1, l.collection.maps.inner_b);
+      expect(typeof l.maps.outer_array.get(1)).toBe('number');
     }
 
     const events = await import(join(dir, 'events_run.ts'));
