@@ -159,4 +159,27 @@ describe('codecs from BTF', () => {
     expect(decode(u, encode(u, { v4: 2 })).v4).toBe(2); // built by hand, one member
     expect(() => encode(u, {})).toThrow(/give one of \$bytes, v4, v6/);
   });
+
+  it('an anonymous struct inside a union is one member: its fields change and are written together', () => {
+    // union halves { struct { __u16 lo; __u16 hi; }; __u32 all; }
+    const bb = new BtfBuilder();
+    const u16t = bb.int('unsigned short', 2);
+    const u32t = bb.int('unsigned int', 4);
+    const pair = bb.composite('struct', '', 4, [
+      { name: 'lo', type: u16t, bitOffset: 0 },
+      { name: 'hi', type: u16t, bitOffset: 16 },
+    ]);
+    const id = bb.composite('union', 'halves', 4, [
+      { name: '', type: pair, bitOffset: 0 },
+      { name: 'all', type: u32t, bitOffset: 0 },
+    ]);
+    const u = codecFromBtf(Btf.parse(bb.build()), id) as Codec<Record<string, unknown>>;
+    const v = decode(u, new Uint8Array([1, 0, 2, 0]));
+    expect(v).toMatchObject({ lo: 1, hi: 2, all: 0x00020001 });
+    Object.assign(v, { lo: 3, hi: 4 }); // both fields of the one struct member
+    expect(decode(u, encode(u, v)).all).toBe(0x00040003);
+    const w = decode(u, new Uint8Array(4));
+    Object.assign(w, { lo: 5, all: 6 }); // two members
+    expect(() => encode(u, w)).toThrow(/\{ lo, hi \} and all both changed/);
+  });
 });

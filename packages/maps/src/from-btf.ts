@@ -1,7 +1,7 @@
 import type { Btf, BtfType } from '@tsbpf/object';
 import { CodecError, type Codec } from './codec.js';
 import { array, decodeInline, enumOf, structAt, type PlacedField } from './composite.js';
-import { encodeUnion, rememberUnionBytes, type InlineCodec } from './union.js';
+import { encodeUnion, rememberUnionBytes, type InlineCodec, type UnionMember } from './union.js';
 import { bool, bytes, cstring, f32, f64, i16, i32, i64, i8, u16, u32, u64, u64AsNumber, u8 } from './primitives.js';
 
 export interface BtfCodecOptions {
@@ -205,7 +205,7 @@ function bitfield(shift: number, bits: number, signed: boolean): Codec<number> {
  */
 function inlineUnion(btf: Btf, t: Extract<BtfType, { kind: 'union' }>, o: BtfCodecOptions, depth: number): InlineCodec {
   const fields = fieldsOf(btf, t, 0, o, depth + 1);
-  const members = expandInline(fields);
+  const members = unionMembers(btf, t, o, depth + 1);
   const name = 'union (anon)';
   const raw = bytes(t.size);
   const codec: InlineCodec = {
@@ -237,7 +237,7 @@ function unionCodec(btf: Btf, t: Extract<BtfType, { kind: 'union' }>, o: BtfCode
   const raw = bytes(t.size);
   const name = `union ${t.name || '(anon)'}`;
   // $bytes is one more member: the whole union as bytes.
-  const members: PlacedField[] = [{ name: '$bytes', offset: 0, codec: raw as Codec<unknown> }, ...expandInline(fields)];
+  const members: UnionMember[] = [[{ name: '$bytes', offset: 0, codec: raw as Codec<unknown> }], ...unionMembers(btf, t, o, depth)];
   const codec: Codec<Record<string, unknown>> = {
     name,
     size: t.size,
@@ -260,11 +260,13 @@ function unionCodec(btf: Btf, t: Extract<BtfType, { kind: 'union' }>, o: BtfCode
 }
 
 /**
- * A union's members as encodeUnion weighs them. An anonymous struct's fields
- * are members each (changing two of them at once reads as two changes); an
+ * A union's members as encodeUnion weighs them: each C member with the
+ * fields it puts in the object (an anonymous struct's fields together). An
  * anonymous union nested in a union is not weighed (its bytes are kept as
- * they were): both are rare enough in map values to stay simple.
+ * they were): rare enough in map values to stay simple.
  */
-function expandInline(fields: readonly PlacedField[]): PlacedField[] {
-  return fields.filter((f) => !f.inline);
+function unionMembers(btf: Btf, t: Extract<BtfType, { kind: 'union' }>, o: BtfCodecOptions, depth: number): UnionMember[] {
+  return t.members
+    .map((m) => fieldsOf(btf, { ...t, members: [m] }, 0, o, depth))
+    .filter((fields) => fields.length > 0 && !fields.some((f) => f.inline));
 }

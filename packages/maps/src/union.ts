@@ -42,6 +42,14 @@ export function sameValue(a: unknown, b: unknown): boolean {
 }
 
 /**
+ * A union member as encodeUnion weighs it: the fields it puts in the object
+ * (one, or those of an anonymous struct, which change and are written together).
+ */
+export type UnionMember = readonly PlacedField[];
+
+const label = (m: UnionMember) => (m.length === 1 ? m[0]!.name : `{ ${m.map((f) => f.name).join(', ')} }`);
+
+/**
  * Writes a union: the member the caller changed since the decode (over the
  * bytes as they were), or, for values built by hand, the one member given,
  * or members that all say the same thing. Members that disagree with no
@@ -50,7 +58,7 @@ export function sameValue(a: unknown, b: unknown): boolean {
 export function encodeUnion(
   name: string,
   size: number,
-  members: readonly PlacedField[],
+  members: readonly UnionMember[],
   holder: object,
   union: unknown,
   given: Readonly<Record<string, unknown>>,
@@ -59,22 +67,25 @@ export function encodeUnion(
   required: boolean,
 ): void {
   const region = new Uint8Array(view.buffer, view.byteOffset + offset, size);
-  const defined = members.filter((m) => given[m.name] !== undefined);
-  const write = (m: PlacedField, into: DataView, at: number) => {
-    try {
-      m.codec.encode(given[m.name], into, at + m.offset);
-    } catch (e) {
-      if (e instanceof CodecError) e.message = `${name}.${m.name}: ${e.message}`;
-      throw e;
+  const defined = members.filter((m) => m.some((f) => given[f.name] !== undefined));
+  const write = (m: UnionMember, into: DataView, at: number) => {
+    for (const f of m) {
+      try {
+        f.codec.encode(given[f.name], into, at + f.offset);
+      } catch (e) {
+        if (e instanceof CodecError) e.message = `${name}.${f.name}: ${e.message}`;
+        throw e;
+      }
     }
   };
+  const agrees = (m: UnionMember, bytes: DataView) => m.every((f) => sameValue(f.codec.decode(bytes, f.offset), given[f.name]));
 
   const before = unionBytes(holder, union);
   if (before) {
     const old = new DataView(before.buffer, before.byteOffset, size);
-    const changed = defined.filter((m) => !sameValue(m.codec.decode(old, m.offset), given[m.name]));
+    const changed = defined.filter((m) => !agrees(m, old));
     if (changed.length > 1) {
-      throw new CodecError(`${name}: ${changed.map((m) => m.name).join(' and ')} both changed; a union holds one of them`);
+      throw new CodecError(`${name}: ${changed.map(label).join(' and ')} both changed; a union holds one of them`);
     }
     region.set(before);
     if (changed.length === 1) write(changed[0]!, view, offset);
@@ -83,22 +94,23 @@ export function encodeUnion(
 
   region.fill(0);
   if (defined.length === 0) {
-    if (required) throw new CodecError(`${name}: give one of ${members.map((m) => m.name).join(', ')}`);
+    if (required) throw new CodecError(`${name}: give one of ${members.map(label).join(', ')}`);
     return;
   }
   if (defined.length === 1) return write(defined[0]!, view, offset);
   // Built by hand with several members: fine if one of them accounts for all the others.
   const scratch = new DataView(new ArrayBuffer(size));
-  for (const m of [...defined].sort((x, y) => y.codec.size - x.codec.size)) {
+  const width = (m: UnionMember) => Math.max(...m.map((f) => f.offset + f.codec.size));
+  for (const m of [...defined].sort((x, y) => width(y) - width(x))) {
     new Uint8Array(scratch.buffer).fill(0);
     write(m, scratch, 0);
-    if (defined.every((o) => o === m || sameValue(o.codec.decode(scratch, o.offset), given[o.name]))) {
+    if (defined.every((o) => o === m || agrees(o, scratch))) {
       region.set(new Uint8Array(scratch.buffer));
       return;
     }
   }
   throw new CodecError(
-    `${name}: ${defined.map((m) => m.name).join(', ')} disagree, and this object is not one tsbpf decoded (a copy?), so which changed is unknown: ` +
+    `${name}: ${defined.map(label).join(', ')} disagree, and this object is not one tsbpf decoded (a copy?), so which changed is unknown: ` +
       'a union holds one member; give only the one you mean, or change the decoded object in place',
   );
 }
