@@ -3,7 +3,8 @@ import { readdirSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { parseCollectionSpec } from '@tsbpf/object';
 import { readFixture } from '@tsbpf/fixtures';
-import { loadCollection } from './collection.js';
+import { explainPoison, loadCollection } from './collection.js';
+import { VerifierError } from './program.js';
 import { MapIncompatibleError } from './errors.js';
 import { attach } from './link.js';
 import { BpfMap } from './map.js';
@@ -140,6 +141,22 @@ describeNeeds([isRoot()], 'loadCollection against the kernel', () => {
     }
   });
 
+  it('a reached CO-RE poison is explained as the relocation that failed, as libbpf rewrites the log', () => {
+    // Against a "kernel" whose BTF has no task_struct (minimal.bpf.o's own), every access is poisoned.
+    const other = spec('minimal.bpf.o').btf!;
+    let err: unknown;
+    try {
+      loadCollection(spec('core.bpf.o'), { kernelBtf: other }).close();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(VerifierError);
+    const v = err as VerifierError;
+    expect(v.log).toMatch(/invalid func unknown#195896080/);
+    expect(v.explanation).toMatch(/^CO-RE relocation \(\w+\) at instruction \d+ failed: task_struct\.\w+ is not in the target BTF; the poisoned instruction was reached$/);
+    expect(v.message).toContain(v.explanation!);
+  });
+
   it('CO-RE: the task_struct accesses in the object are relocated against this kernel and load', () => {
     using c = loadCollection(spec('core.bpf.o'));
     expect(Object.keys(c.programs)).toEqual(['trace_exec']);
@@ -168,4 +185,17 @@ describeNeeds([isRoot()], 'loadCollection against the kernel', () => {
     for (let i = 0; i < 1000; i++) loadCollection(s).close();
     expect(fds()).toBe(before);
   }, 120_000);
+});
+
+it('explains a reached absent weak kfunc by its name, and leaves other invalid calls alone', () => {
+  const s = spec('externs_weak.bpf.o');
+  const names = Object.keys(s.externs);
+  const i = names.findIndex((n) => s.externs[n]!.kind === 'ksym');
+  expect(i).toBeGreaterThanOrEqual(0);
+  const log = `5: (85) call unknown#${2002000000 + i}\ninvalid func unknown#${2002000000 + i}\n`;
+  expect(explainPoison(log, [], s)).toBe(`kfunc ${names[i]} is not in this kernel and its call can be reached (guard it with bpf_ksym_exists(${names[i]}))`);
+  expect(explainPoison('3: (85) call unknown#99999\ninvalid func unknown#99999\n', [], s)).toBeUndefined();
+  expect(explainPoison('R1 invalid mem access', [], s)).toBeUndefined();
+  // A CO-RE poison without its relocation result still says what it is.
+  expect(explainPoison('7: (85) call unknown#195896080\ninvalid func unknown#195896080', [], s)).toBe('an instruction poisoned for a failed CO-RE relocation was reached');
 });

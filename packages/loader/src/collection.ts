@@ -9,6 +9,7 @@ import {
   linkProgram,
   type KconfigLayout,
   type Btf,
+  type CoreResult,
   type CollectionSpec,
   type LinkedProgram,
   type MapSpec,
@@ -20,7 +21,7 @@ import { kconfigValue } from './kconfig.js';
 import { runningKernelBtf, runningModuleBtfs } from './kernel-btf.js';
 import { BpfMap, possibleCpus } from './map.js';
 import { unpin } from './pin.js';
-import { Program } from './program.js';
+import { Program, VerifierError } from './program.js';
 import * as sys from './sys/bpf.js';
 import { NativeBuffer, scratch } from './sys/ffi.js';
 import { BtfLoadError, LoaderError, MapIncompatibleError, NotSupportedError } from './errors.js';
@@ -436,24 +437,70 @@ function loadProgram(
 ): Program {
   return wrap(`program ${p.name}`, () => {
     let linked = linkProgram(spec, p.name);
+    let coreResults: readonly CoreResult[] = [];
     if (linked.coreRelos.length > 0) {
       // The object's guesses at kernel layouts, recomputed against this kernel's BTF.
-      const results = calculateCoreRelos(spec.btf!, ext.kernel(), linked.coreRelos, { modules: ext.modules });
-      linked = { ...linked, instructions: applyCoreRelos(linked.instructions, results) };
+      coreResults = calculateCoreRelos(spec.btf!, ext.kernel(), linked.coreRelos, { modules: ext.modules });
+      linked = { ...linked, instructions: applyCoreRelos(linked.instructions, coreResults) };
     }
-    return Program.load({
-      type: p.type,
-      expectedAttachType: p.attachType,
-      name: p.name,
-      license: p.license,
-      kernelVersion: p.kernelVersion,
-      instructions: relocate(spec, linked, maps, ext),
-      btfFd,
-      funcInfo: funcInfoBytes(linked),
-      lineInfo: lineInfoBytes(linked),
-      attachBtfId,
-      flags: p.sleepable ? 1 << 4 /* BPF_F_SLEEPABLE */ : 0,
-    });
+    try {
+      return loadLinked(spec, p, linked, maps, btfFd, attachBtfId, ext);
+    } catch (e) {
+      const why = e instanceof VerifierError ? explainPoison(e.log, coreResults, spec) : undefined;
+      if (e instanceof VerifierError && why) throw new VerifierError(e.program, e.errno, e.log, e.truncated, why);
+      throw e;
+    }
+  });
+}
+
+/**
+ * The invalid call a reached poison leaves in the log, explained: libbpf's
+ * CO-RE poison (0xbad2310) by the relocation that failed at that
+ * instruction, an absent weak kfunc's (2002000000 + extern index) by its name.
+ */
+export function explainPoison(log: string, core: readonly CoreResult[], spec: CollectionSpec): string | undefined {
+  const invalid = /invalid func unknown#(\d+)/.exec(log);
+  if (!invalid) return undefined;
+  const id = Number(invalid[1]);
+  if (id === CORE_POISON) {
+    const at = [...log.matchAll(/^(\d+): \(85\) call unknown#195896080$/gm)].at(-1);
+    const insn = at ? Number(at[1]) : undefined;
+    const r = core.find((x) => x.insn === insn && 'poison' in x && x.poison !== undefined) as { kind: string; poison: string } | undefined;
+    return r
+      ? `CO-RE relocation (${r.kind}) at instruction ${insn} failed: ${r.poison}; the poisoned instruction was reached`
+      : 'an instruction poisoned for a failed CO-RE relocation was reached';
+  }
+  if (id >= POISON_CALL_KFUNC_BASE && id < POISON_CALL_KFUNC_BASE + Object.keys(spec.externs).length) {
+    const name = Object.keys(spec.externs)[id - POISON_CALL_KFUNC_BASE]!;
+    return `kfunc ${name} is not in this kernel and its call can be reached (guard it with bpf_ksym_exists(${name}))`;
+  }
+  return undefined;
+}
+
+/** libbpf's marker for an instruction whose CO-RE relocation failed: `call 0xbad2310`. */
+const CORE_POISON = 0xbad2310;
+
+function loadLinked(
+  spec: CollectionSpec,
+  p: ProgramSpec,
+  linked: LinkedProgram,
+  maps: Record<string, BpfMap>,
+  btfFd: number | undefined,
+  attachBtfId: number | undefined,
+  ext: ExternContext,
+): Program {
+  return Program.load({
+    type: p.type,
+    expectedAttachType: p.attachType,
+    name: p.name,
+    license: p.license,
+    kernelVersion: p.kernelVersion,
+    instructions: relocate(spec, linked, maps, ext),
+    btfFd,
+    funcInfo: funcInfoBytes(linked),
+    lineInfo: lineInfoBytes(linked),
+    attachBtfId,
+    flags: p.sleepable ? 1 << 4 /* BPF_F_SLEEPABLE */ : 0,
   });
 }
 

@@ -48,9 +48,15 @@ export class VerifierError extends Error {
     readonly log: string,
     /** The log was cut short by the buffer size limit. */
     readonly truncated: boolean,
+    /**
+     * What the loader knows that the log does not say: which CO-RE relocation
+     * or which absent weak kfunc an invalid call the verifier reached stands
+     * for (as libbpf rewrites such logs).
+     */
+    readonly explanation?: string,
   ) {
     const code = errnoName(errno);
-    super(`program ${program || '(unnamed)'}: load: ${code}: ${VerifierError.summarize(log)}`);
+    super(`program ${program || '(unnamed)'}: load: ${code}: ${explanation ? `${explanation}; verifier: ` : ''}${VerifierError.summarize(log)}`);
     this.code = code;
     this.reason = VerifierError.summarize(log, 1);
     let source: VerifierError['source'];

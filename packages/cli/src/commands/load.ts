@@ -7,7 +7,7 @@ import { parseObjectFile } from './inspect.js';
 /** A verifier rejection printed like a compiler error: source location, reason, source line. */
 export function formatVerifierError(e: VerifierError): string {
   const head = e.source ? `${e.source.file}:${e.source.line} - ` : '';
-  let text = `${head}error: program ${e.program} rejected by the verifier (${e.code}): ${e.reason}\n`;
+  let text = `${head}error: program ${e.program} rejected by the verifier (${e.code}): ${e.explanation ? `${e.explanation}; verifier: ` : ''}${e.reason}\n`;
   if (e.source) text += `\n${e.source.line} ${e.source.text}\n`;
   text += `\n(the full verifier log: ${e.log.split('\n').length} lines; use --verbose to print it)\n`;
   return text;
