@@ -45,12 +45,7 @@ export class Link implements Disposable {
    * or tracing links cannot be detached this way: close them (and unpin).
    */
   detach(): void {
-    try {
-      sys.linkDetach(this.fd);
-    } catch (e) {
-      if (e instanceof SyscallError) throw new SyscallError(e.syscall, e.errno, this.description);
-      throw e;
-    }
+    sys.linkDetach(this.fd, this.description);
   }
 
   close(): void {

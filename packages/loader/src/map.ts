@@ -65,6 +65,8 @@ export class BpfMap implements Disposable {
   private readonly valueBytes: Uint8Array;
   private readonly lookupCall: () => number;
   private closed = false;
+  /** How errors name this map: `map counters`. */
+  private readonly context: string;
   /** The mmap of an mmapable array's values, once asked for (see mappedValues). */
   private readonly mapped: { ptr?: Pointer; length: number; view?: DataView; writable: boolean } = { length: 0, writable: false };
 
@@ -82,7 +84,8 @@ export class BpfMap implements Disposable {
     this.key = new NativeBuffer(keySize);
     this.next = new NativeBuffer(keySize);
     this.value = new NativeBuffer(this.valueBufferSize);
-    this.ops = new sys.MapElemOps(fdValue, this.key, this.value, this.next, `map ${name || '(unnamed)'}`);
+    this.context = `map ${name || '(unnamed)'}`;
+    this.ops = new sys.MapElemOps(fdValue, this.key, this.value, this.next, this.context);
     this.keyBytes = this.key.bytes;
     this.valueBytes = this.value.bytes;
     this.lookupCall = this.ops.lookupCall;
@@ -122,14 +125,14 @@ export class BpfMap implements Disposable {
   }
 
   get fd(): number {
-    if (this.closed) throw new LoaderError('CLOSED', `map ${this.name || '(unnamed)'}: closed`);
+    this.assertOpen();
     return this.fdValue;
   }
 
   private setKey(key: Uint8Array): void {
-    if (this.closed) throw new LoaderError('CLOSED', `map ${this.name || '(unnamed)'}: closed`);
+    this.assertOpen();
     const n = this.keySize;
-    if (key.length !== n) throw new RangeError(`map ${this.name}: key is ${key.length} bytes, want ${n}`);
+    if (key.length !== n) throw new RangeError(`${this.context}: key is ${key.length} bytes, want ${n}`);
     const dst = this.keyBytes;
     // Keys are small: a loop beats TypedArray.set's fixed cost below ~32 bytes.
     if (n <= 32) for (let i = 0; i < n; i++) dst[i] = key[i]!;
@@ -142,7 +145,7 @@ export class BpfMap implements Disposable {
     const r = this.lookupCall();
     if (r < 0) {
       if (r === -ENOENT) return undefined;
-      throw new SyscallError('BPF_MAP_LOOKUP_ELEM', -r, `map ${this.name}`);
+      throw new SyscallError('BPF_MAP_LOOKUP_ELEM', -r, this.context);
     }
     const n = this.valueBufferSize;
     const src = this.valueBytes;
@@ -167,16 +170,16 @@ export class BpfMap implements Disposable {
 
   /** Looks up the key already in `keyView` into `valueView`; false when absent. */
   lookupPrepared(): boolean {
-    if (this.closed) throw new LoaderError('CLOSED', `map ${this.name || '(unnamed)'}: closed`);
+    this.assertOpen();
     const r = this.lookupCall();
     if (r >= 0) return true;
     if (r === -ENOENT) return false;
-    throw new SyscallError('BPF_MAP_LOOKUP_ELEM', -r, `map ${this.name}`);
+    throw new SyscallError('BPF_MAP_LOOKUP_ELEM', -r, this.context);
   }
 
   /** Writes the key in `keyView` with the value in `valueView`. */
   updatePrepared(flags: bigint = UpdateFlags.any): void {
-    if (this.closed) throw new LoaderError('CLOSED', `map ${this.name || '(unnamed)'}: closed`);
+    this.assertOpen();
     this.ops.update(Number(flags));
   }
 
@@ -190,7 +193,7 @@ export class BpfMap implements Disposable {
 
   update(key: Uint8Array, value: Uint8Array, flags: bigint = UpdateFlags.any): void {
     if (value.length !== this.valueBufferSize) {
-      throw new RangeError(`map ${this.name}: value is ${value.length} bytes, want ${this.valueBufferSize}`);
+      throw new RangeError(`${this.context}: value is ${value.length} bytes, want ${this.valueBufferSize}`);
     }
     this.setKey(key);
     this.value.bytes.set(value);
@@ -205,7 +208,7 @@ export class BpfMap implements Disposable {
     } catch (e) {
       if (e instanceof SyscallError && e.code === 'EINVAL' && ARRAYS.has(this.type)) {
         // The generic EINVAL hint (an older kernel?) misleads here: arrays never delete.
-        throw new SyscallError('BPF_MAP_DELETE_ELEM', e.errno, `map ${this.name}`, `${this.typeName} elements cannot be deleted; write a zero value instead`);
+        throw new SyscallError('BPF_MAP_DELETE_ELEM', e.errno, this.context, `${this.typeName} elements cannot be deleted; write a zero value instead`);
       }
       throw e;
     }
@@ -213,7 +216,7 @@ export class BpfMap implements Disposable {
 
   /** Every key, in the kernel's iteration order (copies). */
   *keys(): Generator<Uint8Array> {
-    if (this.closed) throw new LoaderError('CLOSED', `map ${this.name || '(unnamed)'}: closed`);
+    this.assertOpen();
     let has = this.ops.nextKey(true);
     while (has) {
       const k = this.next.bytes.slice();
@@ -234,7 +237,7 @@ export class BpfMap implements Disposable {
     const v = this.scratch('values', values.length);
     k.bytes.set(keys);
     v.bytes.set(values);
-    return sys.mapBatch('MAP_UPDATE_BATCH', { fd: this.fd, keys: k, values: v, count, elemFlags: flags }, `map ${this.name || '(unnamed)'}`).count;
+    return sys.mapBatch('MAP_UPDATE_BATCH', { fd: this.fd, keys: k, values: v, count, elemFlags: flags }, this.context).count;
   }
 
   /**
@@ -250,18 +253,18 @@ export class BpfMap implements Disposable {
 
   /** BPF_MAP_UPDATE_BATCH of the first `count` entries in `batchViews`; returns how many were written. */
   updateBatchPrepared(count: number, flags: bigint = UpdateFlags.any): number {
-    if (this.closed) throw new LoaderError('CLOSED', `map ${this.name || '(unnamed)'}: closed`);
+    this.assertOpen();
     const k = this.scratch('keys', count * this.keySize);
     const v = this.scratch('values', count * this.valueBufferSize);
-    return sys.mapBatch('MAP_UPDATE_BATCH', { fd: this.fd, keys: k, values: v, count, elemFlags: flags }, `map ${this.name || '(unnamed)'}`).count;
+    return sys.mapBatch('MAP_UPDATE_BATCH', { fd: this.fd, keys: k, values: v, count, elemFlags: flags }, this.context).count;
   }
 
   /** Deletes `count` keys in one call (BPF_MAP_DELETE_BATCH); returns how many went. */
   deleteBatch(keys: Uint8Array): number {
-    if (keys.length % this.keySize !== 0) throw new RangeError(`map ${this.name}: keys are not whole ${this.keySize}-byte keys`);
+    if (keys.length % this.keySize !== 0) throw new RangeError(`${this.context}: keys are not whole ${this.keySize}-byte keys`);
     const k = this.scratch('keys', keys.length);
     k.bytes.set(keys);
-    return sys.mapBatch('MAP_DELETE_BATCH', { fd: this.fd, keys: k, count: keys.length / this.keySize }, `map ${this.name || '(unnamed)'}`).count;
+    return sys.mapBatch('MAP_DELETE_BATCH', { fd: this.fd, keys: k, count: keys.length / this.keySize }, this.context).count;
   }
 
   /**
@@ -290,7 +293,7 @@ export class BpfMap implements Disposable {
    * holds them, then the cursor's; `release()` when done (early or not).
    */
   batchCursor(batchSize = 1024): BatchCursor {
-    if (this.closed) throw new LoaderError('CLOSED', `map ${this.name || '(unnamed)'}: closed`);
+    this.assertOpen();
     const shared = this.cursorBuffers !== undefined && !this.cursorBuffersBusy ? this.cursorBuffers : undefined;
     const own = shared === undefined || shared.keys.size < batchSize * this.keySize || shared.values.size < batchSize * this.valueBufferSize;
     const buffers = own ? cursorBuffersFor(batchSize, this.keySize, this.valueBufferSize) : shared!;
@@ -318,7 +321,7 @@ export class BpfMap implements Disposable {
 
   /** @internal BPF_MAP_LOOKUP_BATCH for a cursor. */
   lookupBatchInto(b: CursorBuffers, first: boolean, count: number): { count: number; done: boolean } {
-    return sys.mapBatch('MAP_LOOKUP_BATCH', { fd: this.fd, inBatch: first ? null : b.cursorIn, outBatch: b.cursorOut, keys: b.keys, values: b.values, count }, `map ${this.name || '(unnamed)'}`);
+    return sys.mapBatch('MAP_LOOKUP_BATCH', { fd: this.fd, inBatch: first ? null : b.cursorIn, outBatch: b.cursorOut, keys: b.keys, values: b.values, count }, this.context);
   }
 
   /** False once close() has run. */
@@ -328,10 +331,10 @@ export class BpfMap implements Disposable {
 
   private batchCount(keys: Uint8Array, values: Uint8Array): number {
     if (keys.length % this.keySize !== 0 || values.length % this.valueBufferSize !== 0) {
-      throw new RangeError(`map ${this.name}: batch is not whole keys and values`);
+      throw new RangeError(`${this.context}: batch is not whole keys and values`);
     }
     const count = keys.length / this.keySize;
-    if (values.length / this.valueBufferSize !== count) throw new RangeError(`map ${this.name}: ${count} keys but ${values.length / this.valueBufferSize} values`);
+    if (values.length / this.valueBufferSize !== count) throw new RangeError(`${this.context}: ${count} keys but ${values.length / this.valueBufferSize} values`);
     return count;
   }
 
@@ -370,7 +373,7 @@ export class BpfMap implements Disposable {
   }
 
   private setValue(value: Uint8Array): void {
-    if (value.length !== this.valueBufferSize) throw new RangeError(`map ${this.name}: value is ${value.length} bytes, want ${this.valueBufferSize}`);
+    if (value.length !== this.valueBufferSize) throw new RangeError(`${this.context}: value is ${value.length} bytes, want ${this.valueBufferSize}`);
     this.valueBytes.set(value);
   }
 
@@ -390,10 +393,10 @@ export class BpfMap implements Disposable {
    * close(), which unmaps it: do not keep the view past the map.
    */
   mappedValues(): DataView {
-    if (this.closed) throw new LoaderError('CLOSED', `map ${this.name || '(unnamed)'}: closed`);
+    this.assertOpen();
     if (this.mapped.view) return this.mapped.view;
     if (this.type !== MapType.array || (this.flags & MMAPABLE) === 0) {
-      throw new LoaderError('MAP_TYPE', `map ${this.name || '(unnamed)'} is not an array created with BPF_F_MMAPABLE`);
+      throw new LoaderError('MAP_TYPE', `${this.context} is not an array created with BPF_F_MMAPABLE`);
     }
     const page = pageSize();
     const bytes = Math.ceil(this.valueSize / 8) * 8 * this.maxEntries;
@@ -405,7 +408,7 @@ export class BpfMap implements Disposable {
       ptr = mmap(length, PROT_READ, MAP_SHARED, this.fd, 0);
       writable = false;
     }
-    if (typeof ptr === 'number') throw new SyscallError('mmap', -ptr, `map ${this.name || '(unnamed)'}`);
+    if (typeof ptr === 'number') throw new SyscallError('mmap', -ptr, this.context);
     Object.assign(this.mapped, { ptr, length, writable, view: new DataView(view(ptr, length), 0, bytes) });
     return this.mapped.view!;
   }
@@ -418,6 +421,10 @@ export class BpfMap implements Disposable {
 
   pin(path: string): void {
     sys.objPin(this.fd, path);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new LoaderError('CLOSED', `${this.context}: closed`);
   }
 
   close(): void {

@@ -421,10 +421,10 @@ export function linkCreate(l: LinkCreateAttr, context?: string): number {
   return ownFd(call('LINK_CREATE', context));
 }
 
-export function linkDetach(linkFd: number): void {
+export function linkDetach(linkFd: number, context?: string): void {
   begin('LINK_DETACH');
   a.setUint32(0, linkFd, LE);
-  call('LINK_DETACH');
+  call('LINK_DETACH', context);
 }
 
 export function rawTracepointOpen(progFd: number, name: string | undefined, context?: string): number {
