@@ -46,7 +46,11 @@ export class RingBuffer<T> implements AsyncIterable<T>, Disposable {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
-    return new RecordIterator(this);
+    return recordIterator(
+      () => this.stopped(),
+      () => this.drain(CHUNK),
+      () => this.reader.wait(this.options.pollMs ?? 100),
+    );
   }
 
   /**
@@ -63,16 +67,6 @@ export class RingBuffer<T> implements AsyncIterable<T>, Disposable {
       }
       if (batch.length === 0) await this.reader.wait(this.options.pollMs ?? 100);
     }
-  }
-
-  /** @internal For RecordIterator. */
-  isStopped(): boolean {
-    return this.stopped();
-  }
-
-  /** @internal For RecordIterator. */
-  waitForData(): Promise<boolean> {
-    return this.reader.wait(this.options.pollMs ?? 100);
   }
 
   close(): void {
@@ -95,32 +89,24 @@ export class RingBuffer<T> implements AsyncIterable<T>, Disposable {
  */
 const CHUNK = 1024;
 
-class RecordIterator<T> implements AsyncIterator<T> {
-  private chunk: T[] = [];
-  private index = 0;
-
-  constructor(private readonly ring: RingBuffer<T>) {}
-
-  next(): Promise<IteratorResult<T>> {
-    if (this.index < this.chunk.length && !this.ring.isStopped()) {
-      return Promise.resolve({ value: this.chunk[this.index++]!, done: false });
-    }
-    return this.fill();
-  }
-
-  private async fill(): Promise<IteratorResult<T>> {
+function recordIterator<T>(stopped: () => boolean, drain: () => T[], wait: () => Promise<boolean>): AsyncIterator<T> {
+  let chunk: T[] = [];
+  let index = 0;
+  const fill = async (): Promise<IteratorResult<T>> => {
     for (;;) {
       // Stop at once, not at the end of what was drained: the rest of the chunk is dropped (it has left the ring).
-      if (this.ring.isStopped()) return { value: undefined, done: true };
-      this.chunk = this.ring.drain(CHUNK);
-      this.index = 0;
-      if (this.chunk.length > 0) return { value: this.chunk[this.index++]!, done: false };
-      await this.ring.waitForData();
+      if (stopped()) return { value: undefined, done: true };
+      chunk = drain();
+      index = 0;
+      if (chunk.length > 0) return { value: chunk[index++]!, done: false };
+      await wait();
     }
-  }
-
-  return(): Promise<IteratorResult<T>> {
-    this.chunk = [];
-    return Promise.resolve({ value: undefined, done: true });
-  }
+  };
+  return {
+    next: () => (index < chunk.length && !stopped() ? Promise.resolve({ value: chunk[index++]!, done: false }) : fill()),
+    return: () => {
+      chunk = [];
+      return Promise.resolve({ value: undefined, done: true });
+    },
+  };
 }
