@@ -5,7 +5,7 @@ import { readFixture } from '@tsbpf/fixtures';
 import { CodecError, decode, encode, type Codec } from './codec.js';
 import { array, enumOf, struct } from './composite.js';
 import { codecFromBtf } from './from-btf.js';
-import { be16, bool, cstring, f32, f64, i32, ipv4, ipv6, u16, u32, u64, u8 } from './primitives.js';
+import { be16, be32, bool, cstring, f32, f64, i16, i32, i64, i8, ipv4, ipv6, u16, u32, u64, u8 } from './primitives.js';
 import { BtfBuilder } from '../../object/src/testing/btf-builder.js';
 
 describe('primitive codecs', () => {
@@ -49,6 +49,33 @@ describe('struct encoders skip zeroing only when members tile the struct', () =>
       (codec as ReturnType<typeof struct>).encode(value as never, new DataView(buf.buffer), 0);
       expect([...buf]).toEqual(want);
     }
+  });
+});
+
+describe('struct decoders read numeric members in place', () => {
+  it('decode every built-in numeric kind at any offset as its own codec does, from random bytes', () => {
+    // Packed: members at odd offsets. The generated decoder writes each
+    // member's DataView read inline (no codec call); it must agree with
+    // the member codec's decode byte for byte.
+    const members = { a: u8, b: i8, c: u16, d: i16, e: u32, f: i32, g: be16, h: be32, i: u64, j: i64, k: f32, l: f64, m: bool };
+    const packed = struct(members, { packed: true });
+    const aligned = struct(members);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: aligned.size + 3, maxLength: aligned.size + 3 }), fc.nat(3), (bytes, at) => {
+        const view = new DataView(bytes.buffer);
+        for (const codec of [packed, aligned]) {
+          if (at + codec.size > bytes.length) continue;
+          const got = codec.decode(view, at) as Record<string, unknown>;
+          let offset = at;
+          for (const [name, member] of Object.entries(members) as [string, Codec<unknown>][]) {
+            if (codec === aligned) offset = Math.ceil((offset - at) / member.align) * member.align + at;
+            expect(Object.is(got[name], member.decode(view, offset)), `${codec.name}.${name}`).toBe(true);
+            offset += member.size;
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 

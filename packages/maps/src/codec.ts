@@ -32,6 +32,21 @@ export function markDense<T>(codec: Codec<T>): Codec<T> {
 
 export const isDense = (codec: Codec<unknown>): boolean => dense.has(codec);
 
+/**
+ * For the built-in numeric codecs, the DataView read their `decode` makes,
+ * as source text (`view.getUint32(offset + 16, true)`): a struct's generated
+ * decoder writes it in place of a call, so decoding a struct of numbers is
+ * one function with no calls left for the JIT to inline (or not).
+ */
+const inlineReads = new WeakMap<Codec<unknown>, (view: string, offset: string) => string>();
+
+export function markInlineRead<T>(codec: Codec<T>, read: (view: string, offset: string) => string): Codec<T> {
+  inlineReads.set(codec as Codec<unknown>, read);
+  return codec;
+}
+
+export const inlineReadOf = (codec: Codec<unknown>): ((view: string, offset: string) => string) | undefined => inlineReads.get(codec);
+
 /** Encodes into a fresh, zero-filled buffer (padding stays zero). */
 export function encode<T>(codec: Codec<T>, value: T): Uint8Array {
   const out = new Uint8Array(codec.size);

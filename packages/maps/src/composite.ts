@@ -1,4 +1,4 @@
-import { CodecError, isDense, markDense, type Codec, type Infer } from './codec.js';
+import { CodecError, inlineReadOf, isDense, markDense, type Codec, type Infer } from './codec.js';
 import { f32, f64, i16, i32, i8, u16, u32, u8, u64, i64 } from './primitives.js';
 import type { InlineCodec } from './union.js';
 
@@ -33,7 +33,7 @@ export function structAt<T extends object>(name: string, size: number, align: nu
     name,
     size,
     align,
-    decode: (view, offset) => decode(view, offset),
+    decode,
     encode: fast ?? function encode(value, view, offset) {
       if (value === null || typeof value !== 'object') throw new CodecError(`${name}: ${String(value)} is not an object`);
       zero(view, offset, size);
@@ -134,7 +134,10 @@ function compileDecoder<T>(fields: readonly PlacedField[]): (view: DataView, off
       return out as T;
     };
   }
-  const body = fields.map((f, i) => `${JSON.stringify(f.name)}: c[${i}].decode(view, offset + ${f.offset})`).join(',\n');
+  // Numeric members are read in place (see inlineReadOf); the others through their codec.
+  const body = fields
+    .map((f, i) => `${JSON.stringify(f.name)}: ${inlineReadOf(f.codec)?.('view', `offset + ${f.offset}`) ?? `c[${i}].decode(view, offset + ${f.offset})`}`)
+    .join(',\n');
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const make = new Function('c', `return function decode(view, offset) { return {\n${body}\n}; };`) as (
     c: readonly Codec<unknown>[],

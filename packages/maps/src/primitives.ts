@@ -1,4 +1,4 @@
-import { CodecError, markDense, type Codec } from './codec.js';
+import { CodecError, markDense, markInlineRead, type Codec } from './codec.js';
 
 const LE = true;
 
@@ -217,3 +217,23 @@ export function formatIpv6(b: Uint8Array): string {
 
 // Each writes all of its bytes.
 for (const c of [u8, i8, u16, i16, u32, i32, be16, be32, u64, i64, u64AsNumber, bool, f32, f64] as Codec<unknown>[]) markDense(c);
+
+// The same reads as their decode functions, written into generated struct decoders.
+const reads: [Codec<unknown>, string, boolean | undefined][] = [
+  [u8, 'getUint8', undefined],
+  [i8, 'getInt8', undefined],
+  [u16, 'getUint16', LE],
+  [i16, 'getInt16', LE],
+  [u32, 'getUint32', LE],
+  [i32, 'getInt32', LE],
+  [be16, 'getUint16', false],
+  [be32, 'getUint32', false],
+  [u64, 'getBigUint64', LE],
+  [i64, 'getBigInt64', LE],
+  [f32, 'getFloat32', LE],
+  [f64, 'getFloat64', LE],
+];
+for (const [codec, method, littleEndian] of reads) {
+  markInlineRead(codec, (view, offset) => `${view}.${method}(${offset}${littleEndian === undefined ? '' : `, ${littleEndian}`})`);
+}
+markInlineRead(bool, (view, offset) => `(${view}.getUint8(${offset}) !== 0)`);

@@ -85,6 +85,21 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
       for (const _ of m.entries()) break;
       expect([...m.values()].length).toBe(2500);
 
+      // The protocol by hand: done stays done, return() ends a walk, values() and keys() as entries().
+      const pairs = m.entries();
+      for (let n = 0; n < 2500; n++) expect(pairs.next().done).toBe(false);
+      expect(pairs.next().done).toBe(true);
+      expect(pairs.next().done).toBe(true);
+      const values = m.values();
+      expect(values.next()).toEqual({ value: expect.objectContaining({ packets: expect.any(BigInt) }), done: false });
+      expect(values.return!()).toEqual({ value: undefined, done: true });
+      expect(values.next()).toEqual({ value: undefined, done: true });
+      const keys = m.keys();
+      expect(typeof keys.next().value).toBe('number');
+      keys.return!();
+      expect(keys.next().done).toBe(true);
+      expect([...m.values()].reduce((a, v) => a + v.packets, 0n)).toBe(BigInt((2499 * 2500) / 2));
+
       const it = m.entries();
       it.next();
       raw.close();
@@ -100,6 +115,10 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
     const m = new TypedMap(raw, u32, u32);
     m.set(2, 1); // slot 2 → ifindex 1 (lo, in every namespace)
     expect([...m.entries()]).toEqual([[2, 1]]);
+    expect([...m.values()]).toEqual([1]);
+    const byHand = m.entries();
+    expect(byHand.next()).toEqual({ value: [2, 1], done: false });
+    expect(byHand.next().done).toBe(true);
     expect([...m.keys()]).toEqual([0, 1, 2, 3]); // a devmap's key walk visits every slot
     expect(m.size).toBe(4);
     const seen: [number, number][] = [];
