@@ -1,9 +1,10 @@
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { BpfMap, loadCollection } from '@tsbpf/loader';
 import { MapType, parseCollectionSpec } from '@tsbpf/object';
 import { readFixture } from '@tsbpf/fixtures';
 import { struct } from './composite.js';
 import { u32, u64, u8, u16 } from './primitives.js';
+import { cidrKey } from './special-maps.js';
 import { MapSchemaError, PerCpuMap, TypedMap, sum } from './typed-map.js';
 import { typedMaps } from './typed-maps.js';
 import { describeNeeds, isRoot } from '../../../test/support/env.js';
@@ -166,6 +167,50 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
     expect(m.get(2)).toEqual(Array.from({ length: cpus }, (_, i) => i));
     const bytes = raw.lookup(new Uint8Array([1, 0, 0, 0]))!;
     for (let cpu = 0; cpu < cpus; cpu++) expect([...bytes.subarray(cpu * 8 + 4, cpu * 8 + 8)]).toEqual([0, 0, 0, 0]);
+  });
+
+  it('getMany for much of a map walks it once, and answers as get() does for every key shape and kind', () => {
+    const shapes = [
+      { name: 'u32 keys', key: u32, make: (i: number) => i },
+      { name: '8-byte keys with padding', key: struct({ a: u32, b: u8, c: u16 }), make: (i: number) => ({ a: i, b: i & 0xff, c: 7 }) },
+      { name: '12-byte keys', key: struct({ a: u32, b: u32, c: u16 }), make: (i: number) => ({ a: i, b: ~i >>> 0, c: 1 }) },
+    ] as const;
+    for (const kind of [MapType.hash, MapType.lru_hash, MapType.array]) {
+      for (const shape of shapes) {
+        if (kind === MapType.array && shape.key !== u32) continue;
+        using raw = BpfMap.create({ type: kind, keySize: shape.key.size, valueSize: 16, maxEntries: 2048 });
+        const m = new TypedMap<unknown, { packets: bigint; bytes: bigint }>(raw, shape.key as never, struct({ packets: u64, bytes: u64 }) as never);
+        m.setMany(Array.from({ length: 1500 }, (_, i) => [shape.make(i), { packets: BigInt(i), bytes: 1n }] as const));
+        // Present and absent keys, out of order, one asked for twice.
+        const keys = Array.from({ length: 1100 }, (_, j) => shape.make((j * 7919) % 2300));
+        keys.push(keys[3]!);
+        const walk = vi.spyOn(raw, 'batchCursor');
+        const got = m.getMany(keys);
+        expect(walk, `${shape.name}, map type ${kind}`).toHaveBeenCalled();
+        walk.mockRestore();
+        expect(got, `${shape.name}, map type ${kind}`).toEqual(keys.map((k) => m.get(k)));
+        if (kind !== MapType.array) expect(got.filter((v) => v === undefined).length).toBeGreaterThan(0); // keys past 1,500 are absent
+        expect(got[keys.length - 1]).not.toBe(got[3]); // its own object
+        // A few keys: a lookup each.
+        const few = vi.spyOn(raw, 'batchCursor');
+        expect(m.getMany([shape.make(1), shape.make(2000)])).toEqual([{ packets: 1n, bytes: 1n }, kind === MapType.array ? { packets: 0n, bytes: 0n } : undefined]);
+        expect(few).not.toHaveBeenCalled();
+        few.mockRestore();
+      }
+    }
+
+    using percpu = BpfMap.create({ type: MapType.percpu_hash, keySize: 4, valueSize: 8, maxEntries: 128 });
+    const counters = new PerCpuMap(percpu, u32, u64);
+    counters.setMany(Array.from({ length: 100 }, (_, i) => [i, BigInt(i)]) as never); // one value for every CPU
+    const wanted = Array.from({ length: 120 }, (_, i) => i);
+    expect(counters.getMany(wanted)).toEqual(wanted.map((k) => counters.get(k)));
+
+    // An LPM trie's lookup finds the longest prefix: never a walk, whatever the number of keys.
+    using trie = BpfMap.create({ type: MapType.lpm_trie, keySize: 8, valueSize: 4, maxEntries: 128, flags: 1 /* BPF_F_NO_PREALLOC */ });
+    const cidrs = new TypedMap(trie, cidrKey('ipv4'), u32);
+    cidrs.set('10.0.0.0/8', 1);
+    const addresses = Array.from({ length: 100 }, (_, i) => `10.0.${i}.1`);
+    expect(cidrs.getMany(addresses)).toEqual(addresses.map(() => 1));
   });
 
   it('checks the codecs against the map, with typed errors', () => {
