@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Btf, parseCollectionSpec } from '@tsbpf/object';
 import { readFixture } from '@tsbpf/fixtures';
-import { CodecError, decode, encode, type Codec } from './codec.js';
+import { CodecError, decode, encode, withWords, type Codec } from './codec.js';
 import { array, enumOf, struct } from './composite.js';
 import { codecFromBtf } from './from-btf.js';
 import { be16, be32, bool, cstring, f32, f64, i16, i32, i64, i8, ipv4, ipv6, u16, u32, u64, u8 } from './primitives.js';
@@ -53,7 +53,7 @@ describe('struct encoders skip zeroing only when members tile the struct', () =>
 });
 
 describe('struct decoders read numeric members in place', () => {
-  it('decode every built-in numeric kind at any offset as its own codec does, from random bytes', () => {
+  it('decode every built-in numeric kind at any offset as its own codec does, from random bytes, with words or without', () => {
     // Packed: members at odd offsets. The generated decoder writes each
     // member's DataView read inline (no codec call); it must agree with
     // the member codec's decode byte for byte.
@@ -61,11 +61,16 @@ describe('struct decoders read numeric members in place', () => {
     const packed = struct(members, { packed: true });
     const aligned = struct(members);
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: aligned.size + 3, maxLength: aligned.size + 3 }), fc.nat(3), (bytes, at) => {
+      fc.property(fc.uint8Array({ minLength: aligned.size + 16, maxLength: aligned.size + 16 }), fc.nat(15), (bytes, at) => {
         const view = new DataView(bytes.buffer);
+        // The same bytes through a view with words attached, starting 8 bytes in: 64-bit
+        // members come from the words where the struct sits 8-aligned (at 0 or 8), from the
+        // DataView elsewhere.
+        const worded = withWords(new DataView(bytes.buffer, 8));
         for (const codec of [packed, aligned]) {
           if (at + codec.size > bytes.length) continue;
           const got = codec.decode(view, at) as Record<string, unknown>;
+          if (at >= 8) expect(codec.decode(worded, at - 8)).toEqual(got);
           let offset = at;
           for (const [name, member] of Object.entries(members) as [string, Codec<unknown>][]) {
             if (codec === aligned) offset = Math.ceil((offset - at) / member.align) * member.align + at;

@@ -1,4 +1,4 @@
-import { CodecError, inlineReadOf, isDense, markDense, type Codec, type Infer } from './codec.js';
+import { CodecError, WORDS, inlineReadOf, isDense, markDense, type Codec, type Infer } from './codec.js';
 import { f32, f64, i16, i32, i8, u16, u32, u8, u64, i64 } from './primitives.js';
 import type { InlineCodec } from './union.js';
 
@@ -135,14 +135,34 @@ function compileDecoder<T>(fields: readonly PlacedField[]): (view: DataView, off
     };
   }
   // Numeric members are read in place (see inlineReadOf); the others through their codec.
+  // Aligned 64-bit members come from the view's words (withWords) when it has them and the
+  // struct sits 8-aligned in its buffer. One object literal: V8 can leave it unallocated
+  // where the caller only reads a member or two.
+  const wordy = fields.some((f) => inlineReadOf(f.codec)?.word && f.offset % 8 === 0);
   const body = fields
-    .map((f, i) => `${JSON.stringify(f.name)}: ${inlineReadOf(f.codec)?.('view', `offset + ${f.offset}`) ?? `c[${i}].decode(view, offset + ${f.offset})`}`)
+    .map((f, i) => {
+      const inline = inlineReadOf(f.codec);
+      const at = `offset + ${f.offset}`;
+      const value = !inline
+        ? `c[${i}].decode(view, ${at})`
+        : inline.word && f.offset % 8 === 0
+          ? `(word >= 0 ? w.${inline.word}[word + ${f.offset / 8}] : ${inline.read('view', at)})`
+          : inline.read('view', at);
+      return `${JSON.stringify(f.name)}: ${value}`;
+    })
     .join(',\n');
+  const source = wordy
+    ? `const w = view[WORDS];
+       const base = view.byteOffset + offset;
+       const word = w !== undefined && (base & 7) === 0 ? base >>> 3 : -1;
+       return {\n${body}\n};`
+    : `return {\n${body}\n};`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const make = new Function('c', `return function decode(view, offset) { return {\n${body}\n}; };`) as (
+  const make = new Function('c', 'WORDS', `return function decode(view, offset) {\n${source}\n};`) as (
     c: readonly Codec<unknown>[],
+    words: symbol,
   ) => (view: DataView, offset: number) => T;
-  return make(fields.map((f) => f.codec));
+  return make(fields.map((f) => f.codec), WORDS);
 }
 
 /** An inline member's fields into its parent: through decodeInto when the codec has one (it remembers the parent). */

@@ -234,6 +234,7 @@ const reads: [Codec<unknown>, string, boolean | undefined][] = [
   [f64, 'getFloat64', LE],
 ];
 for (const [codec, method, littleEndian] of reads) {
-  markInlineRead(codec, (view, offset) => `${view}.${method}(${offset}${littleEndian === undefined ? '' : `, ${littleEndian}`})`);
+  const word = codec === u64 ? 'unsigned' : codec === i64 ? 'signed' : undefined;
+  markInlineRead(codec, { read: (view, offset) => `${view}.${method}(${offset}${littleEndian === undefined ? '' : `, ${littleEndian}`})`, word });
 }
-markInlineRead(bool, (view, offset) => `(${view}.getUint8(${offset}) !== 0)`);
+markInlineRead(bool, { read: (view, offset) => `(${view}.getUint8(${offset}) !== 0)` });

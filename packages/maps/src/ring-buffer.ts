@@ -1,5 +1,5 @@
 import { RingBufferReader, type BpfMap } from '@tsbpf/loader';
-import { CodecError, type Codec } from './codec.js';
+import { CodecError, withWords, type Codec } from './codec.js';
 
 export interface RingBufferOptions {
   /** Stops iteration (and the callback form) when aborted. */
@@ -38,8 +38,10 @@ export class RingBuffer<T> implements AsyncIterable<T>, Disposable {
   drain(max = Infinity): T[] {
     const out: T[] = [];
     const codec = this.codec;
+    let worded: DataView | undefined; // the ring's view, its words attached (records are 8-aligned)
     this.reader.consumeAt((view, offset, length) => {
       if (length < codec.size) throw new CodecError(`ring buffer record of ${length} bytes is shorter than ${codec.name}`);
+      if (view !== worded) worded = withWords(view);
       out.push(codec.decode(view, offset));
     }, max);
     return out;

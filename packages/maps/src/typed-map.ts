@@ -1,6 +1,6 @@
 import { UpdateFlags, type BatchCursor, type BpfMap } from '@tsbpf/loader';
 import { MapType } from '@tsbpf/object';
-import { CodecError, isDense, type Codec } from './codec.js';
+import { CodecError, isDense, withWords, type Codec } from './codec.js';
 
 /** A codec that does not match the map it is put on (sizes, or a per-CPU map used as a plain one). */
 export class MapSchemaError extends Error {
@@ -52,7 +52,7 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
     this.keyScratch = new Scratch(key);
     const kv = map.keyView;
     this.keyNative = new Uint8Array(kv.buffer, kv.byteOffset, map.keySize);
-    const vv = map.valueView;
+    const vv = withWords(map.valueView); // decoded at every get()
     this.valueNative = new Uint8Array(vv.buffer, vv.byteOffset, map.valueBufferSize);
     // Codecs that write every byte of the buffer need no zeroing first (per-CPU values have padded slots: they do).
     this.keyDense = isDense(key as Codec<unknown>);
@@ -119,7 +119,7 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
   values(): IterableIterator<V> {
     const vs = this.map.valueBufferSize;
     const cursor = this.map.batchCursor(1024);
-    const { values } = cursor;
+    const values = withWords(cursor.values);
     return new BatchIterator(cursor, (i) => this.decodeValueAt(values, i * vs), () => this.valuesOneByOne());
   }
 
@@ -136,7 +136,8 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
     const vs = this.map.valueBufferSize;
     const cursor = this.map.batchCursor(1024);
     const { key } = this;
-    const { keys, values } = cursor; // the same views for every batch
+    const keys = cursor.keys;
+    const values = withWords(cursor.values); // the same views for every batch
     return new EntryIterator<K, V>(
       cursor,
       (i) => key.decode(keys, i * ks),
@@ -165,7 +166,7 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
     try {
       for (; count > 0; count = cursor.next()) {
         const keys = cursor.keys;
-        const values = cursor.values;
+        const values = withWords(cursor.values);
         for (let i = 0; i < count; i++) {
           const key = this.key.decode(keys, i * ks);
           const value = this.decodeValueAt(values, i * vs);
@@ -259,7 +260,8 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
     }
     const out = new Array<V | undefined>(list.length).fill(undefined);
     const cursor = this.map.batchCursor(1024);
-    const { keys, values } = cursor;
+    const keys = cursor.keys;
+    const values = withWords(cursor.values);
     let count: number;
     try {
       count = cursor.next();
