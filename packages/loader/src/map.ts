@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { MapFlags, MapType, mapTypeName } from '@tsbpf/object';
+import { ARRAY_MAP_TYPES, MapFlags, MapType, PER_CPU_MAP_TYPES, mapTypeName } from '@tsbpf/object';
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
 import { MAP_SHARED, NativeBuffer, PROT_READ, PROT_WRITE, mmap, munmap, pageSize, view, type Pointer } from './sys/ffi.js';
@@ -29,8 +29,6 @@ export interface MapOptions {
 export const UpdateFlags = { any: 0n, noexist: 1n, exist: 2n } as const;
 
 /** Arrays of values: every index always exists, so BPF_MAP_DELETE_ELEM is EINVAL (fd arrays do clear slots). */
-const ARRAYS = new Set<number>([MapType.array, MapType.percpu_array]);
-const PERCPU = new Set<number>([MapType.percpu_hash, MapType.percpu_array, MapType.lru_percpu_hash, MapType.percpu_cgroup_storage]);
 
 let possible: number | undefined;
 /** Possible CPUs (/sys/devices/system/cpu/possible), which per-CPU values are sized by. */
@@ -80,7 +78,7 @@ export class BpfMap implements Disposable {
     readonly name: string,
   ) {
     this.typeName = mapTypeName(type);
-    this.valueBufferSize = PERCPU.has(type) ? Math.ceil(valueSize / 8) * 8 * possibleCpus() : valueSize;
+    this.valueBufferSize = PER_CPU_MAP_TYPES.has(type) ? Math.ceil(valueSize / 8) * 8 * possibleCpus() : valueSize;
     this.key = new NativeBuffer(keySize);
     this.next = new NativeBuffer(keySize);
     this.value = new NativeBuffer(this.valueBufferSize);
@@ -206,7 +204,7 @@ export class BpfMap implements Disposable {
     try {
       return this.ops.delete();
     } catch (e) {
-      if (e instanceof SyscallError && e.code === 'EINVAL' && ARRAYS.has(this.type)) {
+      if (e instanceof SyscallError && e.code === 'EINVAL' && ARRAY_MAP_TYPES.has(this.type)) {
         // The generic EINVAL hint (an older kernel?) misleads here: arrays never delete.
         throw new SyscallError('BPF_MAP_DELETE_ELEM', e.errno, this.context, `${this.typeName} elements cannot be deleted; write a zero value instead`);
       }

@@ -1,4 +1,4 @@
-import { MapType, type Btf, type CollectionSpec } from '@tsbpf/object';
+import { MapType, NON_DATA_MAP_TYPES, PER_CPU_MAP_TYPES, type Btf, type CollectionSpec } from '@tsbpf/object';
 import { CodecError } from './codec.js';
 import { lpmKeyFamily } from './special-maps.js';
 
@@ -11,8 +11,6 @@ export interface GenerateOptions {
   records?: Readonly<Record<string, string>>;
 }
 
-const PERCPU = new Set<number>([MapType.percpu_hash, MapType.percpu_array, MapType.lru_percpu_hash, MapType.percpu_cgroup_storage]);
-const NOT_DATA = new Set<number>([MapType.ringbuf, MapType.user_ringbuf, MapType.perf_event_array, MapType.prog_array, MapType.array_of_maps, MapType.hash_of_maps]);
 
 const pascal = (s: string) => s.replace(/(^|_)([a-z0-9])/gi, (_, __, c: string) => c.toUpperCase()).replace(/[^A-Za-z0-9]/g, '') || 'Anon';
 const ident = (s: string) => (/^[A-Za-z_$][\w$]*$/.test(s) ? s : JSON.stringify(s));
@@ -156,7 +154,7 @@ export function generateBindings(spec: CollectionSpec, options: GenerateOptions)
       mapInit.push(`    ${ident(name)}: new MapOfMaps(collection.maps[${JSON.stringify(name)}]!, ${keyCodec} as Codec<${k}>),`);
       continue;
     }
-    if (NOT_DATA.has(m.type)) {
+    if (NON_DATA_MAP_TYPES.has(m.type)) {
       mapLines.push(`  ${ident(name)}: BpfMap;`);
       mapInit.push(`    ${ident(name)}: collection.maps[${JSON.stringify(name)}]!,`);
       continue;
@@ -164,7 +162,7 @@ export function generateBindings(spec: CollectionSpec, options: GenerateOptions)
     const lpm = lpmKeyFamily(m, btf);
     const k = lpm ? 'string' : m.btfKeyTypeId ? typeOf(m.btfKeyTypeId) : 'Uint8Array';
     const v = m.btfValueTypeId ? typeOf(m.btfValueTypeId) : 'Uint8Array';
-    const cls = PERCPU.has(m.type) ? 'PerCpuMap' : 'TypedMap';
+    const cls = PER_CPU_MAP_TYPES.has(m.type) ? 'PerCpuMap' : 'TypedMap';
     const keyCodec = lpm ? `cidrKey('${lpm}')` : m.btfKeyTypeId ? `codec(${m.btfKeyTypeId})` : `bytes(${m.keySize})`;
     const valueCodec = m.btfValueTypeId ? `codec(${m.btfValueTypeId})` : `bytes(${m.valueSize})`;
     mapLines.push(`  ${ident(name)}: ${cls}<${k}, ${v}>;`);

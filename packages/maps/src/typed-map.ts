@@ -1,5 +1,5 @@
 import { UpdateFlags, type BatchCursor, type BpfMap } from '@tsbpf/loader';
-import { MapType } from '@tsbpf/object';
+import { ARRAY_MAP_TYPES, MapType, PER_CPU_MAP_TYPES } from '@tsbpf/object';
 import { CodecError, isDense, withWords, type Codec } from './codec.js';
 
 /** A codec that does not match the map it is put on (sizes, or a per-CPU map used as a plain one). */
@@ -13,8 +13,6 @@ export interface SetOptions {
   flags?: keyof typeof UpdateFlags;
 }
 
-const PERCPU = new Set<number>([MapType.percpu_hash, MapType.percpu_array, MapType.lru_percpu_hash, MapType.percpu_cgroup_storage]);
-const ARRAYS = new Set<number>([MapType.array, MapType.percpu_array]);
 
 /** Encodes into one reused buffer (the map copies it into native memory at once). */
 class Scratch<T> {
@@ -211,7 +209,7 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
   /** Removes every entry (array maps: zeroes every value, as they cannot shrink). */
   clear(): void {
     const keys = [...this.map.keys()];
-    if (ARRAYS.has(this.map.type)) {
+    if (ARRAY_MAP_TYPES.has(this.map.type)) {
       const zero = new Uint8Array(this.map.valueBufferSize);
       for (const k of keys) this.map.update(k, zero);
       return;
@@ -343,7 +341,7 @@ export class TypedMap<K, V> extends Base<K, V, V> {
   private readonly valueScratch: Scratch<V>;
 
   constructor(map: BpfMap, key: Codec<K>, value: Codec<V>) {
-    if (PERCPU.has(map.type)) throw new MapSchemaError(`map ${map.name} is per-CPU (${map.typeName}): use PerCpuMap`);
+    if (PER_CPU_MAP_TYPES.has(map.type)) throw new MapSchemaError(`map ${map.name} is per-CPU (${map.typeName}): use PerCpuMap`);
     super(map, key, value);
     this.valueScratch = new Scratch(value);
   }
@@ -376,7 +374,7 @@ export class PerCpuMap<K, V> extends Base<K, V[], V> {
   private readonly valueView: DataView;
 
   constructor(map: BpfMap, key: Codec<K>, value: Codec<V>) {
-    if (!PERCPU.has(map.type)) throw new MapSchemaError(`map ${map.name} is not per-CPU (${map.typeName}): use TypedMap`);
+    if (!PER_CPU_MAP_TYPES.has(map.type)) throw new MapSchemaError(`map ${map.name} is not per-CPU (${map.typeName}): use TypedMap`);
     super(map, key, value);
     this.slot = Math.ceil(value.size / 8) * 8;
     this.cpus = map.valueBufferSize / this.slot;

@@ -1,21 +1,11 @@
 import type { Collection } from '@tsbpf/loader';
-import { MapType, type CollectionSpec } from '@tsbpf/object';
+import { NON_DATA_MAP_TYPES, PER_CPU_MAP_TYPES, type CollectionSpec } from '@tsbpf/object';
 import type { Codec } from './codec.js';
 import { codecFromBtf, type BtfCodecOptions } from './from-btf.js';
 import { bytes } from './primitives.js';
 import { cidrKey, lpmKeyFamily } from './special-maps.js';
 import { PerCpuMap, TypedMap } from './typed-map.js';
 
-const PERCPU = new Set<number>([MapType.percpu_hash, MapType.percpu_array, MapType.lru_percpu_hash, MapType.percpu_cgroup_storage]);
-/** Maps whose elements are not plain key/value data (rings, fds, programs). */
-const NOT_DATA = new Set<number>([
-  MapType.ringbuf,
-  MapType.user_ringbuf,
-  MapType.perf_event_array,
-  MapType.prog_array,
-  MapType.array_of_maps,
-  MapType.hash_of_maps,
-]);
 
 /**
  * A typed view of every map an object declares (`.maps` or legacy `maps`)
@@ -34,13 +24,13 @@ export function typedMaps(
   const out: Record<string, TypedMap<unknown, unknown> | PerCpuMap<unknown, unknown>> = {};
   for (const [name, m] of Object.entries(spec.maps)) {
     const live = collection.maps[name];
-    if (!live || NOT_DATA.has(m.type) || (m.kind !== 'btf' && m.kind !== 'legacy')) continue;
+    if (!live || NON_DATA_MAP_TYPES.has(m.type) || (m.kind !== 'btf' && m.kind !== 'legacy')) continue;
     const codec = (typeId: number, size: number): Codec<unknown> =>
       spec.btf && typeId !== 0 ? codecFromBtf(spec.btf, typeId, options) : (bytes(size) as Codec<unknown>);
     const lpm = lpmKeyFamily(m, spec.btf);
     const key = lpm ? (cidrKey(lpm) as Codec<unknown>) : codec(m.btfKeyTypeId, m.keySize);
     const value = codec(m.btfValueTypeId, m.valueSize);
-    out[name] = PERCPU.has(m.type) ? new PerCpuMap(live, key, value) : new TypedMap(live, key, value);
+    out[name] = PER_CPU_MAP_TYPES.has(m.type) ? new PerCpuMap(live, key, value) : new TypedMap(live, key, value);
   }
   return out;
 }

@@ -52,6 +52,29 @@ export const MapType = enumOf(MAP_TYPE_NAMES);
 /** `AttachType.tcx_ingress === 46` (BPF_TCX_INGRESS). */
 export const AttachType = enumOf(ATTACH_TYPE_NAMES);
 
+/**
+ * Map types whose value is one slot per possible CPU, each rounded up to 8
+ * bytes, in every lookup and update from user space.
+ */
+export const PER_CPU_MAP_TYPES: ReadonlySet<number> = new Set([MapType.percpu_hash, MapType.percpu_array, MapType.lru_percpu_hash, MapType.percpu_cgroup_storage]);
+
+/** Map types indexed 0..max_entries-1, every slot always there: they cannot delete. */
+export const ARRAY_MAP_TYPES: ReadonlySet<number> = new Set([MapType.array, MapType.percpu_array]);
+
+/**
+ * Map types whose elements are not plain key/value data to read and write
+ * from user space: rings and perf events (read as streams), and the fds of
+ * programs or maps (set with a Program or a BpfMap).
+ */
+export const NON_DATA_MAP_TYPES: ReadonlySet<number> = new Set([
+  MapType.ringbuf,
+  MapType.user_ringbuf,
+  MapType.perf_event_array,
+  MapType.prog_array,
+  MapType.array_of_maps,
+  MapType.hash_of_maps,
+]);
+
 /** libbpf's name for a program type, or `unknown(<n>)` for a value newer than this table. */
 export function programTypeName(type: number): string {
   return PROG_TYPE_NAMES[type] ?? `unknown(${type})`;
