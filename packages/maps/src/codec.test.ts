@@ -192,6 +192,32 @@ describe('codecs from BTF', () => {
     expect(() => encode(u, {})).toThrow(/give one of \$bytes, v4, v6/);
   });
 
+  it('an anonymous union inside a union adds its members: the one changed is written, whichever level it is at', () => {
+    // union value { __u32 all; union { __u32 word; __u8 first; }; }
+    const bb = new BtfBuilder();
+    const u8t = bb.int('unsigned char', 1);
+    const u32t = bb.int('unsigned int', 4);
+    const inner = bb.composite('union', '', 4, [
+      { name: 'word', type: u32t, bitOffset: 0 },
+      { name: 'first', type: u8t, bitOffset: 0 },
+    ]);
+    const id = bb.composite('union', 'value', 4, [
+      { name: 'all', type: u32t, bitOffset: 0 },
+      { name: '', type: inner, bitOffset: 0 },
+    ]);
+    const u = codecFromBtf(Btf.parse(bb.build()), id) as Codec<Record<string, unknown>>;
+    const v = decode(u, new Uint8Array([1, 2, 3, 4]));
+    expect(v).toMatchObject({ all: 0x04030201, word: 0x04030201, first: 1 });
+    v.word = 0x0a0b0c0d; // a member of the inner union: written (its sibling `first` must not write its old byte back)
+    expect(decode(u, encode(u, v)).all).toBe(0x0a0b0c0d);
+    const w = decode(u, new Uint8Array([1, 2, 3, 4]));
+    w.first = 9; // the inner union's other member: one byte, the rest as they were
+    expect(decode(u, encode(u, w)).all).toBe(0x04030209);
+    const x = decode(u, new Uint8Array(4));
+    Object.assign(x, { all: 1, word: 2 });
+    expect(() => encode(u, x)).toThrow(/all and word both changed/);
+    expect(decode(u, encode(u, { first: 7 })).all).toBe(7); // built by hand
+  });
   it('an anonymous struct inside a union is one member: its fields change and are written together', () => {
     // union halves { struct { __u16 lo; __u16 hi; }; __u32 all; }
     const bb = new BtfBuilder();

@@ -153,7 +153,7 @@ function fieldsOf(btf: Btf, t: Extract<BtfType, { kind: 'struct' | 'union' }>, b
     }
     if (m.name === '' && member.kind === 'union') {
       // An anonymous union's members overlay the same bytes: each is read;
-      // writing takes the first one the value sets.
+      // writing takes the one changed since the decode (see inlineUnion).
       out.push({ name: '', offset: base + m.bitOffset / 8, codec: inlineUnion(btf, member, o, depth) as Codec<unknown>, inline: true });
       continue;
     }
@@ -262,11 +262,22 @@ function unionCodec(btf: Btf, t: Extract<BtfType, { kind: 'union' }>, o: BtfCode
 /**
  * A union's members as encodeUnion weighs them: each C member with the
  * fields it puts in the object (an anonymous struct's fields together). An
- * anonymous union nested in a union is not weighed (its bytes are kept as
- * they were): rare enough in map values to stay simple.
+ * anonymous union among them overlays the same bytes, so its own members are
+ * more members of this one, recursively. (An anonymous union inside an
+ * anonymous struct member is not weighed: that member's bytes are kept as
+ * they were.)
  */
 function unionMembers(btf: Btf, t: Extract<BtfType, { kind: 'union' }>, o: BtfCodecOptions, depth: number): UnionMember[] {
-  return t.members
-    .map((m) => fieldsOf(btf, { ...t, members: [m] }, 0, o, depth))
-    .filter((fields) => fields.length > 0 && !fields.some((f) => f.inline));
+  const out: UnionMember[] = [];
+  for (const m of t.members) {
+    const member = btf.resolve(m.type);
+    if (m.name === '' && m.bitfieldSize === 0 && member.kind === 'union') {
+      const at = m.bitOffset / 8;
+      for (const group of unionMembers(btf, member, o, depth + 1)) out.push(group.map((f) => ({ ...f, offset: f.offset + at })));
+      continue;
+    }
+    const fields = fieldsOf(btf, { ...t, members: [m] }, 0, o, depth);
+    if (fields.length > 0 && !fields.some((f) => f.inline)) out.push(fields);
+  }
+  return out;
 }
