@@ -106,43 +106,72 @@ export class PerfEventArrayReader implements Disposable {
     }
   }
 
-  /** Hands every available record (a copy-free view when it does not wrap) to `onRecord`; returns how many. */
+  /**
+   * Hands every available record to `onRecord` as bytes, with its CPU;
+   * returns how many. The bytes are valid during the call only (a view of
+   * the ring, or of a scratch copy for a record that wraps its end).
+   */
   consume(onRecord: (record: Uint8Array, cpu: number) => void): number {
+    return this.consumeAt((view, offset, length, cpu) => onRecord(new Uint8Array(view.buffer, view.byteOffset + offset, length), cpu));
+  }
+
+  /**
+   * Hands each available record (at most `max`) to `onRecord` where it lies:
+   * `length` bytes at `offset` of `view` — the ring itself, or a scratch
+   * copy for a record that wraps the ring's end — valid during the call only.
+   * Nothing is allocated per record. Returns how many were handed out.
+   */
+  consumeAt(onRecord: (view: DataView, offset: number, length: number, cpu: number) => void, max = Infinity): number {
     if (this.closed) throw new LoaderError('CLOSED', `perf buffer ${this.map.name}: closed`);
     let n = 0;
     for (const ring of this.rings) {
-      const head = Number(ring.meta.getBigUint64(DATA_HEAD, true));
-      let tail = Number(ring.meta.getBigUint64(DATA_TAIL, true));
-      while (tail < head) {
-        const at = tail % ring.size;
-        const header = this.read(ring, at, 8);
-        const hv = new DataView(header.buffer, header.byteOffset, 8);
-        const type = hv.getUint32(0, true);
-        const size = hv.getUint16(6, true);
-        if (size < 8) break; // a corrupt header: stop rather than spin
-        if (type === PERF_RECORD_SAMPLE) {
-          const len = new DataView(this.read(ring, (at + 8) % ring.size, 4).slice().buffer).getUint32(0, true);
-          onRecord(this.read(ring, (at + 12) % ring.size, len), ring.cpu);
-          n++;
-        } else if (type === PERF_RECORD_LOST) {
-          const lost = this.read(ring, (at + 16) % ring.size, 8).slice();
-          this.lost += Number(new DataView(lost.buffer).getBigUint64(0, true));
+      if (n >= max) break;
+      const meta = ring.meta;
+      const data = ring.dataView;
+      // Positions as two 32-bit halves (no BigInt); a record's place is the position's low bits.
+      const head = meta.getUint32(DATA_HEAD + 4, true) * 0x100000000 + meta.getUint32(DATA_HEAD, true);
+      let tail = meta.getUint32(DATA_TAIL + 4, true) * 0x100000000 + meta.getUint32(DATA_TAIL, true);
+      const mask = ring.size - 1;
+      try {
+        while (tail < head && n < max) {
+          // Records are 8-byte aligned: a header never wraps, but what follows it may start over at 0.
+          const at = tail & mask;
+          const type = data.getUint32(at, true);
+          const size = data.getUint16(at + 6, true);
+          if (size < 8) break; // a corrupt header: stop rather than spin
+          // Consumed before it is handed out (a callback that throws does not get it again);
+          // its bytes stay ours until the tail is published below.
+          tail += size;
+          if (type === PERF_RECORD_SAMPLE) {
+            const length = data.getUint32((at + 8) & mask, true);
+            const start = (at + 12) & mask;
+            n++;
+            if (start + length <= ring.size) onRecord(data, start, length, ring.cpu);
+            else onRecord(this.unwrap(ring, start, length), 0, length, ring.cpu);
+          } else if (type === PERF_RECORD_LOST) {
+            this.lost += data.getUint32((at + 20) & mask, true) * 0x100000000 + data.getUint32((at + 16) & mask, true);
+          }
         }
-        tail += size;
+      } finally {
+        // Published also when onRecord threw. Low half first: torn, the tail looks 4 GiB
+        // behind (the kernel finds the ring full for a moment), never ahead of unread data.
+        meta.setUint32(DATA_TAIL, tail % 0x100000000, true);
+        meta.setUint32(DATA_TAIL + 4, Math.floor(tail / 0x100000000), true);
       }
-      ring.meta.setBigUint64(DATA_TAIL, BigInt(tail), true);
     }
     return n;
   }
 
-  /** `length` bytes at `at`, reassembled if they wrap the ring's end. */
-  private read(ring: CpuRing, at: number, length: number): Uint8Array {
-    if (at + length <= ring.size) return ring.data.subarray(at, at + length);
-    const out = new Uint8Array(length);
-    const first = ring.size - at;
-    out.set(ring.data.subarray(at), 0);
+  private scratch = new DataView(new ArrayBuffer(256));
+
+  /** `length` bytes at `start`, reassembled across the ring's end into the scratch buffer. */
+  private unwrap(ring: CpuRing, start: number, length: number): DataView {
+    if (this.scratch.byteLength < length) this.scratch = new DataView(new ArrayBuffer(Math.max(length, this.scratch.byteLength * 2)));
+    const out = new Uint8Array(this.scratch.buffer, 0, length);
+    const first = ring.size - start;
+    out.set(ring.data.subarray(start), 0);
     out.set(ring.data.subarray(0, length - first), first);
-    return out;
+    return this.scratch;
   }
 
   /** Waits until some CPU's ring may have records, or `timeoutMs` passes. */

@@ -116,6 +116,7 @@ export class RingBufferReader implements Disposable {
   }
 
   private publish(cons: number): void {
+    // Low half first: torn, the position looks 4 GiB behind (the producer finds the ring full for a moment), never ahead.
     this.consumer.setUint32(0, cons % 0x100000000, true);
     this.consumer.setUint32(4, Math.floor(cons / 0x100000000), true);
   }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { compile } from '@tsbpf/compiler';
-import { loadCollection } from '@tsbpf/loader';
+import { PerfEventArrayReader, loadCollection } from '@tsbpf/loader';
 import { parseCollectionSpec } from '@tsbpf/object';
 import { struct } from './composite.js';
 import { u32, u64 } from './primitives.js';
@@ -67,5 +67,55 @@ char LICENSE[] SEC("license") = "GPL";
       perf.drain();
     }
     expect(first.length + perf.lost).toBe(500);
+  });
+
+  it('records whose bytes straddle the ring end (40-byte samples in a one-page ring) decode whole, and a throwing consumer does not get its record again', async () => {
+    // 8-byte header + 4-byte size + 24 bytes = 36, padded to 40: over six turns of a
+    // 4 KiB ring, samples start at every 8-byte offset, some with their data across the end.
+    writeFileSync(
+      join(work, 'perf40.bpf.c'),
+      `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct event { __u64 seq; __u64 stamp; __u32 len; __u32 magic; };
+struct { __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY); __uint(key_size, 4); __uint(value_size, 4); } events SEC(".maps");
+__u64 seq;
+SEC("xdp") int emit(struct xdp_md *ctx)
+{
+	struct event e = { .seq = seq, .stamp = ~seq, .len = ctx->data_end - ctx->data, .magic = 0x7b9f };
+	seq++;
+	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, sizeof(e));
+	return XDP_PASS;
+}
+char LICENSE[] SEC("license") = "GPL";
+`,
+    );
+    const { object } = await compile({ source: join(work, 'perf40.bpf.c'), cache: false });
+    using c = loadCollection(parseCollectionSpec(object));
+    const Event = struct({ seq: u64, stamp: u64, len: u32, magic: u32 });
+    using perf = new PerfBuffer(c.maps.events!, Event, { pagesPerCpu: 1 });
+    const seen: bigint[] = [];
+    for (let round = 0; round < 10; round++) {
+      c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 60 });
+      for (const { record } of perf.drain()) {
+        expect(record).toEqual({ seq: record.seq, stamp: ~record.seq & 0xffffffffffffffffn, len: 60, magic: 0x7b9f });
+        seen.push(record.seq);
+      }
+    }
+    expect(perf.lost).toBe(0);
+    expect([...seen].sort((a, b) => (a < b ? -1 : 1))).toEqual(Array.from({ length: 600 }, (_, i) => BigInt(i)));
+
+    perf.close();
+
+    // A consumer that throws: that record is consumed all the same, the next call goes on after it.
+    using reader = new PerfEventArrayReader(c.maps.events!, { pagesPerCpu: 1 });
+    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 3 });
+    expect(() =>
+      reader.consumeAt(() => {
+        throw new Error('consumer failed');
+      }),
+    ).toThrow('consumer failed');
+    const rest: bigint[] = [];
+    expect(reader.consumeAt((view, offset) => rest.push(Event.decode(view, offset).seq))).toBe(2);
+    expect(rest.every((s) => s >= 600n)).toBe(true);
   });
 });
