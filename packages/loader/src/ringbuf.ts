@@ -86,32 +86,37 @@ export class RingBufferReader implements Disposable {
     let cons = c.getUint32(0, true) + c.getUint32(4, true) * 0x100000000;
     let n = 0;
     let published = cons;
-    for (;;) {
-      const prod = p.getUint32(0, true) + p.getUint32(4, true) * 0x100000000;
-      if (cons >= prod) break;
-      let progressed = false;
-      while (cons < prod && n < max) {
-        // ToInt32 is modular and the size a power of two: the low bits are the offset for any position below 2^53.
-        const at = cons & mask;
-        const hdr = data.getUint32(at, true);
-        if (hdr & BUSY) break; // reserved but not yet committed
-        const len = hdr & ~(BUSY | DISCARD) & 0x3fffffff;
-        if (hdr & DISCARD) this.discarded++;
-        else {
-          onRecord(data, at + HEADER, len);
-          n++;
+    try {
+      for (;;) {
+        const prod = p.getUint32(0, true) + p.getUint32(4, true) * 0x100000000;
+        if (cons >= prod) break;
+        let progressed = false;
+        while (cons < prod && n < max) {
+          // ToInt32 is modular and the size a power of two: the low bits are the offset for any position below 2^53.
+          const at = cons & mask;
+          const hdr = data.getUint32(at, true);
+          if (hdr & BUSY) break; // reserved but not yet committed
+          const len = hdr & ~(BUSY | DISCARD) & 0x3fffffff;
+          // Consumed before it is handed out: a callback that throws does not get it (or
+          // those before it) again. Its bytes stay ours until the position is published.
+          cons += (len + HEADER + 7) & ~7;
+          progressed = true;
+          if (hdr & DISCARD) this.discarded++;
+          else {
+            n++;
+            onRecord(data, at + HEADER, len);
+          }
+          // Free space for the producer now and then, not after every record.
+          if (cons - published >= 65536) {
+            this.publish(cons);
+            published = cons;
+          }
         }
-        cons += (len + HEADER + 7) & ~7;
-        progressed = true;
-        // Free space for the producer now and then, not after every record.
-        if (cons - published >= 65536) {
-          this.publish(cons);
-          published = cons;
-        }
+        if (!progressed || n >= max) break;
       }
-      if (!progressed || n >= max) break;
+    } finally {
+      if (cons !== published) this.publish(cons);
     }
-    if (cons !== published) this.publish(cons);
     return n;
   }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { compile } from '@tsbpf/compiler';
-import { loadCollection } from '@tsbpf/loader';
+import { RingBufferReader, loadCollection } from '@tsbpf/loader';
 import { parseCollectionSpec } from '@tsbpf/object';
 import { struct } from './composite.js';
 import { u32, u64 } from './primitives.js';
@@ -44,6 +44,22 @@ const event = struct({ seq: u64, len: u32, magic: u32 });
 const u32key = new Uint8Array(4);
 
 describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program', () => {
+  it('a consumer that throws: the records before it and the one it threw on are not handed out again', async () => {
+    using c = loadCollection(await emitter(1 << 16));
+    using reader = new RingBufferReader(c.maps.events!);
+    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 20 }); // 18 submitted, 2 discarded
+    const seen: bigint[] = [];
+    const take = (view: DataView, offset: number) => seen.push(event.decode(view, offset).seq);
+    expect(() =>
+      reader.consumeAt((view, offset) => {
+        take(view, offset);
+        if (seen.length === 5) throw new Error('consumer failed');
+      }),
+    ).toThrow('consumer failed');
+    expect(reader.consumeAt(take)).toBe(13);
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(i)).filter((s) => s % 10n !== 9n));
+  });
+
   it('receives every submitted record exactly once, in order, and counts discards', async () => {
     using c = loadCollection(await emitter(1 << 16));
     using ring = new RingBuffer(c.maps.events!, event);
