@@ -119,16 +119,26 @@ export class PerfEventArrayReader implements Disposable {
    * Hands each available record (at most `max`) to `onRecord` where it lies:
    * `length` bytes at `offset` of `view` — the ring itself, or a scratch
    * copy for a record that wraps the ring's end — valid during the call only.
-   * Nothing is allocated per record. Returns how many were handed out.
+   * Nothing is allocated per record. Returns how many were handed out. A
+   * callback that returns `false` ends the call after its record; a record
+   * is consumed before it is handed out (one the callback threw on, or
+   * stopped at, is not handed out again). A call bounded by `max` starts
+   * where the last one stopped, so a busy CPU cannot starve the others.
    */
-  consumeAt(onRecord: (view: DataView, offset: number, length: number, cpu: number) => void, max = Infinity): number {
+  consumeAt(onRecord: (view: DataView, offset: number, length: number, cpu: number) => unknown, max = Infinity): number {
     if (this.closed) throw new LoaderError('CLOSED', `perf buffer ${this.map.name}: closed`);
     let n = 0;
-    for (const ring of this.rings) {
-      if (n >= max) break;
+    const rings = this.rings;
+    const first = this.nextRing;
+    for (let k = 0; k < rings.length && n < max; k++) {
+      const index = (first + k) % rings.length;
+      const ring = rings[index]!;
+      // The next call begins with the ring after the last one read, finished or not.
+      this.nextRing = (index + 1) % rings.length;
       const meta = ring.meta;
       const data = ring.dataView;
       // Positions as two 32-bit halves (no BigInt); a record's place is the position's low bits.
+      // The head's high half first: read across the kernel's store, it looks behind, never ahead.
       const head = meta.getUint32(DATA_HEAD + 4, true) * 0x100000000 + meta.getUint32(DATA_HEAD, true);
       let tail = meta.getUint32(DATA_TAIL + 4, true) * 0x100000000 + meta.getUint32(DATA_TAIL, true);
       const mask = ring.size - 1;
@@ -146,8 +156,9 @@ export class PerfEventArrayReader implements Disposable {
             const length = data.getUint32((at + 8) & mask, true);
             const start = (at + 12) & mask;
             n++;
-            if (start + length <= ring.size) onRecord(data, start, length, ring.cpu);
-            else onRecord(this.unwrap(ring, start, length), 0, length, ring.cpu);
+            const stop =
+              (start + length <= ring.size ? onRecord(data, start, length, ring.cpu) : onRecord(this.unwrap(ring, start, length), 0, length, ring.cpu)) === false;
+            if (stop) max = n;
           } else if (type === PERF_RECORD_LOST) {
             this.lost += data.getUint32((at + 20) & mask, true) * 0x100000000 + data.getUint32((at + 16) & mask, true);
           }
@@ -163,6 +174,8 @@ export class PerfEventArrayReader implements Disposable {
   }
 
   private scratch = new DataView(new ArrayBuffer(256));
+  /** Where the next consumeAt starts (see there). */
+  private nextRing = 0;
 
   /** `length` bytes at `start`, reassembled across the ring's end into the scratch buffer. */
   private unwrap(ring: CpuRing, start: number, length: number): DataView {

@@ -74,9 +74,12 @@ export class RingBufferReader implements Disposable {
    * The allocation-free form: each record as (the data area's DataView, the
    * record's offset in it, its length). This is the hot path for decoders.
    * `max` bounds how many records one call hands out (the rest wait for the
-   * next call), so a consumer that builds objects can work in chunks.
+   * next call), so a consumer that builds objects can work in chunks; a
+   * callback that returns `false` ends the call after its record. A record
+   * is consumed before it is handed out: one the callback threw on, or
+   * stopped at, is not handed out again.
    */
-  consumeAt(onRecord: (view: DataView, offset: number, length: number) => void, max = Infinity): number {
+  consumeAt(onRecord: (view: DataView, offset: number, length: number) => unknown, max = Infinity): number {
     if (this.closed) throw new LoaderError('CLOSED', `ring buffer ${this.map.name}: closed`);
     // Positions as two 32-bit halves: no BigInt per record (they stay far below 2^53).
     const c = this.consumer;
@@ -88,7 +91,9 @@ export class RingBufferReader implements Disposable {
     let published = cons;
     try {
       for (;;) {
-        const prod = p.getUint32(0, true) + p.getUint32(4, true) * 0x100000000;
+        // High half first: read across the producer's 64-bit store, the position looks 4 GiB behind (no records yet), never ahead.
+        const high = p.getUint32(4, true);
+        const prod = high * 0x100000000 + p.getUint32(0, true);
         if (cons >= prod) break;
         let progressed = false;
         while (cons < prod && n < max) {
@@ -101,16 +106,18 @@ export class RingBufferReader implements Disposable {
           // those before it) again. Its bytes stay ours until the position is published.
           cons += (len + HEADER + 7) & ~7;
           progressed = true;
+          let stop = false;
           if (hdr & DISCARD) this.discarded++;
           else {
             n++;
-            onRecord(data, at + HEADER, len);
+            stop = onRecord(data, at + HEADER, len) === false;
           }
           // Free space for the producer now and then, not after every record.
           if (cons - published >= 65536) {
             this.publish(cons);
             published = cons;
           }
+          if (stop) max = n;
         }
         if (!progressed || n >= max) break;
       }

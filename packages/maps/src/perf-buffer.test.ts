@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -118,4 +120,60 @@ char LICENSE[] SEC("license") = "GPL";
     expect(reader.consumeAt((view, offset) => rest.push(Event.decode(view, offset).seq))).toBe(2);
     expect(rest.every((s) => s >= 600n)).toBe(true);
   });
+
+  it('a record that does not decode: drain returns the records before it, throws on the next call, then goes on after it', async () => {
+    writeFileSync(
+      join(work, 'perf-short.bpf.c'),
+      `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct event { __u64 seq; __u32 len; __u32 magic; };
+struct { __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY); __uint(key_size, 4); __uint(value_size, 4); } events SEC(".maps");
+__u64 seq;
+SEC("xdp") int emit(struct xdp_md *ctx)
+{
+	struct event e = { .seq = seq++, .len = 0, .magic = 0x7b9f };
+	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, e.seq == 2 ? 8 : sizeof(e)); /* the third record is short */
+	return XDP_PASS;
+}
+char LICENSE[] SEC("license") = "GPL";
+`,
+    );
+    const { object } = await compile({ source: join(work, 'perf-short.bpf.c'), cache: false });
+    using c = loadCollection(parseCollectionSpec(object));
+    using perf = new PerfBuffer(c.maps.events!, struct({ seq: u64, len: u32, magic: u32 }));
+    onCpu(0, () => c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 5 })); // one ring: one order
+    expect(perf.drain().map((r) => r.record.seq)).toEqual([0n, 1n]);
+    expect(() => perf.drain()).toThrow(/perf record of 12 bytes is shorter than/) // 8 bytes, padded by the kernel;
+    expect(perf.drain().map((r) => r.record.seq)).toEqual([3n, 4n]);
+  });
+
+  it('calls bounded by max take turns between CPUs: a busy CPU does not starve the others', async ({ skip }) => {
+    if (cpus().length < 2) skip('needs two CPUs');
+    const { object } = await compile({ source: join(work, 'perf.bpf.c'), cache: false });
+    using c = loadCollection(parseCollectionSpec(object));
+    using reader = new PerfEventArrayReader(c.maps.events!, { pagesPerCpu: 32 });
+    onCpu(1, () => c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 1 }));
+    onCpu(0, () => c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 3000 }));
+    const from = (max: number) => {
+      const seen: number[] = [];
+      reader.consumeAt((_view, _offset, _length, cpu) => seen.push(cpu), max);
+      return seen;
+    };
+    expect(from(1024)).toEqual(new Array(1024).fill(0)); // CPU 0's ring first, up to max
+    expect(from(1024)[0]).toBe(1); // then CPU 1's ring, before the rest of CPU 0's
+    expect(from(Infinity).length).toBe(3000 - 2048 + 1);
+    expect(reader.lost).toBe(0);
+  });
 });
+
+/** Runs `fn` with this process (every thread) on one CPU, then gives it back the CPUs it had. */
+function onCpu<T>(cpu: number, fn: () => T): T {
+  const pid = String(process.pid);
+  const had = /list:\s*(\S+)/.exec(execFileSync('taskset', ['-pc', pid], { encoding: 'utf8' }))![1]!;
+  execFileSync('taskset', ['-a', '-pc', String(cpu), pid], { stdio: 'ignore' });
+  try {
+    return fn();
+  } finally {
+    execFileSync('taskset', ['-a', '-pc', had, pid], { stdio: 'ignore' });
+  }
+}

@@ -29,17 +29,36 @@ export class PerfBuffer<T> implements AsyncIterable<{ cpu: number; record: T }>,
     return this.reader.lost;
   }
 
-  /** Decodes what is available now (at most `max` records), without waiting. */
+  /**
+   * Decodes what is available now (at most `max` records), without waiting.
+   * A record that does not decode ends the call with the records before it;
+   * the next call throws its error (as RingBuffer.drain).
+   */
   drain(max = Infinity): { cpu: number; record: T }[] {
+    if (this.failed) {
+      const e = this.failed;
+      this.failed = undefined;
+      throw e;
+    }
     const out: { cpu: number; record: T }[] = [];
     const codec = this.codec;
     // Decoded where each record lies in the ring (no copy, no view per record).
     this.reader.consumeAt((view, offset, length, cpu) => {
-      if (length < codec.size) throw new CodecError(`perf record of ${length} bytes is shorter than ${codec.name}`);
-      out.push({ cpu, record: codec.decode(view, offset) });
+      try {
+        if (length < codec.size) throw new CodecError(`perf record of ${length} bytes is shorter than ${codec.name}`);
+        out.push({ cpu, record: codec.decode(view, offset) });
+      } catch (e) {
+        this.failed = e;
+        return false;
+      }
+      return true;
     }, max);
+    if (this.failed && out.length === 0) return this.drain(max);
     return out;
   }
+
+  /** The error of a record that did not decode, for the next drain (after the records before it). */
+  private failed: unknown;
 
   async *[Symbol.asyncIterator](): AsyncIterator<{ cpu: number; record: T }> {
     while (!this.closed && !this.options.signal?.aborted) {

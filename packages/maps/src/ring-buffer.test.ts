@@ -60,6 +60,34 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
     expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(i)).filter((s) => s % 10n !== 9n));
   });
 
+  it('a record that does not decode: drain returns the records before it, throws on the next call, then goes on after it', async () => {
+    const src = join(work, 'short.bpf.c');
+    writeFileSync(
+      src,
+      `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct event { __u64 seq; __u32 len; __u32 magic; };
+struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 1 << 16); } events SEC(".maps");
+__u64 seq;
+SEC("xdp") int emit(struct xdp_md *ctx)
+{
+	struct event e = { .seq = seq++, .len = 0, .magic = 0x7b9f };
+	bpf_ringbuf_output(&events, &e, e.seq == 2 ? 8 : sizeof(e), 0); /* the third record is short */
+	return XDP_PASS;
+}
+char LICENSE[] SEC("license") = "GPL";
+`,
+    );
+    const { object } = await compile({ source: src, cache: false });
+    using c = loadCollection(parseCollectionSpec(object));
+    using ring = new RingBuffer(c.maps.events!, event);
+    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 5 });
+    expect(ring.drain().map((e) => e.seq)).toEqual([0n, 1n]);
+    expect(() => ring.drain()).toThrow(/ring buffer record of 8 bytes is shorter than/);
+    expect(ring.drain().map((e) => e.seq)).toEqual([3n, 4n]);
+    expect(ring.drain()).toEqual([]);
+  });
+
   it('receives every submitted record exactly once, in order, and counts discards', async () => {
     using c = loadCollection(await emitter(1 << 16));
     using ring = new RingBuffer(c.maps.events!, event);

@@ -34,18 +34,38 @@ export class RingBuffer<T> implements AsyncIterable<T>, Disposable {
     return this.closed || this.options.signal?.aborted === true;
   }
 
-  /** Decodes what is available now (at most `max` records), without waiting. */
+  /**
+   * Decodes what is available now (at most `max` records), without waiting.
+   * A record that does not decode (shorter than the codec, or refused by it)
+   * ends the call with the records before it; the next call throws its
+   * error. It has left the ring either way: later calls go on after it.
+   */
   drain(max = Infinity): T[] {
+    if (this.failed) {
+      const e = this.failed;
+      this.failed = undefined;
+      throw e;
+    }
     const out: T[] = [];
     const codec = this.codec;
     let worded: DataView | undefined; // the ring's view, its words attached (records are 8-aligned)
     this.reader.consumeAt((view, offset, length) => {
-      if (length < codec.size) throw new CodecError(`ring buffer record of ${length} bytes is shorter than ${codec.name}`);
       if (view !== worded) worded = withWords(view);
-      out.push(codec.decode(view, offset));
+      try {
+        if (length < codec.size) throw new CodecError(`ring buffer record of ${length} bytes is shorter than ${codec.name}`);
+        out.push(codec.decode(view, offset));
+      } catch (e) {
+        this.failed = e;
+        return false;
+      }
+      return true;
     }, max);
+    if (this.failed && out.length === 0) return this.drain(max);
     return out;
   }
+
+  /** The error of a record that did not decode, for the next drain (after the records before it). */
+  private failed: unknown;
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return recordIterator(
