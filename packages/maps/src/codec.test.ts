@@ -84,6 +84,77 @@ describe('struct decoders read numeric members in place', () => {
   });
 });
 
+describe('a view with words', () => {
+  it('still refuses a struct that does not fit in it, as the DataView does', () => {
+    const s = struct({ a: u64, b: i64 });
+    const view = withWords(new DataView(new ArrayBuffer(32), 8, 16)); // a window on the middle of the buffer
+    s.encode({ a: 1n, b: -2n }, view, 0);
+    expect(s.decode(view, 0)).toEqual({ a: 1n, b: -2n });
+    expect(new BigInt64Array(view.buffer)[1]).toBe(1n); // written through the words, where the window starts
+    expect(() => s.decode(view, 8)).toThrow(RangeError); // as the DataView: the struct runs past the window
+    expect(() => s.encode({ a: 1n, b: 1n }, view, 8)).toThrow(RangeError);
+    expect(() => s.decode(view, -8)).toThrow(RangeError);
+  });
+});
+
+describe('struct encoders write numeric members in place', () => {
+  it('write the bytes and throw the errors each member codec would, with words or without, for any values', () => {
+    const members = { a: u8, b: i8, c: u16, d: i16, e: u32, f: i32, g: be16, h: be32, i: u64, j: i64, k: f32, l: f64, m: bool };
+    // Wrong types, non-integers, and each integer kind's first values out of range (fine for wider kinds).
+    const wrong = fc.constantFrom<unknown>(undefined, null, 'x', 1.5, NaN, {}, 1n, 1, -1, 256, -129, 128, 0x8000, -0x8001, 0x10000, 2 ** 31, -(2 ** 31) - 1, 2 ** 32, 2 ** 53, 2n ** 63n, 2n ** 64n, -(2n ** 63n) - 1n);
+    const valueOf: Record<string, fc.Arbitrary<unknown>> = {
+      a: fc.integer({ min: 0, max: 255 }),
+      b: fc.integer({ min: -128, max: 127 }),
+      c: fc.integer({ min: 0, max: 0xffff }),
+      d: fc.integer({ min: -0x8000, max: 0x7fff }),
+      e: fc.integer({ min: 0, max: 0xffffffff }),
+      f: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+      g: fc.integer({ min: 0, max: 0xffff }),
+      h: fc.integer({ min: 0, max: 0xffffffff }),
+      i: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+      j: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+      k: fc.float({ noNaN: true }).map(Math.fround),
+      l: fc.double(),
+      m: fc.boolean(),
+    };
+    // Mostly valid members, now and then a wrong one.
+    const record = fc.record(Object.fromEntries(Object.entries(valueOf).map(([k, a]) => [k, fc.oneof({ weight: 12, arbitrary: a }, { weight: 1, arbitrary: wrong })])));
+    for (const packed of [false, true]) {
+      const codec = struct(members, { packed });
+      fc.assert(
+        fc.property(record, fc.constantFrom(0, 8, 3), (value, at) => {
+          // What the member codecs write, one by one, and the first error they throw.
+          const want = new Uint8Array(codec.size + 16);
+          const wantView = new DataView(want.buffer, at);
+          let error: string | undefined;
+          let offset = 0;
+          for (const [name, member] of Object.entries(members) as [string, Codec<unknown>][]) {
+            if (!packed) offset = Math.ceil(offset / member.align) * member.align;
+            try {
+              if (error === undefined) member.encode((value as Record<string, unknown>)[name], wantView, offset);
+            } catch (e) {
+              error = `${codec.name}.${name}: ${(e as Error).message}`;
+            }
+            offset += member.size;
+          }
+          for (const worded of [false, true]) {
+            const got = new Uint8Array(codec.size + 16);
+            const view = new DataView(got.buffer, at);
+            if (worded) withWords(view);
+            if (error !== undefined) {
+              expect(() => codec.encode(value as never, view, 0)).toThrow(error);
+              continue;
+            }
+            codec.encode(value as never, view, 0);
+            expect([...got]).toEqual([...want]);
+          }
+        }),
+        { numRuns: 300 },
+      );
+    }
+  });
+});
+
 describe('composite codecs', () => {
   it('lay structs out as C does, packed on request, with zeroed padding', () => {
     const key = struct({ saddr: u32, proto: u8, port: u16 });

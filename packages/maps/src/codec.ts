@@ -33,32 +33,40 @@ export function markDense<T>(codec: Codec<T>): Codec<T> {
 export const isDense = (codec: Codec<unknown>): boolean => dense.has(codec);
 
 /**
- * For the built-in numeric codecs, the DataView read their `decode` makes,
- * as source text (`view.getUint32(offset + 16, true)`): a struct's generated
- * decoder writes it in place of a call, so decoding a struct of numbers is
- * one function with no calls left for the JIT to inline (or not). `word`
- * marks the 64-bit integers, which a decoder reads from the view's
+ * For the built-in numeric codecs, their `decode` and `encode` as source
+ * text (`view.getUint32(offset + 16, true)`): a struct's generated decoder
+ * and encoder write them in place of calls, so coding a struct of numbers
+ * is one function with no calls left for the JIT to inline (or not). A
+ * value the fast check does not accept goes to the codec's own `encode`,
+ * which throws its usual error (or takes what the check is too strict
+ * for). `word` marks the 64-bit integers, read and written as the view's
  * attached words where it can (see withWords).
  */
-export interface InlineRead {
+export interface InlineAccess {
+  /** The read `decode` makes, as an expression. */
   read(view: string, offset: string): string;
+  /** An expression true for a value `encode` takes as it is. */
+  accepts(value: string): string;
+  /** The write `encode` makes of an accepted value, as a statement. */
+  write(view: string, offset: string, value: string): string;
   word?: 'unsigned' | 'signed';
 }
 
-const inlineReads = new WeakMap<Codec<unknown>, InlineRead>();
+const inlineAccess = new WeakMap<Codec<unknown>, InlineAccess>();
 
-export function markInlineRead<T>(codec: Codec<T>, read: InlineRead): Codec<T> {
-  inlineReads.set(codec as Codec<unknown>, read);
+export function markInline<T>(codec: Codec<T>, access: InlineAccess): Codec<T> {
+  inlineAccess.set(codec as Codec<unknown>, access);
   return codec;
 }
 
-export const inlineReadOf = (codec: Codec<unknown>): InlineRead | undefined => inlineReads.get(codec);
+export const inlineOf = (codec: Codec<unknown>): InlineAccess | undefined => inlineAccess.get(codec);
 
 /**
  * A DataView's buffer as 64-bit words, for the 64-bit members of generated
- * struct decoders: V8 (Node 20) builds a bigint from a BigUint64Array
- * element inline, but calls out for DataView.getBigUint64 — two u64 members
- * cost ~23 ns an entry through the DataView, ~9 through the words.
+ * struct decoders and encoders: V8 (Node 20) reads and writes a
+ * BigUint64Array element inline, but calls out for DataView's
+ * getBigUint64/setBigUint64 — two u64 members cost ~23 ns an entry to read
+ * through the DataView, ~9 through the words; ~20 and ~5 to write.
  */
 export interface Words {
   readonly unsigned: BigUint64Array;
@@ -71,9 +79,9 @@ export const WORDS: unique symbol = Symbol('tsbpf.words');
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
- * Attaches a view's Words to it, once, for views decoded many times (a
- * map's value buffer, a batch, a ring): struct decoders then read aligned
- * 64-bit members from them. Typed arrays read in host order, so only on
+ * Attaches a view's Words to it, once, for views coded many times (a map's
+ * value buffer, a batch, a ring): struct decoders and encoders then read
+ * and write aligned 64-bit members there. Typed arrays read in host order, so only on
  * little-endian hosts (the codecs' order); elsewhere the view is unchanged.
  */
 export function withWords(view: DataView): DataView {

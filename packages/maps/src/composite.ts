@@ -1,4 +1,4 @@
-import { CodecError, WORDS, inlineReadOf, isDense, markDense, type Codec, type Infer } from './codec.js';
+import { CodecError, WORDS, inlineOf, isDense, markDense, type Codec, type Infer } from './codec.js';
 import { f32, f64, i16, i32, i8, u16, u32, u8, u64, i64 } from './primitives.js';
 import type { InlineCodec } from './union.js';
 
@@ -26,7 +26,7 @@ export function structAt<T extends object>(name: string, size: number, align: nu
   for (const f of fields) {
     if (f.offset < 0 || f.offset + f.codec.size > size) throw new CodecError(`${name}: member ${f.name} does not fit in ${size} bytes`);
   }
-  const decode = compileDecoder<T>(fields);
+  const decode = compileDecoder<T>(size, fields);
   const fast = compileEncoder(name, size, fields);
   // Both encoders zero the whole struct first: every byte is written.
   return markDense<T>({
@@ -57,20 +57,30 @@ export function structAt<T extends object>(name: string, size: number, align: nu
 }
 
 /**
- * An encoder generated for the struct's members, like the decoder: one call
- * site per member (each stays monomorphic) instead of a loop calling every
- * member's codec from one place. Same checks and messages as the generic
- * encoder, which structs with inline members keep.
+ * An encoder generated for the struct's members, like the decoder: numeric
+ * members checked and written in place (see inlineOf; aligned 64-bit ones
+ * as the view's words when attached), the others through one call site per
+ * member (each stays monomorphic) instead of a loop calling every member's
+ * codec from one place. Same checks and messages as the generic encoder,
+ * which structs with inline members keep.
  */
 function compileEncoder(name: string, size: number, fields: readonly PlacedField[]): Codec<unknown>['encode'] | undefined {
   if (fields.some((f) => f.inline)) return undefined;
+  const wordy = fields.some((f) => inlineOf(f.codec)?.word && f.offset % 8 === 0);
   const lines = fields.map((f, i) => {
     const key = JSON.stringify(f.name);
-    return [
-      `at = ${i}; m = v[${key}];`,
-      `if (m === undefined && !(${key} in v)) throw new CodecError(name + ': missing member ' + ${key});`,
-      `c${i}.encode(m, view, offset + ${f.offset});`,
-    ].join('\n');
+    const at = `offset + ${f.offset}`;
+    const inline = inlineOf(f.codec);
+    const call = `c${i}.encode(m, view, ${at});`;
+    let write = call;
+    if (inline) {
+      const fast =
+        inline.word && f.offset % 8 === 0
+          ? `if (word >= 0) w.${inline.word}[word + ${f.offset / 8}] = m; else ${inline.write('view', at, 'm')}`
+          : inline.write('view', at, 'm');
+      write = `if (${inline.accepts('m')}) { ${fast} } else ${call}`;
+    }
+    return [`at = ${i}; m = v[${key}];`, `if (m === undefined && !(${key} in v)) throw new CodecError(name + ': missing member ' + ${key});`, write].join('\n');
   });
   const params = fields.map((_, i) => `c${i}`);
   // Members that write every byte and cover the struct without gaps leave no padding to zero.
@@ -81,10 +91,12 @@ function compileEncoder(name: string, size: number, fields: readonly PlacedField
     'name',
     'zero',
     'names',
+    'WORDS',
     ...params,
     `return function encode(value, view, offset) {
       if (value === null || typeof value !== 'object') throw new CodecError(name + ': ' + String(value) + ' is not an object');
       ${zeroFirst ? `zero(view, offset, ${size});` : '// every byte is written by a member: no zeroing'}
+      ${wordy ? wordPrologue(size) : ''}
       const v = value;
       let at = -1, m;
       try {
@@ -95,7 +107,20 @@ function compileEncoder(name: string, size: number, fields: readonly PlacedField
       }
     };`,
   ) as (...args: unknown[]) => Codec<unknown>['encode'];
-  return make(CodecError, name, zero, fields.map((f) => f.name), ...fields.map((f) => f.codec));
+  return make(CodecError, name, zero, fields.map((f) => f.name), WORDS, ...fields.map((f) => f.codec));
+}
+
+/**
+ * The start of a generated coder with 64-bit members: `word`, the index of
+ * the struct's first 64-bit word in the view's attached words, or -1 where
+ * they cannot stand in for the DataView — none attached, the struct not
+ * 8-aligned in the buffer, or not wholly inside the view (the DataView then
+ * throws its RangeError, as it should).
+ */
+function wordPrologue(size: number): string {
+  return `const w = view[WORDS];
+    const base = view.byteOffset + offset;
+    const word = w !== undefined && base % 8 === 0 && offset >= 0 && offset + ${size} <= view.byteLength ? base / 8 : -1;`;
 }
 
 /** True when dense members tile `size` bytes exactly (no padding, no overlap). */
@@ -123,7 +148,7 @@ function zero(view: DataView, offset: number, size: number): void {
  * V8 keeps monomorphic (several times faster than adding keys one by one).
  * Member names are emitted as JSON string literals, so any name is safe.
  */
-function compileDecoder<T>(fields: readonly PlacedField[]): (view: DataView, offset: number) => T {
+function compileDecoder<T>(size: number, fields: readonly PlacedField[]): (view: DataView, offset: number) => T {
   if (fields.some((f) => f.inline)) {
     return (view, offset) => {
       const out: Record<string, unknown> = {};
@@ -134,14 +159,14 @@ function compileDecoder<T>(fields: readonly PlacedField[]): (view: DataView, off
       return out as T;
     };
   }
-  // Numeric members are read in place (see inlineReadOf); the others through their codec.
+  // Numeric members are read in place (see inlineOf); the others through their codec.
   // Aligned 64-bit members come from the view's words (withWords) when it has them and the
   // struct sits 8-aligned in its buffer. One object literal: V8 can leave it unallocated
   // where the caller only reads a member or two.
-  const wordy = fields.some((f) => inlineReadOf(f.codec)?.word && f.offset % 8 === 0);
+  const wordy = fields.some((f) => inlineOf(f.codec)?.word && f.offset % 8 === 0);
   const body = fields
     .map((f, i) => {
-      const inline = inlineReadOf(f.codec);
+      const inline = inlineOf(f.codec);
       const at = `offset + ${f.offset}`;
       const value = !inline
         ? `c[${i}].decode(view, ${at})`
@@ -151,12 +176,7 @@ function compileDecoder<T>(fields: readonly PlacedField[]): (view: DataView, off
       return `${JSON.stringify(f.name)}: ${value}`;
     })
     .join(',\n');
-  const source = wordy
-    ? `const w = view[WORDS];
-       const base = view.byteOffset + offset;
-       const word = w !== undefined && (base & 7) === 0 ? base >>> 3 : -1;
-       return {\n${body}\n};`
-    : `return {\n${body}\n};`;
+  const source = wordy ? `${wordPrologue(size)}\nreturn {\n${body}\n};` : `return {\n${body}\n};`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const make = new Function('c', 'WORDS', `return function decode(view, offset) {\n${source}\n};`) as (
     c: readonly Codec<unknown>[],

@@ -1,4 +1,4 @@
-import { CodecError, markDense, markInlineRead, type Codec } from './codec.js';
+import { CodecError, markDense, markInline, type Codec } from './codec.js';
 
 const LE = true;
 
@@ -218,23 +218,42 @@ export function formatIpv6(b: Uint8Array): string {
 // Each writes all of its bytes.
 for (const c of [u8, i8, u16, i16, u32, i32, be16, be32, u64, i64, u64AsNumber, bool, f32, f64] as Codec<unknown>[]) markDense(c);
 
-// The same reads as their decode functions, written into generated struct decoders.
-const reads: [Codec<unknown>, string, boolean | undefined][] = [
-  [u8, 'getUint8', undefined],
-  [i8, 'getInt8', undefined],
-  [u16, 'getUint16', LE],
-  [i16, 'getInt16', LE],
-  [u32, 'getUint32', LE],
-  [i32, 'getInt32', LE],
-  [be16, 'getUint16', false],
-  [be32, 'getUint32', false],
-  [u64, 'getBigUint64', LE],
-  [i64, 'getBigInt64', LE],
-  [f32, 'getFloat32', LE],
-  [f64, 'getFloat64', LE],
+// The same reads and writes as their decode and encode, written into generated struct coders.
+// `accepts` is exactly encode's own check; values it refuses go to encode (for its error).
+const access: [Codec<unknown>, string, boolean | undefined, (m: string) => string][] = [
+  [u8, 'Uint8', undefined, (m) => `(${m} & 0xff) === ${m}`],
+  [i8, 'Int8', undefined, (m) => `(${m} << 24 >> 24) === ${m}`],
+  [u16, 'Uint16', LE, (m) => `(${m} & 0xffff) === ${m}`],
+  [i16, 'Int16', LE, (m) => `(${m} << 16 >> 16) === ${m}`],
+  [u32, 'Uint32', LE, (m) => `(${m} >>> 0) === ${m}`],
+  [i32, 'Int32', LE, (m) => `(${m} | 0) === ${m}`],
+  [be16, 'Uint16', false, (m) => `(${m} & 0xffff) === ${m}`],
+  [be32, 'Uint32', false, (m) => `(${m} >>> 0) === ${m}`],
+  [f32, 'Float32', LE, () => 'true'],
+  [f64, 'Float64', LE, () => 'true'],
 ];
-for (const [codec, method, littleEndian] of reads) {
-  const word = codec === u64 ? 'unsigned' : codec === i64 ? 'signed' : undefined;
-  markInlineRead(codec, { read: (view, offset) => `${view}.${method}(${offset}${littleEndian === undefined ? '' : `, ${littleEndian}`})`, word });
+for (const [codec, type, littleEndian, inRange] of access) {
+  const order = littleEndian === undefined ? '' : `, ${littleEndian}`;
+  markInline(codec, {
+    read: (view, offset) => `${view}.get${type}(${offset}${order})`,
+    accepts: (m) => `(typeof ${m} === 'number' && ${inRange(m)})`,
+    write: (view, offset, m) => `${view}.set${type}(${offset}, ${m}${order});`,
+  });
 }
-markInlineRead(bool, { read: (view, offset) => `(${view}.getUint8(${offset}) !== 0)` });
+markInline(u64, {
+  read: (view, offset) => `${view}.getBigUint64(${offset}, true)`,
+  accepts: (m) => `(typeof ${m} === 'bigint' && BigInt.asUintN(64, ${m}) === ${m})`,
+  write: (view, offset, m) => `${view}.setBigUint64(${offset}, ${m}, true);`,
+  word: 'unsigned',
+});
+markInline(i64, {
+  read: (view, offset) => `${view}.getBigInt64(${offset}, true)`,
+  accepts: (m) => `(typeof ${m} === 'bigint' && BigInt.asIntN(64, ${m}) === ${m})`,
+  write: (view, offset, m) => `${view}.setBigInt64(${offset}, ${m}, true);`,
+  word: 'signed',
+});
+markInline(bool, {
+  read: (view, offset) => `(${view}.getUint8(${offset}) !== 0)`,
+  accepts: (m) => `(${m} === true || ${m} === false)`,
+  write: (view, offset, m) => `${view}.setUint8(${offset}, ${m} ? 1 : 0);`,
+});

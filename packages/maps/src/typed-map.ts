@@ -295,7 +295,9 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
     // Encoded straight into the map's native batch buffers: no intermediate arrays, no copies.
     for (let start = 0; start < list.length; start += 1024) {
       const count = Math.min(1024, list.length - start);
-      const { keys, values } = this.map.batchViews(count);
+      const views = this.map.batchViews(count);
+      const keys = views.keys;
+      const values = withWords(views.values);
       if (!this.keyDense) new Uint8Array(keys.buffer, keys.byteOffset, count * ks).fill(0);
       if (!this.valueDense) new Uint8Array(values.buffer, values.byteOffset, count * vs).fill(0);
       for (let j = 0; j < count; j++) {
