@@ -3,7 +3,7 @@ import { BpfMap, loadCollection } from '@tsbpf/loader';
 import { MapType, parseCollectionSpec } from '@tsbpf/object';
 import { readFixture } from '@tsbpf/fixtures';
 import { struct } from './composite.js';
-import { u32, u64, u8, u16 } from './primitives.js';
+import { u32, u64, u64AsNumber, u8, u16 } from './primitives.js';
 import { cidrKey } from './special-maps.js';
 import { MapSchemaError, PerCpuMap, TypedMap, sum } from './typed-map.js';
 import { typedMaps } from './typed-maps.js';
@@ -108,6 +108,30 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
     } finally {
       raw.close();
     }
+  });
+
+  it('a walk holds the map batch buffers only while it runs: not before its first next(), not after a value fails to decode', () => {
+    using raw = BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 64 });
+    const m = new TypedMap(raw, u32, u64AsNumber);
+    m.setMany([[1, 5], [2, 6]]);
+    const busy = () => (raw as unknown as { cursorBuffersBusy: boolean }).cursorBuffersBusy;
+    const open = vi.spyOn(raw, 'batchCursor');
+    const unused = m.entries();
+    m.keys();
+    m.values();
+    expect(open).not.toHaveBeenCalled(); // made, never used: nothing held
+    expect([...m.values()].sort()).toEqual([5, 6]);
+    expect(busy()).toBe(false);
+    unused.next();
+    expect(busy()).toBe(true); // the first walk to start has the map's own buffers
+    unused.return!();
+    open.mockRestore();
+
+    raw.update(new Uint8Array([3, 0, 0, 0]), new Uint8Array(new BigUint64Array([2n ** 53n + 2n]).buffer)); // u64AsNumber refuses to decode it
+    expect(() => [...m.entries()]).toThrow(/not a safe integer/);
+    expect(busy()).toBe(false); // for-of does not call return() when next() throws: the walk gave them back itself
+    expect(() => [...m.values()]).toThrow(/not a safe integer/);
+    expect(busy()).toBe(false);
   });
 
   it('entries() of a map type without batch lookups (devmap) walks key by key', () => {

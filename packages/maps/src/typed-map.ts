@@ -103,10 +103,8 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
   /** Every key; whole batches per system call where the kernel supports it (key by key otherwise). */
   keys(): IterableIterator<K> {
     const ks = this.map.keySize;
-    const cursor = this.map.batchCursor(1024);
     const { key } = this;
-    const keys = cursor.keys; // the same view for every batch
-    return new BatchIterator(cursor, (i) => key.decode(keys, i * ks), () => this.keysOneByOne());
+    return new BatchIterator(() => this.map.batchCursor(1024), (keys, _values, i) => key.decode(keys, i * ks), () => this.keysOneByOne());
   }
 
   private *keysOneByOne(): IterableIterator<K> {
@@ -116,9 +114,7 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
   /** Every value, in the batch walk of entries(). */
   values(): IterableIterator<V> {
     const vs = this.map.valueBufferSize;
-    const cursor = this.map.batchCursor(1024);
-    const values = withWords(cursor.values);
-    return new BatchIterator(cursor, (i) => this.decodeValueAt(values, i * vs), () => this.valuesOneByOne());
+    return new BatchIterator(() => this.map.batchCursor(1024), (_keys, values, i) => this.decodeValueAt(values, i * vs), () => this.valuesOneByOne());
   }
 
   private *valuesOneByOne(): IterableIterator<V> {
@@ -132,14 +128,11 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
   entries(): IterableIterator<[K, V]> {
     const ks = this.map.keySize;
     const vs = this.map.valueBufferSize;
-    const cursor = this.map.batchCursor(1024);
     const { key } = this;
-    const keys = cursor.keys;
-    const values = withWords(cursor.values); // the same views for every batch
     return new EntryIterator<K, V>(
-      cursor,
-      (i) => key.decode(keys, i * ks),
-      (i) => this.decodeValueAt(values, i * vs),
+      () => this.map.batchCursor(1024),
+      (keys, i) => key.decode(keys, i * ks),
+      (values, i) => this.decodeValueAt(values, i * vs),
       () => this.entriesOneByOne(),
     );
   }
@@ -521,8 +514,11 @@ const NO_BATCH = new Set(['EINVAL', 'ENOTSUPP', 'EOPNOTSUPP']);
 /**
  * The batch walks of TypedMap (keys, values, entries): hand-written
  * iterators rather than generators (a yield costs more than decoding a small
- * entry), reading each batch where the kernel put it. Map types that refuse
- * batch lookups are walked key by key by the `oneByOne` iterator instead.
+ * entry), reading each batch where the kernel put it. The walk opens its
+ * cursor at the first next() (an iterator made and never used holds
+ * nothing) and releases it at the end, on return(), or when decoding an
+ * element throws. Map types that refuse batch lookups are walked key by key
+ * by the `oneByOne` iterator instead.
  *
  * Each `next()` builds its result at one allocation site, whatever happened:
  * when it is inlined into a for-of loop, V8 can then leave the result (and an
@@ -534,12 +530,17 @@ abstract class BatchWalk<T> {
   private index = 0;
   private count = 0;
   private started = false;
+  private ended = false;
+  private cursor: BatchCursor | undefined;
   private fallback: IterableIterator<T> | undefined;
+  /** The current batch's keys and values (the cursor's views, the same for every batch). */
+  protected keys!: DataView;
+  protected values!: DataView;
   /** The fallback's element when position() said -2. */
   protected spare: T | undefined;
 
   constructor(
-    private readonly cursor: BatchCursor,
+    private readonly open: () => BatchCursor,
     private readonly oneByOne: () => IterableIterator<T>,
   ) {}
 
@@ -547,7 +548,7 @@ abstract class BatchWalk<T> {
   protected position(): number {
     const i = this.index;
     if (i < this.count) {
-      this.cursor.check();
+      this.cursor!.check();
       this.index = i + 1;
       return i;
     }
@@ -567,6 +568,12 @@ abstract class BatchWalk<T> {
   }
 
   private fetch(): boolean {
+    if (this.ended) return false;
+    if (!this.cursor) {
+      this.cursor = this.open();
+      this.keys = this.cursor.keys;
+      this.values = withWords(this.cursor.values);
+    }
     try {
       this.count = this.cursor.next();
     } catch (e) {
@@ -580,27 +587,42 @@ abstract class BatchWalk<T> {
     return this.count > 0;
   }
 
+  /** After an element failed to decode: the walk is over, its buffers given back. */
+  protected abandon(e: unknown): never {
+    this.return();
+    throw e;
+  }
+
   return(): IteratorResult<T> {
+    this.ended = true;
     this.count = 0;
-    this.cursor.release();
+    this.cursor?.release();
     this.fallback?.return?.();
     return { value: undefined, done: true };
   }
 }
 
-/** keys(), values(): `read(i)` makes the i-th element of the current batch. */
+/** keys(), values(): `read` makes the i-th element of the current batch from its keys and values. */
 class BatchIterator<T> extends BatchWalk<T> implements IterableIterator<T> {
   constructor(
-    cursor: BatchCursor,
-    private readonly read: (i: number) => T,
+    open: () => BatchCursor,
+    private readonly read: (keys: DataView, values: DataView, i: number) => T,
     oneByOne: () => IterableIterator<T>,
   ) {
-    super(cursor, oneByOne);
+    super(open, oneByOne);
   }
 
   next(): IteratorResult<T> {
     const i = this.position();
-    return { value: (i >= 0 ? this.read(i) : this.spare) as T, done: i === -1 };
+    let value = this.spare;
+    if (i >= 0) {
+      try {
+        value = this.read(this.keys, this.values, i);
+      } catch (e) {
+        this.abandon(e);
+      }
+    }
+    return { value: value as T, done: i === -1 };
   }
 
   [Symbol.iterator](): IterableIterator<T> {
@@ -616,19 +638,28 @@ class BatchIterator<T> extends BatchWalk<T> implements IterableIterator<T> {
  */
 class EntryIterator<K, V> extends BatchWalk<[K, V]> implements IterableIterator<[K, V]> {
   constructor(
-    cursor: BatchCursor,
-    private readonly keyAt: (i: number) => K,
-    private readonly valueAt: (i: number) => V,
+    open: () => BatchCursor,
+    private readonly keyAt: (keys: DataView, i: number) => K,
+    private readonly valueAt: (values: DataView, i: number) => V,
     oneByOne: () => IterableIterator<[K, V]>,
   ) {
-    super(cursor, oneByOne);
+    super(open, oneByOne);
   }
 
   next(): IteratorResult<[K, V]> {
     const i = this.position();
     const spare = this.spare;
-    const batch = i >= 0;
-    return { value: [batch ? this.keyAt(i) : spare?.[0], batch ? this.valueAt(i) : spare?.[1]] as [K, V], done: i === -1 };
+    let key = spare?.[0];
+    let value = spare?.[1];
+    if (i >= 0) {
+      try {
+        key = this.keyAt(this.keys, i);
+        value = this.valueAt(this.values, i);
+      } catch (e) {
+        this.abandon(e);
+      }
+    }
+    return { value: [key, value] as [K, V], done: i === -1 };
   }
 
   [Symbol.iterator](): IterableIterator<[K, V]> {
