@@ -15,6 +15,8 @@ export type LoaderErrorCode =
   | 'ATTACH_TARGET'
   /** A reader or wrapper given a map of another type. */
   | 'MAP_TYPE'
+  /** A map whose memory is too large to map into this process (a ring buffer of 2 GiB or more). */
+  | 'MAP_TOO_LARGE'
   /** A feature probe that cannot answer without a real target. */
   | 'PROBE_TARGET'
   /** An object used after close(). */

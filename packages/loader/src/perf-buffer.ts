@@ -112,7 +112,9 @@ export class PerfEventArrayReader implements Disposable {
    * the ring, or of a scratch copy for a record that wraps its end).
    */
   consume(onRecord: (record: Uint8Array, cpu: number) => void): number {
-    return this.consumeAt((view, offset, length, cpu) => onRecord(new Uint8Array(view.buffer, view.byteOffset + offset, length), cpu));
+    return this.consumeAt((view, offset, length, cpu) => {
+      onRecord(new Uint8Array(view.buffer, view.byteOffset + offset, length), cpu); // what it returns is not consumeAt's stop
+    });
   }
 
   /**

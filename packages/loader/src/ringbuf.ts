@@ -1,6 +1,6 @@
 import type { BpfMap } from './map.js';
 import { SyscallError } from './sys/errors.js';
-import { MAP_SHARED, NativeBuffer, PROT_READ, PROT_WRITE, closeFd, epollFor, epollWaitAsync, mmap, munmap, pageSize, view, type Pointer } from './sys/ffi.js';
+import { MAP_SHARED, MAX_VIEW_BYTES, NativeBuffer, PROT_READ, PROT_WRITE, closeFd, epollFor, epollWaitAsync, mmap, munmap, pageSize, view, type Pointer } from './sys/ffi.js';
 import { LoaderError } from './errors.js';
 
 const BUSY = 0x80000000;
@@ -39,6 +39,10 @@ export class RingBufferReader implements Disposable {
     this.page = pageSize();
     const size = map.maxEntries;
     this.mask = size - 1;
+    // The data area is mapped twice in a row (a record that wraps reads straight on).
+    if (this.page + 2 * size > MAX_VIEW_BYTES) {
+      throw new LoaderError('MAP_TOO_LARGE', `ring buffer ${map.name}: ${size} bytes, mapped twice, is more than this Node can view (${MAX_VIEW_BYTES} bytes); use max_entries of at most ${2 ** 30}`);
+    }
     const c = mmap(this.page, PROT_READ | PROT_WRITE, MAP_SHARED, map.fd, 0);
     if (typeof c === 'number') throw new SyscallError('mmap (ring buffer consumer page)', -c, `map ${map.name}`);
     const p = mmap(this.page + 2 * size, PROT_READ, MAP_SHARED, map.fd, this.page);
@@ -67,7 +71,9 @@ export class RingBufferReader implements Disposable {
    * the call) and returns how many. Never blocks.
    */
   consume(onRecord: (record: Uint8Array) => void): number {
-    return this.consumeAt((view, offset, length) => onRecord(this.data.subarray(offset, offset + length)));
+    return this.consumeAt((view, offset, length) => {
+      onRecord(this.data.subarray(offset, offset + length)); // what it returns is not consumeAt's stop
+    });
   }
 
   /**

@@ -87,7 +87,7 @@ const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export function withWords(view: DataView): DataView {
   if (littleEndian && !(WORDS in view)) {
     const buffer = view.buffer as ArrayBuffer;
-    const length = buffer.byteLength >>> 3;
+    const length = Math.floor(buffer.byteLength / 8); // not >>> 3: a buffer may pass 4 GiB
     const words: Words = { unsigned: new BigUint64Array(buffer, 0, length), signed: new BigInt64Array(buffer, 0, length) };
     Object.defineProperty(view, WORDS, { value: words });
   }

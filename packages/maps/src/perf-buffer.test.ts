@@ -143,8 +143,36 @@ char LICENSE[] SEC("license") = "GPL";
     using perf = new PerfBuffer(c.maps.events!, struct({ seq: u64, len: u32, magic: u32 }));
     onCpu(0, () => c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 5 })); // one ring: one order
     expect(perf.drain().map((r) => r.record.seq)).toEqual([0n, 1n]);
-    expect(() => perf.drain()).toThrow(/perf record of 12 bytes is shorter than/) // 8 bytes, padded by the kernel;
+    expect(() => perf.drain()).toThrow(/perf record of 12 bytes is shorter than/); // 8 bytes, padded by the kernel
     expect(perf.drain().map((r) => r.record.seq)).toEqual([3n, 4n]);
+
+    perf.close();
+
+    // The iterator: the records before one that does not decode, its error, then the records after it.
+    const Event = struct({ seq: u64, len: u32, magic: u32 });
+    const picky = {
+      ...Event,
+      decode: (view: DataView, offset: number) => {
+        const e = Event.decode(view, offset);
+        if (e.seq === 6n) throw new Error('no 6');
+        return e;
+      },
+    };
+    const strict = new PerfBuffer(c.maps.events!, picky);
+    try {
+      onCpu(0, () => c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 3 })); // 5, 6, 7
+      const it = strict[Symbol.asyncIterator]();
+      expect((await it.next()).value?.record.seq).toBe(5n);
+      await expect(it.next()).rejects.toThrow('no 6');
+      expect((await it.next()).value?.record.seq).toBe(7n); // an async generator would have been over
+    } finally {
+      strict.close();
+    }
+
+    // PerfEventArrayReader.consume hands out every record, whatever its callback returns.
+    using reader = new PerfEventArrayReader(c.maps.events!);
+    onCpu(0, () => c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 4 }));
+    expect(reader.consume(() => false)).toBe(4);
   });
 
   it('calls bounded by max take turns between CPUs: a busy CPU does not starve the others', async ({ skip }) => {

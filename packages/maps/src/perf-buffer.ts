@@ -1,5 +1,6 @@
 import { PerfEventArrayReader, type BpfMap } from '@tsbpf/loader';
 import { CodecError, type Codec } from './codec.js';
+import { CHUNK, recordIterator } from './record-iterator.js';
 
 export interface PerfBufferOptions {
   signal?: AbortSignal;
@@ -36,9 +37,9 @@ export class PerfBuffer<T> implements AsyncIterable<{ cpu: number; record: T }>,
    */
   drain(max = Infinity): { cpu: number; record: T }[] {
     if (this.failed) {
-      const e = this.failed;
+      const { error } = this.failed;
       this.failed = undefined;
-      throw e;
+      throw error;
     }
     const out: { cpu: number; record: T }[] = [];
     const codec = this.codec;
@@ -47,8 +48,8 @@ export class PerfBuffer<T> implements AsyncIterable<{ cpu: number; record: T }>,
       try {
         if (length < codec.size) throw new CodecError(`perf record of ${length} bytes is shorter than ${codec.name}`);
         out.push({ cpu, record: codec.decode(view, offset) });
-      } catch (e) {
-        this.failed = e;
+      } catch (error) {
+        this.failed = { error };
         return false;
       }
       return true;
@@ -57,15 +58,15 @@ export class PerfBuffer<T> implements AsyncIterable<{ cpu: number; record: T }>,
     return out;
   }
 
-  /** The error of a record that did not decode, for the next drain (after the records before it). */
-  private failed: unknown;
+  /** The error of a record that did not decode, for the next drain (after the records before it); boxed, as anything can be thrown. */
+  private failed: { error: unknown } | undefined;
 
-  async *[Symbol.asyncIterator](): AsyncIterator<{ cpu: number; record: T }> {
-    while (!this.closed && !this.options.signal?.aborted) {
-      const batch = this.drain(1024); // in chunks: decoded objects held for long cost the collector more than decoding
-      for (const r of batch) yield r;
-      if (batch.length === 0) await this.reader.wait(this.options.pollMs ?? 100);
-    }
+  [Symbol.asyncIterator](): AsyncIterator<{ cpu: number; record: T }> {
+    return recordIterator(
+      () => this.closed || this.options.signal?.aborted === true,
+      () => this.drain(CHUNK),
+      () => this.reader.wait(this.options.pollMs ?? 100),
+    );
   }
 
   close(): void {

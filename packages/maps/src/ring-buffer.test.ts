@@ -86,6 +86,29 @@ char LICENSE[] SEC("license") = "GPL";
     expect(() => ring.drain()).toThrow(/ring buffer record of 8 bytes is shorter than/);
     expect(ring.drain().map((e) => e.seq)).toEqual([3n, 4n]);
     expect(ring.drain()).toEqual([]);
+
+    // A codec may throw anything, undefined included: still the next call's error, not a lost record.
+    const picky = { ...event, decode: (view: DataView, offset: number) => {
+      const e = event.decode(view, offset);
+      if (e.seq === 6n) throw undefined; // eslint-disable-line @typescript-eslint/only-throw-error
+      return e;
+    } };
+    using strict = new RingBuffer(c.maps.events!, picky);
+    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 3 }); // 5, 6, 7
+    expect(strict.drain().map((e) => e.seq)).toEqual([5n]);
+    let threw = false;
+    try {
+      strict.drain();
+    } catch (e) {
+      threw = e === undefined;
+    }
+    expect(threw).toBe(true);
+    expect(strict.drain().map((e) => e.seq)).toEqual([7n]);
+
+    // RingBufferReader.consume hands out every record, whatever its callback returns.
+    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 4 });
+    using reader = new RingBufferReader(c.maps.events!);
+    expect(reader.consume(() => false)).toBe(4);
   });
 
   it('receives every submitted record exactly once, in order, and counts discards', async () => {

@@ -1,5 +1,6 @@
 import { RingBufferReader, type BpfMap } from '@tsbpf/loader';
 import { CodecError, withWords, type Codec } from './codec.js';
+import { CHUNK, recordIterator } from './record-iterator.js';
 
 export interface RingBufferOptions {
   /** Stops iteration (and the callback form) when aborted. */
@@ -42,9 +43,9 @@ export class RingBuffer<T> implements AsyncIterable<T>, Disposable {
    */
   drain(max = Infinity): T[] {
     if (this.failed) {
-      const e = this.failed;
+      const { error } = this.failed;
       this.failed = undefined;
-      throw e;
+      throw error;
     }
     const out: T[] = [];
     const codec = this.codec;
@@ -54,8 +55,8 @@ export class RingBuffer<T> implements AsyncIterable<T>, Disposable {
       try {
         if (length < codec.size) throw new CodecError(`ring buffer record of ${length} bytes is shorter than ${codec.name}`);
         out.push(codec.decode(view, offset));
-      } catch (e) {
-        this.failed = e;
+      } catch (error) {
+        this.failed = { error };
         return false;
       }
       return true;
@@ -64,8 +65,8 @@ export class RingBuffer<T> implements AsyncIterable<T>, Disposable {
     return out;
   }
 
-  /** The error of a record that did not decode, for the next drain (after the records before it). */
-  private failed: unknown;
+  /** The error of a record that did not decode, for the next drain (after the records before it); boxed, as anything can be thrown. */
+  private failed: { error: unknown } | undefined;
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return recordIterator(
@@ -102,33 +103,3 @@ export class RingBuffer<T> implements AsyncIterable<T>, Disposable {
   }
 }
 
-/**
- * Records decoded a chunk at a time: small enough that decoded objects die
- * young (draining a million at once kept them all alive through collections,
- * ~200 ns a record against ~45 for the decoding itself), and handed out from
- * a plain iterator object whose next() returns an already-settled promise
- * while the chunk lasts (an async generator costs about twice that per yield).
- */
-const CHUNK = 1024;
-
-function recordIterator<T>(stopped: () => boolean, drain: () => T[], wait: () => Promise<boolean>): AsyncIterator<T> {
-  let chunk: T[] = [];
-  let index = 0;
-  const fill = async (): Promise<IteratorResult<T>> => {
-    for (;;) {
-      // Stop at once, not at the end of what was drained: the rest of the chunk is dropped (it has left the ring).
-      if (stopped()) return { value: undefined, done: true };
-      chunk = drain();
-      index = 0;
-      if (chunk.length > 0) return { value: chunk[index++]!, done: false };
-      await wait();
-    }
-  };
-  return {
-    next: () => (index < chunk.length && !stopped() ? Promise.resolve({ value: chunk[index++]!, done: false }) : fill()),
-    return: () => {
-      chunk = [];
-      return Promise.resolve({ value: undefined, done: true });
-    },
-  };
-}

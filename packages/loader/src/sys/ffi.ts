@@ -7,6 +7,7 @@
  * so an address taken from a JS buffer is not safe to hand to the kernel.
  * Memory from calloc never moves, and stays valid until freed.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import koffi from 'koffi';
 
 const libc = koffi.load('libc.so.6');
@@ -79,6 +80,16 @@ export function closeFd(fd: number): void {
   closeFn(fd);
 }
 
+/**
+ * The longest ArrayBuffer this Node makes over native memory (2^32 bytes on
+ * Node 20). koffi.view past it does not throw: it aborts the process.
+ */
+export const MAX_VIEW_BYTES: number = bufferConstants.MAX_LENGTH;
+
+function checkViewable(length: number): void {
+  if (length > MAX_VIEW_BYTES) throw new RangeError(`${length} bytes of native memory cannot be viewed from JavaScript: this Node's limit is ${MAX_VIEW_BYTES}`);
+}
+
 /** Zeroed native memory with a stable address. */
 export class NativeBuffer {
   readonly ptr: Pointer;
@@ -88,6 +99,7 @@ export class NativeBuffer {
   private freed = false;
 
   constructor(readonly size: number) {
+    checkViewable(size);
     const ptr: Pointer = callocFn(1, Math.max(1, size));
     if (ptr === null) throw new Error(`calloc(${size}) failed`);
     this.ptr = ptr;
@@ -279,5 +291,7 @@ export function munmap(p: Pointer, length: number): void {
 
 /** The bytes of a mapping, as an ArrayBuffer over that memory (valid until munmap). */
 export function view(p: Pointer, length: number): ArrayBuffer {
+  checkViewable(length);
   return koffi.view(p, length) as ArrayBuffer;
 }
+

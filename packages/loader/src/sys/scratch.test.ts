@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { ProgramType, asm, encodeInstructions } from '@tsbpf/object';
 import { Program } from '../program.js';
 import { describeNeeds, isRoot } from '../../../../test/support/env.js';
-import { scratch } from './ffi.js';
+import { MAX_VIEW_BYTES, NativeBuffer, scratch, view } from './ffi.js';
+
+describe('native memory too large to view', () => {
+  it('is a RangeError before koffi is asked (past its limit koffi.view aborts the process)', () => {
+    expect(MAX_VIEW_BYTES).toBeGreaterThanOrEqual(2 ** 32);
+    expect(() => new NativeBuffer(MAX_VIEW_BYTES + 8)).toThrow(/cannot be viewed from JavaScript/);
+    expect(() => view(null, MAX_VIEW_BYTES + 4096)).toThrow(RangeError);
+  });
+});
 
 describe('the scratch arena', () => {
   it('keeps what an outer scope took valid while an inner one outgrows the block', () => {
