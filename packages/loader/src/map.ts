@@ -517,9 +517,12 @@ export class BatchCursor {
     return 0;
   }
 
-  /** Throws when the map was closed under the walk (its buffers are gone). */
+  /** Throws when the map was closed under the walk (the map's buffers are gone; the walk's own, if any, go now). */
   check(): void {
-    if (!this.map.isOpen) throw new LoaderError('CLOSED', `map ${this.map.name || '(unnamed)'}: closed during iteration`);
+    if (!this.map.isOpen) {
+      this.release();
+      throw new LoaderError('CLOSED', `map ${this.map.name || '(unnamed)'}: closed during iteration`);
+    }
   }
 
   release(): void {
