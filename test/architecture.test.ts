@@ -27,8 +27,9 @@ const rules: Record<string, { allowed: (spec: string) => boolean; why: string }>
     why: '@tsbpf/object is pure: its own files only (no node:*, no other @tsbpf/*; elfy only in tests, as a reference)',
   },
   loader: {
-    allowed: (s) => s.startsWith('.') || s === '@tsbpf/object' || s === 'koffi' || s === 'node:fs' || s === 'node:util' || s === 'node:os' || s === 'node:zlib' || s === 'node:path',
-    why: '@tsbpf/loader: its own files, @tsbpf/object, koffi (sys/ffi.ts only), node:fs, node:os, node:path, node:util and node:zlib (/proc/config.gz)',
+    allowed: (s) =>
+      s.startsWith('.') || s === '@tsbpf/object' || s === 'koffi' || ['node:buffer', 'node:fs', 'node:util', 'node:os', 'node:zlib', 'node:path'].includes(s),
+    why: '@tsbpf/loader: its own files, @tsbpf/object, koffi (sys/ffi.ts only), node:buffer (the longest view), node:fs, node:os, node:path, node:util and node:zlib (/proc/config.gz)',
   },
   compiler: {
     allowed: (s) => s.startsWith('.') || s === '@tsbpf/object' || ['node:child_process', 'node:crypto', 'node:fs', 'node:os', 'node:path', 'node:util'].includes(s),
