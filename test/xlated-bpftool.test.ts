@@ -37,7 +37,7 @@ function xlated(pinned: string): string {
   });
 }
 
-const FIXTURES = ['minimal.bpf.o', 'maps_btf.bpf.o', 'global_data.bpf.o', 'subprogs.bpf.o', 'btf_kinds.bpf.o', 'core.bpf.o'];
+const FIXTURES = ['minimal.bpf.o', 'maps_btf.bpf.o', 'global_data.bpf.o', 'subprogs.bpf.o', 'btf_kinds.bpf.o', 'core.bpf.o', 'ksyms_typeless.bpf.o'];
 // externs.bpf.o is left out: libbpf 1.1 refuses it ("func_proto incompatible with kernel" for bpf_task_acquire), while the kernel accepts it from us.
 
 describeNeeds([isRoot(), hasCommand('bpftool'), hasFile('/sys/fs/bpf')], 'loaded programs vs libbpf (bpftool prog loadall)', () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { parseCollectionSpec } from '@tsbpf/object';
 import { readFixture } from '@tsbpf/fixtures';
@@ -89,6 +89,19 @@ describeNeeds([isRoot()], 'loadCollection against the kernel', () => {
     const data = c.maps['.data']!.lookup(u32(0))!; // initialised to -1: .data
     const read = (name: string) => new DataView(data.buffer, data.byteOffset).getInt32(s.maps['.data']!.variables.find((v) => v.name === name)!.offset, true);
     expect({ has_acquire: read('has_acquire'), has_missing: read('has_missing') }).toEqual({ has_acquire: 1, has_missing: 0 });
+  });
+
+  it('typeless ksyms: the address /proc/kallsyms gives, and NULL for an absent weak one (as libbpf)', () => {
+    const s = spec('ksyms_typeless.bpf.o');
+    using c = loadCollection(s);
+    c.programs.where!.testRun({ data: new Uint8Array(64) });
+    const bss = c.maps['.bss']!.lookup(u32(0))!;
+    const read = (name: string) => new DataView(bss.buffer, bss.byteOffset).getBigUint64(s.maps['.bss']!.variables.find((v) => v.name === name)!.offset, true);
+    const listed = readFileSync('/proc/kallsyms', 'latin1').split('\n').filter((l) => l.split(' ')[2] === 'schedule');
+    expect(listed.length).toBe(1);
+    expect(read('schedule_addr')).toBe(BigInt(`0x${listed[0]!.split(' ')[0]}`));
+    expect(read('schedule_addr')).not.toBe(0n);
+    expect(read('missing_addr')).toBe(0n);
   });
 
   it('constants and map overrides apply before load, without touching the spec', () => {

@@ -11,6 +11,7 @@ import {
   type Btf,
   type CoreResult,
   type CollectionSpec,
+  type ExternSpec,
   type LinkedProgram,
   type MapSpec,
   type ProgramSpec,
@@ -18,6 +19,7 @@ import {
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { kconfigValue } from './kconfig.js';
+import { readKallsyms, type KallsymsEntry } from './kallsyms.js';
 import { runningKernelBtf, runningModuleBtfs } from './kernel-btf.js';
 import { BpfMap, possibleCpus } from './map.js';
 import { unpin } from './pin.js';
@@ -96,11 +98,13 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
     const wanted = options.programs ?? Object.keys(spec.programs);
     let kernelBtf = options.kernelBtf;
     const kernel = () => (kernelBtf ??= runningKernelBtf());
+    let symbols: ReadonlyMap<string, KallsymsEntry> | undefined;
+    const kallsyms = () => (symbols ??= readKallsyms(typelessKsyms(spec)));
     for (const name of wanted) {
       const p = spec.programs[name];
       if (!p) throw new LoaderError('LOAD_OPTIONS', `no program named ${name}; have ${Object.keys(spec.programs).join(', ')}`);
       const attachBtfId = needsAttachBtfId(p) ? attachBtfIdFor(p, kernel()) : undefined;
-      programs[name] = loadProgram(spec, p, maps, btfFd, attachBtfId, { kconfig, kernel, modules: options.kernelBtf ? undefined : runningModuleBtfs });
+      programs[name] = loadProgram(spec, p, maps, btfFd, attachBtfId, { kconfig, kernel, kallsyms, modules: options.kernelBtf ? undefined : runningModuleBtfs });
     }
     fillProgArrays(spec, maps, programs);
     return new Collection(maps, programs, btfFd);
@@ -301,6 +305,8 @@ const POISON_CALL_KFUNC_BASE = 2002000000;
 interface ExternContext {
   readonly kconfig: { map: BpfMap; layout: KconfigLayout } | undefined;
   readonly kernel: () => Btf;
+  /** /proc/kallsyms for the object's typeless ksyms, read once, when one is relocated. */
+  readonly kallsyms: () => ReadonlyMap<string, KallsymsEntry>;
   /** Kernel modules' BTF (split on vmlinux), read only if a CO-RE relocation needs it. */
   readonly modules?: () => readonly Btf[];
 }
@@ -344,9 +350,8 @@ function relocateExtern(spec: CollectionSpec, view: DataView, at: number, name: 
     view.setInt32(at + 12, slot.offset, true);
     return;
   }
-  const kernel = ext.kernel();
   if (e.isFunction) {
-    const func = kernel.findByName(name, 'func');
+    const func = ext.kernel().findByName(name, 'func');
     if (!func && !e.weak) throw new NotSupportedError(`kfunc ${name} is not in the kernel's BTF`);
     const op = view.getUint8(at);
     if (op === OP_LD_IMM64) {
@@ -371,6 +376,19 @@ function relocateExtern(spec: CollectionSpec, view: DataView, at: number, name: 
     view.setInt16(at + 2, 0, true);
     return;
   }
+  if (isTypeless(spec, e)) {
+    // `extern const void NAME __ksym;`: the symbol's address, from /proc/kallsyms (libbpf's way).
+    const address = ext.kallsyms().get(name);
+    if (address === 'ambiguous') throw new LoaderError('KSYM_AMBIGUOUS', `ksym ${name}: /proc/kallsyms lists several symbols of that name`);
+    if (address === undefined && !e.weak) throw new NotSupportedError(`ksym ${name} is not in /proc/kallsyms`);
+    if (address === 0n) throw new NotSupportedError(`ksym ${name}: /proc/kallsyms hides addresses (kptr_restrict); reading them needs root or CAP_SYSLOG`);
+    const value = address ?? 0n; // an absent weak ksym reads as NULL
+    setSrc(0);
+    view.setUint32(at + 4, Number(value & 0xffffffffn), true);
+    view.setUint32(at + 12, Number(value >> 32n), true);
+    return;
+  }
+  const kernel = ext.kernel();
   const variable = kernel.findByName(name, 'var');
   if (!variable) {
     if (e.weak) {
@@ -380,11 +398,23 @@ function relocateExtern(spec: CollectionSpec, view: DataView, at: number, name: 
       view.setInt32(at + 12, 0, true);
       return;
     }
-    throw new NotSupportedError(`ksym ${name} is not a variable in the kernel's BTF (typeless ksyms need /proc/kallsyms: not supported yet)`);
+    throw new NotSupportedError(`ksym ${name} is not a variable in the kernel's BTF (for a symbol's address alone, declare it \`extern const void ${name} __ksym;\`)`);
   }
   setSrc(PSEUDO_BTF_ID);
   view.setInt32(at + 4, variable.id, true);
   view.setInt32(at + 12, 0, true);
+}
+
+/** A ksym declared `extern const void NAME __ksym;`: no type to find in the kernel's BTF, only an address. */
+function isTypeless(spec: CollectionSpec, e: ExternSpec): boolean {
+  if (!spec.btf || e.btfTypeId === 0) return false;
+  const v = spec.btf.type(e.btfTypeId);
+  return v.kind === 'var' && spec.btf.resolve(v.type).kind === 'void';
+}
+
+/** The names of an object's typeless ksyms (what to look for in /proc/kallsyms). */
+function typelessKsyms(spec: CollectionSpec): Set<string> {
+  return new Set(Object.values(spec.externs).filter((e) => e.kind === 'ksym' && !e.isFunction && isTypeless(spec, e)).map((e) => e.name));
 }
 
 /** Points each map and extern reference of a linked program at the live object. */

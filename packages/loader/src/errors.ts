@@ -11,6 +11,8 @@ export type LoaderErrorCode =
   | 'SPEC_INVALID'
   /** A `__kconfig` extern this kernel's configuration does not answer. */
   | 'KCONFIG_UNKNOWN'
+  /** A typeless `__ksym` whose name /proc/kallsyms gives several addresses. */
+  | 'KSYM_AMBIGUOUS'
   /** A program whose section names nothing to attach to, or a target that cannot be resolved. */
   | 'ATTACH_TARGET'
   /** A reader or wrapper given a map of another type. */
