@@ -1,6 +1,6 @@
 import { PerfEventArrayReader, type BpfMap } from '@tsbpf/loader';
 import { CodecError, type Codec } from './codec.js';
-import { CHUNK, recordIterator } from './record-iterator.js';
+import { CHUNK, HeldError, recordIterator } from './record-iterator.js';
 
 export interface PerfBufferOptions {
   signal?: AbortSignal;
@@ -36,11 +36,7 @@ export class PerfBuffer<T> implements AsyncIterable<{ cpu: number; record: T }>,
    * the next call throws its error (as RingBuffer.drain).
    */
   drain(max = Infinity): { cpu: number; record: T }[] {
-    if (this.failed) {
-      const { error } = this.failed;
-      this.failed = undefined;
-      throw error;
-    }
+    this.held.rethrow();
     const out: { cpu: number; record: T }[] = [];
     const codec = this.codec;
     // Decoded where each record lies in the ring (no copy, no view per record).
@@ -49,17 +45,15 @@ export class PerfBuffer<T> implements AsyncIterable<{ cpu: number; record: T }>,
         if (length < codec.size) throw new CodecError(`perf record of ${length} bytes is shorter than ${codec.name}`);
         out.push({ cpu, record: codec.decode(view, offset) });
       } catch (error) {
-        this.failed = { error };
-        return false;
+        return this.held.hold(error);
       }
       return true;
     }, max);
-    if (this.failed && out.length === 0) return this.drain(max);
+    if (out.length === 0) this.held.rethrow(); // the bad record came first: nothing to hand out before its error
     return out;
   }
 
-  /** The error of a record that did not decode, for the next drain (after the records before it); boxed, as anything can be thrown. */
-  private failed: { error: unknown } | undefined;
+  private readonly held = new HeldError();
 
   [Symbol.asyncIterator](): AsyncIterator<{ cpu: number; record: T }> {
     return recordIterator(

@@ -30,3 +30,26 @@ export function recordIterator<T>(stopped: () => boolean, drain: () => T[], wait
     },
   };
 }
+
+/**
+ * The error of a record that did not decode, held back so that a drain
+ * hands out the records before it first and the next drain throws it
+ * (boxed: anything can be thrown, undefined included).
+ */
+export class HeldError {
+  private held: { error: unknown } | undefined;
+
+  /** Keeps `error` for later; false, to end the consumeAt call it came from. */
+  hold(error: unknown): false {
+    this.held = { error };
+    return false;
+  }
+
+  /** Throws what was held, once. */
+  rethrow(): void {
+    if (!this.held) return;
+    const { error } = this.held;
+    this.held = undefined;
+    throw error;
+  }
+}

@@ -1,6 +1,6 @@
 import { RingBufferReader, type BpfMap } from '@tsbpf/loader';
 import { CodecError, withWords, type Codec } from './codec.js';
-import { CHUNK, recordIterator } from './record-iterator.js';
+import { CHUNK, HeldError, recordIterator } from './record-iterator.js';
 
 export interface RingBufferOptions {
   /** Stops iteration (and the callback form) when aborted. */
@@ -42,11 +42,7 @@ export class RingBuffer<T> implements AsyncIterable<T>, Disposable {
    * error. It has left the ring either way: later calls go on after it.
    */
   drain(max = Infinity): T[] {
-    if (this.failed) {
-      const { error } = this.failed;
-      this.failed = undefined;
-      throw error;
-    }
+    this.held.rethrow();
     const out: T[] = [];
     const codec = this.codec;
     let worded: DataView | undefined; // the ring's view, its words attached (records are 8-aligned)
@@ -56,17 +52,15 @@ export class RingBuffer<T> implements AsyncIterable<T>, Disposable {
         if (length < codec.size) throw new CodecError(`ring buffer record of ${length} bytes is shorter than ${codec.name}`);
         out.push(codec.decode(view, offset));
       } catch (error) {
-        this.failed = { error };
-        return false;
+        return this.held.hold(error);
       }
       return true;
     }, max);
-    if (this.failed && out.length === 0) return this.drain(max);
+    if (out.length === 0) this.held.rethrow(); // the bad record came first: nothing to hand out before its error
     return out;
   }
 
-  /** The error of a record that did not decode, for the next drain (after the records before it); boxed, as anything can be thrown. */
-  private failed: { error: unknown } | undefined;
+  private readonly held = new HeldError();
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return recordIterator(
