@@ -2,9 +2,9 @@
 // bench/typed: a TypedMap<number, Stats> (u32 -> 24-byte struct, codecs
 // written by hand) against libbpf on the same map shape: single set/get on
 // 1,024 hot keys, then setMany over 65,536 entries and WALKS walks of them
-// through entries(), forEach() and getMany(every key) (batches). A walk's figure is the median
-// of its walks in a round (both sides): the first walk of a fresh map swings
-// with the collector's and the caches' state, and is printed on its own.
+// through entries(), forEach() and getMany(every key) (batches). A walk's
+// figure is the median of its walks in a round (both sides); the first walk
+// of a fresh map, slower while the process warms up, is printed on its own.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
