@@ -66,7 +66,7 @@ export function structAt<T extends object>(name: string, size: number, align: nu
  */
 function compileEncoder(name: string, size: number, fields: readonly PlacedField[]): Codec<unknown>['encode'] | undefined {
   if (fields.some((f) => f.inline)) return undefined;
-  const wordy = fields.some((f) => inlineOf(f.codec)?.word && f.offset % 8 === 0);
+  const wordy = fields.some((f) => wordOf(f) !== undefined);
   const lines = fields.map((f, i) => {
     const key = JSON.stringify(f.name);
     const at = `offset + ${f.offset}`;
@@ -74,10 +74,8 @@ function compileEncoder(name: string, size: number, fields: readonly PlacedField
     const call = `c${i}.encode(m, view, ${at});`;
     let write = call;
     if (inline) {
-      const fast =
-        inline.word && f.offset % 8 === 0
-          ? `if (word >= 0) w.${inline.word}[word + ${f.offset / 8}] = m; else ${inline.write('view', at, 'm')}`
-          : inline.write('view', at, 'm');
+      const kind = wordOf(f);
+      const fast = kind ? `if (word >= 0) w.${kind}[word + ${f.offset / 8}] = m; else ${inline.write('view', at, 'm')}` : inline.write('view', at, 'm');
       write = `if (${inline.accepts('m')}) { ${fast} } else ${call}`;
     }
     return [`at = ${i}; m = v[${key}];`, `if (m === undefined && !(${key} in v)) throw new CodecError(name + ': missing member ' + ${key});`, write].join('\n');
@@ -108,6 +106,11 @@ function compileEncoder(name: string, size: number, fields: readonly PlacedField
     };`,
   ) as (...args: unknown[]) => Codec<unknown>['encode'];
   return make(CodecError, name, zero, fields.map((f) => f.name), WORDS, ...fields.map((f) => f.codec));
+}
+
+/** Which words (see withWords) a member is read and written as: a 64-bit integer 8-aligned in its struct. */
+function wordOf(f: PlacedField): 'unsigned' | 'signed' | undefined {
+  return f.offset % 8 === 0 ? inlineOf(f.codec)?.word : undefined;
 }
 
 /**
@@ -163,15 +166,16 @@ function compileDecoder<T>(size: number, fields: readonly PlacedField[]): (view:
   // Aligned 64-bit members come from the view's words (withWords) when it has them and the
   // struct sits 8-aligned in its buffer. One object literal: V8 can leave it unallocated
   // where the caller only reads a member or two.
-  const wordy = fields.some((f) => inlineOf(f.codec)?.word && f.offset % 8 === 0);
+  const wordy = fields.some((f) => wordOf(f) !== undefined);
   const body = fields
     .map((f, i) => {
       const inline = inlineOf(f.codec);
       const at = `offset + ${f.offset}`;
+      const kind = wordOf(f);
       const value = !inline
         ? `c[${i}].decode(view, ${at})`
-        : inline.word && f.offset % 8 === 0
-          ? `(word >= 0 ? w.${inline.word}[word + ${f.offset / 8}] : ${inline.read('view', at)})`
+        : kind
+          ? `(word >= 0 ? w.${kind}[word + ${f.offset / 8}] : ${inline.read('view', at)})`
           : inline.read('view', at);
       return `${JSON.stringify(f.name)}: ${value}`;
     })

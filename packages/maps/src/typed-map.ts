@@ -150,7 +150,7 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
     try {
       count = cursor.next();
     } catch (e) {
-      if (!(e instanceof Error && NO_BATCH.has((e as { code?: string }).code ?? ''))) throw e;
+      if (!batchesRefused(e)) throw e;
       for (const [k, v] of this.entriesOneByOne()) callback(v, k, this);
       return;
     }
@@ -191,7 +191,7 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
       for (let count = cursor.next(); count > 0; count = cursor.next()) n += count;
       return n;
     } catch (e) {
-      if (n > 0 || !(e instanceof Error && NO_BATCH.has((e as { code?: string }).code ?? ''))) throw e;
+      if (n > 0 || !batchesRefused(e)) throw e;
     } finally {
       cursor.release();
     }
@@ -257,7 +257,7 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
     try {
       count = cursor.next();
     } catch (e) {
-      if (!(e instanceof Error && NO_BATCH.has((e as { code?: string }).code ?? ''))) throw e;
+      if (!batchesRefused(e)) throw e;
       return undefined;
     }
     let missing = wanted.size;
@@ -511,6 +511,9 @@ class SmallKeyIndex implements KeyIndex {
 /** Errnos with which a map type refuses batch lookups, before anything was read. */
 const NO_BATCH = new Set(['EINVAL', 'ENOTSUPP', 'EOPNOTSUPP']);
 
+/** True for the error of a first batch call on a map type without batch lookups (walk it key by key instead). */
+const batchesRefused = (e: unknown): boolean => e instanceof Error && NO_BATCH.has((e as { code?: string }).code ?? '');
+
 /**
  * The batch walks of TypedMap (keys, values, entries): hand-written
  * iterators rather than generators (a yield costs more than decoding a small
@@ -578,7 +581,7 @@ abstract class BatchWalk<T> {
       this.count = this.cursor.next();
     } catch (e) {
       // Map types without batch support answer before yielding anything.
-      if (this.started || !(e instanceof Error && NO_BATCH.has((e as { code?: string }).code ?? ''))) throw e;
+      if (this.started || !batchesRefused(e)) throw e;
       this.fallback = this.oneByOne();
       return false;
     }
