@@ -28,8 +28,6 @@ export interface MapOptions {
 /** BPF_ANY / BPF_NOEXIST / BPF_EXIST for update(). */
 export const UpdateFlags = { any: 0n, noexist: 1n, exist: 2n } as const;
 
-/** Arrays of values: every index always exists, so BPF_MAP_DELETE_ELEM is EINVAL (fd arrays do clear slots). */
-
 let possible: number | undefined;
 /** Possible CPUs (/sys/devices/system/cpu/possible), which per-CPU values are sized by. */
 export function possibleCpus(): number {

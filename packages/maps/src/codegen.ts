@@ -11,7 +11,6 @@ export interface GenerateOptions {
   records?: Readonly<Record<string, string>>;
 }
 
-
 const pascal = (s: string) => s.replace(/(^|_)([a-z0-9])/gi, (_, __, c: string) => c.toUpperCase()).replace(/[^A-Za-z0-9]/g, '') || 'Anon';
 const ident = (s: string) => (/^[A-Za-z_$][\w$]*$/.test(s) ? s : JSON.stringify(s));
 

@@ -13,7 +13,6 @@ export interface SetOptions {
   flags?: keyof typeof UpdateFlags;
 }
 
-
 /** Encodes into one reused buffer (the map copies it into native memory at once). */
 class Scratch<T> {
   readonly bytes: Uint8Array;

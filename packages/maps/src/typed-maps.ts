@@ -6,7 +6,6 @@ import { bytes } from './primitives.js';
 import { cidrKey, lpmKeyFamily } from './special-maps.js';
 import { PerCpuMap, TypedMap } from './typed-map.js';
 
-
 /**
  * A typed view of every map an object declares (`.maps` or legacy `maps`)
  * that holds key/value data, codecs derived from the object's BTF (raw bytes

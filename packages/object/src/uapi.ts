@@ -58,7 +58,7 @@ export const AttachType = enumOf(ATTACH_TYPE_NAMES);
  */
 export const PER_CPU_MAP_TYPES: ReadonlySet<number> = new Set([MapType.percpu_hash, MapType.percpu_array, MapType.lru_percpu_hash, MapType.percpu_cgroup_storage]);
 
-/** Map types indexed 0..max_entries-1, every slot always there: they cannot delete. */
+/** Map types indexed 0..max_entries-1, every slot always there: BPF_MAP_DELETE_ELEM is EINVAL (fd arrays, not here, do clear slots). */
 export const ARRAY_MAP_TYPES: ReadonlySet<number> = new Set([MapType.array, MapType.percpu_array]);
 
 /**
