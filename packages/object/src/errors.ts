@@ -1,9 +1,76 @@
 /**
- * Every way a BPF object, BTF blob or instruction stream can be malformed gets
- * an `ObjectParseError` with a stable `code`. Callers branch on `code`, never on
- * the message text. Parsing never throws anything else for bad input: a
- * `TypeError` or `RangeError` escaping the parser is a bug (the fuzz tests
- * enforce this).
+ * The one error base of every tsbpf package, and the object parser's own
+ * error. Every error tsbpf throws on purpose is a `TsbpfError`: a stable
+ * `code` to branch on (never the message text), the kernel's `errno` where
+ * the error is the kernel's answer, the original error as `cause`, and
+ * context prefixes in the message (`program xdp_prog: map counters: ...`).
+ * docs/errors.md lists every code.
+ */
+
+/** Marks tsbpf errors across copies of this package (an ESM and a CJS build in one process). */
+const BRAND = Symbol.for('tsbpf.error');
+
+export interface TsbpfErrorOptions {
+  cause?: unknown;
+  /** The kernel's errno (positive), when the error is what a system call answered. */
+  errno?: number;
+}
+
+export class TsbpfError<Code extends string = string> extends Error {
+  override readonly name: string = 'TsbpfError';
+  /** Stable: branch on this. Every package documents its codes in docs/errors.md. */
+  readonly code: Code;
+  /** The kernel's errno (positive), or undefined when the kernel did not answer. */
+  readonly errno: number | undefined;
+  /** What failed, without the context prefixes. */
+  readonly detail: string;
+  /** Where it failed, outermost first (`['program xdp_prog', 'map counters']`). */
+  readonly context: readonly string[] = [];
+
+  constructor(code: Code, message: string, options: TsbpfErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.errno = options.errno;
+    this.detail = message;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** True for any tsbpf error, also one thrown by another copy of the package. */
+  static is(e: unknown): e is TsbpfError {
+    return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true;
+  }
+
+  /**
+   * Prefixes `context` to the message (`map counters: ...`), once: an error
+   * that already carries it (passed up through two layers naming the same
+   * thing) is left as it is. Returns the error, to rethrow.
+   */
+  addContext(context: string): this {
+    if (this.context[0] === context) return this;
+    (this.context as string[]).unshift(context);
+    this.message = `${this.context.join(': ')}: ${this.detail}`;
+    return this;
+  }
+}
+
+/**
+ * Runs `fn`, adding `context` to a TsbpfError it throws (other errors pass
+ * untouched: they are bugs, and their stack says more than a prefix).
+ */
+export function withContext<T>(context: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (TsbpfError.is(e)) e.addContext(context);
+    throw e;
+  }
+}
+
+/**
+ * Every way a BPF object, BTF blob or instruction stream can be malformed
+ * gets an `ObjectParseError`. Parsing never throws anything else for bad
+ * input: a `TypeError` or `RangeError` escaping the parser is a bug (the fuzz
+ * tests enforce this).
  */
 export type ObjectParseErrorCode =
   | 'ELF_INVALID' // not an ELF file, or a header/section table that does not fit
@@ -27,9 +94,8 @@ export interface ObjectParseErrorOptions {
   cause?: unknown;
 }
 
-export class ObjectParseError extends Error {
+export class ObjectParseError extends TsbpfError<ObjectParseErrorCode> {
   override readonly name = 'ObjectParseError';
-  readonly code: ObjectParseErrorCode;
   readonly section: string | undefined;
   readonly offset: number | undefined;
 
@@ -38,8 +104,7 @@ export class ObjectParseError extends Error {
       options.section !== undefined ? `section ${options.section}` : undefined,
       options.offset !== undefined ? `offset ${options.offset}` : undefined,
     ].filter((x) => x !== undefined);
-    super(where.length > 0 ? `${where.join(', ')}: ${message}` : message, { cause: options.cause });
-    this.code = code;
+    super(code, where.length > 0 ? `${where.join(', ')}: ${message}` : message, { cause: options.cause });
     this.section = options.section;
     this.offset = options.offset;
   }

@@ -1,4 +1,4 @@
-export { ObjectParseError, type ByteOrder, type ObjectParseErrorCode, type ObjectParseErrorOptions } from './errors.js';
+export { ObjectParseError, TsbpfError, withContext, type ByteOrder, type ObjectParseErrorCode, type ObjectParseErrorOptions, type TsbpfErrorOptions } from './errors.js';
 export { parseCollectionSpec, type ParseOptions } from './collection-spec.js';
 export type {
   CollectionSpec,
