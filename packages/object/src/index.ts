@@ -30,9 +30,9 @@ export {
   type MapTypeName,
   type ProgramTypeName,
 } from './uapi.js';
-export { linkProgram, type LinkedProgram } from './link/link-program.js';
+export { linkProgram, type LinkedProgram } from './linker/link-program.js';
 export * from './btf/index.js';
 export * from './asm/index.js';
-export { btfForKernel } from './link/kernel-btf.js';
-export { kconfigLayout, type KconfigLayout, type KconfigSlot, type KconfigType } from './link/kconfig.js';
-export { applyCoreRelos, calculateCoreRelos, type CoreReloInput, type CoreResult } from './link/core.js';
+export { btfForKernel } from './linker/kernel-btf.js';
+export { kconfigLayout, type KconfigLayout, type KconfigSlot, type KconfigType } from './linker/kconfig.js';
+export { applyCoreRelos, calculateCoreRelos, type CoreReloInput, type CoreResult } from './linker/core.js';
