@@ -35,4 +35,5 @@ export * from './btf/index.js';
 export * from './asm/index.js';
 export { btfForKernel } from './linker/kernel-btf.js';
 export { kconfigLayout, type KconfigLayout, type KconfigSlot, type KconfigType } from './linker/kconfig.js';
-export { applyCoreRelos, calculateCoreRelos, type CoreReloInput, type CoreResult } from './linker/core.js';
+export { calculateCoreRelos, type CoreReloInput, type CoreResult } from './linker/core-calculate.js';
+export { applyCoreRelos } from './linker/core-apply.js';

@@ -1,8 +1,7 @@
 import { ObjectParseError } from '../errors.js';
+import { INSN_SIZE } from '../asm/instruction.js';
 import { BPF_PSEUDO_FUNC } from '../asm/opcodes.js';
 import type { CollectionSpec, FuncInfo, LineInfo, ProgramCoreRelo, ProgramRelocation, ProgramSpec } from '../spec.js';
-
-const INSN_SIZE = 8;
 
 /** A program with its subprograms appended, ready for map relocation and loading. */
 export interface LinkedProgram {
