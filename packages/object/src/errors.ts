@@ -1,11 +1,11 @@
 /**
  * The one error base of every tsbpf package, and @tsbpf/object's own errors
  * (ObjectParseError for bytes that do not parse, LinkError for a program that
- * cannot be fitted to a kernel). Every error tsbpf throws on purpose is a `TsbpfError`: a stable
- * `code` to branch on (never the message text), the kernel's `errno` where
- * the error is the kernel's answer, the original error as `cause`, and
- * context prefixes in the message (`program xdp_prog: map counters: ...`).
- * docs/errors.md lists every code.
+ * cannot be fitted to a kernel). Every error tsbpf throws on purpose is a
+ * `TsbpfError`: a stable `code` to branch on (never the message text), the
+ * kernel's `errno` where the error is the kernel's answer, the original error
+ * as `cause`, and context prefixes in the message (`program xdp_prog: map
+ * counters: ...`). docs/errors.md lists every code.
  */
 
 /** Marks tsbpf errors across copies of this package (an ESM and a CJS build in one process). */

@@ -1,3 +1,4 @@
+/** @tsbpf/object's public API. */
 export { LinkError, ObjectParseError, TsbpfError, withContext, type ByteOrder, type LinkErrorCode, type ObjectParseErrorCode, type ObjectParseErrorOptions, type TsbpfErrorOptions } from './errors.js';
 export { parseCollectionSpec, type ParseOptions } from './collection-spec.js';
 export type {

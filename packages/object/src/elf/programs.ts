@@ -1,3 +1,4 @@
+/** Programs and subprograms from the executable sections: instructions, relocations, BTF.ext records. */
 import { INSN_SIZE } from '../asm/instruction.js';
 import { BPF_PSEUDO_CALL, OP_CALL, OP_LD_IMM64 } from '../asm/opcodes.js';
 import { ByteReader } from '../bytes.js';
