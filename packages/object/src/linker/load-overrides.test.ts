@@ -4,16 +4,10 @@ import { parseCollectionSpec } from '../collection-spec.js';
 import { LinkError } from '../errors.js';
 import { encodeConstant, withLoadOverrides } from './load-overrides.js';
 
-function expectLinkError(f: () => unknown, code: string, message: RegExp): void {
-  let caught: unknown;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(LinkError);
-  expect(caught).toMatchObject({ code });
-  expect((caught as Error).message).toMatch(message);
+/** `f` throws a LinkError (the class itself: LinkError.prototype in its chain) with this code and message. */
+function expectLinkError(f: () => unknown, code: string, message = /./): void {
+  expect(f).toThrow(LinkError);
+  expect(f).toThrow(expect.objectContaining({ code, message: expect.stringMatching(message) }));
 }
 
 describe('withLoadOverrides', () => {

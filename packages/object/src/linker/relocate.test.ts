@@ -99,16 +99,10 @@ function facts(over: Partial<KernelFacts> = {}): KernelFacts {
   };
 }
 
-function expectLinkError(f: () => unknown, code: string, message?: RegExp): void {
-  let caught: unknown;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(LinkError);
-  expect((caught as LinkError).code).toBe(code);
-  if (message) expect((caught as LinkError).message).toMatch(message);
+/** `f` throws a LinkError (the class itself: LinkError.prototype in its chain) with this code and message. */
+function expectLinkError(f: () => unknown, code: string, message = /./): void {
+  expect(f).toThrow(LinkError);
+  expect(f).toThrow(expect.objectContaining({ code, message: expect.stringMatching(message) }));
 }
 
 describe('relocateProgram', () => {
