@@ -30,7 +30,9 @@ import {
   verdictName,
   type EventLookup,
 } from './format.js';
-import { parseCluster, parsePolicies, PolicyError } from './policy/parse.js';
+import { parseCluster } from './policy/cluster-file.js';
+import { PolicyError } from './policy/errors.js';
+import { parsePolicies } from './policy/manifests.js';
 import type { Cluster, NetworkPolicy } from './policy/model.js';
 
 const VERSION = '0.1.0';
