@@ -11,6 +11,7 @@ import { createSocket } from 'node:dgram';
 import { createServer, connect, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { FirewallError } from './errors.js';
 
 export interface ProbeRequest {
   readonly id: number;
@@ -28,7 +29,7 @@ export interface ProbeReply {
 function arg(name: string): string {
   const i = process.argv.indexOf(name);
   const v = i >= 0 ? process.argv[i + 1] : undefined;
-  if (!v) throw new Error(`agent: ${name} is required`);
+  if (!v) throw new FirewallError('AGENT_USAGE', `agent: ${name} is required`);
   return v;
 }
 

@@ -117,6 +117,9 @@ export const namespacedName = (namespace: string, name: string) => `${namespace}
 export const podKey = (p: Pick<Pod, 'namespace' | 'name'>) => namespacedName(p.namespace, p.name);
 export const policyKey = (p: Pick<NetworkPolicy, 'metadata'>) => namespacedName(p.metadata.namespace, p.metadata.name);
 
+/** `from->to:PROTO/port`, pods by `podKey`: how a probed flow is named in probe results and their printouts. */
+export const probeKey = (from: string, to: string, p: { readonly port: number; readonly protocol: string }) => `${from}->${to}:${p.protocol}/${p.port}`;
+
 /** Label changes: pods by 'ns/pod', namespaces by name; each replaces the labels it names. */
 export interface LabelChange {
   readonly pods?: Readonly<Record<string, Labels>>;
