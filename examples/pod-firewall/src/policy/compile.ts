@@ -1,3 +1,10 @@
+/**
+ * The policy-to-map compiler: a cluster and its NetworkPolicies in, the exact
+ * contents of the datapath's `endpoints`, `ipcache` and `policy` maps out.
+ * Pure and deterministic; numbering that must stay stable across updates
+ * (identities, endpoint and policy ids) comes from an `Allocations` record the
+ * caller keeps.
+ */
 import { formatPrefix, longestMatch, parseIpv4, parsePrefix, prefixWithin, type Prefix } from './cidr.js';
 import {
   effectivePolicyTypes,
@@ -12,14 +19,6 @@ import {
 } from './model.js';
 import { CompileError } from './errors.js';
 import { matchesSelector } from './selector.js';
-
-/**
- * The policy-to-map compiler: a cluster and its NetworkPolicies in, the exact
- * contents of the datapath's `endpoints`, `ipcache` and `policy` maps out.
- * Pure and deterministic; numbering that must stay stable across updates
- * (identities, endpoint and policy ids) comes from an `Allocations` record the
- * caller keeps.
- */
 
 export const DIR_EGRESS = 0;
 export const DIR_INGRESS = 1;

@@ -67,8 +67,8 @@ export function portNameProblem(name: string): string | undefined {
 
 export const cidrProblem = (s: string) => (tryParsePrefix(s) ? undefined : `"${s}" is not an IPv4 CIDR (a.b.c.d/len, len 0-32)`);
 
-export /** Adds a custom issue at `path` when there is a problem (`message` undefined: none). */
-const issue = (ctx: z.RefinementCtx, path: PathSegment[], message: string | undefined) => {
+/** Adds a custom issue at `path` when there is a problem (`message` undefined: none). */
+export const issue = (ctx: z.RefinementCtx, path: PathSegment[], message: string | undefined) => {
   if (message !== undefined) ctx.addIssue({ code: 'custom', path, message });
 };
 
