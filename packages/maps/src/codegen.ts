@@ -1,5 +1,5 @@
 import { MapType, NON_DATA_MAP_TYPES, PER_CPU_MAP_TYPES, type Btf, type CollectionSpec } from '@tsbpf/object';
-import { CodecError } from './codec.js';
+import { CodegenError } from './errors.js';
 import { lpmKeyFamily } from './special-maps.js';
 
 export interface GenerateOptions {
@@ -105,7 +105,7 @@ export function generateBindings(spec: CollectionSpec, options: GenerateOptions)
     const m = spec.maps[map];
     if (!m || m.type !== MapType.ringbuf) {
       const rings = Object.values(spec.maps).filter((x) => x.type === MapType.ringbuf).map((x) => x.name);
-      throw new CodecError(`records: ${m ? `map ${map} is a ${m.typeName}, not a ring buffer` : `no map named ${map}`}; ring buffers: ${rings.join(', ') || 'none'}`);
+      throw new CodegenError('GEN_RECORD', `records: ${m ? `map ${map} is a ${m.typeName}, not a ring buffer` : `no map named ${map}`}; ring buffers: ${rings.join(', ') || 'none'}`);
     }
   }
 
@@ -115,7 +115,7 @@ export function generateBindings(spec: CollectionSpec, options: GenerateOptions)
     const given = options.records?.[map];
     if (given) {
       const t = btf.findByName(given, 'struct');
-      if (!t) throw new CodecError(`records: no struct ${given} in the object's BTF`);
+      if (!t) throw new CodegenError('GEN_RECORD', `records: no struct ${given} in the object's BTF`);
       return t.id;
     }
     const unused = btf.findAllByName(`unused_${map}`, 'var');
