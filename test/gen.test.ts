@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from 'tsbpf';
 import { compile } from '@tsbpf/compiler';
-import { fixturePath } from '@tsbpf/fixtures';
+import { fixturePath, readFixture } from '@tsbpf/fixtures';
+import { codecFromBtf, decode, encode, type Codec } from '@tsbpf/maps';
+import { MapType, parseCollectionSpec } from '@tsbpf/object';
 import { describeNeeds, hasCommand, hasFile, isRoot, repoRoot } from './support/env.js';
 
 // Inside the repository, so the generated imports resolve through node_modules.
@@ -72,6 +74,33 @@ describe('tsbpf gen output', () => {
       expect(text).not.toMatch(/\bvoid \w+;|as unknown as/);
     });
   }
+});
+
+describe('codecs written out', () => {
+  it('code as codecFromBtf does for the same types (random bytes decoded, values encoded)', async () => {
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'written.ts');
+    await gen(fixturePath('maps_btf.bpf.o'), file, '--no-embed', '--camel-case');
+    const { mapCodecs } = (await import(file)) as { mapCodecs: Record<string, Record<'key' | 'value', Codec<unknown>>> };
+    const spec = parseCollectionSpec(readFixture('maps_btf.bpf.o'));
+    let compared = 0;
+    for (const [name, m] of Object.entries(spec.maps)) {
+      for (const [role, id] of [['key', m.btfKeyTypeId], ['value', m.btfValueTypeId]] as const) {
+        const written = mapCodecs[name]?.[role];
+        if (!written || !id || (role === 'key' && m.type === MapType.lpm_trie)) continue;
+        const fromBtf = codecFromBtf(spec.btf!, id, { memberNames: 'camel' });
+        expect(written.size).toBe(fromBtf.size);
+        for (let i = 0; i < 16; i++) {
+          const bytes = Uint8Array.from({ length: fromBtf.size }, () => Math.floor(Math.random() * 256));
+          const value = decode(fromBtf, bytes);
+          expect(decode(written, bytes)).toEqual(value);
+          expect(encode(written, value)).toEqual(encode(fromBtf, value));
+        }
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThanOrEqual(8);
+  });
 });
 
 const KINDS = `#include <linux/bpf.h>

@@ -7,7 +7,7 @@
 import type { Btf, BtfType } from '@tsbpf/object';
 import { CodecError } from './errors.js';
 
-/** The built-in codecs a plan names (exported by @tsbpf/maps under these names, but for `i64AsNumber`, internal). */
+/** The built-in codecs a plan names (exported by @tsbpf/maps under these names), with their sizes. */
 export const SCALAR_SIZES = {
   u8: 1,
   i8: 1,
@@ -71,18 +71,8 @@ export type CodecPlan =
   | StructPlan
   | UnionPlan;
 
-export interface StructPlan {
-  readonly kind: 'struct';
-  readonly id: number;
-  readonly name: string;
-  readonly cName: string;
-  readonly size: number;
-  readonly align: number;
-  readonly fields: readonly PlanField[];
-}
-
-export interface UnionPlan {
-  readonly kind: 'union';
+/** What structs and unions share: the C name, size and alignment, and the members at their offsets. */
+interface AggregatePlan {
   readonly id: number;
   readonly name: string;
   readonly cName: string;
@@ -90,6 +80,14 @@ export interface UnionPlan {
   readonly align: number;
   /** What a decode puts in the object: every member (an anonymous struct's fields lifted). */
   readonly fields: readonly PlanField[];
+}
+
+export interface StructPlan extends AggregatePlan {
+  readonly kind: 'struct';
+}
+
+export interface UnionPlan extends AggregatePlan {
+  readonly kind: 'union';
   /** What an encode weighs: each C member with the fields it writes together (see union.ts). */
   readonly members: readonly (readonly PlanField[])[];
 }

@@ -9,7 +9,7 @@ import { planFromBtf, type BtfCodecOptions, type CodecPlan, type PlanField, type
 import { array, decodeInline, enumOf, structAt, type PlacedField } from './composite.js';
 import { CodecError } from './errors.js';
 import { encodeUnion, rememberUnionBytes, type InlineCodec } from './union.js';
-import { be16, be32, bool, bytes, cstring, f32, f64, i16, i32, i64, i8, ipv4, ipv6, u16, u32, u64, u64AsNumber, u8 } from './primitives.js';
+import { be16, be32, bool, bytes, cstring, f32, f64, i16, i32, i64, i64AsNumber, i8, ipv4, ipv6, u16, u32, u64, u64AsNumber, u8 } from './primitives.js';
 
 export type { BtfCodecOptions } from './codec-plan.js';
 
@@ -23,22 +23,6 @@ export type { BtfCodecOptions } from './codec-plan.js';
 export function codecFromBtf(btf: Btf, typeId: number, options: BtfCodecOptions = {}): Codec<unknown> {
   return buildCodec(planFromBtf(btf, typeId, options));
 }
-
-/** A u64 read as a number; the signed twin of `u64AsNumber`. */
-export const i64AsNumber: Codec<number> = {
-  name: 'i64 (as number)',
-  size: 8,
-  align: 8,
-  decode: (v, off) => {
-    const x = v.getBigInt64(off, true);
-    if (x > BigInt(Number.MAX_SAFE_INTEGER) || x < BigInt(Number.MIN_SAFE_INTEGER)) throw new CodecError('CODEC_RANGE', `i64 (as number): ${x} is not a safe integer`);
-    return Number(x);
-  },
-  encode: (x, v, off) => {
-    if (!Number.isSafeInteger(x)) throw new CodecError(typeof x === 'number' ? 'CODEC_RANGE' : 'CODEC_TYPE', `i64 (as number): ${x} is not a safe integer`);
-    v.setBigInt64(off, BigInt(x), true);
-  },
-};
 
 /** The built-in codec of each scalar a plan names. */
 export const SCALARS: Readonly<Record<ScalarName, Codec<unknown>>> = {

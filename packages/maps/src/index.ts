@@ -13,6 +13,7 @@ export {
   i16,
   i32,
   i64,
+  i64AsNumber,
   i8,
   ipv4,
   ipv6,
@@ -24,7 +25,7 @@ export {
   u8,
 } from './primitives.js';
 export { array, enumOf, struct, structAt, type PlacedField, type StructValue } from './composite.js';
-export { codecFromBtf, i64AsNumber, type BtfCodecOptions } from './from-btf.js';
+export { codecFromBtf, type BtfCodecOptions } from './from-btf.js';
 export { PerCpuMap, TypedMap, sum, type SetOptions } from './typed-map.js';
 export { typedMaps } from './typed-maps.js';
 export { BloomFilter, MapOfMaps, ProgramArray, QueueMap, cidrKey, lpmKeyFamily } from './special-maps.js';

@@ -72,21 +72,33 @@ function bigCodec(name: string, signed: boolean): Codec<bigint> {
 export const u64 = bigCodec('u64', false);
 export const i64 = bigCodec('i64', true);
 
+/** A 64-bit integer as a number, for values that stay within 2^53 (decoding a larger one throws). */
+function int64AsNumber(signed: boolean): Codec<number> {
+  const name = signed ? 'i64 (as number)' : 'u64 (as number)';
+  const min = signed ? Number.MIN_SAFE_INTEGER : 0;
+  return {
+    name,
+    size: 8,
+    align: 8,
+    decode: (v, o) => {
+      const x = signed ? v.getBigInt64(o, LE) : v.getBigUint64(o, LE);
+      if (x > BigInt(Number.MAX_SAFE_INTEGER) || x < BigInt(min)) throw new CodecError('CODEC_RANGE', `${name}: ${x} is not a safe integer; use ${signed ? 'i64' : 'u64'}`);
+      return Number(x);
+    },
+    encode: (x, v, o) => {
+      if (!Number.isSafeInteger(x) || x < min) {
+        throw new CodecError(typeof x === 'number' ? 'CODEC_RANGE' : 'CODEC_TYPE', `${name}: ${x} is not a safe${signed ? '' : ' non-negative'} integer`);
+      }
+      if (signed) v.setBigInt64(o, BigInt(x), LE);
+      else v.setBigUint64(o, BigInt(x), LE);
+    },
+  };
+}
+
 /** A u64 as a number, for counters that stay below 2^53 (decoding a larger value throws). */
-export const u64AsNumber: Codec<number> = {
-  name: 'u64 (as number)',
-  size: 8,
-  align: 8,
-  decode: (v, o) => {
-    const x = v.getBigUint64(o, LE);
-    if (x > BigInt(Number.MAX_SAFE_INTEGER)) throw new CodecError('CODEC_RANGE', `u64 (as number): ${x} is not a safe integer; use u64`);
-    return Number(x);
-  },
-  encode: (x, v, o) => {
-    if (!Number.isSafeInteger(x) || x < 0) throw new CodecError(typeof x === 'number' ? 'CODEC_RANGE' : 'CODEC_TYPE', `u64 (as number): ${x} is not a safe non-negative integer`);
-    v.setBigUint64(o, BigInt(x), LE);
-  },
-};
+export const u64AsNumber = int64AsNumber(false);
+/** An i64 as a number, within ±2^53. */
+export const i64AsNumber = int64AsNumber(true);
 
 export const bool: Codec<boolean> = {
   name: 'bool',
@@ -222,7 +234,7 @@ export function formatIpv6(b: Uint8Array): string {
 }
 
 // Each writes all of its bytes.
-for (const c of [u8, i8, u16, i16, u32, i32, be16, be32, u64, i64, u64AsNumber, bool, f32, f64] as Codec<unknown>[]) markDense(c);
+for (const c of [u8, i8, u16, i16, u32, i32, be16, be32, u64, i64, u64AsNumber, i64AsNumber, bool, f32, f64] as Codec<unknown>[]) markDense(c);
 
 // The same reads and writes as their decode and encode, written into generated struct coders.
 // `accepts` is exactly encode's own check; values it refuses go to encode (for its error).

@@ -11,8 +11,9 @@
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { compile } from '@tsbpf/compiler';
-import { generateBindings } from '@tsbpf/maps';
+import { codecFromBtf, decode, encode, generateBindings, type Codec } from '@tsbpf/maps';
 import { parseCollectionSpec } from '@tsbpf/object';
+import { mapCodecs } from './bindings.js';
 import { REASONS } from './layout.js';
 import { describeNeeds, hasCommand } from '../../../../test/support/env.js';
 
@@ -27,6 +28,22 @@ describeNeeds([hasCommand('clang')], 'the datapath bindings', () => {
       typedefs: { ipv4_addr: 'ipv4' },
     });
     await expect(text).toMatchFileSnapshot('./bindings.ts');
+  });
+
+  it('its codecs code as codecFromBtf does with the same options', async () => {
+    const { object } = await compile({ source });
+    const spec = parseCollectionSpec(object);
+    for (const [name, codecs] of Object.entries(mapCodecs) as [string, Record<'key' | 'value', Codec<unknown>>][]) {
+      const m = spec.maps[name]!;
+      for (const [role, id] of [['key', m.btfKeyTypeId], ['value', m.btfValueTypeId]] as const) {
+        if (role === 'key' && name === 'ipcache') continue; // CIDR text: no BTF type says so
+        const fromBtf = codecFromBtf(spec.btf!, id, { memberNames: 'camel', typedefs: { ipv4_addr: 'ipv4' } });
+        const bytes = Uint8Array.from({ length: fromBtf.size }, (_, i) => (i * 37 + 11) & 0xff);
+        const value = decode(fromBtf, bytes);
+        expect(decode(codecs[role], bytes)).toEqual(value);
+        expect(encode(codecs[role], value)).toEqual(encode(fromBtf, value));
+      }
+    }
   });
 
   it('REASONS are the datapath\'s enum reason, in order', async () => {
