@@ -1,7 +1,7 @@
 /**
  * Batch iteration over a map: the iterators of keys(), values() and
- * entries(), and walkBatches for the walks that need no iterator (forEach,
- * size, getMany). Batches are read in place through the loader's
+ * entries(), and walkBatches and firstBatch for the walks that need no
+ * iterator (size, getMany; forEach). Batches are read in place through the loader's
  * BatchCursor; map types that refuse batch lookups are walked key by key.
  */
 import type { BatchCursor, BpfMap } from '@tsbpf/loader';
@@ -23,6 +23,20 @@ export function errnoOf(e: unknown): number {
 }
 
 /**
+ * The size of a cursor's first batch; undefined, the cursor given back,
+ * when the map type refuses batch lookups (walk it key by key instead).
+ */
+export function firstBatch(cursor: BatchCursor): number | undefined {
+  try {
+    return cursor.next();
+  } catch (e) {
+    cursor.release();
+    if (batchesRefused(e)) return undefined;
+    throw e;
+  }
+}
+
+/**
  * Walks `map` a batch at a time: `visit(keys, values, count, cursor)` for
  * each batch (the values with their words attached, see withWords) until it
  * returns false or the map ends. False, having read nothing, when the map
@@ -34,14 +48,9 @@ export function walkBatches(
   visit: (keys: DataView, values: DataView, count: number, cursor: BatchCursor) => boolean | void,
 ): boolean {
   const cursor = map.batchCursor(BATCH);
+  let count = firstBatch(cursor);
+  if (count === undefined) return false;
   try {
-    let count: number;
-    try {
-      count = cursor.next();
-    } catch (e) {
-      if (batchesRefused(e)) return false;
-      throw e;
-    }
     const keys = cursor.keys;
     const values = withWords(cursor.values);
     for (; count > 0; count = cursor.next()) {

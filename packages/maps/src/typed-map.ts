@@ -5,7 +5,7 @@
  */
 import { UpdateFlags, type BpfMap } from '@tsbpf/loader';
 import { ARRAY_MAP_TYPES, MapType, PER_CPU_MAP_TYPES } from '@tsbpf/object';
-import { BATCH, BatchIterator, EntryIterator, errnoOf, walkBatches } from './batch-walk.js';
+import { BATCH, BatchIterator, EntryIterator, errnoOf, firstBatch, walkBatches } from './batch-walk.js';
 import { decode, isDense, withWords, type Codec } from './codec.js';
 import { CodecError } from './errors.js';
 import { keyIdentity, keyIndexFor } from './key-index.js';
@@ -137,17 +137,29 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
    * per entry (the cheapest way to read a whole map into JavaScript values).
    */
   forEach(callback: (value: V, key: K, map: this) => void): void {
+    // The loop is written out here, not given to walkBatches as a closure: ~5-10% faster an entry.
+    const cursor = this.map.batchCursor(BATCH);
+    let count = firstBatch(cursor);
+    if (count === undefined) {
+      for (const [k, v] of this.entriesOneByOne()) callback(v, k, this);
+      return;
+    }
     const ks = this.map.keySize;
     const vs = this.map.valueBufferSize;
-    const walked = walkBatches(this.map, (keys, values, count, cursor) => {
-      for (let i = 0; i < count; i++) {
-        const key = this.key.decode(keys, i * ks);
-        const value = this.decodeValueAt(values, i * vs);
-        callback(value, key, this);
-        cursor.check(); // the callback may have closed the map
+    try {
+      const keys = cursor.keys;
+      const values = withWords(cursor.values);
+      for (; count > 0; count = cursor.next()) {
+        for (let i = 0; i < count; i++) {
+          const key = this.key.decode(keys, i * ks);
+          const value = this.decodeValueAt(values, i * vs);
+          callback(value, key, this);
+          cursor.check(); // the callback may have closed the map
+        }
       }
-    });
-    if (!walked) for (const [k, v] of this.entriesOneByOne()) callback(v, k, this);
+    } finally {
+      cursor.release();
+    }
   }
 
   /** For map types without batch lookups: next-key walk, one lookup each. */
