@@ -1,15 +1,19 @@
 /**
- * `tsbpf gen`: the generated bindings compile under `tsc --strict`, and
- * loading through them gives typed maps, programs, globals and ring buffers
- * that work against the kernel.
+ * `tsbpf gen`: the generated file is what test/gen/*.snap hold for the
+ * committed fixtures (object bytes elided), compiles under `tsc --strict`,
+ * and loading through it gives typed maps, programs, globals and ring
+ * buffers that work against the kernel, also for types only the object's
+ * BTF can decode (unions, bit-fields).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { main } from 'tsbpf';
 import { compile } from '@tsbpf/compiler';
-import { fixturePath } from '@tsbpf/fixtures';
+import { fixturePath, readFixture } from '@tsbpf/fixtures';
+import { codecFromBtf, decode, encode, type Codec } from '@tsbpf/maps';
+import { MapType, parseCollectionSpec } from '@tsbpf/object';
 import { describeNeeds, hasCommand, hasFile, isRoot, repoRoot } from './support/env.js';
 
 // Inside the repository, so the generated imports resolve through node_modules.
@@ -42,6 +46,88 @@ SEC("xdp") int emit(struct xdp_md *ctx)
 char LICENSE[] SEC("license") = "GPL";
 `;
 
+/** A generated file with the embedded object's base64 lines left out, for a snapshot that does not change with every byte. */
+const elideObject = (text: string) =>
+  text.replace(/^const OBJECT = \[\n(?:  '[A-Za-z0-9+\/=]*',\n)+\]/m, (m) => `const OBJECT = [\n  // ${m.split('\n').length - 2} lines of base64\n]`);
+
+describe('tsbpf gen output', () => {
+  const cases: [name: string, fixture: string, flags: string[]][] = [
+    ['maps_btf', 'maps_btf.bpf.o', ['--record', 'events=flow_stats']],
+    ['maps_btf.no-embed', 'maps_btf.bpf.o', ['--no-embed', '--camel-case']],
+    ['global_data', 'global_data.bpf.o', []],
+    ['btf_kinds', 'btf_kinds.bpf.o', []],
+  ];
+  for (const [name, fixture, flags] of cases) {
+    it(`${fixture} ${flags.join(' ')}: as test/gen/${name}.ts.snap`, async () => {
+      mkdirSync(dir, { recursive: true });
+      const out = join(dir, `${name}.ts`);
+      await gen(fixturePath(fixture), out, ...flags);
+      const text = readFileSync(out, 'utf8');
+      await expect(elideObject(text)).toMatchFileSnapshot(join(repoRoot, 'test/gen', `${name}.ts.snap`));
+      // Formatted: two-space indentation, no tabs, no trailing blanks, lines of a reasonable length.
+      for (const line of text.split('\n')) {
+        expect(line).toMatch(/^(  )*(\S.*)?$/);
+        expect(line).not.toMatch(/\s$/);
+        expect(line.length).toBeLessThanOrEqual(120);
+      }
+      // No dead statements and no double casts.
+      expect(text).not.toMatch(/\bvoid \w+;|as unknown as/);
+    });
+  }
+});
+
+describe('codecs written out', () => {
+  it('code as codecFromBtf does for the same types (random bytes decoded, values encoded)', async () => {
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'written.ts');
+    await gen(fixturePath('maps_btf.bpf.o'), file, '--no-embed', '--camel-case');
+    const { mapCodecs } = (await import(file)) as { mapCodecs: Record<string, Record<'key' | 'value', Codec<unknown>>> };
+    const spec = parseCollectionSpec(readFixture('maps_btf.bpf.o'));
+    let compared = 0;
+    for (const [name, m] of Object.entries(spec.maps)) {
+      for (const [role, id] of [['key', m.btfKeyTypeId], ['value', m.btfValueTypeId]] as const) {
+        const written = mapCodecs[name]?.[role];
+        if (!written || !id || (role === 'key' && m.type === MapType.lpm_trie)) continue;
+        const fromBtf = codecFromBtf(spec.btf!, id, { memberNames: 'camel' });
+        expect(written.size).toBe(fromBtf.size);
+        for (let i = 0; i < 16; i++) {
+          const bytes = Uint8Array.from({ length: fromBtf.size }, () => Math.floor(Math.random() * 256));
+          const value = decode(fromBtf, bytes);
+          expect(decode(written, bytes)).toEqual(value);
+          expect(encode(written, value)).toEqual(encode(fromBtf, value));
+        }
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThanOrEqual(8);
+  });
+});
+
+const KINDS = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+enum color { RED, GREEN = 5, BLUE };
+typedef __u32 quad[4];
+struct tagged {
+	enum color color;
+	unsigned int flags : 3;
+	unsigned int mode : 5;
+	union { __u32 as_u32; __u8 as_bytes[4]; };
+	struct { __u16 lo; __u16 hi; } pair;
+};
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 8); __type(key, __u32); __type(value, struct tagged); } tagged SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 2); __type(key, __u32); __type(value, quad); } quads SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, enum color); } colors SEC(".maps");
+SEC("xdp") int touch(struct xdp_md *ctx)
+{
+	__u32 k = 1;
+	struct tagged *t = bpf_map_lookup_elem(&tagged, &k);
+	if (t)
+		t->mode = 3;
+	return XDP_PASS;
+}
+char LICENSE[] SEC("license") = "GPL";
+`;
+
 describeNeeds([hasFile(join(repoRoot, 'packages/maps/dist/index.d.ts')), hasCommand('clang')], 'tsbpf gen', () => {
   it('generates bindings that compile under tsc --strict', async () => {
     mkdirSync(dir, { recursive: true });
@@ -49,6 +135,12 @@ describeNeeds([hasFile(join(repoRoot, 'packages/maps/dist/index.d.ts')), hasComm
     writeFileSync(join(dir, 'events.bpf.c'), EVENTS);
     await compile({ source: join(dir, 'events.bpf.c'), output: join(dir, 'events.bpf.o'), cache: false });
     await gen(join(dir, 'events.bpf.o'), join(dir, 'events.ts'));
+    writeFileSync(join(dir, 'kinds.bpf.c'), KINDS);
+    await compile({ source: join(dir, 'kinds.bpf.c'), output: join(dir, 'kinds.bpf.o'), cache: false });
+    await gen(join(dir, 'kinds.bpf.o'), join(dir, 'kinds.ts'));
+    // Types only BTF decodes are read through the embedded object; --no-embed cannot have them.
+    expect(readFileSync(join(dir, 'kinds.ts'), 'utf8')).toMatch(/export const Tagged = btfCodec<Tagged>\(\d+\);/);
+    await expect(gen(join(dir, 'kinds.bpf.o'), join(dir, 'kinds-no-embed.ts'), '--no-embed')).rejects.toThrow(/struct tagged needs the object's BTF/);
     // Globals are typed: a wrong name, a wrong type or a write to .rodata does not compile.
     writeFileSync(
       join(dir, 'usage.ts'),
@@ -70,7 +162,11 @@ export function use(): bigint {
     );
     execFileSync(
       join(repoRoot, 'node_modules/.bin/tsc'),
-      ['--strict', '--noEmit', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--lib', 'es2022,esnext.disposable,dom', '--types', 'node', join(dir, 'maps_btf.ts'), join(dir, 'events.ts'), join(dir, 'usage.ts')],
+      [
+        ...['--strict', '--noUncheckedIndexedAccess', '--noUnusedLocals', '--noEmit', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext'],
+        ...['--moduleResolution', 'nodenext', '--lib', 'es2022,esnext.disposable,dom', '--types', 'node'],
+        ...['maps_btf.ts', 'events.ts', 'kinds.ts', 'usage.ts'].map((f) => join(dir, f)),
+      ],
       { cwd: repoRoot, encoding: 'utf8' },
     );
   }, 120_000);
@@ -123,5 +219,19 @@ describeNeeds([isRoot(), hasFile(join(repoRoot, 'packages/maps/dist/index.d.ts')
       { seq: 20n, len: 42, comm: 'tsbpf' },
     ]);
     expect(l.globals.get('seq')).toBe(30n);
+
+    // Unions and bit-fields (from the object's BTF), a typedef'd array, an enum.
+    writeFileSync(join(dir, 'kinds2.bpf.c'), KINDS);
+    await compile({ source: join(dir, 'kinds2.bpf.c'), output: join(dir, 'kinds2.bpf.o'), cache: false });
+    await gen(join(dir, 'kinds2.bpf.o'), join(dir, 'kinds_run.ts'));
+    const kinds = await import(join(dir, 'kinds_run.ts'));
+    using k = kinds.load();
+    k.maps.tagged.set(1, { color: 'GREEN', flags: 5, mode: 2, as_u32: 0x04030201, pair: { lo: 1, hi: 2 } });
+    k.programs.touch.testRun({ data: new Uint8Array(64) });
+    expect(k.maps.tagged.get(1)).toMatchObject({ color: 'GREEN', flags: 5, mode: 3, as_u32: 0x04030201, as_bytes: Uint8Array.from([1, 2, 3, 4]), pair: { lo: 1, hi: 2 } });
+    k.maps.quads.set(1, Uint32Array.from([1, 2, 3, 4]));
+    expect(k.maps.quads.get(1)).toEqual(Uint32Array.from([1, 2, 3, 4]));
+    k.maps.colors.set(0, 'BLUE');
+    expect(k.maps.colors.get(0)).toBe('BLUE');
   });
 });

@@ -24,7 +24,8 @@
 // New flows and drops are reported through a ring buffer; counters are per
 // CPU by reason.
 //
-// The map layouts are mirrored in src/datapath/layout.ts; keep them in step.
+// The controller's map layouts are generated from this object's BTF
+// (src/datapath/bindings.ts, by tsbpf gen; its test says when to regenerate).
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -63,6 +64,9 @@ enum reason {
 
 enum verdict { VERDICT_ALLOW = 1, VERDICT_DENY = 2 };
 
+/* An IPv4 address in network order (the bindings read it as dotted text: tsbpf gen --typedef ipv4_addr=ipv4). */
+typedef __be32 ipv4_addr;
+
 struct endpoint {
 	__u32 endpoint_id;
 	__u32 identity[2]; /* by generation */
@@ -72,7 +76,7 @@ struct endpoint {
 
 struct ipcache_key {
 	__u32 prefixlen;
-	__u32 addr; /* network order */
+	ipv4_addr addr;
 };
 
 struct ipcache_value {
@@ -83,8 +87,8 @@ struct ipcache_value {
 
 struct policy_key {
 	__u32 endpoint_id;
-	__u32 peer_identity; /* PEER_ANY: any peer */
-	__u16 dport;         /* host order; 0: any port */
+	__u32 peer;  /* the peer's identity; PEER_ANY: any peer */
+	__u16 port;  /* destination port, host order; 0: any port */
 	__u8 proto;          /* 0: any protocol */
 	__u8 dir_gen;        /* direction | generation << 1 */
 };
@@ -94,8 +98,8 @@ struct policy_value {
 };
 
 struct ct_key {
-	__u32 saddr;
-	__u32 daddr;
+	ipv4_addr saddr;
+	ipv4_addr daddr;
 	__u16 sport;
 	__u16 dport;
 	__u8 proto;
@@ -131,8 +135,8 @@ struct counter {
 
 struct flow_event {
 	__u64 timestamp_ns;
-	__u32 saddr;
-	__u32 daddr;
+	ipv4_addr saddr;
+	ipv4_addr daddr;
 	__u16 sport;
 	__u16 dport;
 	__u8 proto;
@@ -201,8 +205,10 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } events SEC(".maps");
 
-/* Referenced so the record type is in BTF (tsbpf gen picks it up). */
-struct flow_event *unused_flow_event __attribute__((unused));
+/* Referenced so these types are in BTF: the record type of `events` (tsbpf gen's unused_<map>
+ * convention), and enum reason, whose names src/datapath/layout.ts's REASONS follow. */
+struct flow_event *unused_events __attribute__((unused));
+enum reason *unused_reason __attribute__((unused));
 
 static __always_inline void count(__u32 reason, __u32 bytes)
 {
@@ -302,18 +308,18 @@ static __always_inline int parse(struct __sk_buff *skb, struct ct_key *t, __u8 *
 
 static __always_inline struct policy_value *lookup_policy(__u32 ep, __u32 peer, __u8 proto, __u16 dport, __u8 dir_gen)
 {
-	struct policy_key k = { .endpoint_id = ep, .peer_identity = peer, .dport = dport, .proto = proto, .dir_gen = dir_gen };
+	struct policy_key k = { .endpoint_id = ep, .peer = peer, .port = dport, .proto = proto, .dir_gen = dir_gen };
 	struct policy_value *v = bpf_map_lookup_elem(&policy, &k);
 
 	if (v)
 		return v;
 	if (dport) {
-		k.dport = 0; /* every port of this protocol */
+		k.port = 0; /* every port of this protocol */
 		v = bpf_map_lookup_elem(&policy, &k);
 		if (v)
 			return v;
 	}
-	k.dport = 0;
+	k.port = 0;
 	k.proto = 0; /* every protocol */
 	return bpf_map_lookup_elem(&policy, &k);
 }

@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { btfDump, type BtfFormat } from './commands/btf-dump.js';
 import { build, type BuildOptions } from './commands/build.js';
 import { loadCommand, runCommand } from './commands/load.js';
-import { gen } from './commands/gen.js';
+import { gen, type GenFlags } from './commands/gen.js';
 import { inspect } from './commands/inspect.js';
 import { objdump } from './commands/objdump.js';
 import { CliError, processIo, type CliIo } from './io.js';
@@ -57,7 +57,10 @@ function buildProgram(io: CliIo): Command {
     .argument('<obj>', 'BPF ELF object')
     .option('-o, --output <file.ts>', 'write here instead of stdout')
     .option('--record <map=struct>', 'the record type of a ring buffer (default: the unused_<map> convention)', collect, [])
-    .action((obj: string, opts: { output?: string; record: string[] }) => gen(io, obj, opts));
+    .option('--typedef <name=codec>', 'read types behind this typedef with a built-in codec (e.g. ipv4_addr=ipv4)', collect, [])
+    .option('--camel-case', 'struct members in camelCase (endpoint_id: endpointId)')
+    .option('--no-embed', 'types and codecs only: no embedded object, no load()')
+    .action((obj: string, opts: GenFlags) => gen(io, obj, opts));
 
   program
     .command('run')

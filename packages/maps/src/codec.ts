@@ -1,4 +1,11 @@
 /**
+ * The Codec interface and what the built-in codecs share: encode/decode
+ * helpers, the dense set, inline access for generated struct coders, and
+ * the 64-bit words attached to views.
+ */
+import { CodecError } from './errors.js';
+
+/**
  * A codec turns a JS value into the bytes a map holds and back. Values are
  * read and written at an offset of a DataView, so nested codecs (struct
  * members, array elements) never copy.
@@ -102,12 +109,6 @@ export function encode<T>(codec: Codec<T>, value: T): Uint8Array {
 }
 
 export function decode<T>(codec: Codec<T>, bytes: Uint8Array, offset = 0): T {
-  if (bytes.length - offset < codec.size) throw new RangeError(`${codec.name}: ${bytes.length - offset} bytes, need ${codec.size}`);
+  if (bytes.length - offset < codec.size) throw new CodecError('CODEC_SIZE', `${codec.name}: ${bytes.length - offset} bytes, need ${codec.size}`);
   return codec.decode(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset);
-}
-
-/** A value a codec cannot represent (wrong type, out of range, unknown enum name). */
-export class CodecError extends TypeError {
-  override readonly name = 'CodecError';
-  readonly code = 'CODEC_INVALID';
 }

@@ -1,287 +1,228 @@
-import { MapType, NON_DATA_MAP_TYPES, PER_CPU_MAP_TYPES, type Btf, type CollectionSpec } from '@tsbpf/object';
-import { CodecError } from './codec.js';
-import { lpmKeyFamily } from './special-maps.js';
+/**
+ * generateBindings (`tsbpf gen`): TypeScript bindings for an object, like
+ * bpf2go or a libbpf skeleton. This file gathers what goes in them (types,
+ * codecs, maps, programs, globals, ring buffer records); codegen-template.ts
+ * lays it out.
+ */
+import { MapType, type Btf, type CollectionSpec } from '@tsbpf/object';
+import { isScalarName, SCALAR_SIZES, type BtfCodecOptions, type ScalarName } from './codec-plan.js';
+import { bindingsTemplate, RESERVED, type Slots } from './codegen-template.js';
+import { key, literal, member, quote } from './codegen-text.js';
+import { TypeWriter } from './codegen-types.js';
+import { CodegenError } from './errors.js';
+import { mapBinding, type CodecSource } from './map-binding.js';
 
 export interface GenerateOptions {
-  /** The object's bytes, embedded in the file (base64) so it needs nothing at run time. */
-  object: Uint8Array;
+  /**
+   * The object's bytes, embedded in the file (base64) with `spec()` and
+   * `load()`, so it needs nothing at run time. Without it (`--no-embed`)
+   * the file holds the types and codecs only, for objects loaded another way.
+   */
+  object?: Uint8Array;
   /** Where the object came from, for the header comment. */
   source: string;
   /** Ring buffer map → record struct name; otherwise found by the `unused_<map>` convention or a single `unused_*` pointer. */
   records?: Readonly<Record<string, string>>;
+  /** Struct and union member names as in C (default) or in camelCase (`--camel-case`). */
+  memberNames?: 'c' | 'camel';
+  /** Typedef → built-in codec (`--typedef ipv4_addr=ipv4`): what the C marks by a typedef, read as that codec reads it. */
+  typedefs?: Readonly<Record<string, string>>;
 }
 
-const pascal = (s: string) => s.replace(/(^|_)([a-z0-9])/gi, (_, __, c: string) => c.toUpperCase()).replace(/[^A-Za-z0-9]/g, '') || 'Anon';
-const ident = (s: string) => (/^[A-Za-z_$][\w$]*$/.test(s) ? s : JSON.stringify(s));
-
 /**
- * TypeScript bindings for an object, like bpf2go or a libbpf skeleton: an
- * interface per struct and a type per enum its maps, ring buffer records and
- * constants use; `Constants` for `.rodata`; and `load(options)` returning the
- * collection with every map typed, its programs, its globals and ring buffer
- * readers. The object is embedded; codecs come from its BTF at load.
+ * TypeScript bindings for an object: an interface per struct and a type per
+ * enum its maps, ring buffer records and globals use, each with a codec
+ * constant of the same name; the key and value codecs of every map; and,
+ * with the object embedded, `Constants` for `.rodata` and `load(options)`
+ * returning the collection with every map typed, its programs, its globals
+ * and ring buffer readers.
  */
 export function generateBindings(spec: CollectionSpec, options: GenerateOptions): string {
   const btf = spec.btf;
-  const named = new Map<number, string>(); // BTF id → TS type name
-  const decls: string[] = [];
-  const used = new Set<string>();
-  const nameFor = (base: string) => {
-    let n = pascal(base);
-    for (let i = 2; used.has(n); i++) n = `${pascal(base)}${i}`;
-    used.add(n);
-    return n;
+  const typedefs = checkTypedefs(btf, options.typedefs ?? {});
+  const codecOptions: BtfCodecOptions = {
+    ...(options.memberNames === 'camel' ? { memberNames: 'camel' } : {}),
+    ...(Object.keys(typedefs).length > 0 ? { typedefs } : {}),
+  };
+  const embedded = options.object !== undefined;
+  const writer = btf ? new TypeWriter(btf, codecOptions, embedded, RESERVED) : undefined;
+  const typeOf = (id: number): string => (writer ? writer.typeOf(writer.plan(id)) : 'Uint8Array');
+  const codecOf = (source: CodecSource): { type: string; codec: string } => {
+    if (source.kind === 'cidr') return { type: 'string', codec: `cidrKey(${quote(source.family)})` };
+    if (source.kind === 'bytes' || !writer) return { type: 'Uint8Array', codec: `bytes(${source.kind === 'bytes' ? source.size : 0})` };
+    const plan = writer.plan(source.typeId);
+    return { type: writer.typeOf(plan), codec: writer.codecOf(plan, 1, true) };
+  };
+  const uses = new Set<string>(); // what the maps and ring buffers import from @tsbpf/maps
+
+  const slots: Slots = {
+    source: options.source,
+    flags: [
+      ...(embedded ? [] : ['--no-embed']),
+      ...(options.memberNames === 'camel' ? ['--camel-case'] : []),
+      ...Object.entries(typedefs).map(([name, scalar]) => `--typedef ${name}=${scalar}`),
+      ...Object.entries(options.records ?? {}).map(([map, struct]) => `--record ${map}=${struct}`),
+    ],
+    imports: uses,
+    types: [],
+    codecs: [],
+    rawMaps: false,
+    mapCodecs: [],
+    recordCodecs: [],
+    usesBtf: false,
+    btfOptions: Object.keys(codecOptions).length > 0 ? literal(codecOptions) : undefined,
+    object: options.object,
+    constants: [],
+    maps: [],
+    mapInit: [],
+    programs: [],
+    programInit: [],
+    ringBuffers: [],
+    ringInit: [],
+    globals: [],
+    writableGlobals: [],
   };
 
-  const typeOf = (id: number, depth = 0): string => {
-    if (!btf || depth > 16) return 'unknown';
-    const t = btf.resolve(id);
-    switch (t.kind) {
-      case 'int':
-        if (t.encoding & 4 && t.size === 1) return 'boolean';
-        return t.size <= 4 ? 'number' : 'bigint';
-      case 'float':
-        return 'number';
-      case 'ptr':
-        return 'bigint';
-      case 'enum':
-      case 'enum64': {
-        if (!t.name) return `${t.values.map((v) => JSON.stringify(v.name)).join(' | ') || 'never'} | ${t.kind === 'enum64' ? 'bigint' : 'number'}`;
-        let n = named.get(t.id);
-        if (!n) {
-          n = nameFor(t.name);
-          named.set(t.id, n);
-          decls.push(`/** enum ${t.name} */\nexport type ${n} = ${t.values.map((v) => JSON.stringify(v.name)).join(' | ') || 'never'} | ${t.kind === 'enum64' ? 'bigint' : 'number'};\n`);
-        }
-        return n;
-      }
-      case 'array': {
-        const elem = btf.resolve(t.type);
-        if (elem.kind === 'int' && elem.size === 1 && (elem.encoding & 2 || elem.name === 'char')) return 'string';
-        if (elem.kind === 'int' && !(elem.encoding & 4)) {
-          const bits = elem.size * 8;
-          if (bits === 64) return elem.signed ? 'BigInt64Array' : 'BigUint64Array';
-          if (bits <= 32) return `${elem.signed ? 'Int' : 'Uint'}${bits}Array`;
-        }
-        if (elem.kind === 'float') return elem.size === 4 ? 'Float32Array' : 'Float64Array';
-        return `${typeOf(t.type, depth + 1)}[]`;
-      }
-      case 'struct':
-      case 'union': {
-        if (!t.name) return `{ ${members(btf, t, depth).join(' ')} }`;
-        let n = named.get(t.id);
-        if (!n) {
-          n = nameFor(t.name);
-          named.set(t.id, n);
-          const body = members(btf, t, depth);
-          decls.push(`/** ${t.kind} ${t.name} (${t.size} bytes) */\nexport interface ${n} {\n${body.map((m) => `  ${m}`).join('\n')}\n}\n`);
-        }
-        return n;
-      }
-      default:
-        return 'unknown';
-    }
-  };
-
-  const members = (b: Btf, t: Extract<ReturnType<Btf['resolve']>, { kind: 'struct' | 'union' }>, depth: number): string[] => {
-    const out: string[] = [];
-    if (t.kind === 'union') out.push('$bytes?: Uint8Array;');
-    for (const m of t.members) {
-      const mt = b.resolve(m.type);
-      if (m.name === '' && (mt.kind === 'struct' || mt.kind === 'union')) {
-        // Anonymous members are the parent's (C11); union members may each be given.
-        for (const inner of members(b, mt, depth + 1)) if (!inner.startsWith('$bytes')) out.push(mt.kind === 'union' ? inner.replace(/^([^:?]+):/, '$1?:') : inner);
-        continue;
-      }
-      if (m.name === '') continue;
-      const ts = m.bitfieldSize ? 'number' : typeOf(m.type, depth + 1);
-      out.push(`${ident(m.name)}${t.kind === 'union' ? '?' : ''}: ${ts};`);
-    }
-    return out;
-  };
-
-  // A record type given for a map that is not a ring buffer of this object is a typo, not a no-op.
-  for (const map of Object.keys(options.records ?? {})) {
-    const m = spec.maps[map];
-    if (!m || m.type !== MapType.ringbuf) {
-      const rings = Object.values(spec.maps).filter((x) => x.type === MapType.ringbuf).map((x) => x.name);
-      throw new CodecError(`records: ${m ? `map ${map} is a ${m.typeName}, not a ring buffer` : `no map named ${map}`}; ring buffers: ${rings.join(', ') || 'none'}`);
-    }
-  }
-
-  // Ring buffer record types: the option, else `unused_<map>`, else the only `unused_*` pointer.
-  const recordFor = (map: string): number | undefined => {
-    if (!btf) return undefined;
-    const given = options.records?.[map];
-    if (given) {
-      const t = btf.findByName(given, 'struct');
-      if (!t) throw new CodecError(`records: no struct ${given} in the object's BTF`);
-      return t.id;
-    }
-    const unused = btf.findAllByName(`unused_${map}`, 'var');
-    const candidates = unused.length > 0 ? unused : [...btf.types()].filter((t) => t.kind === 'var' && t.name.startsWith('unused_'));
-    if (candidates.length !== 1) return undefined;
-    const v = candidates[0]!;
-    if (v.kind !== 'var') return undefined;
-    const p = btf.resolve(v.type);
-    return p.kind === 'ptr' ? p.type : undefined;
-  };
-
-  const mapLines: string[] = [];
-  const mapInit: string[] = [];
-  const ringLines: string[] = [];
-  const ringInit: string[] = [];
+  const records = recordTypes(spec, options.records);
   for (const [name, m] of Object.entries(spec.maps)) {
-    if (m.kind !== 'btf' && m.kind !== 'legacy') continue;
-    if (m.type === MapType.ringbuf) {
-      const rec = recordFor(name);
-      if (rec !== undefined) {
-        ringLines.push(`  ${ident(name)}: (options?: RingBufferOptions) => RingBuffer<${typeOf(rec)}>;`);
-        ringInit.push(`    ${ident(name)}: (o) => new RingBuffer(collection.maps[${JSON.stringify(name)}]!, codec(${rec}), o),`);
+    const binding = mapBinding(m, btf);
+    const live = `${member('maps', name)}!`;
+    switch (binding?.kind) {
+      case undefined:
+        break;
+      case 'TypedMap':
+      case 'PerCpuMap': {
+        const k = codecOf(binding.key);
+        const v = codecOf(binding.value);
+        if (binding.key.kind === 'cidr') uses.add('cidrKey');
+        if (binding.key.kind === 'bytes' || binding.value.kind === 'bytes') uses.add('bytes');
+        uses.add(binding.kind);
+        slots.mapCodecs.push(`${key(name)}: { key: ${k.codec}, value: ${v.codec} },`);
+        slots.maps.push(`${key(name)}: ${binding.kind}<${k.type}, ${v.type}>;`);
+        const codecs = member('mapCodecs', name);
+        slots.mapInit.push(`${key(name)}: new ${binding.kind}(${live}, ${codecs}.key, ${codecs}.value),`);
+        break;
       }
-      continue;
-    }
-    if (m.type === MapType.prog_array) {
-      mapLines.push(`  ${ident(name)}: ProgramArray;`);
-      mapInit.push(`    ${ident(name)}: new ProgramArray(collection.maps[${JSON.stringify(name)}]!),`);
-      continue;
-    }
-    if (m.type === MapType.array_of_maps || m.type === MapType.hash_of_maps) {
-      const k = m.btfKeyTypeId ? typeOf(m.btfKeyTypeId) : 'Uint8Array';
-      const keyCodec = m.btfKeyTypeId ? `codec(${m.btfKeyTypeId})` : `bytes(${m.keySize})`;
-      mapLines.push(`  ${ident(name)}: MapOfMaps<${k}>;`);
-      mapInit.push(`    ${ident(name)}: new MapOfMaps(collection.maps[${JSON.stringify(name)}]!, ${keyCodec} as Codec<${k}>),`);
-      continue;
-    }
-    if (NON_DATA_MAP_TYPES.has(m.type)) {
-      mapLines.push(`  ${ident(name)}: BpfMap;`);
-      mapInit.push(`    ${ident(name)}: collection.maps[${JSON.stringify(name)}]!,`);
-      continue;
-    }
-    const lpm = lpmKeyFamily(m, btf);
-    const k = lpm ? 'string' : m.btfKeyTypeId ? typeOf(m.btfKeyTypeId) : 'Uint8Array';
-    const v = m.btfValueTypeId ? typeOf(m.btfValueTypeId) : 'Uint8Array';
-    const cls = PER_CPU_MAP_TYPES.has(m.type) ? 'PerCpuMap' : 'TypedMap';
-    const keyCodec = lpm ? `cidrKey('${lpm}')` : m.btfKeyTypeId ? `codec(${m.btfKeyTypeId})` : `bytes(${m.keySize})`;
-    const valueCodec = m.btfValueTypeId ? `codec(${m.btfValueTypeId})` : `bytes(${m.valueSize})`;
-    mapLines.push(`  ${ident(name)}: ${cls}<${k}, ${v}>;`);
-    mapInit.push(`    ${ident(name)}: new ${cls}(collection.maps[${JSON.stringify(name)}]!, ${keyCodec} as Codec<${k}>, ${valueCodec} as Codec<${v}>),`);
-  }
-
-  const constants: string[] = [];
-  for (const m of Object.values(spec.maps)) {
-    if (m.kind !== 'rodata') continue;
-    for (const v of m.variables) {
-      let ts = 'Uint8Array';
-      if (btf && v.btfTypeId) {
-        const t = btf.type(v.btfTypeId);
-        if (t.kind === 'var') {
-          const r = btf.resolve(t.type);
-          ts = r.kind === 'int' ? (r.encoding & 4 ? 'boolean' : 'number | bigint') : 'Uint8Array';
-        }
+      case 'MapOfMaps': {
+        const k = codecOf(binding.key);
+        if (binding.key.kind === 'bytes') uses.add('bytes');
+        uses.add('MapOfMaps');
+        slots.maps.push(`${key(name)}: MapOfMaps<${k.type}>;`);
+        slots.mapInit.push(`${key(name)}: new MapOfMaps(${live}, ${k.codec}),`);
+        break;
       }
-      constants.push(`  ${ident(v.name)}?: ${ts};`);
-    }
-  }
-  // Global variables, typed from BTF as Globals decodes them (the last of a name wins, as there).
-  const globalTypes = new Map<string, { ts: string; writable: boolean }>();
-  for (const m of Object.values(spec.maps)) {
-    if (m.kind !== 'data' && m.kind !== 'bss' && m.kind !== 'rodata') continue;
-    for (const v of m.variables) {
-      let ts = 'Uint8Array';
-      if (btf && v.btfTypeId) {
-        const t = btf.type(v.btfTypeId);
-        if (t.kind === 'var') ts = typeOf(t.type);
+      case 'ProgramArray':
+        uses.add('ProgramArray');
+        slots.maps.push(`${key(name)}: ProgramArray;`);
+        slots.mapInit.push(`${key(name)}: new ProgramArray(${live}),`);
+        break;
+      case 'BpfMap':
+        slots.rawMaps = true;
+        slots.maps.push(`${key(name)}: BpfMap;`);
+        slots.mapInit.push(`${key(name)}: ${live},`);
+        break;
+      case 'RingBuffer': {
+        const rec = records.get(name);
+        if (rec === undefined || !writer) break; // a ring buffer with no known record type is left out
+        const plan = writer.plan(rec);
+        slots.recordCodecs.push(`${key(name)}: ${writer.codecOf(plan, 1, true)},`);
+        uses.add('RingBuffer');
+        slots.ringBuffers.push(`${key(name)}: (options?: RingBufferOptions) => RingBuffer<${writer.typeOf(plan)}>;`);
+        slots.ringInit.push(`${key(name)}: (options) => new RingBuffer(${live}, ${member('recordCodecs', name)}, options),`);
+        break;
       }
-      globalTypes.set(v.name, { ts, writable: m.kind !== 'rodata' });
     }
   }
-  const globalLines = [...globalTypes].map(([n, g]) => `  ${ident(n)}: ${g.ts};`);
-  const writableGlobals = [...globalTypes].filter(([, g]) => g.writable).map(([n]) => JSON.stringify(n));
-  const programs = Object.keys(spec.programs).map((p) => `  ${ident(p)}: Program;`);
-  const b64 = toBase64(options.object);
 
-  return `// Code generated by tsbpf gen from ${options.source}; DO NOT EDIT.
-import { parseCollectionSpec, type CollectionSpec } from '@tsbpf/object';
-import { loadCollection, type BpfMap, type Collection, type LoadCollectionOptions, type Program } from '@tsbpf/loader';
-import { Globals, MapOfMaps, PerCpuMap, ProgramArray, RingBuffer, TypedMap, bytes, cidrKey, codecFromBtf, type Codec, type RingBufferOptions } from '@tsbpf/maps';
-
-${decls.join('\n')}
-/** \`const volatile\` globals, set before load. */
-export interface Constants {
-${constants.join('\n')}
-}
-
-export interface Maps {
-${mapLines.join('\n')}
-}
-
-export interface Programs {
-${programs.join('\n')}
-}
-
-export interface RingBuffers {
-${ringLines.join('\n')}
-}
-
-/** Every global variable (\`.data\`, \`.bss\`, \`.rodata\`), typed as Globals reads it. */
-export interface GlobalVariables {
-${globalLines.join('\n')}
-}
-
-/** The globals set() accepts: not \`.rodata\` (frozen at load; give those in \`constants\`). */
-export type WritableGlobal = ${writableGlobals.join(' | ') || 'never'};
-
-/** Globals by name, typed. */
-export interface TypedGlobals {
-  names(): string[];
-  get<K extends keyof GlobalVariables>(name: K): GlobalVariables[K];
-  set<K extends WritableGlobal>(name: K, value: GlobalVariables[K]): void;
-}
-
-export interface Loaded extends Disposable {
-  readonly collection: Collection;
-  readonly maps: Maps;
-  readonly programs: Programs;
-  readonly globals: TypedGlobals;
-  readonly ringBuffers: RingBuffers;
-  close(): void;
-}
-
-const OBJECT = ${JSON.stringify(b64)};
-
-/** The embedded object, parsed. */
-export function spec(): CollectionSpec {
-  return parseCollectionSpec(Uint8Array.from(atob(OBJECT), (c) => c.charCodeAt(0)));
-}
-
-/** Loads the object; every map typed from its BTF. */
-export function load(options: Omit<LoadCollectionOptions, 'constants'> & { constants?: Constants } = {}): Loaded {
-  const s = spec();
-  const collection = loadCollection(s, options as LoadCollectionOptions);
-  try {
-    const codec = (id: number) => codecFromBtf(s.btf!, id) as Codec<never>;
-    void codec;
-    void bytes;
-    const maps: Maps = {
-${mapInit.join('\n')}
-    };
-    const ringBuffers: RingBuffers = {
-${ringInit.join('\n')}
-    };
-    const programs = collection.programs as unknown as Programs;
-    const globals = new Globals(collection, s) as unknown as TypedGlobals;
-    return { collection, maps, programs, globals, ringBuffers, close: () => collection.close(), [Symbol.dispose]: () => collection.close() };
-  } catch (e) {
-    collection.close();
-    throw e;
+  if (embedded) {
+    for (const m of Object.values(spec.maps)) {
+      if (m.kind !== 'rodata') continue;
+      for (const v of m.variables) slots.constants.push(`${key(v.name)}?: ${constantType(btf, v.btfTypeId)};`);
+    }
+    // Global variables, typed as Globals decodes them (the last of a name wins, as there).
+    const globals = new Map<string, { type: string; writable: boolean }>();
+    for (const m of Object.values(spec.maps)) {
+      if (m.kind !== 'data' && m.kind !== 'bss' && m.kind !== 'rodata') continue;
+      for (const v of m.variables) {
+        const t = btf && v.btfTypeId ? btf.type(v.btfTypeId) : undefined;
+        globals.set(v.name, { type: t?.kind === 'var' ? typeOf(t.type) : 'Uint8Array', writable: m.kind !== 'rodata' });
+      }
+    }
+    for (const [name, g] of globals) {
+      slots.globals.push(`${key(name)}: ${g.type};`);
+      if (g.writable) slots.writableGlobals.push(quote(name));
+    }
+    for (const p of Object.keys(spec.programs)) {
+      slots.programs.push(`${key(p)}: Program;`);
+      slots.programInit.push(`${key(p)}: ${member('programs', p)}!,`);
+    }
   }
-}
-`;
+
+  if (writer) {
+    for (const name of writer.imports) uses.add(name);
+    slots.types = writer.types;
+    slots.codecs = writer.codecs;
+    slots.usesBtf = writer.usesBtf;
+  }
+  return bindingsTemplate(slots);
 }
 
-function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
+/** The typedef option checked against the BTF: every name a typedef there, every codec a built-in scalar of its size. */
+function checkTypedefs(btf: Btf | undefined, typedefs: Readonly<Record<string, string>>): Record<string, ScalarName> {
+  const out: Record<string, ScalarName> = {};
+  for (const [name, scalar] of Object.entries(typedefs)) {
+    if (!isScalarName(scalar)) {
+      throw new CodegenError('GEN_TYPEDEF', `typedef ${name}: no codec ${scalar}; one of ${Object.keys(SCALAR_SIZES).join(', ')}`);
+    }
+    const t = btf?.findByName(name, 'typedef');
+    if (!btf || !t) throw new CodegenError('GEN_TYPEDEF', `typedef ${name}: no such typedef in the object's BTF`);
+    const size = btf.sizeof(t.id);
+    if (size !== SCALAR_SIZES[scalar]) throw new CodegenError('GEN_TYPEDEF', `typedef ${name} is ${size} bytes, ${scalar} is ${SCALAR_SIZES[scalar]}`);
+    out[name] = scalar;
+  }
+  return out;
+}
+
+/**
+ * Ring buffer → BTF id of its record struct: the option, else the pointer
+ * global `unused_<map>`, else the object's only `unused_*` pointer. A record
+ * type named for a map that is no ring buffer of this object is a typo, not
+ * a no-op.
+ */
+function recordTypes(spec: CollectionSpec, given: Readonly<Record<string, string>> = {}): Map<string, number> {
+  const btf = spec.btf;
+  const rings = Object.values(spec.maps).filter((m) => m.type === MapType.ringbuf);
+  for (const name of Object.keys(given)) {
+    const m = spec.maps[name];
+    if (!m || m.type !== MapType.ringbuf) {
+      const which = m ? `map ${name} is a ${m.typeName}, not a ring buffer` : `no map named ${name}`;
+      throw new CodegenError('GEN_RECORD', `records: ${which}; ring buffers: ${rings.map((r) => r.name).join(', ') || 'none'}`);
+    }
+  }
+  const out = new Map<string, number>();
+  if (!btf) return out;
+  for (const { name } of rings) {
+    const struct = given[name];
+    if (struct) {
+      const t = btf.findByName(struct, 'struct');
+      if (!t) throw new CodegenError('GEN_RECORD', `records: no struct ${struct} in the object's BTF`);
+      out.set(name, t.id);
+      continue;
+    }
+    const unused = btf.findAllByName(`unused_${name}`, 'var');
+    const candidates = unused.length > 0 ? unused : [...btf.types()].filter((t) => t.kind === 'var' && t.name.startsWith('unused_'));
+    const v = candidates.length === 1 ? candidates[0]! : undefined;
+    const pointer = v?.kind === 'var' ? btf.resolve(v.type) : undefined;
+    if (pointer?.kind === 'ptr') out.set(name, pointer.type);
+  }
+  return out;
+}
+
+/** What `load({ constants })` takes for a `.rodata` variable (the loader's own types for constants). */
+function constantType(btf: Btf | undefined, varId: number): string {
+  const t = btf && varId ? btf.type(varId) : undefined;
+  if (!btf || t?.kind !== 'var') return 'Uint8Array';
+  const r = btf.resolve(t.type);
+  if (r.kind !== 'int') return 'Uint8Array';
+  return r.encoding & 4 ? 'boolean' : 'number | bigint';
 }

@@ -1,4 +1,9 @@
-import { CodecError, WORDS, inlineOf, isDense, markDense, type Codec, type Infer } from './codec.js';
+/**
+ * Composite codecs: structs (C layout, packed, or at explicit offsets, with
+ * their decoder and encoder generated per struct), arrays and enums.
+ */
+import { WORDS, inlineOf, isDense, markDense, type Codec, type Infer } from './codec.js';
+import { CodecError } from './errors.js';
 import { f32, f64, i16, i32, i8, u16, u32, u8, u64, i64 } from './primitives.js';
 import type { InlineCodec } from './union.js';
 
@@ -24,7 +29,7 @@ export interface PlacedField {
  */
 export function structAt<T extends object>(name: string, size: number, align: number, fields: readonly PlacedField[]): Codec<T> {
   for (const f of fields) {
-    if (f.offset < 0 || f.offset + f.codec.size > size) throw new CodecError(`${name}: member ${f.name} does not fit in ${size} bytes`);
+    if (f.offset < 0 || f.offset + f.codec.size > size) throw new CodecError('CODEC_LAYOUT', `${name}: member ${f.name} does not fit in ${size} bytes`);
   }
   const decode = compileDecoder<T>(size, fields);
   const fast = compileEncoder(name, size, fields);
@@ -35,7 +40,7 @@ export function structAt<T extends object>(name: string, size: number, align: nu
     align,
     decode,
     encode: fast ?? function encode(value, view, offset) {
-      if (value === null || typeof value !== 'object') throw new CodecError(`${name}: ${String(value)} is not an object`);
+      if (value === null || typeof value !== 'object') throw new CodecError('CODEC_TYPE', `${name}: ${String(value)} is not an object`);
       zero(view, offset, size);
       const v = value as Record<string, unknown>;
       for (const f of fields) {
@@ -44,11 +49,11 @@ export function structAt<T extends object>(name: string, size: number, align: nu
           continue;
         }
         const member = v[f.name];
-        if (member === undefined && !(f.name in v)) throw new CodecError(`${name}: missing member ${f.name}`);
+        if (member === undefined && !(f.name in v)) throw new CodecError('CODEC_MEMBER', `${name}: missing member ${f.name}`);
         try {
           f.codec.encode(member, view, offset + f.offset);
         } catch (e) {
-          if (e instanceof CodecError) e.message = `${name}.${f.name}: ${e.message}`;
+          if (e instanceof CodecError) e.addContext(`${name}.${f.name}`);
           throw e;
         }
       }
@@ -78,7 +83,7 @@ function compileEncoder(name: string, size: number, fields: readonly PlacedField
       const fast = kind ? `if (word >= 0) w.${kind}[word + ${f.offset / 8}] = m; else ${inline.write('view', at, 'm')}` : inline.write('view', at, 'm');
       write = `if (${inline.accepts('m')}) { ${fast} } else ${call}`;
     }
-    return [`at = ${i}; m = v[${key}];`, `if (m === undefined && !(${key} in v)) throw new CodecError(name + ': missing member ' + ${key});`, write].join('\n');
+    return [`at = ${i}; m = v[${key}];`, `if (m === undefined && !(${key} in v)) { at = -1; throw new CodecError('CODEC_MEMBER', name + ': missing member ' + ${key}); }`, write].join('\n');
   });
   const params = fields.map((_, i) => `c${i}`);
   // Members that write every byte and cover the struct without gaps leave no padding to zero.
@@ -92,7 +97,7 @@ function compileEncoder(name: string, size: number, fields: readonly PlacedField
     'WORDS',
     ...params,
     `return function encode(value, view, offset) {
-      if (value === null || typeof value !== 'object') throw new CodecError(name + ': ' + String(value) + ' is not an object');
+      if (value === null || typeof value !== 'object') throw new CodecError('CODEC_TYPE', name + ': ' + String(value) + ' is not an object');
       ${zeroFirst ? `zero(view, offset, ${size});` : '// every byte is written by a member: no zeroing'}
       ${wordy ? wordPrologue(size) : ''}
       const v = value;
@@ -100,7 +105,7 @@ function compileEncoder(name: string, size: number, fields: readonly PlacedField
       try {
         ${lines.join('\n')}
       } catch (e) {
-        if (e instanceof CodecError && at >= 0 && !e.message.startsWith(name + ': missing member')) e.message = name + '.' + names[at] + ': ' + e.message;
+        if (e instanceof CodecError && at >= 0) e.addContext(name + '.' + names[at]);
         throw e;
       }
     };`,
@@ -232,9 +237,12 @@ const TYPED: ReadonlyMap<Codec<unknown>, new (n: number) => ArrayLike<number | b
 
 /**
  * `T[n]`: a typed array for numeric elements (Uint32Array for `u32`, ...),
- * a plain array otherwise.
+ * a plain array otherwise. `A` names the array type where the caller knows
+ * it (`array<number, Uint32Array>(u32, 4)`, as generated bindings do).
  */
-export function array<T>(element: Codec<T>, length: number): Codec<TypedArrayOf<T>> {
+export function array<T>(element: Codec<T>, length: number): Codec<TypedArrayOf<T>>;
+export function array<T, A>(element: Codec<T>, length: number): Codec<A>;
+export function array<T>(element: Codec<T>, length: number): Codec<unknown> {
   const Typed = TYPED.get(element as Codec<unknown>);
   const name = `${element.name}[${length}]`;
   return {
@@ -244,11 +252,11 @@ export function array<T>(element: Codec<T>, length: number): Codec<TypedArrayOf<
     decode(view, offset) {
       const out = Typed ? new Typed(length) : new Array<T>(length);
       for (let i = 0; i < length; i++) (out as { [i: number]: unknown })[i] = element.decode(view, offset + i * element.size);
-      return out as unknown as TypedArrayOf<T>;
+      return out;
     },
     encode(value, view, offset) {
       const v = value as ArrayLike<T>;
-      if (!v || typeof v.length !== 'number' || v.length > length) throw new CodecError(`${name}: need at most ${length} elements`);
+      if (!v || typeof v.length !== 'number' || v.length > length) throw new CodecError(v && typeof v.length === 'number' ? 'CODEC_RANGE' : 'CODEC_TYPE', `${name}: need at most ${length} elements`);
       new Uint8Array(view.buffer, view.byteOffset + offset, element.size * length).fill(0);
       for (let i = 0; i < v.length; i++) element.encode(v[i]!, view, offset + i * element.size);
     },
@@ -259,9 +267,12 @@ export function array<T>(element: Codec<T>, length: number): Codec<TypedArrayOf<
  * A C enum: decodes to the enumerator's name (or the number when no
  * enumerator has that value), encodes either.
  */
-export function enumOf(name: string, base: Codec<number>, values: Readonly<Record<string, number>>): Codec<string | number> {
-  const byValue = new Map<number, string>();
-  for (const [k, v] of Object.entries(values)) if (!byValue.has(v)) byValue.set(v, k);
+export function enumOf(name: string, base: Codec<number>, values: Readonly<Record<string, number>>): Codec<string | number>;
+/** The same, decoding to `Name` (given as a type argument: `enumOf<'RED' | 'GREEN'>(...)`, as generated bindings do). */
+export function enumOf<Name extends string>(name: string, base: Codec<number>, values: Readonly<Record<Name, number>>): Codec<Name | number>;
+export function enumOf<Name extends string>(name: string, base: Codec<number>, values: Readonly<Record<Name, number>>): Codec<Name | number> {
+  const byValue = new Map<number, Name>();
+  for (const [k, v] of Object.entries(values) as [Name, number][]) if (!byValue.has(v)) byValue.set(v, k);
   return {
     name,
     size: base.size,
@@ -272,8 +283,8 @@ export function enumOf(name: string, base: Codec<number>, values: Readonly<Recor
     },
     encode: (x, view, offset) => {
       if (typeof x === 'string') {
-        const n = values[x];
-        if (n === undefined) throw new CodecError(`${name}: no enumerator ${x}`);
+        const n = (values as Readonly<Record<string, number>>)[x];
+        if (n === undefined) throw new CodecError('CODEC_FORMAT', `${name}: no enumerator ${x}`);
         base.encode(n, view, offset);
       } else base.encode(x, view, offset);
     },

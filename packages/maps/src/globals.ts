@@ -1,6 +1,12 @@
+/**
+ * Globals: an object's global variables (`.data`, `.bss`, `.rodata`) by
+ * name, read and written in the maps' own memory; TypedGlobals, the same
+ * with names and types known at compile time.
+ */
 import type { BpfMap, Collection } from '@tsbpf/loader';
 import { MapFlags, type CollectionSpec } from '@tsbpf/object';
-import { CodecError, type Codec } from './codec.js';
+import type { Codec } from './codec.js';
+import { MapSchemaError } from './errors.js';
 import { codecFromBtf, type BtfCodecOptions } from './from-btf.js';
 import { bytes } from './primitives.js';
 
@@ -49,7 +55,7 @@ export class Globals {
 
   private variable(name: string): Variable {
     const v = this.vars.get(name);
-    if (!v) throw new CodecError(`no global variable ${name}; have ${this.names().join(', ')}`);
+    if (!v) throw new MapSchemaError('GLOBAL_UNKNOWN', `no global variable ${name}; have ${this.names().join(', ')}`);
     return v;
   }
 
@@ -71,7 +77,7 @@ export class Globals {
   /** Writes one global: its own bytes in the mapped section (else the section rewritten in one update). */
   set(name: string, value: unknown): void {
     const v = this.variable(name);
-    if (v.readOnly) throw new CodecError(`${name} is in ${v.map}, which is frozen after load: pass it as a constant when loading`);
+    if (v.readOnly) throw new MapSchemaError('GLOBAL_READ_ONLY', `${name} is in ${v.map}, which is frozen after load: pass it as a constant when loading`);
     const map = this.collection.maps[v.map]!;
     const mem = this.memory(map);
     if (mem && map.mappedWritable) {
@@ -84,5 +90,26 @@ export class Globals {
     const current = map.lookup(this.zeroKey)!;
     v.codec.encode(value, new DataView(current.buffer, current.byteOffset, current.byteLength), v.offset);
     map.update(this.zeroKey, current);
+  }
+}
+
+/**
+ * Globals whose names and types are known, as generated bindings know
+ * them: `get` and `set` checked at compile time (an unknown name, a value
+ * of the wrong type, a write to `.rodata` do not compile).
+ */
+export class TypedGlobals<Vars extends object, Writable extends keyof Vars = keyof Vars> {
+  constructor(readonly untyped: Globals) {}
+
+  names(): string[] {
+    return this.untyped.names();
+  }
+
+  get<K extends keyof Vars & string>(name: K): Vars[K] {
+    return this.untyped.get<Vars[K]>(name);
+  }
+
+  set<K extends Writable & string>(name: K, value: Vars[K]): void {
+    this.untyped.set(name, value);
   }
 }

@@ -1,4 +1,6 @@
-export { CodecError, decode, encode, type Codec, type Infer } from './codec.js';
+/** The public API of @tsbpf/maps. */
+export { decode, encode, type Codec, type Infer } from './codec.js';
+export { CodecError, CodegenError, MapSchemaError, type CodecErrorCode, type CodegenErrorCode, type MapSchemaErrorCode } from './errors.js';
 export {
   be16,
   be32,
@@ -11,6 +13,7 @@ export {
   i16,
   i32,
   i64,
+  i64AsNumber,
   i8,
   ipv4,
   ipv6,
@@ -23,11 +26,11 @@ export {
 } from './primitives.js';
 export { array, enumOf, struct, structAt, type PlacedField, type StructValue } from './composite.js';
 export { codecFromBtf, type BtfCodecOptions } from './from-btf.js';
-export { MapSchemaError, PerCpuMap, TypedMap, sum, type SetOptions } from './typed-map.js';
+export { PerCpuMap, TypedMap, sum, type SetOptions } from './typed-map.js';
 export { typedMaps } from './typed-maps.js';
 export { BloomFilter, MapOfMaps, ProgramArray, QueueMap, cidrKey, lpmKeyFamily } from './special-maps.js';
 export { RingBuffer, type RingBufferOptions } from './ring-buffer.js';
-export { Globals } from './globals.js';
+export { Globals, TypedGlobals } from './globals.js';
 export { generateBindings, type GenerateOptions } from './codegen.js';
 export { PerfBuffer, type PerfBufferOptions } from './perf-buffer.js';
 export { fromRefStruct, type RefStructInstance, type RefStructType } from './ref-struct.js';

@@ -1,10 +1,12 @@
+/**
+ * PerfBuffer<T>: the records of a perf event array, decoded, with the CPU
+ * each came from.
+ */
 import { PerfEventArrayReader, type BpfMap } from '@tsbpf/loader';
-import { CodecError, type Codec } from './codec.js';
-import { CHUNK, HeldError, recordIterator } from './record-iterator.js';
+import type { Codec } from './codec.js';
+import { RecordStream, type RecordStreamOptions } from './record-stream.js';
 
-export interface PerfBufferOptions {
-  signal?: AbortSignal;
-  pollMs?: number;
+export interface PerfBufferOptions extends RecordStreamOptions {
   /** Ring pages per CPU (a power of two; default 8). */
   pagesPerCpu?: number;
 }
@@ -14,62 +16,21 @@ export interface PerfBufferOptions {
  * array, decoded, with the CPU each came from: an async iterable and
  * `drain()`. `lost` counts what the kernel dropped when a ring was full.
  */
-export class PerfBuffer<T> implements AsyncIterable<{ cpu: number; record: T }>, Disposable {
-  private readonly reader: PerfEventArrayReader;
-  private closed = false;
-
-  constructor(
-    map: BpfMap,
-    readonly codec: Codec<T>,
-    private readonly options: PerfBufferOptions = {},
-  ) {
-    this.reader = new PerfEventArrayReader(map, { pagesPerCpu: options.pagesPerCpu });
+export class PerfBuffer<T> extends RecordStream<T, { cpu: number; record: T }> {
+  constructor(map: BpfMap, codec: Codec<T>, options: PerfBufferOptions = {}) {
+    const reader = new PerfEventArrayReader(map, { pagesPerCpu: options.pagesPerCpu });
+    // Records follow an 8-byte header and a 4-byte size: not 8-aligned, no words to attach.
+    super(reader, codec, options, 'perf record', false);
+    this.perfReader = reader;
   }
+
+  private readonly perfReader: PerfEventArrayReader;
 
   get lost(): number {
-    return this.reader.lost;
+    return this.perfReader.lost;
   }
 
-  /**
-   * Decodes what is available now (at most `max` records), without waiting.
-   * A record that does not decode ends the call with the records before it;
-   * the next call throws its error (as RingBuffer.drain).
-   */
-  drain(max = Infinity): { cpu: number; record: T }[] {
-    this.held.rethrow();
-    const out: { cpu: number; record: T }[] = [];
-    const codec = this.codec;
-    // Decoded where each record lies in the ring (no copy, no view per record).
-    this.reader.consumeAt((view, offset, length, cpu) => {
-      try {
-        if (length < codec.size) throw new CodecError(`perf record of ${length} bytes is shorter than ${codec.name}`);
-        out.push({ cpu, record: codec.decode(view, offset) });
-      } catch (error) {
-        return this.held.hold(error);
-      }
-      return true;
-    }, max);
-    if (out.length === 0) this.held.rethrow(); // the bad record came first: nothing to hand out before its error
-    return out;
-  }
-
-  private readonly held = new HeldError();
-
-  [Symbol.asyncIterator](): AsyncIterator<{ cpu: number; record: T }> {
-    return recordIterator(
-      () => this.closed || this.options.signal?.aborted === true,
-      () => this.drain(CHUNK),
-      () => this.reader.wait(this.options.pollMs ?? 100),
-    );
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.reader.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
+  protected record(record: T, cpu: number | undefined): { cpu: number; record: T } {
+    return { cpu: cpu ?? 0, record };
   }
 }

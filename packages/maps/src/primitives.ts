@@ -1,4 +1,10 @@
-import { CodecError, markDense, markInline, type Codec } from './codec.js';
+/**
+ * The built-in scalar codecs: integers (u64 as bigint), bool, floats, raw
+ * bytes, C strings, IPv4/IPv6 addresses and network-order integers, with
+ * the inline access their struct members are coded through.
+ */
+import { markDense, markInline, type Codec } from './codec.js';
+import { CodecError } from './errors.js';
 
 const LE = true;
 
@@ -6,7 +12,7 @@ function intCodec(name: string, size: 1 | 2 | 4, signed: boolean, littleEndian =
   const min = signed ? -(2 ** (size * 8 - 1)) : 0;
   const max = signed ? 2 ** (size * 8 - 1) - 1 : 2 ** (size * 8) - 1;
   const check = (v: number) => {
-    if (!Number.isInteger(v) || v < min || v > max) throw new CodecError(`${name}: ${String(v)} is not an integer in [${min}, ${max}]`);
+    if (!Number.isInteger(v) || v < min || v > max) throw new CodecError(typeof v === 'number' ? 'CODEC_RANGE' : 'CODEC_TYPE', `${name}: ${String(v)} is not an integer in [${min}, ${max}]`);
   };
   switch (size) {
     case 1:
@@ -36,8 +42,8 @@ export const be32 = intCodec('be32', 4, false, false);
 
 function bigCodec(name: string, signed: boolean): Codec<bigint> {
   // Comparisons, not BigInt.asUintN: no allocation on the hot path; one function per signedness, no branch on it.
-  const notBigint = (x: unknown) => new CodecError(`${name}: ${String(x)} is not a bigint`);
-  const tooBig = (x: bigint) => new CodecError(`${name}: ${x} does not fit in 64 bits`);
+  const notBigint = (x: unknown) => new CodecError('CODEC_TYPE', `${name}: ${String(x)} is not a bigint`);
+  const tooBig = (x: bigint) => new CodecError('CODEC_RANGE', `${name}: ${x} does not fit in 64 bits`);
   return signed
     ? {
         name,
@@ -66,21 +72,33 @@ function bigCodec(name: string, signed: boolean): Codec<bigint> {
 export const u64 = bigCodec('u64', false);
 export const i64 = bigCodec('i64', true);
 
+/** A 64-bit integer as a number, for values that stay within 2^53 (decoding a larger one throws). */
+function int64AsNumber(signed: boolean): Codec<number> {
+  const name = signed ? 'i64 (as number)' : 'u64 (as number)';
+  const min = signed ? Number.MIN_SAFE_INTEGER : 0;
+  return {
+    name,
+    size: 8,
+    align: 8,
+    decode: (v, o) => {
+      const x = signed ? v.getBigInt64(o, LE) : v.getBigUint64(o, LE);
+      if (x > BigInt(Number.MAX_SAFE_INTEGER) || x < BigInt(min)) throw new CodecError('CODEC_RANGE', `${name}: ${x} is not a safe integer; use ${signed ? 'i64' : 'u64'}`);
+      return Number(x);
+    },
+    encode: (x, v, o) => {
+      if (!Number.isSafeInteger(x) || x < min) {
+        throw new CodecError(typeof x === 'number' ? 'CODEC_RANGE' : 'CODEC_TYPE', `${name}: ${x} is not a safe${signed ? '' : ' non-negative'} integer`);
+      }
+      if (signed) v.setBigInt64(o, BigInt(x), LE);
+      else v.setBigUint64(o, BigInt(x), LE);
+    },
+  };
+}
+
 /** A u64 as a number, for counters that stay below 2^53 (decoding a larger value throws). */
-export const u64AsNumber: Codec<number> = {
-  name: 'u64 (as number)',
-  size: 8,
-  align: 8,
-  decode: (v, o) => {
-    const x = v.getBigUint64(o, LE);
-    if (x > BigInt(Number.MAX_SAFE_INTEGER)) throw new CodecError(`u64 (as number): ${x} is not a safe integer; use u64`);
-    return Number(x);
-  },
-  encode: (x, v, o) => {
-    if (!Number.isSafeInteger(x) || x < 0) throw new CodecError(`u64 (as number): ${x} is not a safe non-negative integer`);
-    v.setBigUint64(o, BigInt(x), LE);
-  },
-};
+export const u64AsNumber = int64AsNumber(false);
+/** An i64 as a number, within ±2^53. */
+export const i64AsNumber = int64AsNumber(true);
 
 export const bool: Codec<boolean> = {
   name: 'bool',
@@ -89,13 +107,13 @@ export const bool: Codec<boolean> = {
   decode: (v, o) => v.getUint8(o) !== 0,
   encode: (x, v, o) => {
     // Truthiness would take 'no' for true: only booleans (and the 0/1 a C bool holds).
-    if (typeof x !== 'boolean' && x !== 0 && x !== 1) throw new CodecError(`bool: ${String(x)} is not a boolean`);
+    if (typeof x !== 'boolean' && x !== 0 && x !== 1) throw new CodecError('CODEC_TYPE', `bool: ${String(x)} is not a boolean`);
     v.setUint8(o, x ? 1 : 0);
   },
 };
 
 const checkFloat = (name: string, x: unknown): void => {
-  if (typeof x !== 'number') throw new CodecError(`${name}: ${String(x)} is not a number`);
+  if (typeof x !== 'number') throw new CodecError('CODEC_TYPE', `${name}: ${String(x)} is not a number`);
 };
 export const f32: Codec<number> = {
   name: 'f32',
@@ -120,7 +138,7 @@ export function bytes(size: number): Codec<Uint8Array> {
     align: 1,
     decode: (v, o) => new Uint8Array(v.buffer.slice(v.byteOffset + o, v.byteOffset + o + size)),
     encode: (x, v, o) => {
-      if (!(x instanceof Uint8Array) || x.length > size) throw new CodecError(`bytes[${size}]: need at most ${size} bytes`);
+      if (!(x instanceof Uint8Array) || x.length > size) throw new CodecError(x instanceof Uint8Array ? 'CODEC_RANGE' : 'CODEC_TYPE', `bytes[${size}]: need at most ${size} bytes`);
       new Uint8Array(v.buffer, v.byteOffset + o, size).set(x);
     },
   };
@@ -142,7 +160,7 @@ export function cstring(size: number): Codec<string> {
     },
     encode: (x, v, o) => {
       const b = utf8Encoder.encode(String(x));
-      if (b.length >= size) throw new CodecError(`char[${size}]: ${JSON.stringify(x)} needs ${b.length + 1} bytes with its NUL`);
+      if (b.length >= size) throw new CodecError('CODEC_RANGE', `char[${size}]: ${JSON.stringify(x)} needs ${b.length + 1} bytes with its NUL`);
       const dst = new Uint8Array(v.buffer, v.byteOffset + o, size);
       dst.fill(0);
       dst.set(b);
@@ -158,7 +176,7 @@ export const ipv4: Codec<string> = {
   decode: (v, o) => `${v.getUint8(o)}.${v.getUint8(o + 1)}.${v.getUint8(o + 2)}.${v.getUint8(o + 3)}`,
   encode: (x, v, o) => {
     const parts = String(x).split('.');
-    if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) throw new CodecError(`ipv4: ${JSON.stringify(x)} is not an IPv4 address`);
+    if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) throw new CodecError('CODEC_FORMAT', `ipv4: ${JSON.stringify(x)} is not an IPv4 address`);
     parts.forEach((p, i) => v.setUint8(o + i, Number(p)));
   },
 };
@@ -173,7 +191,7 @@ export const ipv6: Codec<string> = {
 };
 
 export function parseIpv6(text: string): Uint8Array {
-  const bad = () => new CodecError(`ipv6: ${JSON.stringify(text)} is not an IPv6 address`);
+  const bad = () => new CodecError('CODEC_FORMAT', `ipv6: ${JSON.stringify(text)} is not an IPv6 address`);
   const halves = text.split('::');
   if (halves.length > 2) throw bad();
   const group = (s: string) => (s === '' ? [] : s.split(':'));
@@ -216,7 +234,7 @@ export function formatIpv6(b: Uint8Array): string {
 }
 
 // Each writes all of its bytes.
-for (const c of [u8, i8, u16, i16, u32, i32, be16, be32, u64, i64, u64AsNumber, bool, f32, f64] as Codec<unknown>[]) markDense(c);
+for (const c of [u8, i8, u16, i16, u32, i32, be16, be32, u64, i64, u64AsNumber, i64AsNumber, bool, f32, f64] as Codec<unknown>[]) markDense(c);
 
 // The same reads and writes as their decode and encode, written into generated struct coders.
 // `accepts` is exactly encode's own check; values it refuses go to encode (for its error).

@@ -1,11 +1,11 @@
-import { CodecError, type Codec } from './codec.js';
-
 /**
  * An adapter for ref-struct-di struct types (an optional peer dependency):
  * code that already describes its structs with ref-struct-di can use them as
  * map keys and values. Only the StructType's own interface is used, so
  * neither ref-struct-di nor a `ref` implementation is imported here.
  */
+import type { Codec } from './codec.js';
+import { CodecError } from './errors.js';
 
 /** The parts of a ref-struct-di instance the adapter uses. */
 export interface RefStructInstance<T> {
@@ -24,7 +24,7 @@ export interface RefStructType<T> {
 /** A `Codec<T>` over a ref-struct-di struct type; values are its `toObject()` form. */
 export function fromRefStruct<T extends object>(type: RefStructType<T>, name = 'ref-struct'): Codec<T> {
   if (!Number.isInteger(type.size) || type.size <= 0 || typeof type.fields !== 'object') {
-    throw new CodecError(`${name}: not a ref-struct-di struct type`);
+    throw new CodecError('CODEC_LAYOUT', `${name}: not a ref-struct-di struct type`);
   }
   const size = type.size;
   return {
@@ -41,7 +41,7 @@ export function fromRefStruct<T extends object>(type: RefStructType<T>, name = '
       try {
         bytes = new type(value).ref();
       } catch (e) {
-        throw new CodecError(`${name}: cannot encode ${JSON.stringify(value)}: ${(e as Error).message}`);
+        throw new CodecError('CODEC_TYPE', `${name}: cannot encode ${JSON.stringify(value)}: ${(e as Error).message}`, { cause: e });
       }
       new Uint8Array(view.buffer, view.byteOffset + offset, size).set(bytes.subarray(0, size));
     },

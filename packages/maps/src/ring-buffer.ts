@@ -1,73 +1,34 @@
+/**
+ * RingBuffer<T>: the records of a BPF ring buffer, decoded (an async
+ * iterable, drain() and the callback form consume()).
+ */
 import { RingBufferReader, type BpfMap } from '@tsbpf/loader';
-import { CodecError, withWords, type Codec } from './codec.js';
-import { CHUNK, HeldError, recordIterator } from './record-iterator.js';
+import type { Codec } from './codec.js';
+import { CHUNK, RecordStream, type RecordStreamOptions } from './record-stream.js';
 
-export interface RingBufferOptions {
-  /** Stops iteration (and the callback form) when aborted. */
-  signal?: AbortSignal;
-  /** How long one wait may last before the signal is checked again (default 100 ms). */
-  pollMs?: number;
-}
+export type RingBufferOptions = RecordStreamOptions;
 
 /**
- * Records of a BPF ring buffer, decoded: an async iterable (`for await`)
- * and a callback form. Waiting blocks no thread of the event loop (epoll on
- * a worker); iteration ends on `close()` or when the signal aborts.
+ * Records of a BPF ring buffer, decoded: an async iterable (`for await`),
+ * `drain()` and a callback form. Waiting blocks no thread of the event loop
+ * (epoll on a worker); iteration ends on `close()` or when the signal aborts.
  */
-export class RingBuffer<T> implements AsyncIterable<T>, Disposable {
-  private readonly reader: RingBufferReader;
-  private closed = false;
-
-  constructor(
-    map: BpfMap,
-    readonly codec: Codec<T>,
-    private readonly options: RingBufferOptions = {},
-  ) {
-    this.reader = new RingBufferReader(map);
+export class RingBuffer<T> extends RecordStream<T, T> {
+  constructor(map: BpfMap, codec: Codec<T>, options: RingBufferOptions = {}) {
+    const reader = new RingBufferReader(map);
+    super(reader, codec, options, 'ring buffer record', true);
+    this.ringReader = reader;
   }
+
+  private readonly ringReader: RingBufferReader;
 
   /** Records the producer discarded (bpf_ringbuf_discard). */
   get discarded(): number {
-    return this.reader.discarded;
+    return this.ringReader.discarded;
   }
 
-  private stopped(): boolean {
-    return this.closed || this.options.signal?.aborted === true;
-  }
-
-  /**
-   * Decodes what is available now (at most `max` records), without waiting.
-   * A record that does not decode (shorter than the codec, or refused by it)
-   * ends the call with the records before it; the next call throws its
-   * error. It has left the ring either way: later calls go on after it.
-   */
-  drain(max = Infinity): T[] {
-    this.held.rethrow();
-    const out: T[] = [];
-    const codec = this.codec;
-    let worded: DataView | undefined; // the ring's view, its words attached (records are 8-aligned)
-    this.reader.consumeAt((view, offset, length) => {
-      if (view !== worded) worded = withWords(view);
-      try {
-        if (length < codec.size) throw new CodecError(`ring buffer record of ${length} bytes is shorter than ${codec.name}`);
-        out.push(codec.decode(view, offset));
-      } catch (error) {
-        return this.held.hold(error);
-      }
-      return true;
-    }, max);
-    if (out.length === 0) this.held.rethrow(); // the bad record came first: nothing to hand out before its error
-    return out;
-  }
-
-  private readonly held = new HeldError();
-
-  [Symbol.asyncIterator](): AsyncIterator<T> {
-    return recordIterator(
-      () => this.stopped(),
-      () => this.drain(CHUNK),
-      () => this.reader.wait(this.options.pollMs ?? 100),
-    );
+  protected record(value: T): T {
+    return value;
   }
 
   /**
@@ -82,18 +43,7 @@ export class RingBuffer<T> implements AsyncIterable<T>, Disposable {
         if (this.stopped()) return; // the rest of the chunk is dropped: it has left the ring
         onRecord(r);
       }
-      if (batch.length === 0) await this.reader.wait(this.options.pollMs ?? 100);
+      if (batch.length === 0) await this.reader.wait(this.pollMs);
     }
   }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.reader.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
 }
-

@@ -1,11 +1,16 @@
+/**
+ * The map kinds that are not key/value stores of data: LPM trie keys as
+ * CIDR text, prog arrays, maps of maps, queues and stacks, bloom filters.
+ */
 import type { BpfMap, Program } from '@tsbpf/loader';
 import { MapType, type Btf, type MapSpec } from '@tsbpf/object';
-import { CodecError, decode, encode, type Codec } from './codec.js';
+import { decode, encode, type Codec } from './codec.js';
+import { CodecError } from './errors.js';
+import { expectCodecSize, expectMapType } from './map-checks.js';
 import { formatIpv6, parseIpv6, u32 } from './primitives.js';
-import { MapSchemaError } from './typed-map.js';
 
 function expectType(map: BpfMap, types: readonly number[], what: string): void {
-  if (!types.includes(map.type)) throw new MapSchemaError(`map ${map.name} is a ${map.typeName}, not ${what}`);
+  expectMapType(map, types.includes(map.type), `is a ${map.typeName}, not ${what}`);
 }
 
 /**
@@ -29,11 +34,11 @@ export function cidrKey(family: 'ipv4' | 'ipv6'): Codec<string> {
     encode(value, view, offset) {
       const [addr, len] = String(value).split('/');
       const prefix = len === undefined ? max : Number(len);
-      if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new CodecError(`lpm key: bad prefix length in ${JSON.stringify(value)}`);
+      if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new CodecError('CODEC_FORMAT', `lpm key: bad prefix length in ${JSON.stringify(value)}`);
       let raw: Uint8Array;
       if (family === 'ipv4') {
         const parts = (addr ?? '').split('.').map(Number);
-        if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new CodecError(`lpm key: bad IPv4 address in ${JSON.stringify(value)}`);
+        if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new CodecError('CODEC_FORMAT', `lpm key: bad IPv4 address in ${JSON.stringify(value)}`);
         raw = new Uint8Array(parts);
       } else raw = parseIpv6(addr ?? '');
       view.setUint32(offset, prefix, true);
@@ -105,7 +110,7 @@ export class QueueMap<V> {
     readonly value: Codec<V>,
   ) {
     expectType(map, [MapType.queue, MapType.stack], 'a queue or stack');
-    if (value.size !== map.valueSize) throw new MapSchemaError(`map ${map.name}: value codec is ${value.size} bytes, the map's values are ${map.valueSize}`);
+    expectCodecSize(map, 'value', value as Codec<unknown>);
   }
   push(v: V): void {
     this.map.push(encode(this.value, v));
@@ -127,7 +132,7 @@ export class BloomFilter<V> {
     readonly value: Codec<V>,
   ) {
     expectType(map, [MapType.bloom_filter], 'a bloom filter');
-    if (value.size !== map.valueSize) throw new MapSchemaError(`map ${map.name}: value codec is ${value.size} bytes, the map's values are ${map.valueSize}`);
+    expectCodecSize(map, 'value', value as Codec<unknown>);
   }
   add(v: V): void {
     this.map.push(encode(this.value, v));

@@ -5,7 +5,8 @@ import { readFixture } from '@tsbpf/fixtures';
 import { struct } from './composite.js';
 import { u32, u64, u64AsNumber, u8, u16 } from './primitives.js';
 import { cidrKey } from './special-maps.js';
-import { MapSchemaError, PerCpuMap, TypedMap, sum } from './typed-map.js';
+import { MapSchemaError } from './errors.js';
+import { PerCpuMap, TypedMap, sum } from './typed-map.js';
 import { typedMaps } from './typed-maps.js';
 import { describeNeeds, isRoot } from '../../../test/support/env.js';
 

@@ -1,9 +1,14 @@
+/**
+ * typedMaps: every key/value map of a loaded object as a TypedMap or
+ * PerCpuMap, codecs from the object's BTF (the table of map-binding.ts).
+ */
 import type { Collection } from '@tsbpf/loader';
-import { NON_DATA_MAP_TYPES, PER_CPU_MAP_TYPES, type CollectionSpec } from '@tsbpf/object';
+import type { Btf, CollectionSpec } from '@tsbpf/object';
 import type { Codec } from './codec.js';
 import { codecFromBtf, type BtfCodecOptions } from './from-btf.js';
+import { mapBinding, type CodecSource } from './map-binding.js';
 import { bytes } from './primitives.js';
-import { cidrKey, lpmKeyFamily } from './special-maps.js';
+import { cidrKey } from './special-maps.js';
 import { PerCpuMap, TypedMap } from './typed-map.js';
 
 /**
@@ -23,13 +28,22 @@ export function typedMaps(
   const out: Record<string, TypedMap<unknown, unknown> | PerCpuMap<unknown, unknown>> = {};
   for (const [name, m] of Object.entries(spec.maps)) {
     const live = collection.maps[name];
-    if (!live || NON_DATA_MAP_TYPES.has(m.type) || (m.kind !== 'btf' && m.kind !== 'legacy')) continue;
-    const codec = (typeId: number, size: number): Codec<unknown> =>
-      spec.btf && typeId !== 0 ? codecFromBtf(spec.btf, typeId, options) : (bytes(size) as Codec<unknown>);
-    const lpm = lpmKeyFamily(m, spec.btf);
-    const key = lpm ? (cidrKey(lpm) as Codec<unknown>) : codec(m.btfKeyTypeId, m.keySize);
-    const value = codec(m.btfValueTypeId, m.valueSize);
-    out[name] = PER_CPU_MAP_TYPES.has(m.type) ? new PerCpuMap(live, key, value) : new TypedMap(live, key, value);
+    const binding = mapBinding(m, spec.btf);
+    if (!live || (binding?.kind !== 'TypedMap' && binding?.kind !== 'PerCpuMap')) continue;
+    const key = codecOf(binding.key, spec.btf, options);
+    const value = codecOf(binding.value, spec.btf, options);
+    out[name] = binding.kind === 'PerCpuMap' ? new PerCpuMap(live, key, value) : new TypedMap(live, key, value);
   }
   return out;
+}
+
+function codecOf(source: CodecSource, btf: Btf | undefined, options: BtfCodecOptions): Codec<unknown> {
+  switch (source.kind) {
+    case 'btf':
+      return codecFromBtf(btf!, source.typeId, options);
+    case 'bytes':
+      return bytes(source.size) as Codec<unknown>;
+    case 'cidr':
+      return cidrKey(source.family) as Codec<unknown>;
+  }
 }

@@ -1,4 +1,9 @@
-import { CodecError, type Codec } from './codec.js';
+/**
+ * How unions encode: the member changed since the decode (decoded objects
+ * remember their union's bytes), or the one given.
+ */
+import type { Codec } from './codec.js';
+import { CodecError } from './errors.js';
 import type { PlacedField } from './composite.js';
 
 /**
@@ -73,7 +78,7 @@ export function encodeUnion(
       try {
         f.codec.encode(given[f.name], into, at + f.offset);
       } catch (e) {
-        if (e instanceof CodecError) e.message = `${name}.${f.name}: ${e.message}`;
+        if (e instanceof CodecError) e.addContext(`${name}.${f.name}`);
         throw e;
       }
     }
@@ -85,7 +90,7 @@ export function encodeUnion(
     const old = new DataView(before.buffer, before.byteOffset, size);
     const changed = defined.filter((m) => !agrees(m, old));
     if (changed.length > 1) {
-      throw new CodecError(`${name}: ${changed.map(label).join(' and ')} both changed; a union holds one of them`);
+      throw new CodecError('CODEC_MEMBER', `${name}: ${changed.map(label).join(' and ')} both changed; a union holds one of them`);
     }
     region.set(before);
     if (changed.length === 1) write(changed[0]!, view, offset);
@@ -94,7 +99,7 @@ export function encodeUnion(
 
   region.fill(0);
   if (defined.length === 0) {
-    if (required) throw new CodecError(`${name}: give one of ${members.map(label).join(', ')}`);
+    if (required) throw new CodecError('CODEC_MEMBER', `${name}: give one of ${members.map(label).join(', ')}`);
     return;
   }
   if (defined.length === 1) return write(defined[0]!, view, offset);
@@ -110,6 +115,7 @@ export function encodeUnion(
     }
   }
   throw new CodecError(
+    'CODEC_MEMBER',
     `${name}: ${defined.map(label).join(', ')} disagree, and this object is not one tsbpf decoded (a copy?), so which changed is unknown: ` +
       'a union holds one member; give only the one you mean, or change the decoded object in place',
   );
