@@ -41,7 +41,10 @@ function file(name: string, bytes: Uint8Array | string): string {
 }
 
 const empty = file('empty.o', '');
-const garbage = file('garbage.o', new Uint8Array(4096).map((_, i) => (i * 7919 + 13) & 0xff));
+const garbage = file(
+  'garbage.o',
+  new Uint8Array(4096).map((_, i) => (i * 7919 + 13) & 0xff),
+);
 const text = join(repoRoot, 'package.json');
 // A BTF header (magic 0xeb9f, version 1, header length 24) whose type and string sections point far past the end.
 const btfHeader = new Uint8Array(24);
@@ -75,12 +78,16 @@ describe('tsbpf given bad input', () => {
     await expectUserError(['btf', 'dump', badBtf, '--base', garbage]);
   });
 
-  it('every committed fixture, cut short at several lengths: inspect, objdump and btf dump fail as the user\'s error', async () => {
+  it("every committed fixture, cut short at several lengths: inspect, objdump and btf dump fail as the user's error", async () => {
     for (const f of allFixtures().filter((x) => !x.invalid && x.endian === 'little')) {
       const bytes = readFixture(f.name);
       for (const len of [16, 64, 200, bytes.length >> 1, bytes.length - 8]) {
         const cut = file(`cut-${len}-${f.name}`, bytes.subarray(0, len));
-        for (const argv of [['inspect', cut], ['objdump', cut], ['btf', 'dump', cut]]) {
+        for (const argv of [
+          ['inspect', cut],
+          ['objdump', cut],
+          ['btf', 'dump', cut],
+        ]) {
           const r = await run(...argv);
           // A cut that removed nothing the command reads may succeed; a failure must be the user's.
           if (r.code !== 0) await expectUserError(argv);
@@ -113,12 +120,15 @@ describe('tsbpf given bad input', () => {
 });
 
 describeNeeds([hasCommand('clang'), hasCommand('llvm-strip')], 'tsbpf build given bad input', () => {
-  it('a missing source and an output where no directory can be made are the user\'s errors', async () => {
+  it("a missing source and an output where no directory can be made are the user's errors", async () => {
     const missing = await run('build', join(work, 'missing.bpf.c'), '--no-cache');
     expect(missing.err).not.toContain('internal error');
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/missing\.bpf\.c/);
-    const src = file('ok.bpf.c', '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int pass(struct xdp_md *ctx) { return XDP_PASS; }\nchar LICENSE[] SEC("license") = "GPL";\n');
+    const src = file(
+      'ok.bpf.c',
+      '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int pass(struct xdp_md *ctx) { return XDP_PASS; }\nchar LICENSE[] SEC("license") = "GPL";\n',
+    );
     // Under a regular file: no directory can be made there.
     const nowhere = await run('build', src, '-o', join(src, 'ok.bpf.o'), '--no-cache');
     expect(nowhere.err).not.toContain('internal error');
@@ -128,7 +138,7 @@ describeNeeds([hasCommand('clang'), hasCommand('llvm-strip')], 'tsbpf build give
 });
 
 describeNeeds([isRoot(), hasFile('/sys/fs/bpf')], 'tsbpf load given a pin directory it cannot make', () => {
-  it('is the user\'s error', async () => {
+  it("is the user's error", async () => {
     // Under a regular file: mkdir fails with ENOTDIR. (Not under /proc: Node's recursive mkdir loops forever there.)
     await expectUserError(['load', fixturePath('minimal.bpf.o'), '--pin', join(file('not-a-dir', ''), 'pins')]);
   });
@@ -156,7 +166,7 @@ describe('reportFailure', () => {
     return { code, err };
   };
 
-  it('prints any TsbpfError as the user\'s error, with its code when it is another package\'s', () => {
+  it("prints any TsbpfError as the user's error, with its code when it is another package's", () => {
     expect(report(new CliError('x.o: no such file', 1, 'INPUT_UNREADABLE'))).toEqual({ code: 1, err: 'tsbpf: x.o: no such file\n' });
     expect(report(new TsbpfError('BTF_INVALID', 'bad header').addContext('x.btf'))).toEqual({ code: 1, err: 'tsbpf: x.btf: bad header [BTF_INVALID]\n' });
     expect(report(new CliError('', 3))).toEqual({ code: 3, err: '' }); // already reported: the exit code only

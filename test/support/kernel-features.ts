@@ -135,12 +135,16 @@ export interface KernelBranches {
  * branch the answer implies. Never skipped: each kernel proves one branch.
  */
 export function itByKernel(feature: KernelFeature, name: string, branches: KernelBranches, timeout?: number): void {
-  it(`${name} [asks the kernel: ${feature}]`, async (ctx) => {
-    const answer = kernelHas(feature);
-    await ctx.annotate(`${answer.supported ? 'supported' : 'not supported'}: ${answer.why}`);
-    if (answer.supported) await branches.supported(ctx);
-    else await branches.unsupported(answer, ctx);
-  }, timeout);
+  it(
+    `${name} [asks the kernel: ${feature}]`,
+    async (ctx) => {
+      const answer = kernelHas(feature);
+      await ctx.annotate(`${answer.supported ? 'supported' : 'not supported'}: ${answer.why}`);
+      if (answer.supported) await branches.supported(ctx);
+      else await branches.unsupported(answer, ctx);
+    },
+    timeout,
+  );
 }
 
 /**
@@ -150,12 +154,16 @@ export function itByKernel(feature: KernelFeature, name: string, branches: Kerne
  * absence has an error of its own to check.
  */
 export function itWhenKernel(feature: KernelFeature, name: string, fn: (ctx: TestContext) => void | Promise<void>, timeout?: number): void {
-  it(`${name} [needs the kernel's ${feature}]`, async (ctx) => {
-    const answer = kernelHas(feature);
-    if (!answer.supported) {
-      // A "no" from the kernel is an answer, not a missing requirement: not a failure under CI either.
-      ctx.skip(`the kernel has no ${feature}: ${answer.why}`);
-    }
-    await fn(ctx);
-  }, timeout);
+  it(
+    `${name} [needs the kernel's ${feature}]`,
+    async (ctx) => {
+      const answer = kernelHas(feature);
+      if (!answer.supported) {
+        // A "no" from the kernel is an answer, not a missing requirement: not a failure under CI either.
+        ctx.skip(`the kernel has no ${feature}: ${answer.why}`);
+      }
+      await fn(ctx);
+    },
+    timeout,
+  );
 }

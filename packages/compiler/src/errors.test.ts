@@ -18,7 +18,11 @@ const noClang: ClangInfo = { path: join(work, 'no-such-clang'), version: { major
 const source = join(work, 'ok.bpf.c');
 writeFileSync(source, 'int x;\n');
 
-const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (TsbpfError.is(e) ? e.code : `not a TsbpfError: ${String(e)}`));
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: unknown) => (TsbpfError.is(e) ? e.code : `not a TsbpfError: ${String(e)}`),
+  );
 
 describe('compiler errors', () => {
   it('every exported error class is a TsbpfError whose codes docs/errors.md lists', () => {
