@@ -9,19 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TsbpfError } from '@tsbpf/object';
-import { CliError, main, reportFailure } from 'tsbpf';
+import { CliError, reportFailure } from 'tsbpf';
 import { allFixtures, fixturePath, readFixture } from '@tsbpf/fixtures';
 import { describeNeeds, hasCommand, hasFile, isRoot, repoRoot } from './support/env.js';
+import { runCli as run } from './support/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tsbpf-cli-errors-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
 
 /** One line, `tsbpf: `, exit 1: what a user's mistake looks like. */
 async function expectUserError(argv: string[], message?: RegExp): Promise<string> {
