@@ -6,16 +6,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { expect, it } from 'vitest';
-import { main } from 'tsbpf';
 import { allFixtures } from '@tsbpf/fixtures';
 import { describeNeeds, hasCommand, hasFile } from './support/env.js';
+import { runCli } from './support/cli.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
 
 async function tsbpf(...argv: string[]): Promise<string> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
+  const { code, out, err } = await runCli(...argv);
   if (code !== 0) throw new Error(`tsbpf ${argv.join(' ')} exited ${code}: ${err}`);
   return out;
 }

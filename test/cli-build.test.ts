@@ -6,9 +6,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { main } from 'tsbpf';
 import { parseCollectionSpec } from '@tsbpf/object';
 import { describeNeeds, hasCommand } from './support/env.js';
+import { runCli as run } from './support/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tsbpf-build-test-'));
 const prevCache = process.env.TSBPF_CACHE_DIR;
@@ -18,13 +18,6 @@ afterAll(() => {
   if (prevCache === undefined) delete process.env.TSBPF_CACHE_DIR;
   else process.env.TSBPF_CACHE_DIR = prevCache;
 });
-
-async function run(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
 
 const prog = (name: string, ret: string) => `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>

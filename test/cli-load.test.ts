@@ -8,10 +8,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { main } from 'tsbpf';
 import { compile } from '@tsbpf/compiler';
 import { fixturePath } from '@tsbpf/fixtures';
 import { describeNeeds, hasCommand, hasFile, isRoot } from './support/env.js';
+import { runCli as run } from './support/cli.js';
 
 const pinDir = `/sys/fs/bpf/tsbpf-cli-${process.pid}`;
 const work = mkdtempSync(join(tmpdir(), 'tsbpf-cli-load-'));
@@ -19,13 +19,6 @@ afterAll(() => {
   rmSync(pinDir, { recursive: true, force: true });
   rmSync(work, { recursive: true, force: true });
 });
-
-async function run(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
 
 describeNeeds([isRoot(), hasFile('/sys/fs/bpf'), hasCommand('bpftool')], 'tsbpf load / run', () => {
   it('load pins every program at DIR/<name>, and the kernel has them', async () => {

@@ -1,16 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from 'tsbpf';
 import { fixturePath } from '@tsbpf/fixtures';
 import { describeNeeds, hasFile, repoRoot } from './support/env.js';
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
+import { runCli as run } from './support/cli.js';
 
 describe('tsbpf (in-process)', () => {
   it('inspect --json follows the documented contract', async () => {

@@ -1,3 +1,5 @@
+/** The `tsbpf` binary: runs `main` on the process's arguments and streams. */
+import { reportFailure } from './errors.js';
 import { main } from './main.js';
 
 // A reader that stops early (`| head`) is not an error.
@@ -10,8 +12,8 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
+  // main() reports its own failures; this is for one that escapes it all the same.
   (e: unknown) => {
-    process.stderr.write(`tsbpf: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 2;
+    process.exitCode = reportFailure(e, (t) => void process.stderr.write(t));
   },
 );

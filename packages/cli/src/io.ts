@@ -1,4 +1,9 @@
+/** Where a command reads and writes: the output streams, and the input files named on the command line. */
 import { readFileBytes } from '@tsbpf/loader';
+import { CliError } from './errors.js';
+
+// Commands import CliError from here (gen.ts, load.ts).
+export { CliError } from './errors.js';
 
 /** Where a command writes; tests pass buffers, the binary passes the process streams. */
 export interface CliIo {
@@ -11,22 +16,10 @@ export const processIo: CliIo = {
   err: (t) => void process.stderr.write(t),
 };
 
-/** A user-facing failure: printed as `tsbpf: <message>` with exit code 1, no stack. */
-export class CliError extends Error {
-  override readonly name = 'CliError';
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
-
 export function readInput(path: string): Uint8Array {
   try {
     return readFileBytes(path);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new CliError(`${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    throw CliError.io('INPUT_UNREADABLE', path, e);
   }
 }

@@ -1,3 +1,4 @@
+/** The `tsbpf` command: its subcommands and options (commander), and `main`, which runs one. */
 import { Command, CommanderError, Option } from 'commander';
 import { btfDump, type BtfFormat } from './commands/btf-dump.js';
 import { build, type BuildOptions } from './commands/build.js';
@@ -5,7 +6,8 @@ import { loadCommand, runCommand } from './commands/load.js';
 import { gen, type GenFlags } from './commands/gen.js';
 import { inspect } from './commands/inspect.js';
 import { objdump } from './commands/objdump.js';
-import { CliError, processIo, type CliIo } from './io.js';
+import { CliError, reportFailure } from './errors.js';
+import { processIo, type CliIo } from './io.js';
 
 const VERSION = '0.1.0';
 
@@ -89,13 +91,17 @@ function buildProgram(io: CliIo): Command {
     .option('--no-cache', 'always run clang')
     .action(async (srcs: string[], opts: BuildOptions) => {
       const code = await build(io, srcs, opts);
-      if (code !== 0) throw new CliError('', code);
+      if (code !== 0) throw new CliError('', code, 'REPORTED');
     });
 
   return program;
 }
 
-/** Runs the CLI in-process; returns the exit code instead of exiting. */
+/**
+ * Runs the CLI in-process; returns the exit code instead of exiting. Every
+ * failure is printed here (a TsbpfError as `tsbpf: <message>`, exit 1; any
+ * other error as an internal error with its stack, exit 2): it never throws.
+ */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const program = buildProgram(io);
   try {
@@ -103,11 +109,6 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
-    if (e instanceof CliError) {
-      // An empty message: the command has already reported (e.g. compiler diagnostics).
-      if (e.message) io.err(`tsbpf: ${e.message}\n`);
-      return e.exitCode;
-    }
-    throw e;
+    return reportFailure(e, io.err);
   }
 }

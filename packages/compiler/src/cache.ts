@@ -1,3 +1,4 @@
+/** The build cache: compiled objects keyed by clang, arguments, source and every header read (ccache's direct mode). */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';

@@ -1,10 +1,11 @@
+/** `compile`: one BPF C file through clang (and llvm-strip), with the cache, vmlinux.h and typed failures. */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { BuildCache, atomicWrite, defaultCacheDir, sha256 } from './cache.js';
 import { parseDepfile } from './depfile.js';
 import { isError, parseDiagnostics, type Diagnostic } from './diagnostics.js';
-import { CompileError, StripError } from './errors.js';
+import { ClangNotFoundError, CompileError, CompilerError, StripError } from './errors.js';
 import { findClang, type ClangInfo } from './find-clang.js';
 import { hostFacts } from './host.js';
 import { runProgram } from './spawn.js';
@@ -88,12 +89,12 @@ export async function compile(options: CompileOptions): Promise<CompileResult> {
     ...(options.extraArgs ?? []),
   ];
   const strip = options.strip ?? true;
-  const key = sha256(JSON.stringify({ v: 1, clang: clang.versionText, path: clang.path, args, strip, source, text: sha256(readFileSync(source)) }));
+  const key = sha256(JSON.stringify({ v: 1, clang: clang.versionText, path: clang.path, args, strip, source, text: sha256(readSource(source)) }));
   const cache = options.cache === false ? undefined : new BuildCache(cacheDir, options.cacheMaxBytes);
 
   const hit = cache?.lookup(key);
   if (hit) {
-    if (options.output) atomicWrite(resolve(options.output), hit.object);
+    if (options.output) writeOutput(options.output, hit.object);
     return {
       source: options.source,
       object: hit.object,
@@ -110,7 +111,10 @@ export async function compile(options: CompileOptions): Promise<CompileResult> {
     const out = join(tmp, 'out.o');
     const dep = join(tmp, 'out.d');
     const argv = [...args, '-MD', '-MF', dep, '-c', source, '-o', out];
-    const r = await runProgram(clang.path, argv, { cwd: srcDir, signal: options.signal });
+    const r = await runProgram(clang.path, argv, { cwd: srcDir, signal: options.signal }).catch((e: Error) => {
+      if (e.name === 'AbortError') throw e; // the caller's own abort, as Node reports it
+      throw new ClangNotFoundError(`${clang.path} could not be started: ${e.message}`, [], { cause: e });
+    });
     const diagnostics = parseDiagnostics(r.stderr);
     if (r.code !== 0 || diagnostics.some(isError)) {
       throw new CompileError(options.source, diagnostics, [clang.path, ...argv], r.stderr, r.code);
@@ -123,10 +127,30 @@ export async function compile(options: CompileOptions): Promise<CompileResult> {
     const headers = parseDepfile(readFileSync(dep, 'utf8'))
       .map((p) => resolve(srcDir, p))
       .filter((p) => p !== source);
-    cache?.store(key, headers, object, r.stderr);
-    if (options.output) atomicWrite(resolve(options.output), object);
+    try {
+      cache?.store(key, headers, object, r.stderr);
+    } catch {
+      // A cache that cannot be written (read-only, full) only costs the next build a clang run.
+    }
+    if (options.output) writeOutput(options.output, object);
     return { source: options.source, object, output: options.output, diagnostics, cached: false, argv: [clang.path, ...argv], clang };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function readSource(source: string): Uint8Array {
+  try {
+    return readFileSync(source);
+  } catch (e) {
+    throw CompilerError.io('SOURCE_UNREADABLE', source, e);
+  }
+}
+
+function writeOutput(output: string, object: Uint8Array): void {
+  try {
+    atomicWrite(resolve(output), object);
+  } catch (e) {
+    throw CompilerError.io('OUTPUT_UNWRITABLE', output, e);
   }
 }

@@ -1,3 +1,4 @@
+/** `findClang`: the clang 14-19 with the BPF target to build with, and why each other candidate was refused. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ClangNotFoundError } from './errors.js';

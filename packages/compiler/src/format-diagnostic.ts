@@ -1,3 +1,4 @@
+/** `formatDiagnostic`: a parsed clang diagnostic printed as tsc prints its errors. */
 import { readFileSync } from 'node:fs';
 import type { Diagnostic } from './diagnostics.js';
 

@@ -1,3 +1,4 @@
+/** `hostFacts`: the target byte order, `__TARGET_ARCH_*` and multiarch include dir of this machine. */
 import { existsSync } from 'node:fs';
 import { endianness } from 'node:os';
 

@@ -1,3 +1,4 @@
+/** `layoutAsserts`: C `_Static_assert`s that a generated header lays out every type as its BTF does. */
 import { btfCTagNames, type Btf } from '@tsbpf/object';
 
 /**

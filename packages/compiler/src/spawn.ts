@@ -1,3 +1,4 @@
+/** `runProgram`: a child process without a shell, its output collected. */
 import { spawn } from 'node:child_process';
 
 export interface Completed {

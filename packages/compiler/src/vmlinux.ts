@@ -1,7 +1,9 @@
+/** `ensureVmlinuxHeader`: vmlinux.h generated from a kernel BTF, once per BTF content, in the cache. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Btf, formatBtfC } from '@tsbpf/object';
+import { Btf, formatBtfC, withContext } from '@tsbpf/object';
 import { atomicWrite, defaultCacheDir, sha256 } from './cache.js';
+import { CompilerError } from './errors.js';
 
 export const KERNEL_BTF = '/sys/kernel/btf/vmlinux';
 
@@ -17,9 +19,21 @@ export interface VmlinuxOptions {
  * include path.
  */
 export function ensureVmlinuxHeader(options: VmlinuxOptions = {}): string {
-  const bytes = readFileSync(options.btfPath ?? KERNEL_BTF);
+  const btfPath = options.btfPath ?? KERNEL_BTF;
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(btfPath);
+  } catch (e) {
+    throw CompilerError.io('BTF_UNREADABLE', btfPath, e);
+  }
   const dir = join(options.cacheDir ?? defaultCacheDir(), 'vmlinux', sha256(bytes));
   const header = join(dir, 'vmlinux.h');
-  if (!existsSync(header)) atomicWrite(header, formatBtfC(Btf.parse(new Uint8Array(bytes))));
+  if (existsSync(header)) return dir;
+  const text = withContext(`vmlinux.h from ${btfPath}`, () => formatBtfC(Btf.parse(new Uint8Array(bytes))));
+  try {
+    atomicWrite(header, text);
+  } catch (e) {
+    throw CompilerError.io('CACHE_UNWRITABLE', `${header} (set TSBPF_CACHE_DIR to a writable directory)`, e);
+  }
   return dir;
 }

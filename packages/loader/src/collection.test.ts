@@ -8,10 +8,11 @@ import { VerifierError } from './program.js';
 import { MapIncompatibleError } from './errors.js';
 import { attach } from './link.js';
 import { BpfMap } from './map.js';
-import { MapType } from '@tsbpf/object';
+import { MapType, asm, encodeInstructions } from '@tsbpf/object';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import { describeNeeds, isRoot } from '../../../test/support/env.js';
+import { kernelHas, type KernelFeature } from '../../../test/support/kernel-features.js';
 
 const spec = (name: string) => parseCollectionSpec(readFixture(name));
 const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
@@ -59,13 +60,27 @@ describeNeeds([isRoot()], 'loadCollection against the kernel', () => {
     expect([XDP_PASS, XDP_DROP]).toContain(c.programs.second!.testRun({ data: new Uint8Array(64) }).retval);
   });
 
-  it('prog_types: programs of many types load (those this kernel allows)', () => {
+  it('prog_types: the programs the kernel accepts (its probes say which) load; the others fail naming the program', () => {
     const s = spec('prog_types.bpf.o');
-    // No kprobes on this kernel; fentry/fexit/fentry.s are refused with EPERM; lsm needs the BPF LSM enabled.
-    const skip = new Set(['kprobe_prog', 'kretprobe_prog', 'fentry_prog', 'fexit_prog', 'fentry_sleepable', 'lsm_prog']);
-    const wanted = Object.keys(s.programs).filter((n) => !skip.has(n));
-    using c = loadCollection(s, { programs: wanted });
-    expect(Object.keys(c.programs).sort()).toEqual(wanted.sort());
+    const probed: Record<string, KernelFeature> = {
+      kprobe_prog: 'kprobe programs',
+      kretprobe_prog: 'kprobe programs',
+      uprobe_prog: 'kprobe programs',
+      uretprobe_prog: 'kprobe programs',
+      fentry_prog: 'fentry',
+      fexit_prog: 'fexit',
+      fentry_sleepable: 'fentry.s',
+      lsm_prog: 'lsm',
+    };
+    const accepted = Object.keys(s.programs).filter((n) => !(n in probed) || kernelHas(probed[n]!).supported);
+    using c = loadCollection(s, { programs: accepted });
+    expect(Object.keys(c.programs).sort()).toEqual(accepted.sort());
+    for (const n of Object.keys(s.programs).filter((n) => !accepted.includes(n))) {
+      const answer = kernelHas(probed[n]!);
+      // Refused as root (fentry/fexit/lsm on this VM): the error says the kernel forbids it, not "needs root".
+      const clearly = answer.errno === 1 ? new RegExp(`program ${n}: BPF_PROG_LOAD: EPERM \\(refused although running as root: this kernel forbids it`) : new RegExp(`program ${n}\\b`);
+      expect(() => loadCollection(s, { programs: [n] }), `${n}: ${answer.why}`).toThrow(clearly);
+    }
   });
 
   it('externs: .kconfig values from the running kernel, typed ksyms and kfuncs resolved against its BTF', () => {
@@ -179,9 +194,11 @@ describeNeeds([isRoot()], 'loadCollection against the kernel', () => {
     const fds = () => readdirSync('/proc/self/fd').length;
     const before = fds();
     const s = spec('prog_types.bpf.o');
-    expect(() => loadCollection(s, { programs: ['socket_prog', 'fentry_prog'] })).toThrow(
-      /program fentry_prog: BPF_PROG_LOAD: EPERM \(refused although running as root: this kernel forbids it/,
-    );
+    // tracepoint_prog made to read an uninitialised register: every kernel's verifier refuses it, after socket_prog loaded.
+    const broken = encodeInstructions([asm.ldxMem(8, 0, 9, 0), asm.exit()], 'little');
+    expect(s.programs.tracepoint_prog!.instructions.length).toBe(broken.length); // its func/line info still fit
+    const doomed = { ...s, programs: { ...s.programs, tracepoint_prog: { ...s.programs.tracepoint_prog!, instructions: broken } } };
+    expect(() => loadCollection(doomed, { programs: ['socket_prog', 'tracepoint_prog'] })).toThrow(/program tracepoint_prog: .*R9 !read_ok/);
     expect(fds()).toBe(before);
   });
 

@@ -1,13 +1,18 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { AttachType, ProgramType, asm, encodeInstructions, parseCollectionSpec } from '@tsbpf/object';
+import { AttachType, MapType, ProgramType, asm, encodeInstructions, parseCollectionSpec } from '@tsbpf/object';
 import { readFixture } from '@tsbpf/fixtures';
 import { loadCollection } from './collection.js';
-import { attach, attachCgroup, attachKprobe, attachNetfilter, attachTcx, attachXdp } from './link.js';
+import { attach, attachCgroup, attachKprobe, attachNetfilter, attachTcx, attachTracing, attachXdp } from './link.js';
+import { runningKernelBtf } from './kernel-btf.js';
+import { BpfMap } from './map.js';
 import { withNetns } from './netns.js';
-import { Program } from './program.js';
+import { Program, type ProgramOptions } from './program.js';
 import { describeNeeds, hasCommand, hasFile, isRoot } from '../../../test/support/env.js';
+import { cgroup2Root, itByKernel, itWhenKernel } from '../../../test/support/kernel-features.js';
 import { vethPair } from '../../../test/support/netns.js';
 
 const spec = (name: string) => parseCollectionSpec(readFixture(name));
@@ -136,18 +141,67 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('ping'), hasCommand('bpfto
   });
 });
 
-describeNeeds([isRoot()], 'kprobes on a kernel without them', () => {
-  it('say clearly that the kernel has no kprobe support', () => {
-    const s = spec('prog_types.bpf.o');
-    using c = loadCollection(s, { programs: ['socket_prog'] });
-    expect(() => attachKprobe(c.programs.socket_prog!, 'do_unlinkat')).toThrow(/no kprobe support in this kernel/);
+/** An array map of one u64 and a program of `type` that adds 1 to it per run. */
+function counter(type: number, load: Partial<ProgramOptions> = {}) {
+  const map = BpfMap.create({ type: MapType.array, keySize: 4, valueSize: 8, maxEntries: 1 });
+  const insns = [asm.ldMapValue(1, map.fd, 0), asm.mov64Imm(2, 1), asm.atomicAdd(8, 1, 2, 0), asm.mov64Imm(0, 0), asm.exit()];
+  const prog = Program.load({ type, name: 'count', license: 'GPL', instructions: encodeInstructions(insns, 'little'), ...load });
+  return {
+    prog,
+    count: () => new DataView(map.lookup(u32(0))!.buffer).getBigUint64(0, true),
+    [Symbol.dispose]: () => (prog.close(), map.close()),
+  };
+}
+
+/** unlink(2) `times` times: each call passes through the kernel's do_unlinkat. */
+function unlinkFiles(times: number): void {
+  const file = join(tmpdir(), `tsbpf-unlink-${process.pid}`);
+  for (let i = 0; i < times; i++) {
+    writeFileSync(file, '');
+    unlinkSync(file);
+  }
+}
+
+describeNeeds([isRoot()], 'kprobes and fentry, as the kernel has them', () => {
+  itByKernel('kprobe', 'a kprobe and a kretprobe count real unlinkat calls; without kprobes the error says so', {
+    supported() {
+      for (const retprobe of [false, true]) {
+        using c = counter(ProgramType.kprobe);
+        {
+          using _link = attachKprobe(c.prog, 'do_unlinkat', { retprobe });
+          unlinkFiles(3);
+        }
+        expect(c.count(), retprobe ? 'kretprobe' : 'kprobe').toBeGreaterThanOrEqual(3n);
+      }
+      // And by section name, as the fixture declares it.
+      const s = spec('prog_types.bpf.o');
+      using c = loadCollection(s, { programs: ['kprobe_prog', 'kretprobe_prog'] });
+      attach(c.programs.kprobe_prog!, s.programs.kprobe_prog!).close();
+      attach(c.programs.kretprobe_prog!, s.programs.kretprobe_prog!).close();
+    },
+    unsupported() {
+      const s = spec('prog_types.bpf.o');
+      using c = loadCollection(s, { programs: ['socket_prog'] });
+      expect(() => attachKprobe(c.programs.socket_prog!, 'do_unlinkat')).toThrow(/no kprobe support in this kernel/);
+    },
+  });
+
+  // Where the kernel refuses fentry, prog_types in collection.test.ts checks the refusal names the program.
+  itWhenKernel('fentry', 'a fentry program counts real unlinkat calls', () => {
+    const target = runningKernelBtf().findByName('do_unlinkat', 'func')!;
+    using c = counter(ProgramType.tracing, { expectedAttachType: AttachType.trace_fentry, attachBtfId: target.id });
+    {
+      using _link = attachTracing(c.prog, AttachType.trace_fentry);
+      unlinkFiles(3);
+    }
+    expect(c.count()).toBeGreaterThanOrEqual(3n);
   });
 });
 
-const CGROUP_ROOT = '/sys/fs/cgroup/unified';
-describeNeeds([isRoot(), hasFile(`${CGROUP_ROOT}/cgroup.procs`), hasCommand('bpftool')], 'cgroup attach', () => {
+const cgroup2 = cgroup2Root();
+describeNeeds([isRoot(), cgroup2, hasCommand('bpftool')], 'cgroup attach', () => {
   it('a cgroup_skb program attaches to a cgroup of our own and detaches on close', () => {
-    const dir = `${CGROUP_ROOT}/tsbpf-test-${process.pid}`;
+    const dir = `${cgroup2.path}/tsbpf-test-${process.pid}`;
     mkdirSync(dir);
     try {
       const s = spec('prog_types.bpf.o');

@@ -1,4 +1,5 @@
-import { Btf, ObjectParseError, formatBtfC, formatBtfJson, formatBtfRaw, parseCollectionSpec } from '@tsbpf/object';
+/** `tsbpf btf dump`: the types of raw BTF or of an object's .BTF, as bpftool prints them, as C or as JSON. */
+import { Btf, formatBtfC, formatBtfJson, formatBtfRaw, parseCollectionSpec, withContext } from '@tsbpf/object';
 import { readKernelBtfBytes } from '@tsbpf/loader';
 import { CliError, readInput, type CliIo } from '../io.js';
 
@@ -18,23 +19,27 @@ export function loadBtf(path: string, basePath?: string): Btf {
   if (basePath === undefined && path.startsWith(SYSFS_BTF) && path !== VMLINUX) basePath = VMLINUX;
   const base = basePath === undefined ? undefined : loadBtf(basePath);
   // Kernel BTF is mapped rather than read page by page where the kernel allows it.
-  const bytes = path.startsWith(SYSFS_BTF) ? readKernelBtfBytes(path) : readInput(path);
-  if (ELF_MAGIC.every((b, i) => bytes[i] === b)) {
-    const spec = parseCollectionSpec(bytes, { unknownSections: 'ignore' });
-    if (!spec.btf) throw new CliError(`${path}: the object has no .BTF section`);
-    return spec.btf;
+  const bytes = path.startsWith(SYSFS_BTF) ? readKernelBtf(path) : readInput(path);
+  return withContext(path, () => {
+    if (ELF_MAGIC.every((b, i) => bytes[i] === b)) {
+      const spec = parseCollectionSpec(bytes, { unknownSections: 'ignore' });
+      if (!spec.btf) throw new CliError('the object has no .BTF section', 1, 'NO_BTF');
+      return spec.btf;
+    }
+    return Btf.parse(bytes, { base });
+  });
+}
+
+function readKernelBtf(path: string): Uint8Array {
+  try {
+    return readKernelBtfBytes(path);
+  } catch (e) {
+    throw CliError.io('INPUT_UNREADABLE', path, e);
   }
-  return Btf.parse(bytes, { base });
 }
 
 export function btfDump(io: CliIo, file: string, format: BtfFormat, basePath?: string): void {
-  let btf: Btf;
-  try {
-    btf = loadBtf(file, basePath);
-  } catch (e) {
-    if (e instanceof ObjectParseError) throw new CliError(`${file}: ${e.message} [${e.code}]`);
-    throw e;
-  }
+  const btf = loadBtf(file, basePath);
   switch (format) {
     case 'raw':
       io.out(formatBtfRaw(btf));

@@ -1,7 +1,7 @@
+/** `tsbpf build`: compiles BPF C sources in parallel and prints clang's diagnostics like tsc (or as JSON). */
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import {
-  ClangNotFoundError,
   CompileError,
   compile,
   findClang,
@@ -10,6 +10,7 @@ import {
   type CompileResult,
   type Diagnostic,
 } from '@tsbpf/compiler';
+import { TsbpfError } from '@tsbpf/object';
 import { CliError, type CliIo } from '../io.js';
 
 export interface BuildOptions {
@@ -44,14 +45,8 @@ export function objectName(source: string): string {
 
 /** `tsbpf build`: compiles every source in parallel; exit code 1 if any fails. */
 export async function build(io: CliIo, sources: string[], opts: BuildOptions): Promise<number> {
-  if (opts.output && sources.length !== 1) throw new CliError('-o names one output; with several sources use --out-dir');
-  let clang;
-  try {
-    clang = await findClang();
-  } catch (e) {
-    if (e instanceof ClangNotFoundError) throw new CliError(e.message);
-    throw e;
-  }
+  if (opts.output && sources.length !== 1) throw new CliError('-o names one output; with several sources use --out-dir', 1, 'USAGE');
+  const clang = await findClang(); // a ClangNotFoundError is printed as it is
   const outputOf = (s: string) =>
     opts.output ? resolve(opts.output) : opts.outDir ? join(resolve(opts.outDir), objectName(s)) : join(resolve(s, '..'), objectName(s));
   const progress = opts.progress ?? (!opts.json && process.stderr.isTTY === true);
@@ -77,7 +72,9 @@ export async function build(io: CliIo, sources: string[], opts: BuildOptions): P
       if (e instanceof CompileError) {
         return { source, output, ok: false, cached: false, diagnostics: [...e.diagnostics], error: e.message, hint: e.hint };
       }
-      return { source, output, ok: false, cached: false, diagnostics: [], error: (e as Error).message };
+      // Any other typed failure (an unreadable source, an unwritable output) is this source's; a bug is everyone's.
+      if (!TsbpfError.is(e)) throw e;
+      return { source, output, ok: false, cached: false, diagnostics: [], error: e.message };
     }
     done++;
     if (progress) io.err(`[${done}/${sources.length}] ✓ ${source} → ${output}${r.cached ? ' (cached)' : ''}\n`);
@@ -94,7 +91,8 @@ export async function build(io: CliIo, sources: string[], opts: BuildOptions): P
       if (o.hint) io.err(`hint: ${o.hint}\n\n`);
     }
     const failed = outcomes.filter((o) => !o.ok).length;
-    const errors = outcomes.reduce((n, o) => n + o.diagnostics.filter((d) => d.severity.endsWith('error')).length, 0);
+    // A failure without diagnostics (an unreadable source, an unwritable output) is one error.
+    const errors = outcomes.reduce((n, o) => n + (o.ok || o.diagnostics.length > 0 ? o.diagnostics.filter((d) => d.severity.endsWith('error')).length : 1), 0);
     if (failed > 0) io.err(`Found ${errors} error${errors === 1 ? '' : 's'} in ${failed} file${failed === 1 ? '' : 's'}.\n`);
   }
   return outcomes.every((o) => o.ok) ? 0 : 1;

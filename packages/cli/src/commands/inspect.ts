@@ -1,5 +1,6 @@
-import { ObjectParseError, parseCollectionSpec, type CollectionSpec } from '@tsbpf/object';
-import { CliError, readInput, type CliIo } from '../io.js';
+/** `tsbpf inspect`: an object's programs and maps, as a table or as the documented JSON. */
+import { parseCollectionSpec, withContext, type CollectionSpec } from '@tsbpf/object';
+import { readInput, type CliIo } from '../io.js';
 
 export interface InspectJson {
   programs: { name: string; section: string; type: string; attachType: string | null; instructions: number }[];
@@ -8,12 +9,7 @@ export interface InspectJson {
 
 export function parseObjectFile(path: string): CollectionSpec {
   const bytes = readInput(path);
-  try {
-    return parseCollectionSpec(bytes);
-  } catch (e) {
-    if (e instanceof ObjectParseError) throw new CliError(`${path}: ${e.message} [${e.code}]`);
-    throw e;
-  }
+  return withContext(path, () => parseCollectionSpec(bytes));
 }
 
 /** The `tsbpf inspect --json` contract: libbpf's type names, own instruction slots. */

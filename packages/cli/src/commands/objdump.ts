@@ -1,3 +1,4 @@
+/** `tsbpf objdump`: the disassembly of an object's programs, with source lines and relocation notes. */
 import { formatInstructions, type ProgramSpec } from '@tsbpf/object';
 import { CliError, type CliIo } from '../io.js';
 import { parseObjectFile } from './inspect.js';
@@ -8,7 +9,7 @@ export function objdump(io: CliIo, file: string, only: string | undefined): void
   const all = [...Object.values(spec.programs), ...Object.values(spec.subprograms)];
   const chosen = only === undefined ? all : all.filter((p) => p.name === only);
   if (chosen.length === 0) {
-    throw new CliError(`${file}: no program named ${only}; have ${all.map((p) => p.name).join(', ')}`);
+    throw new CliError(`${file}: no program named ${only}; have ${all.map((p) => p.name).join(', ')}`, 1, 'NO_SUCH_PROGRAM');
   }
   chosen.forEach((p, i) => {
     if (i > 0) io.out('\n');

@@ -1,0 +1,169 @@
+/**
+ * Kernel feature probes for tests. A test that depends on what the running
+ * kernel offers asks it here (a /sys fact, one of the loader's probes, or a
+ * small program the kernel must accept) instead of assuming one machine's
+ * quirks, and asserts what the answer implies: supported → the feature must
+ * load, attach and work; not supported → the error must say so clearly.
+ * `itByKernel` runs both branches' assertions under one test, so nothing is
+ * skipped and a kernel that gains a feature makes its test required.
+ *
+ * Probes call bpf(): they need root, so they run inside tests (lazily, once
+ * per process), never while vitest collects them.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { it, type TestContext } from 'vitest';
+import { AttachType, ProgramType, asm, encodeInstructions } from '@tsbpf/object';
+import { Program, programTypeSupported, runningKernelBtf } from '@tsbpf/loader';
+
+export interface FeatureAnswer {
+  readonly supported: boolean;
+  /** What the kernel said: why it is supported or not (shown in the test when it matters). */
+  readonly why: string;
+  /** The errno of the kernel's refusal, when a probe's load was refused. */
+  readonly errno?: number;
+}
+
+/** A BTF-typed tracing program: which attach type, on which kernel function, sleepable or not. */
+interface TrampolineProbe {
+  readonly type: number;
+  readonly attachType: number;
+  readonly func: string;
+  readonly sleepable: boolean;
+}
+
+const KPROBE_PMU = '/sys/bus/event_source/devices/kprobe/type';
+const BPF_F_SLEEPABLE = 1 << 4;
+const EPERM = 1;
+const ENOENT = 2;
+const EINVAL = 22;
+const ENOTSUPP = 524;
+const EOPNOTSUPP = 95;
+
+/**
+ * The features tests ask about. The tracing ones name the fixture's own
+ * targets (prog_types.bpf.c), so the answer is the one its programs get.
+ */
+const FEATURES = {
+  /** kprobes and kretprobes (attachKprobe uses the kprobe PMU). */
+  kprobe: () => probeFile(KPROBE_PMU, 'the kprobe PMU exists', 'no kprobe PMU (kernel built without CONFIG_KPROBES / CONFIG_KPROBE_EVENTS)'),
+  /** BPF_PROG_TYPE_KPROBE loads (also for uprobes: it does not need kprobes). */
+  'kprobe programs': () => probeProgramType(ProgramType.kprobe, 'kprobe'),
+  fentry: () => probeTrampoline({ type: ProgramType.tracing, attachType: AttachType.trace_fentry, func: 'do_unlinkat', sleepable: false }),
+  fexit: () => probeTrampoline({ type: ProgramType.tracing, attachType: AttachType.trace_fexit, func: 'do_unlinkat', sleepable: false }),
+  'fentry.s': () => probeTrampoline({ type: ProgramType.tracing, attachType: AttachType.trace_fentry, func: 'do_unlinkat', sleepable: true }),
+  lsm: () => probeTrampoline({ type: ProgramType.lsm, attachType: AttachType.lsm_mac, func: 'bpf_lsm_file_open', sleepable: false }),
+} satisfies Record<string, () => FeatureAnswer>;
+
+export type KernelFeature = keyof typeof FEATURES;
+
+const answers = new Map<KernelFeature, FeatureAnswer>();
+
+/** Asks the running kernel (once per process) whether it has `feature`. */
+export function kernelHas(feature: KernelFeature): FeatureAnswer {
+  let a = answers.get(feature);
+  if (!a) {
+    a = FEATURES[feature]();
+    answers.set(feature, a);
+  }
+  return a;
+}
+
+function probeFile(path: string, yes: string, no: string): FeatureAnswer {
+  return existsSync(path) ? { supported: true, why: `${yes} (${path})` } : { supported: false, why: no };
+}
+
+function probeProgramType(type: number, name: string): FeatureAnswer {
+  const supported = programTypeSupported(type);
+  return { supported, why: `the kernel ${supported ? 'loads' : 'refuses'} a minimal ${name} program` };
+}
+
+/**
+ * Loads `r0 = 0; exit` as a tracing/lsm program on `func` (the smallest
+ * program a trampoline could take) and classifies the kernel's answer.
+ * Anything but a known "no" is a failure of the probe, not an answer.
+ */
+function probeTrampoline(p: TrampolineProbe): FeatureAnswer {
+  const what = `${p.type === ProgramType.lsm ? 'lsm' : p.attachType === AttachType.trace_fexit ? 'fexit' : 'fentry'}${p.sleepable ? '.s' : ''}/${p.func}`;
+  const target = runningKernelBtf().findByName(p.func, 'func');
+  if (!target) return { supported: false, why: `${p.func} is not in the kernel's BTF` };
+  try {
+    Program.load({
+      type: p.type,
+      expectedAttachType: p.attachType,
+      attachBtfId: target.id,
+      flags: p.sleepable ? BPF_F_SLEEPABLE : 0,
+      name: 'tsbpf_probe',
+      license: 'GPL',
+      instructions: encodeInstructions([asm.mov64Imm(0, 0), asm.exit()], 'little'),
+    }).close();
+    return { supported: true, why: `the kernel loads ${what}` };
+  } catch (e) {
+    // SyscallError and VerifierError both carry the kernel's errno; a verifier refusal also its log.
+    const { errno, log = '' } = e as { errno?: number; log?: string };
+    const no = (why: string): FeatureAnswer => ({ supported: false, why, errno });
+    if (errno === EPERM) return no(`the kernel refuses ${what} with EPERM although we are root (lockdown, or trampolines not allowed)`);
+    if (errno === ENOTSUPP || errno === EOPNOTSUPP) return no(`the kernel has no BPF trampolines for ${what} (ENOTSUPP)`);
+    if (errno === ENOENT) return no(`the kernel cannot find ${p.func} to attach ${what} (ENOENT)`);
+    if (errno === EINVAL && log !== '') return no(`the verifier refuses ${what}: ${log.trim().split('\n').pop()}`);
+    throw e;
+  }
+}
+
+/** The directory of the cgroup v2 hierarchy (`/sys/fs/cgroup` on most systems, `/sys/fs/cgroup/unified` on hybrid ones). */
+export function cgroup2Root(): { ok: boolean; reason: string; path: string } {
+  let path = '';
+  try {
+    const line = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[2] === 'cgroup2');
+    path = line?.split(' ')[1] ?? '';
+  } catch {
+    // no /proc: no cgroup v2 either, as far as a test can tell
+  }
+  return { ok: path !== '' && existsSync(`${path}/cgroup.procs`), reason: 'needs a cgroup v2 hierarchy mounted', path };
+}
+
+export interface KernelBranches {
+  /** The kernel has the feature: it must load, attach and work. */
+  supported(ctx: TestContext): void | Promise<void>;
+  /** The kernel lacks it: the failure must say so clearly. */
+  unsupported(answer: FeatureAnswer, ctx: TestContext): void | Promise<void>;
+}
+
+/**
+ * One test for a kernel-dependent feature: it asks the kernel and runs the
+ * branch the answer implies. Never skipped: each kernel proves one branch.
+ */
+export function itByKernel(feature: KernelFeature, name: string, branches: KernelBranches, timeout?: number): void {
+  it(
+    `${name} [asks the kernel: ${feature}]`,
+    async (ctx) => {
+      const answer = kernelHas(feature);
+      await ctx.annotate(`${answer.supported ? 'supported' : 'not supported'}: ${answer.why}`);
+      if (answer.supported) await branches.supported(ctx);
+      else await branches.unsupported(answer, ctx);
+    },
+    timeout,
+  );
+}
+
+/**
+ * A test of what only a kernel with `feature` can do: it runs when the
+ * kernel says it has the feature (then it is required, also under CI) and is
+ * skipped with the kernel's reason otherwise. Prefer `itByKernel` when the
+ * absence has an error of its own to check.
+ */
+export function itWhenKernel(feature: KernelFeature, name: string, fn: (ctx: TestContext) => void | Promise<void>, timeout?: number): void {
+  it(
+    `${name} [needs the kernel's ${feature}]`,
+    async (ctx) => {
+      const answer = kernelHas(feature);
+      if (!answer.supported) {
+        // A "no" from the kernel is an answer, not a missing requirement: not a failure under CI either.
+        ctx.skip(`the kernel has no ${feature}: ${answer.why}`);
+      }
+      await fn(ctx);
+    },
+    timeout,
+  );
+}
