@@ -31,8 +31,15 @@ export function gen(io: CliIo, file: string, opts: GenFlags): void {
     if (e instanceof CliError) throw e;
     throw new CliError(`${file}: ${(e as Error).message}`);
   }
-  if (opts.output) writeFileSync(opts.output, text);
-  else io.out(text);
+  if (!opts.output) {
+    io.out(text);
+    return;
+  }
+  try {
+    writeFileSync(opts.output, text);
+  } catch (e) {
+    throw CliError.io('OUTPUT_UNWRITABLE', opts.output, e);
+  }
 }
 
 /** `A=B` flags as a record. */
