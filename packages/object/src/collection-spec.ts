@@ -15,10 +15,12 @@ import { STT } from './elf/symbols.js';
 
 export interface ParseOptions {
   /**
-   * An executable section whose name follows no `SEC()` convention is an
-   * error by default (it could not be loaded); `'ignore'` skips it.
+   * A program in an executable section whose name follows no `SEC()`
+   * convention: by default it is parsed with type 0 (`unspec`), as libbpf
+   * opens it, and only loading it fails; `'error'` refuses the object
+   * (UNKNOWN_SECTION) and `'ignore'` leaves such programs out.
    */
-  unknownSections?: 'error' | 'ignore';
+  unknownSections?: 'unspec' | 'error' | 'ignore';
 }
 
 /**
@@ -63,7 +65,7 @@ function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
   const maps = byName('map', [...parseBtfMaps(ctx), ...parseLegacyMaps(ctx), ...parseDataMaps(ctx)]);
   const externs = byName('extern', parseExterns(ctx));
   const { programs, subprograms } = parsePrograms(ctx, {
-    unknownSections: options.unknownSections ?? 'error',
+    unknownSections: options.unknownSections ?? 'unspec',
     license,
     kernelVersion,
   });

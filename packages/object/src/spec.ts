@@ -133,14 +133,25 @@ export interface MapSpec {
   readonly initialValue: Uint8Array | undefined;
   /** `.rodata`: frozen after its contents are written. */
   readonly freeze: boolean;
+  /**
+   * Legacy definitions only: the bytes past `struct bpf_map_def` (iproute2's
+   * `bpf_elf_map` adds id, pinning, inner_id, inner_idx). The loader creates
+   * the map only when they are all zero: their meaning is another loader's.
+   */
+  readonly extra?: Uint8Array;
   /** Global-data variables: name → byte offset/size inside the value. */
   readonly variables: readonly { readonly name: string; readonly offset: number; readonly size: number; readonly btfTypeId: number }[];
 }
 
 export interface ExternSpec {
   readonly name: string;
-  /** `.kconfig` (LINUX_KERNEL_VERSION, CONFIG_*) or `.ksyms` (kernel variables and kfuncs). */
-  readonly kind: 'kconfig' | 'ksym';
+  /**
+   * `.kconfig` (LINUX_KERNEL_VERSION, CONFIG_*), `.ksyms` (kernel variables
+   * and kfuncs), or `unresolved`: neither, nothing the loader can supply (a
+   * function declared and never defined, a symbol from inline asm); loading
+   * a program that refers to one fails.
+   */
+  readonly kind: 'kconfig' | 'ksym' | 'unresolved';
   /** A function (kfunc) or a variable. */
   readonly isFunction: boolean;
   readonly weak: boolean;

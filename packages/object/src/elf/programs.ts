@@ -14,7 +14,7 @@ const BPF_PSEUDO_CALL = 1;
 
 export interface ProgramsOptions {
   /** What to do with an executable section whose name follows no SEC() convention. */
-  readonly unknownSections: 'error' | 'ignore';
+  readonly unknownSections: 'unspec' | 'error' | 'ignore';
   readonly license: string;
   readonly kernelVersion: number | undefined;
 }
@@ -82,7 +82,7 @@ function collectFunctions(ctx: ObjectContext, options: ProgramsOptions): Func[] 
     const symbols = ctx.symbols
       .filter((s) => s.sectionIndex === section.index && s.type === STT.FUNC)
       .sort((a, b) => a.value - b.value);
-    if (!isText && symbols.length > 0 && !sectionDef(section.name)) {
+    if (!isText && symbols.length > 0 && !sectionDef(section.name) && options.unknownSections !== 'unspec') {
       if (options.unknownSections === 'ignore') continue;
       throw new ObjectParseError(
         'UNKNOWN_SECTION',

@@ -47,12 +47,7 @@ export function btfForKernel(spec: CollectionSpec): { bytes: Uint8Array; unresol
         setVarLinkage(btf.recordOffset(v.type));
         return { type: v.type, offset: slot.offset, size: v.size };
       });
-      entries.sort((x, y) => x.offset - y.offset);
-      entries.forEach((e, i) => {
-        view.setUint32(at + 12 + i * 12, e.type, little);
-        view.setUint32(at + 12 + i * 12 + 4, e.offset, little);
-        view.setUint32(at + 12 + i * 12 + 8, e.size, little);
-      });
+      writeSorted(view, at, entries, little);
       continue;
     }
     if (t.name === '.ksyms') {
@@ -88,16 +83,31 @@ export function btfForKernel(spec: CollectionSpec): { bytes: Uint8Array; unresol
       continue;
     }
     view.setUint32(at + 8, facts.size, little);
-    t.vars.forEach((v, i) => {
+    const entries = t.vars.map((v) => {
       const variable = btf.type(v.type);
       const offset = facts.symbols[variable.name];
       if (offset === undefined) {
         throw new ObjectParseError('BTF_INVALID', `DATASEC ${t.name}: variable ${variable.name} has no ELF symbol`);
       }
-      view.setUint32(at + 12 + i * 12 + 4, offset, little);
+      return { type: v.type, offset, size: v.size };
     });
+    writeSorted(view, at, entries, little);
   }
   return { bytes, unresolvedDatasecs };
+}
+
+/**
+ * Writes a DATASEC's entries back in offset order: the kernel refuses them
+ * out of order, and symbol order is not offset order (in objects from
+ * `bpftool gen object`, for one).
+ */
+function writeSorted(view: DataView, at: number, entries: { type: number; offset: number; size: number }[], little: boolean): void {
+  entries.sort((x, y) => x.offset - y.offset);
+  entries.forEach((e, i) => {
+    view.setUint32(at + 12 + i * 12, e.type, little);
+    view.setUint32(at + 12 + i * 12 + 4, e.offset, little);
+    view.setUint32(at + 12 + i * 12 + 8, e.size, little);
+  });
 }
 
 /** The first 32-bit INT, which the .ksyms entries are typed as. */
