@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseCollectionSpec } from './collection-spec.js';
 import { ObjectParseError } from './errors.js';
-import { linkProgram } from './link/link-program.js';
-import { btfForKernel } from './link/kernel-btf.js';
+import { linkProgram } from './linker/link-program.js';
+import { btfForKernel } from './linker/kernel-btf.js';
 import { Btf } from './btf/btf.js';
 import { buildElf, concat, insn, type FakeSection } from './testing/elf-builder.js';
 

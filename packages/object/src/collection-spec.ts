@@ -1,3 +1,4 @@
+/** parseCollectionSpec: ELF bytes to a CollectionSpec, the builders in elf/ run in order. */
 import { Btf, parseBtfExt, type BtfExt } from './btf/index.js';
 import { ByteReader, cString, plainBytes } from './bytes.js';
 import { ObjectParseError } from './errors.js';

@@ -1,10 +1,11 @@
 /**
- * The one error base of every tsbpf package, and the object parser's own
- * error. Every error tsbpf throws on purpose is a `TsbpfError`: a stable
- * `code` to branch on (never the message text), the kernel's `errno` where
- * the error is the kernel's answer, the original error as `cause`, and
- * context prefixes in the message (`program xdp_prog: map counters: ...`).
- * docs/errors.md lists every code.
+ * The one error base of every tsbpf package, and @tsbpf/object's own errors
+ * (ObjectParseError for bytes that do not parse, LinkError for a program that
+ * cannot be fitted to a kernel). Every error tsbpf throws on purpose is a
+ * `TsbpfError`: a stable `code` to branch on (never the message text), the
+ * kernel's `errno` where the error is the kernel's answer, the original error
+ * as `cause`, and context prefixes in the message (`program xdp_prog: map
+ * counters: ...`). docs/errors.md lists every code.
  */
 
 /** Marks tsbpf errors across copies of this package (an ESM and a CJS build in one process). */
@@ -108,6 +109,30 @@ export class ObjectParseError extends TsbpfError<ObjectParseErrorCode> {
     this.section = options.section;
     this.offset = options.offset;
   }
+}
+
+/**
+ * What `code` says on a LinkError: why a parsed program cannot be fitted to
+ * the kernel it is loaded into (its map fds, kconfig, BTF, kallsyms), or to
+ * the load options given.
+ */
+export type LinkErrorCode =
+  | 'SPEC_INVALID' // a spec that contradicts itself or the facts given (a map not created, an unknown extern, a kfunc not called)
+  | 'KFUNC_NOT_FOUND' // a kfunc (not weak) the kernel's BTF does not have
+  | 'KSYM_NOT_FOUND' // a ksym (not weak) that is not a variable in the kernel's BTF, or not in /proc/kallsyms
+  | 'KSYM_AMBIGUOUS' // a typeless ksym /proc/kallsyms lists at several addresses
+  | 'KSYM_HIDDEN' // /proc/kallsyms hides addresses (kptr_restrict)
+  | 'ATTACH_TARGET_NOT_FOUND' // a tp_btf/fentry/fexit/lsm program whose target the kernel's BTF does not have
+  | 'CONSTANT_INVALID' // a constant naming no .rodata variable, or a value that does not fit it
+  | 'MAP_OVERRIDE_INVALID'; // a map override naming no map
+
+/**
+ * A program that cannot be fitted to this kernel: the pure relocation steps
+ * (`relocateProgram`, `withLoadOverrides`, `attachBtfId`) throw it. Nothing
+ * here is the kernel's answer (no errno): the loader's errors carry those.
+ */
+export class LinkError extends TsbpfError<LinkErrorCode> {
+  override readonly name = 'LinkError';
 }
 
 /** Byte order of an object, a BTF blob or an instruction stream. */

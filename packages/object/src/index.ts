@@ -1,4 +1,5 @@
-export { ObjectParseError, TsbpfError, withContext, type ByteOrder, type ObjectParseErrorCode, type ObjectParseErrorOptions, type TsbpfErrorOptions } from './errors.js';
+/** @tsbpf/object's public API. */
+export { LinkError, ObjectParseError, TsbpfError, withContext, type ByteOrder, type LinkErrorCode, type ObjectParseErrorCode, type ObjectParseErrorOptions, type TsbpfErrorOptions } from './errors.js';
 export { parseCollectionSpec, type ParseOptions } from './collection-spec.js';
 export type {
   CollectionSpec,
@@ -20,6 +21,7 @@ export {
   MapType,
   ARRAY_MAP_TYPES,
   NON_DATA_MAP_TYPES,
+  NO_BTF_MAP_TYPES,
   PER_CPU_MAP_TYPES,
   PinType,
   ProgramType,
@@ -30,9 +32,16 @@ export {
   type MapTypeName,
   type ProgramTypeName,
 } from './uapi.js';
-export { linkProgram, type LinkedProgram } from './link/link-program.js';
+export { linkProgram, type LinkedProgram } from './linker/link-program.js';
 export * from './btf/index.js';
 export * from './asm/index.js';
-export { btfForKernel } from './link/kernel-btf.js';
-export { kconfigLayout, type KconfigLayout, type KconfigSlot, type KconfigType } from './link/kconfig.js';
-export { applyCoreRelos, calculateCoreRelos, type CoreReloInput, type CoreResult } from './link/core.js';
+export { btfForKernel } from './linker/kernel-btf.js';
+export { kconfigLayout, type KconfigLayout, type KconfigSlot, type KconfigType } from './linker/kconfig.js';
+export { calculateCoreRelos, type CoreReloInput, type CoreResult } from './linker/core-calculate.js';
+export { applyCoreRelos } from './linker/core-apply.js';
+export { relocateProgram, type KernelFacts, type KsymAddress } from './linker/relocate.js';
+export { POISON_CALL_KFUNC_BASE, isTypelessKsym, typelessKsyms } from './linker/externs.js';
+export { FUNC_INFO_SIZE, LINE_INFO_SIZE, funcInfoBytes, lineInfoBytes } from './linker/func-line-info.js';
+export { encodeConstant, withLoadOverrides, type ConstantValue, type LoadOverrides } from './linker/load-overrides.js';
+export { attachBtfId, needsAttachBtfId } from './linker/attach-btf.js';
+export { explainPoison } from './linker/poison.js';

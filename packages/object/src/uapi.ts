@@ -75,6 +75,28 @@ export const NON_DATA_MAP_TYPES: ReadonlySet<number> = new Set([
   MapType.hash_of_maps,
 ]);
 
+/**
+ * Map types the kernel refuses BTF key/value types for (its map_check_btf):
+ * libbpf leaves the ids out for these too.
+ */
+export const NO_BTF_MAP_TYPES: ReadonlySet<number> = new Set([
+  MapType.prog_array,
+  MapType.perf_event_array,
+  MapType.cgroup_array,
+  MapType.stack_trace,
+  MapType.array_of_maps,
+  MapType.hash_of_maps,
+  MapType.devmap,
+  MapType.devmap_hash,
+  MapType.cpumap,
+  MapType.xskmap,
+  MapType.sockmap,
+  MapType.sockhash,
+  MapType.queue,
+  MapType.stack,
+  MapType.ringbuf,
+]);
+
 /** libbpf's name for a program type, or `unknown(<n>)` for a value newer than this table. */
 export function programTypeName(type: number): string {
   return PROG_TYPE_NAMES[type] ?? `unknown(${type})`;

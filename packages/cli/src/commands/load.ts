@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BtfLoadError, LoaderError, MapIncompatibleError, NotSupportedError, SyscallError, VerifierError, loadCollection, type Collection } from '@tsbpf/loader';
+import { TsbpfError } from '@tsbpf/object';
 import { CliError, readInput, type CliIo } from '../io.js';
 import { parseObjectFile } from './inspect.js';
 
@@ -25,7 +26,7 @@ function load(io: CliIo, file: string, programs: string[] | undefined, verbose: 
     }
     // The loader's typed failures are the user's to read, not internal errors.
     const typed = [SyscallError, NotSupportedError, LoaderError, MapIncompatibleError, BtfLoadError];
-    if (typed.some((t) => e instanceof t)) throw new CliError(`${file}: ${(e as Error).message}`);
+    if (TsbpfError.is(e) || typed.some((t) => e instanceof t)) throw new CliError(`${file}: ${(e as Error).message}`);
     throw e;
   }
 }

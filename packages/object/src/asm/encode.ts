@@ -1,3 +1,4 @@
+/** Instructions to bytes. */
 import { ObjectParseError, type ByteOrder } from '../errors.js';
 import { INSN_SIZE, instructionSlots, type InstructionInput } from './instruction.js';
 

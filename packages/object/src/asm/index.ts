@@ -1,3 +1,4 @@
+/** The instruction API: decode, encode, assemble, disassemble. */
 export { INSN_SIZE, instructionSlots, type Instruction, type InstructionInput } from './instruction.js';
 export { decodeInstructions } from './decode.js';
 export { encodeInstructions } from './encode.js';

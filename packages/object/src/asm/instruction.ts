@@ -1,3 +1,5 @@
+import { OP_LD_IMM64 } from './opcodes.js';
+
 /**
  * One decoded BPF instruction. `ld_imm64` spans two 8-byte slots and carries
  * its full 64-bit immediate in `imm64`; `imm` then holds the low half (as the
@@ -26,5 +28,5 @@ export const INSN_SIZE = 8;
 
 /** Number of 8-byte slots the instruction occupies (2 for ld_imm64). */
 export function instructionSlots(insn: { readonly opcode: number }): 1 | 2 {
-  return insn.opcode === 0x18 ? 2 : 1;
+  return insn.opcode === OP_LD_IMM64 ? 2 : 1;
 }

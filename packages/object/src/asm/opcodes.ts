@@ -83,6 +83,10 @@ export const BPF_MAY_GOTO = 0;
 
 /** `ld_imm64`: the only instruction that takes two 8-byte slots. */
 export const OP_LD_IMM64 = BPF_LD | BPF_IMM | BPF_DW;
+/** `call`: a helper, a subprogram (BPF_PSEUDO_CALL) or a kfunc (BPF_PSEUDO_KFUNC_CALL), by src_reg. */
+export const OP_CALL = BPF_JMP | BPF_CALL;
+/** `exit`. */
+export const OP_EXIT = BPF_JMP | BPF_EXIT;
 
 export const BPF_CLASS = (op: number) => op & 0x07;
 export const BPF_SIZE = (op: number) => op & 0x18;

@@ -1,3 +1,4 @@
+/** Btf: a parsed BTF blob, its types looked up by id and name, resolved, sized and aligned. */
 import { cString, plainBytes } from '../bytes.js';
 import { ObjectParseError, type ByteOrder } from '../errors.js';
 import { decodeType } from './decode.js';

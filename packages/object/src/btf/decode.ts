@@ -1,3 +1,4 @@
+/** One BTF type record (words) decoded into its plain-object form. */
 import { ObjectParseError } from '../errors.js';
 import { BtfKind, type BtfMember, type BtfType } from './types.js';
 import { kflagOf, kindOf, vlenOf } from './layout.js';

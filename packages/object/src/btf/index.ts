@@ -1,3 +1,4 @@
+/** The BTF API: parse, look up, dump (raw and C), BTF.ext. */
 export { Btf, type BtfParseOptions } from './btf.js';
 export {
   BtfFuncLinkage,

@@ -1,3 +1,4 @@
+/** The ELF header and section table of a BPF relocatable object, validated. */
 import { ByteReader, cString } from '../bytes.js';
 import { ObjectParseError, type ByteOrder } from '../errors.js';
 

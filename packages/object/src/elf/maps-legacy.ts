@@ -1,3 +1,4 @@
+/** Maps defined the pre-BTF way: `struct bpf_map_def` in `SEC("maps")`. */
 import { ByteReader } from '../bytes.js';
 import { ObjectParseError } from '../errors.js';
 import type { MapSpec } from '../spec.js';

@@ -1,3 +1,6 @@
+/** Programs and subprograms from the executable sections: instructions, relocations, BTF.ext records. */
+import { INSN_SIZE } from '../asm/instruction.js';
+import { BPF_PSEUDO_CALL, OP_CALL, OP_LD_IMM64 } from '../asm/opcodes.js';
 import { ByteReader } from '../bytes.js';
 import { ObjectParseError } from '../errors.js';
 import { sectionDef } from '../section-defs.js';
@@ -7,10 +10,6 @@ import { SHF, SHT, type ElfSection } from './elf-file.js';
 import { R_BPF, type ElfRelocation } from './relocations.js';
 import { SHN_UNDEF, STB, STT, type ElfSymbol } from './symbols.js';
 
-const INSN_SIZE = 8;
-const OP_CALL = 0x85;
-const OP_LD_IMM64 = 0x18;
-const BPF_PSEUDO_CALL = 1;
 
 export interface ProgramsOptions {
   /** What to do with an executable section whose name follows no SEC() convention. */

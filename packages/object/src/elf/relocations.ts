@@ -1,3 +1,4 @@
+/** The `.rel*` sections read: which symbol each relocated offset refers to. */
 import { ByteReader } from '../bytes.js';
 import { ObjectParseError } from '../errors.js';
 import { SHT, type ElfFile, type ElfSection } from './elf-file.js';

@@ -1,3 +1,4 @@
+/** The ELF symbol table read (`.symtab`). */
 import { ByteReader, cString } from '../bytes.js';
 import { ObjectParseError } from '../errors.js';
 import { SHT, type ElfFile } from './elf-file.js';

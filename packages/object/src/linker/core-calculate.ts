@@ -1,16 +1,17 @@
+/**
+ * CO-RE calculation: recompute what the program assumed about a kernel type
+ * (a field's offset, size, existence, ...) against the running kernel's BTF,
+ * as libbpf's relo_core does; core-apply.ts patches the instructions with the
+ * answers. Pure: the kernel's BTF is an argument. Candidates are found by
+ * essential name (`task_struct___old` matches `task_struct`); fields are
+ * matched by name, through anonymous members, as C would reach them.
+ */
 import type { Btf } from '../btf/btf.js';
 import type { BtfType } from '../btf/types.js';
 import { ObjectParseError } from '../errors.js';
 import { essentialName as essential, typesAreCompatible, typesMatch } from './core-types.js';
 
-/**
- * CO-RE: recompute what the program assumed about a kernel type (a field's
- * offset, size, existence, ...) against the running kernel's BTF, and patch
- * the instruction, as libbpf's relo_core does. Pure: the kernel's BTF is an
- * argument. Candidates are found by essential name (`task_struct___old`
- * matches `task_struct`); fields are matched by name, through anonymous
- * members, as C would reach them.
- */
+/** One CO-RE relocation of a linked program, as BTF.ext gives it. */
 export interface CoreReloInput {
   /** Instruction slot in the linked program. */
   readonly insn: number;
@@ -324,79 +325,4 @@ function calculate(local: Btf, target: Btf, r: CoreReloInput): CoreResult {
   }
   if (kind === 'field_exists') return { insn: r.insn, kind, value: 0, original, validate };
   return { insn: r.insn, kind, poison: `${essential(root.name)}.${spec.path.map((p) => (p.kind === 'member' ? p.name : `[${p.index}]`)).join('.')} is not in the target BTF` };
-}
-
-const POISON_HELPER = 0xbad2310;
-/** BPF_W, BPF_H, BPF_B, BPF_DW in the size bits (0x18) of a load/store opcode. */
-const MEM_WIDTH_BYTES = [4, 2, 1, 8] as const;
-const MEM_WIDTH_CODE = new Map([[4, 0x00], [2, 0x08], [1, 0x10], [8, 0x18]]);
-
-/**
- * Applies CO-RE results to (a copy of) linked instructions: the immediate of
- * an ALU or ld_imm64 instruction, or the offset of a load/store. A poisoned
- * relocation turns the instruction into a call to an invalid helper, which
- * the verifier rejects only if that code is reachable (libbpf's trick).
- */
-export function applyCoreRelos(instructions: Uint8Array, results: readonly CoreResult[]): Uint8Array {
-  const out = instructions.slice();
-  const view = new DataView(out.buffer);
-  const poison = (at: number) => {
-    view.setUint8(at, 0x85);
-    view.setUint8(at + 1, 0);
-    view.setInt16(at + 2, 0, true);
-    view.setInt32(at + 4, POISON_HELPER, true);
-  };
-  for (const r of results) {
-    const at = r.insn * 8;
-    if (at + 8 > out.length) throw new ObjectParseError('RELOCATION_INVALID', `CO-RE relocation at instruction ${r.insn} is past the end`);
-    const op = view.getUint8(at);
-    const cls = op & 0x07;
-    if (r.poison !== undefined) {
-      // Both slots of an ld_imm64, so the verifier sees the bad call and not a torn instruction.
-      if (op === 0x18 && at + 16 <= out.length) poison(at + 8);
-      poison(at);
-      continue;
-    }
-    if (op === 0x18) {
-      if (at + 16 > out.length) throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: ld_imm64 is cut short`);
-      const imm = view.getInt32(at + 4, true);
-      if (r.validate && imm !== r.original) {
-        throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: immediate ${imm} is not the expected ${r.original}`);
-      }
-      view.setInt32(at + 4, r.value, true);
-      view.setInt32(at + 12, 0, true);
-    } else if ((cls === 0x04 || cls === 0x07) && (op & 0x08) === 0) {
-      const imm = view.getInt32(at + 4, true);
-      if (r.validate && imm !== r.original) {
-        throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: immediate ${imm} is not the expected ${r.original}`);
-      }
-      view.setInt32(at + 4, r.value, true);
-    } else if (cls === 0x01 || cls === 0x02 || cls === 0x03) {
-      const off = view.getInt16(at + 2, true);
-      if (r.validate && off !== r.original) {
-        throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: offset ${off} is not the expected ${r.original}`);
-      }
-      if (r.value > 0x7fff) throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: offset ${r.value} does not fit`);
-      const m = r.memSize;
-      if (m && m.original !== m.value) {
-        // The field changed size: the access changes width with it, or (a signed
-        // or mixed type, where that would lose the sign) the instruction is poisoned.
-        if (!m.adjustable) {
-          poison(at);
-          continue;
-        }
-        const width = MEM_WIDTH_BYTES[(op >> 3) & 0x03]!;
-        if (width !== m.original) {
-          throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: a ${width}-byte access to a ${m.original}-byte field`);
-        }
-        const code = MEM_WIDTH_CODE.get(m.value);
-        if (code === undefined) throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: the field's new size ${m.value} cannot be loaded`);
-        view.setUint8(at, (op & ~0x18) | code);
-      }
-      view.setInt16(at + 2, r.value, true);
-    } else {
-      throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: opcode 0x${op.toString(16)} cannot be relocated`);
-    }
-  }
-  return out;
 }

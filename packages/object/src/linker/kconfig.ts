@@ -1,3 +1,4 @@
+/** The `.kconfig` map's layout: where each kconfig extern lives and how its value is encoded. */
 import { ObjectParseError } from '../errors.js';
 import type { CollectionSpec, ExternSpec } from '../spec.js';
 

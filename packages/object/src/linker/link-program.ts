@@ -1,8 +1,12 @@
+/**
+ * The static linker: a program and the subprograms it reaches laid out in one
+ * instruction stream, BPF-to-BPF calls and callback references patched.
+ */
 import { ObjectParseError } from '../errors.js';
+import { INSN_SIZE } from '../asm/instruction.js';
 import { BPF_PSEUDO_FUNC } from '../asm/opcodes.js';
 import type { CollectionSpec, FuncInfo, LineInfo, ProgramCoreRelo, ProgramRelocation, ProgramSpec } from '../spec.js';
-
-const INSN_SIZE = 8;
+import { InsnWriter } from './insn-writer.js';
 
 /** A program with its subprograms appended, ready for map relocation and loading. */
 export interface LinkedProgram {
@@ -43,8 +47,7 @@ export function linkProgram(collection: CollectionSpec, programName: string): Li
   const startOf = new Map(layout.map((l) => [l.name, l.start]));
 
   const instructions = new Uint8Array(slots * INSN_SIZE);
-  const view = new DataView(instructions.buffer);
-  const little = collection.byteOrder === 'little';
+  const insns = new InsnWriter(instructions, collection.byteOrder);
   const relocations: LinkedProgram['relocations'][number][] = [];
   const funcInfo: FuncInfo[] = [];
   const lineInfo: LineInfo[] = [];
@@ -60,12 +63,9 @@ export function linkProgram(collection: CollectionSpec, programName: string): Li
         if (target === undefined) {
           throw new ObjectParseError('RELOCATION_INVALID', `program ${programName}: ${f.name} references ${r.target}, which was not linked`);
         }
-        view.setInt32(at * INSN_SIZE + 4, target - at - 1, little);
-        if (r.kind === 'func') {
-          // clang leaves src_reg 0 on a function-address ld_imm64; the kernel wants BPF_PSEUDO_FUNC.
-          const regs = view.getUint8(at * INSN_SIZE + 1);
-          view.setUint8(at * INSN_SIZE + 1, little ? (regs & 0x0f) | (BPF_PSEUDO_FUNC << 4) : (regs & 0xf0) | BPF_PSEUDO_FUNC);
-        }
+        insns.setImm(at, target - at - 1);
+        // clang leaves src_reg 0 on a function-address ld_imm64; the kernel wants BPF_PSEUDO_FUNC.
+        if (r.kind === 'func') insns.setSrc(at, BPF_PSEUDO_FUNC);
       } else {
         relocations.push({ ...r, insn: at });
       }

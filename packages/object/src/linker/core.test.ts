@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Btf } from '../btf/btf.js';
 import { BtfBuilder } from '../testing/btf-builder.js';
-import { applyCoreRelos, calculateCoreRelos } from './core.js';
+import { applyCoreRelos } from './core-apply.js';
+import { calculateCoreRelos } from './core-calculate.js';
 import { asm } from '../asm/builders.js';
 import { encodeInstructions } from '../asm/encode.js';
 import { decodeInstructions } from '../asm/decode.js';

@@ -1,0 +1,32 @@
+/**
+ * The object's BTF into the kernel (BPF_BTF_LOAD), fixed up for it by
+ * @tsbpf/object's btfForKernel: first without a log, and only on failure
+ * again with one, for the BtfLoadError.
+ */
+import { btfForKernel, type CollectionSpec } from '@tsbpf/object';
+import { BtfLoadError, NotSupportedError } from './errors.js';
+import * as sys from './sys/bpf.js';
+import { NativeBuffer, scratch } from './sys/ffi.js';
+
+/** Loads the spec's BTF (the spec must have BTF); returns the fd. */
+export function loadBtf(spec: CollectionSpec): number {
+  const { bytes, unresolvedDatasecs } = btfForKernel(spec);
+  if (unresolvedDatasecs.length > 0) throw new NotSupportedError(`DATASECs without a section: ${unresolvedDatasecs.join(', ')}`);
+  const mark = scratch.begin();
+  try {
+    const raw = scratch.copy(bytes);
+    let fd = sys.btfLoad(raw);
+    if (fd >= 0) return fd;
+    const log = new NativeBuffer(1 << 20);
+    try {
+      fd = sys.btfLoad(raw, log);
+      if (fd >= 0) return fd;
+      const end = log.bytes.indexOf(0);
+      throw new BtfLoadError(-fd, new TextDecoder().decode(log.bytes.subarray(0, end < 0 ? log.size : end)));
+    } finally {
+      log.free();
+    }
+  } finally {
+    scratch.end(mark);
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * One program of a collection into the kernel: linked with its subprograms,
+ * CO-RE relocated against the kernel's BTF, its map and extern references
+ * pointed at the live maps and the kernel (all by @tsbpf/object, with this
+ * kernel's facts), then loaded; a reached poison in a verifier rejection is
+ * explained in the VerifierError.
+ */
+import {
+  applyCoreRelos,
+  attachBtfId,
+  calculateCoreRelos,
+  explainPoison,
+  funcInfoBytes,
+  lineInfoBytes,
+  linkProgram,
+  needsAttachBtfId,
+  relocateProgram,
+  type Btf,
+  type CollectionSpec,
+  type CoreResult,
+  type KernelFacts,
+  type ProgramSpec,
+} from '@tsbpf/object';
+import { inContext } from './in-context.js';
+import { Program, VerifierError } from './program.js';
+
+/** BPF_F_SLEEPABLE: a program that may sleep (fentry.s, lsm.s, ...). */
+const BPF_F_SLEEPABLE = 1 << 4;
+
+/** What loading a collection's programs needs to know of the kernel, beyond what relocation does. */
+export interface LoadFacts extends KernelFacts {
+  /** The object's BTF in the kernel, for func_info and line_info. */
+  readonly btfFd: number | undefined;
+  /** Kernel modules' BTF (split on vmlinux), read only if a CO-RE relocation needs it. */
+  readonly modules?: () => readonly Btf[];
+}
+
+export function loadProgram(spec: CollectionSpec, p: ProgramSpec, facts: LoadFacts): Program {
+  return inContext(`program ${p.name}`, () => {
+    const attachId = needsAttachBtfId(p) ? attachBtfId(p, facts.kernelBtf()) : undefined;
+    let linked = linkProgram(spec, p.name);
+    let coreResults: readonly CoreResult[] = [];
+    if (linked.coreRelos.length > 0) {
+      // The object's guesses at kernel layouts, recomputed against this kernel's BTF.
+      coreResults = calculateCoreRelos(spec.btf!, facts.kernelBtf(), linked.coreRelos, { modules: facts.modules });
+      linked = { ...linked, instructions: applyCoreRelos(linked.instructions, coreResults) };
+    }
+    const instructions = relocateProgram(spec, linked, facts);
+    try {
+      return Program.load({
+        type: p.type,
+        expectedAttachType: p.attachType,
+        name: p.name,
+        license: p.license,
+        kernelVersion: p.kernelVersion,
+        instructions,
+        btfFd: facts.btfFd,
+        funcInfo: funcInfoBytes(linked, spec.byteOrder),
+        lineInfo: lineInfoBytes(linked, spec.byteOrder),
+        attachBtfId: attachId,
+        flags: p.sleepable ? BPF_F_SLEEPABLE : 0,
+      });
+    } catch (e) {
+      const why = e instanceof VerifierError ? explainPoison(e.log, coreResults, spec) : undefined;
+      if (e instanceof VerifierError && why) throw new VerifierError(e.program, e.errno, e.log, e.truncated, why);
+      throw e;
+    }
+  });
+}
