@@ -27,12 +27,8 @@ interface Known {
   readonly reason: string;
 }
 
-/** Issue 13's defects, listed until fixed. */
-const DEFECTS: readonly Known[] = [
-  { match: /^ksyscall on_(tgkill|kill_return): tsbpf fails \(.*LINUX_HAS_SYSCALL_WRAPPER/, reason: 'libbpf computes LINUX_HAS_SYSCALL_WRAPPER by probing; tsbpf must too' },
-  { match: /^usdt on_(setjmp|any): tsbpf fails \(.*LINUX_HAS_BPF_COOKIE/, reason: 'libbpf computes LINUX_HAS_BPF_COOKIE by probing; tsbpf must too' },
-  { match: /^task_iter list_tasks: tsbpf fails \(.*no task to attach to/, reason: 'SEC("iter/NAME") attaches to bpf_iter_NAME' },
-];
+/** Where tsbpf and libbpf disagree on these programs, and why (none today). */
+const KNOWN: readonly Known[] = [];
 
 /** An Ethernet + IPv4 + UDP packet, 64 bytes. */
 function udpPacket(): Uint8Array {
@@ -116,8 +112,8 @@ describeNeeds(
         }
         rmSync(dir, { recursive: true, force: true });
       }
-      const unexplained = found.filter((d) => !DEFECTS.some((k) => k.match.test(d)));
-      const stale = DEFECTS.filter((k) => !found.some((d) => k.match.test(d))).map((k) => `${k.match} (${k.reason})`);
+      const unexplained = found.filter((d) => !KNOWN.some((k) => k.match.test(d)));
+      const stale = KNOWN.filter((k) => !found.some((d) => k.match.test(d))).map((k) => `${k.match} (${k.reason})`);
       console.log(`libbpf-bootstrap-style programs: ${compared} loaded by both with identical xlated code, ${ran} test runs compared, ${found.length} known disagreements`);
       expect({ unexplained, stale }).toEqual({ unexplained: [], stale: [] });
       expect(compared).toBeGreaterThan(0);

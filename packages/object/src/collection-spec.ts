@@ -8,6 +8,7 @@ import { parseExterns } from './elf/externs.js';
 import { parseBtfMaps } from './elf/maps-btf.js';
 import { parseDataMaps } from './elf/maps-data.js';
 import { parseLegacyMaps } from './elf/maps-legacy.js';
+import { parseStructOpsMaps } from './elf/maps-struct-ops.js';
 import { parsePrograms } from './elf/programs.js';
 import { readRelocations } from './elf/relocations.js';
 import { readSymbols } from './elf/symbols.js';
@@ -63,7 +64,7 @@ function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
   }
 
   const ctx: ObjectContext = { elf, byteOrder: elf.byteOrder, symbols, relocations, btf, btfExt };
-  const maps = byName('map', [...parseBtfMaps(ctx), ...parseLegacyMaps(ctx), ...parseDataMaps(ctx)]);
+  const maps = byName('map', [...parseBtfMaps(ctx), ...parseLegacyMaps(ctx), ...parseDataMaps(ctx), ...parseStructOpsMaps(ctx)]);
   const externs = byName('extern', parseExterns(ctx));
   const { programs, subprograms } = parsePrograms(ctx, {
     unknownSections: options.unknownSections ?? 'unspec',

@@ -92,11 +92,18 @@ export interface ProgramSpec {
   readonly funcInfo: readonly FuncInfo[];
   readonly lineInfo: readonly LineInfo[];
   readonly coreRelos: readonly ProgramCoreRelo[];
+  /**
+   * A global (or weak) function of hidden or internal visibility
+   * (`__hidden`, as libbpf's usdt.bpf.h declares its helpers): libbpf marks
+   * such a subprogram's BTF FUNC static, so the verifier checks it in its
+   * callers' context rather than on its own.
+   */
+  readonly hidden: boolean;
   /** BTF id of the FUNC describing this function, if BTF is present. */
   readonly btfFuncId: number | undefined;
 }
 
-export type MapKind = 'btf' | 'legacy' | 'data' | 'rodata' | 'bss';
+export type MapKind = 'btf' | 'legacy' | 'data' | 'rodata' | 'bss' | 'struct_ops';
 
 /** Initial content of a prog array or map-in-map slot. */
 export interface MapSlotValue {
@@ -105,6 +112,8 @@ export interface MapSlotValue {
   readonly program?: string;
   /** ... or a map name (array/hash of maps). */
   readonly map?: string;
+  /** struct_ops maps: the member (a function pointer) the program is set to; `index` is the member's position. */
+  readonly member?: string;
 }
 
 export interface MapSpec {

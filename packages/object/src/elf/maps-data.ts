@@ -3,7 +3,7 @@ import type { MapSpec } from '../spec.js';
 import { MapFlags, MapType, mapTypeName } from '../uapi.js';
 import { isDataSection, type ObjectContext } from './context.js';
 import { SHT } from './elf-file.js';
-import { STT } from './symbols.js';
+import { STT, STV } from './symbols.js';
 
 /**
  * Global variables: every non-empty `.data*`, `.rodata*` and `.bss` section is
@@ -15,8 +15,6 @@ import { STT } from './symbols.js';
  * (`.rodata.str1.1` of string literals, or a section of statics, is not).
  */
 const BTF_VAR_STATIC = 0;
-const STV_INTERNAL = 1;
-const STV_HIDDEN = 2;
 
 /** Far above any kernel's array value limit; guards against allocating a corrupt `.bss` size. */
 const MAX_DATA_SECTION = 1 << 30;
@@ -45,7 +43,7 @@ export function parseDataMaps(ctx: ObjectContext): MapSpec[] {
       .sort((a, b) => a.value - b.value || (a.name < b.name ? -1 : 1));
     const variables = symbols.map((s) => ({ name: s.name, offset: s.value, size: s.size, btfTypeId: btfVars.get(s.name)?.id ?? 0 }));
     // libbpf's rule: a non-static VAR, where a hidden or internal symbol counts as static.
-    const hidden = new Set(symbols.filter((s) => s.visibility === STV_INTERNAL || s.visibility === STV_HIDDEN).map((s) => s.name));
+    const hidden = new Set(symbols.filter((s) => s.visibility === STV.INTERNAL || s.visibility === STV.HIDDEN).map((s) => s.name));
     const mmapable = [...btfVars].some(([name, v]) => v.linkage !== BTF_VAR_STATIC && !hidden.has(name));
     const readOnly = kind === 'rodata';
     maps.push({

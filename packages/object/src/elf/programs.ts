@@ -8,7 +8,7 @@ import type { FuncInfo, LineInfo, ProgramCoreRelo, ProgramRelocation, ProgramSpe
 import { LEGACY_MAPS_SECTION, MAPS_SECTION, isDataSection, type ObjectContext } from './context.js';
 import { SHF, SHT, type ElfSection } from './elf-file.js';
 import { R_BPF, type ElfRelocation } from './relocations.js';
-import { SHN_UNDEF, STB, STT, type ElfSymbol } from './symbols.js';
+import { SHN_UNDEF, STB, STT, STV, type ElfSymbol } from './symbols.js';
 
 
 export interface ProgramsOptions {
@@ -235,6 +235,7 @@ function buildSpec(
     name: symbol.name,
     sectionName: section.name,
     sectionOffset: start,
+    hidden: symbol.bind !== STB.LOCAL && (symbol.visibility === STV.INTERNAL || symbol.visibility === STV.HIDDEN),
     type: def?.type ?? 0,
     typeName: def?.typeName ?? 'unspec',
     attachType: def?.attachType,
