@@ -155,8 +155,13 @@ export class Btf {
     return this.scan(encoder.encode(name), kind === undefined ? -1 : BtfKind[kind], false).map((id) => this.type(id));
   }
 
-  private scan(want: Uint8Array, kind: number, firstOnly: boolean): number[] {
-    const found = this.base ? this.base.scan(want, kind, firstOnly) : [];
+  /** Every type (of `kind`, if given) whose name starts with `prefix` (CO-RE's flavoured names: `task_struct___old`). */
+  findAllByNamePrefix(prefix: string, kind?: BtfKindName): BtfType[] {
+    return this.scan(encoder.encode(prefix), kind === undefined ? -1 : BtfKind[kind], false, true).map((id) => this.type(id));
+  }
+
+  private scan(want: Uint8Array, kind: number, firstOnly: boolean, prefix = false): number[] {
+    const found = this.base ? this.base.scan(want, kind, firstOnly, prefix) : [];
     if (firstOnly && found.length > 0) return found;
     if (want.length === 0) return found;
     const { words, offsets, strings, strStart } = this;
@@ -166,7 +171,7 @@ export class Btf {
       const off = offsets[i]!;
       if (kind >= 0 && kindOf(words[off + 1]!) !== kind) continue;
       const s = words[off]! - strStart;
-      if (s < 0 || strings[s] !== first || strings[s + len] !== 0) continue;
+      if (s < 0 || strings[s] !== first || (!prefix && strings[s + len] !== 0)) continue;
       let j = 1;
       while (j < len && strings[s + j] === want[j]) j++;
       if (j === len) {

@@ -216,8 +216,12 @@ class CPrinter {
           t = this.btf.type(t.type);
           continue;
         case 'func_proto': {
-          const params = t.params.map((p) => (p.type === 0 ? '...' : this.declaration(p.type, '', indent)));
-          inner = `${inner}(${params.length === 0 ? 'void' : params.join(', ')})`;
+          // Clang describes `f()` (no prototype) as one void parameter: `(void)`, as libbpf prints it;
+          // a void last parameter after others is the `...` of a variadic function.
+          const all = t.params;
+          const unprototyped = all.length === 0 || (all.length === 1 && all[0]!.type === 0);
+          const params = all.map((p, i) => (p.type === 0 && i === all.length - 1 ? '...' : this.declaration(p.type, '', indent)));
+          inner = `${inner}(${unprototyped ? 'void' : params.join(', ')})`;
           t = this.btf.type(t.returnType);
           continue;
         }
