@@ -54,10 +54,10 @@ describe('package dependency rules', () => {
     });
   }
 
-  it('pod-firewall: the policy logic is pure (its own files, yaml and zod; no I/O, no loader)', () => {
+  it('pod-firewall: the policy logic is pure (its own files, yaml, zod and the pure @tsbpf/object for TsbpfError; no I/O, no loader)', () => {
     const offenders = sourceFiles(join(repoRoot, 'examples/pod-firewall/src/policy')).flatMap((f) =>
       imports(f)
-        .filter((s) => !(s.startsWith('./') || s === 'yaml' || s === 'zod'))
+        .filter((s) => !(s.startsWith('./') || s === 'yaml' || s === 'zod' || s === '@tsbpf/object'))
         .map((s) => `${relative(repoRoot, f)} imports ${s}`),
     );
     expect(offenders).toEqual([]);

@@ -11,6 +11,7 @@ import { createSocket } from 'node:dgram';
 import { createServer, connect, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { FirewallError } from './errors.js';
 
 export interface ProbeRequest {
   readonly id: number;
@@ -28,7 +29,7 @@ export interface ProbeReply {
 function arg(name: string): string {
   const i = process.argv.indexOf(name);
   const v = i >= 0 ? process.argv[i + 1] : undefined;
-  if (!v) throw new Error(`agent: ${name} is required`);
+  if (!v) throw new FirewallError('AGENT_USAGE', `agent: ${name} is required`);
   return v;
 }
 
@@ -45,15 +46,29 @@ function serve(spec: string): void {
   }
 }
 
-function probeTcp(r: ProbeRequest): Promise<boolean> {
+/**
+ * A probe's answer: `start` wires the socket's events to `done`; the first
+ * of them, or the timeout (false), settles it, and `release` closes the
+ * socket once.
+ */
+function firstAnswer(timeoutMs: number, release: () => void, start: (done: (ok: boolean) => void) => void): Promise<boolean> {
   return new Promise((resolve) => {
-    const s: Socket = connect({ host: r.host, port: r.port });
+    let settled = false;
     const done = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      s.destroy();
+      release();
       resolve(ok);
     };
-    const timer = setTimeout(() => done(false), r.timeoutMs);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    start(done);
+  });
+}
+
+function probeTcp(r: ProbeRequest): Promise<boolean> {
+  const s: Socket = connect({ host: r.host, port: r.port });
+  return firstAnswer(r.timeoutMs, () => s.destroy(), (done) => {
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
   });
@@ -68,16 +83,10 @@ function probeTcp(r: ProbeRequest): Promise<boolean> {
 let nextUdpPort = 20000 + (process.pid % 1000) * 20;
 
 function probeUdp(r: ProbeRequest): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    const port = nextUdpPort;
-    nextUdpPort = nextUdpPort >= 60000 ? 20000 : nextUdpPort + 1;
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      s.close();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), r.timeoutMs);
+  const s = createSocket('udp4');
+  const port = nextUdpPort;
+  nextUdpPort = nextUdpPort >= 60000 ? 20000 : nextUdpPort + 1;
+  return firstAnswer(r.timeoutMs, () => s.close(), (done) => {
     s.once('message', () => done(true));
     s.once('error', () => done(false));
     s.once('listening', () => s.send(`probe ${r.id}`, r.port, r.host));

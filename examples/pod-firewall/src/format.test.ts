@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { probeKey } from './policy/model.js';
 import type { FlowEvent } from './datapath/layout.js';
 import {
   clockTime,
@@ -11,7 +12,6 @@ import {
   formatStatus,
   monotonicClock,
   pickEvents,
-  probeKey,
   summarizeProbe,
   table,
   toJson,

@@ -5,6 +5,7 @@
  * stays thin and every line it prints is unit-tested.
  */
 
+import { probeKey } from './policy/model.js';
 import { REASONS, VERDICTS, type FlowEvent } from './datapath/layout.js';
 import type { PodFirewall } from './firewall.js';
 
@@ -24,9 +25,6 @@ export function table(rows: readonly (readonly string[])[]): string {
 
 // ---------------------------------------------------------------------------
 // Reachability
-
-/** The key `PodFirewall.probe` uses for one flow. */
-export const probeKey = (from: string, to: string, p: PortProtocol) => `${from}->${to}:${p.protocol}/${p.port}`;
 
 /** '.' connected, 'X' blocked, '-' a pod to itself, '?' not probed (e.g. SCTP, which this kernel lacks). */
 function cell(results: ReadonlyMap<string, boolean>, from: string, to: string, p: PortProtocol): string {

@@ -1,5 +1,10 @@
+/** The example as a library: the controller, the policy model, parser, oracle, compiler and planner, and their errors. */
 export { PodFirewall, type ApplyResult, type FirewallOptions, type ProbePort } from './firewall.js';
 export * from './policy/model.js';
 export { isAllowed, reachability, selectorMatches } from './policy/oracle.js';
 export { allocate, compile, emptyAllocations, policyPrefixes, type Allocations, type CompiledState } from './policy/compile.js';
 export { planUpdate, initialLive, type LiveState, type UpdatePlan } from './policy/plan.js';
+export { parseCluster } from './policy/cluster-file.js';
+export { parsePolicies, serializePolicies } from './policy/manifests.js';
+export { CompileError, PolicyError, type CompileErrorCode, type PolicyErrorCode } from './policy/errors.js';
+export { CliError, FirewallError, type CliErrorCode, type FirewallErrorCode } from './errors.js';

@@ -5,8 +5,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { ProbeReply, ProbeRequest } from '../agent.js';
-import type { Pod } from '../policy/model.js';
+import { FirewallError } from '../errors.js';
+import { podKey, type Pod } from '../policy/model.js';
 import { netnsPath } from './topology.js';
+
+/**
+ * The pods' agents from the controller's side: where the example's files
+ * are, starting an agent inside a pod's namespace, waiting for its control
+ * socket, and the client that asks it for probes.
+ */
 
 /** The example's package directory (from src/ under vitest, from dist/ when built). */
 export function packageDir(): string {
@@ -15,7 +22,7 @@ export function packageDir(): string {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === '@tsbpf/example-pod-firewall') return dir;
     const up = dirname(dir);
-    if (up === dir) throw new Error('pod-firewall: cannot find the package directory');
+    if (up === dir) throw new FirewallError('PACKAGE_NOT_FOUND', `no @tsbpf/example-pod-firewall package.json above ${fileURLToPath(import.meta.url)}`);
     dir = up;
   }
 }
@@ -25,14 +32,14 @@ export const agentSocket = (runDir: string, netns: string) => join(runDir, 'agen
 /** Starts a pod's agent inside its network namespace only (nsenter --net: /sys and bpffs stay as they are). */
 export function startAgent(runDir: string, netns: string, pod: Pod): number {
   const script = join(packageDir(), 'dist', 'agent.js');
-  if (!existsSync(script)) throw new Error(`pod-firewall: ${script} is missing; run npm run build`);
+  if (!existsSync(script)) throw new FirewallError('AGENT_NOT_BUILT', `${script} is missing; run npm run build`);
   const serve = pod.ports.filter((p) => p.protocol !== 'SCTP').map((p) => `${p.port}/${p.protocol}`).join(',');
   const child = spawn('nsenter', [`--net=${netnsPath(netns)}`, process.execPath, script, '--control', agentSocket(runDir, netns), '--serve', serve], {
     detached: true,
     stdio: 'ignore',
   });
   child.unref();
-  if (child.pid === undefined) throw new Error(`pod-firewall: could not start the agent of ${pod.namespace}/${pod.name}`);
+  if (child.pid === undefined) throw new FirewallError('AGENT_FAILED', `could not start the agent of ${podKey(pod)}`);
   return child.pid;
 }
 
@@ -40,7 +47,7 @@ export async function waitForSockets(paths: readonly string[], timeoutMs = 10_00
   const deadline = Date.now() + timeoutMs;
   for (const p of paths) {
     while (!existsSync(p)) {
-      if (Date.now() > deadline) throw new Error(`pod-firewall: agent socket ${p} did not appear`);
+      if (Date.now() > deadline) throw new FirewallError('AGENT_FAILED', `agent socket ${p} did not appear within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -63,7 +70,7 @@ export class AgentClient implements Disposable {
     return new Promise((resolve, reject) => {
       const s = connect(path);
       s.once('connect', () => resolve(new AgentClient(s)));
-      s.once('error', reject);
+      s.once('error', (e) => reject(new FirewallError('AGENT_FAILED', `agent ${path}: ${e.message}`, { cause: e })));
     });
   }
 

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
+import { FirewallError } from '../errors.js';
 import { podKey, type Cluster, type Pod } from '../policy/model.js';
 
 /**
@@ -37,18 +38,27 @@ export const hostVeth = (name: string, pod: Pick<Pod, 'namespace' | 'name'>) =>
 const podMac = (ip: string) => `02:00:${ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0')).join(':')}`;
 export const netnsPath = (netns: string) => `/run/netns/${netns}`;
 
-function ip(args: string[], input?: string): string {
-  return execFileSync('ip', args, { encoding: 'utf8', input, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+/** Runs a command; a failure (missing, or a non-zero exit) is COMMAND_FAILED with what it printed. */
+function run(argv: string[], input?: string): string {
+  try {
+    return execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', input, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { stderr?: string };
+    const why = err.code === 'ENOENT' ? `${argv[0]} is not installed` : String(err.stderr ?? '').trim() || err.message;
+    throw new FirewallError('COMMAND_FAILED', `${argv.join(' ')}: ${why}`, { cause: e });
+  }
 }
+
+const ip = (args: string[], input?: string) => run(['ip', ...args], input);
 
 function sysctl(netns: string, settings: string[]): void {
   // Per-namespace sysctls, written in our namespaces only.
-  execFileSync('ip', ['netns', 'exec', netns, 'sysctl', '-qw', ...settings], { stdio: 'ignore' });
+  ip(['netns', 'exec', netns, 'sysctl', '-qw', ...settings]);
 }
 
 function ifindexOf(netns: string, dev: string): number {
   const [link] = JSON.parse(ip(['-n', netns, '-j', 'link', 'show', 'dev', dev])) as { ifindex: number }[];
-  if (!link) throw new Error(`no ${dev} in ${netns}`);
+  if (!link) throw new FirewallError('COMMAND_FAILED', `ip link show: no ${dev} in ${netns}`);
   return link.ifindex;
 }
 

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PodFirewall } from '../firewall.js';
-import { podKey, relabelCluster, type NetworkPolicy } from '../policy/model.js';
+import { podKey, policyKey, relabelCluster, type NetworkPolicy } from '../policy/model.js';
 import { isAllowed } from '../policy/oracle.js';
-import { parseCluster, parsePolicies } from '../policy/parse.js';
+import { parseCluster } from '../policy/cluster-file.js';
+import { parsePolicies } from '../policy/manifests.js';
 import { conformanceCluster, scenarios } from './scenarios.js';
 import { describeNeeds, hasCommand, isRoot } from '../../../../test/support/env.js';
 
@@ -33,7 +34,7 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     let probes = 0;
     for (const scenario of scenarios) {
       // Back to the plain cluster: no policies, original labels.
-      fw.delete(fw.policies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
+      fw.delete(fw.policies.map(policyKey));
       fw.relabel({
         pods: Object.fromEntries(base.pods.map((p) => [podKey(p), { ...p.labels }])),
         namespaces: Object.fromEntries(base.namespaces.map((n) => [n.name, { ...n.labels }])),
@@ -44,7 +45,7 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
         if (step.apply) {
           const docs = parsePolicies(step.apply);
           fw.apply(docs);
-          for (const p of docs) policies.set(`${p.metadata.namespace}/${p.metadata.name}`, p);
+          for (const p of docs) policies.set(policyKey(p), p);
         }
         if (step.delete) {
           fw.delete(step.delete);

@@ -1,4 +1,6 @@
 /** IPv4 prefixes as numbers: what the map compiler needs to place ipBlocks. */
+import { PolicyError } from './errors.js';
+
 export interface Prefix {
   /** Network address, host bits cleared, as an unsigned 32-bit number. */
   readonly addr: number;
@@ -19,7 +21,7 @@ export function tryParseIpv4(text: string): number | undefined {
 
 export function parseIpv4(text: string): number {
   const n = tryParseIpv4(text);
-  if (n === undefined) throw new Error(`${JSON.stringify(text)} is not an IPv4 address`);
+  if (n === undefined) throw new PolicyError('ADDRESS_INVALID', `${JSON.stringify(text)} is not an IPv4 address`);
   return n;
 }
 
@@ -38,7 +40,7 @@ export function tryParsePrefix(text: string): Prefix | undefined {
 
 export function parsePrefix(text: string): Prefix {
   const p = tryParsePrefix(text);
-  if (!p) throw new Error(`${JSON.stringify(text)} is not an IPv4 CIDR`);
+  if (!p) throw new PolicyError('ADDRESS_INVALID', `${JSON.stringify(text)} is not an IPv4 CIDR`);
   return p;
 }
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { allocate, compile, emptyAllocations, policyPrefixes, DIR_EGRESS, DIR_INGRESS, EP_ENFORCE_INGRESS, PEER_ANY } from './compile.js';
+import { CompileError, PolicyError } from './errors.js';
 import type { Cluster, LabelSelector, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, Pod, Protocol } from './model.js';
 import { isAllowed } from './oracle.js';
 import { applyOps, initialLive, noOps, planUpdate, type MapOps } from './plan.js';
@@ -121,6 +122,18 @@ describe('the policy-to-map compiler', () => {
       expect(isAllowed(c, [p], { from: c.pods[4]!, to: xa, protocol: 'SCTP', port })).toBe(want);
     }
     expect(datapathAllows(live, { from: c.pods[4]!, to: xa, protocol: 'TCP', port: 80 })).toBe(false);
+  });
+
+  it('refuses, with typed errors, allocations that do not cover the model and addresses that are not IPv4', () => {
+    const c = cluster();
+    const deny = [policy('deny', 'x', { podSelector: {} })];
+    const withoutPolicies = allocate(emptyAllocations(), c, [], []);
+    expect(() => compile(c, deny, withoutPolicies)).toThrow(expect.objectContaining({ name: 'CompileError', code: 'NOT_ALLOCATED' }));
+    expect(() => compile(c, deny, withoutPolicies)).toThrow(/no policy id allocated for x\/deny/);
+    expect(() => compile(c, deny, withoutPolicies)).toThrow(CompileError);
+    const block = [policy('block', 'x', { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/33' } }] }] })];
+    expect(() => policyPrefixes(block)).toThrow(expect.objectContaining({ name: 'PolicyError', code: 'ADDRESS_INVALID' }));
+    expect(() => policyPrefixes(block)).toThrow(PolicyError);
   });
 
   it('agrees with the oracle on the hand-written corner cases', () => {

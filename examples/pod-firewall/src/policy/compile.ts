@@ -1,16 +1,3 @@
-import { formatPrefix, longestMatch, parseIpv4, parsePrefix, prefixWithin, type Prefix } from './cidr.js';
-import {
-  effectivePolicyTypes,
-  podKey,
-  type Cluster,
-  type NetworkPolicy,
-  type NetworkPolicyPeer,
-  type NetworkPolicyPort,
-  type Pod,
-  type Protocol,
-} from './model.js';
-import { matchesSelector } from './selector.js';
-
 /**
  * The policy-to-map compiler: a cluster and its NetworkPolicies in, the exact
  * contents of the datapath's `endpoints`, `ipcache` and `policy` maps out.
@@ -18,6 +5,20 @@ import { matchesSelector } from './selector.js';
  * (identities, endpoint and policy ids) comes from an `Allocations` record the
  * caller keeps.
  */
+import { formatPrefix, longestMatch, parseIpv4, parsePrefix, prefixWithin, type Prefix } from './cidr.js';
+import {
+  effectivePolicyTypes,
+  podKey,
+  policyKey,
+  type Cluster,
+  type NetworkPolicy,
+  type NetworkPolicyPeer,
+  type NetworkPolicyPort,
+  type Pod,
+  type Protocol,
+} from './model.js';
+import { CompileError } from './errors.js';
+import { matchesSelector } from './selector.js';
 
 export const DIR_EGRESS = 0;
 export const DIR_INGRESS = 1;
@@ -124,12 +125,8 @@ export function allocate(prev: Allocations, cluster: Cluster, policies: readonly
     identities: extend(prev.identities, cluster.pods.map((p) => labelSetKey(cluster, p)), FIRST_IDENTITY),
     cidrs: extend(prev.cidrs, prefixes.map(formatPrefix), CIDR_IDENTITY_FLAG + 1),
     endpoints: extend(prev.endpoints, cluster.pods.map(podKey), 1),
-    policies: extend(prev.policies, policies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`), 1),
+    policies: extend(prev.policies, policies.map(policyKey), 1),
   };
-}
-
-export class CompileError extends Error {
-  readonly code = 'COMPILE_FAILED';
 }
 
 interface Target {
@@ -175,7 +172,7 @@ export function compile(
 ): CompiledState {
   const need = (table: Readonly<Record<string, number>>, key: string, what: string) => {
     const id = table[key];
-    if (id === undefined) throw new CompileError(`no ${what} allocated for ${key}`);
+    if (id === undefined) throw new CompileError('NOT_ALLOCATED', `no ${what} allocated for ${key} (allocate() first)`);
     return id;
   };
   const identityOf = (pod: Pod) => need(alloc.identities, labelSetKey(cluster, pod), 'identity');
@@ -235,7 +232,7 @@ export function compile(
     let flags = 0;
     for (const p of selecting) {
       const types = effectivePolicyTypes(p);
-      const policyId = need(alloc.policies, `${p.metadata.namespace}/${p.metadata.name}`, 'policy id');
+      const policyId = need(alloc.policies, policyKey(p), 'policy id');
       if (types.includes('Ingress')) {
         flags |= EP_ENFORCE_INGRESS;
         for (const rule of p.spec.ingress ?? []) {

@@ -108,7 +108,17 @@ export function effectivePolicyTypes(p: NetworkPolicy): readonly PolicyType[] {
   return p.spec.egress && p.spec.egress.length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
 }
 
-export const podKey = (p: Pick<Pod, 'namespace' | 'name'>) => `${p.namespace}/${p.name}`;
+/**
+ * `namespace/name`: how pods and policies are named everywhere (kubectl's
+ * form, and the text keys of the compiled maps and the saved state). The one
+ * place the key is built; the oracle builds its own, on purpose.
+ */
+export const namespacedName = (namespace: string, name: string) => `${namespace}/${name}`;
+export const podKey = (p: Pick<Pod, 'namespace' | 'name'>) => namespacedName(p.namespace, p.name);
+export const policyKey = (p: Pick<NetworkPolicy, 'metadata'>) => namespacedName(p.metadata.namespace, p.metadata.name);
+
+/** `from->to:PROTO/port`, pods by `podKey`: how a probed flow is named in probe results and their printouts. */
+export const probeKey = (from: string, to: string, p: { readonly port: number; readonly protocol: string }) => `${from}->${to}:${p.protocol}/${p.port}`;
 
 /** Label changes: pods by 'ns/pod', namespaces by name; each replaces the labels it names. */
 export interface LabelChange {
