@@ -138,7 +138,7 @@ export interface MapSpec {
   readonly innerMap: MapSpec | undefined;
   /** Initial program/map references (`.values = { ... }`). */
   readonly slots: readonly MapSlotValue[];
-  /** Initial bytes of a global-data map (`.data`, `.rodata`; zeros for `.bss`). */
+  /** Initial bytes of a global-data map (`.data`, `.rodata`); undefined for `.bss`, which starts zeroed as every new array does. */
   readonly initialValue: Uint8Array | undefined;
   /** `.rodata`: frozen after its contents are written. */
   readonly freeze: boolean;

@@ -63,7 +63,9 @@ export function parseDataMaps(ctx: ObjectContext): MapSpec[] {
       btfValueTypeId: datasec?.id ?? 0,
       innerMap: undefined,
       slots: [],
-      initialValue: section.type === SHT.NOBITS ? new Uint8Array(section.size) : section.data.slice(),
+      // `.bss` has no bytes in the file, and the kernel creates arrays zeroed: nothing to allocate
+      // (a small hostile object can claim a section of a gigabyte).
+      initialValue: section.type === SHT.NOBITS ? undefined : section.data.slice(),
       freeze: readOnly,
       variables,
     });
