@@ -6,6 +6,8 @@
  * explained in the VerifierError.
  */
 import {
+  LinkError,
+  ProgramType,
   applyCoreRelos,
   attachBtfId,
   calculateCoreRelos,
@@ -21,6 +23,7 @@ import {
   type KernelFacts,
   type ProgramSpec,
 } from '@tsbpf/object';
+import { NotSupportedError } from './errors.js';
 import { inContext } from './in-context.js';
 import { Program, VerifierError } from './program.js';
 
@@ -37,6 +40,13 @@ export interface LoadFacts extends KernelFacts {
 
 export function loadProgram(spec: CollectionSpec, p: ProgramSpec, facts: LoadFacts): Program {
   return inContext(`program ${p.name}`, () => {
+    if (p.type === ProgramType.unspec) {
+      // As libbpf ("missing BPF prog type, check ELF section name"): the kernel would only say EINVAL.
+      throw new LinkError('PROGRAM_TYPE_UNKNOWN', `section ${p.sectionName} follows no SEC() convention, so the program's type is unknown`);
+    }
+    if (p.type === ProgramType.struct_ops) {
+      throw new NotSupportedError(`struct_ops programs (${p.sectionName}) are loaded with their struct_ops map, which tsbpf does not support yet`);
+    }
     const attachId = needsAttachBtfId(p) ? attachBtfId(p, facts.kernelBtf()) : undefined;
     let linked = linkProgram(spec, p.name);
     let coreResults: readonly CoreResult[] = [];

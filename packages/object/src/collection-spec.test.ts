@@ -167,10 +167,12 @@ describe('parseCollectionSpec on synthetic objects', () => {
       v.setBigUint64(shoff + 64 + 32, 1n << 20n, true); // section 1's size
       expectCode(() => parseCollectionSpec(b), 'SECTION_INVALID');
     });
-    it('unknown program section names the section', () => {
+    it('unknown program section: unspec by default (as libbpf), refused or left out on request', () => {
       const elf = buildElf([code('nonsense/foo', mov0(1), exit())], [{ name: 'p', section: 0, value: 0, size: 16 }]);
-      expectCode(() => parseCollectionSpec(elf), 'UNKNOWN_SECTION');
-      expect(() => parseCollectionSpec(elf)).toThrow(/section nonsense\/foo/);
+      const p = parseCollectionSpec(elf).programs.p!;
+      expect([p.type, p.typeName, p.sectionName, p.attachType]).toEqual([0, 'unspec', 'nonsense/foo', undefined]);
+      expectCode(() => parseCollectionSpec(elf, { unknownSections: 'error' }), 'UNKNOWN_SECTION');
+      expect(() => parseCollectionSpec(elf, { unknownSections: 'error' })).toThrow(/section nonsense\/foo/);
       expect(parseCollectionSpec(elf, { unknownSections: 'ignore' }).programs).toEqual({});
     });
     it('static entry point', () => {

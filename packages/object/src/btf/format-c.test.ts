@@ -25,6 +25,23 @@ describe('formatBtfC', () => {
     expect(text).toContain('struct node {\n\tint value;\n\tunsigned int flags: 3;\n\tstruct node *next;\n};');
   });
 
+  it('prints function pointers as C: no prototype as (void), a trailing void as ..., as libbpf does', () => {
+    const b = new BtfBuilder();
+    const int = b.int('int', 4, { signed: true });
+    const unprototyped = b.ref('ptr', b.funcProto(int, [['', 0]]));
+    const none = b.ref('ptr', b.funcProto(int, []));
+    const variadic = b.ref('ptr', b.funcProto(int, [['fmt', int], ['', 0]]));
+    b.composite('struct', 'ops', 24, [
+      { name: 'f', type: unprototyped, bitOffset: 0 },
+      { name: 'g', type: none, bitOffset: 64 },
+      { name: 'h', type: variadic, bitOffset: 128 },
+    ]);
+    const text = body(b);
+    expect(text).toContain('int (*f)(void);');
+    expect(text).toContain('int (*g)(void);');
+    expect(text).toContain('int (*h)(int, ...);');
+  });
+
   it('packs a struct whose offsets natural alignment cannot give, and pads explicitly', () => {
     const b = new BtfBuilder();
     const u8 = b.int('unsigned char', 1);

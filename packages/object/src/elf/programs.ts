@@ -8,12 +8,12 @@ import type { FuncInfo, LineInfo, ProgramCoreRelo, ProgramRelocation, ProgramSpe
 import { LEGACY_MAPS_SECTION, MAPS_SECTION, isDataSection, type ObjectContext } from './context.js';
 import { SHF, SHT, type ElfSection } from './elf-file.js';
 import { R_BPF, type ElfRelocation } from './relocations.js';
-import { SHN_UNDEF, STB, STT, type ElfSymbol } from './symbols.js';
+import { SHN_UNDEF, STB, STT, STV, type ElfSymbol } from './symbols.js';
 
 
 export interface ProgramsOptions {
   /** What to do with an executable section whose name follows no SEC() convention. */
-  readonly unknownSections: 'error' | 'ignore';
+  readonly unknownSections: 'unspec' | 'error' | 'ignore';
   readonly license: string;
   readonly kernelVersion: number | undefined;
 }
@@ -81,7 +81,7 @@ function collectFunctions(ctx: ObjectContext, options: ProgramsOptions): Func[] 
     const symbols = ctx.symbols
       .filter((s) => s.sectionIndex === section.index && s.type === STT.FUNC)
       .sort((a, b) => a.value - b.value);
-    if (!isText && symbols.length > 0 && !sectionDef(section.name)) {
+    if (!isText && symbols.length > 0 && !sectionDef(section.name) && options.unknownSections !== 'unspec') {
       if (options.unknownSections === 'ignore') continue;
       throw new ObjectParseError(
         'UNKNOWN_SECTION',
@@ -235,6 +235,7 @@ function buildSpec(
     name: symbol.name,
     sectionName: section.name,
     sectionOffset: start,
+    hidden: symbol.bind !== STB.LOCAL && (symbol.visibility === STV.INTERNAL || symbol.visibility === STV.HIDDEN),
     type: def?.type ?? 0,
     typeName: def?.typeName ?? 'unspec',
     attachType: def?.attachType,

@@ -27,6 +27,9 @@ import type { CoreResult } from './core-calculate.js';
 /** libbpf's marker for an instruction whose CO-RE relocation failed: a call to helper 0xbad2310. */
 export const CORE_POISON_HELPER = 0xbad2310;
 
+/** A relocation value as the unsigned 64 bits libbpf handles (`__u64`). */
+const u64 = (v: number | bigint): bigint => BigInt.asUintN(64, BigInt(v));
+
 /** The width in bytes of each load/store size code, and back. */
 const MEM_WIDTH_BYTES = new Map([[BPF_W, 4], [BPF_H, 2], [BPF_B, 1], [BPF_DW, 8]]);
 const MEM_WIDTH_CODE = new Map([[4, BPF_W], [2, BPF_H], [1, BPF_B], [8, BPF_DW]]);
@@ -59,19 +62,23 @@ export function applyCoreRelos(instructions: Uint8Array, results: readonly CoreR
     }
     if (op === OP_LD_IMM64) {
       if (at + 2 * INSN_SIZE > out.length) throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: ld_imm64 is cut short`);
-      const imm = view.getInt32(at + 4, true);
-      if (r.validate && imm !== r.original) {
-        throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: immediate ${imm} is not the expected ${r.original}`);
+      // All 64 bits, as libbpf compares and writes them (an enum64 value, a negative enum sign-extended).
+      const imm = BigInt(view.getUint32(at + 4, true)) | (BigInt(view.getUint32(at + 12, true)) << 32n);
+      if (r.validate && imm !== u64(r.original)) {
+        throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: immediate ${imm} is not the expected ${u64(r.original)}`);
       }
-      view.setInt32(at + 4, r.value, true);
-      view.setInt32(at + 12, 0, true);
+      const value = u64(r.value);
+      view.setUint32(at + 4, Number(value & 0xffffffffn), true);
+      view.setUint32(at + 12, Number(value >> 32n), true);
     } else if ((cls === BPF_ALU || cls === BPF_ALU64) && BPF_SRC(op) === BPF_K) {
+      // libbpf compares the sign-extended 32-bit immediate with the 64-bit value, and stores the low 32 bits.
       const imm = view.getInt32(at + 4, true);
-      if (r.validate && imm !== r.original) {
+      if (r.validate && u64(imm) !== u64(r.original)) {
         throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: immediate ${imm} is not the expected ${r.original}`);
       }
-      view.setInt32(at + 4, r.value, true);
+      view.setInt32(at + 4, Number(BigInt.asIntN(32, BigInt(r.value))), true);
     } else if (cls === BPF_LDX || cls === BPF_ST || cls === BPF_STX) {
+      if (typeof r.value !== 'number') throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: a 64-bit value cannot be a load/store offset`);
       const off = view.getInt16(at + 2, true);
       if (r.validate && off !== r.original) {
         throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: offset ${off} is not the expected ${r.original}`);

@@ -25,6 +25,12 @@ export function relocateExtern(
 ): void {
   const e = spec.externs[name];
   if (!e) throw new LinkError('SPEC_INVALID', `reference to unknown extern ${name}`);
+  if (e.kind === 'unresolved') {
+    throw new LinkError(
+      'UNRESOLVED_REFERENCE',
+      `${e.isFunction ? 'function' : 'symbol'} ${name} is declared but not defined in the object, and is neither __kconfig nor __ksym (link the objects that define it first, e.g. bpftool gen object)`,
+    );
+  }
   if (e.kind === 'kconfig') {
     const slotOf = facts.kconfig?.layout.slots.find((s) => s.name === name);
     if (!facts.kconfig || !slotOf) throw new LinkError('SPEC_INVALID', `extern ${name}: no .kconfig slot`);
