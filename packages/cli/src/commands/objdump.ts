@@ -7,6 +7,10 @@ import { parseObjectFile } from './inspect.js';
 export function objdump(io: CliIo, file: string, only: string | undefined): void {
   const spec = parseObjectFile(file);
   const all = [...Object.values(spec.programs), ...Object.values(spec.subprograms)];
+  if (all.length === 0 && only === undefined) {
+    io.out(`; ${file}: no programs (maps and data only)\n`);
+    return;
+  }
   const chosen = only === undefined ? all : all.filter((p) => p.name === only);
   if (chosen.length === 0) {
     throw new CliError(`${file}: no program named ${only}; have ${all.map((p) => p.name).join(', ')}`, 1, 'NO_SUCH_PROGRAM');
