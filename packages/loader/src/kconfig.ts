@@ -1,3 +1,4 @@
+/** The running kernel's configuration and version, and the `.kconfig` map value they give an object's externs. */
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
@@ -47,9 +48,9 @@ export function kconfigValue(layout: KconfigLayout, config: Map<string, string> 
     else if (slot.name.startsWith('CONFIG_')) raw = config.get(slot.name);
     if (raw === undefined) {
       if (slot.weak) continue; // weak and unknown: zero, as libbpf leaves it
-      throw new LoaderError('KCONFIG_UNKNOWN', `extern ${slot.name} (__kconfig): this kernel's configuration does not say`);
+      throw new LoaderError('KCONFIG_UNKNOWN', "this kernel's configuration does not say").addContext(`extern ${slot.name} (__kconfig)`);
     }
-    const fail = () => new Error(`extern ${slot.name}: cannot store ${JSON.stringify(raw)} as ${slot.type}`);
+    const fail = () => new LoaderError('KCONFIG_VALUE', `cannot store ${JSON.stringify(raw)} as ${slot.type}`).addContext(`extern ${slot.name}`);
     switch (slot.type) {
       case 'bool':
       case 'tristate':

@@ -42,7 +42,8 @@ describeNeeds([isRoot()], 'Program against the kernel', () => {
     }
     expect(err).toBeInstanceOf(VerifierError);
     const v = err as VerifierError;
-    expect(v.code).toBe('EACCES');
+    expect(v.code).toBe('VERIFIER_REJECTED');
+    expect(v.errnoName).toBe('EACCES');
     expect(v.log).toMatch(/R0 !read_ok/);
     expect(v.message).toMatch(/^program bad: load: EACCES: .*R0 !read_ok/);
     expect(v.message.length).toBeLessThan(300);

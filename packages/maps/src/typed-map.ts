@@ -314,7 +314,7 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
         deleted += this.map.deleteBatch(flat);
       } catch (e) {
         // A missing key stops a batch with ENOENT: delete the rest one by one, counting what went.
-        if (!(e instanceof Error && (e as { code?: string }).code === 'ENOENT')) throw e;
+        if (!(e instanceof Error && (e as { errnoName?: string }).errnoName === 'ENOENT')) throw e;
         for (const k of chunk) if (this.delete(k)) deleted++;
       }
     }
@@ -511,7 +511,7 @@ class SmallKeyIndex implements KeyIndex {
 const NO_BATCH = new Set(['EINVAL', 'ENOTSUPP', 'EOPNOTSUPP']);
 
 /** True for the error of a first batch call on a map type without batch lookups (walk it key by key instead). */
-const batchesRefused = (e: unknown): boolean => e instanceof Error && NO_BATCH.has((e as { code?: string }).code ?? '');
+const batchesRefused = (e: unknown): boolean => e instanceof Error && NO_BATCH.has((e as { errnoName?: string }).errnoName ?? '');
 
 /**
  * The batch walks of TypedMap (keys, values, entries): hand-written

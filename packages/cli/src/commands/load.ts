@@ -1,17 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BtfLoadError, LoaderError, MapIncompatibleError, NotSupportedError, SyscallError, VerifierError, loadCollection, type Collection } from '@tsbpf/loader';
+import { BtfLoadError, LoaderError, MapIncompatibleError, NotSupportedError, SyscallError, VerifierError, formatVerifierError, loadCollection, type Collection } from '@tsbpf/loader';
 import { CliError, readInput, type CliIo } from '../io.js';
 import { parseObjectFile } from './inspect.js';
-
-/** A verifier rejection printed like a compiler error: source location, reason, source line. */
-export function formatVerifierError(e: VerifierError): string {
-  const head = e.source ? `${e.source.file}:${e.source.line} - ` : '';
-  let text = `${head}error: program ${e.program} rejected by the verifier (${e.code}): ${e.explanation ? `${e.explanation}; verifier: ` : ''}${e.reason}\n`;
-  if (e.source) text += `\n${e.source.line} ${e.source.text}\n`;
-  text += `\n(the full verifier log: ${e.log.split('\n').length} lines; use --verbose to print it)\n`;
-  return text;
-}
 
 function load(io: CliIo, file: string, programs: string[] | undefined, verbose: boolean): Collection {
   const spec = parseObjectFile(file);
@@ -19,8 +10,7 @@ function load(io: CliIo, file: string, programs: string[] | undefined, verbose: 
     return loadCollection(spec, { programs: programs && programs.length > 0 ? programs : undefined });
   } catch (e) {
     if (e instanceof VerifierError) {
-      io.err(formatVerifierError(e).replace('use --verbose to print it', verbose ? 'below' : 'use --verbose to print it'));
-      if (verbose) io.err(e.log + '\n');
+      io.err(formatVerifierError(e, { verbose }));
       throw new CliError('', 1);
     }
     // The loader's typed failures are the user's to read, not internal errors.
