@@ -7,7 +7,11 @@
 import { constants } from 'node:os';
 import { TsbpfError } from '@tsbpf/object';
 
-const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+const ERRNO_NAMES = new Map<number, string>();
+for (const [name, n] of Object.entries(constants.errno)) if (!ERRNO_NAMES.has(n)) ERRNO_NAMES.set(n, name);
+// Where libc has two names for one number, the kernel's: EAGAIN (not EWOULDBLOCK), EOPNOTSUPP (not ENOTSUP).
+ERRNO_NAMES.set(11, 'EAGAIN');
+ERRNO_NAMES.set(95, 'EOPNOTSUPP');
 // The kernel's own ENOTSUPP (include/linux/errno.h) leaks to user space from bpf(): libc has no name for it.
 ERRNO_NAMES.set(524, 'ENOTSUPP');
 
@@ -48,8 +52,9 @@ const COMMAND_HINTS: Record<string, string> = {
 const ROOT_EPERM =
   'refused although running as root: this kernel forbids it (lockdown, a program type it does not allow such as fentry/fexit here, or the BPF LSM not enabled)';
 
-/** What an errno most likely means for a command. */
-export function syscallHint(syscall: string, name: string): string | undefined {
+/** What an errno most likely means for a bpf() command (other system calls get no generic hint: these are about BPF). */
+function syscallHint(syscall: string, name: string): string | undefined {
+  if (!syscall.startsWith('BPF_')) return undefined;
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   // As root, EPERM is not about privileges: the kernel forbids this use outright.
   return COMMAND_HINTS[`${syscall} ${name}`] ?? (name === 'EPERM' && root ? ROOT_EPERM : HINTS[name]);
