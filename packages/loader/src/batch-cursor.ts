@@ -51,22 +51,27 @@ const cursorRegistry = new FinalizationRegistry<CursorBuffers>((b) => freeCursor
  */
 export class CursorBufferPool {
   private own: CursorBuffers | undefined;
-  private lent = false;
+  private lentOut = false;
+
+  /** Whether a walk holds the map's own buffers now. */
+  get lent(): boolean {
+    return this.lentOut;
+  }
 
   /** A cursor over `map`, `batchSize` entries a call. */
   cursor(map: BatchSource, batchSize: number): BatchCursor {
-    const shared = this.own !== undefined && !this.lent ? this.own : undefined;
+    const shared = this.own !== undefined && !this.lentOut ? this.own : undefined;
     const fresh = shared === undefined || shared.keys.size < batchSize * map.keySize || shared.values.size < batchSize * map.valueBufferSize;
     const buffers = fresh ? cursorBuffersFor(batchSize, map.keySize, map.valueBufferSize) : shared!;
-    if (fresh && !this.lent) {
+    if (fresh && !this.lentOut) {
       // Becomes the map's set (freed with the map), replacing a smaller one.
       if (this.own) freeCursorBuffers(this.own);
       this.own = buffers;
     }
     const mine = buffers === this.own;
-    if (mine) this.lent = true;
+    if (mine) this.lentOut = true;
     const cursor = new BatchCursor(map, buffers, batchSize, () => {
-      if (mine) this.lent = false;
+      if (mine) this.lentOut = false;
       else {
         cursorRegistry.unregister(cursor);
         freeCursorBuffers(buffers);

@@ -1,8 +1,8 @@
 /**
- * EpollWait: what the ring and perf readers share: an epoll instance over
- * their fds, waited on a worker thread (the event loop runs on), and the
- * close that releases their memory only once no wait is in flight (the
- * worker thread would otherwise wake into unmapped rings).
+ * EpollWait, and EpollReader over it: what the ring and perf readers share:
+ * an epoll instance over their fds, waited on a worker thread (the event
+ * loop runs on), and the close that releases their memory only once no wait
+ * is in flight (the worker thread would otherwise wake into unmapped rings).
  */
 import { SyscallError } from './sys/errors.js';
 import { NativeBuffer, closeFd, epollAdd, epollCreate, epollWaitAsync } from './sys/ffi.js';
@@ -73,5 +73,25 @@ export class EpollWait {
       closeFd(this.ep);
       this.events.free();
     }
+  }
+}
+
+/** A reader that waits through an EpollWait: wait(), close() and dispose are its. */
+export abstract class EpollReader implements Disposable {
+  /** Set by the reader's constructor, with the release of its own memory. */
+  protected abstract readonly epoll: EpollWait;
+
+  /** Waits until records may be available or `timeoutMs` passes; true when woken by data. */
+  wait(timeoutMs: number): Promise<boolean> {
+    return this.epoll.wait(timeoutMs);
+  }
+
+  /** Stops reading. A wait in progress ends at its timeout; memory is released after it. */
+  close(): void {
+    this.epoll.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 }

@@ -8,7 +8,7 @@ import { CursorBufferPool, type BatchCursor, type CursorBuffers } from './batch-
 import { possibleCpus } from './cpus.js';
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
-import { NativeBuffer } from './sys/ffi.js';
+import { GrowingBuffers, NativeBuffer } from './sys/ffi.js';
 import { mapInfo } from './sys/layouts.generated.js';
 import { LoaderError } from './errors.js';
 import { mapArrayValues, unmapArrayValues, type MappedValues } from './mapped-values.js';
@@ -224,7 +224,7 @@ export class BpfMap implements Disposable {
     const v = this.scratch('values', values.length);
     k.bytes.set(keys);
     v.bytes.set(values);
-    return sys.mapBatch('MAP_UPDATE_BATCH', { fd: this.fd, keys: k, values: v, count, elemFlags: flags }, this.context).count;
+    return this.updateBatchPrepared(count, flags);
   }
 
   /**
@@ -286,6 +286,11 @@ export class BpfMap implements Disposable {
 
   private readonly cursorBuffers = new CursorBufferPool();
 
+  /** @internal Whether a walk holds the map's own batch buffers (read by tests of walk lifecycles). */
+  private get cursorBuffersBusy(): boolean {
+    return this.cursorBuffers.lent;
+  }
+
   /** @internal BPF_MAP_LOOKUP_BATCH for a cursor. */
   lookupBatchInto(b: CursorBuffers, first: boolean, count: number): { count: number; done: boolean } {
     return sys.mapBatch('MAP_LOOKUP_BATCH', { fd: this.fd, inBatch: first ? null : b.cursorIn, outBatch: b.cursorOut, keys: b.keys, values: b.values, count }, this.context);
@@ -303,16 +308,10 @@ export class BpfMap implements Disposable {
     return count;
   }
 
-  private readonly scratchBuffers = new Map<string, NativeBuffer>();
-  /** Native buffers reused across batch calls, grown when a larger batch comes. */
-  private scratch(name: string, size: number): NativeBuffer {
-    let b = this.scratchBuffers.get(name);
-    if (!b || b.size < size) {
-      b?.free();
-      b = new NativeBuffer(Math.max(size, 64));
-      this.scratchBuffers.set(name, b);
-    }
-    return b;
+  /** Native keys and values for batch calls, reused and grown when a larger batch comes. */
+  private readonly batchBuffers = new GrowingBuffers();
+  private scratch(name: 'keys' | 'values', size: number): NativeBuffer {
+    return this.batchBuffers.get(name, Math.max(size, 64));
   }
 
   /** Queue/stack: adds a value; bloom filter: adds a member. */
@@ -396,8 +395,7 @@ export class BpfMap implements Disposable {
     this.key.free();
     this.next.free();
     this.value.free();
-    for (const b of this.scratchBuffers.values()) b.free();
-    this.scratchBuffers.clear();
+    this.batchBuffers.free();
     this.cursorBuffers.free();
   }
 

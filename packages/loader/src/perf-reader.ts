@@ -4,7 +4,7 @@
  * wraps a ring's end reassembled), and waited for with epoll.
  */
 import { possibleCpus } from './cpus.js';
-import { EpollWait } from './epoll-wait.js';
+import { EpollReader, EpollWait } from './epoll-wait.js';
 import type { BpfMap } from './map.js';
 import { ownFd } from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
@@ -46,10 +46,10 @@ interface CpuRing {
  * read from every ring (a record that wraps the ring end is reassembled),
  * and lost-record notices are counted. Waiting is epoll on a worker thread.
  */
-export class PerfEventArrayReader implements Disposable {
+export class PerfEventArrayReader extends EpollReader {
   private readonly rings: CpuRing[] = [];
   /** Waiting, and the unmapping once no wait is in flight. */
-  private readonly epoll: EpollWait;
+  protected readonly epoll: EpollWait;
   private readonly page = pageSize();
   /** Records the kernel reports lost (the ring was full). */
   lost = 0;
@@ -58,6 +58,7 @@ export class PerfEventArrayReader implements Disposable {
     readonly map: BpfMap,
     options: { pagesPerCpu?: number } = {},
   ) {
+    super();
     if (map.typeName !== 'perf_event_array') throw new LoaderError('MAP_TYPE', `map ${map.name} is a ${map.typeName}, not a perf_event_array`);
     const pages = options.pagesPerCpu ?? 8;
     if (pages < 1 || pages & (pages - 1)) throw new LoaderError('INVALID_ARGUMENT', `pagesPerCpu must be a power of two, not ${pages}`).addContext(`perf buffer ${map.name}`);
@@ -185,19 +186,5 @@ export class PerfEventArrayReader implements Disposable {
     out.set(ring.data.subarray(start), 0);
     out.set(ring.data.subarray(0, length - first), first);
     return this.scratch;
-  }
-
-  /** Waits until some CPU's ring may have records, or `timeoutMs` passes. */
-  wait(timeoutMs: number): Promise<boolean> {
-    return this.epoll.wait(timeoutMs);
-  }
-
-  /** Stops reading. A wait in progress ends at its timeout; memory is released after it. */
-  close(): void {
-    this.epoll.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

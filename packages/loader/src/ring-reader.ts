@@ -2,7 +2,7 @@
  * RingBufferReader: the records of a BPF ring buffer map, read where they
  * lie in its memory mapped into this process, and waited for with epoll.
  */
-import { EpollWait } from './epoll-wait.js';
+import { EpollReader, EpollWait } from './epoll-wait.js';
 import type { BpfMap } from './map.js';
 import { SyscallError } from './sys/errors.js';
 import { MAP_SHARED, MAX_VIEW_BYTES, PROT_READ, PROT_WRITE, mmap, munmap, pageSize, view } from './sys/ffi.js';
@@ -26,7 +26,7 @@ const POS_HIGH = 4;
  * (Loads and stores of the positions rely on x86-64's ordering, as the
  * kernel's and libbpf's plain accesses on that architecture do.)
  */
-export class RingBufferReader implements Disposable {
+export class RingBufferReader extends EpollReader {
   private readonly consumer: DataView;
   private readonly producer: DataView;
   private readonly data: Uint8Array;
@@ -34,11 +34,12 @@ export class RingBufferReader implements Disposable {
   private readonly mask: number;
   private readonly page: number;
   /** Waiting, and the unmapping once no wait is in flight. */
-  private readonly epoll: EpollWait;
+  protected readonly epoll: EpollWait;
   /** Records skipped because the program discarded them. */
   discarded = 0;
 
   constructor(readonly map: BpfMap) {
+    super();
     if (map.typeName !== 'ringbuf') throw new LoaderError('MAP_TYPE', `map ${map.name} is a ${map.typeName}, not a ringbuf`);
     this.page = pageSize();
     const size = map.maxEntries;
@@ -150,19 +151,5 @@ export class RingBufferReader implements Disposable {
     // Low half first: torn, the position looks 4 GiB behind (the producer finds the ring full for a moment), never ahead.
     this.consumer.setUint32(POS_LOW, cons % 0x100000000, true);
     this.consumer.setUint32(POS_HIGH, Math.floor(cons / 0x100000000), true);
-  }
-
-  /** Waits until records may be available or `timeoutMs` passes; true when woken by data. */
-  wait(timeoutMs: number): Promise<boolean> {
-    return this.epoll.wait(timeoutMs);
-  }
-
-  /** Stops reading. A wait in progress ends at its timeout; memory is released after it. */
-  close(): void {
-    this.epoll.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

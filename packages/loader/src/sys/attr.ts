@@ -6,7 +6,7 @@
  */
 import { closeFd, bpf } from './door.js';
 import { SyscallError } from './errors.js';
-import { NativeBuffer, dupAtLeast } from './ffi.js';
+import { NativeBuffer, dupAtLeast, scratch, type NativeMemory } from './ffi.js';
 import { getField, setField, setName } from './fields.js';
 import { attrSize, bpfCmd, type BpfCmdName, type Field } from './layouts.generated.js';
 
@@ -20,6 +20,13 @@ export function begin(cmd: BpfCmdName): void {
 
 export function put(f: Field, value: number | bigint): void {
   setField(block.view, f, value);
+}
+
+/** A piece of native memory as a (size, pointer) pair of fields; nothing when absent. */
+export function putMemory(size: Field, pointer: Field, memory: NativeMemory | undefined): void {
+  if (!memory) return;
+  put(size, memory.size);
+  put(pointer, memory.address);
 }
 
 /** A name into a char array field (map_name, prog_name): at most 15 bytes, NUL-padded. */
@@ -42,6 +49,16 @@ export function call(cmd: BpfCmdName, context?: string, soft: readonly number[] 
   const r = callRaw(cmd);
   if (r < 0 && !soft.includes(-r)) throw new SyscallError(`BPF_${cmd}`, -r, context);
   return r;
+}
+
+/** Runs `fn` with `text` as a NUL-terminated string in native memory (valid during the call). */
+export function withCString<T>(text: string, fn: (address: bigint) => T): T {
+  const mark = scratch.begin();
+  try {
+    return fn(scratch.string(text).address);
+  } finally {
+    scratch.end(mark);
+  }
 }
 
 /** Keeps BPF fds off 0, 1 and 2, where a stray write to stdout would reach a map. */

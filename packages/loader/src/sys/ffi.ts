@@ -134,6 +134,27 @@ export class NativeBuffer {
   }
 }
 
+/** Native buffers by name, reused call after call and replaced by a larger one when a call needs more. */
+export class GrowingBuffers {
+  private readonly buffers = new Map<string, NativeBuffer>();
+
+  /** The buffer `name`, at least `size` bytes (contents kept only while it is not replaced). */
+  get(name: string, size: number): NativeBuffer {
+    let b = this.buffers.get(name);
+    if (!b || b.size < size) {
+      b?.free();
+      b = new NativeBuffer(size);
+      this.buffers.set(name, b);
+    }
+    return b;
+  }
+
+  free(): void {
+    for (const b of this.buffers.values()) b.free();
+    this.buffers.clear();
+  }
+}
+
 /** Native memory an attr points at: where it starts and how long it is. */
 export interface NativeMemory {
   readonly address: bigint;

@@ -3,8 +3,7 @@
  * (every link type's part of the attr), detach one, and open a raw
  * tracepoint (a link of its own kind).
  */
-import { begin, call, ownFd, put } from './attr.js';
-import { scratch } from './ffi.js';
+import { begin, call, ownFd, put, withCString } from './attr.js';
 import { linkCreateAttr as C, linkDetachAttr as D, rawTracepointOpenAttr as R } from './layouts.generated.js';
 
 export interface LinkCreateAttr {
@@ -45,14 +44,11 @@ export function linkDetach(linkFd: number, context?: string): void {
 
 /** BPF_RAW_TRACEPOINT_OPEN: the link's fd (no name: the program's own attach target). */
 export function rawTracepointOpen(progFd: number, name: string | undefined, context?: string): number {
-  const mark = scratch.begin();
-  try {
-    const n = name ? scratch.string(name) : undefined;
+  const open = (address: bigint) => {
     begin('RAW_TRACEPOINT_OPEN');
-    put(R.name, n ? n.address : 0n);
+    put(R.name, address);
     put(R.prog_fd, progFd);
     return ownFd(call('RAW_TRACEPOINT_OPEN', context));
-  } finally {
-    scratch.end(mark);
-  }
+  };
+  return name ? withCString(name, open) : open(0n);
 }

@@ -65,10 +65,7 @@ export class MapElemOps {
 
   /** Looks up `key` (already in the key buffer) into the value buffer; false when absent. */
   lookup(): boolean {
-    const r = this.lookupCall();
-    if (r >= 0) return true;
-    if (r === -ENOENT) return false;
-    throw new SyscallError('BPF_MAP_LOOKUP_ELEM', -r, this.context);
+    return this.found(this.lookupCall(), 'BPF_MAP_LOOKUP_ELEM');
   }
 
   update(flags: number): void {
@@ -82,18 +79,19 @@ export class MapElemOps {
 
   /** Deletes the key in the key buffer; false when it was not there. */
   delete(): boolean {
-    const r = this.deleteCall();
-    if (r >= 0) return true;
-    if (r === -ENOENT) return false;
-    throw new SyscallError('BPF_MAP_DELETE_ELEM', -r, this.context);
+    return this.found(this.deleteCall(), 'BPF_MAP_DELETE_ELEM');
   }
 
   /** The key after the one in the key buffer (or the first, when `first`) into `next`; false at the end. */
   nextKey(first: boolean): boolean {
-    const r = first ? this.firstCall() : this.nextCall();
+    return this.found(first ? this.firstCall() : this.nextCall(), 'BPF_MAP_GET_NEXT_KEY');
+  }
+
+  /** A result that found something: true; ENOENT: false; another errno: thrown. */
+  private found(r: number, command: string): boolean {
     if (r >= 0) return true;
     if (r === -ENOENT) return false;
-    throw new SyscallError('BPF_MAP_GET_NEXT_KEY', -r, this.context);
+    throw new SyscallError(command, -r, this.context);
   }
 
   free(): void {

@@ -3,38 +3,30 @@
  * (bpf_prog_info, bpf_map_info, ...): openPinned is the one way a pinned
  * map or program is opened and described.
  */
-import { begin, call, get, ownFd, put } from './attr.js';
+import { begin, call, get, ownFd, put, withCString } from './attr.js';
 import { closeFd } from './door.js';
-import { NativeBuffer, scratch } from './ffi.js';
+import { NativeBuffer } from './ffi.js';
 import { getField, getName, layoutEnd } from './fields.js';
 import { objAttr as O, objInfoAttr as I, type Field } from './layouts.generated.js';
 
 /** BPF_OBJ_PIN: pins the object at `path` on bpffs. */
 export function objPin(fd: number, path: string): void {
-  const mark = scratch.begin();
-  try {
-    const p = scratch.string(path);
+  withCString(path, (pathname) => {
     begin('OBJ_PIN');
-    put(O.pathname, p.address);
+    put(O.pathname, pathname);
     put(O.bpf_fd, fd);
     call('OBJ_PIN', path);
-  } finally {
-    scratch.end(mark);
-  }
+  });
 }
 
 /** BPF_OBJ_GET: an fd for the object pinned at `path`. */
 export function objGet(path: string, flags = 0): number {
-  const mark = scratch.begin();
-  try {
-    const p = scratch.string(path);
+  return withCString(path, (pathname) => {
     begin('OBJ_GET');
-    put(O.pathname, p.address);
+    put(O.pathname, pathname);
     put(O.file_flags, flags);
     return ownFd(call('OBJ_GET', path));
-  } finally {
-    scratch.end(mark);
-  }
+  });
 }
 
 /** BPF_OBJ_GET_INFO_BY_FD into `info`; returns the length the kernel filled. */

@@ -4,7 +4,7 @@
  * PROG_LOAD and BTF_LOAD return the negative errno rather than throw: their
  * callers retry with a log.
  */
-import { begin, call, callRaw, get, ownFd, put, putName } from './attr.js';
+import { begin, call, callRaw, get, ownFd, put, putMemory, putName } from './attr.js';
 import type { NativeMemory } from './ffi.js';
 import { btfLoadAttr as B, progAttachAttr as A, progLoadAttr as L, progTestRunAttr as T } from './layouts.generated.js';
 
@@ -89,23 +89,11 @@ export interface TestRunResult {
 export function progTestRun(t: TestRunAttr, context?: string): TestRunResult {
   begin('PROG_TEST_RUN');
   put(T.prog_fd, t.progFd);
-  if (t.dataIn) {
-    put(T.data_size_in, t.dataIn.size);
-    put(T.data_in, t.dataIn.address);
-  }
-  if (t.dataOut) {
-    put(T.data_size_out, t.dataOut.size);
-    put(T.data_out, t.dataOut.address);
-  }
+  putMemory(T.data_size_in, T.data_in, t.dataIn);
+  putMemory(T.data_size_out, T.data_out, t.dataOut);
+  putMemory(T.ctx_size_in, T.ctx_in, t.ctxIn);
+  putMemory(T.ctx_size_out, T.ctx_out, t.ctxOut);
   put(T.repeat, t.repeat ?? 1);
-  if (t.ctxIn) {
-    put(T.ctx_size_in, t.ctxIn.size);
-    put(T.ctx_in, t.ctxIn.address);
-  }
-  if (t.ctxOut) {
-    put(T.ctx_size_out, t.ctxOut.size);
-    put(T.ctx_out, t.ctxOut.address);
-  }
   put(T.flags, t.flags ?? 0);
   call('PROG_TEST_RUN', context);
   return { retval: get(T.retval), dataSizeOut: get(T.data_size_out), ctxSizeOut: get(T.ctx_size_out), duration: get(T.duration) };

@@ -5,20 +5,15 @@
  * their pointers name through memoryAt); any command can be scripted with
  * `answer`. Not exported from the package.
  */
+import { constants } from 'node:os';
 import { setBpfDoor, type BpfDoor } from '../sys/door.js';
 import { memoryAt, type NativeBuffer } from '../sys/ffi.js';
 import { getField, getName, setField } from '../sys/fields.js';
 import { bpfCmd, mapBatchAttr as B, mapCreateAttr as C, mapElemAttr as E, mapInfo as MI, objInfoAttr as I, type BpfCmdName } from '../sys/layouts.generated.js';
 
-const EPERM = 1;
-const ENOENT = 2;
-const E2BIG = 7;
-const EBADF = 9;
-const EEXIST = 17;
-const EINVAL = 22;
-const ARRAY = 2;
-const NOEXIST = 1;
-const EXIST = 2;
+const { EPERM, ENOENT, E2BIG, EBADF, EEXIST, EINVAL } = constants.errno;
+const ARRAY = 2; // BPF_MAP_TYPE_ARRAY
+const [NOEXIST, EXIST] = [1, 2]; // BPF_NOEXIST, BPF_EXIST
 
 const names = new Map<number, BpfCmdName>(Object.entries(bpfCmd).map(([name, n]) => [n, name as BpfCmdName]));
 
