@@ -89,7 +89,7 @@ export function attachTcx(program: Program, ifindex: number, direction: 'ingress
     return new Link(sys.linkCreate({ progFd: program.fd, target: ifindex, attachType }, context), `tcx/${direction} ifindex ${ifindex}`);
   } catch (e) {
     if (e instanceof SyscallError && e.errnoName === 'EINVAL') {
-      throw new SyscallError(e.syscall, e.errno, context, `${e.hint}; tcx needs Linux 6.6 or later`, { cause: e });
+      throw new SyscallError(e.syscall, e.errno, context, `${e.hint ?? e.errnoName}; tcx needs Linux 6.6 or later`, { cause: e });
     }
     throw e;
   }
