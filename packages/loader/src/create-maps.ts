@@ -9,7 +9,7 @@ import { MapFlags, MapType, NO_BTF_MAP_TYPES, kconfigLayout, type CollectionSpec
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LoaderError, MapIncompatibleError, NotSupportedError } from './errors.js';
-import { inContext } from './in-context.js';
+import { withContext } from '@tsbpf/object';
 import { kconfigValue } from './kconfig.js';
 import { BpfMap, possibleCpus, type MapOptions } from './map.js';
 import type { Program } from './program.js';
@@ -83,7 +83,7 @@ export function createMaps(
         `map ${m.name}: its legacy definition has ${m.extra.length} bytes past struct bpf_map_def that are not zero (iproute2's bpf_elf_map?); their meaning is another loader's: load a copy of the spec without \`extra\``,
       );
     }
-    const map = inContext(`map ${m.name}`, () => BpfMap.create(mapOptions(m, btfFd)));
+    const map = withContext(`map ${m.name}`, () => BpfMap.create(mapOptions(m, btfFd)));
     maps[m.name] = map;
     if (pinPath) {
       map.pin(pinPath);
@@ -95,9 +95,9 @@ export function createMaps(
     if (m.freeze) map.freeze();
   }
   for (const m of all.filter((x) => x.innerMap)) {
-    const template = inContext(`map ${m.name}: inner map`, () => BpfMap.create(mapOptions(m.innerMap!, btfFd)));
+    const template = withContext(`map ${m.name}: inner map`, () => BpfMap.create(mapOptions(m.innerMap!, btfFd)));
     try {
-      maps[m.name] = inContext(`map ${m.name}`, () => BpfMap.create({ ...mapOptions(m, btfFd), innerMapFd: template.fd }));
+      maps[m.name] = withContext(`map ${m.name}`, () => BpfMap.create({ ...mapOptions(m, btfFd), innerMapFd: template.fd }));
     } finally {
       template.close();
     }
@@ -117,7 +117,7 @@ export function createKconfigMap(
   const layout = kconfigLayout(spec);
   if (layout.slots.length === 0) return undefined;
   const datasec = spec.btf?.findByName('.kconfig', 'datasec');
-  const map = inContext('map .kconfig', () =>
+  const map = withContext('map .kconfig', () =>
     BpfMap.create({
       type: MapType.array,
       keySize: 4,

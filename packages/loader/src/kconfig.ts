@@ -1,3 +1,4 @@
+/** The running kernel's configuration and version, and the `.kconfig` map value they give an object's externs. */
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
@@ -55,7 +56,7 @@ export function kconfigValue(layout: KconfigLayout, config: Map<string, string> 
       raw = config.get(slot.name);
       if (raw === undefined) {
         if (slot.weak) continue; // weak and unknown: zero, as libbpf leaves it
-        throw new LoaderError('KCONFIG_UNKNOWN', `extern ${slot.name} (__kconfig): this kernel's configuration does not say`);
+        throw new LoaderError('KCONFIG_UNKNOWN', "this kernel's configuration does not say").addContext(`extern ${slot.name} (__kconfig)`);
       }
     } else {
       // libbpf's virtual externs: computed, never read from the configuration.
@@ -65,11 +66,11 @@ export function kconfigValue(layout: KconfigLayout, config: Map<string, string> 
       else {
         throw new LoaderError(
           'KCONFIG_UNKNOWN',
-          `extern ${slot.name} (__kconfig): not a CONFIG_ option, and not one of the values libbpf computes (${Object.keys(VIRTUAL).join(', ')})`,
-        );
+          `not a CONFIG_ option, and not one of the values libbpf computes (${Object.keys(VIRTUAL).join(', ')})`,
+        ).addContext(`extern ${slot.name} (__kconfig)`);
       }
     }
-    const fail = () => new Error(`extern ${slot.name}: cannot store ${JSON.stringify(raw)} as ${slot.type}`);
+    const fail = () => new LoaderError('KCONFIG_VALUE', `cannot store ${JSON.stringify(raw)} as ${slot.type}`).addContext(`extern ${slot.name}`);
     switch (slot.type) {
       case 'bool':
       case 'tristate':

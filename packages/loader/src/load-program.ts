@@ -24,7 +24,7 @@ import {
   type ProgramSpec,
 } from '@tsbpf/object';
 import { NotSupportedError } from './errors.js';
-import { inContext } from './in-context.js';
+import { withContext } from '@tsbpf/object';
 import { Program, VerifierError } from './program.js';
 
 /** BPF_F_SLEEPABLE: a program that may sleep (fentry.s, lsm.s, ...). */
@@ -39,7 +39,7 @@ export interface LoadFacts extends KernelFacts {
 }
 
 export function loadProgram(spec: CollectionSpec, p: ProgramSpec, facts: LoadFacts): Program {
-  return inContext(`program ${p.name}`, () => {
+  return withContext(`program ${p.name}`, () => {
     if (p.type === ProgramType.unspec) {
       // As libbpf ("missing BPF prog type, check ELF section name"): the kernel would only say EINVAL.
       throw new LinkError('PROGRAM_TYPE_UNKNOWN', `section ${p.sectionName} follows no SEC() convention, so the program's type is unknown`);

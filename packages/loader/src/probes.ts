@@ -1,15 +1,16 @@
+/**
+ * Feature probes: does this kernel know a map type, a program type, a
+ * helper for a program type, an attach type? Each probe creates (and
+ * closes) the smallest object that would use the feature, as libbpf's
+ * libbpf_probe_bpf_* do, and is answered once per process. A missing
+ * privilege is an error, not "no".
+ */
 import { AttachType, MapFlags, MapType, ProgramType, asm, attachTypeName, encodeInstructions } from '@tsbpf/object';
 import * as sys from './sys/bpf.js';
 import { SyscallError, errnoName } from './sys/errors.js';
 import { NativeBuffer } from './sys/ffi.js';
 import { LoaderError } from './errors.js';
 
-/**
- * Feature probes: does this kernel know a map type, a program type, a
- * helper for a program type? Each probe creates (and closes) the smallest
- * object that would use the feature, as libbpf's libbpf_probe_bpf_* do, and
- * is answered once per process. A missing privilege is an error, not "no".
- */
 const memo = new Map<string, boolean>();
 
 function remember(key: string, probe: () => boolean): boolean {
@@ -69,7 +70,7 @@ export function mapTypeSupported(type: number): boolean {
       sys.closeFd(fd);
       return true;
     } catch (e) {
-      if (e instanceof SyscallError && NOT_SUPPORTED.has(e.code)) return false;
+      if (e instanceof SyscallError && NOT_SUPPORTED.has(e.errnoName)) return false;
       throw e;
     } finally {
       if (innerMapFd !== undefined) sys.closeFd(innerMapFd);
@@ -216,8 +217,8 @@ export function attachTypeSupported(attachType: number): boolean {
       sys.closeFd(link); // not expected: the target should not exist
       return true;
     } catch (e) {
-      if (e instanceof SyscallError && how.present.includes(e.code)) return true;
-      if (e instanceof SyscallError && NOT_SUPPORTED.has(e.code)) return false;
+      if (e instanceof SyscallError && how.present.includes(e.errnoName)) return true;
+      if (e instanceof SyscallError && NOT_SUPPORTED.has(e.errnoName)) return false;
       throw e;
     } finally {
       sys.closeFd(prog);
