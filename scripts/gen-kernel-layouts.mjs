@@ -28,7 +28,20 @@ const LAYOUTS = [
     doc: 'union bpf_attr for BPF_MAP_CREATE',
     type: ['bpf_attr', 'union'],
     holding: 'map_type',
-    fields: ['map_type', 'key_size', 'value_size', 'max_entries', 'map_flags', 'inner_map_fd', 'numa_node', 'map_name', 'btf_fd', 'btf_key_type_id', 'btf_value_type_id', 'map_extra'],
+    fields: [
+      'map_type',
+      'key_size',
+      'value_size',
+      'max_entries',
+      'map_flags',
+      'inner_map_fd',
+      'numa_node',
+      'map_name',
+      'btf_fd',
+      'btf_key_type_id',
+      'btf_value_type_id',
+      'map_extra',
+    ],
   },
   {
     name: 'mapElemAttr',
@@ -50,9 +63,27 @@ const LAYOUTS = [
     type: ['bpf_attr', 'union'],
     holding: 'prog_type',
     fields: [
-      'prog_type', 'insn_cnt', 'insns', 'license', 'log_level', 'log_size', 'log_buf', 'kern_version', 'prog_flags', 'prog_name',
-      'expected_attach_type', 'prog_btf_fd', 'func_info_rec_size', 'func_info', 'func_info_cnt', 'line_info_rec_size', 'line_info',
-      'line_info_cnt', 'attach_btf_id', 'attach_btf_obj_fd', 'fd_array',
+      'prog_type',
+      'insn_cnt',
+      'insns',
+      'license',
+      'log_level',
+      'log_size',
+      'log_buf',
+      'kern_version',
+      'prog_flags',
+      'prog_name',
+      'expected_attach_type',
+      'prog_btf_fd',
+      'func_info_rec_size',
+      'func_info',
+      'func_info_cnt',
+      'line_info_rec_size',
+      'line_info',
+      'line_info_cnt',
+      'attach_btf_id',
+      'attach_btf_obj_fd',
+      'fd_array',
     ],
   },
   {
@@ -74,7 +105,23 @@ const LAYOUTS = [
     doc: 'union bpf_attr for BPF_PROG_TEST_RUN',
     type: ['bpf_attr', 'union'],
     member: 'test',
-    fields: ['prog_fd', 'retval', 'data_size_in', 'data_size_out', 'data_in', 'data_out', 'repeat', 'duration', 'ctx_size_in', 'ctx_size_out', 'ctx_in', 'ctx_out', 'flags', 'cpu', 'batch_size'],
+    fields: [
+      'prog_fd',
+      'retval',
+      'data_size_in',
+      'data_size_out',
+      'data_in',
+      'data_out',
+      'repeat',
+      'duration',
+      'ctx_size_in',
+      'ctx_size_out',
+      'ctx_in',
+      'ctx_out',
+      'flags',
+      'cpu',
+      'batch_size',
+    ],
   },
   {
     name: 'objInfoAttr',
@@ -126,7 +173,12 @@ const LAYOUTS = [
     type: ['perf_event_attr', 'struct'],
     fields: ['type', 'size', 'config', 'sample_period', 'sample_type', 'wakeup_events', 'config1', 'config2'],
   },
-  { name: 'perfEventMmapPage', doc: 'struct perf_event_mmap_page (the first page of a perf ring)', type: ['perf_event_mmap_page', 'struct'], fields: ['data_head', 'data_tail'] },
+  {
+    name: 'perfEventMmapPage',
+    doc: 'struct perf_event_mmap_page (the first page of a perf ring)',
+    type: ['perf_event_mmap_page', 'struct'],
+    fields: ['data_head', 'data_tail'],
+  },
   { name: 'perfEventHeader', doc: 'struct perf_event_header (each record in a perf ring)', type: ['perf_event_header', 'struct'], fields: ['type', 'size'] },
   { name: 'epollEvent', doc: 'struct epoll_event (packed on x86-64)', type: ['epoll_event', 'struct'], fields: ['events', 'data'] },
 ];
@@ -295,9 +347,15 @@ export function renderKernelLayouts(btf, source) {
     for (const [path, offset, size] of layout.fields) lines.push(`  ${key(path)}: { offset: ${offset}, size: ${size} },`);
     lines.push('} as const satisfies Record<string, Field>;');
   }
-  lines.push('', "/** The attr size each command passes: offsetofend(union bpf_attr, the last field libbpf sets). */", 'export const attrSize: Readonly<Record<BpfCmdName, number>> = {');
+  lines.push(
+    '',
+    '/** The attr size each command passes: offsetofend(union bpf_attr, the last field libbpf sets). */',
+    'export const attrSize: Readonly<Record<BpfCmdName, number>> = {',
+  );
   for (const [cmd, layoutName, field] of ATTR_SIZES) {
-    lines.push(`  ${cmd}: ${endOf(layouts, layoutName, field)}, // ${layouts.get(layoutName).member ?? ''}${field === null ? ' (all of it)' : `${layouts.get(layoutName).member ? '.' : ''}${field}`}`);
+    lines.push(
+      `  ${cmd}: ${endOf(layouts, layoutName, field)}, // ${layouts.get(layoutName).member ?? ''}${field === null ? ' (all of it)' : `${layouts.get(layoutName).member ? '.' : ''}${field}`}`,
+    );
   }
   lines.push('};');
   for (const [name, layoutName, field, why] of STRUCT_SIZES) {

@@ -32,7 +32,8 @@ const rules: Record<string, { allowed: (spec: string) => boolean; why: string }>
     why: '@tsbpf/loader: its own files, @tsbpf/object, koffi (sys/ffi.ts only), node:buffer (the longest view), node:fs, node:os, node:path, node:util and node:zlib (/proc/config.gz)',
   },
   compiler: {
-    allowed: (s) => s.startsWith('.') || s === '@tsbpf/object' || ['node:child_process', 'node:crypto', 'node:fs', 'node:os', 'node:path', 'node:util'].includes(s),
+    allowed: (s) =>
+      s.startsWith('.') || s === '@tsbpf/object' || ['node:child_process', 'node:crypto', 'node:fs', 'node:os', 'node:path', 'node:util'].includes(s),
     why: '@tsbpf/compiler: its own files, @tsbpf/object and node built-ins (never the loader)',
   },
   maps: {
@@ -72,7 +73,7 @@ describe('package dependency rules', () => {
     expect(imports(join(repoRoot, 'packages/maps/src/codegen-template.ts'))).toEqual(['./codegen-text.js']);
   });
 
-  it('koffi is imported nowhere but the loader\'s sys/ffi.ts', () => {
+  it("koffi is imported nowhere but the loader's sys/ffi.ts", () => {
     const offenders = readdirSync(join(repoRoot, 'packages')).flatMap((pkg) =>
       sourceFiles(join(repoRoot, 'packages', pkg, 'src'))
         .filter((f) => !f.endsWith(join('loader', 'src', 'sys', 'ffi.ts')))

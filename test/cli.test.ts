@@ -86,7 +86,7 @@ describe('tsbpf (in-process)', () => {
     expect(out).toMatch(/lost.*nonsense\/foo.*unspec/);
   });
 
-  it('btf dump --format c writes a header with the object\'s types', async () => {
+  it("btf dump --format c writes a header with the object's types", async () => {
     const { code, out } = await run('btf', 'dump', fixturePath('maps_btf.bpf.o'), '--format', 'c');
     expect(code).toBe(0);
     expect(out).toMatch(/^#ifndef __VMLINUX_H__/);

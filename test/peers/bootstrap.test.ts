@@ -60,7 +60,9 @@ describeNeeds(
     beforeAll(() => {
       work = mkdtempSync(join(tmpdir(), 'tsbpf-bootstrap-'));
       built = join(work, 'out');
-      const srcs = readdirSync(sources).filter((f) => f.endsWith('.bpf.c')).map((f) => join(sources, f));
+      const srcs = readdirSync(sources)
+        .filter((f) => f.endsWith('.bpf.c'))
+        .map((f) => join(sources, f));
       execFileSync(process.execPath, [cli, 'build', '--vmlinux', '--out-dir', built, ...srcs], { stdio: ['ignore', 'ignore', 'inherit'] });
     }, 300_000);
     afterAll(() => {
@@ -72,13 +74,18 @@ describeNeeds(
       const found: string[] = [];
       let compared = 0;
       let ran = 0;
-      for (const obj of readdirSync(built).filter((f) => f.endsWith('.bpf.o')).sort()) {
+      for (const obj of readdirSync(built)
+        .filter((f) => f.endsWith('.bpf.o'))
+        .sort()) {
         const example = basename(obj, '.bpf.o');
         const path = join(built, obj);
         const dir = join(pinRoot, example);
         mkdirSync(join(dir, 'tsbpf'), { recursive: true });
         mkdirSync(join(dir, 'libbpf'), { recursive: true });
-        const libbpf = JSON.parse(execFileSync(cHelperPath('libbpf-load'), [path, join(dir, 'libbpf')], { encoding: 'utf8' })) as { open: string; programs: Record<string, string> };
+        const libbpf = JSON.parse(execFileSync(cHelperPath('libbpf-load'), [path, join(dir, 'libbpf')], { encoding: 'utf8' })) as {
+          open: string;
+          programs: Record<string, string>;
+        };
         expect(libbpf.open, `libbpf opens ${obj}`).toBe('');
         const spec = parseCollectionSpec(readFileSync(path));
         expect(Object.keys(spec.programs).sort(), example).toEqual(Object.keys(libbpf.programs).sort());
@@ -93,7 +100,9 @@ describeNeeds(
               const ours = c.programs[name]!.testRun({ data: input });
               const packet = join(work, `${example}-${name}.bin`);
               writeFileSync(packet, input);
-              const theirs = execFileSync('bpftool', ['prog', 'run', 'pinned', join(dir, 'libbpf', name), 'data_in', packet, 'repeat', '1'], { encoding: 'utf8' });
+              const theirs = execFileSync('bpftool', ['prog', 'run', 'pinned', join(dir, 'libbpf', name), 'data_in', packet, 'repeat', '1'], {
+                encoding: 'utf8',
+              });
               const retval = Number(/Return value: (\d+)/.exec(theirs)?.[1]);
               if (ours.retval !== retval) found.push(`${at}: test run returns ${ours.retval}, libbpf's ${retval}`);
               ran++;
@@ -114,7 +123,9 @@ describeNeeds(
       }
       const unexplained = found.filter((d) => !KNOWN.some((k) => k.match.test(d)));
       const stale = KNOWN.filter((k) => !found.some((d) => k.match.test(d))).map((k) => `${k.match} (${k.reason})`);
-      console.log(`libbpf-bootstrap-style programs: ${compared} loaded by both with identical xlated code, ${ran} test runs compared, ${found.length} known disagreements`);
+      console.log(
+        `libbpf-bootstrap-style programs: ${compared} loaded by both with identical xlated code, ${ran} test runs compared, ${found.length} known disagreements`,
+      );
       expect({ unexplained, stale }).toEqual({ unexplained: [], stale: [] });
       expect(compared).toBeGreaterThan(0);
     });

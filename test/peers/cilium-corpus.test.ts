@@ -34,7 +34,8 @@ interface Known {
 const KNOWN_PARSE: readonly Known[] = [
   {
     match: /^kconfig-e[lb]\.elf: prog kconfig: insn 1: refers to LINUX_KERNEL_VERSION vs nothing$/,
-    reason: 'cilium/ebpf turns a __kconfig reference into a load from its .kconfig map while parsing (instruction metadata, no named reference); tsbpf keeps the reference to the extern and resolves it at load',
+    reason:
+      'cilium/ebpf turns a __kconfig reference into a load from its .kconfig map while parsing (instruction metadata, no named reference); tsbpf keeps the reference to the extern and resolves it at load',
   },
   {
     match: /^invalid_btf_map_init-e[lb]\.elf: open: cilium refuses, tsbpf opens$/,
@@ -42,7 +43,8 @@ const KNOWN_PARSE: readonly Known[] = [
   },
   {
     match: /^(loader-clang-\d+|loader_nobtf)-e[lb]\.elf: open: tsbpf refuses \(PROGRAM_INVALID\), cilium opens$/,
-    reason: "a static function in a program section (static_fn in SEC(\"static\")): libbpf refuses the object too (\"program 'static_fn' is static and not supported\"); cilium/ebpf lists it",
+    reason:
+      'a static function in a program section (static_fn in SEC("static")): libbpf refuses the object too ("program \'static_fn\' is static and not supported"); cilium/ebpf lists it',
   },
   {
     match: /^constants-e[lb]\.elf: prog freeze_rodata: (type 0 \(unspec\) vs 30|attach type undefined \(undefined\) vs 36)$/,
@@ -50,7 +52,8 @@ const KNOWN_PARSE: readonly Known[] = [
   },
   {
     match: /^invalid_map_static-e[lb]\.elf: open: cilium refuses, tsbpf opens$/,
-    reason: "a static legacy map, referenced through the maps section's symbol: tsbpf finds the map defined at that offset (libbpf matches legacy maps by section offset too); cilium/ebpf refuses a reference without a map symbol",
+    reason:
+      "a static legacy map, referenced through the maps section's symbol: tsbpf finds the map defined at that offset (libbpf matches legacy maps by section offset too); cilium/ebpf refuses a reference without a map symbol",
   },
   {
     match: /^(constants|relocs_read_tgt|tags|variables)-e[lb]\.elf: map \.(bss|data[.\w]*|rodata): flags (1024|1152) vs (0|128)$/,
@@ -63,11 +66,13 @@ const KNOWN_LOAD: readonly Known[] = [
   {
     match: /^relocs-el\.elf (type_ids|err_ambiguous|err_ambiguous_flavour): tsbpf loads, cilium and libbpf fail$/,
     reason:
-      "type-based CO-RE relocations (bpf_core_type_id_kernel) of types this kernel lacks: libbpf resolves them to 0 (relo_core.c: \"type-based relos return zero when target type is not found\") and so does tsbpf, so the program loads; cilium/ebpf poisons them; libbpf 1.1 here refuses SEC(\"socket/<name>\") before CO-RE (these programs are written to be relocated against their own BTF, as cilium/ebpf's tests do)",
+      'type-based CO-RE relocations (bpf_core_type_id_kernel) of types this kernel lacks: libbpf resolves them to 0 (relo_core.c: "type-based relos return zero when target type is not found") and so does tsbpf, so the program loads; cilium/ebpf poisons them; libbpf 1.1 here refuses SEC("socket/<name>") before CO-RE (these programs are written to be relocated against their own BTF, as cilium/ebpf\'s tests do)',
   },
   {
-    match: /^kconfig-el\.elf kconfig: xlated differs from cilium: line \d+: +\d+: \(18\) r1 = map\[\.kconfig\]\[0\]\+\d+ \| +\d+: \(18\) r1 = map\[\.kconfig\]\[0\]\+\d+$/,
-    reason: "the .kconfig map's layout: libbpf and tsbpf order the slots by alignment, then size, then name (identical to libbpf's code); cilium/ebpf keeps the DATASEC's order. Each program reads the same value",
+    match:
+      /^kconfig-el\.elf kconfig: xlated differs from cilium: line \d+: +\d+: \(18\) r1 = map\[\.kconfig\]\[0\]\+\d+ \| +\d+: \(18\) r1 = map\[\.kconfig\]\[0\]\+\d+$/,
+    reason:
+      "the .kconfig map's layout: libbpf and tsbpf order the slots by alignment, then size, then name (identical to libbpf's code); cilium/ebpf keeps the DATASEC's order. Each program reads the same value",
   },
   {
     match: /^linked-el\.elf entry_(l1|l1_s|l1_w|l2|ww): xlated differs from cilium: line \d+: .*$/,
@@ -76,7 +81,8 @@ const KNOWN_LOAD: readonly Known[] = [
   },
   {
     match: /^kfunc-el\.elf call_weak_kfunc: xlated differs from cilium: line \d+: +\d+: \(18\) r1 = 0xffffffff[0-9a-f]+ \| +\d+: \(18\) r1 = 0x[0-9a-f]+$/,
-    reason: "bpf_ksym_exists(kfunc): libbpf and tsbpf pass the kfunc's BTF id as BPF_PSEUDO_BTF_ID, which the kernel turns into the function's address; cilium/ebpf writes the BTF id as a plain constant (both are non-zero: the program's logic is the same); identical to libbpf's",
+    reason:
+      "bpf_ksym_exists(kfunc): libbpf and tsbpf pass the kfunc's BTF id as BPF_PSEUDO_BTF_ID, which the kernel turns into the function's address; cilium/ebpf writes the BTF id as a plain constant (both are non-zero: the program's logic is the same); identical to libbpf's",
   },
 ];
 
@@ -117,12 +123,18 @@ interface Row {
   xlatedIdentical: number;
 }
 const rows = new Map<string, Row>();
-const row = (corpus: string) => rows.get(corpus) ?? rows.set(corpus, { corpus, objects: 0, parseAgree: 0, tried: 0, programs: 0, loadAgree: 0, xlatedCompared: 0, xlatedIdentical: 0 }).get(corpus)!;
+const row = (corpus: string) =>
+  rows.get(corpus) ??
+  rows.set(corpus, { corpus, objects: 0, parseAgree: 0, tried: 0, programs: 0, loadAgree: 0, xlatedCompared: 0, xlatedIdentical: 0 }).get(corpus)!;
 
 afterAll(() => {
   if (rows.size === 0) return;
-  const lines = ['| corpus | objects | parse agrees | programs tried (LE) | loaded by tsbpf | outcomes agree | xlated compared | identical |', '|---|---|---|---|---|---|---|---|'];
-  for (const r of rows.values()) lines.push(`| ${r.corpus} | ${r.objects} | ${r.parseAgree} | ${r.tried} | ${r.programs} | ${r.loadAgree} | ${r.xlatedCompared} | ${r.xlatedIdentical} |`);
+  const lines = [
+    '| corpus | objects | parse agrees | programs tried (LE) | loaded by tsbpf | outcomes agree | xlated compared | identical |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows.values())
+    lines.push(`| ${r.corpus} | ${r.objects} | ${r.parseAgree} | ${r.tried} | ${r.programs} | ${r.loadAgree} | ${r.xlatedCompared} | ${r.xlatedIdentical} |`);
   console.log(`peer corpus (cilium/ebpf ${peer?.version}):\n${lines.join('\n')}`);
 });
 
@@ -154,7 +166,7 @@ describeNeeds([hasCommand('go')], 'cilium/ebpf corpus: parse', () => {
   });
 });
 
-describeNeeds([hasCommand('go')], 'cilium/ebpf corpus: CO-RE against the object\'s own BTF', () => {
+describeNeeds([hasCommand('go')], "cilium/ebpf corpus: CO-RE against the object's own BTF", () => {
   beforeAll(() => {
     peer ??= ciliumPeer();
   }, 600_000);
@@ -169,7 +181,10 @@ describeNeeds([hasCommand('go')], 'cilium/ebpf corpus: CO-RE against the object\
       for (const name of ['type_ids', 'types', 'enums', 'fields']) {
         const results = relocate(name);
         expect(results.length, name).toBeGreaterThan(0);
-        expect(results.filter((r) => r.poison !== undefined), name).toEqual([]);
+        expect(
+          results.filter((r) => r.poison !== undefined),
+          name,
+        ).toEqual([]);
       }
       expect(() => relocate('err_ambiguous')).toThrow(/candidates disagree/);
       expect(() => relocate('err_ambiguous_flavour')).toThrow(/candidates disagree/);
@@ -195,7 +210,10 @@ describeNeeds([isRoot(), hasCommand('go'), hasCommand('bpftool'), hasCHelper('li
         const dir = join(pinRoot, f.replace(/\W/g, '_'));
         for (const side of ['tsbpf', 'cilium', 'libbpf']) mkdirSync(join(dir, side), { recursive: true });
         const cilium = ciliumLoad(peer, path, join(dir, 'cilium'));
-        const libbpf = JSON.parse(execFileSync(cHelperPath('libbpf-load'), [path, join(dir, 'libbpf')], { encoding: 'utf8' })) as { open: string; programs: Record<string, string> };
+        const libbpf = JSON.parse(execFileSync(cHelperPath('libbpf-load'), [path, join(dir, 'libbpf')], { encoding: 'utf8' })) as {
+          open: string;
+          programs: Record<string, string>;
+        };
         const r = row(corpus.name);
         for (const name of Object.keys(ours.programs)) {
           let why = '';

@@ -50,7 +50,7 @@ describe('BatchCursor over a fake map', () => {
     expect(m.batchCursor(4).keys.buffer).toBe(first.keys.buffer);
   });
 
-  it('a second walk while the first holds the map\'s buffers gets its own; release() lends the map\'s out again', () => {
+  it("a second walk while the first holds the map's buffers gets its own; release() lends the map's out again", () => {
     using m = filled(5);
     const a = m.batchCursor(4);
     const b = m.batchCursor(4);
@@ -63,7 +63,7 @@ describe('BatchCursor over a fake map', () => {
     expect(m.batchCursor(4).keys.buffer).toBe(a.keys.buffer);
   });
 
-  it('a larger batch than the map\'s buffers hold gets larger buffers, which become the map\'s', () => {
+  it("a larger batch than the map's buffers hold gets larger buffers, which become the map's", () => {
     using m = filled(5);
     const small = m.batchCursor(2);
     small.release();
@@ -79,7 +79,9 @@ describe('BatchCursor over a fake map', () => {
     const cursor = m.batchCursor(3);
     expect(cursor.next()).toBe(3);
     kernel.answer = (cmd) => (cmd === 'MAP_LOOKUP_BATCH' ? -22 : undefined);
-    expect(() => cursor.next()).toThrow(expect.objectContaining({ name: 'SyscallError', syscall: 'BPF_MAP_LOOKUP_BATCH', errnoName: 'EINVAL', context: ['map walked'] }));
+    expect(() => cursor.next()).toThrow(
+      expect.objectContaining({ name: 'SyscallError', syscall: 'BPF_MAP_LOOKUP_BATCH', errnoName: 'EINVAL', context: ['map walked'] }),
+    );
     kernel.answer = undefined;
     expect(cursor.next()).toBe(0);
     expect(m.batchCursor(3).keys.buffer).toBe(cursor.keys.buffer);
@@ -149,7 +151,9 @@ describe('BpfMap lifecycles over a fake map', () => {
   it('keys and values of the wrong size are refused before any bpf() (INVALID_ARGUMENT)', () => {
     using m = filled(0, 'sized');
     const before = kernel.calls.length;
-    expect(() => m.update(u32(1), new Uint8Array(3))).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'map sized: value is 3 bytes, want 4' }));
+    expect(() => m.update(u32(1), new Uint8Array(3))).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'map sized: value is 3 bytes, want 4' }),
+    );
     expect(() => m.lookup(new Uint8Array(2))).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'map sized: key is 2 bytes, want 4' }));
     expect(() => m.updateBatch(new Uint8Array(8), new Uint8Array(4))).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(kernel.calls.length).toBe(before);

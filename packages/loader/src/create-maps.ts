@@ -41,8 +41,11 @@ function reusePinned(m: MapSpec, path: string): BpfMap | undefined {
   if (!existsSync(path)) return undefined;
   const pinned = BpfMap.fromPin(path);
   const same =
-    pinned.type === m.type && pinned.keySize === m.keySize && pinned.valueSize === m.valueSize &&
-    pinned.maxEntries === m.maxEntries && pinned.flags === m.flags;
+    pinned.type === m.type &&
+    pinned.keySize === m.keySize &&
+    pinned.valueSize === m.valueSize &&
+    pinned.maxEntries === m.maxEntries &&
+    pinned.flags === m.flags;
   if (!same) {
     pinned.close();
     throw new MapIncompatibleError(
@@ -150,7 +153,10 @@ export function fillProgArrays(spec: CollectionSpec, maps: Record<string, BpfMap
       if (slot.program === undefined) continue;
       const p = programs[slot.program];
       if (!p) {
-        throw new LoaderError('LOAD_OPTIONS', `map ${m.name}: slot ${slot.index} is initialised with program ${slot.program}, which is not being loaded (add it to \`programs\`)`);
+        throw new LoaderError(
+          'LOAD_OPTIONS',
+          `map ${m.name}: slot ${slot.index} is initialised with program ${slot.program}, which is not being loaded (add it to \`programs\`)`,
+        );
       }
       maps[m.name]!.update(u32(slot.index), u32(p.fd));
     }

@@ -36,7 +36,9 @@ describe('EpollWait', () => {
   it('watching an fd that is not open is a SyscallError naming the reader', () => {
     const w = new EpollWait('ring buffer events', 4, () => {});
     try {
-      expect(() => w.add(1 << 20)).toThrow(expect.objectContaining({ name: 'SyscallError', syscall: 'epoll_ctl', errnoName: 'EBADF', message: 'ring buffer events: epoll_ctl: EBADF' }));
+      expect(() => w.add(1 << 20)).toThrow(
+        expect.objectContaining({ name: 'SyscallError', syscall: 'epoll_ctl', errnoName: 'EBADF', message: 'ring buffer events: epoll_ctl: EBADF' }),
+      );
     } finally {
       w.close();
     }

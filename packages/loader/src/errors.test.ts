@@ -31,7 +31,7 @@ const samples: Record<string, () => TsbpfError> = {
   TsbpfError: () => new TsbpfError('X', 'the base'),
 };
 
-describe('the loader\'s errors', () => {
+describe("the loader's errors", () => {
   const classes = Object.entries(loader).filter(([, v]) => typeof v === 'function' && (v === TsbpfError || v.prototype instanceof TsbpfError));
 
   it('every exported error class is a TsbpfError named after itself', () => {
@@ -54,7 +54,7 @@ describe('the loader\'s errors', () => {
     expect(documented().sort()).toEqual(expected.sort());
   });
 
-  it('errors that are the kernel\'s answer carry errno and its name', () => {
+  it("errors that are the kernel's answer carry errno and its name", () => {
     for (const e of [samples.SyscallError!(), samples.VerifierError!(), samples.BtfLoadError!()]) {
       expect(typeof e.errno).toBe('number');
       expect((e as { errnoName?: string }).errnoName).toMatch(/^E[A-Z0-9]+$/);

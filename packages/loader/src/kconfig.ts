@@ -62,7 +62,8 @@ export function kconfigValue(layout: KconfigLayout, config: Map<string, string> 
       // libbpf's virtual externs: computed, never read from the configuration.
       const virtual = VIRTUAL[slot.name];
       if (virtual) raw = virtual();
-      else if (slot.name.startsWith('LINUX_') && slot.weak) continue; // unknown but weak: zero, as libbpf
+      else if (slot.name.startsWith('LINUX_') && slot.weak)
+        continue; // unknown but weak: zero, as libbpf
       else {
         throw new LoaderError(
           'KCONFIG_UNKNOWN',

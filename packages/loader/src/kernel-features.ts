@@ -21,7 +21,18 @@ export function hasBpfCookie(): boolean {
 }
 
 /** The prefix of syscall entry points on this architecture (`__x64_sys_bpf`), as libbpf names them. */
-const SYSCALL_PREFIX: Record<string, string> = { x64: 'x64', ia32: 'ia32', s390x: 's390x', arm: 'arm', arm64: 'arm64', mips: 'mips', mipsel: 'mips', riscv64: 'riscv', ppc: 'powerpc', ppc64: 'powerpc64' };
+const SYSCALL_PREFIX: Record<string, string> = {
+  x64: 'x64',
+  ia32: 'ia32',
+  s390x: 's390x',
+  arm: 'arm',
+  arm64: 'arm64',
+  mips: 'mips',
+  mipsel: 'mips',
+  riscv64: 'riscv',
+  ppc: 'powerpc',
+  ppc64: 'powerpc64',
+};
 
 /**
  * Whether syscalls enter through per-architecture wrappers that take a

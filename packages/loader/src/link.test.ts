@@ -74,7 +74,9 @@ describeNeeds([isRoot(), hasFile('/sys/kernel/tracing/events/syscalls'), hasComm
         expect(links().some((l) => l.prog_id === id)).toBe(true);
         if (name === 'raw_tp_prog') {
           // Not a link BPF_LINK_DETACH can detach: the error says which link, and what to do.
-          expect(() => link.detach()).toThrow(/^raw_tp sched_switch: BPF_LINK_DETACH: EOPNOTSUPP \(this kind of link cannot be detached \(close it instead\)\)/);
+          expect(() => link.detach()).toThrow(
+            /^raw_tp sched_switch: BPF_LINK_DETACH: EOPNOTSUPP \(this kind of link cannot be detached \(close it instead\)\)/,
+          );
         }
       } finally {
         link.close();
@@ -246,7 +248,7 @@ describe('attach errors and the legacy cgroup path above a fake bpf() door (no r
     return p;
   };
 
-  it('tcx refused with EINVAL says tcx needs Linux 6.6, keeping the errno and the kernel\'s error as cause', () => {
+  it("tcx refused with EINVAL says tcx needs Linux 6.6, keeping the errno and the kernel's error as cause", () => {
     using p = program();
     kernel.answer = (cmd) => (cmd === 'LINK_CREATE' ? -22 : undefined);
     let err: unknown;
@@ -255,8 +257,15 @@ describe('attach errors and the legacy cgroup path above a fake bpf() door (no r
     } catch (e) {
       err = e;
     }
-    expect(err).toMatchObject({ name: 'SyscallError', code: 'SYSCALL_FAILED', errnoName: 'EINVAL', context: ['program drop_all: attach tcx/ingress to ifindex 7'] });
-    expect((err as Error).message).toMatch(/^program drop_all: attach tcx\/ingress to ifindex 7: BPF_LINK_CREATE: EINVAL \(.*; tcx needs Linux 6\.6 or later\)$/);
+    expect(err).toMatchObject({
+      name: 'SyscallError',
+      code: 'SYSCALL_FAILED',
+      errnoName: 'EINVAL',
+      context: ['program drop_all: attach tcx/ingress to ifindex 7'],
+    });
+    expect((err as Error).message).toMatch(
+      /^program drop_all: attach tcx\/ingress to ifindex 7: BPF_LINK_CREATE: EINVAL \(.*; tcx needs Linux 6\.6 or later\)$/,
+    );
     expect((err as Error).cause).toMatchObject({ errnoName: 'EINVAL' });
   });
 
@@ -274,7 +283,11 @@ describe('attach errors and the legacy cgroup path above a fake bpf() door (no r
     using p = program();
     kernel.answer = (cmd) => (cmd === 'LINK_CREATE' ? -22 : cmd === 'PROG_ATTACH' ? -1 : undefined);
     expect(() => attachCgroup(p, dir, AttachType.cgroup_inet_egress)).toThrow(
-      expect.objectContaining({ syscall: 'BPF_PROG_ATTACH', errnoName: 'EPERM', message: expect.stringMatching(/BPF_PROG_ATTACH: EPERM \(.*; after BPF_LINK_CREATE: BPF_LINK_CREATE: EINVAL/) }),
+      expect.objectContaining({
+        syscall: 'BPF_PROG_ATTACH',
+        errnoName: 'EPERM',
+        message: expect.stringMatching(/BPF_PROG_ATTACH: EPERM \(.*; after BPF_LINK_CREATE: BPF_LINK_CREATE: EINVAL/),
+      }),
     );
   });
 });

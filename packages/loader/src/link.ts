@@ -176,7 +176,9 @@ function tracepointId(category: string, name: string): number {
       // try the next mount point
     }
   }
-  throw new LoaderError('ATTACH_TARGET', `no such tracepoint (or tracefs is not mounted at ${TRACEFS.join(' or ')})`).addContext(`tracepoint ${category}/${name}`);
+  throw new LoaderError('ATTACH_TARGET', `no such tracepoint (or tracefs is not mounted at ${TRACEFS.join(' or ')})`).addContext(
+    `tracepoint ${category}/${name}`,
+  );
 }
 
 const PERF_TYPE_TRACEPOINT = 2;
@@ -227,7 +229,6 @@ function perfEventLink(program: Program, event: PerfEvent, what: string, strings
     throw e;
   }
 }
-
 
 function pmuType(pmu: string): number {
   try {

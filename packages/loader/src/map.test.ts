@@ -44,7 +44,9 @@ describeNeeds([isRoot()], 'BpfMap against the kernel', () => {
     expect(() => m.update(u32(3), u64(3n))).toThrow('map tiny: BPF_MAP_UPDATE_ELEM: E2BIG (the map is full (max_entries))');
     expect(() => m.updateBatch(u32(4), u64(4n))).toThrow(/^map tiny: BPF_MAP_UPDATE_BATCH: E2BIG \(the map is full/);
     m.freeze();
-    expect(() => m.update(u32(1), u64(9n))).toThrow('map tiny: BPF_MAP_UPDATE_ELEM: EPERM (the map is read-only for user space (frozen, or created with BPF_F_RDONLY))');
+    expect(() => m.update(u32(1), u64(9n))).toThrow(
+      'map tiny: BPF_MAP_UPDATE_ELEM: EPERM (the map is read-only for user space (frozen, or created with BPF_F_RDONLY))',
+    );
     mkdirSync(pinDir, { recursive: true });
     m.pin(`${pinDir}/tiny`);
     expect(() => m.pin(`${pinDir}/tiny`)).toThrow(/BPF_OBJ_PIN: EEXIST \(something is already pinned at that path\)/);
@@ -134,9 +136,7 @@ describeNeeds([isRoot()], 'BpfMap against the kernel', () => {
   });
 
   it('creating with a bad definition names the map', () => {
-    expect(() => BpfMap.create({ type: MapType.hash, keySize: 0, valueSize: 8, maxEntries: 1, name: 'broken' })).toThrow(
-      /map broken: BPF_MAP_CREATE: EINVAL/,
-    );
+    expect(() => BpfMap.create({ type: MapType.hash, keySize: 0, valueSize: 8, maxEntries: 1, name: 'broken' })).toThrow(/map broken: BPF_MAP_CREATE: EINVAL/);
   });
 
   it('does not leak fds over 1,000 create/close cycles', () => {

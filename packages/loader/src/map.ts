@@ -83,14 +83,18 @@ export class BpfMap implements Disposable {
     const { key, next, value, ops, mapped } = this;
     const fd = fdValue;
     // Only a safety net: close() is the contract.
-    registry.register(this, () => {
-      if (mapped.values) unmapArrayValues(mapped.values);
-      sys.closeFd(fd);
-      ops.free();
-      key.free();
-      next.free();
-      value.free();
-    }, this);
+    registry.register(
+      this,
+      () => {
+        if (mapped.values) unmapArrayValues(mapped.values);
+        sys.closeFd(fd);
+        ops.free();
+        key.free();
+        next.free();
+        value.free();
+      },
+      this,
+    );
   }
 
   static create(o: MapOptions): BpfMap {
@@ -100,16 +104,19 @@ export class BpfMap implements Disposable {
 
   /** Opens a map pinned on bpffs (its definition and name from bpf_map_info). */
   static fromPin(path: string): BpfMap {
-    return sys.openPinned(path, mapInfo, (fd, info) =>
-      new BpfMap(
-        fd,
-        info.number(mapInfo.type),
-        info.number(mapInfo.key_size),
-        info.number(mapInfo.value_size),
-        info.number(mapInfo.max_entries),
-        info.number(mapInfo.map_flags),
-        info.name(mapInfo.name),
-      ),
+    return sys.openPinned(
+      path,
+      mapInfo,
+      (fd, info) =>
+        new BpfMap(
+          fd,
+          info.number(mapInfo.type),
+          info.number(mapInfo.key_size),
+          info.number(mapInfo.value_size),
+          info.number(mapInfo.max_entries),
+          info.number(mapInfo.map_flags),
+          info.name(mapInfo.name),
+        ),
     );
   }
 
@@ -293,7 +300,11 @@ export class BpfMap implements Disposable {
 
   /** @internal BPF_MAP_LOOKUP_BATCH for a cursor. */
   lookupBatchInto(b: CursorBuffers, first: boolean, count: number): { count: number; done: boolean } {
-    return sys.mapBatch('MAP_LOOKUP_BATCH', { fd: this.fd, inBatch: first ? null : b.cursorIn, outBatch: b.cursorOut, keys: b.keys, values: b.values, count }, this.context);
+    return sys.mapBatch(
+      'MAP_LOOKUP_BATCH',
+      { fd: this.fd, inBatch: first ? null : b.cursorIn, outBatch: b.cursorOut, keys: b.keys, values: b.values, count },
+      this.context,
+    );
   }
 
   /** False once close() has run. */

@@ -61,7 +61,8 @@ export class PerfEventArrayReader extends EpollReader {
     super();
     if (map.typeName !== 'perf_event_array') throw new LoaderError('MAP_TYPE', `map ${map.name} is a ${map.typeName}, not a perf_event_array`);
     const pages = options.pagesPerCpu ?? 8;
-    if (pages < 1 || pages & (pages - 1)) throw new LoaderError('INVALID_ARGUMENT', `pagesPerCpu must be a power of two, not ${pages}`).addContext(`perf buffer ${map.name}`);
+    if (pages < 1 || pages & (pages - 1))
+      throw new LoaderError('INVALID_ARGUMENT', `pagesPerCpu must be a power of two, not ${pages}`).addContext(`perf buffer ${map.name}`);
     this.epoll = new EpollWait(`perf buffer ${map.name}`, 64, () => {
       for (const ring of this.rings) {
         munmap(ring.ptr, this.page + ring.size);
@@ -91,7 +92,15 @@ export class PerfEventArrayReader extends EpollReader {
           }
           const ab = view(ptr, length);
           const size = this.page * pages;
-          this.rings.push({ cpu, fd, ptr, meta: new DataView(ab, 0, this.page), data: new Uint8Array(ab, this.page, size), dataView: new DataView(ab, this.page, size), size });
+          this.rings.push({
+            cpu,
+            fd,
+            ptr,
+            meta: new DataView(ab, 0, this.page),
+            data: new Uint8Array(ab, this.page, size),
+            dataView: new DataView(ab, this.page, size),
+            size,
+          });
           const key = new Uint8Array(new Uint32Array([cpu]).buffer);
           map.update(key, new Uint8Array(new Uint32Array([fd]).buffer));
           this.epoll.add(fd);
@@ -158,7 +167,8 @@ export class PerfEventArrayReader extends EpollReader {
             const start = (at + SAMPLE_DATA) & mask;
             n++;
             const stop =
-              (start + length <= ring.size ? onRecord(data, start, length, ring.cpu) : onRecord(this.unwrap(ring, start, length), 0, length, ring.cpu)) === false;
+              (start + length <= ring.size ? onRecord(data, start, length, ring.cpu) : onRecord(this.unwrap(ring, start, length), 0, length, ring.cpu)) ===
+              false;
             if (stop) max = n;
           } else if (type === PERF_RECORD_LOST) {
             this.lost += data.getUint32((at + LOST_COUNT + 4) & mask, true) * 0x100000000 + data.getUint32((at + LOST_COUNT) & mask, true);

@@ -151,15 +151,14 @@ const LINK_PROBES: ReadonlyMap<number, LinkProbe> = new Map<number, LinkProbe>([
   [AttachType.tcx_egress, { programType: ProgramType.sched_cls, target: 0, present: ['ENODEV'] }],
   [AttachType.netkit_primary, { programType: ProgramType.sched_cls, target: 0, present: ['ENODEV'] }],
   [AttachType.netkit_peer, { programType: ProgramType.sched_cls, target: 0, present: ['ENODEV'] }],
-  ...(
-    [
-      'cgroup_inet_ingress',
-      'cgroup_inet_egress',
-    ] as const
-  ).map((n): [number, LinkProbe] => [AttachType[n], { programType: ProgramType.cgroup_skb, target: 0xffffffff, present: ['EBADF'] }]),
-  ...(['cgroup_inet_sock_create', 'cgroup_inet_sock_release', 'cgroup_inet4_post_bind', 'cgroup_inet6_post_bind'] as const).map(
-    (n): [number, LinkProbe] => [AttachType[n], { programType: ProgramType.cgroup_sock, target: 0xffffffff, present: ['EBADF'] }],
-  ),
+  ...(['cgroup_inet_ingress', 'cgroup_inet_egress'] as const).map((n): [number, LinkProbe] => [
+    AttachType[n],
+    { programType: ProgramType.cgroup_skb, target: 0xffffffff, present: ['EBADF'] },
+  ]),
+  ...(['cgroup_inet_sock_create', 'cgroup_inet_sock_release', 'cgroup_inet4_post_bind', 'cgroup_inet6_post_bind'] as const).map((n): [number, LinkProbe] => [
+    AttachType[n],
+    { programType: ProgramType.cgroup_sock, target: 0xffffffff, present: ['EBADF'] },
+  ]),
   ...(
     [
       'cgroup_inet4_bind',
@@ -196,7 +195,8 @@ const LINK_PROBES: ReadonlyMap<number, LinkProbe> = new Map<number, LinkProbe>([
  */
 export function attachTypeSupported(attachType: number): boolean {
   const how = LINK_PROBES.get(attachType);
-  if (!how) throw new LoaderError('PROBE_TARGET', `attach type ${attachTypeName(attachType)} cannot be probed without a target; attach it and handle the SyscallError`);
+  if (!how)
+    throw new LoaderError('PROBE_TARGET', `attach type ${attachTypeName(attachType)} cannot be probed without a target; attach it and handle the SyscallError`);
   return remember(`attach:${attachType}`, () => {
     const code = NativeBuffer.from(encodeInstructions([asm.mov64Imm(0, 1), asm.exit()], 'little'));
     const license = NativeBuffer.string('GPL');

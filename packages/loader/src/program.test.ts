@@ -91,7 +91,13 @@ describe('Program.load above a fake bpf() door (no root)', () => {
     kernel.answer = (cmd, attr) => {
       const insns = memoryAt(BigInt(getField(attr.view, L.insns)), getField(attr.view, L.insn_cnt) * 8);
       const license = memoryAt(BigInt(getField(attr.view, L.license)), 4);
-      seen = { type: getField(attr.view, L.prog_type), insns: [...insns], license: new TextDecoder().decode(license), name: getName(attr.bytes, L.prog_name), log: logSize(attr) };
+      seen = {
+        type: getField(attr.view, L.prog_type),
+        insns: [...insns],
+        license: new TextDecoder().decode(license),
+        name: getName(attr.bytes, L.prog_name),
+        log: logSize(attr),
+      };
       return kernel.fd();
     };
     using p = load('encoded');
@@ -106,14 +112,16 @@ describe('Program.load above a fake bpf() door (no root)', () => {
     expect(kernel.commands()).toEqual(['PROG_LOAD', 'PROG_LOAD', 'PROG_LOAD']);
   });
 
-  it('gives up after five EAGAINs (libbpf\'s count) each way; an empty log makes it a SyscallError, not a verifier rejection', () => {
+  it("gives up after five EAGAINs (libbpf's count) each way; an empty log makes it a SyscallError, not a verifier rejection", () => {
     kernel.answer = (cmd) => (cmd === 'PROG_LOAD' ? -EAGAIN : undefined);
     expect(() => load('busy')).toThrow(SyscallError);
     expect(kernel.commands()).toEqual(Array(10).fill('PROG_LOAD'));
-    expect(() => load('busy')).toThrow(expect.objectContaining({ code: 'SYSCALL_FAILED', errnoName: 'EAGAIN', message: expect.stringMatching(/^program busy: BPF_PROG_LOAD: EAGAIN/) }));
+    expect(() => load('busy')).toThrow(
+      expect.objectContaining({ code: 'SYSCALL_FAILED', errnoName: 'EAGAIN', message: expect.stringMatching(/^program busy: BPF_PROG_LOAD: EAGAIN/) }),
+    );
   });
 
-  it('loads without a log first, then grows the log by 4x on ENOSPC until the verifier\'s words fit', () => {
+  it("loads without a log first, then grows the log by 4x on ENOSPC until the verifier's words fit", () => {
     const sizes: number[] = [];
     const words = '0: (b7) r0 = 2\n1: (95) exit\nR0 !read_ok\nprocessed 2 insns\n';
     kernel.answer = (cmd, attr) => {
@@ -121,7 +129,9 @@ describe('Program.load above a fake bpf() door (no root)', () => {
       sizes.push(logSize(attr));
       if (logSize(attr) === 0) return -EACCES;
       if (logSize(attr) < 300 * 1024) {
-        memoryAt(BigInt(getField(attr.view, L.log_buf)), logSize(attr)).fill(0x78).fill(0, -1); // full: x...x\0
+        memoryAt(BigInt(getField(attr.view, L.log_buf)), logSize(attr))
+          .fill(0x78)
+          .fill(0, -1); // full: x...x\0
         return -ENOSPC;
       }
       writeLog(attr, words);
@@ -135,17 +145,27 @@ describe('Program.load above a fake bpf() door (no root)', () => {
     }
     expect(sizes).toEqual([0, 64 * 1024, 256 * 1024, 1024 * 1024]);
     expect(err).toBeInstanceOf(VerifierError);
-    expect(err).toMatchObject({ code: 'VERIFIER_REJECTED', errno: EACCES, errnoName: 'EACCES', log: words, truncated: false, reason: 'R0 !read_ok', context: ['program picky'] });
+    expect(err).toMatchObject({
+      code: 'VERIFIER_REJECTED',
+      errno: EACCES,
+      errnoName: 'EACCES',
+      log: words,
+      truncated: false,
+      reason: 'R0 !read_ok',
+      context: ['program picky'],
+    });
     expect((err as Error).message).toBe('program picky: load: EACCES: 0: (b7) r0 = 2 / 1: (95) exit / R0 !read_ok');
   });
 
-  it('stops at a 16 MiB log: the error says the log was cut short and keeps the first load\'s errno', () => {
+  it("stops at a 16 MiB log: the error says the log was cut short and keeps the first load's errno", () => {
     const sizes: number[] = [];
     kernel.answer = (cmd, attr) => {
       if (cmd !== 'PROG_LOAD') return undefined;
       sizes.push(logSize(attr));
       if (logSize(attr) === 0) return -EINVAL;
-      memoryAt(BigInt(getField(attr.view, L.log_buf)), logSize(attr)).fill(0x78).fill(0, -1); // full: x...x\0
+      memoryAt(BigInt(getField(attr.view, L.log_buf)), logSize(attr))
+        .fill(0x78)
+        .fill(0, -1); // full: x...x\0
       return -ENOSPC;
     };
     expect(() => load('huge')).toThrow(expect.objectContaining({ name: 'VerifierError', errno: EINVAL, errnoName: 'EINVAL', truncated: true }));

@@ -46,7 +46,10 @@ export class RingBufferReader extends EpollReader {
     this.mask = size - 1;
     // The data area is mapped twice in a row (a record that wraps reads straight on).
     if (this.page + 2 * size > MAX_VIEW_BYTES) {
-      throw new LoaderError('MAP_TOO_LARGE', `ring buffer ${map.name}: ${size} bytes, mapped twice, is more than this Node can view (${MAX_VIEW_BYTES} bytes); use max_entries of at most ${2 ** 30}`);
+      throw new LoaderError(
+        'MAP_TOO_LARGE',
+        `ring buffer ${map.name}: ${size} bytes, mapped twice, is more than this Node can view (${MAX_VIEW_BYTES} bytes); use max_entries of at most ${2 ** 30}`,
+      );
     }
     const c = mmap(this.page, PROT_READ | PROT_WRITE, MAP_SHARED, map.fd, 0);
     if (typeof c === 'number') throw new SyscallError('mmap (ring buffer consumer page)', -c, `map ${map.name}`);

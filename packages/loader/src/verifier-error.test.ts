@@ -15,7 +15,14 @@ describe('VerifierError', () => {
   it('has a stable code, the errno and its name, the program as context, the C line and the reason', () => {
     const e = new VerifierError('xdp_prog', 13, log, false);
     expect(TsbpfError.is(e)).toBe(true);
-    expect(e).toMatchObject({ name: 'VerifierError', code: 'VERIFIER_REJECTED', errno: 13, errnoName: 'EACCES', program: 'xdp_prog', context: ['program xdp_prog'] });
+    expect(e).toMatchObject({
+      name: 'VerifierError',
+      code: 'VERIFIER_REJECTED',
+      errno: 13,
+      errnoName: 'EACCES',
+      program: 'xdp_prog',
+      context: ['program xdp_prog'],
+    });
     expect(e.source).toEqual({ file: 'reject.bpf.c', line: 6, text: 'return *(int *)ctx->data;' });
     expect(e.reason).toBe("R2 invalid mem access 'scalar'");
     expect(e.message).toBe(
@@ -25,7 +32,7 @@ describe('VerifierError', () => {
     expect(e.addContext('program xdp_prog').message).toBe(e.message);
   });
 
-  it('an explanation the loader knows comes before the verifier\'s words', () => {
+  it("an explanation the loader knows comes before the verifier's words", () => {
     const e = new VerifierError('p', 22, 'invalid func unknown#195896080', false, 'CO-RE relocation (field) failed');
     expect(e.message).toBe('program p: load: EINVAL: CO-RE relocation (field) failed; verifier: invalid func unknown#195896080');
   });

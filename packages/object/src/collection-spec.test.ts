@@ -45,12 +45,7 @@ describe('parseCollectionSpec on synthetic objects', () => {
   });
 
   it('reads big-endian objects', () => {
-    const elf = buildElf(
-      [code('socket', mov0(7, 'big'), exit('big'))],
-      [{ name: 'prog', section: 0, value: 0, size: 16 }],
-      [],
-      'big',
-    );
+    const elf = buildElf([code('socket', mov0(7, 'big'), exit('big'))], [{ name: 'prog', section: 0, value: 0, size: 16 }], [], 'big');
     const spec = parseCollectionSpec(elf);
     expect(spec.byteOrder).toBe('big');
     expect(spec.programs.prog!.typeName).toBe('socket_filter');
@@ -98,10 +93,13 @@ describe('parseCollectionSpec on synthetic objects', () => {
   });
 
   it('resolves a call inside the same section without a relocation', () => {
-    const elf = buildElf([code('.text', call(1, 1), exit(), mov0(3), exit())], [
-      { name: 'outer', section: 0, value: 0, size: 16 },
-      { name: 'inner', section: 0, value: 16, size: 16 },
-    ]);
+    const elf = buildElf(
+      [code('.text', call(1, 1), exit(), mov0(3), exit())],
+      [
+        { name: 'outer', section: 0, value: 0, size: 16 },
+        { name: 'inner', section: 0, value: 16, size: 16 },
+      ],
+    );
     const spec = parseCollectionSpec(elf);
     expect(spec.subprograms.outer!.relocations).toEqual([{ insn: 0, kind: 'call', target: 'inner' }]);
   });
@@ -139,8 +137,7 @@ describe('parseCollectionSpec on synthetic objects', () => {
   });
 
   it('is deterministic: the same bytes give deep-equal specs', () => {
-    const make = () =>
-      parseCollectionSpec(buildElf([code('xdp', mov0(1), exit())], [{ name: 'p', section: 0, value: 0, size: 16 }]));
+    const make = () => parseCollectionSpec(buildElf([code('xdp', mov0(1), exit())], [{ name: 'p', section: 0, value: 0, size: 16 }]));
     expect(make()).toEqual(make());
   });
 

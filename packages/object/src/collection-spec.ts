@@ -126,11 +126,7 @@ function byName<T extends { name: string }>(what: string, items: readonly T[]): 
   return out;
 }
 
-function checkReferences(
-  programs: readonly ProgramSpec[],
-  maps: Record<string, MapSpec>,
-  externs: Record<string, ExternSpec>,
-): void {
+function checkReferences(programs: readonly ProgramSpec[], maps: Record<string, MapSpec>, externs: Record<string, ExternSpec>): void {
   for (const p of programs) {
     for (const r of p.relocations) {
       const missing =

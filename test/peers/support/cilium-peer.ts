@@ -97,5 +97,8 @@ export function ciliumSpec(peer: CiliumPeer, file: string): CiliumSpec {
 
 /** Each program loaded on its own by cilium/ebpf and pinned at pinDir/<name>: name → '' or why not. */
 export function ciliumLoad(peer: CiliumPeer, file: string, pinDir: string): { programs: Record<string, string>; error?: string } {
-  return JSON.parse(execFileSync(peer.bin, ['load', file, pinDir], { encoding: 'utf8', maxBuffer: 64 << 20 })) as { programs: Record<string, string>; error?: string };
+  return JSON.parse(execFileSync(peer.bin, ['load', file, pinDir], { encoding: 'utf8', maxBuffer: 64 << 20 })) as {
+    programs: Record<string, string>;
+    error?: string;
+  };
 }

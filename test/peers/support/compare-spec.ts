@@ -71,7 +71,9 @@ function compareInstructions(ours: CollectionSpec, name: string, theirs: readonl
 export function compareWithCilium(ours: CollectionSpec | Error, theirs: CiliumSpec): string[] {
   if (ours instanceof Error || theirs.error) {
     if (ours instanceof Error && theirs.error) return [];
-    return [ours instanceof Error ? `open: tsbpf refuses (${(ours as { code?: string }).code ?? ours.name}), cilium opens` : `open: cilium refuses, tsbpf opens`];
+    return [
+      ours instanceof Error ? `open: tsbpf refuses (${(ours as { code?: string }).code ?? ours.name}), cilium opens` : `open: cilium refuses, tsbpf opens`,
+    ];
   }
   const out: string[] = [];
   if (ours.byteOrder !== theirs.byteOrder) out.push(`byte order ${ours.byteOrder} vs ${theirs.byteOrder}`);

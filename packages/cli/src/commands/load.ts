@@ -47,20 +47,19 @@ export function loadCommand(io: CliIo, file: string, opts: { pin: string; pinMap
 }
 
 /** `tsbpf run OBJ --program NAME`: BPF_PROG_TEST_RUN. */
-export function runCommand(
-  io: CliIo,
-  file: string,
-  opts: { program: string; dataIn?: string; repeat?: string; json?: boolean; verbose?: boolean },
-): void {
+export function runCommand(io: CliIo, file: string, opts: { program: string; dataIn?: string; repeat?: string; json?: boolean; verbose?: boolean }): void {
   const repeat = opts.repeat === undefined ? 1 : Number(opts.repeat);
   // The kernel takes a u32: a larger number would silently wrap (4294967297 runs once).
-  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 0xffffffff) throw new CliError(`--repeat must be an integer from 1 to 4294967295, not ${opts.repeat}`, 1, 'USAGE');
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 0xffffffff)
+    throw new CliError(`--repeat must be an integer from 1 to 4294967295, not ${opts.repeat}`, 1, 'USAGE');
   const data = opts.dataIn ? readInput(opts.dataIn) : new Uint8Array(64);
   const c = load(io, file, [opts.program], opts.verbose ?? false);
   try {
     const r = c.programs[opts.program]!.testRun({ data, repeat });
     if (opts.json) {
-      io.out(JSON.stringify({ program: opts.program, retval: r.retval, durationNs: r.durationNs, repeat, dataOut: Buffer.from(r.data).toString('hex') }) + '\n');
+      io.out(
+        JSON.stringify({ program: opts.program, retval: r.retval, durationNs: r.durationNs, repeat, dataOut: Buffer.from(r.data).toString('hex') }) + '\n',
+      );
     } else {
       io.out(`${opts.program}: return value ${r.retval}, ${r.durationNs} ns per run (${repeat} run${repeat === 1 ? '' : 's'})\n`);
     }

@@ -36,7 +36,14 @@ describe('a failed bpf() command becomes a SyscallError', () => {
     const e = caught(() => hash());
     expect(e).toBeInstanceOf(SyscallError);
     expect(TsbpfError.is(e)).toBe(true);
-    expect(e).toMatchObject({ name: 'SyscallError', code: 'SYSCALL_FAILED', errno: 1, errnoName: 'EPERM', syscall: 'BPF_MAP_CREATE', context: ['map counters'] });
+    expect(e).toMatchObject({
+      name: 'SyscallError',
+      code: 'SYSCALL_FAILED',
+      errno: 1,
+      errnoName: 'EPERM',
+      syscall: 'BPF_MAP_CREATE',
+      context: ['map counters'],
+    });
     // As root, EPERM is the kernel forbidding it; otherwise it is about privileges.
     expect(e.hint).toMatch(root ? /^refused although running as root/ : /^needs root, or CAP_BPF/);
     expect(e.message).toBe(`map counters: BPF_MAP_CREATE: EPERM (${e.hint})`);
@@ -49,7 +56,12 @@ describe('a failed bpf() command becomes a SyscallError', () => {
     expect(caught(() => m.update(u32(2), u32(2)))).toMatchObject({ errnoName: 'E2BIG', hint: 'the map is full (max_entries)' });
     kernel.answer = (cmd) => (cmd === 'MAP_LOOKUP_BATCH' ? -524 : cmd === 'OBJ_PIN' ? -17 : cmd === 'OBJ_GET' ? -2 : undefined);
     expect(caught(() => m.batchCursor().next())).toMatchObject({ errno: 524, errnoName: 'ENOTSUPP', hint: 'this map type has no batch operations' });
-    expect(caught(() => m.pin('/sys/fs/bpf/x'))).toMatchObject({ syscall: 'BPF_OBJ_PIN', errnoName: 'EEXIST', hint: 'something is already pinned at that path', context: ['/sys/fs/bpf/x'] });
+    expect(caught(() => m.pin('/sys/fs/bpf/x'))).toMatchObject({
+      syscall: 'BPF_OBJ_PIN',
+      errnoName: 'EEXIST',
+      hint: 'something is already pinned at that path',
+      context: ['/sys/fs/bpf/x'],
+    });
     expect(caught(() => BpfMap.fromPin('/sys/fs/bpf/none'))).toMatchObject({ errnoName: 'ENOENT', hint: 'nothing is pinned at that path' });
     kernel.answer = undefined;
     m.freeze();

@@ -45,7 +45,7 @@ const COMMAND_HINTS: Record<string, string> = {
   'BPF_MAP_UPDATE_BATCH ENOTSUPP': 'this map type has no batch operations',
   'BPF_MAP_DELETE_BATCH ENOTSUPP': 'this map type has no batch operations',
   'BPF_PROG_TEST_RUN ENOTSUPP': 'this program type cannot be test-run',
-  'BPF_PROG_TEST_RUN EINTR': 'a signal interrupted the runs (a profiler\'s SIGPROF?); those done so far had their effects',
+  'BPF_PROG_TEST_RUN EINTR': "a signal interrupted the runs (a profiler's SIGPROF?); those done so far had their effects",
   'BPF_LINK_DETACH EOPNOTSUPP': 'this kind of link cannot be detached (close it instead)',
 };
 

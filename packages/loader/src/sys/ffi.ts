@@ -321,4 +321,3 @@ export function view(p: Pointer, length: number): ArrayBuffer {
   checkViewable(length);
   return koffi.view(p, length) as ArrayBuffer;
 }
-

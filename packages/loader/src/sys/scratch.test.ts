@@ -45,9 +45,19 @@ describe('the scratch arena', () => {
 describeNeeds([isRoot()], 'the scratch arena under a real load', () => {
   it('loads a program larger than the arena (80 KiB of instructions) and then a small one', () => {
     const body = Array.from({ length: 10_000 }, (_, i) => asm.mov64Imm(0, i & 0xff));
-    using big = Program.load({ type: ProgramType.xdp, name: 'big', license: 'GPL', instructions: encodeInstructions([...body, asm.mov64Imm(0, 2), asm.exit()], 'little') });
+    using big = Program.load({
+      type: ProgramType.xdp,
+      name: 'big',
+      license: 'GPL',
+      instructions: encodeInstructions([...body, asm.mov64Imm(0, 2), asm.exit()], 'little'),
+    });
     expect(big.testRun({ data: new Uint8Array(64) }).retval).toBe(2);
-    using small = Program.load({ type: ProgramType.xdp, name: 'small', license: 'GPL', instructions: encodeInstructions([asm.mov64Imm(0, 1), asm.exit()], 'little') });
+    using small = Program.load({
+      type: ProgramType.xdp,
+      name: 'small',
+      license: 'GPL',
+      instructions: encodeInstructions([asm.mov64Imm(0, 1), asm.exit()], 'little'),
+    });
     expect(small.testRun({ data: new Uint8Array(64) }).retval).toBe(1);
   });
 });

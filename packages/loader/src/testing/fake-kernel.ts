@@ -64,7 +64,9 @@ export class FakeKernel implements BpfDoor {
       case 'MAP_LOOKUP_ELEM':
         return this.withMap(v, (m) => this.lookup(m, v));
       case 'MAP_UPDATE_ELEM':
-        return this.withMap(v, (m) => this.update(m, memoryAt(BigInt(getField(v, E.key)), m.keySize), memoryAt(BigInt(getField(v, E.value)), m.valueSize), getField(v, E.flags)));
+        return this.withMap(v, (m) =>
+          this.update(m, memoryAt(BigInt(getField(v, E.key)), m.keySize), memoryAt(BigInt(getField(v, E.value)), m.valueSize), getField(v, E.flags)),
+        );
       case 'MAP_DELETE_ELEM':
         return this.withMap(v, (m) => (m.type === ARRAY ? -EINVAL : m.entries.delete(hex(memoryAt(BigInt(getField(v, E.key)), m.keySize))) ? 0 : -ENOENT));
       case 'MAP_GET_NEXT_KEY':

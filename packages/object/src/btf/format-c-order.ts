@@ -15,8 +15,7 @@ export function definitionOrder(btf: Btf): number[] {
   const visit = (id: number): void => {
     if (state.has(id)) return;
     const t = btf.type(id);
-    const topLevel =
-      ((t.kind === 'struct' || t.kind === 'union') && t.name !== '') || t.kind === 'enum' || t.kind === 'enum64' || t.kind === 'typedef';
+    const topLevel = ((t.kind === 'struct' || t.kind === 'union') && t.name !== '') || t.kind === 'enum' || t.kind === 'enum64' || t.kind === 'typedef';
     if (!topLevel) {
       state.set(id, 'done');
       return;

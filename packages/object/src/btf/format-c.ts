@@ -193,7 +193,10 @@ class CPrinter {
     // Parameters and anonymous members recurse: a type that reaches itself that way has no C spelling.
     if (++this.nesting > MAX_NESTING) {
       this.nesting = 0;
-      throw new ObjectParseError('BTF_INVALID', `type [${id}] nests more than ${MAX_NESTING} declarations deep (a function pointer or anonymous type that contains itself?)`);
+      throw new ObjectParseError(
+        'BTF_INVALID',
+        `type [${id}] nests more than ${MAX_NESTING} declarations deep (a function pointer or anonymous type that contains itself?)`,
+      );
     }
     try {
       return this.declarator(id, name, indent);

@@ -13,7 +13,12 @@ describe('BTF built to make recursion blow up', () => {
     ['sizeof', (btf, root) => btf.sizeof(root)],
     ['alignof', (btf, root) => btf.alignof(root)],
     ['resolve', (btf, root) => btf.resolve(root)],
-    ['every type decoded and named', (btf) => { for (const t of btf.types()) btf.typeName(t.id); }],
+    [
+      'every type decoded and named',
+      (btf) => {
+        for (const t of btf.types()) btf.typeName(t.id);
+      },
+    ],
     ['raw dump', (btf) => formatBtfRaw(btf)],
     ['C header', (btf) => formatBtfC(btf)],
   ];

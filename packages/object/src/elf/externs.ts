@@ -12,13 +12,17 @@ import { SHN_UNDEF, STB, STT } from './symbols.js';
  * are unresolved then.
  */
 export function parseExterns(ctx: ObjectContext): ExternSpec[] {
-  const undefinedSymbols = ctx.symbols.filter(
-    (s) => s.sectionIndex === SHN_UNDEF && s.name !== '' && s.type !== STT.FILE && s.type !== STT.SECTION,
-  );
+  const undefinedSymbols = ctx.symbols.filter((s) => s.sectionIndex === SHN_UNDEF && s.name !== '' && s.type !== STT.FILE && s.type !== STT.SECTION);
   if (undefinedSymbols.length === 0) return [];
   const btf = ctx.btf;
   if (!btf) {
-    return undefinedSymbols.map((symbol) => ({ name: symbol.name, kind: 'unresolved', isFunction: symbol.type === STT.FUNC, weak: symbol.bind === STB.WEAK, btfTypeId: 0 }));
+    return undefinedSymbols.map((symbol) => ({
+      name: symbol.name,
+      kind: 'unresolved',
+      isFunction: symbol.type === STT.FUNC,
+      weak: symbol.bind === STB.WEAK,
+      btfTypeId: 0,
+    }));
   }
 
   const kinds = new Map<string, { kind: 'kconfig' | 'ksym'; id: number; isFunction: boolean }>();
@@ -43,7 +47,13 @@ export function parseExterns(ctx: ObjectContext): ExternSpec[] {
     }
     if (!info) {
       const func = btf.findByName(symbol.name, 'func');
-      return { name: symbol.name, kind: 'unresolved', isFunction: func !== undefined || symbol.type === STT.FUNC, weak: symbol.bind === STB.WEAK, btfTypeId: func?.id ?? 0 };
+      return {
+        name: symbol.name,
+        kind: 'unresolved',
+        isFunction: func !== undefined || symbol.type === STT.FUNC,
+        weak: symbol.bind === STB.WEAK,
+        btfTypeId: func?.id ?? 0,
+      };
     }
     return {
       name: symbol.name,

@@ -18,18 +18,13 @@ import { STT } from './symbols.js';
 export function parseBtfMaps(ctx: ObjectContext): MapSpec[] {
   const section = ctx.elf.sectionByName(MAPS_SECTION);
   if (!section) return [];
-  const err = (message: string, map?: string) =>
-    new ObjectParseError('MAP_INVALID', map ? `map ${map}: ${message}` : message, { section: MAPS_SECTION });
+  const err = (message: string, map?: string) => new ObjectParseError('MAP_INVALID', map ? `map ${map}: ${message}` : message, { section: MAPS_SECTION });
   const btf = ctx.btf;
   if (!btf) throw err('BTF-defined maps need a .BTF section');
   const datasec = btf.findByName(MAPS_SECTION, 'datasec');
   if (!datasec || datasec.kind !== 'datasec') throw err('no DATASEC .maps in BTF');
 
-  const symbolsByName = new Map(
-    ctx.symbols
-      .filter((s) => s.sectionIndex === section.index && s.type !== STT.SECTION && s.name !== '')
-      .map((s) => [s.name, s]),
-  );
+  const symbolsByName = new Map(ctx.symbols.filter((s) => s.sectionIndex === section.index && s.type !== STT.SECTION && s.name !== '').map((s) => [s.name, s]));
   const relocations = ctx.relocations.get(section.index) ?? [];
 
   return datasec.vars.map((v) => {
@@ -70,12 +65,7 @@ interface Definition {
   valuesOffset: number | undefined;
 }
 
-function parseDefinition(
-  btf: Btf,
-  typeId: number,
-  name: string,
-  err: (message: string, map?: string) => ObjectParseError,
-): Definition {
+function parseDefinition(btf: Btf, typeId: number, name: string, err: (message: string, map?: string) => ObjectParseError): Definition {
   const def = btf.resolve(typeId);
   if (def.kind !== 'struct') throw err(`definition is a ${def.kind}, not a struct`, name);
 
@@ -169,13 +159,7 @@ function parseDefinition(
 }
 
 /** `__uint(name, N)` is `int (*name)[N]`: N is the array's element count. */
-function uintValue(
-  btf: Btf,
-  type: BtfType,
-  map: string,
-  member: string,
-  err: (message: string, map?: string) => ObjectParseError,
-): number {
+function uintValue(btf: Btf, type: BtfType, map: string, member: string, err: (message: string, map?: string) => ObjectParseError): number {
   if (type.kind !== 'ptr') throw err(`member ${member} must be a pointer to an array (__uint)`, map);
   const array = btf.resolve(type.type);
   if (array.kind !== 'array') throw err(`member ${member} must point to an array (__uint)`, map);
@@ -186,15 +170,10 @@ function uintValue(
  * A 64-bit attribute: `__uint(name, N)` as above, or `__ulong(name, N)`, an
  * enum (or enum64) with a single enumerator whose value is N.
  */
-function ulongValue(
-  btf: Btf,
-  type: BtfType,
-  map: string,
-  member: string,
-  err: (message: string, map?: string) => ObjectParseError,
-): bigint {
+function ulongValue(btf: Btf, type: BtfType, map: string, member: string, err: (message: string, map?: string) => ObjectParseError): bigint {
   if (type.kind === 'ptr') return BigInt(uintValue(btf, type, map, member, err));
-  if (type.kind !== 'enum' && type.kind !== 'enum64') throw err(`member ${member} must be __uint (a pointer to an array) or __ulong (an enum), not ${type.kind}`, map);
+  if (type.kind !== 'enum' && type.kind !== 'enum64')
+    throw err(`member ${member} must be __uint (a pointer to an array) or __ulong (an enum), not ${type.kind}`, map);
   if (type.values.length !== 1) throw err(`member ${member}: __ulong is an enum of one value, this one has ${type.values.length}`, map);
   return BigInt.asUintN(64, BigInt(type.values[0]!.value));
 }

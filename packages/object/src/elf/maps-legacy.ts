@@ -22,11 +22,8 @@ const LEGACY_DEF_SIZE = 20;
 export function parseLegacyMaps(ctx: ObjectContext): MapSpec[] {
   const section = ctx.elf.sectionByName(LEGACY_MAPS_SECTION);
   if (!section) return [];
-  const err = (message: string, offset?: number) =>
-    new ObjectParseError('MAP_INVALID', message, { section: LEGACY_MAPS_SECTION, offset });
-  const symbols = ctx.symbols
-    .filter((s) => s.sectionIndex === section.index && s.type !== STT.SECTION && s.name !== '')
-    .sort((a, b) => a.value - b.value);
+  const err = (message: string, offset?: number) => new ObjectParseError('MAP_INVALID', message, { section: LEGACY_MAPS_SECTION, offset });
+  const symbols = ctx.symbols.filter((s) => s.sectionIndex === section.index && s.type !== STT.SECTION && s.name !== '').sort((a, b) => a.value - b.value);
   if (symbols.length === 0) return [];
   const sized = symbols.every((s) => s.size > 0);
   if (!sized && section.size % symbols.length !== 0) throw err(`size ${section.size} is not a multiple of ${symbols.length} maps`);

@@ -23,7 +23,8 @@ function kernel() {
   return { btf: Btf.parse(b.build()), ids };
 }
 
-const program = (sectionName: string, type: number, attachTo: string, attachType?: number) => ({ name: 'p', sectionName, type, attachTo, attachType }) as ProgramSpec;
+const program = (sectionName: string, type: number, attachTo: string, attachType?: number) =>
+  ({ name: 'p', sectionName, type, attachTo, attachType }) as ProgramSpec;
 
 describe('attachBtfId', () => {
   it('finds the function (fentry/fexit), the bpf_lsm_ hook (lsm) and the btf_trace_ typedef (tp_btf)', () => {
@@ -33,7 +34,7 @@ describe('attachBtfId', () => {
     expect(attachBtfId(program('tp_btf/sched_switch', ProgramType.tracing, 'sched_switch'), k.btf)).toBe(k.ids.traceTypedef);
   });
 
-  it('finds an iterator\'s bpf_iter_<target> function (iter/task), as libbpf does', () => {
+  it("finds an iterator's bpf_iter_<target> function (iter/task), as libbpf does", () => {
     const k = kernel();
     expect(attachBtfId(program('iter/task', ProgramType.tracing, 'task', AttachType.trace_iter), k.btf)).toBe(k.ids.iterFn);
   });

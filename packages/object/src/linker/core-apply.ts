@@ -31,8 +31,18 @@ export const CORE_POISON_HELPER = 0xbad2310;
 const u64 = (v: number | bigint): bigint => BigInt.asUintN(64, BigInt(v));
 
 /** The width in bytes of each load/store size code, and back. */
-const MEM_WIDTH_BYTES = new Map([[BPF_W, 4], [BPF_H, 2], [BPF_B, 1], [BPF_DW, 8]]);
-const MEM_WIDTH_CODE = new Map([[4, BPF_W], [2, BPF_H], [1, BPF_B], [8, BPF_DW]]);
+const MEM_WIDTH_BYTES = new Map([
+  [BPF_W, 4],
+  [BPF_H, 2],
+  [BPF_B, 1],
+  [BPF_DW, 8],
+]);
+const MEM_WIDTH_CODE = new Map([
+  [4, BPF_W],
+  [2, BPF_H],
+  [1, BPF_B],
+  [8, BPF_DW],
+]);
 
 /**
  * Applies CO-RE results to (a copy of) linked instructions: the immediate of
@@ -78,7 +88,8 @@ export function applyCoreRelos(instructions: Uint8Array, results: readonly CoreR
       }
       view.setInt32(at + 4, Number(BigInt.asIntN(32, BigInt(r.value))), true);
     } else if (cls === BPF_LDX || cls === BPF_ST || cls === BPF_STX) {
-      if (typeof r.value !== 'number') throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: a 64-bit value cannot be a load/store offset`);
+      if (typeof r.value !== 'number')
+        throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: a 64-bit value cannot be a load/store offset`);
       const off = view.getInt16(at + 2, true);
       if (r.validate && off !== r.original) {
         throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: offset ${off} is not the expected ${r.original}`);
@@ -97,7 +108,8 @@ export function applyCoreRelos(instructions: Uint8Array, results: readonly CoreR
           throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: a ${width}-byte access to a ${m.original}-byte field`);
         }
         const code = MEM_WIDTH_CODE.get(m.value);
-        if (code === undefined) throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: the field's new size ${m.value} cannot be loaded`);
+        if (code === undefined)
+          throw new ObjectParseError('RELOCATION_INVALID', `CO-RE ${r.kind} at instruction ${r.insn}: the field's new size ${m.value} cannot be loaded`);
         view.setUint8(at, (op & ~BPF_SIZE(0xff)) | code); // the size bits replaced
       }
       view.setInt16(at + 2, r.value, true);

@@ -231,17 +231,12 @@ function candidates(target: Btf, local: BtfType): BtfType[] {
  * marker where libbpf would poison the instruction), with the value the
  * object was compiled with, to check against the instruction.
  */
-export function calculateCoreRelos(
-  local: Btf,
-  target: Btf,
-  relos: readonly CoreReloInput[],
-  options: { modules?: () => readonly Btf[] } = {},
-): CoreResult[] {
+export function calculateCoreRelos(local: Btf, target: Btf, relos: readonly CoreReloInput[], options: { modules?: () => readonly Btf[] } = {}): CoreResult[] {
   let modules: readonly Btf[] | undefined;
   return relos.map((r) => {
     const result = calculate(local, target, r);
     // As libbpf: kernel modules are searched only when vmlinux has no candidate at all.
-    if (!options.modules || !('poison' in result && result.poison !== undefined) && !isZeroExists(result)) return result;
+    if (!options.modules || (!('poison' in result && result.poison !== undefined) && !isZeroExists(result))) return result;
     modules ??= options.modules();
     for (const m of modules) {
       const again = calculate(local, m, r);
@@ -338,5 +333,9 @@ function calculate(local: Btf, target: Btf, r: CoreReloInput): CoreResult {
     return { insn: r.insn, kind, value: chosen.value, original, validate, ...(memSize ? { memSize } : {}) };
   }
   if (kind === 'field_exists') return { insn: r.insn, kind, value: 0, original, validate };
-  return { insn: r.insn, kind, poison: `${essential(root.name)}.${spec.path.map((p) => (p.kind === 'member' ? p.name : `[${p.index}]`)).join('.')} is not in the target BTF` };
+  return {
+    insn: r.insn,
+    kind,
+    poison: `${essential(root.name)}.${spec.path.map((p) => (p.kind === 'member' ? p.name : `[${p.index}]`)).join('.')} is not in the target BTF`,
+  };
 }

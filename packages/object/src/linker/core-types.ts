@@ -95,9 +95,7 @@ export function typesMatch(local: Btf, localId: number, target: Btf, targetId: n
       if (behindPtr) return t.kind === l.kind || (t.kind === 'fwd' && t.fwdKind === l.kind);
       if (t.kind !== l.kind) return false;
       if (l.members.length > t.members.length) return false;
-      return l.members.every((m) =>
-        t.members.some((x) => namesMatch(m.name, x.name) && typesMatch(local, m.type, target, x.type, behindPtr, depth - 1)),
-      );
+      return l.members.every((m) => t.members.some((x) => namesMatch(m.name, x.name) && typesMatch(local, m.type, target, x.type, behindPtr, depth - 1)));
     }
     case 'int':
       return t.kind === 'int' && l.size === t.size && l.signed === t.signed;

@@ -17,7 +17,10 @@ function local() {
     { name: 'tgid', type: int, bitOffset: 32 },
     { name: 'flags', type: u64, bitOffset: 64 },
   ]); // 3
-  const mode = b.enum('mode', 4, [['MODE_A', 0], ['MODE_B', 1]]); // 4
+  const mode = b.enum('mode', 4, [
+    ['MODE_A', 0],
+    ['MODE_B', 1],
+  ]); // 4
   const gone = b.composite('struct', 'gone', 4, [{ name: 'x', type: int, bitOffset: 0 }]); // 5
   return { btf: Btf.parse(b.build()), task, mode, gone };
 }
@@ -34,7 +37,10 @@ function target() {
     { name: 'tgid', type: int, bitOffset: 128 },
     { name: 'pid', type: int, bitOffset: 160 },
   ]); // 4
-  b.enum('mode', 4, [['MODE_B', 7], ['MODE_A', 9]]); // 5
+  b.enum('mode', 4, [
+    ['MODE_B', 7],
+    ['MODE_A', 9],
+  ]); // 5
   return Btf.parse(b.build());
 }
 
@@ -212,7 +218,10 @@ describe('CO-RE type relations: compatible (exists/size/id) and matches', () => 
       { name: 'b', type: uint, bitOffset: 32 },
       { name: 'next', type: nodePtr, bitOffset: 64 },
     ]); // 5
-    const color = b.enum('color', 4, [['RED', 0], ['GREEN', 1]]); // 6
+    const color = b.enum('color', 4, [
+      ['RED', 0],
+      ['GREEN', 1],
+    ]); // 6
     const arr = b.array(int, int, 4); // 7
     const holder = b.composite('struct', 'holder', 16, [{ name: 'xs', type: arr, bitOffset: 0 }]); // 8
     const anon = b.composite('struct', '', 4, [{ name: 'x', type: int, bitOffset: 0 }]); // 9
@@ -233,10 +242,17 @@ describe('CO-RE type relations: compatible (exists/size/id) and matches', () => 
       { name: 'a', type: int, bitOffset: 96 },
       { name: 'extra', type: int, bitOffset: 128 },
     ]); // 5
-    b.enum('color', variant === 'wide-enum' ? 8 : 4, [['BLUE', 5], ['GREEN', 7], ['RED', 9]]); // 6
+    b.enum('color', variant === 'wide-enum' ? 8 : 4, [
+      ['BLUE', 5],
+      ['GREEN', 7],
+      ['RED', 9],
+    ]); // 6
     const arr = b.array(int, int, variant === 'long-array' ? 8 : 4); // 7
     b.composite('struct', 'holder', 32, [{ name: 'xs', type: arr, bitOffset: 0 }]); // 8
-    const anon = b.composite('struct', '', 8, [{ name: 'y', type: int, bitOffset: 0 }, { name: 'x', type: int, bitOffset: 32 }]); // 9
+    const anon = b.composite('struct', '', 8, [
+      { name: 'y', type: int, bitOffset: 0 },
+      { name: 'x', type: int, bitOffset: 32 },
+    ]); // 9
     b.ref('typedef', anon, 'anon_t'); // 10
     return Btf.parse(b.build());
   }
@@ -274,17 +290,31 @@ describe('CO-RE as libbpf computes it at the edges', () => {
   function pair() {
     const lb = new BtfBuilder();
     const int = lb.int('int', 4, { signed: true });
-    const e32 = lb.enum('e32', 4, [['NEG', 0xfffffffb], ['POS', 1]]);
+    const e32 = lb.enum('e32', 4, [
+      ['NEG', 0xfffffffb],
+      ['POS', 1],
+    ]);
     const big = lb.enum64('big', [['HUGE', 1n]]);
     const onlyHere = lb.composite('struct', 'only_here', 4, [{ name: 'x', type: int, bitOffset: 0 }]);
     const dup = lb.composite('struct', 'dup', 4, [{ name: 'x', type: int, bitOffset: 0 }]);
     const tb = new BtfBuilder();
     const tint = tb.int('int', 4, { signed: true });
-    tb.enum('e32', 4, [['POS', 2], ['NEG', -5]], true);
+    tb.enum(
+      'e32',
+      4,
+      [
+        ['POS', 2],
+        ['NEG', -5],
+      ],
+      true,
+    );
     tb.enum64('big', [['HUGE', (1n << 63n) + 5n]]);
     // Two flavours of dup with different sizes: libbpf reports the ambiguity rather than pick one.
     tb.composite('struct', 'dup___v1', 4, [{ name: 'x', type: tint, bitOffset: 0 }]);
-    tb.composite('struct', 'dup___v2', 8, [{ name: 'y', type: tint, bitOffset: 0 }, { name: 'x', type: tint, bitOffset: 32 }]);
+    tb.composite('struct', 'dup___v2', 8, [
+      { name: 'y', type: tint, bitOffset: 0 },
+      { name: 'x', type: tint, bitOffset: 32 },
+    ]);
     return { local: Btf.parse(lb.build()), target: Btf.parse(tb.build()), e32, big, onlyHere, dup };
   }
   const p = pair();

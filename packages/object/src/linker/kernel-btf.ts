@@ -24,7 +24,11 @@ export function btfForKernel(spec: CollectionSpec): { bytes: Uint8Array; unresol
   const little = btf.byteOrder === 'little';
   const unresolvedDatasecs: string[] = [];
   /** Subprograms whose first global FUNC of their name becomes static. */
-  const hidden = new Set(Object.values(spec.subprograms).filter((p) => p.hidden).map((p) => p.name));
+  const hidden = new Set(
+    Object.values(spec.subprograms)
+      .filter((p) => p.hidden)
+      .map((p) => p.name),
+  );
   /** Extern VARs become global, allocated ones: the kernel refuses extern linkage. */
   const setVarLinkage = (varAt: number) => view.setUint32(varAt + 12, BtfVarLinkage.global, little);
   for (let id = btf.firstTypeId; id < btf.length; id++) {

@@ -35,7 +35,10 @@ function selfReferentialProto(): HostileBtf {
   const b = new BtfBuilder();
   // ids: 1 ptr -> 2, 2 func_proto(ret 1; params 1, 1)
   const ptr = b.ref('ptr', 2);
-  b.funcProto(ptr, [['a', ptr], ['b', ptr]]);
+  b.funcProto(ptr, [
+    ['a', ptr],
+    ['b', ptr],
+  ]);
   b.composite('struct', 'holder', 8, [{ name: 'f', type: ptr, bitOffset: 0 }]);
   return { name: 'self-referential function pointer', bytes: b.build(), root: ptr };
 }
