@@ -83,3 +83,43 @@ describe('package dependency rules', () => {
     expect(offenders).toEqual([]);
   });
 });
+
+/**
+ * Rooms with one job: every source file (tests and generated files apart)
+ * says what it is for in a comment before its first declaration (after
+ * the shebang and the imports at most), and stays short enough to read.
+ */
+describe('source files', () => {
+  const MAX_LINES = 420;
+  const roots = ['packages', 'examples'].flatMap((top) =>
+    readdirSync(join(repoRoot, top))
+      .map((p) => join(repoRoot, top, p, 'src'))
+      .filter((d) => {
+        try {
+          return statSync(d).isDirectory();
+        } catch {
+          return false;
+        }
+      }),
+  );
+  const files = roots.flatMap((d) => sourceFiles(d)).filter((f) => !/\.generated\.ts$|\/bindings\.ts$/.test(f));
+
+  it('each states its job in its first comment, before any declaration', () => {
+    const silent = files.filter((f) => {
+      const lines = readFileSync(f, 'utf8').split('\n');
+      for (const line of lines) {
+        const l = line.trim();
+        if (l === '' || l.startsWith('#!') || /^(import|export \* from|export \{[^}]*\} from)\b/.test(l) || /^[}\w$,\s]+\} from /.test(l) || /^\w+,?$/.test(l))
+          continue;
+        return !(l.startsWith('/*') || l.startsWith('//'));
+      }
+      return true;
+    });
+    expect(silent.map((f) => relative(repoRoot, f))).toEqual([]);
+  });
+
+  it(`none is over ${MAX_LINES} lines`, () => {
+    const long = files.filter((f) => readFileSync(f, 'utf8').split('\n').length > MAX_LINES).map((f) => relative(repoRoot, f));
+    expect(long).toEqual([]);
+  });
+});

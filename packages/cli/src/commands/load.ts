@@ -1,3 +1,8 @@
+/**
+ * `tsbpf load` and `tsbpf run`: an object into the kernel through the loader, its
+ * programs (and maps) pinned, or one program test-run; loader failures printed as
+ * the user's errors, a verifier rejection like a compiler error.
+ */
 import { existsSync, mkdirSync, statfsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { TsbpfError, VerifierError, formatVerifierError, loadCollection, type Collection } from '@tsbpf/loader';
