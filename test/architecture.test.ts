@@ -123,3 +123,10 @@ describe('source files', () => {
     expect(long).toEqual([]);
   });
 });
+
+describe('docs/file-map.md', () => {
+  it('is what scripts/file-map.mjs writes from the files as they are (npm run docs:update after adding, renaming or re-describing a file)', async () => {
+    const { renderFileMap } = await import('../scripts/file-map.mjs');
+    expect(readFileSync(join(repoRoot, 'docs/file-map.md'), 'utf8')).toBe(renderFileMap());
+  });
+});
