@@ -255,5 +255,5 @@ describeNeeds([isRoot(), hasCommand('go'), hasCommand('bpftool'), hasCHelper('li
       }
     }
     checkExplained(found, KNOWN_LOAD);
-  });
+  }, 600_000);
 });

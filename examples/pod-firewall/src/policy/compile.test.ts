@@ -306,5 +306,5 @@ describe('properties of the compiled maps', () => {
       }),
       { numRuns: 40 },
     );
-  });
+  }, 300_000);
 });
