@@ -358,6 +358,10 @@ interface TcxList {
     revision: number;
 }
 declare function queryTcx(ifindex: number, direction: "ingress" | "egress"): TcxList;
+type SocketLike = number | object;
+declare function socketFd(socket: SocketLike): number;
+declare function attachSocketFilter(program: Program, socket: SocketLike): void;
+declare function detachSocketFilter(socket: SocketLike): void;
 declare function withNetns<T>(path: string, fn: () => T): T;
 declare function mapTypeSupported(type: number): boolean;
 declare function programTypeSupported(type: number): boolean;
@@ -416,4 +420,4 @@ declare class PerfEventArrayReader extends EpollReader {
     private nextRing;
     private unwrap;
 }
-export { type AutoAttachTarget, BatchCursor, BpfMap, BtfLoadError, type CgroupAttachOptions, Collection, type FormatVerifierErrorOptions, LegacyAttachment, Link, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, PerfEventArrayReader, Program, type ProgramOptions, RingBufferReader, SyscallError, type TcxList, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, attach, attachCgroup, attachKprobe, attachNetfilter, attachRawTracepoint, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, loadCollection, loadKernelBtf, mapTypeSupported, possibleCpus, programTypeSupported, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, unpin, withNetns };
+export { type AutoAttachTarget, BatchCursor, BpfMap, BtfLoadError, type CgroupAttachOptions, Collection, type FormatVerifierErrorOptions, LegacyAttachment, Link, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, PerfEventArrayReader, Program, type ProgramOptions, RingBufferReader, type SocketLike, SyscallError, type TcxList, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, attach, attachCgroup, attachKprobe, attachNetfilter, attachRawTracepoint, attachSocketFilter, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, detachSocketFilter, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, loadCollection, loadKernelBtf, mapTypeSupported, possibleCpus, programTypeSupported, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, socketFd, unpin, withNetns };
