@@ -273,6 +273,9 @@ declare class Link implements Disposable {
     get fd(): number;
     pin(path: string): void;
     static fromPin(path: string): Link;
+    update(program: Program, options?: {
+        expected?: Program;
+    }): void;
     detach(): void;
     close(): void;
     [Symbol.dispose](): void;
@@ -284,7 +287,6 @@ declare const XdpMode: {
     readonly offload: number;
 };
 declare function attachXdp(program: Program, ifindex: number, mode?: keyof typeof XdpMode): Link;
-declare function attachTcx(program: Program, ifindex: number, direction: "ingress" | "egress"): Link;
 declare class LegacyAttachment implements Disposable {
     private readonly targetFd;
     private readonly progFd;
@@ -340,6 +342,26 @@ declare function attach(program: Program, spec: {
     attachType: number | undefined;
     attachTo: string;
 }, target?: AutoAttachTarget): Link;
+interface MultiProgOrder {
+    before?: Program | Link;
+    after?: Program | Link;
+    first?: boolean;
+    last?: boolean;
+    expectedRevision?: number;
+}
+declare function attachTcx(program: Program, ifindex: number, direction: "ingress" | "egress", order?: MultiProgOrder): Link;
+interface TcxList {
+    programs: {
+        progId: number;
+        linkId: number;
+    }[];
+    revision: number;
+}
+declare function queryTcx(ifindex: number, direction: "ingress" | "egress"): TcxList;
+type SocketLike = number | object;
+declare function socketFd(socket: SocketLike): number;
+declare function attachSocketFilter(program: Program, socket: SocketLike): void;
+declare function detachSocketFilter(socket: SocketLike): void;
 declare function withNetns<T>(path: string, fn: () => T): T;
 declare function mapTypeSupported(type: number): boolean;
 declare function programTypeSupported(type: number): boolean;
@@ -398,4 +420,4 @@ declare class PerfEventArrayReader extends EpollReader {
     private nextRing;
     private unwrap;
 }
-export { type AutoAttachTarget, BatchCursor, BpfMap, BtfLoadError, type CgroupAttachOptions, Collection, type FormatVerifierErrorOptions, LegacyAttachment, Link, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapOptions, NetfilterFamily, NetfilterHook, NotSupportedError, PerfEventArrayReader, Program, type ProgramOptions, RingBufferReader, SyscallError, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, attach, attachCgroup, attachKprobe, attachNetfilter, attachRawTracepoint, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, loadCollection, loadKernelBtf, mapTypeSupported, possibleCpus, programTypeSupported, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, unpin, withNetns };
+export { type AutoAttachTarget, BatchCursor, BpfMap, BtfLoadError, type CgroupAttachOptions, Collection, type FormatVerifierErrorOptions, LegacyAttachment, Link, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, PerfEventArrayReader, Program, type ProgramOptions, RingBufferReader, type SocketLike, SyscallError, type TcxList, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, attach, attachCgroup, attachKprobe, attachNetfilter, attachRawTracepoint, attachSocketFilter, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, detachSocketFilter, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, loadCollection, loadKernelBtf, mapTypeSupported, possibleCpus, programTypeSupported, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, socketFd, unpin, withNetns };

@@ -13,7 +13,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { it, type TestContext } from 'vitest';
 import { AttachType, ProgramType, asm, encodeInstructions } from '@tsbpf/object';
-import { Program, programTypeSupported, runningKernelBtf } from '@tsbpf/loader';
+import { Program, programTypeSupported, queryTcx, runningKernelBtf } from '@tsbpf/loader';
 
 export interface FeatureAnswer {
   readonly supported: boolean;
@@ -52,6 +52,8 @@ const FEATURES = {
   fexit: () => probeTrampoline({ type: ProgramType.tracing, attachType: AttachType.trace_fexit, func: 'do_unlinkat', sleepable: false }),
   'fentry.s': () => probeTrampoline({ type: ProgramType.tracing, attachType: AttachType.trace_fentry, func: 'do_unlinkat', sleepable: true }),
   lsm: () => probeTrampoline({ type: ProgramType.lsm, attachType: AttachType.lsm_mac, func: 'bpf_lsm_file_open', sleepable: false }),
+  /** tcx (Linux 6.6+): asked read-only, by querying what loopback's tcx ingress holds (ifindex 1; nothing is attached). */
+  tcx: probeTcx,
 } satisfies Record<string, () => FeatureAnswer>;
 
 export type KernelFeature = keyof typeof FEATURES;
@@ -105,6 +107,17 @@ function probeTrampoline(p: TrampolineProbe): FeatureAnswer {
     if (errno === ENOTSUPP || errno === EOPNOTSUPP) return no(`the kernel has no BPF trampolines for ${what} (ENOTSUPP)`);
     if (errno === ENOENT) return no(`the kernel cannot find ${p.func} to attach ${what} (ENOENT)`);
     if (errno === EINVAL && log !== '') return no(`the verifier refuses ${what}: ${log.trim().split('\n').pop()}`);
+    throw e;
+  }
+}
+
+function probeTcx(): FeatureAnswer {
+  try {
+    queryTcx(1, 'ingress');
+    return { supported: true, why: 'BPF_PROG_QUERY answers for tcx_ingress' };
+  } catch (e) {
+    const { errno } = e as { errno?: number };
+    if (errno === EINVAL) return { supported: false, why: 'BPF_PROG_QUERY refuses tcx_ingress with EINVAL (tcx came in Linux 6.6)', errno };
     throw e;
   }
 }

@@ -22,7 +22,6 @@ export {
   attachKprobe,
   attachNetfilter,
   attachRawTracepoint,
-  attachTcx,
   attachTracepoint,
   attachTracing,
   attachUprobe,
@@ -30,6 +29,8 @@ export {
   type UprobeOptions,
   type AutoAttachTarget,
 } from './link.js';
+export { attachTcx, queryTcx, type MultiProgOrder, type TcxList } from './tcx.js';
+export { attachSocketFilter, detachSocketFilter, socketFd, type SocketLike } from './socket-filter.js';
 export { withNetns } from './netns.js';
 export { attachTypeSupported, helperSupported, mapTypeSupported, programTypeSupported } from './probes.js';
 export { functionFileOffset } from './elf-symbols.js';

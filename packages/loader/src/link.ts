@@ -1,13 +1,14 @@
 /**
- * Link and the ways to attach a program: XDP, tcx, cgroup (a link, or
+ * Link and the ways to attach a program: XDP, cgroup (a link, or
  * BPF_PROG_ATTACH where links are missing), tracepoint, kprobe and uprobe
  * (one perf-event path), raw tracepoint, tracing, netfilter, and attach()
- * by the program's section.
+ * by the program's section (tcx is tcx.ts).
  */
 import { AttachType, ProgramType } from '@tsbpf/object';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { Program } from './program.js';
 import { functionFileOffset } from './elf-symbols.js';
+import { attachTcx } from './tcx.js';
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
 import { NativeBuffer, perfEventOpen } from './sys/ffi.js';
@@ -48,6 +49,18 @@ export class Link implements Disposable {
   }
 
   /**
+   * BPF_LINK_UPDATE: the hook runs `program` from now on, with no moment
+   * where it runs neither (the kernel swaps one pointer). With `expected`,
+   * only if that program is what the link runs now (else EPERM), so two
+   * updaters cannot overwrite each other unknowingly. XDP, tcx, cgroup,
+   * netkit and struct_ops links support it; perf-event and tracing links
+   * answer EOPNOTSUPP or EINVAL.
+   */
+  update(program: Program, options: { expected?: Program } = {}): void {
+    sys.linkUpdate(this.fd, program.fd, options.expected?.fd, `${this.description}: update to program ${program.name}`);
+  }
+
+  /**
    * BPF_LINK_DETACH: the program is detached now, even if the link is pinned.
    * Links made through perf events (tracepoints, uprobes) and raw tracepoint
    * or tracing links cannot be detached this way: close them (and unpin).
@@ -79,20 +92,6 @@ export function attachXdp(program: Program, ifindex: number, mode: keyof typeof 
     `program ${program.name}: attach XDP to ifindex ${ifindex}`,
   );
   return new Link(fd, `xdp ifindex ${ifindex}`);
-}
-
-/** A tc program on an interface's ingress or egress through tcx (Linux 6.6+). */
-export function attachTcx(program: Program, ifindex: number, direction: 'ingress' | 'egress'): Link {
-  const attachType = direction === 'ingress' ? AttachType.tcx_ingress : AttachType.tcx_egress;
-  const context = `program ${program.name}: attach tcx/${direction} to ifindex ${ifindex}`;
-  try {
-    return new Link(sys.linkCreate({ progFd: program.fd, target: ifindex, attachType }, context), `tcx/${direction} ifindex ${ifindex}`);
-  } catch (e) {
-    if (e instanceof SyscallError && e.errnoName === 'EINVAL') {
-      throw new SyscallError(e.syscall, e.errno, context, `${e.hint ?? e.errnoName}; tcx needs Linux 6.6 or later`, { cause: e });
-    }
-    throw e;
-  }
 }
 
 /**

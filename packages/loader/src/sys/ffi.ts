@@ -33,6 +33,7 @@ const sysconfFn = libc.func('long sysconf(int name)');
 const perfEventOpenFn = libc.func('syscall', 'long', ['long', 'void *', 'int', 'int', 'int', 'unsigned long']);
 const setnsFn = libc.func('int setns(int fd, int nstype)');
 const closeFn = libc.func('int close(int fd)');
+const setsockoptFn = libc.func('int setsockopt(int fd, int level, int optname, int *optval, unsigned int optlen)');
 
 /** SYS_bpf by architecture. */
 const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280, riscv64: 280, loong64: 280, s390x: 351, ppc64: 361, arm: 386, ia32: 357 };
@@ -79,6 +80,12 @@ export function boundBpf(cmd: number, attr: NativeBuffer, size: number): () => n
 export function dupAtLeast(fd: number, min: number): number {
   const r = fcntlFn(fd, 1030, min) as number;
   return r < 0 ? -koffi.errno() : r;
+}
+
+/** setsockopt(fd, level, name, &value, sizeof(int)): 0 or a negative errno. */
+export function setsockoptInt(fd: number, level: number, name: number, value: number): number {
+  const r = setsockoptFn(fd, level, name, [value], 4) as number;
+  return r < 0 ? -koffi.errno() : 0;
 }
 
 export function closeFd(fd: number): void {

@@ -36,6 +36,8 @@ export const bpfCmd = {
   LINK_CREATE: 28,
   LINK_DETACH: 34,
   PROG_BIND_MAP: 35,
+  LINK_UPDATE: 29,
+  PROG_QUERY: 16,
 } as const;
 
 /** A bpf() command the loader issues. */
@@ -171,6 +173,30 @@ export const linkCreateAttr = {
   'netfilter.hooknum': { offset: 20, size: 4 },
   'netfilter.priority': { offset: 24, size: 4 },
   'netfilter.flags': { offset: 28, size: 4 },
+  'tcx.relative_fd': { offset: 16, size: 4 },
+  'tcx.expected_revision': { offset: 24, size: 8 },
+} as const satisfies Record<string, Field>;
+
+/** union bpf_attr for BPF_LINK_UPDATE. */
+export const linkUpdateAttr = {
+  link_fd: { offset: 0, size: 4 },
+  new_prog_fd: { offset: 4, size: 4 },
+  flags: { offset: 8, size: 4 },
+  old_prog_fd: { offset: 12, size: 4 },
+} as const satisfies Record<string, Field>;
+
+/** union bpf_attr for BPF_PROG_QUERY. */
+export const progQueryAttr = {
+  target_fd: { offset: 0, size: 4 },
+  attach_type: { offset: 4, size: 4 },
+  query_flags: { offset: 8, size: 4 },
+  attach_flags: { offset: 12, size: 4 },
+  prog_ids: { offset: 16, size: 8 },
+  prog_cnt: { offset: 24, size: 4 },
+  prog_attach_flags: { offset: 32, size: 8 },
+  link_ids: { offset: 40, size: 8 },
+  link_attach_flags: { offset: 48, size: 8 },
+  revision: { offset: 56, size: 8 },
 } as const satisfies Record<string, Field>;
 
 /** union bpf_attr for BPF_PROG_BIND_MAP. */
@@ -274,6 +300,8 @@ export const attrSize: Readonly<Record<BpfCmdName, number>> = {
   LINK_CREATE: 64, // link_create (all of it)
   LINK_DETACH: 4, // link_detach.link_fd
   PROG_BIND_MAP: 12, // prog_bind_map (all of it)
+  LINK_UPDATE: 16, // link_update (all of it)
+  PROG_QUERY: 64, // query (all of it)
 };
 
 /** perf_event_attr.size: offsetofend(config2), the kernel's PERF_ATTR_SIZE_VER1. */

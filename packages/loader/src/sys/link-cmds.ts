@@ -1,10 +1,10 @@
 /**
  * The bpf() commands that attach programs through BPF links: create one
- * (every link type's part of the attr), detach one, and open a raw
- * tracepoint (a link of its own kind).
+ * (every link type's part of the attr), swap its program, detach one, and
+ * open a raw tracepoint (a link of its own kind).
  */
 import { begin, call, ownFd, put, withCString } from './attr.js';
-import { linkCreateAttr as C, linkDetachAttr as D, rawTracepointOpenAttr as R } from './layouts.generated.js';
+import { linkCreateAttr as C, linkDetachAttr as D, linkUpdateAttr as U, rawTracepointOpenAttr as R } from './layouts.generated.js';
 
 export interface LinkCreateAttr {
   progFd: number;
@@ -16,6 +16,8 @@ export interface LinkCreateAttr {
   targetBtfId?: number;
   /** Netfilter links: protocol family, hook, priority, flags. */
   netfilter?: { pf: number; hooknum: number; priority: number; flags?: number };
+  /** tcx links: where in the interface's list (the anchor's fd or id, by `flags`), and the list revision expected. */
+  tcx?: { relative?: number; expectedRevision?: number };
 }
 
 /** BPF_LINK_CREATE: the link's fd. */
@@ -32,7 +34,26 @@ export function linkCreate(l: LinkCreateAttr, context?: string): number {
     put(C['netfilter.priority'], l.netfilter.priority);
     put(C['netfilter.flags'], l.netfilter.flags ?? 0);
   }
+  if (l.tcx) {
+    put(C['tcx.relative_fd'], l.tcx.relative ?? 0);
+    put(C['tcx.expected_revision'], l.tcx.expectedRevision ?? 0);
+  }
   return ownFd(call('LINK_CREATE', context));
+}
+
+/** BPF_F_REPLACE: BPF_LINK_UPDATE swaps only if `old_prog_fd` is the program attached now. */
+export const BPF_F_REPLACE = 1 << 2;
+
+/** BPF_LINK_UPDATE: the link runs `newProgFd` from now on (only if `oldProgFd` is what it runs, when given). */
+export function linkUpdate(linkFd: number, newProgFd: number, oldProgFd: number | undefined, context?: string): void {
+  begin('LINK_UPDATE');
+  put(U.link_fd, linkFd);
+  put(U.new_prog_fd, newProgFd);
+  if (oldProgFd !== undefined) {
+    put(U.flags, BPF_F_REPLACE);
+    put(U.old_prog_fd, oldProgFd);
+  }
+  call('LINK_UPDATE', context);
 }
 
 /** BPF_LINK_DETACH: the program is detached; the link fd stays open (defunct). */
