@@ -33,6 +33,7 @@ const sysconfFn = libc.func('long sysconf(int name)');
 const perfEventOpenFn = libc.func('syscall', 'long', ['long', 'void *', 'int', 'int', 'int', 'unsigned long']);
 const setnsFn = libc.func('int setns(int fd, int nstype)');
 const closeFn = libc.func('int close(int fd)');
+const flockFn = libc.func('int flock(int fd, int operation)');
 
 /** SYS_bpf by architecture. */
 const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280, riscv64: 280, loong64: 280, s390x: 351, ppc64: 361, arm: 386, ia32: 357 };
@@ -83,6 +84,17 @@ export function dupAtLeast(fd: number, min: number): number {
 
 export function closeFd(fd: number): void {
   closeFn(fd);
+}
+
+/** flock(2) operations. */
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+/** flock(fd, operation): 0, or a negative errno (EWOULDBLOCK is -11 with LOCK_NB). */
+export function flock(fd: number, operation: number): number {
+  const r = flockFn(fd, operation) as number;
+  return r < 0 ? -koffi.errno() : 0;
 }
 
 /**
