@@ -11,7 +11,7 @@ import { LoaderError, NotSupportedError } from './errors.js';
 import { withContext } from '@tsbpf/object';
 import { kconfigValue } from './kconfig.js';
 import { BpfMap, possibleCpus, type MapOptions } from './map.js';
-import { adoptPinned, pinOrAdopt, type PinMade } from './pin-by-name.js';
+import { adoptPinned, mapId, pinOrAdopt, type PinMade } from './pin-by-name.js';
 import type { Program } from './program.js';
 
 /** LIBBPF_PIN_BY_NAME, as `__uint(pinning, ...)` gives it. */
@@ -83,7 +83,7 @@ export function createMaps(
     if (pinPath) {
       const r = pinOrAdopt(map, m, pinPath, { ...options, flags: options.flags ?? 0 });
       maps[m.name] = r.map;
-      if (r.pinned) pinnedNow.push({ path: pinPath, mapId: r.map.id() });
+      if (r.pinned) pinnedNow.push({ path: pinPath, mapId: mapId(r.map) });
     }
   }
   for (const m of all.filter((x) => x.innerMap)) {

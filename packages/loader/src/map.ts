@@ -387,11 +387,6 @@ export class BpfMap implements Disposable {
     sys.objPin(this.fd, path);
   }
 
-  /** The kernel's id for this map (bpf_map_info.id), as bpftool shows it: two fds with one id are one map. */
-  id(): number {
-    return sys.readInfo(this.fd, { id: mapInfo.id }, (info) => info.number(mapInfo.id), this.context);
-  }
-
   private assertOpen(): void {
     if (this.closed) throw new LoaderError('CLOSED', 'closed').addContext(this.context);
   }

@@ -15,7 +15,7 @@ import { parseCollectionSpec } from '@tsbpf/object';
 import { fixturePath, readFixture } from '@tsbpf/fixtures';
 import { loadCollection } from './collection.js';
 import { BpfMap } from './map.js';
-import { pinOrAdopt, takeBackPins, withPinRootLock } from './pin-by-name.js';
+import { mapId, pinOrAdopt, takeBackPins, withPinRootLock } from './pin-by-name.js';
 import { describeNeeds, hasFile, isRoot, repoRoot, type Requirement } from '../../../test/support/env.js';
 
 const base = `/sys/fs/bpf/tsbpf-pin-race-${process.pid}`;
@@ -38,7 +38,7 @@ describeNeeds([isRoot(), hasFile('/sys/fs/bpf')], 'pin-by-name, one process', ()
     const r = pinOrAdopt(ours, pinnedSpec, join(root, 'pinned'), want);
     try {
       expect(r.pinned).toBe(false);
-      expect(r.map.id()).toBe(winner.id());
+      expect(mapId(r.map)).toBe(mapId(winner));
       expect(ours.isOpen).toBe(false);
     } finally {
       r.map.close();
@@ -51,11 +51,11 @@ describeNeeds([isRoot(), hasFile('/sys/fs/bpf')], 'pin-by-name, one process', ()
     using ours = BpfMap.create({ ...want, name: 'pinned' });
     using theirs = BpfMap.create({ ...want, name: 'pinned' });
     theirs.pin(path); // another loader replaced our pin meanwhile
-    takeBackPins([{ path, mapId: ours.id() }]);
+    takeBackPins([{ path, mapId: mapId(ours) }]);
     expect(readdirSync(root)).toEqual(['pinned']);
-    takeBackPins([{ path, mapId: theirs.id() }]);
+    takeBackPins([{ path, mapId: mapId(theirs) }]);
     expect(readdirSync(root)).toEqual([]);
-    takeBackPins([{ path, mapId: theirs.id() }]); // nothing there: no error
+    takeBackPins([{ path, mapId: mapId(theirs) }]); // nothing there: no error
   });
 
   it("a load waits for another process's load into the same root, up to pinLockTimeout, then PIN_ROOT_BUSY", () => {
@@ -144,7 +144,9 @@ try {
   say({ ok: false, code: e.code, message: e.message });
   process.exit(0);
 }
-say({ ok: true, mapId: c.maps.pinned.id() });
+// The kernel's id of the map this process uses, as its fd's fdinfo gives it.
+const fdinfo = readFileSync(\`/proc/self/fdinfo/\${c.maps.pinned.fd}\`, 'utf8');
+say({ ok: true, mapId: Number(/^map_id:\\s*(\\d+)$/m.exec(fdinfo)[1]) });
 await lines.next();
 c.close();
 process.exit(0);
@@ -195,7 +197,7 @@ async function round(root: string, modes: readonly ('ok' | 'fail')[], holdMs: nu
     let pinId: number | undefined;
     if (readdirSync(root).includes('pinned')) {
       using m = BpfMap.fromPin(join(root, 'pinned'));
-      pinId = m.id();
+      pinId = mapId(m);
     }
     for (const c of children) c.send('exit');
     await Promise.all(children.map((c) => new Promise((done) => (c.proc.exitCode !== null ? done(0) : c.proc.once('exit', done)))));
@@ -238,7 +240,7 @@ describeNeeds([isRoot(), hasFile('/sys/fs/bpf'), builtFromSources()], 'pin-by-na
         const c = loadCollection(spec, { pinRoot: root });
         c.close();
         using m = BpfMap.fromPin(join(root, 'pinned'));
-        previous = m.id();
+        previous = mapId(m);
       }
     }
   }, 240_000);

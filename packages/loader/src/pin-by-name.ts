@@ -37,8 +37,10 @@ import type { MapSpec } from '@tsbpf/object';
 import { LoaderError, MapIncompatibleError } from './errors.js';
 import { BpfMap } from './map.js';
 import { unpin } from './pin.js';
+import { readInfo } from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
 import { LOCK_EX, LOCK_NB, LOCK_UN, flock } from './sys/ffi.js';
+import { mapInfo } from './sys/layouts.generated.js';
 
 /** How long a load waits for another process's load into the same pin root, by default. */
 export const DEFAULT_PIN_LOCK_TIMEOUT_MS = 60_000;
@@ -83,6 +85,11 @@ export function withPinRootLock<T>(root: string, timeoutMs: number, fn: () => T)
   } finally {
     closeSync(fd);
   }
+}
+
+/** The kernel's id of a map (bpf_map_info.id): two fds with one id are one map. */
+export function mapId(map: BpfMap): number {
+  return readInfo(map.fd, { id: mapInfo.id }, (info) => info.number(mapInfo.id), `map ${map.name}`);
 }
 
 /** What a pinned map must match to be adopted: the spec's definition as the map would be created. */
@@ -156,12 +163,12 @@ export interface PinMade {
  * tsbpf loader can have replaced it; another loader might have).
  */
 export function takeBackPins(pins: readonly PinMade[]): void {
-  for (const { path, mapId } of pins) {
+  for (const { path, mapId: id } of pins) {
     try {
       const now = BpfMap.fromPin(path);
       let same: boolean;
       try {
-        same = now.id() === mapId;
+        same = mapId(now) === id;
       } finally {
         now.close();
       }
