@@ -79,7 +79,7 @@ export class BuildCache {
    * if missing); undefined if it cannot be made. Throws CACHE_UNTRUSTED for
    * a directory another user could write.
    */
-  trustedRoot(): string | undefined {
+  private trustedRoot(): string | undefined {
     if (this.root === null) this.root = trustedCacheDir(this.dir);
     return this.root;
   }

@@ -79,7 +79,7 @@ function takeBack(pins: readonly string[], madeDirs: readonly string[]): string 
       // not empty (something else is there now) or gone: left as it is
     }
   }
-  return removed > 0 ? ` (the ${removed} pin${removed === 1 ? '' : 's'} made before were removed)` : '';
+  return removed > 0 ? ` (the ${removed === 1 ? 'pin' : `${removed} pins`} made before ${removed === 1 ? 'was' : 'were'} removed)` : '';
 }
 
 /** `tsbpf run OBJ --program NAME`: BPF_PROG_TEST_RUN. */
