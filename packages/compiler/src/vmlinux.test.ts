@@ -133,5 +133,14 @@ describeNeeds([hasCommand('clang')], 'vmlinux.h planted in the cache', () => {
     writeFileSync(join(dir, 'vmlinux.h'), '#error planted vmlinux.h\n');
     const fresh = await compile({ source: src, vmlinux: btfPath, cacheDir: cache, cache: false });
     expect(fresh.object).toEqual(first.object);
+    expect(readFileSync(join(dir, 'vmlinux.h'), 'utf8')).toBe('#error planted vmlinux.h\n'); // cache: false never looked there
+
+    // A cache others can write is refused; cache: false still builds with vmlinux.h, not touching it.
+    chmodSync(cache, 0o777);
+    await expect(compile({ source: src, vmlinux: btfPath, cacheDir: cache })).rejects.toThrow(expect.objectContaining({ code: 'CACHE_UNTRUSTED' }));
+    const bypass = await compile({ source: src, vmlinux: btfPath, cacheDir: cache, cache: false });
+    expect(bypass.object).toEqual(first.object);
+    expect(readFileSync(join(dir, 'vmlinux.h'), 'utf8')).toBe('#error planted vmlinux.h\n');
+    chmodSync(cache, 0o700);
   });
 });

@@ -2,9 +2,9 @@
  * `ensureVmlinuxHeader`: vmlinux.h generated from a kernel BTF, once per BTF
  * content, in the (trusted) cache, and verified against its recorded hash
  * each time it is used; a directory holding anything but that one header is
- * never put on the include path.
+ * never put on the include path. Without the cache, made afresh per build.
  */
-import { lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Btf, formatBtfC, withContext } from '@tsbpf/object';
 import { atomicWrite, defaultCacheDir, sha256 } from './cache.js';
@@ -48,12 +48,7 @@ function verified(dir: string, hashFile: string): boolean {
  */
 export function ensureVmlinuxHeader(options: VmlinuxOptions = {}): string {
   const btfPath = options.btfPath ?? KERNEL_BTF;
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(btfPath);
-  } catch (e) {
-    throw CompilerError.io('BTF_UNREADABLE', btfPath, e);
-  }
+  const bytes = readBtf(btfPath);
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const root = trustedCacheDir(cacheDir);
   if (root === undefined) {
@@ -64,7 +59,7 @@ export function ensureVmlinuxHeader(options: VmlinuxOptions = {}): string {
   const hashFile = join(root, 'vmlinux', `${btfHash}.sha256`);
   if (verified(dir, hashFile)) return dir;
 
-  const text = withContext(`vmlinux.h from ${btfPath}`, () => formatBtfC(Btf.parse(new Uint8Array(bytes))));
+  const text = headerText(btfPath, bytes);
   const fresh = `${dir}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
     mkdirSync(fresh, { recursive: true, mode: 0o700 });
@@ -81,6 +76,34 @@ export function ensureVmlinuxHeader(options: VmlinuxOptions = {}): string {
     throw CompilerError.io('CACHE_UNWRITABLE', `${join(dir, 'vmlinux.h')} (set TSBPF_CACHE_DIR to a writable directory)`, e);
   } finally {
     rmSync(fresh, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+function readBtf(btfPath: string): Uint8Array {
+  try {
+    return readFileSync(btfPath);
+  } catch (e) {
+    throw CompilerError.io('BTF_UNREADABLE', btfPath, e);
+  }
+}
+
+function headerText(btfPath: string, bytes: Uint8Array): string {
+  return withContext(`vmlinux.h from ${btfPath}`, () => formatBtfC(Btf.parse(new Uint8Array(bytes))));
+}
+
+/**
+ * For a build without the cache (`cache: false`): `vmlinux.h` made afresh
+ * in `dir`, a private directory of the caller's, so that nothing is read
+ * from a cache directory at all. Returns `dir`.
+ */
+export function freshVmlinuxHeader(btfPath: string | undefined, dir: string): string {
+  const path = btfPath ?? KERNEL_BTF;
+  const text = headerText(path, readBtf(path));
+  try {
+    writeFileSync(join(dir, 'vmlinux.h'), text, { flag: 'wx', mode: 0o600 });
+  } catch (e) {
+    throw CompilerError.io('OUTPUT_UNWRITABLE', join(dir, 'vmlinux.h'), e);
   }
   return dir;
 }
