@@ -76,7 +76,7 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
   }
   const overridden = withLoadOverrides(spec, options);
   const root = options.pinRoot;
-  if (root !== undefined && Object.values(overridden.maps).some((m) => m.pinning === PIN_BY_NAME && !m.innerMap)) {
+  if (root !== undefined && Object.values(overridden.maps).some((m) => m.pinning === PIN_BY_NAME)) {
     return withPinRootLock(root, timeout, () => loadUnlocked(spec, overridden, options));
   }
   return loadUnlocked(spec, overridden, options);

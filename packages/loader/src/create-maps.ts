@@ -87,15 +87,29 @@ export function createMaps(
     }
   }
   for (const m of all.filter((x) => x.innerMap)) {
+    // A map of maps pinned by name is adopted or pinned like any other (as libbpf); an adopted one keeps its slots.
+    const pinPath = pinRoot !== undefined && m.pinning === PIN_BY_NAME ? join(pinRoot, m.name) : undefined;
+    const options = mapOptions(m, btfFd);
+    const want = { ...options, flags: options.flags ?? 0 };
+    const reused = pinPath ? adoptPinned(m, pinPath, want) : undefined;
+    if (reused) {
+      maps[m.name] = reused;
+      continue;
+    }
     const template = withContext(`map ${m.name}: inner map`, () => BpfMap.create(mapOptions(m.innerMap!, btfFd)));
     try {
-      maps[m.name] = withContext(`map ${m.name}`, () => BpfMap.create({ ...mapOptions(m, btfFd), innerMapFd: template.fd }));
+      maps[m.name] = withContext(`map ${m.name}`, () => BpfMap.create({ ...options, innerMapFd: template.fd }));
     } finally {
       template.close();
     }
     for (const slot of m.slots) {
       if (slot.map === undefined) continue;
       maps[m.name]!.update(u32(slot.index), u32(maps[slot.map]!.fd));
+    }
+    if (pinPath) {
+      const r = pinOrAdopt(maps[m.name]!, m, pinPath, want);
+      maps[m.name] = r.map;
+      if (r.pinned) pinnedNow.push({ path: pinPath, mapId: mapId(r.map) });
     }
   }
 }

@@ -83,6 +83,27 @@ describeNeeds([isRoot(), hasFile('/sys/fs/bpf')], 'pin-by-name, one process', ()
       expect(() => loadCollection(spec, { pinRoot: base, pinLockTimeout: t })).toThrow(expect.objectContaining({ code: 'LOAD_OPTIONS' }));
     }
   });
+
+  it('a map of maps pinned by name is pinned with its slots filled, adopted by the next load, and taken back by a failed one', () => {
+    const outerPinned = { ...spec, maps: { ...spec.maps, outer_hash: { ...spec.maps.outer_hash!, pinning: 1 } } };
+    const root = makeRoot('outer');
+    let id: number;
+    {
+      using c = loadCollection(outerPinned, { pinRoot: root });
+      expect(readdirSync(root).sort()).toEqual(['outer_hash', 'pinned']);
+      using pinned = BpfMap.fromPin(join(root, 'outer_hash'));
+      id = mapId(pinned);
+      expect(mapId(c.maps.outer_hash!)).toBe(id);
+      expect(pinned.lookup(new Uint8Array(new Uint32Array([3]).buffer))).toBeDefined(); // slot 3 holds inner_b's id
+    }
+    {
+      using c = loadCollection(outerPinned, { pinRoot: root });
+      expect(mapId(c.maps.outer_hash!)).toBe(id);
+    }
+    const fresh = makeRoot('outer-failed');
+    expect(() => loadCollection(outerPinned, { pinRoot: fresh, programs: ['not_in_this_object'] })).toThrow(expect.objectContaining({ code: 'LOAD_OPTIONS' }));
+    expect(readdirSync(fresh)).toEqual([]);
+  });
 });
 
 // --- many processes ---------------------------------------------------------
