@@ -70,7 +70,7 @@ interface FormatDiagnosticOptions {
     readonly readSource?: (file: string) => string | undefined;
 }
 declare function formatDiagnostic(d: Diagnostic, options?: FormatDiagnosticOptions): string;
-type CompilerErrorCode = "CLANG_NOT_FOUND" | "COMPILE_FAILED" | "STRIP_FAILED" | "SOURCE_UNREADABLE" | "OUTPUT_UNWRITABLE" | "BTF_UNREADABLE" | "CACHE_UNWRITABLE";
+type CompilerErrorCode = "CLANG_NOT_FOUND" | "COMPILE_FAILED" | "STRIP_FAILED" | "SOURCE_UNREADABLE" | "OUTPUT_UNWRITABLE" | "BTF_UNREADABLE" | "CACHE_UNWRITABLE" | "CACHE_UNTRUSTED";
 declare class CompilerError<Code extends CompilerErrorCode = CompilerErrorCode> extends TsbpfError<Code> {
     readonly name: string;
     static io(code: CompilerErrorCode, what: string, cause: unknown): CompilerError;
@@ -109,7 +109,9 @@ declare function defaultCacheDir(env?: NodeJS.ProcessEnv): string;
 declare class BuildCache {
     readonly dir: string;
     readonly maxBytes: number;
+    private root;
     constructor(dir: string, maxBytes?: number);
+    private trustedRoot;
     private manifestPath;
     lookup(key: string): {
         object: Uint8Array;

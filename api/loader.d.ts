@@ -224,6 +224,7 @@ interface LoadCollectionOptions extends LoadOverrides {
     programs?: readonly string[];
     kernelBtf?: Btf;
     pinRoot?: string;
+    pinLockTimeout?: number;
 }
 declare class Collection implements Disposable {
     readonly maps: Readonly<Record<string, BpfMap>>;
@@ -235,7 +236,7 @@ declare class Collection implements Disposable {
     [Symbol.dispose](): void;
 }
 declare function loadCollection(spec: CollectionSpec, options?: LoadCollectionOptions): Collection;
-type LoaderErrorCode = "LOAD_OPTIONS" | "SPEC_INVALID" | "KCONFIG_UNKNOWN" | "KCONFIG_VALUE" | "KSYM_AMBIGUOUS" | "ATTACH_TARGET" | "MAP_TYPE" | "MAP_TOO_LARGE" | "VIEW_TOO_LARGE" | "INVALID_ARGUMENT" | "PROBE_TARGET" | "CLOSED" | "INTERNAL";
+type LoaderErrorCode = "LOAD_OPTIONS" | "SPEC_INVALID" | "KCONFIG_UNKNOWN" | "KCONFIG_VALUE" | "KSYM_AMBIGUOUS" | "ATTACH_TARGET" | "MAP_TYPE" | "MAP_TOO_LARGE" | "VIEW_TOO_LARGE" | "INVALID_ARGUMENT" | "PROBE_TARGET" | "PIN_ROOT_BUSY" | "CLOSED" | "INTERNAL";
 declare class LoaderError extends TsbpfError<LoaderErrorCode> {
     readonly name = "LoaderError";
     constructor(code: LoaderErrorCode, message: string, options?: {

@@ -1,14 +1,16 @@
 /**
  * `tsbpf load` and `tsbpf run` against the real kernel: pins like
- * `bpftool prog loadall`, test runs, and verifier rejections printed like a
- * compiler error with the C source line.
+ * `bpftool prog loadall` (all or nothing), test runs, and verifier rejections
+ * printed like a compiler error with the C source line.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { compile } from '@tsbpf/compiler';
+import { BpfMap } from '@tsbpf/loader';
+import { MapType } from '@tsbpf/object';
 import { fixturePath } from '@tsbpf/fixtures';
 import { describeNeeds, hasCommand, hasFile, isRoot } from './support/env.js';
 import { runCli as run } from './support/cli.js';
@@ -51,6 +53,32 @@ describeNeeds([isRoot(), hasFile('/sys/fs/bpf'), hasCommand('bpftool')], 'tsbpf 
     const info = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'pinned', join(maps, 'flows')], { encoding: 'utf8' }));
     expect(info).toMatchObject({ type: 'hash', name: 'flows' });
     expect(existsSync(join(maps, '_rodata_cst16'))).toBe(true); // .rodata.cst16: bpffs refuses dots, sanitised as libbpf does
+  });
+
+  it('load is all or nothing: a pin that fails takes back the pins made before it and the directories made', async () => {
+    const dir = join(pinDir, 'partial');
+    mkdirSync(dir, { recursive: true });
+    // Something else is pinned where the second program goes.
+    using theirs = BpfMap.create({ type: MapType.array, keySize: 4, valueSize: 4, maxEntries: 1 });
+    theirs.pin(join(dir, 'second'));
+    const r = await run('load', fixturePath('subprogs.bpf.o'), '--pin', dir);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/^tsbpf: \S*\/partial\/second: BPF_OBJ_PIN: EEXIST .*\(the pin made before was removed\)\n$/);
+    expect(readdirSync(dir)).toEqual(['second']); // `first` went; what was there stays
+    const pinnedId = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'pinned', join(dir, 'second')], { encoding: 'utf8' })).id;
+    expect(pinnedId).toBe(Number(/^map_id:\s*(\d+)$/m.exec(readFileSync(`/proc/self/fdinfo/${theirs.fd}`, 'utf8'))![1]));
+
+    // The same with maps: the programs' pins and the earlier maps' go, and the directories the command made.
+    const progs = join(pinDir, 'partial-progs', 'new');
+    const maps = join(pinDir, 'partial-maps');
+    mkdirSync(maps);
+    theirs.pin(join(maps, 'jumps'));
+    const m = await run('load', fixturePath('maps_btf.bpf.o'), '--pin', progs, '--pin-maps', maps);
+    expect(m.code).toBe(1);
+    expect(m.err).toMatch(/EEXIST.*\(the \d+ pins made before were removed\)/);
+    expect(existsSync(join(pinDir, 'partial-progs'))).toBe(false);
+    expect(readdirSync(maps)).toEqual(['jumps']);
   });
 
   it("an unknown --program is the user's error: exit 1 and the names there are, no stack", async () => {

@@ -9,7 +9,7 @@ import { ClangNotFoundError, CompileError, CompilerError, StripError } from './e
 import { findClang, type ClangInfo } from './find-clang.js';
 import { hostFacts } from './host.js';
 import { runProgram } from './spawn.js';
-import { ensureVmlinuxHeader } from './vmlinux.js';
+import { ensureVmlinuxHeader, freshVmlinuxHeader } from './vmlinux.js';
 
 export type BpfTarget = 'bpfel' | 'bpfeb' | 'bpf';
 
@@ -35,7 +35,8 @@ export interface CompileOptions {
   readonly cacheMaxBytes?: number;
   /**
    * Generate `vmlinux.h` from a kernel BTF (true: `/sys/kernel/btf/vmlinux`)
-   * once per BTF content, and put it on the include path.
+   * once per BTF content (in the cache; with `cache: false`, afresh in a
+   * private temporary directory), and put it on the include path.
    */
   readonly vmlinux?: boolean | string;
   /** More clang arguments, after ours. */
@@ -65,6 +66,19 @@ export interface CompileResult {
  * diagnostics when clang refuses the source.
  */
 export async function compile(options: CompileOptions): Promise<CompileResult> {
+  if (!options.vmlinux || options.cache !== false) return compileWith(options, undefined);
+  // Without the cache nothing is read from its directory (which may be one
+  // that cache-trust.ts refuses): vmlinux.h is made for this build alone.
+  const own = mkdtempSync(join(tmpdir(), 'tsbpf-vmlinux-'));
+  try {
+    return await compileWith(options, freshVmlinuxHeader(options.vmlinux === true ? undefined : options.vmlinux, own));
+  } finally {
+    rmSync(own, { recursive: true, force: true });
+  }
+}
+
+/** compile, `vmlinuxDir` (if given) holding this build's own vmlinux.h. */
+async function compileWith(options: CompileOptions, vmlinuxDir: string | undefined): Promise<CompileResult> {
   const clang = options.clang ?? (await findClang());
   const source = resolve(options.source);
   const srcDir = dirname(source);
@@ -72,7 +86,7 @@ export async function compile(options: CompileOptions): Promise<CompileResult> {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const includeDirs = [...(options.includeDirs ?? [])].map((d) => resolve(d));
   if (options.vmlinux) {
-    includeDirs.unshift(ensureVmlinuxHeader({ btfPath: options.vmlinux === true ? undefined : options.vmlinux, cacheDir }));
+    includeDirs.unshift(vmlinuxDir ?? ensureVmlinuxHeader({ btfPath: options.vmlinux === true ? undefined : options.vmlinux, cacheDir }));
   }
 
   const args = [

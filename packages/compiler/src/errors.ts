@@ -14,7 +14,8 @@ export type CompilerErrorCode =
   | 'SOURCE_UNREADABLE' // the .bpf.c file cannot be read
   | 'OUTPUT_UNWRITABLE' // the object cannot be written where `output` says
   | 'BTF_UNREADABLE' // the kernel BTF for vmlinux.h cannot be read
-  | 'CACHE_UNWRITABLE'; // vmlinux.h cannot be written into the cache directory
+  | 'CACHE_UNWRITABLE' // vmlinux.h cannot be written into the cache directory
+  | 'CACHE_UNTRUSTED'; // the cache directory (or one above it) could be written by another user
 
 export class CompilerError<Code extends CompilerErrorCode = CompilerErrorCode> extends TsbpfError<Code> {
   override readonly name: string = 'CompilerError';

@@ -1,17 +1,18 @@
 /**
  * loadCollection: an object's BTF, maps and programs into the kernel, in
  * libbpf's order, as one transaction (a failure closes what was opened and
- * takes back the pins it made); Collection: what it loaded, closed together.
+ * takes back the pins it made; with pin-by-name maps, under the pin root's
+ * lock); Collection: what it loaded, closed together.
  */
 import { typelessKsyms, withLoadOverrides, type Btf, type CollectionSpec, type KsymAddress, type LoadOverrides } from '@tsbpf/object';
-import { createKconfigMap, createMaps, fillProgArrays } from './create-maps.js';
+import { PIN_BY_NAME, createKconfigMap, createMaps, fillProgArrays } from './create-maps.js';
 import { LoaderError, NotSupportedError } from './errors.js';
 import { readKallsyms } from './kallsyms.js';
 import { runningKernelBtf, runningModuleBtfs } from './kernel-btf.js';
 import { loadBtf } from './load-btf.js';
 import { loadProgram } from './load-program.js';
 import type { BpfMap } from './map.js';
-import { unpin } from './pin.js';
+import { DEFAULT_PIN_LOCK_TIMEOUT_MS, takeBackPins, withPinRootLock, type PinMade } from './pin-by-name.js';
 import type { Program } from './program.js';
 import * as sys from './sys/bpf.js';
 
@@ -24,9 +25,13 @@ export interface LoadCollectionOptions extends LoadOverrides {
    * Where `__uint(pinning, LIBBPF_PIN_BY_NAME)` maps live: an existing pin
    * with the same definition is reused, otherwise the new map is pinned
    * there. Unlike libbpf (which defaults to /sys/fs/bpf) nothing is pinned
-   * unless this is given.
+   * unless this is given. Loads into one pin root, in any tsbpf process,
+   * take turns (a lock on the directory), so that concurrent loads agree on
+   * one map per name, and a failed load takes back only pins nobody adopted.
    */
   pinRoot?: string;
+  /** How long to wait (ms) for another process's load into the same `pinRoot` before failing with `PIN_ROOT_BUSY`. Default 60,000. */
+  pinLockTimeout?: number;
 }
 
 /** Maps and programs loaded from one object. Closing it closes them all. */
@@ -65,14 +70,27 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
   if ((spec.byteOrder === 'little') !== hostLittle) {
     throw new NotSupportedError(`the object is ${spec.byteOrder}-endian; this host is not`);
   }
+  const timeout = options.pinLockTimeout ?? DEFAULT_PIN_LOCK_TIMEOUT_MS;
+  if (typeof timeout !== 'number' || !(timeout >= 0) || timeout > 2 ** 31 - 1) {
+    throw new LoaderError('LOAD_OPTIONS', `pinLockTimeout must be a number of milliseconds from 0 to 2147483647, not ${String(options.pinLockTimeout)}`);
+  }
+  const overridden = withLoadOverrides(spec, options);
+  const root = options.pinRoot;
+  if (root !== undefined && Object.values(overridden.maps).some((m) => m.pinning === PIN_BY_NAME)) {
+    return withPinRootLock(root, timeout, () => loadUnlocked(spec, overridden, options));
+  }
+  return loadUnlocked(spec, overridden, options);
+}
 
+/** loadCollection's transaction, the pin root's lock (if any) held. */
+function loadUnlocked(spec: CollectionSpec, overridden: CollectionSpec, options: LoadCollectionOptions): Collection {
   const maps: Record<string, BpfMap> = Object.create(null);
   const programs: Record<string, Program> = Object.create(null);
   let btfFd: number | undefined;
-  const pinnedNow: string[] = [];
+  const pinnedNow: PinMade[] = [];
   try {
     btfFd = spec.btf ? loadBtf(spec) : undefined;
-    createMaps(withLoadOverrides(spec, options), maps, btfFd, options.pinRoot, pinnedNow);
+    createMaps(overridden, maps, btfFd, options.pinRoot, pinnedNow);
     const kconfig = createKconfigMap(spec, maps, btfFd);
     const mapFds = new Map(Object.entries(maps).map(([name, m]) => [name, m.fd]));
     // The kernel's BTF and /proc/kallsyms are read once, and only if a program needs them.
@@ -97,14 +115,10 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
     for (const p of Object.values(programs)) p.close();
     for (const m of Object.values(maps)) m.close();
     if (btfFd !== undefined) sys.closeFd(btfFd);
-    // As libbpf: pins this load made go with it (pins it reused stay).
-    for (const path of pinnedNow) {
-      try {
-        unpin(path);
-      } catch {
-        // already gone: nothing to undo
-      }
-    }
+    // Pins this load made go with it (pins it adopted stay). The lock kept
+    // every other tsbpf load from adopting them meanwhile; takeBackPins
+    // leaves a pin that no longer holds our map.
+    takeBackPins(pinnedNow);
     throw e;
   }
 }

@@ -6,13 +6,16 @@
  * prog-array slots filled once the programs are loaded.
  */
 import { MapFlags, MapType, NO_BTF_MAP_TYPES, kconfigLayout, type CollectionSpec, type KconfigLayout, type MapSpec } from '@tsbpf/object';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { LoaderError, MapIncompatibleError, NotSupportedError } from './errors.js';
+import { LoaderError, NotSupportedError } from './errors.js';
 import { withContext } from '@tsbpf/object';
 import { kconfigValue } from './kconfig.js';
 import { BpfMap, possibleCpus, type MapOptions } from './map.js';
+import { adoptPinned, mapId, pinOrAdopt, type PinMade } from './pin-by-name.js';
 import type { Program } from './program.js';
+
+/** LIBBPF_PIN_BY_NAME, as `__uint(pinning, ...)` gives it. */
+export const PIN_BY_NAME = 1;
 
 function u32(n: number): Uint8Array {
   return new Uint8Array(new Uint32Array([n]).buffer);
@@ -36,36 +39,20 @@ function mapOptions(m: MapSpec, btfFd: number | undefined): MapOptions {
   };
 }
 
-/** An existing pin for a BY_NAME map, if compatible; throws when it exists but differs. */
-function reusePinned(m: MapSpec, path: string): BpfMap | undefined {
-  if (!existsSync(path)) return undefined;
-  const pinned = BpfMap.fromPin(path);
-  const same =
-    pinned.type === m.type &&
-    pinned.keySize === m.keySize &&
-    pinned.valueSize === m.valueSize &&
-    pinned.maxEntries === m.maxEntries &&
-    pinned.flags === m.flags;
-  if (!same) {
-    pinned.close();
-    throw new MapIncompatibleError(
-      `map ${m.name}: the map pinned at ${path} differs from the object's definition (type ${m.typeName}, key ${m.keySize}, value ${m.valueSize}, max ${m.maxEntries}, flags 0x${m.flags.toString(16)})`,
-    );
-  }
-  return pinned;
-}
-
 /**
  * Creates the spec's maps into `maps` (so that a failure part way leaves
  * what was made there, for the caller to close), plain maps first, then the
  * maps of maps that refer to them. Pins made now are pushed on `pinnedNow`.
+ * With a `pinRoot`, the caller holds its lock (pin-by-name.ts says why): a
+ * pin found is adopted, and a new map is pinned only once its initial
+ * values are written and it is frozen, so an adopter never sees it half made.
  */
 export function createMaps(
   spec: CollectionSpec,
   maps: Record<string, BpfMap>,
   btfFd: number | undefined,
   pinRoot: string | undefined,
-  pinnedNow: string[],
+  pinnedNow: PinMade[],
 ): void {
   const all = Object.values(spec.maps);
   const structOps = all.find((m) => m.type === MapType.struct_ops);
@@ -74,8 +61,9 @@ export function createMaps(
     throw new NotSupportedError(`map ${structOps.name}: struct_ops maps (${structOps.sectionName}) are not supported by tsbpf yet`);
   }
   for (const m of all.filter((x) => !x.innerMap)) {
-    const pinPath = pinRoot !== undefined && m.pinning === 1 ? join(pinRoot, m.name) : undefined;
-    const reused = pinPath ? reusePinned(m, pinPath) : undefined;
+    const pinPath = pinRoot !== undefined && m.pinning === PIN_BY_NAME ? join(pinRoot, m.name) : undefined;
+    const options = mapOptions(m, btfFd);
+    const reused = pinPath ? adoptPinned(m, pinPath, { ...options, flags: options.flags ?? 0 }) : undefined;
     if (reused) {
       maps[m.name] = reused; // its contents are the pinned map's, not the object's initial values
       continue;
@@ -86,27 +74,42 @@ export function createMaps(
         `map ${m.name}: its legacy definition has ${m.extra.length} bytes past struct bpf_map_def that are not zero (iproute2's bpf_elf_map?); their meaning is another loader's: load a copy of the spec without \`extra\``,
       );
     }
-    const map = withContext(`map ${m.name}`, () => BpfMap.create(mapOptions(m, btfFd)));
+    const map = withContext(`map ${m.name}`, () => BpfMap.create(options));
     maps[m.name] = map;
-    if (pinPath) {
-      map.pin(pinPath);
-      pinnedNow.push(pinPath);
-    }
     if (m.initialValue) {
       map.update(u32(0), m.initialValue);
     }
     if (m.freeze) map.freeze();
+    if (pinPath) {
+      const r = pinOrAdopt(map, m, pinPath, { ...options, flags: options.flags ?? 0 });
+      maps[m.name] = r.map;
+      if (r.pinned) pinnedNow.push({ path: pinPath, mapId: mapId(r.map) });
+    }
   }
   for (const m of all.filter((x) => x.innerMap)) {
+    // A map of maps pinned by name is adopted or pinned like any other (as libbpf); an adopted one keeps its slots.
+    const pinPath = pinRoot !== undefined && m.pinning === PIN_BY_NAME ? join(pinRoot, m.name) : undefined;
+    const options = mapOptions(m, btfFd);
+    const want = { ...options, flags: options.flags ?? 0 };
+    const reused = pinPath ? adoptPinned(m, pinPath, want) : undefined;
+    if (reused) {
+      maps[m.name] = reused;
+      continue;
+    }
     const template = withContext(`map ${m.name}: inner map`, () => BpfMap.create(mapOptions(m.innerMap!, btfFd)));
     try {
-      maps[m.name] = withContext(`map ${m.name}`, () => BpfMap.create({ ...mapOptions(m, btfFd), innerMapFd: template.fd }));
+      maps[m.name] = withContext(`map ${m.name}`, () => BpfMap.create({ ...options, innerMapFd: template.fd }));
     } finally {
       template.close();
     }
     for (const slot of m.slots) {
       if (slot.map === undefined) continue;
       maps[m.name]!.update(u32(slot.index), u32(maps[slot.map]!.fd));
+    }
+    if (pinPath) {
+      const r = pinOrAdopt(maps[m.name]!, m, pinPath, want);
+      maps[m.name] = r.map;
+      if (r.pinned) pinnedNow.push({ path: pinPath, mapId: mapId(r.map) });
     }
   }
 }

@@ -33,6 +33,8 @@ export type LoaderErrorCode =
   | 'INVALID_ARGUMENT'
   /** A feature probe that cannot answer without a real target. */
   | 'PROBE_TARGET'
+  /** Another process held the pin root's lock (its own load into that root) for longer than `pinLockTimeout`. */
+  | 'PIN_ROOT_BUSY'
   /** An object used after close(). */
   | 'CLOSED'
   /** A bug in tsbpf itself (the scratch arena used outside a scope, a field written at the wrong width): please report it. */

@@ -1,11 +1,11 @@
 /**
  * `tsbpf load` and `tsbpf run`: an object into the kernel through the loader, its
- * programs (and maps) pinned, or one program test-run; loader failures printed as
- * the user's errors, a verifier rejection like a compiler error.
+ * programs (and maps) pinned all or nothing, or one program test-run; loader failures
+ * printed as the user's errors, a verifier rejection like a compiler error.
  */
-import { existsSync, mkdirSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, statfsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { TsbpfError, VerifierError, formatVerifierError, loadCollection, type Collection } from '@tsbpf/loader';
+import { TsbpfError, VerifierError, formatVerifierError, loadCollection, unpin, type Collection } from '@tsbpf/loader';
 import { CliError, readInput, type CliIo } from '../io.js';
 import { parseObjectFile } from './inspect.js';
 
@@ -24,31 +24,62 @@ function load(io: CliIo, file: string, programs: string[] | undefined, verbose: 
   }
 }
 
-/** `tsbpf load OBJ --pin DIR [--pin-maps DIR]`: like `bpftool prog loadall [pinmaps]`, programs pinned at DIR/<name>, maps at MAPDIR/<name>. */
+/**
+ * `tsbpf load OBJ --pin DIR [--pin-maps DIR]`: like `bpftool prog loadall [pinmaps]`, programs pinned at DIR/<name>,
+ * maps at MAPDIR/<name>. All or nothing: when a pin fails, the pins made before it are taken back, and the
+ * directories the command made go too; the paths are printed once all are pinned.
+ */
 export function loadCommand(io: CliIo, file: string, opts: { pin: string; pinMaps?: string; program?: string[]; verbose?: boolean }): void {
-  pinDirectory(opts.pin);
-  if (opts.pinMaps !== undefined) pinDirectory(opts.pinMaps);
-  const c = load(io, file, opts.program, opts.verbose ?? false);
+  const madeDirs: string[] = [];
+  const pins: string[] = [];
   try {
-    for (const [name, p] of Object.entries(c.programs)) {
-      p.pin(join(opts.pin, name));
-      io.out(`${join(opts.pin, name)}\n`);
-    }
-    if (opts.pinMaps !== undefined) {
-      for (const [name, m] of Object.entries(c.maps)) {
-        // bpffs refuses names with a dot: `.rodata` is pinned as `_rodata`, as libbpf sanitises pin paths.
-        const path = join(opts.pinMaps, name.replaceAll('.', '_'));
-        m.pin(path);
-        io.out(`${path}\n`);
+    madeDirs.push(...pinDirectory(opts.pin));
+    if (opts.pinMaps !== undefined) madeDirs.push(...pinDirectory(opts.pinMaps));
+    const c = load(io, file, opts.program, opts.verbose ?? false);
+    try {
+      for (const [name, p] of Object.entries(c.programs)) {
+        p.pin(join(opts.pin, name));
+        pins.push(join(opts.pin, name));
       }
+      if (opts.pinMaps !== undefined) {
+        for (const [name, m] of Object.entries(c.maps)) {
+          // bpffs refuses names with a dot: `.rodata` is pinned as `_rodata`, as libbpf sanitises pin paths.
+          const path = join(opts.pinMaps, name.replaceAll('.', '_'));
+          m.pin(path);
+          pins.push(path);
+        }
+      }
+    } finally {
+      // The pins keep the programs (and their maps) loaded; our fds can go.
+      c.close();
     }
   } catch (e) {
-    if (TsbpfError.is(e)) throw new CliError(e.message);
+    const undone = takeBack(pins, madeDirs);
+    if (TsbpfError.is(e) && !(e instanceof CliError)) throw new CliError(`${e.message}${undone}`);
     throw e;
-  } finally {
-    // The pins keep the programs (and their maps) loaded; our fds can go.
-    c.close();
   }
+  for (const path of pins) io.out(`${path}\n`);
+}
+
+/** Removes the pins made (last first) and then the directories made, if empty; says what went, for the message. */
+function takeBack(pins: readonly string[], madeDirs: readonly string[]): string {
+  let removed = 0;
+  for (const path of [...pins].reverse()) {
+    try {
+      unpin(path);
+      removed++;
+    } catch {
+      // gone already
+    }
+  }
+  for (const dir of [...madeDirs].reverse()) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // not empty (something else is there now) or gone: left as it is
+    }
+  }
+  return removed > 0 ? ` (the ${removed === 1 ? 'pin' : `${removed} pins`} made before ${removed === 1 ? 'was' : 'were'} removed)` : '';
 }
 
 /** `tsbpf run OBJ --program NAME`: BPF_PROG_TEST_RUN. */
@@ -82,10 +113,15 @@ const BPF_FS_MAGIC = 0xcafe4a11;
  * Makes a pin directory, which must be on a bpffs mount: checked on its
  * nearest existing ancestor first (Node's recursive mkdir never returns for
  * a path under /proc), then made, a failure being the user's to read.
+ * Returns the directories made, outermost first.
  */
-function pinDirectory(dir: string): void {
+function pinDirectory(dir: string): string[] {
   let existing = resolve(dir);
-  while (!existsSync(existing)) existing = dirname(existing);
+  const missing: string[] = [];
+  while (!existsSync(existing)) {
+    missing.unshift(existing);
+    existing = dirname(existing);
+  }
   let type: number;
   try {
     type = statfsSync(existing).type;
@@ -98,4 +134,5 @@ function pinDirectory(dir: string): void {
   } catch (e) {
     throw CliError.io('OUTPUT_UNWRITABLE', dir, e);
   }
+  return missing;
 }

@@ -34,6 +34,7 @@ const perfEventOpenFn = libc.func('syscall', 'long', ['long', 'void *', 'int', '
 const setnsFn = libc.func('int setns(int fd, int nstype)');
 const closeFn = libc.func('int close(int fd)');
 const setsockoptFn = libc.func('int setsockopt(int fd, int level, int optname, int *optval, unsigned int optlen)');
+const flockFn = libc.func('int flock(int fd, int operation)');
 
 /** SYS_bpf by architecture. */
 const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280, riscv64: 280, loong64: 280, s390x: 351, ppc64: 361, arm: 386, ia32: 357 };
@@ -90,6 +91,17 @@ export function setsockoptInt(fd: number, level: number, name: number, value: nu
 
 export function closeFd(fd: number): void {
   closeFn(fd);
+}
+
+/** flock(2) operations. */
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+/** flock(fd, operation): 0, or a negative errno (EWOULDBLOCK is -11 with LOCK_NB). */
+export function flock(fd: number, operation: number): number {
+  const r = flockFn(fd, operation) as number;
+  return r < 0 ? -koffi.errno() : 0;
 }
 
 /**
