@@ -15,7 +15,7 @@ import { podKey, type Cluster } from '../../policy/model.js';
 import type { Cell } from './cells.js';
 
 /** Source ports of raw packets: below the agents' UDP probe ports (from 20000) and the kernel's ephemeral ports (from 32768). */
-const RAW_SOURCE_PORTS = { first: 10000, count: 10000 };
+export const RAW_SOURCE_PORTS = { first: 10000, count: 10000 };
 
 export class CellProber implements Disposable {
   private nextToken = 1 + Math.floor(Math.random() * 2 ** 30);

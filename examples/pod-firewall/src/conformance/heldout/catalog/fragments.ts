@@ -9,9 +9,12 @@
  * the next one shows. Each starts on a fresh instance, so that what an
  * earlier scenario's datagrams left in conntrack cannot hide a drop.
  */
+import { docs } from '../../scenario.js';
 import { on, selectsNothing, type HeldoutScenario } from '../vocabulary.js';
 
 const SIZES = [1472, 1473, 8000];
+/** client isolated for ingress with nothing allowed: no datagram towards it (whose state could let its own through). */
+const clientTakesNothing = on('dev', 'app: client', 'client-takes-nothing', 'policyTypes: [Ingress]');
 
 export const fragments: HeldoutScenario[] = [
   {
@@ -31,9 +34,10 @@ export const fragments: HeldoutScenario[] = [
   {
     name: 'fragments-egress-port-allowed-and-denied',
     tags: ['fragments', 'udp', 'egress', 'ports'],
+    // client takes nothing in, so no datagram towards it can leave conntrack state that its own could use.
     fresh: true,
     probes: { fragments: { ports: [81, 80], sizes: SIZES } },
-    steps: [{ apply: on('dev', 'app: client', 'egress-udp-81', 'policyTypes: [Egress]\negress:\n  - ports: [{ port: 81, protocol: UDP }]') }],
+    steps: [{ apply: on('dev', 'app: client', 'egress-udp-81', 'policyTypes: [Ingress, Egress]\negress:\n  - ports: [{ port: 81, protocol: UDP }]') }],
   },
   {
     name: 'fragments-protocol-only-rule',
@@ -56,7 +60,10 @@ export const fragments: HeldoutScenario[] = [
     tags: ['fragments', 'udp', 'ingress', 'end-port'],
     fresh: true,
     probes: { fragments: { ports: [32768, 1023, 1024], sizes: SIZES } },
-    steps: [{ apply: on('shop', 'app: db', 'udp-high', 'ingress:\n  - ports: [{ port: 1024, endPort: 65535, protocol: UDP }]') }],
+    // db sends nothing out, so its own datagrams cannot open a way in.
+    steps: [
+      { apply: on('shop', 'app: db', 'udp-high', 'policyTypes: [Ingress, Egress]\ningress:\n  - ports: [{ port: 1024, endPort: 65535, protocol: UDP }]') },
+    ],
   },
   {
     name: 'fragments-after-the-allow-is-revoked',
@@ -65,11 +72,14 @@ export const fragments: HeldoutScenario[] = [
     probes: { fragments: { ports: [80, 81], sizes: SIZES } },
     steps: [
       {
-        apply: on(
-          'shop',
-          'app: web',
-          'udp-from-dev',
-          'ingress:\n  - from: [{ namespaceSelector: { matchLabels: { team: dev } } }]\n    ports: [{ port: 80, protocol: UDP }]',
+        apply: docs(
+          clientTakesNothing,
+          on(
+            'shop',
+            'app: web',
+            'udp-from-dev',
+            'ingress:\n  - from: [{ namespaceSelector: { matchLabels: { team: dev } } }]\n    ports: [{ port: 80, protocol: UDP }]',
+          ),
         ),
       },
       {
