@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TsbpfError } from '@tsbpf/object';
 import { PodFirewall } from '../../firewall.js';
@@ -123,6 +124,9 @@ describeNeeds(
         title,
         async ({ annotate }) => {
           const found = await differences(s);
+          if (s.tags.includes('sctp')) {
+            await annotate(`this kernel has ${existsSync('/proc/sys/net/sctp') ? '' : 'no '}SCTP sockets; SCTP is probed with raw INIT packets`);
+          }
           if (!s.known) {
             expect(found.length, listing(found)).toBe(0);
             return;
