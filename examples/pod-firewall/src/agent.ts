@@ -104,11 +104,17 @@ const servedUdp = new Set<number>();
 function serve(spec: string): void {
   for (const item of spec.split(',').filter(Boolean)) {
     const [port, protocol] = item.split('/');
+    // Peers reset connections and answers may not be deliverable (forged sources): neither may kill the agent.
     if (protocol === 'TCP') {
-      createServer((s) => s.end()).listen(Number(port));
+      createServer((s) => s.on('error', () => {}).end()).listen(Number(port));
     } else if (protocol === 'UDP') {
       servedUdp.add(Number(port));
       const sock = createSocket('udp4');
+      let bound = false;
+      sock.once('listening', () => (bound = true));
+      sock.on('error', (e) => {
+        if (!bound) throw e; // a port we cannot serve: fail loudly, as before
+      });
       sock.on('message', (msg, from) => sock.send(datagramProbeAnswer(msg) ?? msg, from.port, from.address));
       sock.bind(Number(port));
     }

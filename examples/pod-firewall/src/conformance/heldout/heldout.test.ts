@@ -123,7 +123,10 @@ describeNeeds(
       it(
         title,
         async ({ annotate }) => {
-          const found = await differences(s);
+          const found = await differences(s).catch((e: unknown) => {
+            dirty = true; // a probe that could not run: the next scenario starts afresh
+            throw e;
+          });
           if (s.tags.includes('sctp')) {
             await annotate(`this kernel has ${existsSync('/proc/sys/net/sctp') ? '' : 'no '}SCTP sockets; SCTP is probed with raw INIT packets`);
           }
