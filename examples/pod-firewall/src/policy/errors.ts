@@ -35,8 +35,7 @@ export class PolicyError extends TsbpfError<PolicyErrorCode> {
   }
 }
 
-export type CompileErrorCode =
-  | 'NOT_ALLOCATED'; // the Allocations given to compile lack a number the cluster or a policy needs
+export type CompileErrorCode = 'NOT_ALLOCATED'; // the Allocations given to compile lack a number the cluster or a policy needs
 
 export class CompileError extends TsbpfError<CompileErrorCode> {
   override readonly name = 'CompileError';
