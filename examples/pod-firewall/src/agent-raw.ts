@@ -37,9 +37,14 @@ export class RawProbes {
   private readonly sightings = new Map<string, Sighting>();
   private readonly watchers = new Map<string, Set<() => void>>();
 
-  /** Sends one probe packet from `source` (which need not be ours) to host:port. Rejects with the helper's reason. */
-  send(protocol: RawProtocol, source: string, host: string, sourcePort: number, port: number, token: number): Promise<void> {
-    return this.command(`sent ${token}`, `send ${protocol.toLowerCase()} ${source} ${host} ${sourcePort} ${port} ${token}`);
+  /**
+   * Sends one probe packet from `source` (which need not be ours) to
+   * host:port; with a `decoyPort`, its IP header carries an option holding
+   * that number where a 20-byte header would end (see raw-probe.c).
+   * Rejects with the helper's reason.
+   */
+  send(protocol: RawProtocol, source: string, host: string, sourcePort: number, port: number, token: number, decoyPort = 0): Promise<void> {
+    return this.command(`sent ${token}`, `send ${protocol.toLowerCase()} ${source} ${host} ${sourcePort} ${port} ${token} ${decoyPort}`);
   }
 
   /** Starts reporting `protocol` probe packets that reach this pod (idempotent). */

@@ -70,6 +70,8 @@ export interface InjectRequest {
   readonly host: string;
   readonly port: number;
   readonly token: number;
+  /** With it, the IP header has a 4-byte option holding this number where a 20-byte header's reader looks for the destination port. */
+  readonly decoyPort?: number;
 }
 
 /** Whether the raw probe packet `token` from `source` to our `port` arrived here (waits up to `timeoutMs`). */
@@ -243,7 +245,9 @@ async function answer(r: AgentRequest): Promise<AgentReply> {
       await raw.sniff(r.protocol);
       return { id: r.id, ok: true };
     case 'inject':
-      await raw.send(r.protocol, r.source, r.host, r.sourcePort, r.port, r.token);
+      if (r.decoyPort !== undefined && !(Number.isInteger(r.decoyPort) && r.decoyPort >= 1 && r.decoyPort <= 65535))
+        throw new FirewallError('AGENT_USAGE', `decoy port ${r.decoyPort} is not in 1..65535`);
+      await raw.send(r.protocol, r.source, r.host, r.sourcePort, r.port, r.token, r.decoyPort ?? 0);
       return { id: r.id, ok: true };
     case 'seen':
       return { id: r.id, ok: await raw.seen(r.protocol, r.token, r.source, r.port, r.timeoutMs) };

@@ -80,8 +80,8 @@ export class AgentProbes implements Disposable {
     await this.command({ kind: 'sniff', protocol });
   }
 
-  /** Sends one raw probe packet from `source` (this pod's address or a forged one) to host:port. */
-  async inject(p: { protocol: RawProtocol; source: string; sourcePort: number; host: string; port: number; token: number }): Promise<void> {
+  /** Sends one raw probe packet from `source` (this pod's address or a forged one) to host:port, with an IP option holding `decoyPort` if given. */
+  async inject(p: { protocol: RawProtocol; source: string; sourcePort: number; host: string; port: number; token: number; decoyPort?: number }): Promise<void> {
     await this.command({ kind: 'inject', ...p });
   }
 

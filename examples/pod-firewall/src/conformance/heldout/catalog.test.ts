@@ -103,7 +103,17 @@ describe('held-out cluster', () => {
 });
 
 describe('held-out cells', () => {
-  const plan = { fragments: { ports: [80, 81], sizes: [1472, 8000] }, forged: { ports: [{ port: 80, protocol: 'TCP' as const }] }, sctp: { ports: [80] } };
+  const plan = {
+    fragments: { ports: [80, 81], sizes: [1472, 8000] },
+    forged: { ports: [{ port: 80, protocol: 'TCP' as const }] },
+    sctp: { ports: [80] },
+    ipOptions: {
+      ports: [
+        { port: 80, protocol: 'TCP' as const, decoy: 81 },
+        { port: 81, protocol: 'TCP' as const, decoy: 80 },
+      ],
+    },
+  };
   const web80 = parsePolicies(
     'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: { name: p, namespace: shop }\nspec:\n  podSelector: { matchLabels: { app: web } }\n  ingress:\n    - ports: [{ port: 80, protocol: UDP }, { port: 80 }]\n',
   );
@@ -119,6 +129,7 @@ describe('held-out cells', () => {
     // Each pair: the four other pods and the two foreign addresses as claimed sources.
     expect(count('forged')).toBe(pairs * (4 + 2));
     expect(count('sctp')).toBe(pairs);
+    expect(count('options')).toBe(pairs * 2);
   });
 
   it('expect forged packets blocked whatever the policy, and fragments exactly as small datagrams to the same port', () => {
@@ -134,6 +145,9 @@ describe('held-out cells', () => {
     expect([get('dev/client->shop/web-1:UDP/80 8000 B'), get('dev/client->shop/web-1:UDP/81 8000 B')]).toEqual([true, false]);
     expect([get('dev/client->shop/web-1:TCP/80 raw'), get('dev/client->shop/db:TCP/80 raw')]).toEqual([true, true]);
     expect(get('dev/client->shop/web-1:SCTP/80')).toBe(false);
+    // IP-options cells are judged on their true port, never on the decoy.
+    const options = (port: number, decoy: number) => get(`dev/client->shop/web-1:TCP/${port} with an IP option holding ${decoy}`);
+    expect([options(80, 81), options(81, 80)]).toEqual([true, false]);
   });
 });
 

@@ -1,10 +1,11 @@
 /**
  * The cells of one held-out step and what each must observe, from the
  * oracle and the threat model alone: a plain probe, a fragmented datagram
- * and a raw packet with the true source pass exactly when the oracle allows
- * the flow (a fragmented datagram exactly when an unfragmented one to the
- * same port would); a packet with a forged source address never arrives,
- * whatever the policies say about the address it claims. Pure.
+ * and a raw packet with the true source (with IP options or without) pass
+ * exactly when the oracle allows the flow (a fragmented datagram exactly
+ * when an unfragmented one to the same port would); a packet with a forged
+ * source address never arrives, whatever the policies say about the
+ * address it claims. Pure.
  */
 import { isAllowed } from '../../policy/oracle.js';
 import { podKey, probeKey, type Cluster, type NetworkPolicy, type Pod, type Protocol } from '../../policy/model.js';
@@ -20,8 +21,10 @@ export interface Cell {
   readonly port: number;
   /** Datagram size (fragment cells). */
   readonly size?: number;
-  /** The source address the packet carries (raw, forged and SCTP cells), and whose it is. */
+  /** The source address the packet carries (raw, forged, SCTP and options cells), and whose it is. */
   readonly source?: { readonly ip: string; readonly owner: string };
+  /** The number an IP option holds where a 20-byte header would end (options cells). */
+  readonly decoy?: number;
   readonly expected: boolean;
 }
 
@@ -56,6 +59,11 @@ export function cellsOf(cluster: Cluster, policies: readonly NetworkPolicy[], pl
       for (const source of claimed) {
         cells.push({ kind: 'forged', key: `${pair({ port, protocol })} forged as ${source.owner}`, from, to, protocol, port, source, expected: false });
       }
+    }
+    for (const { port, protocol, decoy } of plan.ipOptions?.ports ?? []) {
+      const source = { ip: from.ip, owner: podKey(from) };
+      const key = `${pair({ port, protocol })} with an IP option holding ${decoy}`;
+      cells.push({ kind: 'options', key, from, to, protocol, port, source, decoy, expected: allowed(from, to, protocol, port) });
     }
     for (const port of plan.sctp?.ports ?? []) {
       const source = { ip: from.ip, owner: podKey(from) };

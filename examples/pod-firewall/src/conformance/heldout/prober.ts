@@ -2,7 +2,7 @@
  * Probes held-out cells with real packets through the pods' agents: the
  * plain matrix as one several-ports request per pair and protocol,
  * fragmented datagrams (a pair's ports in order, one after the other), and
- * raw packets (forged, raw and SCTP cells) injected by the sending pod's
+ * raw packets (forged, raw, SCTP and IP-options cells) injected by the sending pod's
  * agent and looked for by the destination's. A probe that gets no answer is
  * blocked; a raw packet that could not be sent is an error, never blocked.
  */
@@ -94,7 +94,16 @@ export class CellProber implements Disposable {
     const token = (this.nextToken++ % 0xfffffffe) + 1;
     const sourcePort = RAW_SOURCE_PORTS.first + (token % RAW_SOURCE_PORTS.count);
     const protocol = cell.protocol;
-    await this.agent(cell.from.namespace, cell.from.name).inject({ protocol, source: cell.source!.ip, sourcePort, host: cell.to.ip, port: cell.port, token });
+    const decoy = cell.decoy === undefined ? {} : { decoyPort: cell.decoy };
+    await this.agent(cell.from.namespace, cell.from.name).inject({
+      protocol,
+      source: cell.source!.ip,
+      sourcePort,
+      host: cell.to.ip,
+      port: cell.port,
+      token,
+      ...decoy,
+    });
     return this.agent(cell.to.namespace, cell.to.name).seen(protocol, token, cell.source!.ip, cell.port, timeoutMs);
   }
 }

@@ -3,10 +3,14 @@
  * cannot do (it has no raw sockets). It runs inside a pod's network
  * namespace as a child of the agent and speaks lines on stdin/stdout:
  *
- *   send PROTO SRC DST SPORT DPORT TOKEN  ->  sent TOKEN | error TOKEN WHY
+ *   send PROTO SRC DST SPORT DPORT TOKEN [DECOY]  ->  sent TOKEN | error TOKEN WHY
  *     one packet built by hand (IP header included), so SRC may be any
  *     address: a TCP SYN (sequence number = TOKEN), a UDP datagram (8 bytes:
- *     "tsbp" and TOKEN) or an SCTP INIT (initiate tag = TOKEN);
+ *     "tsbp" and TOKEN) or an SCTP INIT (initiate tag = TOKEN). With a DECOY
+ *     port (1-65535), the IP header carries one 4-byte option (an
+ *     experimental type, RFC 4727, which routers pass on) whose last two
+ *     bytes are DECOY: a reader that takes the header as 20 bytes long finds
+ *     DECOY where the destination port should be;
  *   sniff PROTO                           ->  sniffing PROTO | error 0 WHY
  *     from then on, every such packet that reaches this namespace's IP
  *     stack is reported as
@@ -31,6 +35,7 @@
 
 #define PROTO_SCTP 132
 #define UDP_MAGIC 0x74736270u /* "tsbp" */
+#define IPOPT_EXPERIMENT 30    /* RFC 4727: not copied, class 0, number 30 */
 
 struct proto {
   const char *name;
@@ -105,26 +110,29 @@ static size_t build_segment(int proto, uint32_t src, uint32_t dst, uint16_t spor
 
 static int send_fd = -1;
 
-static const char *send_probe(const struct proto *pr, const char *src_text, const char *dst_text, unsigned sport, unsigned dport, uint32_t token) {
+static const char *send_probe(const struct proto *pr, const char *src_text, const char *dst_text, unsigned sport, unsigned dport, uint32_t token,
+                              unsigned decoy) {
   struct in_addr src, dst;
   if (inet_pton(AF_INET, src_text, &src) != 1 || inet_pton(AF_INET, dst_text, &dst) != 1) return "bad address";
-  if (sport < 1 || sport > 65535 || dport < 1 || dport > 65535) return "bad port";
+  if (sport < 1 || sport > 65535 || dport < 1 || dport > 65535 || decoy > 65535) return "bad port";
   if (send_fd < 0) {
     /* IPPROTO_RAW implies IP_HDRINCL: the header below, source address included, goes out as written. */
     send_fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
     if (send_fd < 0) return strerror(errno);
   }
-  uint8_t pkt[20 + 32];
-  size_t seg_len = build_segment(pr->number, ntohl(src.s_addr), ntohl(dst.s_addr), (uint16_t)sport, (uint16_t)dport, token, pkt + 20);
-  memset(pkt, 0, 20);
-  pkt[0] = 0x45;                          /* IPv4, 5-word header */
-  put16(pkt + 2, (uint16_t)(20 + seg_len)); /* total length */
+  uint8_t pkt[24 + 32];
+  size_t ip_len = decoy ? 24 : 20;
+  size_t seg_len = build_segment(pr->number, ntohl(src.s_addr), ntohl(dst.s_addr), (uint16_t)sport, (uint16_t)dport, token, pkt + ip_len);
+  memset(pkt, 0, ip_len);
+  pkt[0] = (uint8_t)(0x40 | ip_len / 4);  /* IPv4, header length in words */
+  put16(pkt + 2, (uint16_t)(ip_len + seg_len)); /* total length */
   put16(pkt + 4, (uint16_t)(token ^ (token >> 16))); /* IP id; the kernel computes the header checksum */
   pkt[8] = 64;                            /* TTL */
   pkt[9] = (uint8_t)pr->number;
   memcpy(pkt + 12, &src.s_addr, 4), memcpy(pkt + 16, &dst.s_addr, 4);
+  if (decoy) pkt[20] = IPOPT_EXPERIMENT, pkt[21] = 4, put16(pkt + 22, (uint16_t)decoy);
   struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr = dst};
-  if (sendto(send_fd, pkt, 20 + seg_len, 0, (struct sockaddr *)&to, sizeof to) < 0) return strerror(errno);
+  if (sendto(send_fd, pkt, ip_len + seg_len, 0, (struct sockaddr *)&to, sizeof to) < 0) return strerror(errno);
   return NULL;
 }
 
@@ -154,11 +162,11 @@ static void report(const struct proto *pr, const uint8_t *pkt, size_t len) {
 
 static void command(char *line) {
   char verb[16], proto_name[16], src[64], dst[64];
-  unsigned sport, dport;
+  unsigned sport, dport, decoy = 0;
   unsigned long token;
-  if (sscanf(line, "send %15s %63s %63s %u %u %lu", proto_name, src, dst, &sport, &dport, &token) == 6) {
+  if (sscanf(line, "send %15s %63s %63s %u %u %lu %u", proto_name, src, dst, &sport, &dport, &token, &decoy) >= 6) {
     const struct proto *pr = proto_by_name(proto_name);
-    const char *why = pr ? send_probe(pr, src, dst, sport, dport, (uint32_t)token) : "unknown protocol";
+    const char *why = pr ? send_probe(pr, src, dst, sport, dport, (uint32_t)token, decoy) : "unknown protocol";
     if (why) printf("error %lu %s\n", token, why);
     else printf("sent %lu\n", token);
   } else if (sscanf(line, "sniff %15s", proto_name) == 1) {

@@ -9,6 +9,7 @@
 import { forgery } from './catalog/forgery.js';
 import { fragments } from './catalog/fragments.js';
 import { ipBlockEdges } from './catalog/ip-blocks.js';
+import { ipOptions } from './catalog/ip-options.js';
 import { lifecycle } from './catalog/lifecycle.js';
 import { namedPorts } from './catalog/named-ports.js';
 import { portRanges } from './catalog/port-ranges.js';
@@ -35,9 +36,16 @@ const KNOWN: Record<string, { known: `issue 15: ${string}`; knownIn?: CellKind[]
   'forged-source-with-the-sender-egress-enforced': { known: 'issue 15: no anti-spoofing on pod egress', knownIn: ['forged'] },
 };
 
-export const heldoutScenarios: HeldoutScenario[] = [...portRanges, ...namedPorts, ...fragments, ...forgery, ...ipBlockEdges, ...lifecycle, ...sctp].map((s) =>
-  KNOWN[s.name] ? { ...s, ...KNOWN[s.name] } : s,
-);
+export const heldoutScenarios: HeldoutScenario[] = [
+  ...portRanges,
+  ...namedPorts,
+  ...fragments,
+  ...forgery,
+  ...ipBlockEdges,
+  ...ipOptions,
+  ...lifecycle,
+  ...sctp,
+].map((s) => (KNOWN[s.name] ? { ...s, ...KNOWN[s.name] } : s));
 
 /** The names of marked scenarios that do not exist (a stale mark is a mistake). */
 export const staleMarks = (): string[] => Object.keys(KNOWN).filter((n) => !heldoutScenarios.some((s) => s.name === n));

@@ -3,7 +3,8 @@
  * in three namespaces, every pod serving the same ten port numbers on TCP and
  * UDP but naming different ones, two pods with identical labels, addresses
  * on a /25 boundary), the probe plans beyond the plain matrix (fragmented
- * datagrams, forged sources, SCTP), and the expected-failure marks.
+ * datagrams, forged sources, SCTP, IP options), and the expected-failure
+ * marks.
  *
  * Written from the NetworkPolicy specification and the oracle, blind to the
  * map compiler and the datapath: nothing here knows how rules become
@@ -87,10 +88,21 @@ export interface ProbePlan {
   readonly forged?: { readonly ports: readonly { readonly port: number; readonly protocol: 'TCP' | 'UDP' }[] };
   /** Raw SCTP INITs from every pod to every other pod on each of these ports (this kernel has no SCTP sockets). */
   readonly sctp?: { readonly ports: readonly number[] };
+  /**
+   * Raw packets from every pod to every other pod with the sender's own
+   * address and a 24-byte IP header whose option holds `decoy` where a
+   * 20-byte header would end: a reader that assumes 20 bytes takes the
+   * decoy for the destination port. Judged on the true port, as the oracle.
+   */
+  readonly ipOptions?: { readonly ports: readonly { readonly port: number; readonly protocol: 'TCP' | 'UDP'; readonly decoy: number }[] };
 }
 
-/** What a probed cell is: the plain TCP/UDP matrix, a fragmented datagram, a forged or raw packet, an SCTP INIT; `update`: a step the firewall refused. */
-export type CellKind = 'plain' | 'fragment' | 'forged' | 'raw' | 'sctp' | 'update';
+/**
+ * What a probed cell is: the plain TCP/UDP matrix, a fragmented datagram, a
+ * forged or raw packet, an SCTP INIT, a raw packet with IP options;
+ * `update`: a step the firewall refused.
+ */
+export type CellKind = 'plain' | 'fragment' | 'forged' | 'raw' | 'sctp' | 'options' | 'update';
 
 export interface HeldoutScenario extends Scenario {
   /** Probes beyond the plain matrix, for every step. */
