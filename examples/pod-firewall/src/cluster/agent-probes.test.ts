@@ -45,6 +45,23 @@ describe('AgentProbes', () => {
     await agent.inject({ protocol: 'SCTP', source: '10.0.0.9', sourcePort: 10001, host: '10.0.0.1', port: 80, token: 7 });
   });
 
+  it('sends an inject with its decoy port only when one is given', async () => {
+    const injects: object[] = [];
+    const path = await fakeAgent((req, conn) => {
+      injects.push(req);
+      reply(conn, { id: req.id, ok: true });
+    });
+    using agent = await AgentProbes.open(path);
+    const packet = { protocol: 'TCP' as const, source: '10.0.0.2', sourcePort: 10001, host: '10.0.0.1', port: 81, token: 5 };
+    await agent.inject({ ...packet, decoyPort: 80 });
+    await agent.inject(packet);
+    expect(injects).toMatchObject([
+      { kind: 'inject', port: 81, decoyPort: 80 },
+      { kind: 'inject', port: 81 },
+    ]);
+    expect(injects[1]).not.toHaveProperty('decoyPort');
+  });
+
   it('counts every probe of an agent that hangs up as blocked, at once', async () => {
     const path = await fakeAgent((_req, conn) => conn.destroy());
     using agent = await AgentProbes.open(path);
