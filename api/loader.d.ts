@@ -336,6 +336,7 @@ declare function attachTracing(program: Program, attachType: number): Link;
 interface AutoAttachTarget {
     ifindex?: number;
     cgroup?: string;
+    netns?: string;
 }
 declare function attach(program: Program, spec: {
     sectionName: string;
@@ -343,6 +344,10 @@ declare function attach(program: Program, spec: {
     attachType: number | undefined;
     attachTo: string;
 }, target?: AutoAttachTarget): Link;
+declare function attachNetns(program: Program, netns: string | number): Link;
+declare function queryNetns(netns: string, kind: "sk_lookup" | "flow_dissector"): {
+    progIds: number[];
+};
 interface MultiProgOrder {
     before?: Program | Link;
     after?: Program | Link;
@@ -421,4 +426,4 @@ declare class PerfEventArrayReader extends EpollReader {
     private nextRing;
     private unwrap;
 }
-export { type AutoAttachTarget, BatchCursor, BpfMap, BtfLoadError, type CgroupAttachOptions, Collection, type FormatVerifierErrorOptions, LegacyAttachment, Link, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, PerfEventArrayReader, Program, type ProgramOptions, RingBufferReader, type SocketLike, SyscallError, type TcxList, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, attach, attachCgroup, attachKprobe, attachNetfilter, attachRawTracepoint, attachSocketFilter, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, detachSocketFilter, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, loadCollection, loadKernelBtf, mapTypeSupported, possibleCpus, programTypeSupported, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, socketFd, unpin, withNetns };
+export { type AutoAttachTarget, BatchCursor, BpfMap, BtfLoadError, type CgroupAttachOptions, Collection, type FormatVerifierErrorOptions, LegacyAttachment, Link, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, PerfEventArrayReader, Program, type ProgramOptions, RingBufferReader, type SocketLike, SyscallError, type TcxList, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, attach, attachCgroup, attachKprobe, attachNetfilter, attachNetns, attachRawTracepoint, attachSocketFilter, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, detachSocketFilter, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, loadCollection, loadKernelBtf, mapTypeSupported, possibleCpus, programTypeSupported, queryNetns, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, socketFd, unpin, withNetns };

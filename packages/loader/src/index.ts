@@ -29,6 +29,7 @@ export {
   type UprobeOptions,
   type AutoAttachTarget,
 } from './link.js';
+export { attachNetns, queryNetns } from './netns-attach.js';
 export { attachTcx, queryTcx, type MultiProgOrder, type TcxList } from './tcx.js';
 export { attachSocketFilter, detachSocketFilter, socketFd, type SocketLike } from './socket-filter.js';
 export { withNetns } from './netns.js';

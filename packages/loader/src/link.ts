@@ -8,6 +8,7 @@ import { AttachType, ProgramType } from '@tsbpf/object';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { Program } from './program.js';
 import { functionFileOffset } from './elf-symbols.js';
+import { attachNetns } from './netns-attach.js';
 import { attachTcx } from './tcx.js';
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
@@ -330,6 +331,8 @@ export interface AutoAttachTarget {
   ifindex?: number;
   /** For cgroup programs: the cgroup v2 directory. */
   cgroup?: string;
+  /** For sk_lookup and flow_dissector: the network namespace (a path such as /var/run/netns/NAME). */
+  netns?: string;
 }
 
 /**
@@ -371,6 +374,9 @@ export function attach(
       return attachTracing(program, spec.attachType ?? 0);
     case ProgramType.xdp:
       return attachXdp(program, need('ifindex') as number);
+    case ProgramType.sk_lookup:
+    case ProgramType.flow_dissector:
+      return attachNetns(program, need('netns') as string);
     case ProgramType.sched_cls:
       if (spec.attachType === AttachType.tcx_ingress) return attachTcx(program, need('ifindex') as number, 'ingress');
       if (spec.attachType === AttachType.tcx_egress) return attachTcx(program, need('ifindex') as number, 'egress');
