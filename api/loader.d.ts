@@ -348,6 +348,36 @@ declare function attachNetns(program: Program, netns: string | number): Link;
 declare function queryNetns(netns: string, kind: "sk_lookup" | "flow_dissector"): {
     progIds: number[];
 };
+declare const HOOKS: {
+    readonly stream_parser: {
+        readonly type: number;
+        readonly attachType: number;
+    };
+    readonly stream_verdict: {
+        readonly type: number;
+        readonly attachType: number;
+    };
+    readonly skb_verdict: {
+        readonly type: number;
+        readonly attachType: number;
+    };
+    readonly msg_verdict: {
+        readonly type: number;
+        readonly attachType: number;
+    };
+};
+type SockMapHook = keyof typeof HOOKS;
+declare class SockMapAttachment implements Disposable {
+    private readonly map;
+    private readonly program;
+    private readonly attachType;
+    readonly description: string;
+    private attached;
+    constructor(map: BpfMap, program: Program, attachType: number, description: string);
+    close(): void;
+    [Symbol.dispose](): void;
+}
+declare function attachSockMap(program: Program, map: BpfMap, hook: SockMapHook): SockMapAttachment;
 interface MultiProgOrder {
     before?: Program | Link;
     after?: Program | Link;
@@ -426,4 +456,4 @@ declare class PerfEventArrayReader extends EpollReader {
     private nextRing;
     private unwrap;
 }
-export { type AutoAttachTarget, BatchCursor, BpfMap, BtfLoadError, type CgroupAttachOptions, Collection, type FormatVerifierErrorOptions, LegacyAttachment, Link, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, PerfEventArrayReader, Program, type ProgramOptions, RingBufferReader, type SocketLike, SyscallError, type TcxList, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, attach, attachCgroup, attachKprobe, attachNetfilter, attachNetns, attachRawTracepoint, attachSocketFilter, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, detachSocketFilter, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, loadCollection, loadKernelBtf, mapTypeSupported, possibleCpus, programTypeSupported, queryNetns, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, socketFd, unpin, withNetns };
+export { type AutoAttachTarget, BatchCursor, BpfMap, BtfLoadError, type CgroupAttachOptions, Collection, type FormatVerifierErrorOptions, LegacyAttachment, Link, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, PerfEventArrayReader, Program, type ProgramOptions, RingBufferReader, SockMapAttachment, type SockMapHook, type SocketLike, SyscallError, type TcxList, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, attach, attachCgroup, attachKprobe, attachNetfilter, attachNetns, attachRawTracepoint, attachSockMap, attachSocketFilter, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, detachSocketFilter, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, loadCollection, loadKernelBtf, mapTypeSupported, possibleCpus, programTypeSupported, queryNetns, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, socketFd, unpin, withNetns };

@@ -18,9 +18,9 @@ const SO_DETACH_BPF = 27;
 export type SocketLike = number | object;
 
 /**
- * The fd under a Node socket. Node keeps it on the socket's libuv handle:
- * `net.Socket` and `net.Server` as `_handle.fd`, `dgram.Socket` in its state
- * object's `handle.fd`. Neither is public API, so a socket without one (not
+ * The fd under a Node socket: the `fd` of the socket's libuv handle, which
+ * Node keeps under `_handle` (net.Server), a symbol (net.Socket) or a state
+ * object (dgram.Socket). Neither is public API, so a socket without one (not
  * yet bound, already closed, a future Node) is a typed error, never a guess.
  */
 export function socketFd(socket: SocketLike): number {
@@ -28,11 +28,14 @@ export function socketFd(socket: SocketLike): number {
     if (!Number.isInteger(socket) || socket < 0) throw new LoaderError('INVALID_ARGUMENT', `socket fd ${socket} is not a file descriptor`);
     return socket;
   }
-  // An own property only: dgram.Socket's prototype getter of the same name is deprecated (DEP0112) and warns.
+  // net.Server keeps `_handle` as an own property; net.Socket keeps it under a symbol (kHandle) and dgram.Socket in
+  // a state object under a symbol. Own properties only: dgram's prototype getter `_handle` is deprecated (DEP0112).
   const handles: unknown[] = [Object.getOwnPropertyDescriptor(socket, '_handle')?.value];
   for (const sym of Object.getOwnPropertySymbols(socket)) {
     const value = (socket as Record<symbol, unknown>)[sym];
-    if (value && typeof value === 'object' && 'handle' in value) handles.push((value as { handle: unknown }).handle);
+    if (!value || typeof value !== 'object') continue;
+    handles.push(value);
+    if ('handle' in value) handles.push((value as { handle: unknown }).handle);
   }
   for (const h of handles) {
     const fd = (h as { fd?: unknown } | null | undefined)?.fd;
