@@ -10,6 +10,7 @@ export type PolicyErrorCode =
   | 'POLICY_INVALID' // a NetworkPolicy manifest breaks the API server's rules
   | 'CLUSTER_INVALID' // the cluster file breaks its schema
   | 'YAML_INVALID' // not YAML at all (syntax, duplicate keys)
+  | 'YAML_LIMIT' // a YAML input over a limit: size, nesting depth, aliases
   | 'ADDRESS_INVALID'; // an address or prefix in a model built in code is not IPv4
 
 export interface PolicyErrorDetails {
@@ -35,8 +36,7 @@ export class PolicyError extends TsbpfError<PolicyErrorCode> {
   }
 }
 
-export type CompileErrorCode =
-  | 'NOT_ALLOCATED'; // the Allocations given to compile lack a number the cluster or a policy needs
+export type CompileErrorCode = 'NOT_ALLOCATED'; // the Allocations given to compile lack a number the cluster or a policy needs
 
 export class CompileError extends TsbpfError<CompileErrorCode> {
   override readonly name = 'CompileError';

@@ -12,7 +12,17 @@ import { addressIn, tryParsePrefix } from './cidr.js';
 import type { PolicyError } from './errors.js';
 import { cidrProblem, dns1123LabelProblem, dns1123SubdomainProblem, issue, portNameProblem, protocolSchema, selectorSchema } from './k8s-rules.js';
 import { policyKey, type NetworkPolicy } from './model.js';
-import { describeValue, dropNulls, fieldError, firstProblem, isRecord, parseYamlStream, type PathSegment, type YamlSource } from './yaml-diagnostics.js';
+import {
+  describeValue,
+  documentValue,
+  dropNulls,
+  fieldError,
+  firstProblem,
+  isRecord,
+  parseYamlStream,
+  type PathSegment,
+  type YamlSource,
+} from './yaml-diagnostics.js';
 
 const policyPortSchema = z
   .strictObject({
@@ -30,20 +40,18 @@ const policyPortSchema = z
     else if (endPort > 65535) issue(ctx, ['endPort'], `must be <= 65535 (got ${endPort})`);
   });
 
-const ipBlockSchema = z
-  .strictObject({ cidr: z.string(), except: z.array(z.string()).optional() })
-  .superRefine((block, ctx) => {
-    const cidr = tryParsePrefix(block.cidr);
-    if (!cidr) return issue(ctx, ['cidr'], cidrProblem(block.cidr));
-    block.except?.forEach((text, i) => {
-      const except = tryParsePrefix(text);
-      if (!except) issue(ctx, ['except', i], cidrProblem(text));
-      else if (!addressIn(except.addr, cidr)) issue(ctx, ['except', i], `${text} is not inside cidr ${block.cidr}`);
-      else if (except.len <= cidr.len) {
-        issue(ctx, ['except', i], `${text} must be strictly more specific than cidr ${block.cidr}`);
-      }
-    });
+const ipBlockSchema = z.strictObject({ cidr: z.string(), except: z.array(z.string()).optional() }).superRefine((block, ctx) => {
+  const cidr = tryParsePrefix(block.cidr);
+  if (!cidr) return issue(ctx, ['cidr'], cidrProblem(block.cidr));
+  block.except?.forEach((text, i) => {
+    const except = tryParsePrefix(text);
+    if (!except) issue(ctx, ['except', i], cidrProblem(text));
+    else if (!addressIn(except.addr, cidr)) issue(ctx, ['except', i], `${text} is not inside cidr ${block.cidr}`);
+    else if (except.len <= cidr.len) {
+      issue(ctx, ['except', i], `${text} must be strictly more specific than cidr ${block.cidr}`);
+    }
   });
+});
 
 const peerSchema = z
   .strictObject({
@@ -134,7 +142,7 @@ interface Located {
 }
 
 function policiesInDocument(src: YamlSource): Located[] {
-  const raw: unknown = src.doc.toJS();
+  const raw: unknown = documentValue(src);
   if (raw === null || raw === undefined) return [];
   if (!isRecord(raw)) throw policyFailure(raw, src, [], `must be a mapping (a NetworkPolicy), got ${describeValue(raw)}`);
   const listVersion = typeof raw.kind === 'string' ? LIST_KINDS[raw.kind] : undefined;
