@@ -210,7 +210,7 @@ function nodeDepthOver(doc: Document, lines: LineCounter, max: number): number |
  */
 export function parseYamlStream(text: string, where: (index: number) => string): YamlSource[] {
   if (text.length > YAML_LIMITS.characters) {
-    throw limitError(`YAML input too large: ${text.length} characters (at most ${YAML_LIMITS.characters})`);
+    throw limitError(`YAML input too large: ${text.length} characters (at most ${YAML_LIMITS.characters} characters)`);
   }
   const deepLine = flowDepthOver(text, YAML_LIMITS.depth);
   if (deepLine !== undefined) {
