@@ -44,10 +44,16 @@ export class Session implements Disposable {
     }
   }
 
-  /** The maps, opened for every pod either generation's state (or `extra`) names, so stale entries of either are seen. */
+  /**
+   * The maps, opened for every pod either generation's state (or `extra`)
+   * names, so stale entries of either are seen; where both name a pod, the
+   * live generation's veth wins (the other may be one a crashed command made).
+   */
   private openMaps(extra: readonly PodNetwork[]): PinnedMaps {
+    const live = liveGeneration(this.dirs);
     const pods = new Map<string, PodNetwork>();
-    for (const s of this.file.generations) for (const p of s?.pods ?? []) pods.set(p.pod, p);
+    for (const p of this.file.generations[live === 0 ? 1 : 0]?.pods ?? []) pods.set(p.pod, p);
+    for (const p of this.file.generations[live]?.pods ?? []) pods.set(p.pod, p);
     for (const p of extra) pods.set(p.pod, p);
     return new PinnedMaps(this.dirs.pins, [...pods.values()]);
   }
