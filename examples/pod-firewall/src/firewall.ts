@@ -30,6 +30,9 @@ export type { ApplyResult, ClusterChange, FirewallOptions, MachineRepair, PodSpe
 /** The podCidr of a cluster given in code, when the caller names none (the cluster file's default). */
 const DEFAULT_POD_CIDR = '10.244.0.0/16';
 
+/** The cluster to reconcile to, worked out from the running one (undefined when nothing runs), and its podCidr. */
+export type ClusterFor = (running?: Cluster) => { cluster: Cluster; podCidr?: string };
+
 export interface ReconcileResult {
   readonly fw: PodFirewall;
   /** False: nothing was up, the cluster was made from scratch. */
@@ -71,12 +74,14 @@ export class PodFirewall implements Disposable {
    * (but those of namespaces that are gone): nothing opens on the way.
    * When it is not, as `up`.
    */
-  static async reconcile(cluster: Cluster, options: FirewallOptions & { podCidr?: string } = {}): Promise<ReconcileResult> {
+  static async reconcile(target: Cluster | ClusterFor, options: FirewallOptions & { podCidr?: string } = {}): Promise<ReconcileResult> {
     const dirs = instanceDirs(options);
+    const wanted = (running?: Cluster) => (typeof target === 'function' ? target(running) : { cluster: target, podCidr: options.podCidr });
     const lock = InstanceLock.acquire(dirs, 'exclusive', { create: true, timeoutMs: options.lockTimeoutMs, holder: 'up' });
     if (!stateSaved(dirs)) {
       try {
-        const saved = await bringUp(dirs, cluster, options.podCidr ?? DEFAULT_POD_CIDR);
+        const { cluster, podCidr } = wanted();
+        const saved = await bringUp(dirs, cluster, podCidr ?? DEFAULT_POD_CIDR);
         return { fw: new PodFirewall(dirs, options, saved), wasUp: false, policiesDeleted: [] };
       } finally {
         lock.release();
@@ -86,10 +91,12 @@ export class PodFirewall implements Disposable {
     using s = session;
     const repair = reconcileMachine(s);
     const enforced = s.enforced;
+    // Read under the lock: the running pods keep their addresses where the file gives none.
+    const { cluster, podCidr } = wanted(enforced.cluster);
     const namespaces = new Set(cluster.namespaces.map((n) => n.name));
     const policies = enforced.policies.filter((p) => namespaces.has(p.metadata.namespace));
     const policiesDeleted = enforced.policies.filter((p) => !namespaces.has(p.metadata.namespace)).map(policyKey);
-    const { saved, change } = changeCluster(s, cluster, policies, new Set(), options.podCidr);
+    const { saved, change } = changeCluster(s, cluster, policies, new Set(), podCidr);
     return { fw: new PodFirewall(dirs, options, saved), wasUp: true, change, repair, policiesDeleted };
   }
 

@@ -5,11 +5,12 @@
  * of their arguments (`k=v`, `k-`, `PORT[/PROTOCOL][:NAME]`).
  */
 import { InvalidArgumentError } from 'commander';
+import { withContext } from '@tsbpf/object';
 import { CliError } from '../errors.js';
 import { PodFirewall, type ReconcileResult } from '../firewall.js';
 import { parseClusterFile } from '../policy/cluster-file.js';
-import type { Labels, Protocol } from '../policy/model.js';
-import { describeCluster, indent, isUp, out, parsed, requireRoot, seconds } from './plumbing.js';
+import type { Cluster, Labels, Protocol } from '../policy/model.js';
+import { describeCluster, indent, out, readText, requireRoot, seconds } from './plumbing.js';
 
 /** `k=v,k2=v2` (commas or repeated flags) into labels. */
 export function labelList(value: string, previous: Record<string, string> = {}): Record<string, string> {
@@ -74,11 +75,13 @@ function describeReconcile(r: ReconcileResult): string[] {
 
 export async function upCommand(file: string, name: string): Promise<void> {
   requireRoot();
-  // A running cluster's pods keep their addresses where the file gives none.
-  const previous = isUp(name) ? PodFirewall.open({ name }).cluster : undefined;
-  const { cluster, podCidr } = parsed(file, (text) => parseClusterFile(text, previous));
+  const text = readText(file);
+  const parse = (running?: Cluster) => withContext(file, () => parseClusterFile(text, running));
+  parse(); // a bad file fails before anything waits for the lock
   const started = performance.now();
-  const r = await PodFirewall.reconcile(cluster, { name, podCidr });
+  // Parsed again under the lock, against the running cluster: its pods keep their addresses where the file gives none.
+  const r = await PodFirewall.reconcile(parse, { name });
+  const cluster = r.fw.cluster;
   const namespaces = cluster.namespaces.map((n) => n.name).join(', ');
   const took = seconds(performance.now() - started);
   if (!r.wasUp) {

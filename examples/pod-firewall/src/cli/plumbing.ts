@@ -22,7 +22,7 @@ export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
  * mistake, not ours. Reading stops past the YAML size limit, so a huge file
  * (or an endless pipe) is refused without being read whole.
  */
-function readText(file: string): string {
+export function readText(file: string): string {
   const limit = YAML_LIMITS.characters;
   let fd: number | undefined;
   try {
