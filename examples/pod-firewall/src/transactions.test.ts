@@ -94,7 +94,7 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     expect(await yAgent.probe(xb, 80, 'TCP', 1000)).toBe(true);
 
     // Four racers, each a sequence of real CLI processes: apply p0, apply p1, delete p0, apply p2, delete p1, apply p3.
-    const RACERS = 4;
+    const RACERS = Number(process.env.POD_FIREWALL_RACERS ?? 4);
     const racerFiles = Array.from({ length: RACERS }, (_, r) => Array.from({ length: 4 }, (_, j) => file(`r${r}-${j}.yaml`, racer(`r${r}-p${j}`, r * 4 + j))));
     const steps = (r: number): string[][] => [
       ['apply', racerFiles[r]![0]!],
