@@ -50,7 +50,7 @@ const ports = (first: number, n: number) => Array.from({ length: n }, (_, i) => 
 const racer = (name: string, i: number) =>
   doc(
     name,
-    `  podSelector: { matchLabels: { pod: a } }\n  ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: ${i % 2 ? 'y' : 'x'} } } }], ports: [${ports(80, 1 + i * 300)}] }]\n`,
+    `  podSelector: { matchLabels: { pod: a } }\n  ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: ${i % 2 ? 'y' : 'x'} } } }], ports: [${ports(80, 1 + (i % 16) * 150)}] }]\n`,
   );
 
 describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('clang')], 'pod-firewall transactions: concurrent and killed commands', () => {
