@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -67,17 +67,36 @@ export function agentPid(runDir: string, netns: string): number | undefined {
   }
 }
 
-/** Stops a pod's agent if it runs and removes its socket and pid file. */
+/** Stops a pod's agent if it runs (by its pid file, or any process in the pod serving its socket) and removes its socket and pid file. */
 export function stopAgent(runDir: string, netns: string): void {
-  const pid = agentPid(runDir, netns);
-  if (pid !== undefined) {
+  const socket = agentSocket(runDir, netns);
+  const pids = new Set<number>();
+  const recorded = agentPid(runDir, netns);
+  if (recorded !== undefined) pids.add(recorded);
+  // An agent whose pid file was never written (its starter died in between) is found by its command line.
+  let inPod: string[] = [];
+  try {
+    inPod = execFileSync('ip', ['netns', 'pids', netns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')
+      .filter(Boolean);
+  } catch {
+    // no such namespace
+  }
+  for (const pid of inPod) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(socket)) pids.add(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       // gone meanwhile
     }
   }
-  rmSync(agentSocket(runDir, netns), { force: true });
+  rmSync(socket, { force: true });
   rmSync(agentPidFile(runDir, netns), { force: true });
 }
 
