@@ -56,7 +56,11 @@ export async function runTestRun({ root, Ns, rounds, repeat, log }) {
   const configValue = struct({ generation: u32 });
   const counterValue = struct({ packets: u64, bytes: u64 });
 
-  const EP = 7, SELF = 300, ALLOWED_PEER = 600, DENIED_PEER = 601, CIDR_ID = (1 << 24) + 5;
+  const EP = 7,
+    SELF = 300,
+    ALLOWED_PEER = 600,
+    DENIED_PEER = 601,
+    CIDR_ID = (1 << 24) + 5;
   const INGRESS_GEN0 = 1; // dir INGRESS | generation 0 << 1
   const { object } = await compile({ source: join(root, 'examples/pod-firewall/bpf/firewall.bpf.c') });
   const spec = parseCollectionSpec(object);
@@ -83,7 +87,10 @@ export async function runTestRun({ root, Ns, rounds, repeat, log }) {
       // One entry allows the ct-hit flow; the rest are fillers of the same endpoint, other peers.
       const entries = [[{ endpointId: EP, peer: ALLOWED_PEER, port: 8080, proto: 6, dirGen: INGRESS_GEN0 }, { policyId: 1 }]];
       for (let i = 0; entries.length < n; i++) {
-        entries.push([{ endpointId: EP, peer: 1000 + Math.floor(i / 60000), port: 1 + ((i % 60000) >> 1), proto: i & 1 ? 17 : 6, dirGen: INGRESS_GEN0 }, { policyId: 2 }]);
+        entries.push([
+          { endpointId: EP, peer: 1000 + Math.floor(i / 60000), port: 1 + ((i % 60000) >> 1), proto: i & 1 ? 17 : 6, dirGen: INGRESS_GEN0 },
+          { policyId: 2 },
+        ]);
       }
       policy.setMany(entries);
       if (policy.size !== n) throw new Error(`policy map holds ${policy.size}, not ${n}`);

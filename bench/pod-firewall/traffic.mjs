@@ -75,7 +75,14 @@ export function policyFor(n, base = FILLER_BASE) {
 export function iptablesFor(n, serverVeth) {
   const count = split(n);
   const chain = `${NAME}-server`;
-  const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', `:${chain} - [0:0]`, `-A FORWARD -o ${serverVeth} -j ${chain}`];
+  const lines = [
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    `:${chain} - [0:0]`,
+    `-A FORWARD -o ${serverVeth} -j ${chain}`,
+  ];
   for (const proto of ['tcp', 'udp']) {
     for (let i = 0; i < count[proto]; i++) lines.push(`-A ${chain} -s ${CLIENT_IP}/32 -p ${proto} -m ${proto} --dport ${FILLER_BASE + i} -j ACCEPT`);
   }
@@ -107,7 +114,9 @@ function iptablesRestore(text) {
 }
 
 function iptablesRuleCount() {
-  return inNetns(NODE, ['iptables-save', '-t', 'filter']).split('\n').filter((l) => l.startsWith('-A ')).length;
+  return inNetns(NODE, ['iptables-save', '-t', 'filter'])
+    .split('\n')
+    .filter((l) => l.startsWith('-A ')).length;
 }
 
 // ---- processes in the pods ------------------------------------------------
@@ -283,7 +292,6 @@ export async function datapathSwitch(root) {
   return sw;
 }
 
-
 /**
  * TCP throughput (iperf3, client CPU0 / server CPU1), TCP connect/request/
  * response rate (both on CPU1: a latency-bound loop, where a cross-CPU wakeup
@@ -304,10 +312,16 @@ export async function trafficBench(root, fw, { Ns, rounds, seconds, variants, lo
     await waitFor(servers[1], 'crr-server', /listening/);
     const metrics = {
       tcpGbps: async () => {
-        const out = await run(CLIENT_NS, 0, ['iperf3', '-c', SERVER_IP, '-p', String(PORTS.iperf), '-t', String(seconds), '-J', '--connect-timeout', '3000'], (seconds + 15) * 1000);
+        const out = await run(
+          CLIENT_NS,
+          0,
+          ['iperf3', '-c', SERVER_IP, '-p', String(PORTS.iperf), '-t', String(seconds), '-J', '--connect-timeout', '3000'],
+          (seconds + 15) * 1000,
+        );
         return JSON.parse(out).end.sum_received.bits_per_second / 1e9;
       },
-      crrPerSec: async () => JSON.parse(await run(CLIENT_NS, 1, [bin, 'crr-client', SERVER_IP, String(PORTS.crr), String(seconds)], (seconds + 15) * 1000)).rate,
+      crrPerSec: async () =>
+        JSON.parse(await run(CLIENT_NS, 1, [bin, 'crr-client', SERVER_IP, String(PORTS.crr), String(seconds)], (seconds + 15) * 1000)).rate,
       udpKpps: async () => {
         const sink = start(SERVER_NS, 1, [bin, 'udp-sink', String(PORTS.udp), String(seconds)]);
         try {
@@ -358,7 +372,11 @@ export async function trafficBench(root, fw, { Ns, rounds, seconds, variants, lo
             const value = await measure();
             samples[m][v][n].push(value);
           }
-          log(`  N=${n} round ${r + 1}/${rounds} ${v}: ${Object.keys(metrics).map((m) => `${m}=${samples[m][v][n].at(-1).toFixed(m === 'tcpGbps' ? 2 : 1)}`).join(' ')}`);
+          log(
+            `  N=${n} round ${r + 1}/${rounds} ${v}: ${Object.keys(metrics)
+              .map((m) => `${m}=${samples[m][v][n].at(-1).toFixed(m === 'tcpGbps' ? 2 : 1)}`)
+              .join(' ')}`,
+          );
         }
       }
     }

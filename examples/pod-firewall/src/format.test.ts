@@ -33,7 +33,12 @@ function results(denied: string[]): Map<string, boolean> {
 
 describe('table', () => {
   it('pads columns to their widest cell and trims line ends', () => {
-    expect(table([['A', 'BB', 'C'], ['long', 'x', '']])).toBe('A     BB  C\nlong  x');
+    expect(
+      table([
+        ['A', 'BB', 'C'],
+        ['long', 'x', ''],
+      ]),
+    ).toBe('A     BB  C\nlong  x');
   });
 });
 
@@ -162,6 +167,9 @@ describe('status', () => {
     ],
     policies: ['x/deny'],
     policyEntries: 4,
+    enforced: true,
+    mismatches: [],
+    interrupted: undefined,
     counters: {
       'allow-ct': { packets: 12n, bytes: 900n },
       'deny-policy': { packets: 3n, bytes: 180n },

@@ -67,7 +67,15 @@ export class PinnedMaps implements Disposable {
       live.ipcache.set(cidr, { identity: [v.identity[0]!, v.identity[1]!], cidrIdentity: [v.cidrIdentity[0]!, v.cidrIdentity[1]!], ...(pod ? { pod } : {}) });
     }
     for (const [k, v] of this.policy) {
-      const e = { endpointId: k.endpointId, peer: k.peer, port: k.port, proto: k.proto, dir: (k.dirGen & 1) as 0 | 1, generation: (k.dirGen >> 1) as Generation, policyId: v.policyId };
+      const e = {
+        endpointId: k.endpointId,
+        peer: k.peer,
+        port: k.port,
+        proto: k.proto,
+        dir: (k.dirGen & 1) as 0 | 1,
+        generation: (k.dirGen >> 1) as Generation,
+        policyId: v.policyId,
+      };
       live.policy.set(livePolicyKey(e), e);
     }
     return live;
@@ -92,7 +100,11 @@ export class PinnedMaps implements Disposable {
       return i;
     };
     const u32s = (x: readonly number[]) => Uint32Array.from(x);
-    this.endpoints.setMany(ops.endpointsSet.map(([pod, e]) => [ifindexOf(pod), { endpointId: e.endpointId, identity: u32s(e.identity), flags: Uint8Array.from(e.flags), pad: 0 }] as const));
+    this.endpoints.setMany(
+      ops.endpointsSet.map(
+        ([pod, e]) => [ifindexOf(pod), { endpointId: e.endpointId, identity: u32s(e.identity), flags: Uint8Array.from(e.flags), pad: 0 }] as const,
+      ),
+    );
     for (const [cidr, v] of ops.ipcacheSet) {
       // LPM tries have no batch update: one by one (a few hundred at most).
       this.ipcache.set(cidr, { identity: u32s(v.identity), cidrIdentity: u32s(v.cidrIdentity), ifindex: v.pod ? (this.ifindexByPod.get(v.pod) ?? 0) : 0 });

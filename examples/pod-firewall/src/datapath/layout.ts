@@ -18,16 +18,7 @@ export const counterValue = mapCodecs.counters.value;
 export const flowEvent = recordCodecs.events;
 
 /** `enum reason` of the datapath, by value, as the controller names them (bindings.test.ts holds them to the C). */
-export const REASONS = [
-  'unmanaged',
-  'allow-ct',
-  'allow-policy',
-  'allow-unenforced',
-  'deny-policy',
-  'pass-non-ipv4',
-  'drop-malformed',
-  'event-lost',
-] as const;
+export const REASONS = ['unmanaged', 'allow-ct', 'allow-policy', 'allow-unenforced', 'deny-policy', 'pass-non-ipv4', 'drop-malformed', 'event-lost'] as const;
 
 /** `enum verdict` of the datapath, as the controller shows them. */
 export const VERDICTS: Record<number, string> = { 1: 'ALLOWED', 2: 'DENIED' };

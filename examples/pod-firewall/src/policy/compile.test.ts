@@ -13,17 +13,13 @@ function cluster(nsLabels: Record<string, Record<string, string>> = {}, podLabel
   return {
     namespaces: names.map((n) => ({ name: n, labels: { 'kubernetes.io/metadata.name': n, ...(nsLabels[n] ?? { ns: n }) } })),
     pods: names.flatMap((n, i) =>
-      ['a', 'b', 'c'].map(
-        (p, j): Pod => ({
-          namespace: n,
-          name: p,
-          labels: podLabels[`${n}/${p}`] ?? { pod: p },
-          ip: `10.244.${i + 1}.${j + 11}`,
-          ports: [80, 81].flatMap((port) =>
-            (['TCP', 'UDP'] as const).map((protocol) => ({ port, protocol, name: `serve-${port}-${protocol.toLowerCase()}` })),
-          ),
-        }),
-      ),
+      ['a', 'b', 'c'].map((p, j): Pod => ({
+        namespace: n,
+        name: p,
+        labels: podLabels[`${n}/${p}`] ?? { pod: p },
+        ip: `10.244.${i + 1}.${j + 11}`,
+        ports: [80, 81].flatMap((port) => (['TCP', 'UDP'] as const).map((protocol) => ({ port, protocol, name: `serve-${port}-${protocol.toLowerCase()}` }))),
+      })),
     ),
   };
 }
@@ -48,7 +44,8 @@ function differences(c: Cluster, policies: NetworkPolicy[]): string[] {
       for (const p of probes) {
         const flow = { from, to, ...p };
         const want = isAllowed(c, policies, flow);
-        if (datapathAllows(state, flow) !== want) out.push(`${from.namespace}/${from.name} -> ${to.namespace}/${to.name} ${p.protocol}/${p.port}: oracle ${want}`);
+        if (datapathAllows(state, flow) !== want)
+          out.push(`${from.namespace}/${from.name} -> ${to.namespace}/${to.name} ${p.protocol}/${p.port}: oracle ${want}`);
       }
     }
   }
@@ -112,12 +109,26 @@ describe('the policy-to-map compiler', () => {
   it('compiles SCTP rules (this kernel has no SCTP to probe them with): proto 132, numbered and named', () => {
     const base = cluster();
     const c: Cluster = { ...base, pods: base.pods.map((p) => ({ ...p, ports: [...p.ports, { port: 9000, protocol: 'SCTP' as const, name: 'diameter' }] })) };
-    const p = policy('sctp', 'x', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ ports: [{ protocol: 'SCTP', port: 80 }, { protocol: 'SCTP', port: 'diameter' }] }] });
+    const p = policy('sctp', 'x', {
+      podSelector: { matchLabels: { pod: 'a' } },
+      ingress: [
+        {
+          ports: [
+            { protocol: 'SCTP', port: 80 },
+            { protocol: 'SCTP', port: 'diameter' },
+          ],
+        },
+      ],
+    });
     const { state } = compiled(c, [p]);
     expect([...state.policy.values()].map((e) => `${e.proto}/${e.port}`).sort()).toEqual(['132/80', '132/9000']);
     const xa = c.pods[0]!;
     const live = initialLive(state);
-    for (const [port, want] of [[9000, true], [80, true], [81, false]] as const) {
+    for (const [port, want] of [
+      [9000, true],
+      [80, true],
+      [81, false],
+    ] as const) {
       expect(datapathAllows(live, { from: c.pods[4]!, to: xa, protocol: 'SCTP', port })).toBe(want);
       expect(isAllowed(c, [p], { from: c.pods[4]!, to: xa, protocol: 'SCTP', port })).toBe(want);
     }
@@ -142,11 +153,31 @@ describe('the policy-to-map compiler', () => {
       [policy('deny', 'x', { podSelector: {} })],
       [policy('deny', 'x', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] })],
       [policy('all', 'x', { podSelector: {}, ingress: [{}] })],
-      [policy('and', 'x', { podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } }, podSelector: { matchLabels: { pod: 'b' } } }] }] })],
-      [policy('or', 'x', { podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } } }, { podSelector: { matchLabels: { pod: 'b' } } }] }] })],
-      [policy('notin', 'x', { podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchExpressions: [{ key: 'missing', operator: 'NotIn', values: ['v'] }] } }] }] })],
+      [
+        policy('and', 'x', {
+          podSelector: {},
+          ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } }, podSelector: { matchLabels: { pod: 'b' } } }] }],
+        }),
+      ],
+      [
+        policy('or', 'x', {
+          podSelector: {},
+          ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } } }, { podSelector: { matchLabels: { pod: 'b' } } }] }],
+        }),
+      ],
+      [
+        policy('notin', 'x', {
+          podSelector: {},
+          ingress: [{ from: [{ namespaceSelector: { matchExpressions: [{ key: 'missing', operator: 'NotIn', values: ['v'] }] } }] }],
+        }),
+      ],
       [policy('cidr', 'x', { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '10.244.0.0/16', except: ['10.244.2.0/24', '10.244.1.12/32'] } }] }] })],
-      [policy('named-egress', 'x', { podSelector: { matchLabels: { pod: 'a' } }, egress: [{ to: [{ namespaceSelector: {} }], ports: [{ port: 'serve-81-udp', protocol: 'UDP' }] }] })],
+      [
+        policy('named-egress', 'x', {
+          podSelector: { matchLabels: { pod: 'a' } },
+          egress: [{ to: [{ namespaceSelector: {} }], ports: [{ port: 'serve-81-udp', protocol: 'UDP' }] }],
+        }),
+      ],
       [
         policy('deny-all', 'y', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] }),
         policy('allow-some', 'y', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ port: 81 }] }] }),
@@ -196,7 +227,10 @@ const port = fc.constantFrom<NetworkPolicyPort>(
   { protocol: 'UDP', port: 'serve-80-udp' },
   { protocol: 'TCP', port: 'serve-80-udp' },
 );
-const rule = fc.record({ peers: fc.option(fc.array(peer, { maxLength: 2 }), { nil: undefined }), ports: fc.option(fc.array(port, { maxLength: 2 }), { nil: undefined }) });
+const rule = fc.record({
+  peers: fc.option(fc.array(peer, { maxLength: 2 }), { nil: undefined }),
+  ports: fc.option(fc.array(port, { maxLength: 2 }), { nil: undefined }),
+});
 const arbPolicy = (name: string) =>
   fc
     .record({
@@ -206,14 +240,13 @@ const arbPolicy = (name: string) =>
       ingress: fc.option(fc.array(rule, { maxLength: 2 }), { nil: undefined }),
       egress: fc.option(fc.array(rule, { maxLength: 2 }), { nil: undefined }),
     })
-    .map(
-      (r): NetworkPolicy =>
-        policy(name, r.namespace, {
-          podSelector: r.podSelector,
-          ...(r.policyTypes ? { policyTypes: r.policyTypes } : {}),
-          ...(r.ingress ? { ingress: r.ingress.map((x) => ({ ...(x.peers ? { from: x.peers } : {}), ...(x.ports ? { ports: x.ports } : {}) })) } : {}),
-          ...(r.egress ? { egress: r.egress.map((x) => ({ ...(x.peers ? { to: x.peers } : {}), ...(x.ports ? { ports: x.ports } : {}) })) } : {}),
-        }),
+    .map((r): NetworkPolicy =>
+      policy(name, r.namespace, {
+        podSelector: r.podSelector,
+        ...(r.policyTypes ? { policyTypes: r.policyTypes } : {}),
+        ...(r.ingress ? { ingress: r.ingress.map((x) => ({ ...(x.peers ? { from: x.peers } : {}), ...(x.ports ? { ports: x.ports } : {}) })) } : {}),
+        ...(r.egress ? { egress: r.egress.map((x) => ({ ...(x.peers ? { to: x.peers } : {}), ...(x.ports ? { ports: x.ports } : {}) })) } : {}),
+      }),
     );
 const arbPolicies = fc.array(fc.nat(), { maxLength: 3 }).chain((ids) => fc.tuple(...ids.map((_, i) => arbPolicy(`p${i}`))));
 const arbCluster = fc
@@ -243,7 +276,8 @@ describe('properties of the compiled maps', () => {
             for (const b of c.pods) {
               for (const pr of probes) {
                 const flow = { from: a, to: b, ...pr };
-                if (datapathAllows(live, flow) !== isAllowed(c, policies, flow)) return `${a.namespace}/${a.name}->${b.namespace}/${b.name} ${pr.protocol}/${pr.port}`;
+                if (datapathAllows(live, flow) !== isAllowed(c, policies, flow))
+                  return `${a.namespace}/${a.name}->${b.namespace}/${b.name} ${pr.protocol}/${pr.port}`;
               }
             }
           }
@@ -274,4 +308,3 @@ describe('properties of the compiled maps', () => {
     );
   });
 });
-

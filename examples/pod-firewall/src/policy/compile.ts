@@ -122,7 +122,11 @@ export function allocate(prev: Allocations, cluster: Cluster, policies: readonly
     return out;
   };
   return {
-    identities: extend(prev.identities, cluster.pods.map((p) => labelSetKey(cluster, p)), FIRST_IDENTITY),
+    identities: extend(
+      prev.identities,
+      cluster.pods.map((p) => labelSetKey(cluster, p)),
+      FIRST_IDENTITY,
+    ),
     cidrs: extend(prev.cidrs, prefixes.map(formatPrefix), CIDR_IDENTITY_FLAG + 1),
     endpoints: extend(prev.endpoints, cluster.pods.map(podKey), 1),
     policies: extend(prev.policies, policies.map(policyKey), 1),
