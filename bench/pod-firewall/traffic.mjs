@@ -206,7 +206,8 @@ export async function waitIdle(maxMs = 20_000) {
  * holds the host veths.
  */
 function resolveNames() {
-  const state = JSON.parse(readFileSync(`/run/${NAME}/state.json`, 'utf8'));
+  // state.json keeps a state per map generation; right after up both are the same.
+  const state = JSON.parse(readFileSync(`/run/${NAME}/state.json`, 'utf8')).generations[0];
   const pod = (key) => state.pods.find((p) => p.pod === key);
   CLIENT_NS = pod('bench/client').netns;
   SERVER_NS = pod('bench/server').netns;
@@ -257,7 +258,8 @@ export async function datapathSwitch(root) {
   const { parseCollectionSpec } = await import('@tsbpf/object');
   const { loadCollection, attachTcx, withNetns } = await import('@tsbpf/loader');
   const pins = `/sys/fs/bpf/${NAME}`;
-  const state = JSON.parse(readFileSync(`/run/${NAME}/state.json`, 'utf8'));
+  // state.json keeps a state per map generation; right after up both are the same.
+  const state = JSON.parse(readFileSync(`/run/${NAME}/state.json`, 'utf8')).generations[0];
   const { object } = await compile({ source: join(root, 'examples/pod-firewall/bpf/firewall.bpf.c') });
   const collection = loadCollection(parseCollectionSpec(object), { pinRoot: pins });
   let links = [];

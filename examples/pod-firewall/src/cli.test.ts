@@ -104,6 +104,24 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     expect(status.policies).toEqual([]);
   });
 
+  it('refuses hostile YAML (an alias bomb, a huge file, on stdin too) with a clear error, and changes nothing', () => {
+    const levels = ['l0: &l0 ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `l${i}: &l${i} [${Array(9)
+          .fill(`*l${i - 1}`)
+          .join(',')}]`,
+      );
+    const bomb = cli('apply', file('bomb.yaml', `${policy('deny', '  podSelector: {}\n')}bomb:\n  ${levels.join('\n  ')}\n`));
+    expect(bomb.code).toBe(1);
+    expect(bomb.stderr).toContain('bomb.yaml: YAML aliases expand too far');
+    const huge = spawnSync(process.execPath, [MAIN, '--name', NAME, 'apply', '-'], { input: `# ${'x'.repeat(5 << 20)}\n`, encoding: 'utf8' });
+    expect(huge.status).toBe(1);
+    expect(huge.stderr).toContain('standard input: YAML input too large');
+    const status = JSON.parse(ok('status', '--json')) as { policies: string[] };
+    expect(status.policies).toEqual([]);
+  });
+
   it('applies policies; the probe shows the denials', () => {
     const out = ok('apply', file('good.yaml', GOOD));
     expect(out).toContain('networkpolicy x/deny created');

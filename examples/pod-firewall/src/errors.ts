@@ -9,10 +9,13 @@ import { TsbpfError } from '@tsbpf/object';
 export type FirewallErrorCode =
   | 'NOT_UP' // no instance of that name is up (nothing pinned or saved)
   | 'STATE_INVALID' // the saved state does not parse, or disagrees with itself
+  | 'BUSY' // another command held the instance's lock for longer than we wait
+  | 'NOT_FOUND' // a pod or namespace named is not in the cluster
+  | 'LABEL_REFUSED' // a label change kubectl would refuse: an existing key without overwrite, kubernetes.io/metadata.name
   | 'COMMAND_FAILED' // ip or sysctl failed while making or inspecting the namespaces
   | 'PACKAGE_NOT_FOUND' // the example's package directory cannot be found from this file
   | 'AGENT_NOT_BUILT' // dist/agent.js is missing (npm run build)
-  | 'AGENT_FAILED' // a pod's agent did not start, or its control socket did not answer
+  | 'AGENT_FAILED' // a pod's agent did not start, or its control socket did not answer (probe: per pod)
   | 'AGENT_USAGE'; // agent.js was started without one of its required arguments
 
 export class FirewallError extends TsbpfError<FirewallErrorCode> {
@@ -24,6 +27,7 @@ export type CliErrorCode =
   | 'FILE_UNREADABLE' // a file named on the command line cannot be read
   | 'NO_POLICY' // `apply` of a file without any NetworkPolicy
   | 'POLICY_NOT_FOUND' // `delete` of a policy that is not applied
+  | 'ARGUMENT_INVALID' // a malformed argument: a label change, a pod name
   | 'INTERRUPTED'; // Ctrl-C (or SIGTERM) during a command that cleans up between steps
 
 export class CliError extends TsbpfError<CliErrorCode> {

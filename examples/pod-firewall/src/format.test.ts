@@ -167,6 +167,9 @@ describe('status', () => {
     ],
     policies: ['x/deny'],
     policyEntries: 4,
+    enforced: true,
+    mismatches: [],
+    interrupted: undefined,
     counters: {
       'allow-ct': { packets: 12n, bytes: 900n },
       'deny-policy': { packets: 3n, bytes: 180n },

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * pod-firewall: the command line of the example. This file is the program
- * (commands, arguments, options, exit codes); the commands are in
- * cli/commands.ts, the demo in cli/demo.ts.
+ * (commands, arguments, options, exit codes); the policy and inspection
+ * commands are in cli/commands.ts, the cluster's (up, pod, label) in
+ * cli/lifecycle-commands.ts, the demo in cli/demo.ts.
  *
  * Exit codes: 0 ok; 1 a failure tsbpf or the example reports (any
  * TsbpfError: a bad file, nothing up, not root, a kernel refusal), printed
@@ -10,7 +11,8 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { TsbpfError } from '@tsbpf/object';
-import { applyCommand, deleteCommand, downCommand, observeCommand, probeCommand, statusCommand, upCommand } from './cli/commands.js';
+import { applyCommand, deleteCommand, downCommand, observeCommand, probeCommand, statusCommand } from './cli/commands.js';
+import { labelCommand, labelList, podAddCommand, podDeleteCommand, portArg, upCommand, type PortArg } from './cli/lifecycle-commands.js';
 import { DEMO_NAME, demoCommand } from './cli/demo.js';
 
 const VERSION = '0.1.0';
@@ -38,9 +40,38 @@ function buildProgram(): Command {
 
   program
     .command('up')
-    .description('create the cluster (a network namespace per pod) and attach the datapath; replaces one of the same name')
+    .description(
+      'create the cluster (a network namespace per pod) and attach the datapath; on a running cluster, add, remove and relabel pods as the file says, keeping every policy',
+    )
     .argument('<cluster.yaml>', 'namespaces and pods (see clusters/demo.yaml)')
     .action((file: string) => upCommand(file, name()));
+  const pod = program.command('pod').description('add or delete one pod of a running cluster');
+  pod
+    .command('add')
+    .description('add a pod (and its namespace when new): cut off until the policies in force cover it')
+    .argument('<namespace/name>', 'the pod')
+    .option('-l, --labels <k=v,...>', 'pod labels', labelList)
+    .option('-p, --port <PORT[/PROTOCOL][:NAME]>', 'a container port it serves, e.g. 80/TCP:http (repeatable)', portArg)
+    .option('--ip <address>', 'its address (default: the next free one in the podCidr)')
+    .option('--namespace-labels <k=v,...>', 'labels of its namespace, when the namespace is new', labelList)
+    .action((key: string, opts: { labels?: Record<string, string>; port?: PortArg[]; ip?: string; namespaceLabels?: Record<string, string> }) =>
+      podAddCommand(key, name(), opts),
+    );
+  pod
+    .command('delete')
+    .description('delete a pod: cut off first, then gone from the maps, then its namespace and agent')
+    .argument('<namespace/name>', 'the pod')
+    .action((key: string) => podDeleteCommand(key, name()));
+  program
+    .command('label')
+    .description('change labels of a pod or namespace as kubectl label does (identities and policies follow; maps only)')
+    .argument('<kind>', 'pod or namespace')
+    .argument('<name>', "'namespace/name' for a pod, the name for a namespace")
+    .argument('<changes...>', 'key=value to set, key- to remove')
+    .option('--overwrite', 'allow changing the value of a key that is set')
+    .action((kind: string, target: string, changes: string[], opts: { overwrite?: boolean }) =>
+      labelCommand(kind, target, changes, name(), opts.overwrite === true),
+    );
   program
     .command('apply')
     .description('create or replace NetworkPolicies from multi-document YAML (- for stdin); nothing changes if any is invalid')

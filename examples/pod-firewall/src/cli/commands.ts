@@ -4,7 +4,7 @@
  * The state lives in the kernel (pinned maps and links) and in /run/<name>,
  * so every command is a short-lived process, as kubectl is.
  */
-import { CliError } from '../errors.js';
+import { CliError, FirewallError } from '../errors.js';
 import { PodFirewall } from '../firewall.js';
 import {
   deniedFlows,
@@ -17,25 +17,9 @@ import {
   toJson,
   verdictName,
 } from '../format.js';
-import { parseCluster } from '../policy/cluster-file.js';
 import { parsePolicies } from '../policy/manifests.js';
 import { namespacedName, podKey, policyKey } from '../policy/model.js';
-import { applyPolicies, describeCluster, eventLookup, indent, isUp, out, parsed, probedPorts, requireRoot, seconds } from './plumbing.js';
-
-export async function upCommand(file: string, name: string): Promise<void> {
-  const cluster = parsed(file, parseCluster);
-  requireRoot();
-  const replacing = isUp(name);
-  const started = performance.now();
-  const fw = await PodFirewall.up(cluster, { name });
-  fw.close();
-  const namespaces = cluster.namespaces.map((n) => n.name).join(', ');
-  out(
-    `${name}: ${replacing ? 'replaced the running cluster; ' : ''}${cluster.pods.length} pods in ${cluster.namespaces.length} namespaces (${namespaces}) up in ${seconds(performance.now() - started)}`,
-  );
-  out(indent(describeCluster(cluster)));
-  out('No NetworkPolicy yet: everything is allowed. Next: pod-firewall apply POLICY.yaml');
-}
+import { applyPolicies, eventLookup, isUp, out, parsed, probedPorts, requireRoot } from './plumbing.js';
 
 export function applyCommand(file: string, name: string): void {
   // Parsed before anything is opened: a bad file changes nothing, whether or not a cluster is up.
@@ -49,20 +33,26 @@ export function deleteCommand(names: readonly string[], name: string): void {
   // As kubectl: a bare name is in namespace 'default'.
   const keys = [...new Set(names.map((n) => (n.includes('/') ? n : namespacedName('default', n))))];
   using fw = PodFirewall.open({ name });
-  const existing = new Set(fw.policies.map(policyKey));
-  const found = keys.filter((k) => existing.has(k));
-  const missing = keys.filter((k) => !existing.has(k));
-  if (found.length > 0) fw.delete(found);
-  for (const k of found) out(`networkpolicy ${k} deleted`);
+  // Which exist is decided under the lock, with the deletion: another command may have just changed them.
+  const { deleted, missing } = fw.remove(keys);
+  for (const k of deleted) out(`networkpolicy ${k} deleted`);
   if (missing.length > 0) {
-    throw new CliError('POLICY_NOT_FOUND', `no networkpolicy ${missing.join(', ')} (have: ${[...existing].join(', ') || 'none'})`);
+    throw new CliError('POLICY_NOT_FOUND', `no networkpolicy ${missing.join(', ')} (have: ${fw.policies.map(policyKey).join(', ') || 'none'})`);
   }
 }
 
 export function statusCommand(name: string, json: boolean): void {
   using fw = PodFirewall.open({ name });
   const status = fw.status();
-  out(json ? toJson(status, 2) : formatStatus(status));
+  if (json) return out(toJson(status, 2));
+  out(formatStatus(status));
+  out();
+  out(
+    status.enforced
+      ? 'The live map generation holds exactly these policies and labels.'
+      : `NOT ENFORCED AS LISTED: the live map generation differs (${status.mismatches.join('; ')}); pod-firewall up CLUSTER.yaml repairs it`,
+  );
+  if (status.interrupted) out(`A command that changed pods was interrupted (${status.interrupted}); the next change repairs what it left.`);
 }
 
 /** Aborts on Ctrl-C (or SIGTERM) instead of dying, so streams end cleanly; the returned function unhooks it. */
@@ -96,14 +86,21 @@ export async function probeCommand(name: string, opts: { json?: boolean; timeout
   using fw = PodFirewall.open({ name });
   const pods = fw.cluster.pods.map(podKey);
   const ports = probedPorts(fw);
-  const results = await fw.probe(ports, opts.timeout);
+  const { results, failedAgents } = await fw.probeReport(ports, opts.timeout);
   if (opts.json) {
-    out(toJson({ pods, ports, results: Object.fromEntries(results), denied: deniedFlows(results) }, 2));
-    return;
+    out(toJson({ pods, ports, results: Object.fromEntries(results), denied: deniedFlows(results), failedAgents: Object.fromEntries(failedAgents) }, 2));
+  } else {
+    out(opts.compact ? formatCombinedMatrix(pods, results, ports) : formatMatrix(pods, results, ports));
+    out();
+    out(`${summarizeProbe(results)} ('.' connected, 'X' blocked, '-' self, '?' not measured)`);
   }
-  out(opts.compact ? formatCombinedMatrix(pods, results, ports) : formatMatrix(pods, results, ports));
-  out();
-  out(`${summarizeProbe(results)} ('.' connected, 'X' blocked, '-' self)`);
+  if (failedAgents.size > 0) {
+    const which = [...failedAgents].map(([pod, why]) => `  ${pod}: ${why}`).join('\n');
+    throw new FirewallError(
+      'AGENT_FAILED',
+      `the agents of ${failedAgents.size} pods did not answer; their flows are not measured ('?'):\n${which}\n(pod-firewall up CLUSTER.yaml restarts them)`,
+    );
+  }
 }
 
 export function downCommand(name: string): void {

@@ -4,9 +4,11 @@
  * check, adopting the running instance, naming things in flow events, and
  * the apply step both the `apply` command and the demo print as kubectl does.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { TsbpfError, withContext } from '@tsbpf/object';
 import { CliError } from '../errors.js';
+import { PolicyError } from '../policy/errors.js';
+import { YAML_LIMITS } from '../policy/yaml-diagnostics.js';
 import { PodFirewall, type ProbePort } from '../firewall.js';
 import { monotonicClock, table, type EventLookup } from '../format.js';
 import { podKey, policyKey, type Cluster, type NetworkPolicy } from '../policy/model.js';
@@ -15,15 +17,46 @@ export const out = (text = '') => void process.stdout.write(`${text}\n`);
 export const indent = (text: string, by = '  ') => text.replace(/^(?=.)/gm, by);
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-/** A file's text ('-' is standard input); a missing file is the user's mistake, not ours. */
-function readText(file: string): string {
+/**
+ * A file's text ('-' is standard input); a missing file is the user's
+ * mistake, not ours. Reading stops past the YAML size limit, so a huge file
+ * (or an endless pipe) is refused without being read whole.
+ */
+export function readText(file: string): string {
+  const limit = YAML_LIMITS.characters;
+  let fd: number | undefined;
   try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
+    fd = file === '-' ? 0 : openSync(file, 'r');
+    if (fd !== 0 && fstatSync(fd).isFile() && fstatSync(fd).size > limit * 4) throw tooLarge(file);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const chunk = Buffer.alloc(1 << 16);
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue; // a non-blocking stdin: wait for more
+        throw e;
+      }
+      if (n === 0) break;
+      chunks.push(Buffer.from(chunk.subarray(0, n)));
+      total += n;
+      // Characters are at most bytes; this many bytes may still be few enough characters.
+      if (total > limit * 4) throw tooLarge(file);
+    }
+    return Buffer.concat(chunks).toString('utf8');
   } catch (e) {
+    if (TsbpfError.is(e)) throw e;
     const err = e as NodeJS.ErrnoException;
     throw new CliError('FILE_UNREADABLE', err.code === 'ENOENT' ? 'no such file' : err.message, { cause: e }).addContext(file);
+  } finally {
+    if (fd !== undefined && fd !== 0) closeSync(fd);
   }
 }
+
+const tooLarge = (file: string) =>
+  new PolicyError('YAML_LIMIT', `YAML input too large (at most ${YAML_LIMITS.characters} characters)`).addContext(file === '-' ? 'standard input' : file);
 
 /** A file parsed; its errors (which name the field and line already) get the file name in front. */
 export function parsed<T>(file: string, parse: (text: string) => T): T {

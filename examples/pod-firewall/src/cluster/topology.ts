@@ -85,6 +85,11 @@ export function createNode(name: string): void {
   ]);
 }
 
+/**
+ * Makes a pod's namespace and veth pair with both ends down: nothing passes
+ * until `activatePod`, which runs once the datapath is attached to the veth
+ * and the maps know the pod (a pod must never send before its policy holds).
+ */
 export function createPod(name: string, pod: Pod): PodNetwork {
   const node = nodeNetns(name);
   const netns = podNetns(name, pod);
@@ -92,50 +97,66 @@ export function createPod(name: string, pod: Pod): PodNetwork {
   ip(['netns', 'add', netns]);
   sysctl(netns, ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
   ip(['-n', node, 'link', 'add', veth, 'address', HOST_MAC, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns, 'address', podMac(pod.ip)]);
+  ip(['-n', netns, 'link', 'set', 'lo', 'up']);
+  return { pod: podKey(pod), netns, hostVeth: veth, ifindex: ifindexOf(node, veth) };
+}
+
+/** Brings a pod's veth up with its address, routes and permanent neighbours (again: every step may have been done before). */
+export function activatePod(name: string, pod: Pod, net: PodNetwork): void {
   ip(
-    ['-n', node, '-batch', '-'],
-    [`link set ${veth} up`, `route add ${pod.ip}/32 dev ${veth} scope link`, `neigh replace ${pod.ip} lladdr ${podMac(pod.ip)} dev ${veth} nud permanent`].join(
-      '\n',
-    ) + '\n',
+    ['-n', nodeNetns(name), '-batch', '-'],
+    [
+      `link set ${net.hostVeth} up`,
+      `route replace ${pod.ip}/32 dev ${net.hostVeth} scope link`,
+      `neigh replace ${pod.ip} lladdr ${podMac(pod.ip)} dev ${net.hostVeth} nud permanent`,
+    ].join('\n') + '\n',
   );
   ip(
-    ['-n', netns, '-batch', '-'],
+    ['-n', net.netns, '-batch', '-'],
     [
       'link set lo up',
-      `addr add ${pod.ip}/32 dev eth0`,
+      `addr replace ${pod.ip}/32 dev eth0`,
       'link set eth0 up',
-      `route add ${GATEWAY} dev eth0 scope link`,
-      `route add default via ${GATEWAY} dev eth0 onlink`,
+      `route replace ${GATEWAY} dev eth0 scope link`,
+      `route replace default via ${GATEWAY} dev eth0 onlink`,
       `neigh replace ${GATEWAY} lladdr ${HOST_MAC} dev eth0 nud permanent`,
     ].join('\n') + '\n',
   );
-  return { pod: podKey(pod), netns, hostVeth: veth, ifindex: ifindexOf(node, veth) };
+}
+
+/** Takes a pod's host veth down: from here on nothing reaches or leaves the pod. */
+export function deactivatePod(name: string, net: PodNetwork): void {
+  ip(['-n', nodeNetns(name), 'link', 'set', net.hostVeth, 'down']);
+}
+
+/** The host veths in the node namespace: ifindex and whether each is up. */
+export function hostVeths(name: string): Map<string, { ifindex: number; up: boolean }> {
+  const links = JSON.parse(ip(['-n', nodeNetns(name), '-j', 'link', 'show'])) as { ifname: string; ifindex: number; flags?: string[] }[];
+  return new Map(links.map((l) => [l.ifname, { ifindex: l.ifindex, up: (l.flags ?? []).includes('UP') }]));
+}
+
+/** Kills what runs in one of our namespaces, then deletes it (its veth goes with it). */
+export function destroyNetns(ns: string): void {
+  try {
+    const pids = ip(['netns', 'pids', ns]).split('\n').filter(Boolean).map(Number);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  } catch {
+    // the namespace may be half made
+  }
+  try {
+    ip(['netns', 'del', ns]);
+  } catch {
+    // gone meanwhile
+  }
 }
 
 /** Kills what still runs in our namespaces, then deletes them (the veths go with them). */
 export function destroyTopology(name: string): void {
-  for (const ns of existingNetns(name)) {
-    try {
-      const pids = ip(['netns', 'pids', ns]).split('\n').filter(Boolean).map(Number);
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-    } catch {
-      // the namespace may be half made
-    }
-    try {
-      ip(['netns', 'del', ns]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-}
-
-export function createTopology(name: string, cluster: Cluster): PodNetwork[] {
-  createNode(name);
-  return cluster.pods.map((p) => createPod(name, p));
+  for (const ns of existingNetns(name)) destroyNetns(ns);
 }

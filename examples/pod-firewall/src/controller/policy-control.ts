@@ -1,14 +1,18 @@
 /**
  * Policy changes as map updates without a window: a new set of policies (or
- * labels) is compiled, planned against what the maps hold now (the two
- * generations of plan.ts), saved as the intent, and then written into the
- * idle generation, flipped live and cleaned up. Which policies make the new
- * set (create or replace, delete) is decided here too, by namespace/name.
+ * labels, or pods) is compiled, planned against what the maps hold now (the
+ * two generations of plan.ts), saved as the idle generation's state, and then
+ * written into the idle generation, flipped live and cleaned up. The flip is
+ * the commit: before it the old state is in force (and state.json's live slot
+ * says so), after it the new one. Which policies make the new set (create or
+ * replace, delete) is decided here too, by namespace/name.
  */
 import { allocate, compile, policyPrefixes } from '../policy/compile.js';
 import { policyKey, type Cluster, type NetworkPolicy } from '../policy/model.js';
-import { planUpdate } from '../policy/plan.js';
-import { writeState, type InstanceDirs, type SavedState } from './instance.js';
+import { planUpdate, type Generation } from '../policy/plan.js';
+import type { PodNetwork } from '../cluster/topology.js';
+import { crashPoint } from './failpoint.js';
+import type { SavedState } from './instance.js';
 import type { PinnedMaps } from './map-records.js';
 
 export interface ApplyResult {
@@ -30,26 +34,41 @@ export function withoutPolicies(current: readonly NetworkPolicy[], names: readon
   return current.filter((p) => !gone.has(policyKey(p)));
 }
 
+/** What an update moves to: a cluster under policies (and the pods' networks, when pods come or go). */
+export interface Target {
+  readonly cluster: Cluster;
+  readonly policies: readonly NetworkPolicy[];
+  readonly pods?: readonly PodNetwork[];
+  /** Where new pods get addresses from now on (kept when absent). */
+  readonly podCidr?: string;
+}
+
 /**
- * Moves the maps to `cluster` under `policies` and returns the state saved.
- * Nothing changes if compiling fails. The intent is saved before the first
- * map write: if we die half-way, the next run plans from the maps towards it.
+ * Moves the maps from `saved` (the enforced state) to `target` and returns
+ * the state now enforced. Nothing changes if compiling fails. `save` records
+ * the new state as the idle generation's before the first map write, so a
+ * crash at any point leaves state.json naming, for each generation, what the
+ * maps hold in it.
  */
 export function updateMaps(
   maps: PinnedMaps,
-  dirs: InstanceDirs,
   saved: SavedState,
-  cluster: Cluster,
-  policies: readonly NetworkPolicy[],
+  target: Target,
+  save: (gen: Generation, state: SavedState) => void,
 ): { saved: SavedState; result: ApplyResult } {
   const started = performance.now();
+  const { cluster, policies } = target;
   const alloc = allocate(saved.alloc, cluster, policies, policyPrefixes(policies));
   const next = compile(cluster, policies, alloc);
   const plan = planUpdate(maps.readLive(), next);
-  const now: SavedState = { ...saved, cluster, policies, alloc };
-  writeState(dirs, now);
+  const now: SavedState = { ...saved, cluster, policies, alloc, pods: target.pods ?? saved.pods, podCidr: target.podCidr ?? saved.podCidr };
+  save(plan.flip, now);
+  crashPoint('saved');
   maps.execute(plan.write);
+  crashPoint('written');
   maps.setGeneration(plan.flip);
+  crashPoint('flipped');
   maps.execute(plan.cleanup);
+  crashPoint('cleaned');
   return { saved: now, result: { entries: next.policy.size, milliseconds: performance.now() - started } };
 }

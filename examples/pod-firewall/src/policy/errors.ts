@@ -10,6 +10,7 @@ export type PolicyErrorCode =
   | 'POLICY_INVALID' // a NetworkPolicy manifest breaks the API server's rules
   | 'CLUSTER_INVALID' // the cluster file breaks its schema
   | 'YAML_INVALID' // not YAML at all (syntax, duplicate keys)
+  | 'YAML_LIMIT' // a YAML input over a limit: size, nesting depth, aliases
   | 'ADDRESS_INVALID'; // an address or prefix in a model built in code is not IPv4
 
 export interface PolicyErrorDetails {

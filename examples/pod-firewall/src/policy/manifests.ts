@@ -12,7 +12,17 @@ import { addressIn, tryParsePrefix } from './cidr.js';
 import type { PolicyError } from './errors.js';
 import { cidrProblem, dns1123LabelProblem, dns1123SubdomainProblem, issue, portNameProblem, protocolSchema, selectorSchema } from './k8s-rules.js';
 import { policyKey, type NetworkPolicy } from './model.js';
-import { describeValue, dropNulls, fieldError, firstProblem, isRecord, parseYamlStream, type PathSegment, type YamlSource } from './yaml-diagnostics.js';
+import {
+  describeValue,
+  documentValue,
+  dropNulls,
+  fieldError,
+  firstProblem,
+  isRecord,
+  parseYamlStream,
+  type PathSegment,
+  type YamlSource,
+} from './yaml-diagnostics.js';
 
 const policyPortSchema = z
   .strictObject({
@@ -132,7 +142,7 @@ interface Located {
 }
 
 function policiesInDocument(src: YamlSource): Located[] {
-  const raw: unknown = src.doc.toJS();
+  const raw: unknown = documentValue(src);
   if (raw === null || raw === undefined) return [];
   if (!isRecord(raw)) throw policyFailure(raw, src, [], `must be a mapping (a NetworkPolicy), got ${describeValue(raw)}`);
   const listVersion = typeof raw.kind === 'string' ? LIST_KINDS[raw.kind] : undefined;

@@ -3,9 +3,10 @@
  * line numbers (a syntax error stops it), the one zod issue worth showing
  * (unknown fields first, with a "did you mean"), its path as
  * `spec.ingress[0].from`, its message in API-server words, and the line of
- * the offending field.
+ * the offending field. Input limits (size, nesting depth, aliases) are
+ * checked here too, before a hostile file can cost more than a moment.
  */
-import { LineCounter, isNode, parseAllDocuments, type Document } from 'yaml';
+import { Lexer, LineCounter, isAlias, isCollection, isNode, isPair, parseAllDocuments, type Document } from 'yaml';
 import { z } from 'zod';
 import { PolicyError, type PolicyErrorCode } from './errors.js';
 
@@ -158,8 +159,63 @@ export function fieldError(
   return new PolicyError(code, `${subject}: ${where ? `${where}: ` : ''}${message}${line ? ` (line ${line})` : ''}`, { path: where, document, line });
 }
 
-/** Parses every document, failing on the first syntax error; `where` names a document in messages. */
+/** What a YAML input may cost: a NetworkPolicy or cluster file needs a small part of each. */
+export const YAML_LIMITS = {
+  /** Characters of one file (the API server takes objects up to about 1.5 MB). */
+  characters: 1 << 20,
+  /** Collections inside collections (a NetworkPolicy needs about 8). */
+  depth: 64,
+  /** Alias resolutions per document (yaml's guard against "billion laughs" expansion). */
+  aliases: 100,
+} as const;
+
+const limitError = (message: string, details: { document?: number; line?: number } = {}) => new PolicyError('YAML_LIMIT', message, details);
+
+/**
+ * The line where flow collections (`[`, `{`) nest deeper than `max`, from
+ * yaml's lexer (which knows quotes from brackets), before the parser runs:
+ * the parser's own cost grows steeply with that depth (a few kilobytes of
+ * `[` exhaust its memory).
+ */
+function flowDepthOver(text: string, max: number): number | undefined {
+  let depth = 0;
+  let offset = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (token === '[' || token === '{') {
+      if (++depth > max) return text.slice(0, offset).split('\n').length;
+    } else if ((token === ']' || token === '}') && depth > 0) depth--;
+    offset += token.length;
+  }
+  return undefined;
+}
+
+/** The line of the first node nested deeper than `max` collections, walking without recursion. */
+function nodeDepthOver(doc: Document, lines: LineCounter, max: number): number | undefined {
+  const stack: { node: unknown; depth: number }[] = [{ node: doc.contents, depth: 0 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (isPair(node)) {
+      stack.push({ node: node.key, depth }, { node: node.value, depth });
+    } else if (isCollection(node)) {
+      if (depth + 1 > max) return node.range ? lines.linePos(node.range[0]).line : 0;
+      for (const item of node.items) stack.push({ node: item, depth: depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Parses every document, failing on the first syntax error or exceeded
+ * limit (YAML_LIMIT); `where` names a document in messages.
+ */
 export function parseYamlStream(text: string, where: (index: number) => string): YamlSource[] {
+  if (text.length > YAML_LIMITS.characters) {
+    throw limitError(`YAML input too large: ${text.length} characters (at most ${YAML_LIMITS.characters} characters)`);
+  }
+  const deepLine = flowDepthOver(text, YAML_LIMITS.depth);
+  if (deepLine !== undefined) {
+    throw limitError(`YAML nested deeper than ${YAML_LIMITS.depth} levels at line ${deepLine}`, { line: deepLine });
+  }
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lines });
   return docs.map((doc, index) => {
@@ -173,6 +229,36 @@ export function parseYamlStream(text: string, where: (index: number) => string):
         line: pos?.line,
       });
     }
+    const deep = nodeDepthOver(doc, lines, YAML_LIMITS.depth);
+    if (deep !== undefined)
+      throw limitError(`YAML nested deeper than ${YAML_LIMITS.depth} levels${where(index)} at line ${deep}`, { document: index, line: deep });
     return { doc, lines, index };
   });
+}
+
+/** A document as plain data; aliases that would expand it beyond YAML_LIMITS.aliases are refused (YAML_LIMIT). */
+export function documentValue(src: YamlSource): unknown {
+  const aliases = countAliases(src.doc);
+  try {
+    return src.doc.toJS({ maxAliasCount: YAML_LIMITS.aliases });
+  } catch (e) {
+    if (e instanceof ReferenceError && aliases > 0) {
+      throw limitError(`YAML aliases expand too far in document ${src.index} (at most ${YAML_LIMITS.aliases} alias resolutions)`, {
+        document: src.index,
+      });
+    }
+    throw e;
+  }
+}
+
+function countAliases(doc: Document): number {
+  let n = 0;
+  const stack: unknown[] = [doc.contents];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isAlias(node)) n++;
+    else if (isPair(node)) stack.push(node.key, node.value);
+    else if (isCollection(node)) for (const item of node.items) stack.push(item);
+  }
+  return n;
 }
