@@ -6,14 +6,21 @@
 //   tcx ingress of the host veth = packets leaving the pod  -> the pod's Egress policy
 //   tcx egress  of the host veth = packets entering the pod -> the pod's Ingress policy
 //
-// Per packet (IPv4): endpoint by ifindex (unmanaged: pass on) -> conntrack,
+// Per packet (IPv4): endpoint by ifindex (unmanaged: pass on) -> what leaves
+// a pod must carry the pod's own source address (anti-spoofing) -> a non-first
+// fragment takes the ports its first fragment recorded (fragment tracking) ->
+// conntrack,
 // in this direction, then the reply direction (hit: pass). A new flow is
 // decided once, where it is first seen: leaving pod A, both A's egress and,
 // when the destination is a pod B of this node, B's ingress; entering B from
 // elsewhere, B's ingress. A side not isolated allows; otherwise the ipcache
 // (LPM) gives the peer's label identity and CIDR identity, and the policy is
-// looked up for peer in {label, CIDR, any} x {proto+port, proto, any}. Allowed
-// flows get conntrack entries for both sides, so replies pass.
+// looked up for peer in {label, CIDR, any} x {proto+port, proto, any}; an
+// endpoint whose policy has endPort ranges also looks the port up in the
+// `port_ranges` LPM trie (aligned power-of-two blocks of ports), and one whose
+// egress names ports also looks up the destination pod itself (named ports
+// resolve per pod, not per identity). Allowed flows get conntrack entries for
+// both sides, so replies pass.
 //
 // Generations: endpoints and ipcache hold their answers for two generations,
 // and policy keys carry one; `config.generation` says which is live. The
@@ -46,9 +53,18 @@
 
 #define EP_ENFORCE_INGRESS 1
 #define EP_ENFORCE_EGRESS 2
+#define EP_RANGES_INGRESS 4 /* the ingress policy has port ranges in port_ranges */
+#define EP_RANGES_EGRESS 8  /* the egress policy has port ranges in port_ranges */
+#define EP_NAMED_EGRESS 16  /* the egress policy has per-pod entries (named ports) */
 
 #define IDENTITY_WORLD 2
 #define PEER_ANY 0
+/* A policy peer that is one pod (named ports resolve on it): this flag | its endpoint id. */
+#define PEER_POD_FLAG (1U << 25)
+
+/* IPv4 fragment offset bits and the more-fragments flag, host order. */
+#define IP_OFFSET_MASK 0x1fff
+#define IP_MORE_FRAGMENTS 0x2000
 
 enum reason {
 	REASON_UNMANAGED,       /* no endpoint on this interface */
@@ -59,6 +75,8 @@ enum reason {
 	REASON_PASS_NON_IPV4,
 	REASON_DROP_MALFORMED,
 	REASON_EVENT_LOST,      /* the ring buffer was full */
+	REASON_DROP_SPOOFED,    /* a source address the pod does not own (or a local pod's, not from its veth) */
+	REASON_DROP_FRAGMENT,   /* a non-first fragment whose first fragment was not seen */
 	REASON_MAX,
 };
 
@@ -67,11 +85,15 @@ enum verdict { VERDICT_ALLOW = 1, VERDICT_DENY = 2 };
 /* An IPv4 address in network order (the bindings read it as dotted text: tsbpf gen --typedef ipv4_addr=ipv4). */
 typedef __be32 ipv4_addr;
 
+/* A port in network order: the LPM trie matches a range block on its high bits. */
+typedef __be16 port_be;
+
 struct endpoint {
 	__u32 endpoint_id;
 	__u32 identity[2]; /* by generation */
-	__u8 flags[2];     /* EP_ENFORCE_*, by generation */
+	__u8 flags[2];     /* EP_*, by generation */
 	__u16 pad;
+	ipv4_addr addr;    /* the pod's address: the only source allowed to leave it */
 };
 
 struct ipcache_key {
@@ -95,6 +117,32 @@ struct policy_key {
 
 struct policy_value {
 	__u32 policy_id; /* which NetworkPolicy allowed it, for events */
+};
+
+/* An endPort range as aligned power-of-two blocks: a block of 2^k ports has prefixlen PORT_RANGE_FULL_PREFIX - k. */
+struct port_range_key {
+	__u32 prefixlen;
+	__u32 endpoint_id;
+	__u32 peer;
+	__u8 dir_gen;
+	__u8 proto;
+	port_be port; /* the block's first port */
+};
+
+#define PORT_RANGE_FULL_PREFIX 96 /* endpoint, peer, dir_gen, proto and all 16 port bits */
+
+/* Fragment tracking, as Cilium's: a datagram's fragments share (source, destination, IP id, protocol). */
+struct frag_key {
+	ipv4_addr saddr;
+	ipv4_addr daddr;
+	__be16 id;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct frag_value {
+	__u16 sport; /* the first fragment's ports, host order */
+	__u16 dport;
 };
 
 struct ct_key {
@@ -176,6 +224,23 @@ struct {
 } policy SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct port_range_key);
+	__type(value, struct policy_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} port_ranges SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct frag_key);
+	__type(value, struct frag_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} frags SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct ct_key);
@@ -246,8 +311,18 @@ static __always_inline void report(struct __sk_buff *skb, const struct ct_key *t
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* Parses eth/IPv4/L4 into a conntrack tuple (and TCP flags). 0: parsed; 1: not IPv4; -1: malformed. */
-static __always_inline int parse(struct __sk_buff *skb, struct ct_key *t, __u8 *tcp_flags)
+/* What parse() found besides the tuple. */
+struct parsed {
+	__u8 tcp_flags;
+	__u8 first_fragment; /* offset 0, more fragments follow: its ports are to be recorded */
+	__be16 ip_id;
+};
+
+/*
+ * Parses eth/IPv4/L4 into a conntrack tuple. 0: parsed; 1: not IPv4; -1: malformed; -2: a non-first
+ * fragment of a port-bearing protocol (ports not in it: the caller looks them up by the tuple and ip_id).
+ */
+static __always_inline int parse(struct __sk_buff *skb, struct ct_key *t, struct parsed *info)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
@@ -262,6 +337,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct ct_key *t, __u8 *
 		__u8 flags;
 	} *ports; /* ports for TCP, UDP and SCTP; the rest only read for TCP */
 	__u32 l4, need;
+	__u16 frag;
 
 	if ((void *)(eth + 1) > data_end)
 		return -1;
@@ -277,16 +353,18 @@ static __always_inline int parse(struct __sk_buff *skb, struct ct_key *t, __u8 *
 	t->proto = ip->protocol;
 	t->sport = 0;
 	t->dport = 0;
-	/* Non-first fragments carry no ports: they only match port-less rules. */
-	if (ip->frag_off & bpf_htons(0x1fff))
-		return 0;
 	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_SCTP)
-		return 0;
+		return 0; /* no ports: rules for the protocol or for everything judge it, fragmented or not */
+	frag = bpf_ntohs(ip->frag_off);
+	info->ip_id = ip->id;
+	if (frag & IP_OFFSET_MASK)
+		return -2;
+	info->first_fragment = !!(frag & IP_MORE_FRAGMENTS);
 	l4 = sizeof(*eth) + ip->ihl * 4;
 	need = ip->protocol == IPPROTO_TCP ? sizeof(*ports) : 4;
 	ports = data + l4;
 	if ((void *)ports + need > data_end) {
-		/* Headers beyond the linear area: pull them in, then look again. */
+		/* Headers beyond the linear area (or a first fragment too short to hold them): pull, look again. */
 		if (bpf_skb_pull_data(skb, l4 + need))
 			return -1;
 		data = (void *)(long)skb->data;
@@ -301,12 +379,48 @@ static __always_inline int parse(struct __sk_buff *skb, struct ct_key *t, __u8 *
 	if (t->proto == IPPROTO_TCP) { /* not ip->protocol: a pull invalidates packet pointers */
 		if ((void *)(ports + 1) > data_end)
 			return -1;
-		*tcp_flags = ports->flags;
+		info->tcp_flags = ports->flags;
 	}
 	return 0;
 }
 
-static __always_inline struct policy_value *lookup_policy(__u32 ep, __u32 peer, __u8 proto, __u16 dport, __u8 dir_gen)
+static __always_inline void frag_key_of(struct frag_key *k, const struct ct_key *t, __be16 ip_id)
+{
+	k->saddr = t->saddr;
+	k->daddr = t->daddr;
+	k->id = ip_id;
+	k->proto = t->proto;
+	k->pad = 0;
+}
+
+/* A first fragment: its ports, for the fragments that follow. */
+static __always_inline void frag_record(const struct ct_key *t, __be16 ip_id)
+{
+	struct frag_key k;
+	struct frag_value v = { .sport = t->sport, .dport = t->dport };
+
+	frag_key_of(&k, t, ip_id);
+	bpf_map_update_elem(&frags, &k, &v, BPF_ANY);
+}
+
+/* A non-first fragment: the ports of its first fragment. 0: found; -1: never seen (or evicted). */
+static __always_inline int frag_ports(struct ct_key *t, __be16 ip_id)
+{
+	struct frag_key k;
+	struct frag_value *v;
+
+	frag_key_of(&k, t, ip_id);
+	v = bpf_map_lookup_elem(&frags, &k);
+	if (!v)
+		return -1;
+	t->sport = v->sport;
+	t->dport = v->dport;
+	return 0;
+}
+
+/* One peer's entries: {proto+port, proto, any} in the hash, then (ranges) the port in the LPM trie. */
+static __always_inline struct policy_value *lookup_policy(__u32 ep, __u32 peer, __u8 proto, __u16 dport, __u8 dir_gen,
+							  int ranges)
 {
 	struct policy_key k = { .endpoint_id = ep, .peer = peer, .port = dport, .proto = proto, .dir_gen = dir_gen };
 	struct policy_value *v = bpf_map_lookup_elem(&policy, &k);
@@ -321,7 +435,21 @@ static __always_inline struct policy_value *lookup_policy(__u32 ep, __u32 peer, 
 	}
 	k.port = 0;
 	k.proto = 0; /* every protocol */
-	return bpf_map_lookup_elem(&policy, &k);
+	v = bpf_map_lookup_elem(&policy, &k);
+	if (v || !ranges || !dport)
+		return v;
+	{
+		struct port_range_key r = {
+			.prefixlen = PORT_RANGE_FULL_PREFIX,
+			.endpoint_id = ep,
+			.peer = peer,
+			.dir_gen = dir_gen,
+			.proto = proto,
+			.port = bpf_htons(dport),
+		};
+
+		return bpf_map_lookup_elem(&port_ranges, &r);
+	}
 }
 
 static __always_inline void remember(const struct ct_key *t, __u8 dir, __u32 policy_id)
@@ -348,23 +476,40 @@ static __always_inline struct ipcache_value *ipcache_lookup(__u32 addr)
 	return bpf_map_lookup_elem(&ipcache, &k);
 }
 
-/* One side's verdict: 1 allowed (policy_id set when a policy entry said so), 0 denied. */
+/*
+ * One side's verdict: 1 allowed (policy_id set when a policy entry said so), 0 denied. `dst_ep`: on
+ * the egress side, the destination pod's endpoint when it is one of this node (its named ports).
+ */
 static __always_inline int side_allows(const struct endpoint *ep, __u32 gen, __u8 dir, const struct ipcache_value *peer_info,
-				       const struct ct_key *t, __u32 *peer_out, __u32 *policy_id)
+				       const struct endpoint *dst_ep, const struct ct_key *t, __u32 *peer_out, __u32 *policy_id)
 {
 	struct policy_value *allow;
 	__u32 peer = peer_info ? peer_info->identity[gen] : IDENTITY_WORLD;
 	__u32 cidr = peer_info ? peer_info->cidr_identity[gen] : 0;
 	__u8 dir_gen = dir | gen << 1;
+	__u8 flags = ep->flags[gen];
+	int ranges = flags & (dir == DIR_INGRESS ? EP_RANGES_INGRESS : EP_RANGES_EGRESS);
 
 	*peer_out = peer;
-	if (!(ep->flags[gen] & (dir == DIR_INGRESS ? EP_ENFORCE_INGRESS : EP_ENFORCE_EGRESS)))
+	if (!(flags & (dir == DIR_INGRESS ? EP_ENFORCE_INGRESS : EP_ENFORCE_EGRESS)))
 		return 1;
-	allow = lookup_policy(ep->endpoint_id, peer, t->proto, t->dport, dir_gen);
+	allow = lookup_policy(ep->endpoint_id, peer, t->proto, t->dport, dir_gen, ranges);
 	if (!allow && cidr && cidr != peer)
-		allow = lookup_policy(ep->endpoint_id, cidr, t->proto, t->dport, dir_gen);
+		allow = lookup_policy(ep->endpoint_id, cidr, t->proto, t->dport, dir_gen, ranges);
 	if (!allow)
-		allow = lookup_policy(ep->endpoint_id, PEER_ANY, t->proto, t->dport, dir_gen);
+		allow = lookup_policy(ep->endpoint_id, PEER_ANY, t->proto, t->dport, dir_gen, ranges);
+	if (!allow && dst_ep && (flags & EP_NAMED_EGRESS) && t->dport) {
+		/* A named port: the number this very pod gives the name. */
+		struct policy_key k = {
+			.endpoint_id = ep->endpoint_id,
+			.peer = PEER_POD_FLAG | dst_ep->endpoint_id,
+			.port = t->dport,
+			.proto = t->proto,
+			.dir_gen = dir_gen,
+		};
+
+		allow = bpf_map_lookup_elem(&policy, &k);
+	}
 	if (!allow)
 		return 0;
 	*policy_id = allow->policy_id;
@@ -377,9 +522,9 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	struct endpoint *ep = bpf_map_lookup_elem(&endpoints, &ifindex), *dst_ep = 0;
 	struct ipcache_value *src_info = 0, *dst_info = 0;
 	struct ct_key t = {}, reply = {};
+	struct parsed info = {};
 	struct ct_value *seen;
 	__u32 gen, peer = 0, policy_id = 0, dst_ifindex;
-	__u8 tcp_flags = 0;
 	__u64 now;
 	int parsed, ok;
 
@@ -387,16 +532,32 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		count(REASON_UNMANAGED, skb->len);
 		return TCX_NEXT;
 	}
-	parsed = parse(skb, &t, &tcp_flags);
-	if (parsed > 0) {
+	parsed = parse(skb, &t, &info);
+	if (parsed == 1) {
 		count(REASON_PASS_NON_IPV4, skb->len);
 		return TCX_PASS;
 	}
-	if (parsed < 0) {
+	if (parsed == -1) {
 		count(REASON_DROP_MALFORMED, skb->len);
 		return TCX_DROP;
 	}
 	t.dir = dir;
+	/* Leaving the pod: it may only speak for itself (a raw socket can write any source address). */
+	if (dir == DIR_EGRESS && t.saddr != ep->addr) {
+		count(REASON_DROP_SPOOFED, skb->len);
+		report(skb, &t, ep, live_generation(), 0, 0, VERDICT_DENY, REASON_DROP_SPOOFED);
+		return TCX_DROP;
+	}
+	if (parsed == -2) {
+		/* A non-first fragment is judged with its first fragment's ports; without them it is dropped. */
+		if (frag_ports(&t, info.ip_id)) {
+			count(REASON_DROP_FRAGMENT, skb->len);
+			report(skb, &t, ep, live_generation(), 0, 0, VERDICT_DENY, REASON_DROP_FRAGMENT);
+			return TCX_DROP;
+		}
+	} else if (info.first_fragment) {
+		frag_record(&t, info.ip_id);
+	}
 
 	/* An established flow, seen in this direction before ... */
 	seen = bpf_map_lookup_elem(&ct, &t);
@@ -417,13 +578,13 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 
 		/* Expired, or a fresh SYN reusing the ports of a closed connection: a new flow. */
 		if (now - seen->last_seen_ns > lifetime ||
-		    (seen->closing && (tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN))
+		    (seen->closing && (info.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN))
 			seen = 0;
 	}
 	if (seen) {
 		seen->last_seen_ns = now;
 		__sync_fetch_and_add(&seen->packets, 1);
-		if (tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
+		if (info.tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
 			seen->closing = 1;
 		count(REASON_ALLOW_CT, skb->len);
 		return TCX_PASS;
@@ -432,27 +593,35 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	/* A new flow: one generation decides it, on both sides. */
 	gen = live_generation();
 	/* The peer of this side: the destination of what leaves the pod, the source of what enters it. */
-	if (dir == DIR_EGRESS)
+	if (dir == DIR_EGRESS) {
 		dst_info = ipcache_lookup(t.daddr);
-	else
+		/* Leaving for a pod of this node: its endpoint (its named ports, and its ingress below). */
+		dst_ifindex = dst_info ? dst_info->ifindex : 0;
+		if (dst_ifindex)
+			dst_ep = bpf_map_lookup_elem(&endpoints, &dst_ifindex);
+	} else {
 		src_info = ipcache_lookup(t.saddr);
-	ok = side_allows(ep, gen, dir, dir == DIR_EGRESS ? dst_info : src_info, &t, &peer, &policy_id);
+		/* Entering from elsewhere with the address of a pod of this node that did not send it. */
+		if (src_info && src_info->ifindex && src_info->ifindex != skb->ingress_ifindex) {
+			count(REASON_DROP_SPOOFED, skb->len);
+			report(skb, &t, ep, gen, src_info->identity[gen], 0, VERDICT_DENY, REASON_DROP_SPOOFED);
+			return TCX_DROP;
+		}
+	}
+	ok = side_allows(ep, gen, dir, dir == DIR_EGRESS ? dst_info : src_info, dst_ep, &t, &peer, &policy_id);
 	if (!ok) {
 		count(REASON_DENY_POLICY, skb->len);
 		report(skb, &t, ep, gen, peer, 0, VERDICT_DENY, REASON_DENY_POLICY);
 		return TCX_DROP;
 	}
 	/* Leaving for a pod of this node: decide its ingress now too, with the same generation. */
-	dst_ifindex = dir == DIR_EGRESS && dst_info ? dst_info->ifindex : 0;
-	if (dst_ifindex)
-		dst_ep = bpf_map_lookup_elem(&endpoints, &dst_ifindex);
 	if (dst_ep) {
 		struct ct_key in = t;
 		__u32 dst_peer = 0, dst_policy_id = 0;
 
 		in.dir = DIR_INGRESS;
 		src_info = ipcache_lookup(t.saddr);
-		if (!side_allows(dst_ep, gen, DIR_INGRESS, src_info, &t, &dst_peer, &dst_policy_id)) {
+		if (!side_allows(dst_ep, gen, DIR_INGRESS, src_info, 0, &t, &dst_peer, &dst_policy_id)) {
 			count(REASON_DENY_POLICY, skb->len);
 			report(skb, &in, dst_ep, gen, dst_peer, 0, VERDICT_DENY, REASON_DENY_POLICY);
 			return TCX_DROP;

@@ -6,7 +6,7 @@
  * clang) fails when they are stale. Regenerate after changing a map's
  * types in the C:
  *
- *   npx vitest run -u examples/pod-firewall/src/datapath/bindings.test.ts
+ *   npx vitest run examples/pod-firewall/src/datapath/bindings.test.ts -u
  */
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
@@ -25,7 +25,7 @@ describeNeeds([hasCommand('clang')], 'the datapath bindings', () => {
     const text = generateBindings(parseCollectionSpec(object), {
       source: 'firewall.bpf.o',
       memberNames: 'camel',
-      typedefs: { ipv4_addr: 'ipv4' },
+      typedefs: { ipv4_addr: 'ipv4', port_be: 'be16' },
     });
     await expect(text).toMatchFileSnapshot('./bindings.ts');
   });
@@ -35,9 +35,12 @@ describeNeeds([hasCommand('clang')], 'the datapath bindings', () => {
     const spec = parseCollectionSpec(object);
     for (const [name, codecs] of Object.entries(mapCodecs) as [string, Record<'key' | 'value', Codec<unknown>>][]) {
       const m = spec.maps[name]!;
-      for (const [role, id] of [['key', m.btfKeyTypeId], ['value', m.btfValueTypeId]] as const) {
+      for (const [role, id] of [
+        ['key', m.btfKeyTypeId],
+        ['value', m.btfValueTypeId],
+      ] as const) {
         if (role === 'key' && name === 'ipcache') continue; // CIDR text: no BTF type says so
-        const fromBtf = codecFromBtf(spec.btf!, id, { memberNames: 'camel', typedefs: { ipv4_addr: 'ipv4' } });
+        const fromBtf = codecFromBtf(spec.btf!, id, { memberNames: 'camel', typedefs: { ipv4_addr: 'ipv4', port_be: 'be16' } });
         const bytes = Uint8Array.from({ length: fromBtf.size }, (_, i) => (i * 37 + 11) & 0xff);
         const value = decode(fromBtf, bytes);
         expect(decode(codecs[role], bytes)).toEqual(value);
@@ -46,11 +49,18 @@ describeNeeds([hasCommand('clang')], 'the datapath bindings', () => {
     }
   });
 
-  it('REASONS are the datapath\'s enum reason, in order', async () => {
+  it("REASONS are the datapath's enum reason, in order", async () => {
     const { object } = await compile({ source });
     const reason = parseCollectionSpec(object).btf?.findByName('reason', 'enum');
     const named = reason!.values.filter((v) => v.name !== 'REASON_MAX');
     expect(named.map((v) => v.value)).toEqual(named.map((_, i) => i));
-    expect(REASONS).toEqual(named.map((v) => v.name.replace(/^REASON_/, '').toLowerCase().replace(/_/g, '-')));
+    expect(REASONS).toEqual(
+      named.map((v) =>
+        v.name
+          .replace(/^REASON_/, '')
+          .toLowerCase()
+          .replace(/_/g, '-'),
+      ),
+    );
   });
 });
