@@ -15,6 +15,7 @@ import { codecFromBtf, decode, encode, generateBindings, type Codec } from '@tsb
 import { parseCollectionSpec } from '@tsbpf/object';
 import { mapCodecs } from './bindings.js';
 import { REASONS } from './layout.js';
+import { POLICY_MAP_CAPACITY, PORT_RANGE_MAP_CAPACITY } from '../policy/compile.js';
 import { describeNeeds, hasCommand } from '../../../../test/support/env.js';
 
 const source = fileURLToPath(new URL('../../bpf/firewall.bpf.c', import.meta.url));
@@ -62,5 +63,12 @@ describeNeeds([hasCommand('clang')], 'the datapath bindings', () => {
           .replace(/_/g, '-'),
       ),
     );
+  });
+
+  it("the capacities the planner checks are the maps' max_entries", async () => {
+    const { object } = await compile({ source });
+    const maps = parseCollectionSpec(object).maps;
+    expect(maps.policy!.maxEntries).toBe(POLICY_MAP_CAPACITY);
+    expect(maps.port_ranges!.maxEntries).toBe(PORT_RANGE_MAP_CAPACITY);
   });
 });

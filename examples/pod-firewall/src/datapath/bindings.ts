@@ -128,7 +128,9 @@ export const PolicyKey = structAt<PolicyKey>('struct policy_key', 12, 4, [
   { name: 'dirGen', offset: 11, codec: u8 },
 ]);
 
-export const PolicyValue = structAt<PolicyValue>('struct policy_value', 4, 4, [{ name: 'policyId', offset: 0, codec: u32 }]);
+export const PolicyValue = structAt<PolicyValue>('struct policy_value', 4, 4, [
+  { name: 'policyId', offset: 0, codec: u32 },
+]);
 
 export const PortRangeKey = structAt<PortRangeKey>('struct port_range_key', 16, 4, [
   { name: 'prefixlen', offset: 0, codec: u32 },
@@ -169,7 +171,9 @@ export const CtValue = structAt<CtValue>('struct ct_value', 24, 8, [
   { name: 'closing', offset: 20, codec: u32 },
 ]);
 
-export const Config = structAt<Config>('struct config', 4, 4, [{ name: 'generation', offset: 0, codec: u32 }]);
+export const Config = structAt<Config>('struct config', 4, 4, [
+  { name: 'generation', offset: 0, codec: u32 },
+]);
 
 export const Counter = structAt<Counter>('struct counter', 16, 8, [
   { name: 'packets', offset: 0, codec: u64 },
