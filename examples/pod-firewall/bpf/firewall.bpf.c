@@ -393,13 +393,16 @@ static __always_inline void frag_key_of(struct frag_key *k, const struct ct_key 
 	k->pad = 0;
 }
 
-/* A first fragment: its ports, for the fragments that follow. */
+/* A first fragment: its ports, for the fragments that follow (written once: the second hook finds them). */
 static __always_inline void frag_record(const struct ct_key *t, __be16 ip_id)
 {
 	struct frag_key k;
-	struct frag_value v = { .sport = t->sport, .dport = t->dport };
+	struct frag_value v = { .sport = t->sport, .dport = t->dport }, *had;
 
 	frag_key_of(&k, t, ip_id);
+	had = bpf_map_lookup_elem(&frags, &k);
+	if (had && had->sport == v.sport && had->dport == v.dport)
+		return;
 	bpf_map_update_elem(&frags, &k, &v, BPF_ANY);
 }
 
