@@ -8,9 +8,12 @@
 // endpoint is registered under ifindex 1. Cases (`to_pod` unless named):
 //   ct-hit     an established flow: the first conntrack lookup hits
 //   deny       a new flow from a peer with a label and a CIDR identity, no entry
-//              allows it: all 9 policy lookups miss (then the deny event: the
-//              ring buffer is not drained, so after ~4.7k events this is the
-//              cheap "event lost" path, at every N alike)
+//              allows it: the exact-port lookups for both identities miss (the
+//              endpoint's flags say its policy has no wildcard entries), then
+//              the deny event: the ring buffer is not drained, so after ~4.7k
+//              events this is the cheap "event lost" path, at every N alike
+//   deny-every-kind  the same with flags saying the policy has every kind of
+//              wildcard entry: all 9 policy lookups miss
 //   unmanaged  the endpoint lookup misses (the endpoint is removed for it)
 //   from-pod ct-hit  `from_pod`, an established flow leaving the pod: ct-hit plus
 //              the anti-spoofing check (source address = the endpoint's)
@@ -79,7 +82,7 @@ export async function runTestRun({ root, Ns, rounds, repeat, log }) {
   const { TypedMap, PerCpuMap, struct, array, u8, u16, u32, u64, cidrKey, ipv4 } = await import('@tsbpf/maps');
 
   // The codecs of examples/pod-firewall/src/datapath/layout.ts.
-  const endpointValue = struct({ endpointId: u32, identity: array(u32, 2), flags: array(u8, 2), pad: u16, addr: ipv4 });
+  const endpointValue = struct({ endpointId: u32, identity: array(u32, 2), flags: array(u16, 2), addr: ipv4 });
   const ipcacheValue = struct({ identity: array(u32, 2), cidrIdentity: array(u32, 2), ifindex: u32 });
   const policyKey = struct({ endpointId: u32, peer: u32, port: u16, proto: u8, dirGen: u8 });
   const policyValue = struct({ policyId: u32 });
@@ -92,6 +95,10 @@ export async function runTestRun({ root, Ns, rounds, repeat, log }) {
     DENIED_PEER = 601,
     CIDR_ID = (1 << 24) + 5;
   const INGRESS_GEN0 = 1; // dir INGRESS | generation 0 << 1
+  // Endpoint flags: ingress enforced, its policy of exact ports only (the fillers' kind); or with every kind of
+  // wildcard entry too (any port of a protocol, any protocol, any peer), so a deny takes all 9 hash lookups.
+  const INGRESS = 1;
+  const INGRESS_EVERY_KIND = 1 | 32 | 128 | 512;
   const { object } = await compile({ source: join(root, 'examples/pod-firewall/bpf/firewall.bpf.c') });
   const spec = parseCollectionSpec(object);
   const max = Math.max(...Ns);
@@ -106,7 +113,7 @@ export async function runTestRun({ root, Ns, rounds, repeat, log }) {
       const policy = new TypedMap(m.policy, policyKey, policyValue);
       const config = new TypedMap(m.config, u32, configValue);
       const counters = new PerCpuMap(m.counters, u32, counterValue);
-      const endpoint = { endpointId: EP, identity: Uint32Array.from([SELF, SELF]), flags: Uint8Array.from([1, 1]), pad: 0, addr: '10.252.0.2' };
+      const endpoint = { endpointId: EP, identity: Uint32Array.from([SELF, SELF]), flags: Uint16Array.from([INGRESS, INGRESS]), addr: '10.252.0.2' };
       config.set(0, { generation: 0 });
       endpoints.set(1, endpoint);
       const ic = (id, cidr, ifindex = 0) => ({ identity: Uint32Array.from([id, id]), cidrIdentity: Uint32Array.from([cidr, cidr]), ifindex });
@@ -158,6 +165,14 @@ export async function runTestRun({ root, Ns, rounds, repeat, log }) {
           s.endpoints.set(1, s.endpoint);
         }
       },
+      'deny-every-kind': (s) => {
+        s.endpoints.set(1, { ...s.endpoint, flags: Uint16Array.from([INGRESS_EVERY_KIND, INGRESS_EVERY_KIND]) });
+        try {
+          return s.prog.testRun({ data: s.deny, repeat });
+        } finally {
+          s.endpoints.set(1, s.endpoint);
+        }
+      },
       'from-pod ct-hit': (s) => s.fromPod.testRun({ data: s.out, repeat }),
       spoofed: (s) => s.fromPod.testRun({ data: s.spoofed, repeat }),
       'frag-first': (s) => s.prog.testRun({ data: s.fragFirst, repeat }),
@@ -166,6 +181,7 @@ export async function runTestRun({ root, Ns, rounds, repeat, log }) {
     const expect = {
       'ct-hit': [0, REASON.allowCt],
       deny: [2, REASON.denyPolicy],
+      'deny-every-kind': [2, REASON.denyPolicy],
       unmanaged: [-1 >>> 0, REASON.unmanaged],
       'from-pod ct-hit': [0, REASON.allowCt],
       spoofed: [2, REASON.dropSpoofed],

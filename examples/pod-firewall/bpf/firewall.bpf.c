@@ -15,7 +15,8 @@
 // when the destination is a pod B of this node, B's ingress; entering B from
 // elsewhere, B's ingress. A side not isolated allows; otherwise the ipcache
 // (LPM) gives the peer's label identity and CIDR identity, and the policy is
-// looked up for peer in {label, CIDR, any} x {proto+port, proto, any}; an
+// looked up for peer in {label, CIDR, any} x {proto+port, proto, any} (skipping
+// the kinds of entries the endpoint's policy has none of, by its flags); an
 // endpoint whose policy has endPort ranges also looks the port up in the
 // `port_ranges` LPM trie (aligned power-of-two blocks of ports), and one whose
 // egress names ports also looks up the destination pod itself (named ports
@@ -56,6 +57,13 @@
 #define EP_RANGES_INGRESS 4 /* the ingress policy has port ranges in port_ranges */
 #define EP_RANGES_EGRESS 8  /* the egress policy has port ranges in port_ranges */
 #define EP_NAMED_EGRESS 16  /* the egress policy has per-pod entries (named ports) */
+/* Which wildcard entries the policy has, by direction: lookups for kinds it has none of are skipped. */
+#define EP_PORT_ANY_INGRESS 32   /* entries for every port of one protocol */
+#define EP_PORT_ANY_EGRESS 64
+#define EP_PROTO_ANY_INGRESS 128 /* entries for every protocol */
+#define EP_PROTO_ANY_EGRESS 256
+#define EP_PEER_ANY_INGRESS 512  /* entries for any peer */
+#define EP_PEER_ANY_EGRESS 1024
 
 #define IDENTITY_WORLD 2
 #define PEER_ANY 0
@@ -91,8 +99,7 @@ typedef __be16 port_be;
 struct endpoint {
 	__u32 endpoint_id;
 	__u32 identity[2]; /* by generation */
-	__u8 flags[2];     /* EP_*, by generation */
-	__u16 pad;
+	__u16 flags[2];    /* EP_*, by generation */
 	ipv4_addr addr;    /* the pod's address: the only source allowed to leave it */
 };
 
@@ -286,7 +293,7 @@ static __always_inline void count(__u32 reason, __u32 bytes)
 }
 
 static __always_inline void report(struct __sk_buff *skb, const struct ct_key *t, const struct endpoint *ep, __u32 gen,
-				   __u32 peer, __u32 policy_id, __u8 verdict, __u8 reason)
+				   __u32 peer, __u32 policy_id, __u8 verdict, __u8 reason, __u64 now)
 {
 	struct flow_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -294,7 +301,7 @@ static __always_inline void report(struct __sk_buff *skb, const struct ct_key *t
 		count(REASON_EVENT_LOST, 0);
 		return;
 	}
-	e->timestamp_ns = bpf_ktime_get_ns();
+	e->timestamp_ns = now;
 	e->saddr = t->saddr;
 	e->daddr = t->daddr;
 	e->sport = t->sport;
@@ -421,26 +428,36 @@ static __always_inline int frag_ports(struct ct_key *t, __be16 ip_id)
 	return 0;
 }
 
-/* One peer's entries: {proto+port, proto, any} in the hash, then (ranges) the port in the LPM trie. */
+/* Which kinds of entries one side's policy has (LOOK_*), so lookups of kinds it lacks are skipped. */
+#define LOOK_PORT_ANY 1
+#define LOOK_PROTO_ANY 2
+#define LOOK_RANGES 4
+#define LOOK_PEER_ANY 8
+
+/* One peer's entries: {proto+port, proto, any} in the hash, then the port in the LPM trie (each if it has such entries). */
 static __always_inline struct policy_value *lookup_policy(__u32 ep, __u32 peer, __u8 proto, __u16 dport, __u8 dir_gen,
-							  int ranges)
+							  __u32 look)
 {
 	struct policy_key k = { .endpoint_id = ep, .peer = peer, .port = dport, .proto = proto, .dir_gen = dir_gen };
 	struct policy_value *v = bpf_map_lookup_elem(&policy, &k);
 
 	if (v)
 		return v;
-	if (dport) {
+	if (dport && (look & LOOK_PORT_ANY)) {
 		k.port = 0; /* every port of this protocol */
 		v = bpf_map_lookup_elem(&policy, &k);
 		if (v)
 			return v;
 	}
-	k.port = 0;
-	k.proto = 0; /* every protocol */
-	v = bpf_map_lookup_elem(&policy, &k);
-	if (v || !ranges || !dport)
-		return v;
+	if (look & LOOK_PROTO_ANY) {
+		k.port = 0;
+		k.proto = 0; /* every protocol */
+		v = bpf_map_lookup_elem(&policy, &k);
+		if (v)
+			return v;
+	}
+	if (!(look & LOOK_RANGES) || !dport)
+		return 0;
 	{
 		struct port_range_key r = {
 			.prefixlen = PORT_RANGE_FULL_PREFIX,
@@ -455,9 +472,9 @@ static __always_inline struct policy_value *lookup_policy(__u32 ep, __u32 peer, 
 	}
 }
 
-static __always_inline void remember(const struct ct_key *t, __u8 dir, __u32 policy_id)
+static __always_inline void remember(const struct ct_key *t, __u8 dir, __u32 policy_id, __u64 now)
 {
-	struct ct_value v = { .last_seen_ns = bpf_ktime_get_ns(), .packets = 1, .policy_id = policy_id };
+	struct ct_value v = { .last_seen_ns = now, .packets = 1, .policy_id = policy_id };
 	struct ct_key k = *t;
 
 	k.dir = dir;
@@ -490,17 +507,26 @@ static __always_inline int side_allows(const struct endpoint *ep, __u32 gen, __u
 	__u32 peer = peer_info ? peer_info->identity[gen] : IDENTITY_WORLD;
 	__u32 cidr = peer_info ? peer_info->cidr_identity[gen] : 0;
 	__u8 dir_gen = dir | gen << 1;
-	__u8 flags = ep->flags[gen];
-	int ranges = flags & (dir == DIR_INGRESS ? EP_RANGES_INGRESS : EP_RANGES_EGRESS);
+	__u16 flags = ep->flags[gen];
+	__u32 look;
 
 	*peer_out = peer;
-	if (!(flags & (dir == DIR_INGRESS ? EP_ENFORCE_INGRESS : EP_ENFORCE_EGRESS)))
-		return 1;
-	allow = lookup_policy(ep->endpoint_id, peer, t->proto, t->dport, dir_gen, ranges);
+	if (dir == DIR_INGRESS) {
+		if (!(flags & EP_ENFORCE_INGRESS))
+			return 1;
+		look = (flags & EP_PORT_ANY_INGRESS ? LOOK_PORT_ANY : 0) | (flags & EP_PROTO_ANY_INGRESS ? LOOK_PROTO_ANY : 0) |
+		       (flags & EP_RANGES_INGRESS ? LOOK_RANGES : 0) | (flags & EP_PEER_ANY_INGRESS ? LOOK_PEER_ANY : 0);
+	} else {
+		if (!(flags & EP_ENFORCE_EGRESS))
+			return 1;
+		look = (flags & EP_PORT_ANY_EGRESS ? LOOK_PORT_ANY : 0) | (flags & EP_PROTO_ANY_EGRESS ? LOOK_PROTO_ANY : 0) |
+		       (flags & EP_RANGES_EGRESS ? LOOK_RANGES : 0) | (flags & EP_PEER_ANY_EGRESS ? LOOK_PEER_ANY : 0);
+	}
+	allow = lookup_policy(ep->endpoint_id, peer, t->proto, t->dport, dir_gen, look);
 	if (!allow && cidr && cidr != peer)
-		allow = lookup_policy(ep->endpoint_id, cidr, t->proto, t->dport, dir_gen, ranges);
-	if (!allow)
-		allow = lookup_policy(ep->endpoint_id, PEER_ANY, t->proto, t->dport, dir_gen, ranges);
+		allow = lookup_policy(ep->endpoint_id, cidr, t->proto, t->dport, dir_gen, look);
+	if (!allow && (look & LOOK_PEER_ANY))
+		allow = lookup_policy(ep->endpoint_id, PEER_ANY, t->proto, t->dport, dir_gen, look);
 	if (!allow && dst_ep && (flags & EP_NAMED_EGRESS) && t->dport) {
 		/* A named port: the number this very pod gives the name. */
 		struct policy_key k = {
@@ -548,14 +574,14 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	/* Leaving the pod: it may only speak for itself (a raw socket can write any source address). */
 	if (dir == DIR_EGRESS && t.saddr != ep->addr) {
 		count(REASON_DROP_SPOOFED, skb->len);
-		report(skb, &t, ep, live_generation(), 0, 0, VERDICT_DENY, REASON_DROP_SPOOFED);
+		report(skb, &t, ep, live_generation(), 0, 0, VERDICT_DENY, REASON_DROP_SPOOFED, bpf_ktime_get_ns());
 		return TCX_DROP;
 	}
 	if (parsed == -2) {
 		/* A non-first fragment is judged with its first fragment's ports; without them it is dropped. */
 		if (frag_ports(&t, info.ip_id)) {
 			count(REASON_DROP_FRAGMENT, skb->len);
-			report(skb, &t, ep, live_generation(), 0, 0, VERDICT_DENY, REASON_DROP_FRAGMENT);
+			report(skb, &t, ep, live_generation(), 0, 0, VERDICT_DENY, REASON_DROP_FRAGMENT, bpf_ktime_get_ns());
 			return TCX_DROP;
 		}
 	} else if (info.first_fragment) {
@@ -607,14 +633,14 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		/* Entering from elsewhere with the address of a pod of this node that did not send it. */
 		if (src_info && src_info->ifindex && src_info->ifindex != skb->ingress_ifindex) {
 			count(REASON_DROP_SPOOFED, skb->len);
-			report(skb, &t, ep, gen, src_info->identity[gen], 0, VERDICT_DENY, REASON_DROP_SPOOFED);
+			report(skb, &t, ep, gen, src_info->identity[gen], 0, VERDICT_DENY, REASON_DROP_SPOOFED, now);
 			return TCX_DROP;
 		}
 	}
 	ok = side_allows(ep, gen, dir, dir == DIR_EGRESS ? dst_info : src_info, dst_ep, &t, &peer, &policy_id);
 	if (!ok) {
 		count(REASON_DENY_POLICY, skb->len);
-		report(skb, &t, ep, gen, peer, 0, VERDICT_DENY, REASON_DENY_POLICY);
+		report(skb, &t, ep, gen, peer, 0, VERDICT_DENY, REASON_DENY_POLICY, now);
 		return TCX_DROP;
 	}
 	/* Leaving for a pod of this node: decide its ingress now too, with the same generation. */
@@ -626,21 +652,21 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		src_info = ipcache_lookup(t.saddr);
 		if (!side_allows(dst_ep, gen, DIR_INGRESS, src_info, 0, &t, &dst_peer, &dst_policy_id)) {
 			count(REASON_DENY_POLICY, skb->len);
-			report(skb, &in, dst_ep, gen, dst_peer, 0, VERDICT_DENY, REASON_DENY_POLICY);
+			report(skb, &in, dst_ep, gen, dst_peer, 0, VERDICT_DENY, REASON_DENY_POLICY, now);
 			return TCX_DROP;
 		}
-		remember(&t, DIR_INGRESS, dst_policy_id);
+		remember(&t, DIR_INGRESS, dst_policy_id, now);
 		/* Each side a policy allowed reports it, at its own endpoint (as Hubble shows both). */
 		if (dst_policy_id)
-			report(skb, &in, dst_ep, gen, dst_peer, dst_policy_id, VERDICT_ALLOW, REASON_ALLOW_POLICY);
+			report(skb, &in, dst_ep, gen, dst_peer, dst_policy_id, VERDICT_ALLOW, REASON_ALLOW_POLICY, now);
 		if (policy_id)
-			report(skb, &t, ep, gen, peer, policy_id, VERDICT_ALLOW, REASON_ALLOW_POLICY);
+			report(skb, &t, ep, gen, peer, policy_id, VERDICT_ALLOW, REASON_ALLOW_POLICY, now);
 		else
 			policy_id = dst_policy_id;
 	} else if (policy_id) {
-		report(skb, &t, ep, gen, peer, policy_id, VERDICT_ALLOW, REASON_ALLOW_POLICY);
+		report(skb, &t, ep, gen, peer, policy_id, VERDICT_ALLOW, REASON_ALLOW_POLICY, now);
 	}
-	remember(&t, dir, policy_id);
+	remember(&t, dir, policy_id, now);
 	count(policy_id ? REASON_ALLOW_POLICY : REASON_ALLOW_UNENFORCED, skb->len);
 	return TCX_PASS;
 }

@@ -113,7 +113,7 @@ export class PinnedMaps implements Disposable {
     const u32s = (x: readonly number[]) => Uint32Array.from(x);
     this.endpoints.setMany(
       ops.endpointsSet.map(
-        ([pod, e]) => [ifindexOf(pod), { endpointId: e.endpointId, identity: u32s(e.identity), flags: Uint8Array.from(e.flags), pad: 0, addr: e.ip }] as const,
+        ([pod, e]) => [ifindexOf(pod), { endpointId: e.endpointId, identity: u32s(e.identity), flags: Uint16Array.from(e.flags), addr: e.ip }] as const,
       ),
     );
     for (const [cidr, v] of ops.ipcacheSet) {

@@ -7,8 +7,7 @@ import { array, be16, cidrKey, ipv4, structAt, u16, u32, u64, u8 } from '@tsbpf/
 export interface Endpoint {
   endpointId: number;
   identity: Uint32Array;
-  flags: Uint8Array;
-  pad: number;
+  flags: Uint16Array;
   addr: string;
 }
 
@@ -109,8 +108,7 @@ export interface FlowEvent {
 export const Endpoint = structAt<Endpoint>('struct endpoint', 20, 4, [
   { name: 'endpointId', offset: 0, codec: u32 },
   { name: 'identity', offset: 4, codec: array(u32, 2) },
-  { name: 'flags', offset: 12, codec: array(u8, 2) },
-  { name: 'pad', offset: 14, codec: u16 },
+  { name: 'flags', offset: 12, codec: array(u16, 2) },
   { name: 'addr', offset: 16, codec: ipv4 },
 ]);
 

@@ -10,6 +10,7 @@ import {
   EP_ENFORCE_EGRESS,
   EP_ENFORCE_INGRESS,
   EP_NAMED_EGRESS,
+  EP_PEER_ANY_INGRESS,
   EP_RANGES_INGRESS,
   PEER_ANY,
   PEER_POD_FLAG,
@@ -132,7 +133,7 @@ describe('the policy-to-map compiler', () => {
     expect(ingress).toContain(`${PEER_ANY}:17/80/15`);
     expect(ingress).toContain(`${PEER_ANY}:6/81/16`);
     expect(ingress).toContain(`${PEER_ANY}:17/32768/1`);
-    expect(state.endpoints.get('y/c')!.flags).toBe(EP_ENFORCE_INGRESS | EP_ENFORCE_EGRESS | EP_RANGES_INGRESS | EP_NAMED_EGRESS);
+    expect(state.endpoints.get('y/c')!.flags).toBe(EP_ENFORCE_INGRESS | EP_ENFORCE_EGRESS | EP_RANGES_INGRESS | EP_PEER_ANY_INGRESS | EP_NAMED_EGRESS);
     // Egress named ports resolve per destination pod: one entry per pod, keyed by the pod itself.
     const egress = [...state.policy.values()].filter((e) => e.dir === DIR_EGRESS);
     expect(egress).toHaveLength(9);

@@ -31,6 +31,13 @@ export const EP_RANGES_INGRESS = 4;
 export const EP_RANGES_EGRESS = 8;
 /** The endpoint's egress policy has per-pod entries (named ports, which resolve on each destination pod). */
 export const EP_NAMED_EGRESS = 16;
+/** Which wildcard entries the endpoint's policy has, by direction: the datapath skips lookups of kinds it lacks. */
+export const EP_PORT_ANY_INGRESS = 32;
+export const EP_PORT_ANY_EGRESS = 64;
+export const EP_PROTO_ANY_INGRESS = 128;
+export const EP_PROTO_ANY_EGRESS = 256;
+export const EP_PEER_ANY_INGRESS = 512;
+export const EP_PEER_ANY_EGRESS = 1024;
 export const PEER_ANY = 0;
 /** A peer that is one pod, by endpoint id (bpf: PEER_POD_FLAG); only named egress ports use it. */
 export const PEER_POD_FLAG = 2 ** 25;
@@ -262,8 +269,17 @@ export function compile(
     const had = policy.get(k);
     if (!had || had.policyId > e.policyId) policy.set(k, e);
   };
-  const flagFor = (e: PolicyEntry) =>
-    e.peer >= PEER_POD_FLAG ? EP_NAMED_EGRESS : isRangeEntry(e) ? (e.dir === DIR_INGRESS ? EP_RANGES_INGRESS : EP_RANGES_EGRESS) : 0;
+  // The kinds of entries an endpoint has, by direction: the datapath looks up only those.
+  const flagFor = (e: PolicyEntry) => {
+    if (e.peer >= PEER_POD_FLAG) return EP_NAMED_EGRESS;
+    const ingress = e.dir === DIR_INGRESS;
+    let f = 0;
+    if (isRangeEntry(e)) f |= ingress ? EP_RANGES_INGRESS : EP_RANGES_EGRESS;
+    else if (e.proto === 0) f |= ingress ? EP_PROTO_ANY_INGRESS : EP_PROTO_ANY_EGRESS;
+    else if (e.port === 0) f |= ingress ? EP_PORT_ANY_INGRESS : EP_PORT_ANY_EGRESS;
+    if (e.peer === PEER_ANY) f |= ingress ? EP_PEER_ANY_INGRESS : EP_PEER_ANY_EGRESS;
+    return f;
+  };
   for (const pod of cluster.pods) {
     const endpointId = need(alloc.endpoints, podKey(pod), 'endpoint id');
     const selecting = policies.filter((p) => p.metadata.namespace === pod.namespace && matchesSelector(p.spec.podSelector, pod.labels));

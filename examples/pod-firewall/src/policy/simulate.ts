@@ -5,6 +5,12 @@ import {
   EP_ENFORCE_EGRESS,
   EP_ENFORCE_INGRESS,
   EP_NAMED_EGRESS,
+  EP_PEER_ANY_EGRESS,
+  EP_PEER_ANY_INGRESS,
+  EP_PORT_ANY_EGRESS,
+  EP_PORT_ANY_INGRESS,
+  EP_PROTO_ANY_EGRESS,
+  EP_PROTO_ANY_INGRESS,
   EP_RANGES_EGRESS,
   EP_RANGES_INGRESS,
   IDENTITY_WORLD,
@@ -72,15 +78,21 @@ function sideAllows(
 ): boolean {
   const flags = ep.flags[gen];
   if (!(flags & (dir === DIR_INGRESS ? EP_ENFORCE_INGRESS : EP_ENFORCE_EGRESS))) return true;
-  const hasRanges = (flags & (dir === DIR_INGRESS ? EP_RANGES_INGRESS : EP_RANGES_EGRESS)) !== 0;
+  // The kinds of entries the endpoint's flags say it has: the datapath looks up no others.
+  const kind = (ingress: number, egress: number) => (flags & (dir === DIR_INGRESS ? ingress : egress)) !== 0;
+  const hasRanges = kind(EP_RANGES_INGRESS, EP_RANGES_EGRESS);
+  const hasPortAny = kind(EP_PORT_ANY_INGRESS, EP_PORT_ANY_EGRESS);
+  const hasProtoAny = kind(EP_PROTO_ANY_INGRESS, EP_PROTO_ANY_EGRESS);
+  const hasPeerAny = kind(EP_PEER_ANY_INGRESS, EP_PEER_ANY_EGRESS);
   const peer = peerInfo ? peerInfo.identity[gen] : IDENTITY_WORLD;
   const cidr = peerInfo ? peerInfo.cidrIdentity[gen] : 0;
   const has = (p: number, proto2: number, port2: number, portBits: number) =>
     state.policy.has(livePolicyKey({ generation: gen, endpointId: ep.endpointId, peer: p, dir, proto: proto2, port: port2, portBits }));
   // The LPM trie: any block of this endpoint, peer, direction and protocol holding the port.
   const inRange = (p: number) => (ranges.get(rangeGroup(gen, ep.endpointId, p, dir, proto)) ?? []).some((b) => inBlock(b, port));
-  const hit = (p: number) => has(p, proto, port, 16) || (port !== 0 && has(p, proto, 0, 0)) || has(p, 0, 0, 0) || (hasRanges && port !== 0 && inRange(p));
-  if (hit(peer) || (cidr !== 0 && cidr !== peer && hit(cidr)) || hit(PEER_ANY)) return true;
+  const hit = (p: number) =>
+    has(p, proto, port, 16) || (hasPortAny && port !== 0 && has(p, proto, 0, 0)) || (hasProtoAny && has(p, 0, 0, 0)) || (hasRanges && port !== 0 && inRange(p));
+  if (hit(peer) || (cidr !== 0 && cidr !== peer && hit(cidr)) || (hasPeerAny && hit(PEER_ANY))) return true;
   // A named port: the number the destination pod itself gives the name.
   return dstEp !== undefined && (flags & EP_NAMED_EGRESS) !== 0 && port !== 0 && has(PEER_POD_FLAG + dstEp.endpointId, proto, port, 16);
 }
