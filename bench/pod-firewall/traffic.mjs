@@ -38,7 +38,7 @@ const split = (n) => ({ tcp: Math.ceil(n / 2), udp: Math.floor(n / 2) });
 
 /**
  * The server pod takes, from the client pod only, TCP and UDP on n filler
- * ports from `base` (n policy entries: endPort ranges are expanded) plus the
+ * ports from `base` (n policy entries, one per port) plus the
  * three benchmark ports: n + 3 entries.
  */
 export function policyFor(n, base = FILLER_BASE) {
@@ -54,8 +54,9 @@ export function policyFor(n, base = FILLER_BASE) {
         {
           from: [{ podSelector: { matchLabels: { role: 'client' } } }],
           ports: [
-            { protocol: 'TCP', port: base, endPort: base + tcp - 1 },
-            ...(udp > 0 ? [{ protocol: 'UDP', port: base, endPort: base + udp - 1 }] : []),
+            // One port each, not endPort ranges: a range is a handful of aligned blocks, not n entries.
+            ...Array.from({ length: tcp }, (_, i) => ({ protocol: 'TCP', port: base + i })),
+            ...Array.from({ length: udp }, (_, i) => ({ protocol: 'UDP', port: base + i })),
             { protocol: 'TCP', port: PORTS.iperf },
             { protocol: 'TCP', port: PORTS.crr },
             { protocol: 'UDP', port: PORTS.udp },
@@ -75,7 +76,14 @@ export function policyFor(n, base = FILLER_BASE) {
 export function iptablesFor(n, serverVeth) {
   const count = split(n);
   const chain = `${NAME}-server`;
-  const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', `:${chain} - [0:0]`, `-A FORWARD -o ${serverVeth} -j ${chain}`];
+  const lines = [
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    `:${chain} - [0:0]`,
+    `-A FORWARD -o ${serverVeth} -j ${chain}`,
+  ];
   for (const proto of ['tcp', 'udp']) {
     for (let i = 0; i < count[proto]; i++) lines.push(`-A ${chain} -s ${CLIENT_IP}/32 -p ${proto} -m ${proto} --dport ${FILLER_BASE + i} -j ACCEPT`);
   }
@@ -107,7 +115,9 @@ function iptablesRestore(text) {
 }
 
 function iptablesRuleCount() {
-  return inNetns(NODE, ['iptables-save', '-t', 'filter']).split('\n').filter((l) => l.startsWith('-A ')).length;
+  return inNetns(NODE, ['iptables-save', '-t', 'filter'])
+    .split('\n')
+    .filter((l) => l.startsWith('-A ')).length;
 }
 
 // ---- processes in the pods ------------------------------------------------
@@ -281,7 +291,6 @@ export async function datapathSwitch(root) {
   return sw;
 }
 
-
 /**
  * TCP throughput (iperf3, client CPU0 / server CPU1), TCP connect/request/
  * response rate (both on CPU1: a latency-bound loop, where a cross-CPU wakeup
@@ -302,10 +311,16 @@ export async function trafficBench(root, fw, { Ns, rounds, seconds, variants, lo
     await waitFor(servers[1], 'crr-server', /listening/);
     const metrics = {
       tcpGbps: async () => {
-        const out = await run(CLIENT_NS, 0, ['iperf3', '-c', SERVER_IP, '-p', String(PORTS.iperf), '-t', String(seconds), '-J', '--connect-timeout', '3000'], (seconds + 15) * 1000);
+        const out = await run(
+          CLIENT_NS,
+          0,
+          ['iperf3', '-c', SERVER_IP, '-p', String(PORTS.iperf), '-t', String(seconds), '-J', '--connect-timeout', '3000'],
+          (seconds + 15) * 1000,
+        );
         return JSON.parse(out).end.sum_received.bits_per_second / 1e9;
       },
-      crrPerSec: async () => JSON.parse(await run(CLIENT_NS, 1, [bin, 'crr-client', SERVER_IP, String(PORTS.crr), String(seconds)], (seconds + 15) * 1000)).rate,
+      crrPerSec: async () =>
+        JSON.parse(await run(CLIENT_NS, 1, [bin, 'crr-client', SERVER_IP, String(PORTS.crr), String(seconds)], (seconds + 15) * 1000)).rate,
       udpKpps: async () => {
         const sink = start(SERVER_NS, 1, [bin, 'udp-sink', String(PORTS.udp), String(seconds)]);
         try {
@@ -356,7 +371,11 @@ export async function trafficBench(root, fw, { Ns, rounds, seconds, variants, lo
             const value = await measure();
             samples[m][v][n].push(value);
           }
-          log(`  N=${n} round ${r + 1}/${rounds} ${v}: ${Object.keys(metrics).map((m) => `${m}=${samples[m][v][n].at(-1).toFixed(m === 'tcpGbps' ? 2 : 1)}`).join(' ')}`);
+          log(
+            `  N=${n} round ${r + 1}/${rounds} ${v}: ${Object.keys(metrics)
+              .map((m) => `${m}=${samples[m][v][n].at(-1).toFixed(m === 'tcpGbps' ? 2 : 1)}`)
+              .join(' ')}`,
+          );
         }
       }
     }

@@ -121,17 +121,11 @@ export const datapathCapacity: PolicyCapacity = { policy: POLICY_MAP_CAPACITY, p
  * policies that ask for the most entries, and the capacity.
  */
 function checkCapacity(live: LiveState, next: CompiledState, capacity: PolicyCapacity): void {
-  const count = (entries: Iterable<PolicyEntry>) => {
-    let ranges = 0;
-    let total = 0;
-    for (const e of entries) {
-      total++;
-      if (isRangeEntry(e)) ranges++;
-    }
-    return { hash: total - ranges, ranges };
-  };
-  const kept = count([...live.policy.values()].filter((e) => e.generation === live.generation));
-  const wanted = count(next.policy.values());
+  // One pass each (this runs on every update, over every entry).
+  const kept = { hash: 0, ranges: 0 };
+  for (const e of live.policy.values()) if (e.generation === live.generation) kept[isRangeEntry(e) ? 'ranges' : 'hash']++;
+  const wanted = { hash: 0, ranges: 0 };
+  for (const e of next.policy.values()) wanted[isRangeEntry(e) ? 'ranges' : 'hash']++;
   const over = (
     [
       ['policy', kept.hash, wanted.hash, capacity.policy],
