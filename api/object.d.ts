@@ -26,6 +26,10 @@ declare class ObjectParseError extends TsbpfError<ObjectParseErrorCode> {
     readonly offset: number | undefined;
     constructor(code: ObjectParseErrorCode, message: string, options?: ObjectParseErrorOptions);
 }
+type LinkErrorCode = "SPEC_INVALID" | "KFUNC_NOT_FOUND" | "KSYM_NOT_FOUND" | "KSYM_AMBIGUOUS" | "KSYM_HIDDEN" | "ATTACH_TARGET_NOT_FOUND" | "CONSTANT_INVALID" | "MAP_OVERRIDE_INVALID" | "UNRESOLVED_REFERENCE" | "PROGRAM_TYPE_UNKNOWN";
+declare class LinkError extends TsbpfError<LinkErrorCode> {
+    readonly name = "LinkError";
+}
 type ByteOrder = "little" | "big";
 declare const BTF_MAGIC = 60319;
 interface BtfHeader {
@@ -200,6 +204,8 @@ declare class Btf {
     private readonly strStart;
     private readonly cache;
     private readonly names;
+    private readonly alignments;
+    private readonly typeNames;
     private readonly str;
     private constructor();
     static parse(bytes: Uint8Array, options?: BtfParseOptions): Btf;
@@ -213,12 +219,15 @@ declare class Btf {
     findByName<K extends BtfKindName>(name: string, kind: K): BtfTypeOf<K> | undefined;
     findByName(name: string): BtfType | undefined;
     findAllByName(name: string, kind?: BtfKindName): BtfType[];
+    findAllByNamePrefix(prefix: string, kind?: BtfKindName): BtfType[];
     private scan;
     resolve(id: number): BtfType;
     sizeof(id: number): number;
     alignof(id: number): number;
+    private computeAlignof;
     members(id: number): readonly BtfMember[];
-    typeName(id: number, depth?: number): string;
+    typeName(id: number): string;
+    private computeTypeName;
     private ptrSize;
     pointerSize(): number;
 }
@@ -347,13 +356,15 @@ interface ProgramSpec {
     readonly funcInfo: readonly FuncInfo[];
     readonly lineInfo: readonly LineInfo[];
     readonly coreRelos: readonly ProgramCoreRelo[];
+    readonly hidden: boolean;
     readonly btfFuncId: number | undefined;
 }
-type MapKind = "btf" | "legacy" | "data" | "rodata" | "bss";
+type MapKind = "btf" | "legacy" | "data" | "rodata" | "bss" | "struct_ops";
 interface MapSlotValue {
     readonly index: number;
     readonly program?: string;
     readonly map?: string;
+    readonly member?: string;
 }
 interface MapSpec {
     readonly name: string;
@@ -374,6 +385,7 @@ interface MapSpec {
     readonly slots: readonly MapSlotValue[];
     readonly initialValue: Uint8Array | undefined;
     readonly freeze: boolean;
+    readonly extra?: Uint8Array;
     readonly variables: readonly {
         readonly name: string;
         readonly offset: number;
@@ -383,15 +395,16 @@ interface MapSpec {
 }
 interface ExternSpec {
     readonly name: string;
-    readonly kind: "kconfig" | "ksym";
+    readonly kind: "kconfig" | "ksym" | "unresolved";
     readonly isFunction: boolean;
     readonly weak: boolean;
     readonly btfTypeId: number;
 }
 interface ParseOptions {
-    unknownSections?: "error" | "ignore";
+    unknownSections?: "unspec" | "error" | "ignore";
 }
 declare function parseCollectionSpec(bytes: Uint8Array, options?: ParseOptions): CollectionSpec;
+declare function parseObjectBtf(bytes: Uint8Array): Btf | undefined;
 declare const PROG_TYPE_NAMES: readonly [
     "unspec",
     "socket_filter",
@@ -527,6 +540,7 @@ type ProgramTypeName = (typeof PROG_TYPE_NAMES)[number];
 type MapTypeName = (typeof MAP_TYPE_NAMES)[number];
 type AttachTypeName = (typeof ATTACH_TYPE_NAMES)[number];
 declare const ProgramType: {
+    readonly struct_ops: number;
     readonly unspec: number;
     readonly socket_filter: number;
     readonly kprobe: number;
@@ -554,7 +568,6 @@ declare const ProgramType: {
     readonly raw_tracepoint_writable: number;
     readonly cgroup_sockopt: number;
     readonly tracing: number;
-    readonly struct_ops: number;
     readonly ext: number;
     readonly lsm: number;
     readonly sk_lookup: number;
@@ -563,8 +576,8 @@ declare const ProgramType: {
 };
 declare const MapType: {
     readonly array: number;
-    readonly unspec: number;
     readonly struct_ops: number;
+    readonly unspec: number;
     readonly hash: number;
     readonly prog_array: number;
     readonly perf_event_array: number;
@@ -598,13 +611,13 @@ declare const MapType: {
     readonly arena: number;
 };
 declare const AttachType: {
+    readonly struct_ops: number;
     readonly xdp: number;
     readonly perf_event: number;
     readonly cgroup_device: number;
     readonly lirc_mode2: number;
     readonly flow_dissector: number;
     readonly cgroup_sysctl: number;
-    readonly struct_ops: number;
     readonly sk_lookup: number;
     readonly netfilter: number;
     readonly cgroup_inet_ingress: number;
@@ -660,6 +673,7 @@ declare const AttachType: {
 declare const PER_CPU_MAP_TYPES: ReadonlySet<number>;
 declare const ARRAY_MAP_TYPES: ReadonlySet<number>;
 declare const NON_DATA_MAP_TYPES: ReadonlySet<number>;
+declare const NO_BTF_MAP_TYPES: ReadonlySet<number>;
 declare function programTypeName(type: number): string;
 declare function mapTypeName(type: number): string;
 declare function attachTypeName(type: number): string;
@@ -848,6 +862,8 @@ declare const BPF_PSEUDO_CALL = 1;
 declare const BPF_PSEUDO_KFUNC_CALL = 2;
 declare const BPF_MAY_GOTO = 0;
 declare const OP_LD_IMM64: number;
+declare const OP_CALL: number;
+declare const OP_EXIT: number;
 declare const BPF_CLASS: (op: number) => number;
 declare const BPF_SIZE: (op: number) => number;
 declare const BPF_MODE: (op: number) => number;
@@ -923,9 +939,11 @@ declare const opcodes_BPF_W: typeof BPF_W;
 declare const opcodes_BPF_X: typeof BPF_X;
 declare const opcodes_BPF_XCHG: typeof BPF_XCHG;
 declare const opcodes_BPF_XOR: typeof BPF_XOR;
+declare const opcodes_OP_CALL: typeof OP_CALL;
+declare const opcodes_OP_EXIT: typeof OP_EXIT;
 declare const opcodes_OP_LD_IMM64: typeof OP_LD_IMM64;
 declare namespace opcodes {
-    export { opcodes_BPF_ABS as BPF_ABS, opcodes_BPF_ADD as BPF_ADD, opcodes_BPF_ALU as BPF_ALU, opcodes_BPF_ALU64 as BPF_ALU64, opcodes_BPF_AND as BPF_AND, opcodes_BPF_ARSH as BPF_ARSH, opcodes_BPF_ATOMIC as BPF_ATOMIC, opcodes_BPF_B as BPF_B, opcodes_BPF_CALL as BPF_CALL, opcodes_BPF_CLASS as BPF_CLASS, opcodes_BPF_CMPXCHG as BPF_CMPXCHG, opcodes_BPF_DIV as BPF_DIV, opcodes_BPF_DW as BPF_DW, opcodes_BPF_END as BPF_END, opcodes_BPF_EXIT as BPF_EXIT, opcodes_BPF_FETCH as BPF_FETCH, opcodes_BPF_H as BPF_H, opcodes_BPF_IMM as BPF_IMM, opcodes_BPF_IND as BPF_IND, opcodes_BPF_JA as BPF_JA, opcodes_BPF_JCOND as BPF_JCOND, opcodes_BPF_JEQ as BPF_JEQ, opcodes_BPF_JGE as BPF_JGE, opcodes_BPF_JGT as BPF_JGT, opcodes_BPF_JLE as BPF_JLE, opcodes_BPF_JLT as BPF_JLT, opcodes_BPF_JMP as BPF_JMP, opcodes_BPF_JMP32 as BPF_JMP32, opcodes_BPF_JNE as BPF_JNE, opcodes_BPF_JSET as BPF_JSET, opcodes_BPF_JSGE as BPF_JSGE, opcodes_BPF_JSGT as BPF_JSGT, opcodes_BPF_JSLE as BPF_JSLE, opcodes_BPF_JSLT as BPF_JSLT, opcodes_BPF_K as BPF_K, opcodes_BPF_LD as BPF_LD, opcodes_BPF_LDX as BPF_LDX, opcodes_BPF_LOAD_ACQ as BPF_LOAD_ACQ, opcodes_BPF_LSH as BPF_LSH, opcodes_BPF_MAY_GOTO as BPF_MAY_GOTO, opcodes_BPF_MEM as BPF_MEM, opcodes_BPF_MEMSX as BPF_MEMSX, opcodes_BPF_MOD as BPF_MOD, opcodes_BPF_MODE as BPF_MODE, opcodes_BPF_MOV as BPF_MOV, opcodes_BPF_MUL as BPF_MUL, opcodes_BPF_NEG as BPF_NEG, opcodes_BPF_OP as BPF_OP, opcodes_BPF_OR as BPF_OR, opcodes_BPF_PSEUDO_BTF_ID as BPF_PSEUDO_BTF_ID, opcodes_BPF_PSEUDO_CALL as BPF_PSEUDO_CALL, opcodes_BPF_PSEUDO_FUNC as BPF_PSEUDO_FUNC, opcodes_BPF_PSEUDO_KFUNC_CALL as BPF_PSEUDO_KFUNC_CALL, opcodes_BPF_PSEUDO_MAP_FD as BPF_PSEUDO_MAP_FD, opcodes_BPF_PSEUDO_MAP_IDX as BPF_PSEUDO_MAP_IDX, opcodes_BPF_PSEUDO_MAP_IDX_VALUE as BPF_PSEUDO_MAP_IDX_VALUE, opcodes_BPF_PSEUDO_MAP_VALUE as BPF_PSEUDO_MAP_VALUE, opcodes_BPF_RSH as BPF_RSH, opcodes_BPF_SIZE as BPF_SIZE, opcodes_BPF_SRC as BPF_SRC, opcodes_BPF_ST as BPF_ST, opcodes_BPF_STORE_REL as BPF_STORE_REL, opcodes_BPF_STX as BPF_STX, opcodes_BPF_SUB as BPF_SUB, opcodes_BPF_TO_BE as BPF_TO_BE, opcodes_BPF_TO_LE as BPF_TO_LE, opcodes_BPF_W as BPF_W, opcodes_BPF_X as BPF_X, opcodes_BPF_XCHG as BPF_XCHG, opcodes_BPF_XOR as BPF_XOR, opcodes_OP_LD_IMM64 as OP_LD_IMM64 };
+    export { opcodes_BPF_ABS as BPF_ABS, opcodes_BPF_ADD as BPF_ADD, opcodes_BPF_ALU as BPF_ALU, opcodes_BPF_ALU64 as BPF_ALU64, opcodes_BPF_AND as BPF_AND, opcodes_BPF_ARSH as BPF_ARSH, opcodes_BPF_ATOMIC as BPF_ATOMIC, opcodes_BPF_B as BPF_B, opcodes_BPF_CALL as BPF_CALL, opcodes_BPF_CLASS as BPF_CLASS, opcodes_BPF_CMPXCHG as BPF_CMPXCHG, opcodes_BPF_DIV as BPF_DIV, opcodes_BPF_DW as BPF_DW, opcodes_BPF_END as BPF_END, opcodes_BPF_EXIT as BPF_EXIT, opcodes_BPF_FETCH as BPF_FETCH, opcodes_BPF_H as BPF_H, opcodes_BPF_IMM as BPF_IMM, opcodes_BPF_IND as BPF_IND, opcodes_BPF_JA as BPF_JA, opcodes_BPF_JCOND as BPF_JCOND, opcodes_BPF_JEQ as BPF_JEQ, opcodes_BPF_JGE as BPF_JGE, opcodes_BPF_JGT as BPF_JGT, opcodes_BPF_JLE as BPF_JLE, opcodes_BPF_JLT as BPF_JLT, opcodes_BPF_JMP as BPF_JMP, opcodes_BPF_JMP32 as BPF_JMP32, opcodes_BPF_JNE as BPF_JNE, opcodes_BPF_JSET as BPF_JSET, opcodes_BPF_JSGE as BPF_JSGE, opcodes_BPF_JSGT as BPF_JSGT, opcodes_BPF_JSLE as BPF_JSLE, opcodes_BPF_JSLT as BPF_JSLT, opcodes_BPF_K as BPF_K, opcodes_BPF_LD as BPF_LD, opcodes_BPF_LDX as BPF_LDX, opcodes_BPF_LOAD_ACQ as BPF_LOAD_ACQ, opcodes_BPF_LSH as BPF_LSH, opcodes_BPF_MAY_GOTO as BPF_MAY_GOTO, opcodes_BPF_MEM as BPF_MEM, opcodes_BPF_MEMSX as BPF_MEMSX, opcodes_BPF_MOD as BPF_MOD, opcodes_BPF_MODE as BPF_MODE, opcodes_BPF_MOV as BPF_MOV, opcodes_BPF_MUL as BPF_MUL, opcodes_BPF_NEG as BPF_NEG, opcodes_BPF_OP as BPF_OP, opcodes_BPF_OR as BPF_OR, opcodes_BPF_PSEUDO_BTF_ID as BPF_PSEUDO_BTF_ID, opcodes_BPF_PSEUDO_CALL as BPF_PSEUDO_CALL, opcodes_BPF_PSEUDO_FUNC as BPF_PSEUDO_FUNC, opcodes_BPF_PSEUDO_KFUNC_CALL as BPF_PSEUDO_KFUNC_CALL, opcodes_BPF_PSEUDO_MAP_FD as BPF_PSEUDO_MAP_FD, opcodes_BPF_PSEUDO_MAP_IDX as BPF_PSEUDO_MAP_IDX, opcodes_BPF_PSEUDO_MAP_IDX_VALUE as BPF_PSEUDO_MAP_IDX_VALUE, opcodes_BPF_PSEUDO_MAP_VALUE as BPF_PSEUDO_MAP_VALUE, opcodes_BPF_RSH as BPF_RSH, opcodes_BPF_SIZE as BPF_SIZE, opcodes_BPF_SRC as BPF_SRC, opcodes_BPF_ST as BPF_ST, opcodes_BPF_STORE_REL as BPF_STORE_REL, opcodes_BPF_STX as BPF_STX, opcodes_BPF_SUB as BPF_SUB, opcodes_BPF_TO_BE as BPF_TO_BE, opcodes_BPF_TO_LE as BPF_TO_LE, opcodes_BPF_W as BPF_W, opcodes_BPF_X as BPF_X, opcodes_BPF_XCHG as BPF_XCHG, opcodes_BPF_XOR as BPF_XOR, opcodes_OP_CALL as OP_CALL, opcodes_OP_EXIT as OP_EXIT, opcodes_OP_LD_IMM64 as OP_LD_IMM64 };
 }
 declare function helperName(id: number): string | undefined;
 declare function btfForKernel(spec: CollectionSpec): {
@@ -955,8 +973,8 @@ interface CoreReloInput {
 type CoreResult = {
     readonly insn: number;
     readonly kind: string;
-    readonly value: number;
-    readonly original: number;
+    readonly value: number | bigint;
+    readonly original: number | bigint;
     readonly validate: boolean;
     readonly memSize?: {
         readonly original: number;
@@ -973,4 +991,35 @@ declare function calculateCoreRelos(local: Btf, target: Btf, relos: readonly Cor
     modules?: () => readonly Btf[];
 }): CoreResult[];
 declare function applyCoreRelos(instructions: Uint8Array, results: readonly CoreResult[]): Uint8Array;
-export { ARRAY_MAP_TYPES, type AluOp, AttachType, type AttachTypeName, BTF_MAGIC, Btf, type BtfArray, type BtfComposite, type BtfConst, type BtfDatasec, type BtfDeclTag, type BtfEnum, type BtfEnum64, type BtfExt, type BtfFloat, type BtfFunc, BtfFuncLinkage, type BtfFuncProto, type BtfFwd, type BtfHeader, type BtfInt, BtfIntEncoding, BtfKind, type BtfKindName, type BtfMember, type BtfParseOptions, type BtfPtr, type BtfRestrict, type BtfStruct, type BtfType, type BtfTypeOf, type BtfTypeTag, type BtfTypedef, type BtfUnion, type BtfVar, BtfVarLinkage, type BtfVarSecinfo, type BtfVoid, type BtfVolatile, type ByteOrder, type CollectionSpec, type CoreRelo, type CoreReloInput, CoreReloKind, type CoreReloKindName, type CoreResult, type DataSectionFacts, type ExternSpec, type FormatBtfCOptions, type FormatOptions, type FuncInfo, type FuncInfoRecord, INSN_SIZE, type Instruction, type InstructionInput, type JmpOp, type KconfigLayout, type KconfigSlot, type KconfigType, type LineInfo, type LineInfoRecord, type LinkedProgram, MapFlags, type MapKind, type MapSlotValue, type MapSpec, MapType, type MapTypeName, NON_DATA_MAP_TYPES, ObjectParseError, type ObjectParseErrorCode, type ObjectParseErrorOptions, PER_CPU_MAP_TYPES, type ParseOptions, PinType, type ProgramCoreRelo, type ProgramRelocation, type ProgramSpec, ProgramType, type ProgramTypeName, type SectionDef, type Size, TsbpfError, type TsbpfErrorOptions, applyCoreRelos, asm, attachTypeName, btfCTagNames, btfForKernel, btfKindNames, calculateCoreRelos, decodeInstructions, encodeInstructions, formatBtfC, formatBtfJson, formatBtfRaw, formatInstruction, formatInstructions, helperName, helperNames, instructionSlots, intEncodingName, isModifier, kconfigLayout, linkProgram, linkageName, mapTypeName, opcodes, parseBtfExt, parseCollectionSpec, programTypeName, sectionDef, withContext };
+type KsymAddress = bigint | "ambiguous";
+interface KernelFacts {
+    readonly mapFds: ReadonlyMap<string, number>;
+    readonly kconfig?: {
+        readonly fd: number;
+        readonly layout: KconfigLayout;
+    } | undefined;
+    readonly kernelBtf: () => Btf;
+    readonly kallsyms: () => ReadonlyMap<string, KsymAddress>;
+}
+declare function relocateProgram(spec: CollectionSpec, linked: LinkedProgram, facts: KernelFacts): Uint8Array;
+declare const POISON_CALL_KFUNC_BASE = 2002000000;
+declare function isTypelessKsym(spec: CollectionSpec, e: ExternSpec): boolean;
+declare function typelessKsyms(spec: CollectionSpec): Set<string>;
+declare const FUNC_INFO_SIZE = 8;
+declare const LINE_INFO_SIZE = 16;
+declare function funcInfoBytes(linked: LinkedProgram, byteOrder: ByteOrder): Uint8Array;
+declare function lineInfoBytes(linked: LinkedProgram, byteOrder: ByteOrder): Uint8Array;
+type ConstantValue = number | bigint | boolean | Uint8Array;
+interface LoadOverrides {
+    constants?: Readonly<Record<string, ConstantValue>>;
+    mapOverrides?: Readonly<Record<string, {
+        maxEntries?: number;
+        flags?: number;
+    }>>;
+}
+declare function withLoadOverrides(spec: CollectionSpec, overrides: LoadOverrides): CollectionSpec;
+declare function encodeConstant(name: string, value: ConstantValue, size: number, byteOrder: ByteOrder): Uint8Array;
+declare function needsAttachBtfId(p: ProgramSpec): boolean;
+declare function attachBtfId(p: ProgramSpec, kernel: Btf): number;
+declare function explainPoison(log: string, core: readonly CoreResult[], spec: CollectionSpec): string | undefined;
+export { ARRAY_MAP_TYPES, type AluOp, AttachType, type AttachTypeName, BTF_MAGIC, Btf, type BtfArray, type BtfComposite, type BtfConst, type BtfDatasec, type BtfDeclTag, type BtfEnum, type BtfEnum64, type BtfExt, type BtfFloat, type BtfFunc, BtfFuncLinkage, type BtfFuncProto, type BtfFwd, type BtfHeader, type BtfInt, BtfIntEncoding, BtfKind, type BtfKindName, type BtfMember, type BtfParseOptions, type BtfPtr, type BtfRestrict, type BtfStruct, type BtfType, type BtfTypeOf, type BtfTypeTag, type BtfTypedef, type BtfUnion, type BtfVar, BtfVarLinkage, type BtfVarSecinfo, type BtfVoid, type BtfVolatile, type ByteOrder, type CollectionSpec, type ConstantValue, type CoreRelo, type CoreReloInput, CoreReloKind, type CoreReloKindName, type CoreResult, type DataSectionFacts, type ExternSpec, FUNC_INFO_SIZE, type FormatBtfCOptions, type FormatOptions, type FuncInfo, type FuncInfoRecord, INSN_SIZE, type Instruction, type InstructionInput, type JmpOp, type KconfigLayout, type KconfigSlot, type KconfigType, type KernelFacts, type KsymAddress, LINE_INFO_SIZE, type LineInfo, type LineInfoRecord, LinkError, type LinkErrorCode, type LinkedProgram, type LoadOverrides, MapFlags, type MapKind, type MapSlotValue, type MapSpec, MapType, type MapTypeName, NON_DATA_MAP_TYPES, NO_BTF_MAP_TYPES, ObjectParseError, type ObjectParseErrorCode, type ObjectParseErrorOptions, PER_CPU_MAP_TYPES, POISON_CALL_KFUNC_BASE, type ParseOptions, PinType, type ProgramCoreRelo, type ProgramRelocation, type ProgramSpec, ProgramType, type ProgramTypeName, type SectionDef, type Size, TsbpfError, type TsbpfErrorOptions, applyCoreRelos, asm, attachBtfId, attachTypeName, btfCTagNames, btfForKernel, btfKindNames, calculateCoreRelos, decodeInstructions, encodeConstant, encodeInstructions, explainPoison, formatBtfC, formatBtfJson, formatBtfRaw, formatInstruction, formatInstructions, funcInfoBytes, helperName, helperNames, instructionSlots, intEncodingName, isModifier, isTypelessKsym, kconfigLayout, lineInfoBytes, linkProgram, linkageName, mapTypeName, needsAttachBtfId, opcodes, parseBtfExt, parseCollectionSpec, parseObjectBtf, programTypeName, relocateProgram, sectionDef, typelessKsyms, withContext, withLoadOverrides };

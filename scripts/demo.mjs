@@ -36,7 +36,12 @@ function tour() {
   }
   if (isRoot) {
     run('load the program into this kernel and run it 1,000 times (BPF_PROG_TEST_RUN)', [
-      'run', fixture('minimal.bpf.o'), '--program', 'xdp_pass', '--repeat', '1000',
+      'run',
+      fixture('minimal.bpf.o'),
+      '--program',
+      'xdp_pass',
+      '--repeat',
+      '1000',
     ]);
     run('TypeScript bindings for an object, like bpf2go', ['gen', fixture('maps_btf.bpf.o')], { maxLines: 22 });
   }

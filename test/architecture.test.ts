@@ -32,7 +32,8 @@ const rules: Record<string, { allowed: (spec: string) => boolean; why: string }>
     why: '@tsbpf/loader: its own files, @tsbpf/object, koffi (sys/ffi.ts only), node:buffer (the longest view), node:fs, node:os, node:path, node:util and node:zlib (/proc/config.gz)',
   },
   compiler: {
-    allowed: (s) => s.startsWith('.') || s === '@tsbpf/object' || ['node:child_process', 'node:crypto', 'node:fs', 'node:os', 'node:path', 'node:util'].includes(s),
+    allowed: (s) =>
+      s.startsWith('.') || s === '@tsbpf/object' || ['node:child_process', 'node:crypto', 'node:fs', 'node:os', 'node:path', 'node:util'].includes(s),
     why: '@tsbpf/compiler: its own files, @tsbpf/object and node built-ins (never the loader)',
   },
   maps: {
@@ -72,7 +73,7 @@ describe('package dependency rules', () => {
     expect(imports(join(repoRoot, 'packages/maps/src/codegen-template.ts'))).toEqual(['./codegen-text.js']);
   });
 
-  it('koffi is imported nowhere but the loader\'s sys/ffi.ts', () => {
+  it("koffi is imported nowhere but the loader's sys/ffi.ts", () => {
     const offenders = readdirSync(join(repoRoot, 'packages')).flatMap((pkg) =>
       sourceFiles(join(repoRoot, 'packages', pkg, 'src'))
         .filter((f) => !f.endsWith(join('loader', 'src', 'sys', 'ffi.ts')))
@@ -80,5 +81,45 @@ describe('package dependency rules', () => {
         .map((f) => relative(repoRoot, f)),
     );
     expect(offenders).toEqual([]);
+  });
+});
+
+/**
+ * Rooms with one job: every source file (tests and generated files apart)
+ * says what it is for in a comment before its first declaration (after
+ * the shebang and the imports at most), and stays short enough to read.
+ */
+describe('source files', () => {
+  const MAX_LINES = 420;
+  const roots = ['packages', 'examples'].flatMap((top) =>
+    readdirSync(join(repoRoot, top))
+      .map((p) => join(repoRoot, top, p, 'src'))
+      .filter((d) => {
+        try {
+          return statSync(d).isDirectory();
+        } catch {
+          return false;
+        }
+      }),
+  );
+  const files = roots.flatMap((d) => sourceFiles(d)).filter((f) => !/\.generated\.ts$|\/bindings\.ts$/.test(f));
+
+  it('each states its job in its first comment, before any declaration', () => {
+    const silent = files.filter((f) => {
+      const lines = readFileSync(f, 'utf8').split('\n');
+      for (const line of lines) {
+        const l = line.trim();
+        if (l === '' || l.startsWith('#!') || /^(import|export \* from|export \{[^}]*\} from)\b/.test(l) || /^[}\w$,\s]+\} from /.test(l) || /^\w+,?$/.test(l))
+          continue;
+        return !(l.startsWith('/*') || l.startsWith('//'));
+      }
+      return true;
+    });
+    expect(silent.map((f) => relative(repoRoot, f))).toEqual([]);
+  });
+
+  it(`none is over ${MAX_LINES} lines`, () => {
+    const long = files.filter((f) => readFileSync(f, 'utf8').split('\n').length > MAX_LINES).map((f) => relative(repoRoot, f));
+    expect(long).toEqual([]);
   });
 });

@@ -70,7 +70,9 @@ describeNeeds([hasCommand('clang'), hasCommand('llvm-strip')], 'tsbpf build', ()
     const inc = join(work, 'inc');
     mkdirSync(inc, { recursive: true });
     writeFileSync(join(inc, 'cfg.h'), '#define VERDICT XDP_PASS\n');
-    writeFileSync(join(src, 'cfg.bpf.c'), `#include <linux/bpf.h>
+    writeFileSync(
+      join(src, 'cfg.bpf.c'),
+      `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "cfg.h"
 #ifndef NAME_OK
@@ -78,7 +80,8 @@ describeNeeds([hasCommand('clang'), hasCommand('llvm-strip')], 'tsbpf build', ()
 #endif
 SEC("xdp") int cfg(struct xdp_md *ctx) { return VERDICT + NAME_OK; }
 char LICENSE[] SEC("license") = "GPL";
-`);
+`,
+    );
     const out = join(work, 'cfg.o');
     const r = await run('build', join(src, 'cfg.bpf.c'), '-o', out, '-I', inc, '-D', 'NAME_OK=0');
     expect(r.err).toBe('');

@@ -53,7 +53,7 @@ describeNeeds([isRoot(), hasFile('/sys/fs/bpf'), hasCommand('bpftool')], 'tsbpf 
     expect(existsSync(join(maps, '_rodata_cst16'))).toBe(true); // .rodata.cst16: bpffs refuses dots, sanitised as libbpf does
   });
 
-  it('an unknown --program is the user\'s error: exit 1 and the names there are, no stack', async () => {
+  it("an unknown --program is the user's error: exit 1 and the names there are, no stack", async () => {
     const r = await run('run', fixturePath('minimal.bpf.o'), '--program', 'nope');
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^tsbpf: .*minimal\.bpf\.o: no program named nope; have xdp_pass\n$/);

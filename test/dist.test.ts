@@ -14,21 +14,29 @@ const obj = fixturePath('maps_btf.bpf.o');
 
 describeNeeds([hasFile(esm), hasFile(cjs)], 'built @tsbpf/object', () => {
   it('imports as ESM and parses an object', () => {
-    const out = execFileSync(process.execPath, [
-      '--input-type=module',
-      '-e',
-      `import { parseCollectionSpec } from ${JSON.stringify(esm)}; import { readFileSync } from 'node:fs';
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { parseCollectionSpec } from ${JSON.stringify(esm)}; import { readFileSync } from 'node:fs';
        const s = parseCollectionSpec(readFileSync(${JSON.stringify(obj)})); console.log(Object.keys(s.maps).length);`,
-    ], { encoding: 'utf8' });
+      ],
+      { encoding: 'utf8' },
+    );
     expect(Number(out)).toBeGreaterThan(5);
   });
 
   it('requires as CJS and parses an object', () => {
-    const out = execFileSync(process.execPath, [
-      '-e',
-      `const { parseCollectionSpec } = require(${JSON.stringify(cjs)});
+    const out = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `const { parseCollectionSpec } = require(${JSON.stringify(cjs)});
        const s = parseCollectionSpec(require('fs').readFileSync(${JSON.stringify(obj)})); console.log(Object.keys(s.programs).length);`,
-    ], { encoding: 'utf8' });
+      ],
+      { encoding: 'utf8' },
+    );
     expect(Number(out)).toBe(2);
   });
 });

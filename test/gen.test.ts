@@ -85,7 +85,10 @@ describe('codecs written out', () => {
     const spec = parseCollectionSpec(readFixture('maps_btf.bpf.o'));
     let compared = 0;
     for (const [name, m] of Object.entries(spec.maps)) {
-      for (const [role, id] of [['key', m.btfKeyTypeId], ['value', m.btfValueTypeId]] as const) {
+      for (const [role, id] of [
+        ['key', m.btfKeyTypeId],
+        ['value', m.btfValueTypeId],
+      ] as const) {
         const written = mapCodecs[name]?.[role];
         if (!written || !id || (role === 'key' && m.type === MapType.lpm_trie)) continue;
         const fromBtf = codecFromBtf(spec.btf!, id, { memberNames: 'camel' });
@@ -228,7 +231,14 @@ describeNeeds([isRoot(), hasFile(join(repoRoot, 'packages/maps/dist/index.d.ts')
     using k = kinds.load();
     k.maps.tagged.set(1, { color: 'GREEN', flags: 5, mode: 2, as_u32: 0x04030201, pair: { lo: 1, hi: 2 } });
     k.programs.touch.testRun({ data: new Uint8Array(64) });
-    expect(k.maps.tagged.get(1)).toMatchObject({ color: 'GREEN', flags: 5, mode: 3, as_u32: 0x04030201, as_bytes: Uint8Array.from([1, 2, 3, 4]), pair: { lo: 1, hi: 2 } });
+    expect(k.maps.tagged.get(1)).toMatchObject({
+      color: 'GREEN',
+      flags: 5,
+      mode: 3,
+      as_u32: 0x04030201,
+      as_bytes: Uint8Array.from([1, 2, 3, 4]),
+      pair: { lo: 1, hi: 2 },
+    });
     k.maps.quads.set(1, Uint32Array.from([1, 2, 3, 4]));
     expect(k.maps.quads.get(1)).toEqual(Uint32Array.from([1, 2, 3, 4]));
     k.maps.colors.set(0, 'BLUE');

@@ -42,7 +42,9 @@ function ours() {
 
 /** 65,536 elements, 1,024 per call: update everything, then walk everything, 5 times (as the C side). */
 function batches() {
-  const N = 65536, B = 1024, REPS = 5;
+  const N = 65536,
+    B = 1024,
+    REPS = 5;
   const m = BpfMap.create({ type: 1, keySize: 4, valueSize: 8, maxEntries: N, name: 'bench_batch' });
   try {
     const keys = new Uint8Array(new Uint32Array(Array.from({ length: N }, (_, i) => i * 7)).buffer);

@@ -18,10 +18,15 @@ function niceStep(max, count = 5) {
  * styles: { variant: { label, color, dash? } }
  */
 export function lineChartSvg({ title, subtitle, panels, styles }) {
-  const W = 460, H = 360, M = { left: 70, right: 24, top: 96, bottom: 58 };
-  const width = W * panels.length, height = H;
+  const W = 460,
+    H = 360,
+    M = { left: 70, right: 24, top: 96, bottom: 58 };
+  const width = W * panels.length,
+    height = H;
   const out = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
   out.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`);
   if (subtitle) out.push(`<text x="${width / 2}" y="37" text-anchor="middle" fill="#555">${esc(subtitle)}</text>`);
@@ -37,9 +42,13 @@ export function lineChartSvg({ title, subtitle, panels, styles }) {
     lx += itemW;
   }
   panels.forEach((p, i) => {
-    const x0 = i * W + M.left, x1 = (i + 1) * W - M.right, y0 = H - M.bottom, y1 = M.top;
+    const x0 = i * W + M.left,
+      x1 = (i + 1) * W - M.right,
+      y0 = H - M.bottom,
+      y1 = M.top;
     const ns = [...new Set(Object.values(p.series).flatMap((pts) => pts.map(([n]) => n)))].sort((a, b) => a - b);
-    const lo = Math.log10(ns[0]), hi = Math.log10(ns.at(-1));
+    const lo = Math.log10(ns[0]),
+      hi = Math.log10(ns.at(-1));
     const pad = (hi - lo) * 0.06 || 0.5;
     const xOf = (n) => x0 + ((Math.log10(n) - (lo - pad)) / (hi - lo + 2 * pad)) * (x1 - x0);
     const max = Math.max(...Object.values(p.series).flatMap((pts) => pts.map(([, v]) => v)));
@@ -76,7 +85,9 @@ export function lineChartSvg({ title, subtitle, panels, styles }) {
       const d = pts.map(([n, val], k) => `${k ? 'L' : 'M'}${xOf(n).toFixed(1)},${yOf(val).toFixed(1)}`).join(' ');
       out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2.5"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
       for (const [n, val] of pts) {
-        out.push(`<circle cx="${xOf(n).toFixed(1)}" cy="${yOf(val).toFixed(1)}" r="3.5" fill="${s.color}"><title>${esc(`${s.label}, N=${n}: ${fmt(val)} ${p.unit}`)}</title></circle>`);
+        out.push(
+          `<circle cx="${xOf(n).toFixed(1)}" cy="${yOf(val).toFixed(1)}" r="3.5" fill="${s.color}"><title>${esc(`${s.label}, N=${n}: ${fmt(val)} ${p.unit}`)}</title></circle>`,
+        );
       }
     }
     out.push(`</g>`);

@@ -81,9 +81,17 @@ try {
     await traffic.waitIdle(10_000);
     const tr = await runTestRun({ root, Ns: TR_NS, rounds: TR_ROUNDS, repeat: TR_REPEAT, log });
     results.testRun = { repeat: tr.repeat, rounds: tr.rounds, Ns: tr.Ns, rows: tr.rows, samples: tr.samples };
-    console.log(`\nbench/pod-firewall: per packet (to_pod unless the case names from_pod), ns (BPF_PROG_TEST_RUN, kernel-measured; median of ${TR_ROUNDS} runs of ${TR_REPEAT.toLocaleString('en-US')})`);
+    console.log(
+      `\nbench/pod-firewall: per packet (to_pod unless the case names from_pod), ns (BPF_PROG_TEST_RUN, kernel-measured; median of ${TR_ROUNDS} runs of ${TR_REPEAT.toLocaleString('en-US')})`,
+    );
     console.table(tr.rows);
-    const worst = Math.max(...tr.rows.flatMap((r) => Object.entries(r).filter(([k]) => k.includes(' / ')).map(([, v]) => v)));
+    const worst = Math.max(
+      ...tr.rows.flatMap((r) =>
+        Object.entries(r)
+          .filter(([k]) => k.includes(' / '))
+          .map(([, v]) => v),
+      ),
+    );
     verdicts.push(`${worst <= 1.2 ? 'target met' : 'TARGET MISSED'}: per-packet cost flat in N (worst ratio to N=${TR_NS[0]}: ${worst}x, target <= 1.2x)`);
   }
 
@@ -146,14 +154,18 @@ try {
       counters: Object.fromEntries(Object.entries(t.counters).map(([k, v]) => [k, { packets: Number(v.packets), bytes: Number(v.bytes) }])),
       rows,
     };
-    console.log(`\nbench/pod-firewall: client pod -> node -> server pod, medians of ${ROUNDS} interleaved rounds of ${SECONDS} s; ratios: median of the rounds' ratios`);
+    console.log(
+      `\nbench/pod-firewall: client pod -> node -> server pod, medians of ${ROUNDS} interleaved rounds of ${SECONDS} s; ratios: median of the rounds' ratios`,
+    );
     console.log('(N: firewall = N+3 policy entries; iptables = N non-matching rules before the accepts, stateless, nft backend)');
     console.table(rows);
     const top = NS.at(-1);
     for (const m of ['udpKpps', 'crrPerSec']) {
       const f = pairedRatio(t.samples[m].firewall[top], t.samples[m].none[top]);
       const i = pairedRatio(t.samples[m].iptables[top], t.samples[m].none[top]);
-      verdicts.push(`${f >= 0.9 ? 'target met' : 'TARGET MISSED'}: ${METRICS[m].label} at N=${top.toLocaleString('en-US')}: firewall ${(f * 100).toFixed(0)}% of no filter (target >= 90%), iptables ${(i * 100).toFixed(0)}%`);
+      verdicts.push(
+        `${f >= 0.9 ? 'target met' : 'TARGET MISSED'}: ${METRICS[m].label} at N=${top.toLocaleString('en-US')}: firewall ${(f * 100).toFixed(0)}% of no filter (target >= 90%), iptables ${(i * 100).toFixed(0)}%`,
+      );
     }
     if (t.notes.length) for (const n of t.notes) console.log(`note: ${n}`);
 
@@ -162,7 +174,11 @@ try {
       subtitle: `one 2-vCPU VM, medians of ${ROUNDS} runs of ${SECONDS} s; firewall: N+3 policy entries, iptables: N rules before the accept`,
       panels: [
         { title: '64-byte UDP packet rate', unit: 'kpackets/s', series: Object.fromEntries(VARIANTS.map((v) => [v, NS.map((n) => [n, med.udpKpps[v][n]])])) },
-        { title: 'TCP connect/request/response rate', unit: 'connections/s', series: Object.fromEntries(VARIANTS.map((v) => [v, NS.map((n) => [n, med.crrPerSec[v][n]])])) },
+        {
+          title: 'TCP connect/request/response rate',
+          unit: 'connections/s',
+          series: Object.fromEntries(VARIANTS.map((v) => [v, NS.map((n) => [n, med.crrPerSec[v][n]])])),
+        },
       ],
       styles: {
         none: { label: LABEL.none, color: '#777777', dash: '6 4' },

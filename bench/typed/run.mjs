@@ -84,7 +84,15 @@ function ours() {
     const getManyWalks = [];
     for (let w = 0; w < WALKS; w++) getManyWalks.push(pick());
     if (sink < 0n) throw new Error('unreachable');
-    return { setNs: Number(t1 - t0) / OPS, getNs: Number(t2 - t1) / OPS, setManyNs: Number(t4 - t3) / N, entriesNs: median(entryWalks), entriesFirstNs, forEachNs: median(forEachWalks), getManyNs: median(getManyWalks) };
+    return {
+      setNs: Number(t1 - t0) / OPS,
+      getNs: Number(t2 - t1) / OPS,
+      setManyNs: Number(t4 - t3) / N,
+      entriesNs: median(entryWalks),
+      entriesFirstNs,
+      forEachNs: median(forEachWalks),
+      getManyNs: median(getManyWalks),
+    };
   } finally {
     raw.close();
   }

@@ -1,11 +1,4 @@
 import { defineConfig } from 'tsup';
+import { library } from '../../tsup.base.js';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  external: ['koffi', '@tsbpf/object'],
-});
+export default defineConfig(library(['koffi', '@tsbpf/object']));

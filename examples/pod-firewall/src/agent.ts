@@ -68,10 +68,14 @@ function firstAnswer(timeoutMs: number, release: () => void, start: (done: (ok: 
 
 function probeTcp(r: ProbeRequest): Promise<boolean> {
   const s: Socket = connect({ host: r.host, port: r.port });
-  return firstAnswer(r.timeoutMs, () => s.destroy(), (done) => {
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
+  return firstAnswer(
+    r.timeoutMs,
+    () => s.destroy(),
+    (done) => {
+      s.once('connect', () => done(true));
+      s.once('error', () => done(false));
+    },
+  );
 }
 
 /*
@@ -86,12 +90,16 @@ function probeUdp(r: ProbeRequest): Promise<boolean> {
   const s = createSocket('udp4');
   const port = nextUdpPort;
   nextUdpPort = nextUdpPort >= 60000 ? 20000 : nextUdpPort + 1;
-  return firstAnswer(r.timeoutMs, () => s.close(), (done) => {
-    s.once('message', () => done(true));
-    s.once('error', () => done(false));
-    s.once('listening', () => s.send(`probe ${r.id}`, r.port, r.host));
-    s.bind(port);
-  });
+  return firstAnswer(
+    r.timeoutMs,
+    () => s.close(),
+    (done) => {
+      s.once('message', () => done(true));
+      s.once('error', () => done(false));
+      s.once('listening', () => s.send(`probe ${r.id}`, r.port, r.host));
+      s.bind(port);
+    },
+  );
 }
 
 function main(): void {

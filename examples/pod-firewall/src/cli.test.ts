@@ -139,7 +139,10 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(stderr).toBe('');
-    const events = stdout.trim().split('\n').map((l) => JSON.parse(l) as { verdict: string; destination: { pod?: string } });
+    const events = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { verdict: string; destination: { pod?: string } });
     expect(events.length).toBeGreaterThan(0);
     expect(events.every((e) => e.verdict === 'DENIED')).toBe(true);
     expect(events.some((e) => e.destination.pod === 'x/b')).toBe(true);

@@ -10,9 +10,36 @@ const NAME = `pft${process.pid % 10000}`;
 const cluster: Cluster = {
   namespaces: ['x', 'y'].map((n) => ({ name: n, labels: { ns: n, 'kubernetes.io/metadata.name': n } })),
   pods: [
-    { namespace: 'x', name: 'a', labels: { pod: 'a' }, ip: '10.250.1.11', ports: [{ port: 80, protocol: 'TCP', name: 'http' }, { port: 81, protocol: 'UDP' }] },
-    { namespace: 'x', name: 'b', labels: { pod: 'b' }, ip: '10.250.1.12', ports: [{ port: 80, protocol: 'TCP', name: 'http' }, { port: 81, protocol: 'UDP' }] },
-    { namespace: 'y', name: 'a', labels: { pod: 'a' }, ip: '10.250.2.11', ports: [{ port: 80, protocol: 'TCP', name: 'http' }, { port: 81, protocol: 'UDP' }] },
+    {
+      namespace: 'x',
+      name: 'a',
+      labels: { pod: 'a' },
+      ip: '10.250.1.11',
+      ports: [
+        { port: 80, protocol: 'TCP', name: 'http' },
+        { port: 81, protocol: 'UDP' },
+      ],
+    },
+    {
+      namespace: 'x',
+      name: 'b',
+      labels: { pod: 'b' },
+      ip: '10.250.1.12',
+      ports: [
+        { port: 80, protocol: 'TCP', name: 'http' },
+        { port: 81, protocol: 'UDP' },
+      ],
+    },
+    {
+      namespace: 'y',
+      name: 'a',
+      labels: { pod: 'a' },
+      ip: '10.250.2.11',
+      ports: [
+        { port: 80, protocol: 'TCP', name: 'http' },
+        { port: 81, protocol: 'UDP' },
+      ],
+    },
   ],
 };
 const policy = (name: string, namespace: string, spec: NetworkPolicy['spec']): NetworkPolicy => ({
@@ -21,7 +48,11 @@ const policy = (name: string, namespace: string, spec: NetworkPolicy['spec']): N
   metadata: { name, namespace },
   spec,
 });
-const denied = (m: Map<string, boolean>) => [...m].filter(([, ok]) => !ok).map(([k]) => k).sort();
+const denied = (m: Map<string, boolean>) =>
+  [...m]
+    .filter(([, ok]) => !ok)
+    .map(([k]) => k)
+    .sort();
 
 describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('clang')], 'pod firewall on real namespaces', () => {
   let fw: PodFirewall;
@@ -39,24 +70,51 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     expect(denied(await fw.probe())).toEqual([]);
     fw.apply([policy('deny', 'x', { podSelector: {} })]);
     expect(denied(await fw.probe())).toEqual([
-      'x/a->x/b:TCP/80', 'x/a->x/b:UDP/81', 'x/b->x/a:TCP/80', 'x/b->x/a:UDP/81', 'y/a->x/a:TCP/80', 'y/a->x/a:UDP/81', 'y/a->x/b:TCP/80', 'y/a->x/b:UDP/81',
+      'x/a->x/b:TCP/80',
+      'x/a->x/b:UDP/81',
+      'x/b->x/a:TCP/80',
+      'x/b->x/a:UDP/81',
+      'y/a->x/a:TCP/80',
+      'y/a->x/a:UDP/81',
+      'y/a->x/b:TCP/80',
+      'y/a->x/b:UDP/81',
     ]);
     // Only ingress of x is enforced; x's own egress (and the replies back in) still work.
     fw.apply([policy('web', 'x', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ port: 'http' }] }] })]);
-    expect(denied(await fw.probe())).toEqual(['x/a->x/b:TCP/80', 'x/a->x/b:UDP/81', 'x/b->x/a:UDP/81', 'y/a->x/a:UDP/81', 'y/a->x/b:TCP/80', 'y/a->x/b:UDP/81']);
+    expect(denied(await fw.probe())).toEqual([
+      'x/a->x/b:TCP/80',
+      'x/a->x/b:UDP/81',
+      'x/b->x/a:UDP/81',
+      'y/a->x/a:UDP/81',
+      'y/a->x/b:TCP/80',
+      'y/a->x/b:UDP/81',
+    ]);
     expect(fw.delete(['x/deny', 'x/web'])).toBe(2);
     expect(denied(await fw.probe())).toEqual([]);
   }, 60_000);
 
   it('reports flow events at the endpoint whose policy decided: allowed with the policy, and drops', async () => {
-    fw.apply([policy('only-a', 'x', { podSelector: { matchLabels: { pod: 'b' } }, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'a' } } }], ports: [{ port: 80 }] }] })]);
+    fw.apply([
+      policy('only-a', 'x', {
+        podSelector: { matchLabels: { pod: 'b' } },
+        ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'a' } } }], ports: [{ port: 80 }] }],
+      }),
+    ]);
     const stop = new AbortController();
     const ring = fw.observe(stop.signal);
     ring.drain(); // what earlier tests left unread
     const seen: { from: string; to: string; port: number; verdict: number; dir: number; policy: string | undefined; endpoint: number }[] = [];
     const reading = (async () => {
       for await (const e of ring) {
-        seen.push({ from: fw.podByIp(e.saddr)!, to: fw.podByIp(e.daddr)!, port: e.dport, verdict: e.verdict, dir: e.dir, policy: fw.policyName(e.policyId), endpoint: e.endpointId });
+        seen.push({
+          from: fw.podByIp(e.saddr)!,
+          to: fw.podByIp(e.daddr)!,
+          port: e.dport,
+          verdict: e.verdict,
+          dir: e.dir,
+          policy: fw.policyName(e.policyId),
+          endpoint: e.endpointId,
+        });
       }
     })();
     await fw.probe([{ port: 80, protocol: 'TCP' }]);
@@ -80,11 +138,16 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     await new Promise((r) => setTimeout(r, 300)); // the server listening
     const client = spawn(
       'nsenter',
-      [ns('x/a'), process.execPath, '-e', `
+      [
+        ns('x/a'),
+        process.execPath,
+        '-e',
+        `
         const s = require('net').connect(7000, '10.250.1.12');
         s.on('error', (e) => { console.log('error ' + e.code); process.exit(1); });
         s.on('data', (d) => process.stdout.write(d));
-        require('readline').createInterface({ input: process.stdin }).on('line', (l) => s.write(l + String.fromCharCode(10)));`],
+        require('readline').createInterface({ input: process.stdin }).on('line', (l) => s.write(l + String.fromCharCode(10)));`,
+      ],
       { stdio: ['pipe', 'pipe', 'inherit'] },
     );
     try {
@@ -97,7 +160,12 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
       await new Promise((r) => setTimeout(r, 300)); // the client connected
       expect(await echo('before')).toBe('before');
       // x/b becomes isolated: only x/a may open connections to it, on TCP 7000.
-      fw.apply([policy('only-7000', 'x', { podSelector: { matchLabels: { pod: 'b' } }, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'a' } } }], ports: [{ port: 7000 }] }] })]);
+      fw.apply([
+        policy('only-7000', 'x', {
+          podSelector: { matchLabels: { pod: 'b' } },
+          ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'a' } } }], ports: [{ port: 7000 }] }],
+        }),
+      ]);
       expect(await echo('after')).toBe('after');
       // Another update, still allowing it: the connection carries on through the flip and cleanup.
       fw.apply([policy('also-81', 'x', { podSelector: { matchLabels: { pod: 'b' } }, ingress: [{ ports: [{ port: 81, protocol: 'UDP' }] }] })]);

@@ -33,7 +33,12 @@ function results(denied: string[]): Map<string, boolean> {
 
 describe('table', () => {
   it('pads columns to their widest cell and trims line ends', () => {
-    expect(table([['A', 'BB', 'C'], ['long', 'x', '']])).toBe('A     BB  C\nlong  x');
+    expect(
+      table([
+        ['A', 'BB', 'C'],
+        ['long', 'x', ''],
+      ]),
+    ).toBe('A     BB  C\nlong  x');
   });
 });
 

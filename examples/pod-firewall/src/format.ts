@@ -20,7 +20,14 @@ export interface PortProtocol {
 export function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 // ---------------------------------------------------------------------------
@@ -61,7 +68,10 @@ export function formatCombinedMatrix(pods: readonly string[], results: ReadonlyM
 
 /** Probe results that failed, in key order: what the JSON output and the tests compare. */
 export function deniedFlows(results: ReadonlyMap<string, boolean>): string[] {
-  return [...results].filter(([, ok]) => !ok).map(([key]) => key).sort();
+  return [...results]
+    .filter(([, ok]) => !ok)
+    .map(([key]) => key)
+    .sort();
 }
 
 /** `3 of 288 flows blocked`: the one-line summary under a matrix. */
@@ -208,19 +218,12 @@ export function formatStatus(status: Status): string {
     ['ENDPOINT', 'IP', 'IDENTITY', 'INGRESS', 'EGRESS'],
     ...status.endpoints.map((e) => [e.pod, e.ip, String(e.identity), yesNo(e.ingress), yesNo(e.egress)]),
   ]);
-  const identities = table([
-    ['IDENTITY', 'LABELS'],
-    ...[...status.identities].sort((a, b) => a.id - b.id).map((i) => [String(i.id), i.labels]),
-  ]);
+  const identities = table([['IDENTITY', 'LABELS'], ...[...status.identities].sort((a, b) => a.id - b.id).map((i) => [String(i.id), i.labels])]);
   const policyList = policies === 0 ? 'no policies (everything is allowed)' : ['POLICY', ...status.policies].join('\n');
   return [head, endpoints, identities, policyList, formatCounters(status.counters)].join('\n\n');
 }
 
 /** JSON.stringify that writes bigints as numbers (strings past 2^53, where a number would lose digits). */
 export function toJson(value: unknown, indent?: number): string {
-  return JSON.stringify(
-    value,
-    (_key, v: unknown) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : String(v)) : v),
-    indent,
-  );
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : String(v)) : v), indent);
 }

@@ -22,7 +22,7 @@ function buildProgram(io: CliIo): Command {
   const btf = program.command('btf').description('BTF type information');
   btf
     .command('dump')
-    .description('print the types of raw BTF (e.g. /sys/kernel/btf/vmlinux) or of an ELF object\'s .BTF')
+    .description("print the types of raw BTF (e.g. /sys/kernel/btf/vmlinux) or of an ELF object's .BTF")
     .argument('<file>', 'raw BTF or BPF ELF object')
     .addOption(new Option('--format <format>', 'output format').choices(['raw', 'c', 'json']).default('raw'))
     .option('--base <file>', 'base BTF of split BTF (default for /sys/kernel/btf/<module>: vmlinux)')
@@ -45,11 +45,11 @@ function buildProgram(io: CliIo): Command {
   const collect = (v: string, prev: string[]) => [...prev, v];
   program
     .command('load')
-    .description('load an object\'s programs and maps, pinning each program at DIR/<name> (like bpftool prog loadall)')
+    .description("load an object's programs and maps, pinning each program at DIR/<name> (like bpftool prog loadall)")
     .argument('<obj>', 'BPF ELF object')
     .requiredOption('--pin <dir>', 'bpffs directory for the program pins')
     .option('--program <name>', 'only this program (repeatable)', collect, [])
-    .option('--pin-maps <dir>', 'also pin every map at DIR/<map name> (like bpftool\'s pinmaps), so prog-array slots and map contents outlive the command')
+    .option('--pin-maps <dir>', "also pin every map at DIR/<map name> (like bpftool's pinmaps), so prog-array slots and map contents outlive the command")
     .option('--verbose', 'print the whole verifier log on a rejection')
     .action((obj: string, opts: { pin: string; pinMaps?: string; program: string[]; verbose?: boolean }) => loadCommand(io, obj, opts));
 
@@ -73,9 +73,7 @@ function buildProgram(io: CliIo): Command {
     .option('--repeat <n>', 'runs (the kernel reports the average time)')
     .option('--json', 'machine-readable output')
     .option('--verbose', 'print the whole verifier log on a rejection')
-    .action((obj: string, opts: { program: string; dataIn?: string; repeat?: string; json?: boolean; verbose?: boolean }) =>
-      runCommand(io, obj, opts),
-    );
+    .action((obj: string, opts: { program: string; dataIn?: string; repeat?: string; json?: boolean; verbose?: boolean }) => runCommand(io, obj, opts));
 
   program
     .command('build')
@@ -85,7 +83,7 @@ function buildProgram(io: CliIo): Command {
     .option('--out-dir <dir>', 'directory for the objects (default: next to each source)')
     .option('-I, --include <dir>', 'add an include directory', collect, [])
     .option('-D, --define <name[=value]>', 'define a macro', collect, [])
-    .option('--vmlinux', 'generate vmlinux.h from this kernel\'s BTF and put it on the include path')
+    .option('--vmlinux', "generate vmlinux.h from this kernel's BTF and put it on the include path")
     .addOption(new Option('--target <target>', 'BPF target (default: host byte order)').choices(['bpfel', 'bpfeb', 'bpf']))
     .option('--json', 'results and diagnostics as JSON on stdout')
     .option('--no-cache', 'always run clang')

@@ -55,7 +55,11 @@ describeNeeds([hasCommand('clang'), hasCommand('llvm-strip')], 'compile with the
   });
 
   it('a strip that fails is a StripError naming the command, not a bare Error', async () => {
-    const src = writeSource(join(work, 'strip'), 'pass.bpf.c', '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int pass(struct xdp_md *ctx) { return XDP_PASS; }\n');
+    const src = writeSource(
+      join(work, 'strip'),
+      'pass.bpf.c',
+      '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int pass(struct xdp_md *ctx) { return XDP_PASS; }\n',
+    );
     const clang = { ...(await findClang()), strip: '/bin/false' };
     const err = await compile({ source: src, clang, cache: false }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StripError);
@@ -98,7 +102,10 @@ describeNeeds([hasCommand('clang'), hasCommand('llvm-strip')], 'compile with the
     const dir = join(work, 'cached');
     const src = writeSource(dir, 'prog.bpf.c', MINIMAL);
     writeSource(dir, 'limits.h', '#define LIMIT 5\n');
-    const compiles = () => readFileSync(log, 'utf8').split('\n').filter((l) => / -c /.test(l)).length;
+    const compiles = () =>
+      readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => / -c /.test(l)).length;
 
     const first = await compile({ source: src, cacheDir, clang });
     expect(first.cached).toBe(false);

@@ -76,16 +76,22 @@ export async function compile(options: CompileOptions): Promise<CompileResult> {
   }
 
   const args = [
-    '-target', options.target ?? host.bpfTarget,
-    '-O2', '-g', '-Wall',
+    '-target',
+    options.target ?? host.bpfTarget,
+    '-O2',
+    '-g',
+    '-Wall',
     `-mcpu=${options.cpu ?? 'v3'}`,
-    '-fno-ident', `-fdebug-prefix-map=${srcDir}=.`, '-fdebug-compilation-dir=.',
+    '-fno-ident',
+    `-fdebug-prefix-map=${srcDir}=.`,
+    '-fdebug-compilation-dir=.',
     `-D__TARGET_ARCH_${host.targetArch}`,
     ...(host.multiarchInclude ? ['-idirafter', host.multiarchInclude] : []),
     ...includeDirs.flatMap((d) => ['-I', d]),
     ...(options.defines ?? []).map((d) => `-D${d}`),
     // Carets stay on: without them clang prints no fix-its. The parser skips the snippet lines.
-    '-fno-color-diagnostics', '-fdiagnostics-parseable-fixits',
+    '-fno-color-diagnostics',
+    '-fdiagnostics-parseable-fixits',
     ...(options.extraArgs ?? []),
   ];
   const strip = options.strip ?? true;

@@ -19,8 +19,13 @@ describe('parseDiagnostics', () => {
   it('reads locations, severities, flags and the include stack', () => {
     expect(ds).toHaveLength(4);
     expect(ds[0]).toMatchObject({
-      file: './common.h', line: 7, column: 10, severity: 'warning',
-      message: "unused variable 'x'", flag: '-Wunused-variable', includedFrom: ['prog.bpf.c:3'],
+      file: './common.h',
+      line: 7,
+      column: 10,
+      severity: 'warning',
+      message: "unused variable 'x'",
+      flag: '-Wunused-variable',
+      includedFrom: ['prog.bpf.c:3'],
     });
     expect(ds[1]).toMatchObject({ file: 'prog.bpf.c', line: 12, column: 11, severity: 'error', includedFrom: [] });
   });

@@ -44,9 +44,7 @@ export function findClang(options: FindClangOptions = {}): Promise<ClangInfo> {
 
 async function search(env: NodeJS.ProcessEnv): Promise<ClangInfo> {
   const explicit = env.TSBPF_CLANG;
-  const candidates = explicit
-    ? [explicit]
-    : [...Array.from({ length: MAX_CLANG - MIN_CLANG + 1 }, (_, i) => `clang-${MAX_CLANG - i}`), 'clang'];
+  const candidates = explicit ? [explicit] : [...Array.from({ length: MAX_CLANG - MIN_CLANG + 1 }, (_, i) => `clang-${MAX_CLANG - i}`), 'clang'];
   const tried: string[] = [];
   for (const candidate of candidates) {
     const result = await probe(candidate, env);

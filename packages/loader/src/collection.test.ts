@@ -49,7 +49,7 @@ describeNeeds([isRoot()], 'loadCollection against the kernel', () => {
     expect(new DataView(data.buffer).getInt32(0, true)).toBe(1); // int hits = 1
     const rodata = c.maps['.rodata']!.lookup(u32(0))!;
     expect(new TextDecoder().decode(rodata).includes('hello')).toBe(true);
-    expect(() => c.maps['.rodata']!.update(u32(0), rodata)).toThrow(expect.objectContaining({ code: 'EPERM' }));
+    expect(() => c.maps['.rodata']!.update(u32(0), rodata)).toThrow(expect.objectContaining({ errnoName: 'EPERM' }));
     expect(new DataView(c.maps['.data.custom']!.lookup(u32(0))!.buffer).getInt32(0, true)).toBe(7);
   });
 
@@ -78,7 +78,10 @@ describeNeeds([isRoot()], 'loadCollection against the kernel', () => {
     for (const n of Object.keys(s.programs).filter((n) => !accepted.includes(n))) {
       const answer = kernelHas(probed[n]!);
       // Refused as root (fentry/fexit/lsm on this VM): the error says the kernel forbids it, not "needs root".
-      const clearly = answer.errno === 1 ? new RegExp(`program ${n}: BPF_PROG_LOAD: EPERM \\(refused although running as root: this kernel forbids it`) : new RegExp(`program ${n}\\b`);
+      const clearly =
+        answer.errno === 1
+          ? new RegExp(`program ${n}: BPF_PROG_LOAD: EPERM \\(refused although running as root: this kernel forbids it`)
+          : new RegExp(`program ${n}\\b`);
       expect(() => loadCollection(s, { programs: [n] }), `${n}: ${answer.why}`).toThrow(clearly);
     }
   });
@@ -112,7 +115,9 @@ describeNeeds([isRoot()], 'loadCollection against the kernel', () => {
     c.programs.where!.testRun({ data: new Uint8Array(64) });
     const bss = c.maps['.bss']!.lookup(u32(0))!;
     const read = (name: string) => new DataView(bss.buffer, bss.byteOffset).getBigUint64(s.maps['.bss']!.variables.find((v) => v.name === name)!.offset, true);
-    const listed = readFileSync('/proc/kallsyms', 'latin1').split('\n').filter((l) => l.split(' ')[2] === 'schedule');
+    const listed = readFileSync('/proc/kallsyms', 'latin1')
+      .split('\n')
+      .filter((l) => l.split(' ')[2] === 'schedule');
     expect(listed.length).toBe(1);
     expect(read('schedule_addr')).toBe(BigInt(`0x${listed[0]!.split(' ')[0]}`));
     expect(read('schedule_addr')).not.toBe(0n);
@@ -181,7 +186,9 @@ describeNeeds([isRoot()], 'loadCollection against the kernel', () => {
     expect(err).toBeInstanceOf(VerifierError);
     const v = err as VerifierError;
     expect(v.log).toMatch(/invalid func unknown#195896080/);
-    expect(v.explanation).toMatch(/^CO-RE relocation \(\w+\) at instruction \d+ failed: task_struct\.\w+ is not in the target BTF; the poisoned instruction was reached$/);
+    expect(v.explanation).toMatch(
+      /^CO-RE relocation \(\w+\) at instruction \d+ failed: task_struct\.\w+ is not in the target BTF; the poisoned instruction was reached$/,
+    );
     expect(v.message).toContain(v.explanation!);
   });
 

@@ -8,8 +8,8 @@
 import { MapFlags, MapType, NO_BTF_MAP_TYPES, kconfigLayout, type CollectionSpec, type KconfigLayout, type MapSpec } from '@tsbpf/object';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MapIncompatibleError } from './errors.js';
-import { inContext } from './in-context.js';
+import { LoaderError, MapIncompatibleError, NotSupportedError } from './errors.js';
+import { withContext } from '@tsbpf/object';
 import { kconfigValue } from './kconfig.js';
 import { BpfMap, possibleCpus, type MapOptions } from './map.js';
 import type { Program } from './program.js';
@@ -41,8 +41,11 @@ function reusePinned(m: MapSpec, path: string): BpfMap | undefined {
   if (!existsSync(path)) return undefined;
   const pinned = BpfMap.fromPin(path);
   const same =
-    pinned.type === m.type && pinned.keySize === m.keySize && pinned.valueSize === m.valueSize &&
-    pinned.maxEntries === m.maxEntries && pinned.flags === m.flags;
+    pinned.type === m.type &&
+    pinned.keySize === m.keySize &&
+    pinned.valueSize === m.valueSize &&
+    pinned.maxEntries === m.maxEntries &&
+    pinned.flags === m.flags;
   if (!same) {
     pinned.close();
     throw new MapIncompatibleError(
@@ -65,6 +68,11 @@ export function createMaps(
   pinnedNow: string[],
 ): void {
   const all = Object.values(spec.maps);
+  const structOps = all.find((m) => m.type === MapType.struct_ops);
+  if (structOps) {
+    // Said by name before anything is created: the kernel would refuse it with a bare EINVAL.
+    throw new NotSupportedError(`map ${structOps.name}: struct_ops maps (${structOps.sectionName}) are not supported by tsbpf yet`);
+  }
   for (const m of all.filter((x) => !x.innerMap)) {
     const pinPath = pinRoot !== undefined && m.pinning === 1 ? join(pinRoot, m.name) : undefined;
     const reused = pinPath ? reusePinned(m, pinPath) : undefined;
@@ -72,7 +80,13 @@ export function createMaps(
       maps[m.name] = reused; // its contents are the pinned map's, not the object's initial values
       continue;
     }
-    const map = inContext(`map ${m.name}`, () => BpfMap.create(mapOptions(m, btfFd)));
+    if (m.extra?.some((b) => b !== 0)) {
+      // As cilium/ebpf: bytes another loader gave a meaning to (iproute2's bpf_elf_map: id, pinning, inner_id, inner_idx).
+      throw new NotSupportedError(
+        `map ${m.name}: its legacy definition has ${m.extra.length} bytes past struct bpf_map_def that are not zero (iproute2's bpf_elf_map?); their meaning is another loader's: load a copy of the spec without \`extra\``,
+      );
+    }
+    const map = withContext(`map ${m.name}`, () => BpfMap.create(mapOptions(m, btfFd)));
     maps[m.name] = map;
     if (pinPath) {
       map.pin(pinPath);
@@ -84,9 +98,9 @@ export function createMaps(
     if (m.freeze) map.freeze();
   }
   for (const m of all.filter((x) => x.innerMap)) {
-    const template = inContext(`map ${m.name}: inner map`, () => BpfMap.create(mapOptions(m.innerMap!, btfFd)));
+    const template = withContext(`map ${m.name}: inner map`, () => BpfMap.create(mapOptions(m.innerMap!, btfFd)));
     try {
-      maps[m.name] = inContext(`map ${m.name}`, () => BpfMap.create({ ...mapOptions(m, btfFd), innerMapFd: template.fd }));
+      maps[m.name] = withContext(`map ${m.name}`, () => BpfMap.create({ ...mapOptions(m, btfFd), innerMapFd: template.fd }));
     } finally {
       template.close();
     }
@@ -106,7 +120,7 @@ export function createKconfigMap(
   const layout = kconfigLayout(spec);
   if (layout.slots.length === 0) return undefined;
   const datasec = spec.btf?.findByName('.kconfig', 'datasec');
-  const map = inContext('map .kconfig', () =>
+  const map = withContext('map .kconfig', () =>
     BpfMap.create({
       type: MapType.array,
       keySize: 4,
@@ -126,13 +140,25 @@ export function createKconfigMap(
   return { fd: map.fd, layout };
 }
 
-/** Each prog array's initial slots (`.values = { [1] = &prog }`), once its programs are loaded. */
+/**
+ * Each prog array's initial slots (`.values = { [1] = &prog }`), once its
+ * programs are loaded. A slot naming a program left out of the load is an
+ * error, as in libbpf (which fails the load) and cilium/ebpf: a tail call
+ * that silently goes nowhere is worse.
+ */
 export function fillProgArrays(spec: CollectionSpec, maps: Record<string, BpfMap>, programs: Record<string, Program>): void {
   for (const m of Object.values(spec.maps)) {
     if (m.type !== MapType.prog_array) continue;
     for (const slot of m.slots) {
-      const p = slot.program === undefined ? undefined : programs[slot.program];
-      if (p) maps[m.name]!.update(u32(slot.index), u32(p.fd));
+      if (slot.program === undefined) continue;
+      const p = programs[slot.program];
+      if (!p) {
+        throw new LoaderError(
+          'LOAD_OPTIONS',
+          `map ${m.name}: slot ${slot.index} is initialised with program ${slot.program}, which is not being loaded (add it to \`programs\`)`,
+        );
+      }
+      maps[m.name]!.update(u32(slot.index), u32(p.fd));
     }
   }
 }

@@ -1,4 +1,6 @@
+/** functionFileOffset: where a function lies in an executable or library file, for uprobes. */
 import { readFileSync } from 'node:fs';
+import { LoaderError } from './errors.js';
 
 /**
  * The file offset of a function in an executable or shared library (ELF64,
@@ -9,7 +11,7 @@ import { readFileSync } from 'node:fs';
 export function functionFileOffset(path: string, name: string): number {
   const b = readFileSync(path);
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const fail = (why: string) => new Error(`${path}: ${why}`);
+  const fail = (why: string) => new LoaderError('ATTACH_TARGET', why).addContext(path);
   if (b.length < 64 || b[0] !== 0x7f || b[1] !== 0x45 || b[2] !== 0x4c || b[3] !== 0x46) throw fail('not an ELF file');
   if (b[4] !== 2 || b[5] !== 1) throw fail('only 64-bit little-endian ELF is supported');
   const u64 = (at: number) => Number(v.getBigUint64(at, true));

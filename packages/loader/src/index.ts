@@ -1,7 +1,11 @@
+/** @tsbpf/loader's public API: everything a consumer imports from the package. */
+export { TsbpfError, withContext } from '@tsbpf/object';
 export { flushKernelBtf, loadKernelBtf, readKernelBtfBytes, runningKernelBtf, VMLINUX_BTF, type LoadKernelBtfOptions } from './kernel-btf.js';
 export { readFileBytes } from './read-file.js';
-export { BatchCursor, BpfMap, UpdateFlags, possibleCpus, type MapOptions } from './map.js';
-export { Program, VerifierError, type ProgramOptions, type TestRunOptions, type TestRunOutput } from './program.js';
+export { BatchCursor } from './batch-cursor.js';
+export { BpfMap, UpdateFlags, possibleCpus, type MapOptions } from './map.js';
+export { Program, type ProgramOptions, type TestRunOptions, type TestRunOutput } from './program.js';
+export { VerifierError, formatVerifierError, type FormatVerifierErrorOptions } from './verifier-error.js';
 export { SyscallError, errnoName } from './sys/errors.js';
 export { Collection, loadCollection, type LoadCollectionOptions } from './collection.js';
 export { BtfLoadError, LoaderError, MapIncompatibleError, NotSupportedError, type LoaderErrorCode } from './errors.js';
@@ -30,5 +34,5 @@ export { withNetns } from './netns.js';
 export { attachTypeSupported, helperSupported, mapTypeSupported, programTypeSupported } from './probes.js';
 export { functionFileOffset } from './elf-symbols.js';
 export { unpin } from './pin.js';
-export { RingBufferReader } from './ringbuf.js';
-export { PerfEventArrayReader } from './perf-buffer.js';
+export { RingBufferReader } from './ring-reader.js';
+export { PerfEventArrayReader } from './perf-reader.js';

@@ -1,3 +1,4 @@
+/** /proc/kallsyms addresses for typeless `.ksyms` externs (parsed by a pure function). */
 import { readFileSync } from 'node:fs';
 
 /** What /proc/kallsyms says of a name: its address, or that several symbols share it. */

@@ -1,8 +1,10 @@
+/** The running kernel's configuration and version, and the `.kconfig` map value they give an object's externs. */
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import type { KconfigLayout } from '@tsbpf/object';
 import { LoaderError } from './errors.js';
+import { hasBpfCookie, hasSyscallWrapper } from './kernel-features.js';
 
 /**
  * The running kernel's build configuration, as libbpf finds it:
@@ -37,19 +39,39 @@ export function kernelVersionCode(rel = release()): number {
   return (Number(m[1]) << 16) + (Number(m[2]) << 8) + Math.min(Number(m[3] ?? 0), 255);
 }
 
+/** libbpf's computed `__kconfig` externs: their values come from the running kernel, not its configuration. */
+const VIRTUAL: Record<string, () => string> = {
+  LINUX_KERNEL_VERSION: () => String(kernelVersionCode()),
+  LINUX_HAS_BPF_COOKIE: () => (hasBpfCookie() ? 'y' : 'n'),
+  LINUX_HAS_SYSCALL_WRAPPER: () => (hasSyscallWrapper() ? 'y' : 'n'),
+};
+
 /** The `.kconfig` map's value: each extern encoded at its slot, as libbpf would. */
 export function kconfigValue(layout: KconfigLayout, config: Map<string, string> = readKernelConfig()): Uint8Array {
   const out = new Uint8Array(layout.size);
   const view = new DataView(out.buffer);
   for (const slot of layout.slots) {
     let raw: string | undefined;
-    if (slot.name === 'LINUX_KERNEL_VERSION') raw = String(kernelVersionCode());
-    else if (slot.name.startsWith('CONFIG_')) raw = config.get(slot.name);
-    if (raw === undefined) {
-      if (slot.weak) continue; // weak and unknown: zero, as libbpf leaves it
-      throw new LoaderError('KCONFIG_UNKNOWN', `extern ${slot.name} (__kconfig): this kernel's configuration does not say`);
+    if (slot.name.startsWith('CONFIG_')) {
+      raw = config.get(slot.name);
+      if (raw === undefined) {
+        if (slot.weak) continue; // weak and unknown: zero, as libbpf leaves it
+        throw new LoaderError('KCONFIG_UNKNOWN', "this kernel's configuration does not say").addContext(`extern ${slot.name} (__kconfig)`);
+      }
+    } else {
+      // libbpf's virtual externs: computed, never read from the configuration.
+      const virtual = VIRTUAL[slot.name];
+      if (virtual) raw = virtual();
+      else if (slot.name.startsWith('LINUX_') && slot.weak)
+        continue; // unknown but weak: zero, as libbpf
+      else {
+        throw new LoaderError(
+          'KCONFIG_UNKNOWN',
+          `not a CONFIG_ option, and not one of the values libbpf computes (${Object.keys(VIRTUAL).join(', ')})`,
+        ).addContext(`extern ${slot.name} (__kconfig)`);
+      }
     }
-    const fail = () => new Error(`extern ${slot.name}: cannot store ${JSON.stringify(raw)} as ${slot.type}`);
+    const fail = () => new LoaderError('KCONFIG_VALUE', `cannot store ${JSON.stringify(raw)} as ${slot.type}`).addContext(`extern ${slot.name}`);
     switch (slot.type) {
       case 'bool':
       case 'tristate':

@@ -25,7 +25,7 @@ describeNeeds([hasFile(VMLINUX_BTF)], 'kernel BTF', () => {
     expect(new TextDecoder().decode(bytes)).toMatch(/^Name:/);
   });
 
-  it('the running kernel\'s BTF is parsed once per process until flushed; modules sit on it', () => {
+  it("the running kernel's BTF is parsed once per process until flushed; modules sit on it", () => {
     flushKernelBtf();
     const first = runningKernelBtf();
     expect(runningKernelBtf()).toBe(first);

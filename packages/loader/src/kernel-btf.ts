@@ -1,3 +1,4 @@
+/** The running kernel's BTF (and its modules'): read (mapped where the kernel allows), parsed once per process. */
 import { closeSync, fstatSync, openSync, readdirSync } from 'node:fs';
 import { Btf } from '@tsbpf/object';
 import { readAll } from './read-file.js';

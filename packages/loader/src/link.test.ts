@@ -1,14 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AttachType, MapType, ProgramType, asm, encodeInstructions, parseCollectionSpec } from '@tsbpf/object';
 import { readFixture } from '@tsbpf/fixtures';
 import { loadCollection } from './collection.js';
-import { attach, attachCgroup, attachKprobe, attachNetfilter, attachTcx, attachTracing, attachXdp } from './link.js';
+import { LegacyAttachment, attach, attachCgroup, attachKprobe, attachNetfilter, attachTcx, attachTracing, attachXdp } from './link.js';
 import { runningKernelBtf } from './kernel-btf.js';
 import { BpfMap } from './map.js';
+import { FakeKernel } from './testing/fake-kernel.js';
 import { withNetns } from './netns.js';
 import { Program, type ProgramOptions } from './program.js';
 import { describeNeeds, hasCommand, hasFile, isRoot } from '../../../test/support/env.js';
@@ -73,7 +74,9 @@ describeNeeds([isRoot(), hasFile('/sys/kernel/tracing/events/syscalls'), hasComm
         expect(links().some((l) => l.prog_id === id)).toBe(true);
         if (name === 'raw_tp_prog') {
           // Not a link BPF_LINK_DETACH can detach: the error says which link, and what to do.
-          expect(() => link.detach()).toThrow(/^raw_tp sched_switch: BPF_LINK_DETACH: EOPNOTSUPP \(this kind of link cannot be detached \(close it instead\)\)/);
+          expect(() => link.detach()).toThrow(
+            /^raw_tp sched_switch: BPF_LINK_DETACH: EOPNOTSUPP \(this kind of link cannot be detached \(close it instead\)\)/,
+          );
         }
       } finally {
         link.close();
@@ -222,5 +225,69 @@ describeNeeds([isRoot(), cgroup2, hasCommand('bpftool')], 'cgroup attach', () =>
     } finally {
       rmdirSync(dir);
     }
+  });
+});
+
+describe('attach errors and the legacy cgroup path above a fake bpf() door (no root)', () => {
+  let kernel: FakeKernel;
+  let restore: () => void;
+  let dir: string;
+  beforeEach(() => {
+    kernel = new FakeKernel();
+    restore = kernel.install();
+    dir = mkdtempSync(join(tmpdir(), 'tsbpf-cgroup-')); // stands in for a cgroup: attachCgroup only opens it
+  });
+  afterEach(() => {
+    restore();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const program = () => {
+    kernel.answer = (cmd) => (cmd === 'PROG_LOAD' ? kernel.fd() : undefined);
+    const p = dropAll();
+    kernel.answer = undefined;
+    return p;
+  };
+
+  it("tcx refused with EINVAL says tcx needs Linux 6.6, keeping the errno and the kernel's error as cause", () => {
+    using p = program();
+    kernel.answer = (cmd) => (cmd === 'LINK_CREATE' ? -22 : undefined);
+    let err: unknown;
+    try {
+      attachTcx(p, 7, 'ingress');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({
+      name: 'SyscallError',
+      code: 'SYSCALL_FAILED',
+      errnoName: 'EINVAL',
+      context: ['program drop_all: attach tcx/ingress to ifindex 7'],
+    });
+    expect((err as Error).message).toMatch(
+      /^program drop_all: attach tcx\/ingress to ifindex 7: BPF_LINK_CREATE: EINVAL \(.*; tcx needs Linux 6\.6 or later\)$/,
+    );
+    expect((err as Error).cause).toMatchObject({ errnoName: 'EINVAL' });
+  });
+
+  it('cgroups without links fall back to BPF_PROG_ATTACH, and closing detaches with BPF_PROG_DETACH', () => {
+    using p = program();
+    kernel.answer = (cmd) => (cmd === 'LINK_CREATE' ? -95 : cmd === 'PROG_ATTACH' || cmd === 'PROG_DETACH' ? 0 : undefined);
+    const a = attachCgroup(p, dir, AttachType.cgroup_inet_egress);
+    expect(a).toBeInstanceOf(LegacyAttachment);
+    a.close();
+    a.close();
+    expect(kernel.commands().slice(-3)).toEqual(['LINK_CREATE', 'PROG_ATTACH', 'PROG_DETACH']);
+  });
+
+  it('both ways refused: the error is the PROG_ATTACH one, and says what BPF_LINK_CREATE answered', () => {
+    using p = program();
+    kernel.answer = (cmd) => (cmd === 'LINK_CREATE' ? -22 : cmd === 'PROG_ATTACH' ? -1 : undefined);
+    expect(() => attachCgroup(p, dir, AttachType.cgroup_inet_egress)).toThrow(
+      expect.objectContaining({
+        syscall: 'BPF_PROG_ATTACH',
+        errnoName: 'EPERM',
+        message: expect.stringMatching(/BPF_PROG_ATTACH: EPERM \(.*; after BPF_LINK_CREATE: BPF_LINK_CREATE: EINVAL/),
+      }),
+    );
   });
 });

@@ -1,3 +1,9 @@
+/**
+ * Link and the ways to attach a program: XDP, tcx, cgroup (a link, or
+ * BPF_PROG_ATTACH where links are missing), tracepoint, kprobe and uprobe
+ * (one perf-event path), raw tracepoint, tracing, netfilter, and attach()
+ * by the program's section.
+ */
 import { AttachType, ProgramType } from '@tsbpf/object';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { Program } from './program.js';
@@ -5,6 +11,8 @@ import { functionFileOffset } from './elf-symbols.js';
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
 import { NativeBuffer, perfEventOpen } from './sys/ffi.js';
+import { setField } from './sys/fields.js';
+import { perfEventAttr as P, perfEventAttrSize } from './sys/layouts.generated.js';
 import { LoaderError, NotSupportedError } from './errors.js';
 
 const registry = new FinalizationRegistry<number[]>((fds) => fds.forEach((fd) => sys.closeFd(fd)));
@@ -26,7 +34,7 @@ export class Link implements Disposable {
 
   /** The link's fd; after close() an error, as Program's and BpfMap's (the number may be another file's by then). */
   get fd(): number {
-    if (this.closed) throw new LoaderError('CLOSED', `${this.description}: closed`);
+    if (this.closed) throw new LoaderError('CLOSED', 'closed').addContext(this.description);
     return this.fdValue;
   }
 
@@ -76,12 +84,12 @@ export function attachXdp(program: Program, ifindex: number, mode: keyof typeof 
 /** A tc program on an interface's ingress or egress through tcx (Linux 6.6+). */
 export function attachTcx(program: Program, ifindex: number, direction: 'ingress' | 'egress'): Link {
   const attachType = direction === 'ingress' ? AttachType.tcx_ingress : AttachType.tcx_egress;
+  const context = `program ${program.name}: attach tcx/${direction} to ifindex ${ifindex}`;
   try {
-    const fd = sys.linkCreate({ progFd: program.fd, target: ifindex, attachType }, `program ${program.name}: attach tcx/${direction} to ifindex ${ifindex}`);
-    return new Link(fd, `tcx/${direction} ifindex ${ifindex}`);
+    return new Link(sys.linkCreate({ progFd: program.fd, target: ifindex, attachType }, context), `tcx/${direction} ifindex ${ifindex}`);
   } catch (e) {
-    if (e instanceof SyscallError && e.code === 'EINVAL') {
-      e.message += ' (tcx needs Linux 6.6 or later)';
+    if (e instanceof SyscallError && e.errnoName === 'EINVAL') {
+      throw new SyscallError(e.syscall, e.errno, context, `${e.hint ?? e.errnoName}; tcx needs Linux 6.6 or later`, { cause: e });
     }
     throw e;
   }
@@ -104,7 +112,7 @@ export class LegacyAttachment implements Disposable {
     if (this.closed) return;
     this.closed = true;
     try {
-      sys.progDetach(this.targetFd, this.progFd, this.attachType);
+      sys.progDetach(this.targetFd, this.progFd, this.attachType, this.description);
     } finally {
       closeSync(this.targetFd);
     }
@@ -130,14 +138,15 @@ const BPF_F_ALLOW_MULTI = 2;
  */
 export function attachCgroup(program: Program, cgroupPath: string, attachType: number, options: CgroupAttachOptions = {}): Link | LegacyAttachment {
   const cg = openSync(cgroupPath, 'r');
-  let linkError: unknown;
+  const context = `program ${program.name}: attach to cgroup ${cgroupPath}`;
+  let linkError: SyscallError | undefined;
   if (!options.legacy) {
     try {
-      const fd = sys.linkCreate({ progFd: program.fd, target: cg, attachType }, `program ${program.name}: attach to cgroup ${cgroupPath}`);
+      const fd = sys.linkCreate({ progFd: program.fd, target: cg, attachType }, context);
       closeSync(cg);
       return new Link(fd, `cgroup ${cgroupPath}`);
     } catch (e) {
-      if (!(e instanceof SyscallError) || !['EINVAL', 'EOPNOTSUPP', 'ENOTSUPP'].includes(e.code)) {
+      if (!(e instanceof SyscallError) || !['EINVAL', 'EOPNOTSUPP', 'ENOTSUPP'].includes(e.errnoName)) {
         closeSync(cg);
         throw e;
       }
@@ -145,10 +154,13 @@ export function attachCgroup(program: Program, cgroupPath: string, attachType: n
     }
   }
   try {
-    sys.progAttach(cg, program.fd, attachType, options.allowMulti === false ? 0 : BPF_F_ALLOW_MULTI);
+    sys.progAttach(cg, program.fd, attachType, options.allowMulti === false ? 0 : BPF_F_ALLOW_MULTI, context);
   } catch (e) {
     closeSync(cg);
-    if (e instanceof Error && linkError instanceof Error) e.message += ` (after BPF_LINK_CREATE: ${linkError.message})`;
+    if (e instanceof SyscallError && linkError) {
+      // Both ways failed: say what the link attempt answered too.
+      throw new SyscallError(e.syscall, e.errno, context, `${e.hint ?? e.errnoName}; after BPF_LINK_CREATE: ${linkError.detail}`, { cause: linkError });
+    }
     throw e;
   }
   return new LegacyAttachment(cg, program.fd, attachType, `cgroup ${cgroupPath} (BPF_PROG_ATTACH)`);
@@ -164,11 +176,12 @@ function tracepointId(category: string, name: string): number {
       // try the next mount point
     }
   }
-  throw new SyscallError('open tracepoint id', 2, `tracepoint ${category}/${name} (is tracefs mounted at /sys/kernel/tracing?)`);
+  throw new LoaderError('ATTACH_TARGET', `no such tracepoint (or tracefs is not mounted at ${TRACEFS.join(' or ')})`).addContext(
+    `tracepoint ${category}/${name}`,
+  );
 }
 
 const PERF_TYPE_TRACEPOINT = 2;
-const PERF_ATTR_SIZE = 128;
 const PERF_FLAG_FD_CLOEXEC = 8;
 
 /** A tracepoint program on `category/name`, through a perf event and a BPF link. */
@@ -191,15 +204,15 @@ interface PerfEvent {
  * link keeps the perf event's fd and closes it with itself.
  */
 function perfEventLink(program: Program, event: PerfEvent, what: string, strings: NativeBuffer[] = []): Link {
-  const attr = new NativeBuffer(PERF_ATTR_SIZE);
+  const attr = new NativeBuffer(perfEventAttrSize);
   let perfFd: number;
   try {
-    attr.view.setUint32(0, event.type, true);
-    attr.view.setUint32(4, PERF_ATTR_SIZE, true);
-    attr.view.setBigUint64(8, event.config, true);
-    attr.view.setBigUint64(16, 1n, true); // sample_period: every hit
-    attr.view.setBigUint64(56, event.config1 ?? 0n, true);
-    attr.view.setBigUint64(64, event.config2 ?? 0n, true);
+    setField(attr.view, P.type, event.type);
+    setField(attr.view, P.size, perfEventAttrSize);
+    setField(attr.view, P.config, event.config);
+    setField(attr.view, P.sample_period, 1); // every hit
+    setField(attr.view, P.config1, event.config1 ?? 0n);
+    setField(attr.view, P.config2, event.config2 ?? 0n);
     // pid -1 needs a cpu; the program runs on every CPU all the same.
     const r = perfEventOpen(attr, event.pid ?? -1, event.pid === undefined ? 0 : -1, -1, PERF_FLAG_FD_CLOEXEC);
     if (r < 0) throw new SyscallError('perf_event_open', -r, what);
@@ -217,12 +230,11 @@ function perfEventLink(program: Program, event: PerfEvent, what: string, strings
   }
 }
 
-
 function pmuType(pmu: string): number {
   try {
     return Number(readFileSync(`/sys/bus/event_source/devices/${pmu}/type`, 'utf8'));
   } catch {
-    throw new SyscallError('open', 2, `/sys/bus/event_source/devices/${pmu}/type (no ${pmu} support in this kernel?)`);
+    throw new NotSupportedError(`no ${pmu} support in this kernel (/sys/bus/event_source/devices/${pmu}/type is missing)`);
   }
 }
 
@@ -230,7 +242,7 @@ function pmuType(pmu: string): number {
 function retprobeBit(pmu: string): number {
   const text = readFileSync(`/sys/bus/event_source/devices/${pmu}/format/retprobe`, 'utf8').trim();
   const m = /^config:(\d+)$/.exec(text);
-  if (!m) throw new LoaderError('ATTACH_TARGET', `${pmu}: unexpected retprobe format ${text}`);
+  if (!m) throw new NotSupportedError(`${pmu}: unexpected retprobe format ${text}`);
   return Number(m[1]);
 }
 

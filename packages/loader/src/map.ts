@@ -1,13 +1,21 @@
-import { readFileSync } from 'node:fs';
+/**
+ * BpfMap: a live BPF map and its byte-level operations (element, batch,
+ * keyless, frozen, mapped into memory) on native buffers allocated once per
+ * map. Typed access is @tsbpf/maps' job; batch walks are BatchCursor's.
+ */
 import { ARRAY_MAP_TYPES, MapFlags, MapType, PER_CPU_MAP_TYPES, mapTypeName } from '@tsbpf/object';
+import { CursorBufferPool, type BatchCursor, type CursorBuffers } from './batch-cursor.js';
+import { possibleCpus } from './cpus.js';
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
-import { MAP_SHARED, NativeBuffer, PROT_READ, PROT_WRITE, mmap, munmap, pageSize, view, type Pointer } from './sys/ffi.js';
+import { GrowingBuffers, NativeBuffer } from './sys/ffi.js';
+import { mapInfo } from './sys/layouts.generated.js';
 import { LoaderError } from './errors.js';
+import { mapArrayValues, unmapArrayValues, type MappedValues } from './mapped-values.js';
+
+export { possibleCpus } from './cpus.js';
 
 const ENOENT = 2;
-const EPERM = 1;
-const EACCES = 13;
 const MMAPABLE = MapFlags.MMAPABLE;
 
 export interface MapOptions {
@@ -27,19 +35,6 @@ export interface MapOptions {
 
 /** BPF_ANY / BPF_NOEXIST / BPF_EXIST for update(). */
 export const UpdateFlags = { any: 0n, noexist: 1n, exist: 2n } as const;
-
-let possible: number | undefined;
-/** Possible CPUs (/sys/devices/system/cpu/possible), which per-CPU values are sized by. */
-export function possibleCpus(): number {
-  if (possible === undefined) {
-    const text = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
-    possible = text.split(',').reduce((n, range) => {
-      const [lo, hi] = range.split('-').map(Number);
-      return n + (hi === undefined ? 1 : hi - lo! + 1);
-    }, 0);
-  }
-  return possible;
-}
 
 const registry = new FinalizationRegistry<() => void>((release) => release());
 
@@ -64,7 +59,7 @@ export class BpfMap implements Disposable {
   /** How errors name this map: `map counters`. */
   private readonly context: string;
   /** The mmap of an mmapable array's values, once asked for (see mappedValues). */
-  private readonly mapped: { ptr?: Pointer; length: number; view?: DataView; writable: boolean } = { length: 0, writable: false };
+  private readonly mapped: { values?: MappedValues } = {};
 
   private constructor(
     private fdValue: number,
@@ -88,14 +83,18 @@ export class BpfMap implements Disposable {
     const { key, next, value, ops, mapped } = this;
     const fd = fdValue;
     // Only a safety net: close() is the contract.
-    registry.register(this, () => {
-      if (mapped.ptr !== undefined) munmap(mapped.ptr, mapped.length);
-      sys.closeFd(fd);
-      ops.free();
-      key.free();
-      next.free();
-      value.free();
-    }, this);
+    registry.register(
+      this,
+      () => {
+        if (mapped.values) unmapArrayValues(mapped.values);
+        sys.closeFd(fd);
+        ops.free();
+        key.free();
+        next.free();
+        value.free();
+      },
+      this,
+    );
   }
 
   static create(o: MapOptions): BpfMap {
@@ -103,21 +102,22 @@ export class BpfMap implements Disposable {
     return new BpfMap(fd, o.type, o.keySize, o.valueSize, o.maxEntries, o.flags ?? 0, o.name ?? '');
   }
 
-  /** Opens a map pinned on bpffs. */
+  /** Opens a map pinned on bpffs (its definition and name from bpf_map_info). */
   static fromPin(path: string): BpfMap {
-    const fd = sys.objGet(path);
-    const info = new NativeBuffer(88);
-    try {
-      sys.objGetInfoByFd(fd, info);
-      const v = info.view;
-      const name = sys.infoName(info, 24); // bpf_map_info.name
-      return new BpfMap(fd, v.getUint32(0, true), v.getUint32(8, true), v.getUint32(12, true), v.getUint32(16, true), v.getUint32(20, true), name);
-    } catch (e) {
-      sys.closeFd(fd);
-      throw e;
-    } finally {
-      info.free();
-    }
+    return sys.openPinned(
+      path,
+      mapInfo,
+      (fd, info) =>
+        new BpfMap(
+          fd,
+          info.number(mapInfo.type),
+          info.number(mapInfo.key_size),
+          info.number(mapInfo.value_size),
+          info.number(mapInfo.max_entries),
+          info.number(mapInfo.map_flags),
+          info.name(mapInfo.name),
+        ),
+    );
   }
 
   get fd(): number {
@@ -128,7 +128,7 @@ export class BpfMap implements Disposable {
   private setKey(key: Uint8Array): void {
     this.assertOpen();
     const n = this.keySize;
-    if (key.length !== n) throw new RangeError(`${this.context}: key is ${key.length} bytes, want ${n}`);
+    if (key.length !== n) throw this.invalid(`key is ${key.length} bytes, want ${n}`);
     const dst = this.keyBytes;
     // Keys are small: a loop beats TypedArray.set's fixed cost below ~32 bytes.
     if (n <= 32) for (let i = 0; i < n; i++) dst[i] = key[i]!;
@@ -188,9 +188,7 @@ export class BpfMap implements Disposable {
   }
 
   update(key: Uint8Array, value: Uint8Array, flags: bigint = UpdateFlags.any): void {
-    if (value.length !== this.valueBufferSize) {
-      throw new RangeError(`${this.context}: value is ${value.length} bytes, want ${this.valueBufferSize}`);
-    }
+    if (value.length !== this.valueBufferSize) throw this.invalid(`value is ${value.length} bytes, want ${this.valueBufferSize}`);
     this.setKey(key);
     this.value.bytes.set(value);
     this.ops.update(Number(flags));
@@ -202,7 +200,7 @@ export class BpfMap implements Disposable {
     try {
       return this.ops.delete();
     } catch (e) {
-      if (e instanceof SyscallError && e.code === 'EINVAL' && ARRAY_MAP_TYPES.has(this.type)) {
+      if (e instanceof SyscallError && e.errnoName === 'EINVAL' && ARRAY_MAP_TYPES.has(this.type)) {
         // The generic EINVAL hint (an older kernel?) misleads here: arrays never delete.
         throw new SyscallError('BPF_MAP_DELETE_ELEM', e.errno, this.context, `${this.typeName} elements cannot be deleted; write a zero value instead`);
       }
@@ -233,7 +231,7 @@ export class BpfMap implements Disposable {
     const v = this.scratch('values', values.length);
     k.bytes.set(keys);
     v.bytes.set(values);
-    return sys.mapBatch('MAP_UPDATE_BATCH', { fd: this.fd, keys: k, values: v, count, elemFlags: flags }, this.context).count;
+    return this.updateBatchPrepared(count, flags);
   }
 
   /**
@@ -257,7 +255,7 @@ export class BpfMap implements Disposable {
 
   /** Deletes `count` keys in one call (BPF_MAP_DELETE_BATCH); returns how many went. */
   deleteBatch(keys: Uint8Array): number {
-    if (keys.length % this.keySize !== 0) throw new RangeError(`${this.context}: keys are not whole ${this.keySize}-byte keys`);
+    if (keys.length % this.keySize !== 0) throw this.invalid(`keys are not whole ${this.keySize}-byte keys`);
     const k = this.scratch('keys', keys.length);
     k.bytes.set(keys);
     return sys.mapBatch('MAP_DELETE_BATCH', { fd: this.fd, keys: k, count: keys.length / this.keySize }, this.context).count;
@@ -290,34 +288,23 @@ export class BpfMap implements Disposable {
    */
   batchCursor(batchSize = 1024): BatchCursor {
     this.assertOpen();
-    const shared = this.cursorBuffers !== undefined && !this.cursorBuffersBusy ? this.cursorBuffers : undefined;
-    const own = shared === undefined || shared.keys.size < batchSize * this.keySize || shared.values.size < batchSize * this.valueBufferSize;
-    const buffers = own ? cursorBuffersFor(batchSize, this.keySize, this.valueBufferSize) : shared!;
-    if (own && !this.cursorBuffersBusy) {
-      // Becomes the map's set (freed with the map), replacing a smaller one.
-      if (this.cursorBuffers) freeCursorBuffers(this.cursorBuffers);
-      this.cursorBuffers = buffers;
-    }
-    const mine = buffers === this.cursorBuffers;
-    if (mine) this.cursorBuffersBusy = true;
-    const cursor = new BatchCursor(this, buffers, batchSize, () => {
-      if (mine) this.cursorBuffersBusy = false;
-      else {
-        cursorRegistry.unregister(cursor);
-        freeCursorBuffers(buffers);
-      }
-    });
-    // A walk abandoned without release() (manual next() calls left off): free its own buffers with it.
-    if (!mine) cursorRegistry.register(cursor, buffers, cursor);
-    return cursor;
+    return this.cursorBuffers.cursor(this, batchSize);
   }
 
-  private cursorBuffers: CursorBuffers | undefined;
-  private cursorBuffersBusy = false;
+  private readonly cursorBuffers = new CursorBufferPool();
+
+  /** @internal Whether a walk holds the map's own batch buffers (read by tests of walk lifecycles). */
+  private get cursorBuffersBusy(): boolean {
+    return this.cursorBuffers.lent;
+  }
 
   /** @internal BPF_MAP_LOOKUP_BATCH for a cursor. */
   lookupBatchInto(b: CursorBuffers, first: boolean, count: number): { count: number; done: boolean } {
-    return sys.mapBatch('MAP_LOOKUP_BATCH', { fd: this.fd, inBatch: first ? null : b.cursorIn, outBatch: b.cursorOut, keys: b.keys, values: b.values, count }, this.context);
+    return sys.mapBatch(
+      'MAP_LOOKUP_BATCH',
+      { fd: this.fd, inBatch: first ? null : b.cursorIn, outBatch: b.cursorOut, keys: b.keys, values: b.values, count },
+      this.context,
+    );
   }
 
   /** False once close() has run. */
@@ -326,56 +313,48 @@ export class BpfMap implements Disposable {
   }
 
   private batchCount(keys: Uint8Array, values: Uint8Array): number {
-    if (keys.length % this.keySize !== 0 || values.length % this.valueBufferSize !== 0) {
-      throw new RangeError(`${this.context}: batch is not whole keys and values`);
-    }
+    if (keys.length % this.keySize !== 0 || values.length % this.valueBufferSize !== 0) throw this.invalid('batch is not whole keys and values');
     const count = keys.length / this.keySize;
-    if (values.length / this.valueBufferSize !== count) throw new RangeError(`${this.context}: ${count} keys but ${values.length / this.valueBufferSize} values`);
+    if (values.length / this.valueBufferSize !== count) throw this.invalid(`${count} keys but ${values.length / this.valueBufferSize} values`);
     return count;
   }
 
-  private readonly scratchBuffers = new Map<string, NativeBuffer>();
-  /** Native buffers reused across batch calls, grown when a larger batch comes. */
-  private scratch(name: string, size: number): NativeBuffer {
-    let b = this.scratchBuffers.get(name);
-    if (!b || b.size < size) {
-      b?.free();
-      b = new NativeBuffer(Math.max(size, 64));
-      this.scratchBuffers.set(name, b);
-    }
-    return b;
+  /** Native keys and values for batch calls, reused and grown when a larger batch comes. */
+  private readonly batchBuffers = new GrowingBuffers();
+  private scratch(name: 'keys' | 'values', size: number): NativeBuffer {
+    return this.batchBuffers.get(name, Math.max(size, 64));
   }
 
   /** Queue/stack: adds a value; bloom filter: adds a member. */
   push(value: Uint8Array, flags: bigint = UpdateFlags.any): void {
     this.setValue(value);
-    sys.mapKeyless('MAP_UPDATE_ELEM', this.fd, this.value, flags);
+    sys.mapKeyless('MAP_UPDATE_ELEM', this.fd, this.value, flags, this.context);
   }
 
   /** Queue/stack: removes and returns the next value; undefined when empty. */
   pop(): Uint8Array | undefined {
-    return sys.mapKeyless('MAP_LOOKUP_AND_DELETE_ELEM', this.fd, this.value) ? this.value.bytes.slice() : undefined;
+    return sys.mapKeyless('MAP_LOOKUP_AND_DELETE_ELEM', this.fd, this.value, 0n, this.context) ? this.value.bytes.slice() : undefined;
   }
 
   /** Queue/stack: the next value without removing it; undefined when empty. */
   peek(): Uint8Array | undefined {
-    return sys.mapKeyless('MAP_LOOKUP_ELEM', this.fd, this.value) ? this.value.bytes.slice() : undefined;
+    return sys.mapKeyless('MAP_LOOKUP_ELEM', this.fd, this.value, 0n, this.context) ? this.value.bytes.slice() : undefined;
   }
 
   /** Bloom filter: false when `value` is certainly absent, true when it may be present. */
   mayContain(value: Uint8Array): boolean {
     this.setValue(value);
-    return sys.mapKeyless('MAP_LOOKUP_ELEM', this.fd, this.value);
+    return sys.mapKeyless('MAP_LOOKUP_ELEM', this.fd, this.value, 0n, this.context);
   }
 
   private setValue(value: Uint8Array): void {
-    if (value.length !== this.valueBufferSize) throw new RangeError(`${this.context}: value is ${value.length} bytes, want ${this.valueBufferSize}`);
+    if (value.length !== this.valueBufferSize) throw this.invalid(`value is ${value.length} bytes, want ${this.valueBufferSize}`);
     this.valueBytes.set(value);
   }
 
   /** Makes the map read-only for user space (BPF_MAP_FREEZE). */
   freeze(): void {
-    sys.mapFreeze(this.fd);
+    sys.mapFreeze(this.fd, this.context);
   }
 
   /**
@@ -390,29 +369,18 @@ export class BpfMap implements Disposable {
    */
   mappedValues(): DataView {
     this.assertOpen();
-    if (this.mapped.view) return this.mapped.view;
+    if (this.mapped.values) return this.mapped.values.view;
     if (this.type !== MapType.array || (this.flags & MMAPABLE) === 0) {
-      throw new LoaderError('MAP_TYPE', `${this.context} is not an array created with BPF_F_MMAPABLE`);
+      throw new LoaderError('MAP_TYPE', 'not an array created with BPF_F_MMAPABLE').addContext(this.context);
     }
-    const page = pageSize();
-    const bytes = Math.ceil(this.valueSize / 8) * 8 * this.maxEntries;
-    const length = Math.max(page, Math.ceil(bytes / page) * page);
-    let ptr = mmap(length, PROT_READ | PROT_WRITE, MAP_SHARED, this.fd, 0);
-    let writable = true;
-    if (typeof ptr === 'number' && (ptr === -EPERM || ptr === -EACCES)) {
-      // A frozen map (.rodata) maps read-only.
-      ptr = mmap(length, PROT_READ, MAP_SHARED, this.fd, 0);
-      writable = false;
-    }
-    if (typeof ptr === 'number') throw new SyscallError('mmap', -ptr, this.context);
-    Object.assign(this.mapped, { ptr, length, writable, view: new DataView(view(ptr, length), 0, bytes) });
-    return this.mapped.view!;
+    this.mapped.values = mapArrayValues(this.fd, this.valueSize, this.maxEntries, this.context);
+    return this.mapped.values.view;
   }
 
   /** Whether mappedValues() is writable (false for a frozen map). */
   get mappedWritable(): boolean {
     this.mappedValues();
-    return this.mapped.writable;
+    return this.mapped.values!.writable;
   }
 
   pin(path: string): void {
@@ -420,112 +388,29 @@ export class BpfMap implements Disposable {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new LoaderError('CLOSED', `${this.context}: closed`);
+    if (this.closed) throw new LoaderError('CLOSED', 'closed').addContext(this.context);
+  }
+
+  private invalid(what: string): LoaderError {
+    return new LoaderError('INVALID_ARGUMENT', what).addContext(this.context);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     registry.unregister(this);
-    if (this.mapped.ptr !== undefined) {
-      munmap(this.mapped.ptr, this.mapped.length);
-      this.mapped.ptr = undefined;
-      this.mapped.view = undefined;
-    }
+    if (this.mapped.values) unmapArrayValues(this.mapped.values);
+    this.mapped.values = undefined;
     sys.closeFd(this.fdValue);
     this.ops.free();
     this.key.free();
     this.next.free();
     this.value.free();
-    for (const b of this.scratchBuffers.values()) b.free();
-    this.scratchBuffers.clear();
-    if (this.cursorBuffers) freeCursorBuffers(this.cursorBuffers);
-    this.cursorBuffers = undefined;
+    this.batchBuffers.free();
+    this.cursorBuffers.free();
   }
 
   [Symbol.dispose](): void {
     this.close();
-  }
-}
-
-const cursorRegistry = new FinalizationRegistry<CursorBuffers>((b) => freeCursorBuffers(b));
-
-/** Native memory of one batch walk: keys, values and the kernel's two cursors. */
-interface CursorBuffers {
-  keys: NativeBuffer;
-  values: NativeBuffer;
-  cursorIn: NativeBuffer;
-  cursorOut: NativeBuffer;
-}
-
-function cursorBuffersFor(batchSize: number, keySize: number, valueSize: number): CursorBuffers {
-  return {
-    keys: new NativeBuffer(batchSize * keySize),
-    values: new NativeBuffer(batchSize * valueSize),
-    // Hash maps use a bucket cursor: 4 bytes suffice, but a key's size is the documented minimum.
-    cursorIn: new NativeBuffer(Math.max(8, keySize)),
-    cursorOut: new NativeBuffer(Math.max(8, keySize)),
-  };
-}
-
-function freeCursorBuffers(b: CursorBuffers): void {
-  b.keys.free();
-  b.values.free();
-  b.cursorIn.free();
-  b.cursorOut.free();
-}
-
-/** See BpfMap.batchCursor. */
-export class BatchCursor {
-  /** The current batch's keys, back to back (`keySize` each). */
-  readonly keys: DataView;
-  /** The current batch's values, back to back (`valueBufferSize` each). */
-  readonly values: DataView;
-  private first = true;
-  private done = false;
-  private released = false;
-
-  constructor(
-    private readonly map: BpfMap,
-    private readonly buffers: CursorBuffers,
-    private readonly batchSize: number,
-    private readonly onRelease: () => void,
-  ) {
-    this.keys = buffers.keys.view;
-    this.values = buffers.values.view;
-  }
-
-  /** Fetches the next batch: how many entries it holds, 0 when the walk is over (then released). */
-  next(): number {
-    if (this.released) return 0;
-    while (!this.done) {
-      let r: { count: number; done: boolean };
-      try {
-        r = this.map.lookupBatchInto(this.buffers, this.first, this.batchSize);
-      } catch (e) {
-        this.release();
-        throw e;
-      }
-      this.first = false;
-      this.done = r.done;
-      if (!r.done) this.buffers.cursorIn.bytes.set(this.buffers.cursorOut.bytes);
-      if (r.count > 0) return r.count;
-    }
-    this.release();
-    return 0;
-  }
-
-  /** Throws when the map was closed under the walk (the map's buffers are gone; the walk's own, if any, go now). */
-  check(): void {
-    if (!this.map.isOpen) {
-      this.release();
-      throw new LoaderError('CLOSED', `map ${this.map.name || '(unnamed)'}: closed during iteration`);
-    }
-  }
-
-  release(): void {
-    if (this.released) return;
-    this.released = true;
-    this.onRelease();
   }
 }

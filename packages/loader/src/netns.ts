@@ -1,3 +1,4 @@
+/** withNetns: run an attach inside another network namespace. */
 import { closeSync, openSync } from 'node:fs';
 import { SyscallError } from './sys/errors.js';
 import { setns } from './sys/ffi.js';

@@ -1,3 +1,4 @@
+/** unpin: remove a pin from bpffs. */
 import { rmSync } from 'node:fs';
 
 /**

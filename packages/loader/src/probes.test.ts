@@ -14,7 +14,17 @@ describeNeeds([isRoot()], 'feature probes against this kernel (6.18)', () => {
 
   it('program types', () => {
     // cgroup_sock_addr, cgroup_sockopt, sk_lookup and netfilter only load with an expected attach type: the probe passes one.
-    for (const t of [ProgramType.xdp, ProgramType.socket_filter, ProgramType.sched_cls, ProgramType.cgroup_skb, ProgramType.tracepoint, ProgramType.cgroup_sock_addr, ProgramType.cgroup_sockopt, ProgramType.sk_lookup, ProgramType.netfilter]) {
+    for (const t of [
+      ProgramType.xdp,
+      ProgramType.socket_filter,
+      ProgramType.sched_cls,
+      ProgramType.cgroup_skb,
+      ProgramType.tracepoint,
+      ProgramType.cgroup_sock_addr,
+      ProgramType.cgroup_sockopt,
+      ProgramType.sk_lookup,
+      ProgramType.netfilter,
+    ]) {
       expect(programTypeSupported(t), String(t)).toBe(true);
     }
     expect(programTypeSupported(999)).toBe(false);
@@ -29,11 +39,19 @@ describeNeeds([isRoot()], 'feature probes against this kernel (6.18)', () => {
   });
 
   it('attach types (linkable here: tcx and the cgroup hooks; netkit as the kernel config says)', () => {
-    for (const t of [AttachType.tcx_ingress, AttachType.tcx_egress, AttachType.cgroup_inet_ingress, AttachType.cgroup_inet4_connect, AttachType.cgroup_sock_ops]) {
+    for (const t of [
+      AttachType.tcx_ingress,
+      AttachType.tcx_egress,
+      AttachType.cgroup_inet_ingress,
+      AttachType.cgroup_inet4_connect,
+      AttachType.cgroup_sock_ops,
+    ]) {
       expect(attachTypeSupported(t), String(t)).toBe(true);
     }
     // netkit links exist only with CONFIG_NETKIT (not set on this VM's kernel): the probe agrees with the config.
-    expect(attachTypeSupported(AttachType.netkit_primary)).toBe(readKernelConfig().get('CONFIG_NETKIT') === 'y' || readKernelConfig().get('CONFIG_NETKIT') === 'm');
+    expect(attachTypeSupported(AttachType.netkit_primary)).toBe(
+      readKernelConfig().get('CONFIG_NETKIT') === 'y' || readKernelConfig().get('CONFIG_NETKIT') === 'm',
+    );
     expect(() => attachTypeSupported(AttachType.trace_fentry)).toThrow(/cannot be probed without a target/);
     expect(() => attachTypeSupported(AttachType.xdp)).toThrow(/cannot be probed without a target/);
     expect(() => attachTypeSupported(250)).toThrow(/cannot be probed/);

@@ -1,15 +1,16 @@
+/**
+ * Feature probes: does this kernel know a map type, a program type, a
+ * helper for a program type, an attach type? Each probe creates (and
+ * closes) the smallest object that would use the feature, as libbpf's
+ * libbpf_probe_bpf_* do, and is answered once per process. A missing
+ * privilege is an error, not "no".
+ */
 import { AttachType, MapFlags, MapType, ProgramType, asm, attachTypeName, encodeInstructions } from '@tsbpf/object';
 import * as sys from './sys/bpf.js';
 import { SyscallError, errnoName } from './sys/errors.js';
 import { NativeBuffer } from './sys/ffi.js';
 import { LoaderError } from './errors.js';
 
-/**
- * Feature probes: does this kernel know a map type, a program type, a
- * helper for a program type? Each probe creates (and closes) the smallest
- * object that would use the feature, as libbpf's libbpf_probe_bpf_* do, and
- * is answered once per process. A missing privilege is an error, not "no".
- */
 const memo = new Map<string, boolean>();
 
 function remember(key: string, probe: () => boolean): boolean {
@@ -69,7 +70,7 @@ export function mapTypeSupported(type: number): boolean {
       sys.closeFd(fd);
       return true;
     } catch (e) {
-      if (e instanceof SyscallError && NOT_SUPPORTED.has(e.code)) return false;
+      if (e instanceof SyscallError && NOT_SUPPORTED.has(e.errnoName)) return false;
       throw e;
     } finally {
       if (innerMapFd !== undefined) sys.closeFd(innerMapFd);
@@ -150,15 +151,14 @@ const LINK_PROBES: ReadonlyMap<number, LinkProbe> = new Map<number, LinkProbe>([
   [AttachType.tcx_egress, { programType: ProgramType.sched_cls, target: 0, present: ['ENODEV'] }],
   [AttachType.netkit_primary, { programType: ProgramType.sched_cls, target: 0, present: ['ENODEV'] }],
   [AttachType.netkit_peer, { programType: ProgramType.sched_cls, target: 0, present: ['ENODEV'] }],
-  ...(
-    [
-      'cgroup_inet_ingress',
-      'cgroup_inet_egress',
-    ] as const
-  ).map((n): [number, LinkProbe] => [AttachType[n], { programType: ProgramType.cgroup_skb, target: 0xffffffff, present: ['EBADF'] }]),
-  ...(['cgroup_inet_sock_create', 'cgroup_inet_sock_release', 'cgroup_inet4_post_bind', 'cgroup_inet6_post_bind'] as const).map(
-    (n): [number, LinkProbe] => [AttachType[n], { programType: ProgramType.cgroup_sock, target: 0xffffffff, present: ['EBADF'] }],
-  ),
+  ...(['cgroup_inet_ingress', 'cgroup_inet_egress'] as const).map((n): [number, LinkProbe] => [
+    AttachType[n],
+    { programType: ProgramType.cgroup_skb, target: 0xffffffff, present: ['EBADF'] },
+  ]),
+  ...(['cgroup_inet_sock_create', 'cgroup_inet_sock_release', 'cgroup_inet4_post_bind', 'cgroup_inet6_post_bind'] as const).map((n): [number, LinkProbe] => [
+    AttachType[n],
+    { programType: ProgramType.cgroup_sock, target: 0xffffffff, present: ['EBADF'] },
+  ]),
   ...(
     [
       'cgroup_inet4_bind',
@@ -195,7 +195,8 @@ const LINK_PROBES: ReadonlyMap<number, LinkProbe> = new Map<number, LinkProbe>([
  */
 export function attachTypeSupported(attachType: number): boolean {
   const how = LINK_PROBES.get(attachType);
-  if (!how) throw new LoaderError('PROBE_TARGET', `attach type ${attachTypeName(attachType)} cannot be probed without a target; attach it and handle the SyscallError`);
+  if (!how)
+    throw new LoaderError('PROBE_TARGET', `attach type ${attachTypeName(attachType)} cannot be probed without a target; attach it and handle the SyscallError`);
   return remember(`attach:${attachType}`, () => {
     const code = NativeBuffer.from(encodeInstructions([asm.mov64Imm(0, 1), asm.exit()], 'little'));
     const license = NativeBuffer.string('GPL');
@@ -216,8 +217,8 @@ export function attachTypeSupported(attachType: number): boolean {
       sys.closeFd(link); // not expected: the target should not exist
       return true;
     } catch (e) {
-      if (e instanceof SyscallError && how.present.includes(e.code)) return true;
-      if (e instanceof SyscallError && NOT_SUPPORTED.has(e.code)) return false;
+      if (e instanceof SyscallError && how.present.includes(e.errnoName)) return true;
+      if (e instanceof SyscallError && NOT_SUPPORTED.has(e.errnoName)) return false;
       throw e;
     } finally {
       sys.closeFd(prog);

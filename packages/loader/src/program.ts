@@ -1,7 +1,15 @@
+/**
+ * Program: a loaded BPF program. Loading is libbpf's way (no log first, a
+ * growing verifier log only on failure); test runs, pins and its id.
+ */
 import * as sys from './sys/bpf.js';
-import { SyscallError, errnoName } from './sys/errors.js';
+import { SyscallError } from './sys/errors.js';
 import { NativeBuffer, scratch } from './sys/ffi.js';
+import { progInfo } from './sys/layouts.generated.js';
 import { LoaderError } from './errors.js';
+import { VerifierError } from './verifier-error.js';
+
+export { VerifierError } from './verifier-error.js';
 
 export interface ProgramOptions {
   type: number;
@@ -27,55 +35,6 @@ const LINE_INFO_SIZE = 16;
 const LOG_START = 64 * 1024;
 const LOG_MAX = 16 * 1024 * 1024;
 const ENOSPC = 28;
-
-/**
- * The verifier refused a program. `message` is a short summary (the log's
- * last lines); the whole log is `log`.
- */
-export class VerifierError extends Error {
-  override readonly name = 'VerifierError';
-  readonly code: string;
-  /**
-   * The C source line the verifier was at when it gave up (from the
-   * `; text @ file:line` lines the kernel prints when it has line_info).
-   */
-  readonly source: { readonly file: string; readonly line: number; readonly text: string } | undefined;
-  /** The verifier's own last word (e.g. `R2 invalid mem access 'mem_or_null'`). */
-  readonly reason: string;
-  constructor(
-    readonly program: string,
-    readonly errno: number,
-    readonly log: string,
-    /** The log was cut short by the buffer size limit. */
-    readonly truncated: boolean,
-    /**
-     * What the loader knows that the log does not say: which CO-RE relocation
-     * or which absent weak kfunc an invalid call the verifier reached stands
-     * for (as libbpf rewrites such logs).
-     */
-    readonly explanation?: string,
-  ) {
-    const code = errnoName(errno);
-    super(`program ${program || '(unnamed)'}: load: ${code}: ${explanation ? `${explanation}; verifier: ` : ''}${VerifierError.summarize(log)}`);
-    this.code = code;
-    this.reason = VerifierError.summarize(log, 1);
-    let source: VerifierError['source'];
-    for (const line of log.split('\n')) {
-      const m = /^; (.*) @ (.+):(\d+)$/.exec(line);
-      if (m) source = { text: m[1]!, file: m[2]!, line: Number(m[3]) };
-    }
-    this.source = source;
-  }
-
-  /** The last meaningful lines of a verifier log (where it says what went wrong). */
-  static summarize(log: string, lines = 3): string {
-    const meaningful = log
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l !== '' && !/^(processed|verification time|stack depth)/.test(l));
-    return meaningful.slice(-lines).join(' / ') || '(empty verifier log)';
-  }
-}
 
 const registry = new FinalizationRegistry<number>((fd) => sys.closeFd(fd));
 
@@ -112,7 +71,7 @@ export class Program implements Disposable {
    */
   static load(o: ProgramOptions): Program {
     if (o.instructions.length === 0 || o.instructions.length % 8 !== 0) {
-      throw new RangeError(`program ${o.name ?? ''}: ${o.instructions.length} bytes is not whole instructions`);
+      throw new LoaderError('INVALID_ARGUMENT', `${o.instructions.length} bytes is not whole instructions`).addContext(`program ${o.name ?? ''}`);
     }
     const mark = scratch.begin();
     try {
@@ -156,22 +115,11 @@ export class Program implements Disposable {
 
   /** Opens a program pinned on bpffs (its name and type from bpf_prog_info). */
   static fromPin(path: string): Program {
-    const fd = sys.objGet(path);
-    const info = new NativeBuffer(256);
-    try {
-      sys.objGetInfoByFd(fd, info);
-      // bpf_prog_info: type @0, id @4, ..., name[16] @64
-      return new Program(fd, sys.infoName(info, 64), info.view.getUint32(0, true));
-    } catch (e) {
-      sys.closeFd(fd);
-      throw e;
-    } finally {
-      info.free();
-    }
+    return sys.openPinned(path, progInfo, (fd, info) => new Program(fd, info.name(progInfo.name), info.number(progInfo.type)));
   }
 
   get fd(): number {
-    if (this.closed) throw new LoaderError('CLOSED', `program ${this.name}: closed`);
+    if (this.closed) throw new LoaderError('CLOSED', 'closed').addContext(`program ${this.name}`);
     return this.fdValue;
   }
 
@@ -183,7 +131,7 @@ export class Program implements Disposable {
       const dataOut = o.data ? scratch.alloc(o.dataOutSize ?? o.data.length + 256) : undefined;
       const ctxIn = o.ctx ? scratch.copy(o.ctx) : undefined;
       const ctxOut = o.ctx ? scratch.zeroed(o.ctx.length) : undefined;
-      const r = sys.progTestRun({ progFd: this.fd, dataIn, dataOut, ctxIn, ctxOut, repeat: o.repeat });
+      const r = sys.progTestRun({ progFd: this.fd, dataIn, dataOut, ctxIn, ctxOut, repeat: o.repeat }, `program ${this.name}`);
       return {
         retval: r.retval,
         data: dataOut ? dataOut.bytes.slice(0, r.dataSizeOut) : new Uint8Array(0),
@@ -201,13 +149,7 @@ export class Program implements Disposable {
 
   /** The kernel's id for this program (bpf_prog_info.id), as bpftool shows it. */
   id(): number {
-    const info = new NativeBuffer(16);
-    try {
-      sys.objGetInfoByFd(this.fd, info);
-      return info.view.getUint32(4, true);
-    } finally {
-      info.free();
-    }
+    return sys.readInfo(this.fd, { id: progInfo.id }, (info) => info.number(progInfo.id), `program ${this.name}`);
   }
 
   close(): void {

@@ -1,3 +1,4 @@
+/** Whole files read sequentially (sysfs serves a page per read). */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 /**

@@ -43,10 +43,7 @@ export function firstBatch(cursor: BatchCursor): number | undefined {
  * type refuses batch lookups; true otherwise. The cursor is given back at
  * the end, also when `visit` throws.
  */
-export function walkBatches(
-  map: BpfMap,
-  visit: (keys: DataView, values: DataView, count: number, cursor: BatchCursor) => boolean | void,
-): boolean {
+export function walkBatches(map: BpfMap, visit: (keys: DataView, values: DataView, count: number, cursor: BatchCursor) => boolean | void): boolean {
   const cursor = map.batchCursor(BATCH);
   let count = firstBatch(cursor);
   if (count === undefined) return false;

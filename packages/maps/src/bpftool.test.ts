@@ -26,7 +26,9 @@ describeNeeds([isRoot(), hasCommand('bpftool')], 'typed maps against bpftool on 
     m.setMany(Array.from({ length: 3000 }, (_, i) => [i * 7919, { packets: BigInt(i) << 33n, bytes: BigInt(i) }] as const));
     m.delete(7919); // a hole
 
-    const theirs = dump(name).map((e) => ({ key: e.key, value: e.value! })).sort(byKey);
+    const theirs = dump(name)
+      .map((e) => ({ key: e.key, value: e.value! }))
+      .sort(byKey);
     expect(theirs.length).toBe(2999);
     const ours = [...m.entries()].map(([k, v]) => ({ key: hex(encode(u32, k)), value: hex(encode(Stats, v)) })).sort(byKey);
     expect(ours).toEqual(theirs);

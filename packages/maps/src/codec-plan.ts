@@ -64,8 +64,22 @@ export type CodecPlan =
   | { readonly kind: 'bytes'; readonly id: number; readonly size: number }
   | { readonly kind: 'cstring'; readonly id: number; readonly size: number }
   | { readonly kind: 'array'; readonly id: number; readonly element: CodecPlan; readonly length: number }
-  | { readonly kind: 'enum'; readonly id: number; readonly name: string; readonly cName: string; readonly base: ScalarName; readonly values: readonly (readonly [string, number])[] }
-  | { readonly kind: 'enum64'; readonly id: number; readonly name: string; readonly cName: string; readonly signed: boolean; readonly values: readonly (readonly [string, bigint])[] }
+  | {
+      readonly kind: 'enum';
+      readonly id: number;
+      readonly name: string;
+      readonly cName: string;
+      readonly base: ScalarName;
+      readonly values: readonly (readonly [string, number])[];
+    }
+  | {
+      readonly kind: 'enum64';
+      readonly id: number;
+      readonly name: string;
+      readonly cName: string;
+      readonly signed: boolean;
+      readonly values: readonly (readonly [string, bigint])[];
+    }
   | { readonly kind: 'int128'; readonly id: number; readonly signed: boolean }
   | { readonly kind: 'bitfield'; readonly shift: number; readonly bits: number; readonly signed: boolean }
   | StructPlan
@@ -130,14 +144,29 @@ class Planner {
         return { kind: 'enum', id: t.id, name: `enum ${t.name || '(anon)'}`, cName: t.name, base, values: t.values.map((v) => [v.name, v.value] as const) };
       }
       case 'enum64':
-        return { kind: 'enum64', id: t.id, name: `enum ${t.name || '(anon)'}`, cName: t.name, signed: t.signed, values: t.values.map((v) => [v.name, v.value] as const) };
+        return {
+          kind: 'enum64',
+          id: t.id,
+          name: `enum ${t.name || '(anon)'}`,
+          cName: t.name,
+          signed: t.signed,
+          values: t.values.map((v) => [v.name, v.value] as const),
+        };
       case 'array': {
         const elem = this.btf.resolve(t.type);
         if (elem.kind === 'int' && elem.size === 1 && (elem.encoding & 2 || elem.name === 'char')) return { kind: 'cstring', id: t.id, size: t.nelems };
         return { kind: 'array', id: t.id, element: this.plan(t.type, depth + 1), length: t.nelems };
       }
       case 'struct':
-        return { kind: 'struct', id: t.id, name: `struct ${t.name || '(anon)'}`, cName: t.name, size: t.size, align: this.align(t.id), fields: this.fields(t, 0, depth) };
+        return {
+          kind: 'struct',
+          id: t.id,
+          name: `struct ${t.name || '(anon)'}`,
+          cName: t.name,
+          size: t.size,
+          align: this.align(t.id),
+          fields: this.fields(t, 0, depth),
+        };
       case 'union':
         return this.union(t, depth);
       default:

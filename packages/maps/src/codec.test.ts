@@ -102,7 +102,30 @@ describe('struct encoders write numeric members in place', () => {
   it('write the bytes and throw the errors each member codec would, with words or without, for any values', () => {
     const members = { a: u8, b: i8, c: u16, d: i16, e: u32, f: i32, g: be16, h: be32, i: u64, j: i64, k: f32, l: f64, m: bool };
     // Wrong types, non-integers, and each integer kind's first values out of range (fine for wider kinds).
-    const wrong = fc.constantFrom<unknown>(undefined, null, 'x', 1.5, NaN, {}, 1n, 1, -1, 256, -129, 128, 0x8000, -0x8001, 0x10000, 2 ** 31, -(2 ** 31) - 1, 2 ** 32, 2 ** 53, 2n ** 63n, 2n ** 64n, -(2n ** 63n) - 1n);
+    const wrong = fc.constantFrom<unknown>(
+      undefined,
+      null,
+      'x',
+      1.5,
+      NaN,
+      {},
+      1n,
+      1,
+      -1,
+      256,
+      -129,
+      128,
+      0x8000,
+      -0x8001,
+      0x10000,
+      2 ** 31,
+      -(2 ** 31) - 1,
+      2 ** 32,
+      2 ** 53,
+      2n ** 63n,
+      2n ** 64n,
+      -(2n ** 63n) - 1n,
+    );
     const valueOf: Record<string, fc.Arbitrary<unknown>> = {
       a: fc.integer({ min: 0, max: 255 }),
       b: fc.integer({ min: -128, max: 127 }),
@@ -119,7 +142,9 @@ describe('struct encoders write numeric members in place', () => {
       m: fc.boolean(),
     };
     // Mostly valid members, now and then a wrong one.
-    const record = fc.record(Object.fromEntries(Object.entries(valueOf).map(([k, a]) => [k, fc.oneof({ weight: 12, arbitrary: a }, { weight: 1, arbitrary: wrong })])));
+    const record = fc.record(
+      Object.fromEntries(Object.entries(valueOf).map(([k, a]) => [k, fc.oneof({ weight: 12, arbitrary: a }, { weight: 1, arbitrary: wrong })])),
+    );
     for (const packed of [false, true]) {
       const codec = struct(members, { packed });
       fc.assert(
@@ -187,7 +212,13 @@ describe('composite codecs', () => {
     const c = struct({ a: u8, b: u32, c: u16, d: u64, e: i32 });
     fc.assert(
       fc.property(
-        fc.record({ a: fc.nat(255), b: fc.nat(0xffffffff), c: fc.nat(0xffff), d: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), e: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }) }),
+        fc.record({
+          a: fc.nat(255),
+          b: fc.nat(0xffffffff),
+          c: fc.nat(0xffff),
+          d: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+          e: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+        }),
         (v) => {
           expect(decode(c, encode(c, v))).toEqual(v);
         },

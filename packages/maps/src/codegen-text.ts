@@ -41,13 +41,23 @@ export function importStatement(values: Iterable<string>, types: Iterable<string
     .sort((a, b) => Number(a.t) - Number(b.t) || (a.n < b.n ? -1 : a.n > b.n ? 1 : 0))
     .map(({ n, t }) => (t ? `type ${n}` : n));
   const line = `import { ${names.join(', ')} } from ${quote(from)};`;
-  return line.length <= WIDTH ? line : `import {\n${indent(names.map((n) => `${n},`), 1)}\n} from ${quote(from)};`;
+  return line.length <= WIDTH
+    ? line
+    : `import {\n${indent(
+        names.map((n) => `${n},`),
+        1,
+      )}\n} from ${quote(from)};`;
 }
 
 /** `type X = a | b | c;` on one line when it fits, one alternative a line otherwise. */
 export function typeAlias(name: string, alternatives: readonly string[]): string {
   const line = `export type ${name} = ${alternatives.join(' | ')};`;
-  return line.length <= WIDTH ? line : `export type ${name} =\n${indent(alternatives.map((a) => `| ${a}`), 1)};`;
+  return line.length <= WIDTH
+    ? line
+    : `export type ${name} =\n${indent(
+        alternatives.map((a) => `| ${a}`),
+        1,
+      )};`;
 }
 
 /** A union type inline, parenthesized when it is one (for `T[]`). */

@@ -174,7 +174,12 @@ export class TypeWriter {
     const head = `enumOf<${names}>(${quote(plan.name)}, ${plan.base}, `;
     const flat = `${head}{ ${values.join(', ')} })`;
     if (values.length === 0) return `${head}{})`;
-    return flat.length + depth * 2 <= 80 ? flat : `${head}{\n${indent(values.map((v) => `${v},`), depth + 1)}\n${'  '.repeat(depth)}})`;
+    return flat.length + depth * 2 <= 80
+      ? flat
+      : `${head}{\n${indent(
+          values.map((v) => `${v},`),
+          depth + 1,
+        )}\n${'  '.repeat(depth)}})`;
   }
 
   private structCodec(plan: StructPlan, depth: number, type?: string): string {
@@ -187,7 +192,10 @@ export class TypeWriter {
   /** The codec of a type only the object's BTF describes (a union, a bit-field, a 64-bit enum, a 128-bit integer). */
   private btfCodec(plan: Exclude<CodecPlan, { kind: 'bitfield' }>, type?: string): string {
     if (!this.embedded) {
-      throw new CodegenError('GEN_NEEDS_OBJECT', `${describe(plan)} needs the object's BTF to decode at run time; generate with the object embedded (without --no-embed)`);
+      throw new CodegenError(
+        'GEN_NEEDS_OBJECT',
+        `${describe(plan)} needs the object's BTF to decode at run time; generate with the object embedded (without --no-embed)`,
+      );
     }
     this.usesBtf = true;
     return `btfCodec<${type ?? this.typeOf(plan)}>(${plan.id})`;

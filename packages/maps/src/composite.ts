@@ -39,25 +39,27 @@ export function structAt<T extends object>(name: string, size: number, align: nu
     size,
     align,
     decode,
-    encode: fast ?? function encode(value, view, offset) {
-      if (value === null || typeof value !== 'object') throw new CodecError('CODEC_TYPE', `${name}: ${String(value)} is not an object`);
-      zero(view, offset, size);
-      const v = value as Record<string, unknown>;
-      for (const f of fields) {
-        if (f.inline) {
-          f.codec.encode(v, view, offset + f.offset);
-          continue;
+    encode:
+      fast ??
+      function encode(value, view, offset) {
+        if (value === null || typeof value !== 'object') throw new CodecError('CODEC_TYPE', `${name}: ${String(value)} is not an object`);
+        zero(view, offset, size);
+        const v = value as Record<string, unknown>;
+        for (const f of fields) {
+          if (f.inline) {
+            f.codec.encode(v, view, offset + f.offset);
+            continue;
+          }
+          const member = v[f.name];
+          if (member === undefined && !(f.name in v)) throw new CodecError('CODEC_MEMBER', `${name}: missing member ${f.name}`);
+          try {
+            f.codec.encode(member, view, offset + f.offset);
+          } catch (e) {
+            if (e instanceof CodecError) e.addContext(`${name}.${f.name}`);
+            throw e;
+          }
         }
-        const member = v[f.name];
-        if (member === undefined && !(f.name in v)) throw new CodecError('CODEC_MEMBER', `${name}: missing member ${f.name}`);
-        try {
-          f.codec.encode(member, view, offset + f.offset);
-        } catch (e) {
-          if (e instanceof CodecError) e.addContext(`${name}.${f.name}`);
-          throw e;
-        }
-      }
-    },
+      },
   });
 }
 
@@ -83,7 +85,11 @@ function compileEncoder(name: string, size: number, fields: readonly PlacedField
       const fast = kind ? `if (word >= 0) w.${kind}[word + ${f.offset / 8}] = m; else ${inline.write('view', at, 'm')}` : inline.write('view', at, 'm');
       write = `if (${inline.accepts('m')}) { ${fast} } else ${call}`;
     }
-    return [`at = ${i}; m = v[${key}];`, `if (m === undefined && !(${key} in v)) { at = -1; throw new CodecError('CODEC_MEMBER', name + ': missing member ' + ${key}); }`, write].join('\n');
+    return [
+      `at = ${i}; m = v[${key}];`,
+      `if (m === undefined && !(${key} in v)) { at = -1; throw new CodecError('CODEC_MEMBER', name + ': missing member ' + ${key}); }`,
+      write,
+    ].join('\n');
   });
   const params = fields.map((_, i) => `c${i}`);
   // Members that write every byte and cover the struct without gaps leave no padding to zero.
@@ -110,7 +116,14 @@ function compileEncoder(name: string, size: number, fields: readonly PlacedField
       }
     };`,
   ) as (...args: unknown[]) => Codec<unknown>['encode'];
-  return make(CodecError, name, zero, fields.map((f) => f.name), WORDS, ...fields.map((f) => f.codec));
+  return make(
+    CodecError,
+    name,
+    zero,
+    fields.map((f) => f.name),
+    WORDS,
+    ...fields.map((f) => f.codec),
+  );
 }
 
 /** Which words (see withWords) a member is read and written as: a 64-bit integer 8-aligned in its struct. */
@@ -191,7 +204,10 @@ function compileDecoder<T>(size: number, fields: readonly PlacedField[]): (view:
     c: readonly Codec<unknown>[],
     words: symbol,
   ) => (view: DataView, offset: number) => T;
-  return make(fields.map((f) => f.codec), WORDS);
+  return make(
+    fields.map((f) => f.codec),
+    WORDS,
+  );
 }
 
 /** An inline member's fields into its parent: through decodeInto when the codec has one (it remembers the parent). */
@@ -256,7 +272,8 @@ export function array<T>(element: Codec<T>, length: number): Codec<unknown> {
     },
     encode(value, view, offset) {
       const v = value as ArrayLike<T>;
-      if (!v || typeof v.length !== 'number' || v.length > length) throw new CodecError(v && typeof v.length === 'number' ? 'CODEC_RANGE' : 'CODEC_TYPE', `${name}: need at most ${length} elements`);
+      if (!v || typeof v.length !== 'number' || v.length > length)
+        throw new CodecError(v && typeof v.length === 'number' ? 'CODEC_RANGE' : 'CODEC_TYPE', `${name}: need at most ${length} elements`);
       new Uint8Array(view.buffer, view.byteOffset + offset, element.size * length).fill(0);
       for (let i = 0; i < v.length; i++) element.encode(v[i]!, view, offset + i * element.size);
     },

@@ -139,7 +139,8 @@ function bitfield(shift: number, bits: number, signed: boolean): Codec<number> {
     encode: (value, v, off) => {
       const min = signed ? -(2 ** (bits - 1)) : 0;
       const max = signed ? 2 ** (bits - 1) - 1 : mask;
-      if (!Number.isInteger(value) || value < min || value > max) throw new CodecError(typeof value === 'number' ? 'CODEC_RANGE' : 'CODEC_TYPE', `bitfield:${bits}: ${value} is out of range`);
+      if (!Number.isInteger(value) || value < min || value > max)
+        throw new CodecError(typeof value === 'number' ? 'CODEC_RANGE' : 'CODEC_TYPE', `bitfield:${bits}: ${value} is out of range`);
       const u = value < 0 ? value + 2 ** bits : value;
       let whole = 0;
       for (let i = span - 1; i >= 0; i--) whole = whole * 256 + v.getUint8(off + i);

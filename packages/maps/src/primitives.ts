@@ -12,7 +12,8 @@ function intCodec(name: string, size: 1 | 2 | 4, signed: boolean, littleEndian =
   const min = signed ? -(2 ** (size * 8 - 1)) : 0;
   const max = signed ? 2 ** (size * 8 - 1) - 1 : 2 ** (size * 8) - 1;
   const check = (v: number) => {
-    if (!Number.isInteger(v) || v < min || v > max) throw new CodecError(typeof v === 'number' ? 'CODEC_RANGE' : 'CODEC_TYPE', `${name}: ${String(v)} is not an integer in [${min}, ${max}]`);
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw new CodecError(typeof v === 'number' ? 'CODEC_RANGE' : 'CODEC_TYPE', `${name}: ${String(v)} is not an integer in [${min}, ${max}]`);
   };
   switch (size) {
     case 1:
@@ -82,7 +83,8 @@ function int64AsNumber(signed: boolean): Codec<number> {
     align: 8,
     decode: (v, o) => {
       const x = signed ? v.getBigInt64(o, LE) : v.getBigUint64(o, LE);
-      if (x > BigInt(Number.MAX_SAFE_INTEGER) || x < BigInt(min)) throw new CodecError('CODEC_RANGE', `${name}: ${x} is not a safe integer; use ${signed ? 'i64' : 'u64'}`);
+      if (x > BigInt(Number.MAX_SAFE_INTEGER) || x < BigInt(min))
+        throw new CodecError('CODEC_RANGE', `${name}: ${x} is not a safe integer; use ${signed ? 'i64' : 'u64'}`);
       return Number(x);
     },
     encode: (x, v, o) => {
@@ -138,7 +140,8 @@ export function bytes(size: number): Codec<Uint8Array> {
     align: 1,
     decode: (v, o) => new Uint8Array(v.buffer.slice(v.byteOffset + o, v.byteOffset + o + size)),
     encode: (x, v, o) => {
-      if (!(x instanceof Uint8Array) || x.length > size) throw new CodecError(x instanceof Uint8Array ? 'CODEC_RANGE' : 'CODEC_TYPE', `bytes[${size}]: need at most ${size} bytes`);
+      if (!(x instanceof Uint8Array) || x.length > size)
+        throw new CodecError(x instanceof Uint8Array ? 'CODEC_RANGE' : 'CODEC_TYPE', `bytes[${size}]: need at most ${size} bytes`);
       new Uint8Array(v.buffer, v.byteOffset + o, size).set(x);
     },
   };
@@ -176,7 +179,8 @@ export const ipv4: Codec<string> = {
   decode: (v, o) => `${v.getUint8(o)}.${v.getUint8(o + 1)}.${v.getUint8(o + 2)}.${v.getUint8(o + 3)}`,
   encode: (x, v, o) => {
     const parts = String(x).split('.');
-    if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) throw new CodecError('CODEC_FORMAT', `ipv4: ${JSON.stringify(x)} is not an IPv4 address`);
+    if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255))
+      throw new CodecError('CODEC_FORMAT', `ipv4: ${JSON.stringify(x)} is not an IPv4 address`);
     parts.forEach((p, i) => v.setUint8(o + i, Number(p)));
   },
 };
@@ -215,7 +219,7 @@ export function formatIpv6(b: Uint8Array): string {
   // The longest run of two or more zero groups becomes "::" (RFC 5952).
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -88,11 +88,14 @@ char LICENSE[] SEC("license") = "GPL";
     expect(ring.drain()).toEqual([]);
 
     // A codec may throw anything, undefined included: still the next call's error, not a lost record.
-    const picky = { ...event, decode: (view: DataView, offset: number) => {
-      const e = event.decode(view, offset);
-      if (e.seq === 6n) throw undefined; // eslint-disable-line @typescript-eslint/only-throw-error
-      return e;
-    } };
+    const picky = {
+      ...event,
+      decode: (view: DataView, offset: number) => {
+        const e = event.decode(view, offset);
+        if (e.seq === 6n) throw undefined; // eslint-disable-line @typescript-eslint/only-throw-error
+        return e;
+      },
+    };
     using strict = new RingBuffer(c.maps.events!, picky);
     c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 3 }); // 5, 6, 7
     expect(strict.drain().map((e) => e.seq)).toEqual([5n]);

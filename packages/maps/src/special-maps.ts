@@ -34,11 +34,13 @@ export function cidrKey(family: 'ipv4' | 'ipv6'): Codec<string> {
     encode(value, view, offset) {
       const [addr, len] = String(value).split('/');
       const prefix = len === undefined ? max : Number(len);
-      if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new CodecError('CODEC_FORMAT', `lpm key: bad prefix length in ${JSON.stringify(value)}`);
+      if (!Number.isInteger(prefix) || prefix < 0 || prefix > max)
+        throw new CodecError('CODEC_FORMAT', `lpm key: bad prefix length in ${JSON.stringify(value)}`);
       let raw: Uint8Array;
       if (family === 'ipv4') {
         const parts = (addr ?? '').split('.').map(Number);
-        if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new CodecError('CODEC_FORMAT', `lpm key: bad IPv4 address in ${JSON.stringify(value)}`);
+        if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
+          throw new CodecError('CODEC_FORMAT', `lpm key: bad IPv4 address in ${JSON.stringify(value)}`);
         raw = new Uint8Array(parts);
       } else raw = parseIpv6(addr ?? '');
       view.setUint32(offset, prefix, true);

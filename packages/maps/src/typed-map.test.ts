@@ -36,7 +36,14 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
     c.programs.use_maps!.testRun({ data: new Uint8Array(64) });
     expect(flows.get(key)).toEqual({ packets: 11n, bytes: 0n }); // __sync_fetch_and_add(&stats->packets, 1)
 
-    const many = Array.from({ length: 300 }, (_, i) => [{ saddr: i, daddr: 1, sport: 2, dport: 3, proto: 17 }, { packets: BigInt(i), bytes: 1n }] as const);
+    const many = Array.from(
+      { length: 300 },
+      (_, i) =>
+        [
+          { saddr: i, daddr: 1, sport: 2, dport: 3, proto: 17 },
+          { packets: BigInt(i), bytes: 1n },
+        ] as const,
+    );
     expect(flows.setMany(many)).toBe(300);
     expect(flows.size).toBe(301);
     expect(flows.getMany([many[7]![0], { ...key, proto: 99 }])).toEqual([{ packets: 7n, bytes: 1n }, undefined]);
@@ -114,7 +121,10 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
   it('a walk holds the map batch buffers only while it runs: not before its first next(), not after a value fails to decode', () => {
     using raw = BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 64 });
     const m = new TypedMap(raw, u32, u64AsNumber);
-    m.setMany([[1, 5], [2, 6]]);
+    m.setMany([
+      [1, 5],
+      [2, 6],
+    ]);
     const busy = () => (raw as unknown as { cursorBuffersBusy: boolean }).cursorBuffersBusy;
     const open = vi.spyOn(raw, 'batchCursor');
     const unused = m.entries();
@@ -137,7 +147,7 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
 
   it('entries() of a map type without batch lookups (devmap) walks key by key', () => {
     using raw = BpfMap.create({ type: MapType.devmap, keySize: 4, valueSize: 4, maxEntries: 4 });
-    expect(() => raw.batchCursor().next()).toThrow(expect.objectContaining({ code: 'ENOTSUPP' })); // the kernel's 524
+    expect(() => raw.batchCursor().next()).toThrow(expect.objectContaining({ errnoName: 'ENOTSUPP' })); // the kernel's 524
     const m = new TypedMap(raw, u32, u32);
     m.set(2, 1); // slot 2 → ifindex 1 (lo, in every namespace)
     expect([...m.entries()]).toEqual([[2, 1]]);
@@ -156,7 +166,9 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
     const spec = parseCollectionSpec(readFixture('maps_btf.bpf.o'));
     using c = loadCollection(spec);
     const names = Object.keys(typedMaps(c, spec)).sort();
-    const declared = Object.values(spec.maps).filter((m) => m.kind === 'btf' && !['ringbuf', 'prog_array', 'array_of_maps', 'hash_of_maps'].includes(m.typeName));
+    const declared = Object.values(spec.maps).filter(
+      (m) => m.kind === 'btf' && !['ringbuf', 'prog_array', 'array_of_maps', 'hash_of_maps'].includes(m.typeName),
+    );
     expect(names).toEqual(declared.map((m) => m.name).sort());
     expect(Object.values(spec.maps).some((m) => m.kind === 'rodata')).toBe(true); // there was one to leave out
     const cidrs = typedMaps(c, spec).cidrs as TypedMap<string, number>; // struct lpm_v4_key { __u32 prefixlen; __u8 addr[4]; }
@@ -178,7 +190,10 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
     expect(values.length).toBeGreaterThanOrEqual(1);
     expect(values.every((v) => v === 5n)).toBe(true);
     expect(sum(values)).toBe(5n * BigInt(values.length));
-    counters.set(1, values.map((_, cpu) => BigInt(cpu)));
+    counters.set(
+      1,
+      values.map((_, cpu) => BigInt(cpu)),
+    );
     expect(counters.get(1)).toEqual(values.map((_, cpu) => BigInt(cpu)));
   });
 
@@ -187,7 +202,12 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
     const m = new PerCpuMap(raw, u32, u32);
     raw.lookup(new Uint8Array(4)); // leave the map's buffers in some state
     const cpus = raw.valueBufferSize / 8;
-    expect(m.setMany([[1, 7], [2, Array.from({ length: cpus }, (_, i) => i)]] as never)).toBe(2);
+    expect(
+      m.setMany([
+        [1, 7],
+        [2, Array.from({ length: cpus }, (_, i) => i)],
+      ] as never),
+    ).toBe(2);
     expect(m.get(1)).toEqual(Array.from({ length: cpus }, () => 7));
     expect(m.get(2)).toEqual(Array.from({ length: cpus }, (_, i) => i));
     const bytes = raw.lookup(new Uint8Array([1, 0, 0, 0]))!;
@@ -218,7 +238,10 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
         expect(got[keys.length - 1]).not.toBe(got[3]); // its own object
         // A few keys: a lookup each.
         const few = vi.spyOn(raw, 'batchCursor');
-        expect(m.getMany([shape.make(1), shape.make(2000)])).toEqual([{ packets: 1n, bytes: 1n }, kind === MapType.array ? { packets: 0n, bytes: 0n } : undefined]);
+        expect(m.getMany([shape.make(1), shape.make(2000)])).toEqual([
+          { packets: 1n, bytes: 1n },
+          kind === MapType.array ? { packets: 0n, bytes: 0n } : undefined,
+        ]);
         expect(few).not.toHaveBeenCalled();
         few.mockRestore();
       }

@@ -98,7 +98,11 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
   keys(): IterableIterator<K> {
     const ks = this.map.keySize;
     const { key } = this;
-    return new BatchIterator(() => this.map.batchCursor(BATCH), (keys, _values, i) => key.decode(keys, i * ks), () => this.keysOneByOne());
+    return new BatchIterator(
+      () => this.map.batchCursor(BATCH),
+      (keys, _values, i) => key.decode(keys, i * ks),
+      () => this.keysOneByOne(),
+    );
   }
 
   private *keysOneByOne(): IterableIterator<K> {
@@ -108,7 +112,11 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
   /** Every value, in the batch walk of entries(). */
   values(): IterableIterator<V> {
     const vs = this.map.valueBufferSize;
-    return new BatchIterator(() => this.map.batchCursor(BATCH), (_keys, values, i) => this.decodeValueAt(values, i * vs), () => this.valuesOneByOne());
+    return new BatchIterator(
+      () => this.map.batchCursor(BATCH),
+      (_keys, values, i) => this.decodeValueAt(values, i * vs),
+      () => this.valuesOneByOne(),
+    );
   }
 
   private *valuesOneByOne(): IterableIterator<V> {

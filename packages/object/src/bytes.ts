@@ -25,11 +25,10 @@ export class ByteReader {
 
   check(offset: number, size: number, what = 'read'): void {
     if (!Number.isInteger(offset) || offset < 0 || size < 0 || offset + size > this.bytes.byteLength) {
-      throw new ObjectParseError(
-        this.code,
-        `${what}: ${size} bytes at ${offset} past the end (${this.bytes.byteLength} bytes)`,
-        { section: this.section, offset },
-      );
+      throw new ObjectParseError(this.code, `${what}: ${size} bytes at ${offset} past the end (${this.bytes.byteLength} bytes)`, {
+        section: this.section,
+        offset,
+      });
     }
   }
 

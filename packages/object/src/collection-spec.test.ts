@@ -45,12 +45,7 @@ describe('parseCollectionSpec on synthetic objects', () => {
   });
 
   it('reads big-endian objects', () => {
-    const elf = buildElf(
-      [code('socket', mov0(7, 'big'), exit('big'))],
-      [{ name: 'prog', section: 0, value: 0, size: 16 }],
-      [],
-      'big',
-    );
+    const elf = buildElf([code('socket', mov0(7, 'big'), exit('big'))], [{ name: 'prog', section: 0, value: 0, size: 16 }], [], 'big');
     const spec = parseCollectionSpec(elf);
     expect(spec.byteOrder).toBe('big');
     expect(spec.programs.prog!.typeName).toBe('socket_filter');
@@ -98,10 +93,13 @@ describe('parseCollectionSpec on synthetic objects', () => {
   });
 
   it('resolves a call inside the same section without a relocation', () => {
-    const elf = buildElf([code('.text', call(1, 1), exit(), mov0(3), exit())], [
-      { name: 'outer', section: 0, value: 0, size: 16 },
-      { name: 'inner', section: 0, value: 16, size: 16 },
-    ]);
+    const elf = buildElf(
+      [code('.text', call(1, 1), exit(), mov0(3), exit())],
+      [
+        { name: 'outer', section: 0, value: 0, size: 16 },
+        { name: 'inner', section: 0, value: 16, size: 16 },
+      ],
+    );
     const spec = parseCollectionSpec(elf);
     expect(spec.subprograms.outer!.relocations).toEqual([{ insn: 0, kind: 'call', target: 'inner' }]);
   });
@@ -139,8 +137,7 @@ describe('parseCollectionSpec on synthetic objects', () => {
   });
 
   it('is deterministic: the same bytes give deep-equal specs', () => {
-    const make = () =>
-      parseCollectionSpec(buildElf([code('xdp', mov0(1), exit())], [{ name: 'p', section: 0, value: 0, size: 16 }]));
+    const make = () => parseCollectionSpec(buildElf([code('xdp', mov0(1), exit())], [{ name: 'p', section: 0, value: 0, size: 16 }]));
     expect(make()).toEqual(make());
   });
 
@@ -167,10 +164,12 @@ describe('parseCollectionSpec on synthetic objects', () => {
       v.setBigUint64(shoff + 64 + 32, 1n << 20n, true); // section 1's size
       expectCode(() => parseCollectionSpec(b), 'SECTION_INVALID');
     });
-    it('unknown program section names the section', () => {
+    it('unknown program section: unspec by default (as libbpf), refused or left out on request', () => {
       const elf = buildElf([code('nonsense/foo', mov0(1), exit())], [{ name: 'p', section: 0, value: 0, size: 16 }]);
-      expectCode(() => parseCollectionSpec(elf), 'UNKNOWN_SECTION');
-      expect(() => parseCollectionSpec(elf)).toThrow(/section nonsense\/foo/);
+      const p = parseCollectionSpec(elf).programs.p!;
+      expect([p.type, p.typeName, p.sectionName, p.attachType]).toEqual([0, 'unspec', 'nonsense/foo', undefined]);
+      expectCode(() => parseCollectionSpec(elf, { unknownSections: 'error' }), 'UNKNOWN_SECTION');
+      expect(() => parseCollectionSpec(elf, { unknownSections: 'error' })).toThrow(/section nonsense\/foo/);
       expect(parseCollectionSpec(elf, { unknownSections: 'ignore' }).programs).toEqual({});
     });
     it('static entry point', () => {

@@ -8,6 +8,7 @@ import { parseExterns } from './elf/externs.js';
 import { parseBtfMaps } from './elf/maps-btf.js';
 import { parseDataMaps } from './elf/maps-data.js';
 import { parseLegacyMaps } from './elf/maps-legacy.js';
+import { parseStructOpsMaps } from './elf/maps-struct-ops.js';
 import { parsePrograms } from './elf/programs.js';
 import { readRelocations } from './elf/relocations.js';
 import { readSymbols } from './elf/symbols.js';
@@ -16,10 +17,12 @@ import { STT } from './elf/symbols.js';
 
 export interface ParseOptions {
   /**
-   * An executable section whose name follows no `SEC()` convention is an
-   * error by default (it could not be loaded); `'ignore'` skips it.
+   * A program in an executable section whose name follows no `SEC()`
+   * convention: by default it is parsed with type 0 (`unspec`), as libbpf
+   * opens it, and only loading it fails; `'error'` refuses the object
+   * (UNKNOWN_SECTION) and `'ignore'` leaves such programs out.
    */
-  unknownSections?: 'error' | 'ignore';
+  unknownSections?: 'unspec' | 'error' | 'ignore';
 }
 
 /**
@@ -61,10 +64,10 @@ function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
   }
 
   const ctx: ObjectContext = { elf, byteOrder: elf.byteOrder, symbols, relocations, btf, btfExt };
-  const maps = byName('map', [...parseBtfMaps(ctx), ...parseLegacyMaps(ctx), ...parseDataMaps(ctx)]);
+  const maps = byName('map', [...parseBtfMaps(ctx), ...parseLegacyMaps(ctx), ...parseDataMaps(ctx), ...parseStructOpsMaps(ctx)]);
   const externs = byName('extern', parseExterns(ctx));
   const { programs, subprograms } = parsePrograms(ctx, {
-    unknownSections: options.unknownSections ?? 'error',
+    unknownSections: options.unknownSections ?? 'unspec',
     license,
     kernelVersion,
   });
@@ -123,11 +126,7 @@ function byName<T extends { name: string }>(what: string, items: readonly T[]): 
   return out;
 }
 
-function checkReferences(
-  programs: readonly ProgramSpec[],
-  maps: Record<string, MapSpec>,
-  externs: Record<string, ExternSpec>,
-): void {
+function checkReferences(programs: readonly ProgramSpec[], maps: Record<string, MapSpec>, externs: Record<string, ExternSpec>): void {
   for (const p of programs) {
     for (const r of p.relocations) {
       const missing =

@@ -18,9 +18,17 @@ describe('TsbpfError', () => {
   });
 
   it('withContext adds context to tsbpf errors only', () => {
-    expect(() => withContext('map m', () => { throw new ObjectParseError('MAP_INVALID', 'bad'); })).toThrow('map m: bad');
+    expect(() =>
+      withContext('map m', () => {
+        throw new ObjectParseError('MAP_INVALID', 'bad');
+      }),
+    ).toThrow('map m: bad');
     const bug = new TypeError('bug');
-    expect(() => withContext('map m', () => { throw bug; })).toThrow(bug);
+    expect(() =>
+      withContext('map m', () => {
+        throw bug;
+      }),
+    ).toThrow(bug);
     expect(bug.message).toBe('bug');
   });
 

@@ -124,7 +124,9 @@ export type LinkErrorCode =
   | 'KSYM_HIDDEN' // /proc/kallsyms hides addresses (kptr_restrict)
   | 'ATTACH_TARGET_NOT_FOUND' // a tp_btf/fentry/fexit/lsm program whose target the kernel's BTF does not have
   | 'CONSTANT_INVALID' // a constant naming no .rodata variable, or a value that does not fit it
-  | 'MAP_OVERRIDE_INVALID'; // a map override naming no map
+  | 'MAP_OVERRIDE_INVALID' // a map override naming no map
+  | 'UNRESOLVED_REFERENCE' // a program refers to a symbol the object does not define and that is neither __kconfig nor __ksym
+  | 'PROGRAM_TYPE_UNKNOWN'; // a program whose section follows no SEC() convention: no program type to load it as
 
 /**
  * A program that cannot be fitted to this kernel: the pure relocation steps

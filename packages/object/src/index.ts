@@ -1,6 +1,17 @@
 /** @tsbpf/object's public API. */
-export { LinkError, ObjectParseError, TsbpfError, withContext, type ByteOrder, type LinkErrorCode, type ObjectParseErrorCode, type ObjectParseErrorOptions, type TsbpfErrorOptions } from './errors.js';
+export {
+  LinkError,
+  ObjectParseError,
+  TsbpfError,
+  withContext,
+  type ByteOrder,
+  type LinkErrorCode,
+  type ObjectParseErrorCode,
+  type ObjectParseErrorOptions,
+  type TsbpfErrorOptions,
+} from './errors.js';
 export { parseCollectionSpec, type ParseOptions } from './collection-spec.js';
+export { parseObjectBtf } from './object-btf.js';
 export type {
   CollectionSpec,
   DataSectionFacts,

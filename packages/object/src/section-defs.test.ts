@@ -47,8 +47,7 @@ describe('sectionDef (libbpf SEC() conventions)', () => {
     expect(sectionDef('xdp.frags')).toMatchObject({ xdpFrags: true });
   });
 
-  it.each(['nonsense', 'xdpfoo', 'tracepointx/a', 'cgroup_skb', 'cgroup_skb/sideways', '', 'kprobe.multiX'])(
-    'rejects %j',
-    (name) => expect(sectionDef(name)).toBeUndefined(),
+  it.each(['nonsense', 'xdpfoo', 'tracepointx/a', 'cgroup_skb', 'cgroup_skb/sideways', '', 'kprobe.multiX'])('rejects %j', (name) =>
+    expect(sectionDef(name)).toBeUndefined(),
   );
 });

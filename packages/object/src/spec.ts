@@ -92,11 +92,18 @@ export interface ProgramSpec {
   readonly funcInfo: readonly FuncInfo[];
   readonly lineInfo: readonly LineInfo[];
   readonly coreRelos: readonly ProgramCoreRelo[];
+  /**
+   * A global (or weak) function of hidden or internal visibility
+   * (`__hidden`, as libbpf's usdt.bpf.h declares its helpers): libbpf marks
+   * such a subprogram's BTF FUNC static, so the verifier checks it in its
+   * callers' context rather than on its own.
+   */
+  readonly hidden: boolean;
   /** BTF id of the FUNC describing this function, if BTF is present. */
   readonly btfFuncId: number | undefined;
 }
 
-export type MapKind = 'btf' | 'legacy' | 'data' | 'rodata' | 'bss';
+export type MapKind = 'btf' | 'legacy' | 'data' | 'rodata' | 'bss' | 'struct_ops';
 
 /** Initial content of a prog array or map-in-map slot. */
 export interface MapSlotValue {
@@ -105,6 +112,8 @@ export interface MapSlotValue {
   readonly program?: string;
   /** ... or a map name (array/hash of maps). */
   readonly map?: string;
+  /** struct_ops maps: the member (a function pointer) the program is set to; `index` is the member's position. */
+  readonly member?: string;
 }
 
 export interface MapSpec {
@@ -129,18 +138,29 @@ export interface MapSpec {
   readonly innerMap: MapSpec | undefined;
   /** Initial program/map references (`.values = { ... }`). */
   readonly slots: readonly MapSlotValue[];
-  /** Initial bytes of a global-data map (`.data`, `.rodata`; zeros for `.bss`). */
+  /** Initial bytes of a global-data map (`.data`, `.rodata`); undefined for `.bss`, which starts zeroed as every new array does. */
   readonly initialValue: Uint8Array | undefined;
   /** `.rodata`: frozen after its contents are written. */
   readonly freeze: boolean;
+  /**
+   * Legacy definitions only: the bytes past `struct bpf_map_def` (iproute2's
+   * `bpf_elf_map` adds id, pinning, inner_id, inner_idx). The loader creates
+   * the map only when they are all zero: their meaning is another loader's.
+   */
+  readonly extra?: Uint8Array;
   /** Global-data variables: name → byte offset/size inside the value. */
   readonly variables: readonly { readonly name: string; readonly offset: number; readonly size: number; readonly btfTypeId: number }[];
 }
 
 export interface ExternSpec {
   readonly name: string;
-  /** `.kconfig` (LINUX_KERNEL_VERSION, CONFIG_*) or `.ksyms` (kernel variables and kfuncs). */
-  readonly kind: 'kconfig' | 'ksym';
+  /**
+   * `.kconfig` (LINUX_KERNEL_VERSION, CONFIG_*), `.ksyms` (kernel variables
+   * and kfuncs), or `unresolved`: neither, nothing the loader can supply (a
+   * function declared and never defined, a symbol from inline asm); loading
+   * a program that refers to one fails.
+   */
+  readonly kind: 'kconfig' | 'ksym' | 'unresolved';
   /** A function (kfunc) or a variable. */
   readonly isFunction: boolean;
   readonly weak: boolean;

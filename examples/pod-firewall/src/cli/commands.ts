@@ -6,7 +6,17 @@
  */
 import { CliError } from '../errors.js';
 import { PodFirewall } from '../firewall.js';
-import { deniedFlows, flowEventJson, formatCombinedMatrix, formatFlowEvent, formatMatrix, formatStatus, summarizeProbe, toJson, verdictName } from '../format.js';
+import {
+  deniedFlows,
+  flowEventJson,
+  formatCombinedMatrix,
+  formatFlowEvent,
+  formatMatrix,
+  formatStatus,
+  summarizeProbe,
+  toJson,
+  verdictName,
+} from '../format.js';
 import { parseCluster } from '../policy/cluster-file.js';
 import { parsePolicies } from '../policy/manifests.js';
 import { namespacedName, podKey, policyKey } from '../policy/model.js';
@@ -20,7 +30,9 @@ export async function upCommand(file: string, name: string): Promise<void> {
   const fw = await PodFirewall.up(cluster, { name });
   fw.close();
   const namespaces = cluster.namespaces.map((n) => n.name).join(', ');
-  out(`${name}: ${replacing ? 'replaced the running cluster; ' : ''}${cluster.pods.length} pods in ${cluster.namespaces.length} namespaces (${namespaces}) up in ${seconds(performance.now() - started)}`);
+  out(
+    `${name}: ${replacing ? 'replaced the running cluster; ' : ''}${cluster.pods.length} pods in ${cluster.namespaces.length} namespaces (${namespaces}) up in ${seconds(performance.now() - started)}`,
+  );
   out(indent(describeCluster(cluster)));
   out('No NetworkPolicy yet: everything is allowed. Next: pod-firewall apply POLICY.yaml');
 }

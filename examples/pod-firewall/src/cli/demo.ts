@@ -70,7 +70,9 @@ async function demoStory(checkpoint: () => void): Promise<void> {
     fw = await PodFirewall.up(cluster, { name: DEMO_NAME });
     const ports = probedPorts(fw);
     const legend = `each cell: ${ports.map((p) => `${p.protocol}/${p.port}`).join(' ')} from the row's pod to the column's ('.' connected, 'X' blocked)`;
-    out(`  ${pods.length} pods in namespaces ${cluster.namespaces.map((n) => n.name).join(', ')}, each serving ${ports.map((p) => `${p.port}/${p.protocol}`).join(', ')}`);
+    out(
+      `  ${pods.length} pods in namespaces ${cluster.namespaces.map((n) => n.name).join(', ')}, each serving ${ports.map((p) => `${p.port}/${p.protocol}`).join(', ')}`,
+    );
     out(`  a network namespace per pod, the datapath attached with tcx to each pod's veth (${seconds(performance.now() - started)})`);
     checkpoint();
 
@@ -87,7 +89,7 @@ async function demoStory(checkpoint: () => void): Promise<void> {
     for (const line of DEMO_POLICY_GIST) out(`  ${line}`);
     checkpoint();
 
-    heading(4, 'Probe again, while watching the datapath\'s flow events');
+    heading(4, "Probe again, while watching the datapath's flow events");
     started = performance.now();
     const { results, events } = await probeObserved(fw, ports);
     out(indent(formatCombinedMatrix(pods, results, ports)));
@@ -139,4 +141,3 @@ export async function demoCommand(): Promise<void> {
     process.off('SIGTERM', onSignal);
   }
 }
-

@@ -81,7 +81,9 @@ export function describeCluster(cluster: Cluster): string {
     ...cluster.pods.map((p) => [
       podKey(p),
       p.ip,
-      Object.entries(p.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-',
+      Object.entries(p.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',') || '-',
       p.ports.map((c) => `${c.port}/${c.protocol}`).join(',') || '-',
     ]),
   ]);

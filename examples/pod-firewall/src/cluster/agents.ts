@@ -33,7 +33,10 @@ export const agentSocket = (runDir: string, netns: string) => join(runDir, 'agen
 export function startAgent(runDir: string, netns: string, pod: Pod): number {
   const script = join(packageDir(), 'dist', 'agent.js');
   if (!existsSync(script)) throw new FirewallError('AGENT_NOT_BUILT', `${script} is missing; run npm run build`);
-  const serve = pod.ports.filter((p) => p.protocol !== 'SCTP').map((p) => `${p.port}/${p.protocol}`).join(',');
+  const serve = pod.ports
+    .filter((p) => p.protocol !== 'SCTP')
+    .map((p) => `${p.port}/${p.protocol}`)
+    .join(',');
   const child = spawn('nsenter', [`--net=${netnsPath(netns)}`, process.execPath, script, '--control', agentSocket(runDir, netns), '--serve', serve], {
     detached: true,
     stdio: 'ignore',

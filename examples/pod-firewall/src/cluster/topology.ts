@@ -35,7 +35,11 @@ export const podNetns = (name: string, pod: Pick<Pod, 'namespace' | 'name'>) => 
 /** Interface names are at most 15 bytes: a short hash of the pod. */
 export const hostVeth = (name: string, pod: Pick<Pod, 'namespace' | 'name'>) =>
   `${name.slice(0, 4)}${createHash('sha256').update(podKey(pod)).digest('hex').slice(0, 8)}`;
-const podMac = (ip: string) => `02:00:${ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0')).join(':')}`;
+const podMac = (ip: string) =>
+  `02:00:${ip
+    .split('.')
+    .map((b) => Number(b).toString(16).padStart(2, '0'))
+    .join(':')}`;
 export const netnsPath = (netns: string) => `/run/netns/${netns}`;
 
 /** Runs a command; a failure (missing, or a non-zero exit) is COMMAND_FAILED with what it printed. */
@@ -88,19 +92,23 @@ export function createPod(name: string, pod: Pod): PodNetwork {
   ip(['netns', 'add', netns]);
   sysctl(netns, ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
   ip(['-n', node, 'link', 'add', veth, 'address', HOST_MAC, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns, 'address', podMac(pod.ip)]);
-  ip(['-n', node, '-batch', '-'], [
-    `link set ${veth} up`,
-    `route add ${pod.ip}/32 dev ${veth} scope link`,
-    `neigh replace ${pod.ip} lladdr ${podMac(pod.ip)} dev ${veth} nud permanent`,
-  ].join('\n') + '\n');
-  ip(['-n', netns, '-batch', '-'], [
-    'link set lo up',
-    `addr add ${pod.ip}/32 dev eth0`,
-    'link set eth0 up',
-    `route add ${GATEWAY} dev eth0 scope link`,
-    `route add default via ${GATEWAY} dev eth0 onlink`,
-    `neigh replace ${GATEWAY} lladdr ${HOST_MAC} dev eth0 nud permanent`,
-  ].join('\n') + '\n');
+  ip(
+    ['-n', node, '-batch', '-'],
+    [`link set ${veth} up`, `route add ${pod.ip}/32 dev ${veth} scope link`, `neigh replace ${pod.ip} lladdr ${podMac(pod.ip)} dev ${veth} nud permanent`].join(
+      '\n',
+    ) + '\n',
+  );
+  ip(
+    ['-n', netns, '-batch', '-'],
+    [
+      'link set lo up',
+      `addr add ${pod.ip}/32 dev eth0`,
+      'link set eth0 up',
+      `route add ${GATEWAY} dev eth0 scope link`,
+      `route add default via ${GATEWAY} dev eth0 onlink`,
+      `neigh replace ${GATEWAY} lladdr ${HOST_MAC} dev eth0 nud permanent`,
+    ].join('\n') + '\n',
+  );
   return { pod: podKey(pod), netns, hostVeth: veth, ifindex: ifindexOf(node, veth) };
 }
 

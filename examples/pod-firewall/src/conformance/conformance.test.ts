@@ -70,7 +70,10 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
           wrong = wrong.filter((k) => again.get(k) !== expected(k));
           observed = again;
         }
-        for (const k of wrong) report.push(`${scenario.name} (step ${i + 1}): ${k} observed ${observed.get(k) ? 'allowed' : 'denied'}, oracle says ${expected(k) ? 'allowed' : 'denied'}`);
+        for (const k of wrong)
+          report.push(
+            `${scenario.name} (step ${i + 1}): ${k} observed ${observed.get(k) ? 'allowed' : 'denied'}, oracle says ${expected(k) ? 'allowed' : 'denied'}`,
+          );
       }
     }
     expect(report).toEqual([]);

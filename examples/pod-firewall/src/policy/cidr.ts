@@ -50,9 +50,9 @@ export const prefixSize = (p: Prefix) => 2 ** (32 - p.len);
 export const formatPrefix = (p: Prefix) => `${formatIpv4(p.addr)}/${p.len}`;
 
 /** `inner` lies inside `outer` (or is it). */
-export const prefixWithin = (inner: Prefix, outer: Prefix) => inner.len >= outer.len && ((inner.addr & mask(outer.len)) >>> 0) === outer.addr;
+export const prefixWithin = (inner: Prefix, outer: Prefix) => inner.len >= outer.len && (inner.addr & mask(outer.len)) >>> 0 === outer.addr;
 
-export const addressIn = (ip: number, p: Prefix) => ((ip & mask(p.len)) >>> 0) === p.addr;
+export const addressIn = (ip: number, p: Prefix) => (ip & mask(p.len)) >>> 0 === p.addr;
 
 /** The longest prefix of `set` containing `ip`, as an LPM trie answers. */
 export function longestMatch(set: readonly Prefix[], ip: number): Prefix | undefined {

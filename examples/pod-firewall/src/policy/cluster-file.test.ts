@@ -17,9 +17,7 @@ function clusterError(yaml: string): PolicyError {
 describe('parseCluster', () => {
   it('allocates pod IPs per namespace /24 in a /16 and adds kubernetes.io/metadata.name', () => {
     const cluster = parseCluster(conformanceCluster);
-    expect(cluster.namespaces).toEqual(
-      ['x', 'y', 'z'].map((ns) => ({ name: ns, labels: { ns, 'kubernetes.io/metadata.name': ns } })),
-    );
+    expect(cluster.namespaces).toEqual(['x', 'y', 'z'].map((ns) => ({ name: ns, labels: { ns, 'kubernetes.io/metadata.name': ns } })));
     expect(cluster.pods.map((p) => `${p.namespace}/${p.name}=${p.ip}`)).toEqual([
       'x/a=10.244.1.11',
       'x/b=10.244.1.12',

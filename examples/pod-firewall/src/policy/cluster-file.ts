@@ -12,12 +12,10 @@ import { describeValue, dropNulls, fieldError, firstProblem, isRecord, parseYaml
 
 const DEFAULT_POD_CIDR = '10.244.0.0/16';
 
-const containerPortSchema = z
-  .strictObject({ port: z.int(), protocol: protocolSchema.default('TCP'), name: z.string().optional() })
-  .superRefine((p, ctx) => {
-    if (p.port < 1 || p.port > 65535) issue(ctx, ['port'], `must be between 1 and 65535 (got ${p.port})`);
-    if (p.name !== undefined) issue(ctx, ['name'], portNameProblem(p.name));
-  });
+const containerPortSchema = z.strictObject({ port: z.int(), protocol: protocolSchema.default('TCP'), name: z.string().optional() }).superRefine((p, ctx) => {
+  if (p.port < 1 || p.port > 65535) issue(ctx, ['port'], `must be between 1 and 65535 (got ${p.port})`);
+  if (p.name !== undefined) issue(ctx, ['name'], portNameProblem(p.name));
+});
 
 const podFileSchema = z
   .strictObject({

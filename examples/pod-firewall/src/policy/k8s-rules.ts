@@ -56,9 +56,7 @@ export function portNameProblem(name: string): string | undefined {
   if (name.length < 1 || name.length > 15) return bad('must be 1-15 characters');
   if (!/^[-a-z0-9]+$/.test(name)) return bad("must contain only lowercase alphanumerics and '-'");
   if (!/[a-z]/.test(name)) {
-    return /^[0-9]+$/.test(name)
-      ? bad(`must contain a letter (for port number ${name}, write it without quotes)`)
-      : bad('must contain at least one letter');
+    return /^[0-9]+$/.test(name) ? bad(`must contain a letter (for port number ${name}, write it without quotes)`) : bad('must contain at least one letter');
   }
   if (name.startsWith('-') || name.endsWith('-')) return bad("must not begin or end with '-'");
   if (name.includes('--')) return bad("must not contain '--'");

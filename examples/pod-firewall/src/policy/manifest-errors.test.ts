@@ -168,9 +168,7 @@ describe('parsePolicies: bad manifests name the field', () => {
     },
     {
       what: 'ipBlock with podSelector',
-      yaml: withSpec(
-        '  podSelector: {}\n  ingress:\n    - from:\n        - ipBlock: { cidr: 10.0.0.0/8 }\n          podSelector: {}\n',
-      ),
+      yaml: withSpec('  podSelector: {}\n  ingress:\n    - from:\n        - ipBlock: { cidr: 10.0.0.0/8 }\n          podSelector: {}\n'),
       path: 'spec.ingress[0].from[0].ipBlock',
       message: /cannot be combined/,
     },
@@ -182,9 +180,7 @@ describe('parsePolicies: bad manifests name the field', () => {
     },
     {
       what: 'except outside cidr',
-      yaml: withSpec(
-        '  podSelector: {}\n  egress:\n    - to:\n        - ipBlock: { cidr: 10.244.2.0/24, except: [10.244.2.12/32, 10.244.3.0/28] }\n',
-      ),
+      yaml: withSpec('  podSelector: {}\n  egress:\n    - to:\n        - ipBlock: { cidr: 10.244.2.0/24, except: [10.244.2.12/32, 10.244.3.0/28] }\n'),
       path: 'spec.egress[0].to[0].ipBlock.except[1]',
       message: /not inside cidr/,
     },
@@ -272,10 +268,7 @@ describe('parsePolicies: bad manifests name the field', () => {
     const yaml = [
       `${header('ok-1', 'x')}spec: { podSelector: {} }\n`,
       `${header('ok-2', 'x')}spec: { podSelector: {} }\n`,
-      withSpec('  podSelector: {}\n  ingress:\n    - ports:\n        - port: 80\n        - { port: 81, endPort: 79 }\n').replace(
-        'name: p',
-        'name: deny',
-      ),
+      withSpec('  podSelector: {}\n  ingress:\n    - ports:\n        - port: 80\n        - { port: 81, endPort: 79 }\n').replace('name: p', 'name: deny'),
     ].join('---\n');
     const err = policyError(yaml);
     expect(err.message).toMatch(/^NetworkPolicy "deny" \(document 2\): spec\.ingress\[0\]\.ports\[1\]\.endPort: must be >= port/);

@@ -30,20 +30,18 @@ const policyPortSchema = z
     else if (endPort > 65535) issue(ctx, ['endPort'], `must be <= 65535 (got ${endPort})`);
   });
 
-const ipBlockSchema = z
-  .strictObject({ cidr: z.string(), except: z.array(z.string()).optional() })
-  .superRefine((block, ctx) => {
-    const cidr = tryParsePrefix(block.cidr);
-    if (!cidr) return issue(ctx, ['cidr'], cidrProblem(block.cidr));
-    block.except?.forEach((text, i) => {
-      const except = tryParsePrefix(text);
-      if (!except) issue(ctx, ['except', i], cidrProblem(text));
-      else if (!addressIn(except.addr, cidr)) issue(ctx, ['except', i], `${text} is not inside cidr ${block.cidr}`);
-      else if (except.len <= cidr.len) {
-        issue(ctx, ['except', i], `${text} must be strictly more specific than cidr ${block.cidr}`);
-      }
-    });
+const ipBlockSchema = z.strictObject({ cidr: z.string(), except: z.array(z.string()).optional() }).superRefine((block, ctx) => {
+  const cidr = tryParsePrefix(block.cidr);
+  if (!cidr) return issue(ctx, ['cidr'], cidrProblem(block.cidr));
+  block.except?.forEach((text, i) => {
+    const except = tryParsePrefix(text);
+    if (!except) issue(ctx, ['except', i], cidrProblem(text));
+    else if (!addressIn(except.addr, cidr)) issue(ctx, ['except', i], `${text} is not inside cidr ${block.cidr}`);
+    else if (except.len <= cidr.len) {
+      issue(ctx, ['except', i], `${text} must be strictly more specific than cidr ${block.cidr}`);
+    }
   });
+});
 
 const peerSchema = z
   .strictObject({

@@ -89,5 +89,4 @@ export const denyBoth = (ns: string) => policy(ns, 'deny-all', { podSelector: {}
 export const nsSel = (ns: string) => ({ matchLabels: { ns } });
 export const podSel = (pod: string) => ({ matchLabels: { pod } });
 /** Ingress to x/a from the given peers only. */
-export const ingressToXA = (spec: Omit<NetworkPolicy['spec'], 'podSelector'>) =>
-  policy('x', 'to-x-a', { podSelector: { matchLabels: { pod: 'a' } }, ...spec });
+export const ingressToXA = (spec: Omit<NetworkPolicy['spec'], 'podSelector'>) => policy('x', 'to-x-a', { podSelector: { matchLabels: { pod: 'a' } }, ...spec });

@@ -172,10 +172,7 @@ function allowedInDirection(cluster: Cluster, policies: readonly NetworkPolicy[]
   const other = direction === 'Ingress' ? flow.from : flow.to;
   // A policy applies only to pods of its own namespace, and only in the directions of its (defaulted) policyTypes.
   const selecting = policies.filter(
-    (p) =>
-      p.metadata.namespace === subject.namespace &&
-      selectorMatches(p.spec.podSelector, subject.labels) &&
-      effectivePolicyTypes(p).includes(direction),
+    (p) => p.metadata.namespace === subject.namespace && selectorMatches(p.spec.podSelector, subject.labels) && effectivePolicyTypes(p).includes(direction),
   );
   if (selecting.length === 0) return true; // Not isolated in this direction.
   // Isolated: policies are additive, so any rule of any selecting policy suffices.

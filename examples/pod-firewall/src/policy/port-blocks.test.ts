@@ -32,6 +32,6 @@ describe('port ranges as aligned blocks', () => {
     expect(portBlocks(1, 65535)).toHaveLength(16);
     expect(portBlocks(81, 65535).map((b) => b.port)).toEqual([81, 82, 84, 88, 96, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768]);
     expect(portBlocks(1024, 2047)).toEqual([{ port: 1024, bits: 6 }]);
-    expect(() => portBlocks(5, 4)).toThrow(RangeError);
+    expect(() => portBlocks(5, 4)).toThrow(expect.objectContaining({ name: 'PolicyError', code: 'POLICY_INVALID' }));
   });
 });

@@ -4,6 +4,7 @@
  * instead of one entry per port. The datapath matches a block with its LPM
  * trie `port_ranges`, as Cilium matches port ranges with its LPM policy map.
  */
+import { PolicyError } from './errors.js';
 
 /** `bits` leading bits of `port` fixed: the 2^(16 - bits) ports from `port` on (`port` aligned to that size). */
 export interface PortBlock {
@@ -14,7 +15,7 @@ export interface PortBlock {
 /** The fewest aligned blocks that cover `first`..`last` (inclusive, 0..65535) exactly. */
 export function portBlocks(first: number, last: number): PortBlock[] {
   if (!Number.isInteger(first) || !Number.isInteger(last) || first < 0 || last > 65535 || first > last) {
-    throw new RangeError(`not a port range: ${first}..${last}`);
+    throw new PolicyError('POLICY_INVALID', `not a port range: ${first}..${last}`);
   }
   const out: PortBlock[] = [];
   let port = first;

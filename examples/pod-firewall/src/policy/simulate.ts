@@ -1,3 +1,7 @@
+/**
+ * The datapath's decision for a new flow, in pure code: the same lookups as
+ * bpf/firewall.bpf.c in the same order, for the property tests.
+ */
 import { addressIn, parseIpv4, parsePrefix } from './cidr.js';
 import {
   DIR_EGRESS,

@@ -78,11 +78,11 @@ function knownKeys(schema: z.ZodType, path: readonly PathSegment[]): string[] {
     if (s instanceof z.ZodOptional || s instanceof z.ZodDefault) s = s.unwrap() as z.ZodType;
     else if (s instanceof z.ZodPipe) s = s.in as z.ZodType;
     else if (i === path.length) break;
-    else if (s instanceof z.ZodArray && typeof path[i] === 'number') (s = s.element as z.ZodType), i++;
+    else if (s instanceof z.ZodArray && typeof path[i] === 'number') ((s = s.element as z.ZodType), i++);
     else if (s instanceof z.ZodObject && typeof path[i] === 'string') {
       const next = (s.shape as Record<string, z.ZodType>)[path[i] as string];
       if (!next) return [];
-      (s = next), i++;
+      ((s = next), i++);
     } else return [];
   }
   return s instanceof z.ZodObject ? Object.keys(s.shape) : [];

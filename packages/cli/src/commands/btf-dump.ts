@@ -1,5 +1,5 @@
 /** `tsbpf btf dump`: the types of raw BTF or of an object's .BTF, as bpftool prints them, as C or as JSON. */
-import { Btf, formatBtfC, formatBtfJson, formatBtfRaw, parseCollectionSpec, withContext } from '@tsbpf/object';
+import { Btf, formatBtfC, formatBtfJson, formatBtfRaw, parseObjectBtf, withContext } from '@tsbpf/object';
 import { readKernelBtfBytes } from '@tsbpf/loader';
 import { CliError, readInput, type CliIo } from '../io.js';
 
@@ -22,9 +22,10 @@ export function loadBtf(path: string, basePath?: string): Btf {
   const bytes = path.startsWith(SYSFS_BTF) ? readKernelBtf(path) : readInput(path);
   return withContext(path, () => {
     if (ELF_MAGIC.every((b, i) => bytes[i] === b)) {
-      const spec = parseCollectionSpec(bytes, { unknownSections: 'ignore' });
-      if (!spec.btf) throw new CliError('the object has no .BTF section', 1, 'NO_BTF');
-      return spec.btf;
+      // Only the .BTF section: its types are worth showing whatever the rest of the object holds.
+      const btf = parseObjectBtf(bytes);
+      if (!btf) throw new CliError('the object has no .BTF section', 1, 'NO_BTF');
+      return btf;
     }
     return Btf.parse(bytes, { base });
   });

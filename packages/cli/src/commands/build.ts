@@ -1,15 +1,7 @@
 /** `tsbpf build`: compiles BPF C sources in parallel and prints clang's diagnostics like tsc (or as JSON). */
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import {
-  CompileError,
-  compile,
-  findClang,
-  formatDiagnostic,
-  type BpfTarget,
-  type CompileResult,
-  type Diagnostic,
-} from '@tsbpf/compiler';
+import { CompileError, compile, findClang, formatDiagnostic, type BpfTarget, type CompileResult, type Diagnostic } from '@tsbpf/compiler';
 import { TsbpfError } from '@tsbpf/object';
 import { CliError, type CliIo } from '../io.js';
 

@@ -1,3 +1,4 @@
+/** `tsbpf gen`: TypeScript bindings for an object (typed maps, programs, globals, ring buffers), written to a file or stdout. */
 import { writeFileSync } from 'node:fs';
 import { generateBindings } from '@tsbpf/maps';
 import { CliError, readInput, type CliIo } from '../io.js';

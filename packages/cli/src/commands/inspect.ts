@@ -41,14 +41,20 @@ export function inspect(io: CliIo, file: string, json: boolean): void {
     return;
   }
   io.out(`${file}: ${spec.byteOrder}-endian, license ${JSON.stringify(spec.license)}\n\n`);
-  io.out(table(['PROGRAM', 'SECTION', 'TYPE', 'ATTACH', 'INSNS'], model.programs.map((p) => [
-    p.name, p.section, p.type, p.attachType ?? '-', String(p.instructions),
-  ])));
+  io.out(
+    table(
+      ['PROGRAM', 'SECTION', 'TYPE', 'ATTACH', 'INSNS'],
+      model.programs.map((p) => [p.name, p.section, p.type, p.attachType ?? '-', String(p.instructions)]),
+    ),
+  );
   if (model.maps.length > 0) {
     io.out('\n');
-    io.out(table(['MAP', 'TYPE', 'KEY', 'VALUE', 'MAX', 'FLAGS'], model.maps.map((m) => [
-      m.name, m.type, String(m.keySize), String(m.valueSize), String(m.maxEntries), `0x${m.flags.toString(16)}`,
-    ])));
+    io.out(
+      table(
+        ['MAP', 'TYPE', 'KEY', 'VALUE', 'MAX', 'FLAGS'],
+        model.maps.map((m) => [m.name, m.type, String(m.keySize), String(m.valueSize), String(m.maxEntries), `0x${m.flags.toString(16)}`]),
+      ),
+    );
   }
   const subprograms = Object.keys(spec.subprograms);
   if (subprograms.length > 0) io.out(`\nsubprograms: ${subprograms.join(', ')}\n`);
@@ -60,6 +66,10 @@ export function inspect(io: CliIo, file: string, json: boolean): void {
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n';
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd() + '\n';
   return line(header) + rows.map(line).join('');
 }

@@ -1,18 +1,13 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { BtfLoadError, LoaderError, MapIncompatibleError, NotSupportedError, SyscallError, VerifierError, loadCollection, type Collection } from '@tsbpf/loader';
-import { TsbpfError } from '@tsbpf/object';
+/**
+ * `tsbpf load` and `tsbpf run`: an object into the kernel through the loader, its
+ * programs (and maps) pinned, or one program test-run; loader failures printed as
+ * the user's errors, a verifier rejection like a compiler error.
+ */
+import { existsSync, mkdirSync, statfsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { TsbpfError, VerifierError, formatVerifierError, loadCollection, type Collection } from '@tsbpf/loader';
 import { CliError, readInput, type CliIo } from '../io.js';
 import { parseObjectFile } from './inspect.js';
-
-/** A verifier rejection printed like a compiler error: source location, reason, source line. */
-export function formatVerifierError(e: VerifierError): string {
-  const head = e.source ? `${e.source.file}:${e.source.line} - ` : '';
-  let text = `${head}error: program ${e.program} rejected by the verifier (${e.code}): ${e.explanation ? `${e.explanation}; verifier: ` : ''}${e.reason}\n`;
-  if (e.source) text += `\n${e.source.line} ${e.source.text}\n`;
-  text += `\n(the full verifier log: ${e.log.split('\n').length} lines; use --verbose to print it)\n`;
-  return text;
-}
 
 function load(io: CliIo, file: string, programs: string[] | undefined, verbose: boolean): Collection {
   const spec = parseObjectFile(file);
@@ -20,28 +15,26 @@ function load(io: CliIo, file: string, programs: string[] | undefined, verbose: 
     return loadCollection(spec, { programs: programs && programs.length > 0 ? programs : undefined });
   } catch (e) {
     if (e instanceof VerifierError) {
-      io.err(formatVerifierError(e).replace('use --verbose to print it', verbose ? 'below' : 'use --verbose to print it'));
-      if (verbose) io.err(e.log + '\n');
+      io.err(formatVerifierError(e, { verbose }));
       throw new CliError('', 1);
     }
     // The loader's typed failures are the user's to read, not internal errors.
-    const typed = [SyscallError, NotSupportedError, LoaderError, MapIncompatibleError, BtfLoadError];
-    if (TsbpfError.is(e) || typed.some((t) => e instanceof t)) throw new CliError(`${file}: ${(e as Error).message}`);
+    if (TsbpfError.is(e)) throw new CliError(`${file}: ${e.message}`);
     throw e;
   }
 }
 
 /** `tsbpf load OBJ --pin DIR [--pin-maps DIR]`: like `bpftool prog loadall [pinmaps]`, programs pinned at DIR/<name>, maps at MAPDIR/<name>. */
 export function loadCommand(io: CliIo, file: string, opts: { pin: string; pinMaps?: string; program?: string[]; verbose?: boolean }): void {
+  pinDirectory(opts.pin);
+  if (opts.pinMaps !== undefined) pinDirectory(opts.pinMaps);
   const c = load(io, file, opts.program, opts.verbose ?? false);
   try {
-    mkdirSync(opts.pin, { recursive: true });
     for (const [name, p] of Object.entries(c.programs)) {
       p.pin(join(opts.pin, name));
       io.out(`${join(opts.pin, name)}\n`);
     }
     if (opts.pinMaps !== undefined) {
-      mkdirSync(opts.pinMaps, { recursive: true });
       for (const [name, m] of Object.entries(c.maps)) {
         // bpffs refuses names with a dot: `.rodata` is pinned as `_rodata`, as libbpf sanitises pin paths.
         const path = join(opts.pinMaps, name.replaceAll('.', '_'));
@@ -50,7 +43,7 @@ export function loadCommand(io: CliIo, file: string, opts: { pin: string; pinMap
       }
     }
   } catch (e) {
-    if (e instanceof SyscallError) throw new CliError(e.message);
+    if (TsbpfError.is(e)) throw new CliError(e.message);
     throw e;
   } finally {
     // The pins keep the programs (and their maps) loaded; our fds can go.
@@ -59,26 +52,50 @@ export function loadCommand(io: CliIo, file: string, opts: { pin: string; pinMap
 }
 
 /** `tsbpf run OBJ --program NAME`: BPF_PROG_TEST_RUN. */
-export function runCommand(
-  io: CliIo,
-  file: string,
-  opts: { program: string; dataIn?: string; repeat?: string; json?: boolean; verbose?: boolean },
-): void {
+export function runCommand(io: CliIo, file: string, opts: { program: string; dataIn?: string; repeat?: string; json?: boolean; verbose?: boolean }): void {
   const repeat = opts.repeat === undefined ? 1 : Number(opts.repeat);
-  if (!Number.isInteger(repeat) || repeat < 1) throw new CliError(`--repeat must be a positive integer, not ${opts.repeat}`);
+  // The kernel takes a u32: a larger number would silently wrap (4294967297 runs once).
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 0xffffffff)
+    throw new CliError(`--repeat must be an integer from 1 to 4294967295, not ${opts.repeat}`, 1, 'USAGE');
   const data = opts.dataIn ? readInput(opts.dataIn) : new Uint8Array(64);
   const c = load(io, file, [opts.program], opts.verbose ?? false);
   try {
     const r = c.programs[opts.program]!.testRun({ data, repeat });
     if (opts.json) {
-      io.out(JSON.stringify({ program: opts.program, retval: r.retval, durationNs: r.durationNs, repeat, dataOut: Buffer.from(r.data).toString('hex') }) + '\n');
+      io.out(
+        JSON.stringify({ program: opts.program, retval: r.retval, durationNs: r.durationNs, repeat, dataOut: Buffer.from(r.data).toString('hex') }) + '\n',
+      );
     } else {
       io.out(`${opts.program}: return value ${r.retval}, ${r.durationNs} ns per run (${repeat} run${repeat === 1 ? '' : 's'})\n`);
     }
   } catch (e) {
-    if (e instanceof SyscallError) throw new CliError(e.message);
+    if (TsbpfError.is(e)) throw new CliError(e.message);
     throw e;
   } finally {
     c.close();
+  }
+}
+
+const BPF_FS_MAGIC = 0xcafe4a11;
+
+/**
+ * Makes a pin directory, which must be on a bpffs mount: checked on its
+ * nearest existing ancestor first (Node's recursive mkdir never returns for
+ * a path under /proc), then made, a failure being the user's to read.
+ */
+function pinDirectory(dir: string): void {
+  let existing = resolve(dir);
+  while (!existsSync(existing)) existing = dirname(existing);
+  let type: number;
+  try {
+    type = statfsSync(existing).type;
+  } catch (e) {
+    throw CliError.io('OUTPUT_UNWRITABLE', dir, e);
+  }
+  if (type !== BPF_FS_MAGIC) throw new CliError(`${dir}: not on a bpffs mount (pins live under /sys/fs/bpf)`, 1, 'OUTPUT_UNWRITABLE');
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw CliError.io('OUTPUT_UNWRITABLE', dir, e);
   }
 }

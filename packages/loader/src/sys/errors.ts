@@ -1,9 +1,21 @@
+/**
+ * SyscallError: a system call (a bpf() command, mmap, epoll, perf_event_open,
+ * setns) answered with an errno. The errno's name, and a hint at what it
+ * means for that command, are in the message; `code` is always
+ * SYSCALL_FAILED, `errno` and `errnoName` say which.
+ */
 import { constants } from 'node:os';
+import { TsbpfError } from '@tsbpf/object';
 
-const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+const ERRNO_NAMES = new Map<number, string>();
+for (const [name, n] of Object.entries(constants.errno)) if (!ERRNO_NAMES.has(n)) ERRNO_NAMES.set(n, name);
+// Where libc has two names for one number, the kernel's: EAGAIN (not EWOULDBLOCK), EOPNOTSUPP (not ENOTSUP).
+ERRNO_NAMES.set(11, 'EAGAIN');
+ERRNO_NAMES.set(95, 'EOPNOTSUPP');
 // The kernel's own ENOTSUPP (include/linux/errno.h) leaks to user space from bpf(): libc has no name for it.
 ERRNO_NAMES.set(524, 'ENOTSUPP');
 
+/** 'EPERM' for 1, 'ENOTSUPP' for 524, 'E999' for a number without a name. */
 export function errnoName(errno: number): string {
   return ERRNO_NAMES.get(errno) ?? `E${errno}`;
 }
@@ -33,35 +45,44 @@ const COMMAND_HINTS: Record<string, string> = {
   'BPF_MAP_UPDATE_BATCH ENOTSUPP': 'this map type has no batch operations',
   'BPF_MAP_DELETE_BATCH ENOTSUPP': 'this map type has no batch operations',
   'BPF_PROG_TEST_RUN ENOTSUPP': 'this program type cannot be test-run',
-  'BPF_PROG_TEST_RUN EINTR': 'a signal interrupted the runs (a profiler\'s SIGPROF?); those done so far had their effects',
+  'BPF_PROG_TEST_RUN EINTR': "a signal interrupted the runs (a profiler's SIGPROF?); those done so far had their effects",
   'BPF_LINK_DETACH EOPNOTSUPP': 'this kind of link cannot be detached (close it instead)',
 };
 
-/** A bpf() command (or another system call) failed. */
-export class SyscallError extends Error {
+const ROOT_EPERM =
+  'refused although running as root: this kernel forbids it (lockdown, a program type it does not allow such as fentry/fexit here, or the BPF LSM not enabled)';
+
+/** What an errno most likely means for a bpf() command (other system calls get no generic hint: these are about BPF). */
+function syscallHint(syscall: string, name: string): string | undefined {
+  if (!syscall.startsWith('BPF_')) return undefined;
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  // As root, EPERM is not about privileges: the kernel forbids this use outright.
+  return COMMAND_HINTS[`${syscall} ${name}`] ?? (name === 'EPERM' && root ? ROOT_EPERM : HINTS[name]);
+}
+
+/** A bpf() command (or another system call) failed: `errno` says how. */
+export class SyscallError extends TsbpfError<'SYSCALL_FAILED'> {
   override readonly name = 'SyscallError';
-  /** 'EPERM', 'ENOENT', ... */
-  readonly code: string;
+  declare readonly errno: number;
+  /** 'EPERM', 'ENOENT', ... (the kernel's 524 is 'ENOTSUPP'). */
+  readonly errnoName: string;
+  /** What the errno most likely means for this command. */
   readonly hint: string | undefined;
   constructor(
-    /** The command, e.g. BPF_MAP_CREATE. */
+    /** The command, e.g. BPF_MAP_CREATE, or the system call. */
     readonly syscall: string,
-    readonly errno: number,
+    errno: number,
+    /** Where (`map counters`): prefixed to the message. */
     context?: string,
     /** A hint that knows more than the errno's generic one. */
     hintOverride?: string,
+    options: { cause?: unknown } = {},
   ) {
-    const code = errnoName(errno);
-    const root = typeof process.getuid === 'function' && process.getuid() === 0;
-    // As root, EPERM is not about privileges: the kernel forbids this use outright.
-    const hint =
-      hintOverride ??
-      COMMAND_HINTS[`${syscall} ${code}`] ??
-      (code === 'EPERM' && root
-        ? 'refused although running as root: this kernel forbids it (lockdown, a program type it does not allow such as fentry/fexit here, or the BPF LSM not enabled)'
-        : HINTS[code]);
-    super(`${context ? `${context}: ` : ''}${syscall}: ${code}${hint ? ` (${hint})` : ''}`);
-    this.code = code;
+    const name = errnoName(errno);
+    const hint = hintOverride ?? syscallHint(syscall, name);
+    super('SYSCALL_FAILED', `${syscall}: ${name}${hint ? ` (${hint})` : ''}`, { errno, cause: options.cause });
+    this.errnoName = name;
     this.hint = hint;
+    if (context) this.addContext(context);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The one file that imports koffi: the libc functions the loader calls, bound
- * once, and native memory for everything whose address goes to the kernel.
- * Everything above works with numbers, bigints and typed arrays.
+ * once, and native memory (NativeBuffer, the scratch arena) for everything
+ * whose address goes to the kernel. Everything above works with numbers,
+ * bigints and typed arrays. bpf() itself is reached through sys/door.ts.
  *
  * Why native memory: V8 may keep small typed arrays inside its moving heap,
  * so an address taken from a JS buffer is not safe to hand to the kernel.
@@ -9,6 +10,10 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import koffi from 'koffi';
+import { LoaderError } from '../errors.js';
+import { SyscallError } from './errors.js';
+import { setField } from './fields.js';
+import { epollEvent, epollEventSize } from './layouts.generated.js';
 
 const libc = koffi.load('libc.so.6');
 
@@ -35,7 +40,7 @@ const NR_BPF = SYS_BPF[process.arch];
 
 const NR = NR_BPF ?? -1;
 
-/** bpf(cmd, attr, size): the result, or a negative errno. This is the hot path of every map operation. */
+/** bpf(cmd, attr, size): the result, or a negative errno. Callers go through sys/door.ts. */
 export function bpf(cmd: number, attr: NativeBuffer, size: number): number {
   const r = syscallFn(NR, cmd, attr.ptr, size) as number;
   return r < 0 ? -koffi.errno() : r;
@@ -87,7 +92,9 @@ export function closeFd(fd: number): void {
 export const MAX_VIEW_BYTES: number = bufferConstants.MAX_LENGTH;
 
 function checkViewable(length: number): void {
-  if (length > MAX_VIEW_BYTES) throw new RangeError(`${length} bytes of native memory cannot be viewed from JavaScript: this Node's limit is ${MAX_VIEW_BYTES}`);
+  if (length > MAX_VIEW_BYTES) {
+    throw new LoaderError('VIEW_TOO_LARGE', `${length} bytes of native memory cannot be viewed from JavaScript: this Node's limit is ${MAX_VIEW_BYTES}`);
+  }
 }
 
 /** Zeroed native memory with a stable address. */
@@ -101,7 +108,7 @@ export class NativeBuffer {
   constructor(readonly size: number) {
     checkViewable(size);
     const ptr: Pointer = callocFn(1, Math.max(1, size));
-    if (ptr === null) throw new Error(`calloc(${size}) failed`);
+    if (ptr === null) throw new SyscallError('calloc', koffi.errno(), `${size} bytes of native memory`);
     this.ptr = ptr;
     this.address = koffi.address(ptr) as bigint;
     const ab = koffi.view(ptr, Math.max(1, size)) as ArrayBuffer;
@@ -124,6 +131,27 @@ export class NativeBuffer {
     if (this.freed) return;
     this.freed = true;
     freeFn(this.ptr);
+  }
+}
+
+/** Native buffers by name, reused call after call and replaced by a larger one when a call needs more. */
+export class GrowingBuffers {
+  private readonly buffers = new Map<string, NativeBuffer>();
+
+  /** The buffer `name`, at least `size` bytes (contents kept only while it is not replaced). */
+  get(name: string, size: number): NativeBuffer {
+    let b = this.buffers.get(name);
+    if (!b || b.size < size) {
+      b?.free();
+      b = new NativeBuffer(size);
+      this.buffers.set(name, b);
+    }
+    return b;
+  }
+
+  free(): void {
+    for (const b of this.buffers.values()) b.free();
+    this.buffers.clear();
   }
 }
 
@@ -164,7 +192,7 @@ class ScratchArena {
   }
 
   end(mark: number): void {
-    if (this.depth === 0) throw new Error('scratch: end() without begin()');
+    if (this.depth === 0) throw new LoaderError('INTERNAL', 'scratch: end() without begin()');
     this.depth--;
     this.used = mark;
     if (this.depth > 0) return;
@@ -179,7 +207,7 @@ class ScratchArena {
 
   /** `size` bytes, 8-aligned, not zeroed. */
   alloc(size: number): ScratchMemory {
-    if (this.depth === 0) throw new Error('scratch: alloc() outside begin()/end()');
+    if (this.depth === 0) throw new LoaderError('INTERNAL', 'scratch: alloc() outside begin()/end()');
     let at = (this.used + 7) & ~7;
     if (at + size > this.block.size) {
       this.retired.push(this.block);
@@ -230,24 +258,12 @@ const EPOLL_CLOEXEC = 0x80000;
 const EPOLL_CTL_ADD = 1;
 const EPOLLIN = 0x1;
 
-/** An epoll instance watching one fd for input: an fd, or a negative errno. */
-export function epollFor(fd: number): number {
-  const ep = epollCreateFn(EPOLL_CLOEXEC) as number;
-  if (ep < 0) return -koffi.errno();
-  const r = epollAdd(ep, fd);
-  if (r < 0) {
-    closeFn(ep);
-    return r;
-  }
-  return ep;
-}
-
 /** Adds an fd (for input) to an epoll instance: 0 or a negative errno. */
 export function epollAdd(ep: number, fd: number): number {
-  const event = new NativeBuffer(12); // struct epoll_event { u32 events; u64 data; } (packed on x86-64)
+  const event = new NativeBuffer(epollEventSize);
   try {
-    event.view.setUint32(0, EPOLLIN, true);
-    event.view.setUint32(4, fd, true);
+    setField(event.view, epollEvent.events, EPOLLIN);
+    setField(event.view, epollEvent.data, fd);
     return (epollCtlFn(ep, EPOLL_CTL_ADD, fd, event.ptr) as number) < 0 ? -koffi.errno() : 0;
   } finally {
     event.free();
@@ -265,7 +281,8 @@ export function epollCreate(): number {
  * loop keeps running while nothing is ready. Resolves with the number of
  * ready fds (0 on timeout) or a negative errno.
  */
-export function epollWaitAsync(ep: number, events: NativeBuffer, max: number, timeoutMs: number): Promise<number> {
+export function epollWaitAsync(ep: number, events: NativeBuffer, timeoutMs: number): Promise<number> {
+  const max = Math.floor(events.size / epollEventSize);
   return new Promise((resolve, reject) => {
     epollWaitFn.async(ep, events.ptr, max, timeoutMs, (err: unknown, r: number) => {
       if (err) reject(err);
@@ -289,9 +306,18 @@ export function munmap(p: Pointer, length: number): void {
   munmapFn(p, length);
 }
 
+/**
+ * The `size` bytes of native memory at `address`, as the kernel would see
+ * them: for fake bpf() doors in tests, which read and write through the
+ * pointers an attr holds as the kernel does.
+ */
+export function memoryAt(address: bigint, size: number): Uint8Array {
+  checkViewable(size);
+  return new Uint8Array(koffi.view(address, size) as ArrayBuffer);
+}
+
 /** The bytes of a mapping, as an ArrayBuffer over that memory (valid until munmap). */
 export function view(p: Pointer, length: number): ArrayBuffer {
   checkViewable(length);
   return koffi.view(p, length) as ArrayBuffer;
 }
-

@@ -5,10 +5,10 @@ import { describeNeeds, isRoot } from '../../../../test/support/env.js';
 import { MAX_VIEW_BYTES, NativeBuffer, scratch, view } from './ffi.js';
 
 describe('native memory too large to view', () => {
-  it('is a RangeError before koffi is asked (past its limit koffi.view aborts the process)', () => {
+  it('is a typed error before koffi is asked (past its limit koffi.view aborts the process)', () => {
     expect(MAX_VIEW_BYTES).toBeGreaterThanOrEqual(2 ** 32);
     expect(() => new NativeBuffer(MAX_VIEW_BYTES + 8)).toThrow(/cannot be viewed from JavaScript/);
-    expect(() => view(null, MAX_VIEW_BYTES + 4096)).toThrow(RangeError);
+    expect(() => view(null, MAX_VIEW_BYTES + 4096)).toThrow(expect.objectContaining({ code: 'VIEW_TOO_LARGE' }));
   });
 });
 
@@ -37,17 +37,27 @@ describe('the scratch arena', () => {
   });
 
   it('refuses allocation outside a scope and unbalanced ends', () => {
-    expect(() => scratch.alloc(8)).toThrow(/outside begin/);
-    expect(() => scratch.end(0)).toThrow(/without begin/);
+    expect(() => scratch.alloc(8)).toThrow(expect.objectContaining({ code: 'INTERNAL', message: expect.stringMatching(/outside begin/) }));
+    expect(() => scratch.end(0)).toThrow(expect.objectContaining({ code: 'INTERNAL', message: expect.stringMatching(/without begin/) }));
   });
 });
 
 describeNeeds([isRoot()], 'the scratch arena under a real load', () => {
   it('loads a program larger than the arena (80 KiB of instructions) and then a small one', () => {
     const body = Array.from({ length: 10_000 }, (_, i) => asm.mov64Imm(0, i & 0xff));
-    using big = Program.load({ type: ProgramType.xdp, name: 'big', license: 'GPL', instructions: encodeInstructions([...body, asm.mov64Imm(0, 2), asm.exit()], 'little') });
+    using big = Program.load({
+      type: ProgramType.xdp,
+      name: 'big',
+      license: 'GPL',
+      instructions: encodeInstructions([...body, asm.mov64Imm(0, 2), asm.exit()], 'little'),
+    });
     expect(big.testRun({ data: new Uint8Array(64) }).retval).toBe(2);
-    using small = Program.load({ type: ProgramType.xdp, name: 'small', license: 'GPL', instructions: encodeInstructions([asm.mov64Imm(0, 1), asm.exit()], 'little') });
+    using small = Program.load({
+      type: ProgramType.xdp,
+      name: 'small',
+      license: 'GPL',
+      instructions: encodeInstructions([asm.mov64Imm(0, 1), asm.exit()], 'little'),
+    });
     expect(small.testRun({ data: new Uint8Array(64) }).retval).toBe(1);
   });
 });

@@ -8,8 +8,7 @@ import { formatInstruction, formatInstructions } from './format.js';
 import { helperName } from './helper-name.js';
 import type { InstructionInput } from './instruction.js';
 
-const text = (...insns: InstructionInput[]) =>
-  decodeInstructions(encodeInstructions(insns, 'little'), 'little').map(formatInstruction);
+const text = (...insns: InstructionInput[]) => decodeInstructions(encodeInstructions(insns, 'little'), 'little').map(formatInstruction);
 const raw = (opcode: number, dst: number, src: number, offset: number, imm: number): InstructionInput => ({ opcode, dst, src, offset, imm });
 
 describe('decode / encode', () => {
@@ -151,11 +150,6 @@ describe('formatInstructions', () => {
       lineInfo: [{ insn: 2, lineText: '    return XDP_PASS;', fileName: 'x.bpf.c', line: 9 }],
       annotations: new Map([[0, 'map counters']]),
     });
-    expect(out).toBe(
-      '   0: (18) r1 = map[id:0]  ; map counters\n' +
-        '; return XDP_PASS;\n' +
-        '   2: (b7) r0 = 2\n' +
-        '   3: (95) exit\n',
-    );
+    expect(out).toBe('   0: (18) r1 = map[id:0]  ; map counters\n' + '; return XDP_PASS;\n' + '   2: (b7) r0 = 2\n' + '   3: (95) exit\n');
   });
 });

@@ -13,12 +13,31 @@ export type JmpOp = 'jeq' | 'jgt' | 'jge' | 'jset' | 'jne' | 'jsgt' | 'jsge' | '
 export type Size = 1 | 2 | 4 | 8;
 
 const ALU_OPS: Record<AluOp, number> = {
-  add: op.BPF_ADD, sub: op.BPF_SUB, mul: op.BPF_MUL, div: op.BPF_DIV, or: op.BPF_OR, and: op.BPF_AND,
-  lsh: op.BPF_LSH, rsh: op.BPF_RSH, mod: op.BPF_MOD, xor: op.BPF_XOR, mov: op.BPF_MOV, arsh: op.BPF_ARSH,
+  add: op.BPF_ADD,
+  sub: op.BPF_SUB,
+  mul: op.BPF_MUL,
+  div: op.BPF_DIV,
+  or: op.BPF_OR,
+  and: op.BPF_AND,
+  lsh: op.BPF_LSH,
+  rsh: op.BPF_RSH,
+  mod: op.BPF_MOD,
+  xor: op.BPF_XOR,
+  mov: op.BPF_MOV,
+  arsh: op.BPF_ARSH,
 };
 const JMP_OPS: Record<JmpOp, number> = {
-  jeq: op.BPF_JEQ, jgt: op.BPF_JGT, jge: op.BPF_JGE, jset: op.BPF_JSET, jne: op.BPF_JNE, jsgt: op.BPF_JSGT,
-  jsge: op.BPF_JSGE, jlt: op.BPF_JLT, jle: op.BPF_JLE, jslt: op.BPF_JSLT, jsle: op.BPF_JSLE,
+  jeq: op.BPF_JEQ,
+  jgt: op.BPF_JGT,
+  jge: op.BPF_JGE,
+  jset: op.BPF_JSET,
+  jne: op.BPF_JNE,
+  jsgt: op.BPF_JSGT,
+  jsge: op.BPF_JSGE,
+  jlt: op.BPF_JLT,
+  jle: op.BPF_JLE,
+  jslt: op.BPF_JSLT,
+  jsle: op.BPF_JSLE,
 };
 const SIZES: Record<Size, number> = { 1: op.BPF_B, 2: op.BPF_H, 4: op.BPF_W, 8: op.BPF_DW };
 
@@ -46,8 +65,7 @@ export const asm = {
   stxMem: (size: Size, dst: number, src: number, offset: number) => insn(op.BPF_STX | op.BPF_MEM | SIZES[size], dst, src, offset),
   stMem: (size: Size, dst: number, offset: number, imm: number) => insn(op.BPF_ST | op.BPF_MEM | SIZES[size], dst, 0, offset, imm),
   /** `lock *(size *)(dst + offset) += src`. */
-  atomicAdd: (size: 4 | 8, dst: number, src: number, offset: number) =>
-    insn(op.BPF_STX | op.BPF_ATOMIC | SIZES[size], dst, src, offset, op.BPF_ADD),
+  atomicAdd: (size: 4 | 8, dst: number, src: number, offset: number) => insn(op.BPF_STX | op.BPF_ATOMIC | SIZES[size], dst, src, offset, op.BPF_ADD),
   jmpImm: (o: JmpOp, dst: number, imm: number, offset: number) => insn(op.BPF_JMP | JMP_OPS[o] | op.BPF_K, dst, 0, offset, imm),
   jmpReg: (o: JmpOp, dst: number, src: number, offset: number) => insn(op.BPF_JMP | JMP_OPS[o] | op.BPF_X, dst, src, offset),
   ja: (offset: number) => insn(op.BPF_JMP | op.BPF_JA, 0, 0, offset),

@@ -16,10 +16,7 @@ export function encodeInstructions(insns: readonly InstructionInput[], byteOrder
     view.setInt16(at + 2, insn.offset, little);
     if (instructionSlots(insn) === 2) {
       // The slot fields win; `imm64` alone (no nextImm) is the convenient way to give a 64-bit value.
-      const value =
-        insn.nextImm !== undefined || insn.imm64 === undefined
-          ? (BigInt((insn.nextImm ?? 0) >>> 0) << 32n) | BigInt(insn.imm >>> 0)
-          : insn.imm64;
+      const value = insn.nextImm !== undefined || insn.imm64 === undefined ? (BigInt((insn.nextImm ?? 0) >>> 0) << 32n) | BigInt(insn.imm >>> 0) : insn.imm64;
       view.setUint32(at + 4, Number(BigInt.asUintN(64, value) & 0xffffffffn), little);
       view.setUint32(at + 12, Number(BigInt.asUintN(64, value) >> 32n), little);
       at += 2 * INSN_SIZE;
@@ -32,13 +29,17 @@ export function encodeInstructions(insns: readonly InstructionInput[], byteOrder
 }
 
 function check(insn: InstructionInput): void {
-  const bad =
-    !inRange(insn.opcode, 0, 0xff) ? 'opcode'
-    : !inRange(insn.dst, 0, 15) ? 'dst'
-    : !inRange(insn.src, 0, 15) ? 'src'
-    : !inRange(insn.offset, -0x8000, 0x7fff) ? 'offset'
-    : !inRange(insn.imm, -0x80000000, 0x7fffffff) ? 'imm'
-    : undefined;
+  const bad = !inRange(insn.opcode, 0, 0xff)
+    ? 'opcode'
+    : !inRange(insn.dst, 0, 15)
+      ? 'dst'
+      : !inRange(insn.src, 0, 15)
+        ? 'src'
+        : !inRange(insn.offset, -0x8000, 0x7fff)
+          ? 'offset'
+          : !inRange(insn.imm, -0x80000000, 0x7fffffff)
+            ? 'imm'
+            : undefined;
   if (bad) throw new ObjectParseError('INSN_INVALID', `instruction ${bad} out of range: ${JSON.stringify({ ...insn, imm64: insn.imm64?.toString() })}`);
 }
 

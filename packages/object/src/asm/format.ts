@@ -154,10 +154,7 @@ function jmp(i: Instruction, r: 'w' | 'r'): string {
   const isJmp = r === 'r';
   if (o === op.BPF_CALL) {
     if (i.src === op.BPF_PSEUDO_CALL) return `call pc${signed(i.imm)}`;
-    const name =
-      i.src === 0 && i.imm >= 0 ? (helperNames[i.imm] ?? 'unknown')
-      : i.src === op.BPF_PSEUDO_KFUNC_CALL ? 'kernel-function'
-      : 'unknown';
+    const name = i.src === 0 && i.imm >= 0 ? (helperNames[i.imm] ?? 'unknown') : i.src === op.BPF_PSEUDO_KFUNC_CALL ? 'kernel-function' : 'unknown';
     return `call ${name}#${i.imm}`;
   }
   if (isJmp && i.opcode === (op.BPF_JMP | op.BPF_JA)) return `goto pc${signed(i.offset)}`;

@@ -19,21 +19,34 @@ function everyKind(): BtfBuilder {
     { name: 'buf', type: arr, bitOffset: 128 },
   ]); // 5
   b.composite('union', '', 4, [{ name: 'x', type: int, bitOffset: 0 }]); // 6
-  b.enum('color', 4, [['RED', 0], ['BIG', 0xfffffffe]]); // 7
+  b.enum('color', 4, [
+    ['RED', 0],
+    ['BIG', 0xfffffffe],
+  ]); // 7
   b.enum('delta', 4, [['NEG', -2]], true); // 8
   b.fwd('later'); // 9
   const td = b.ref('typedef', s, 'sample_t'); // 10
   b.ref('volatile', td); // 11
   const c = b.ref('const', 11); // 12
   b.ref('restrict', ptr); // 13
-  const proto = b.funcProto(int, [['ctx', ptr], ['', 0]]); // 14
+  const proto = b.funcProto(int, [
+    ['ctx', ptr],
+    ['', 0],
+  ]); // 14
   b.func('handler', proto, 1); // 15
   const v = b.variable('counter', int, 1); // 16
   b.datasec('.data', 4, [{ type: v, offset: 0, size: 4 }]); // 17
   b.float('double', 8); // 18
   b.declTag('kfunc', 15, -1); // 19
   b.ref('type_tag', int, 'user'); // 20
-  b.enum64('wide', [['HUGE', 1n << 40n], ['MINUS', -1n]], true); // 21
+  b.enum64(
+    'wide',
+    [
+      ['HUGE', 1n << 40n],
+      ['MINUS', -1n],
+    ],
+    true,
+  ); // 21
   b.enum64('uwide', [['MAX', (1n << 64n) - 1n]]); // 22
   b.fwd('maybe', true); // 23
   void c;
@@ -57,18 +70,39 @@ describe('Btf', () => {
       ],
     });
     expect(btf.type(6)).toMatchObject({ kind: 'union', name: '' });
-    expect(btf.type(7)).toMatchObject({ kind: 'enum', signed: false, values: [{ name: 'RED', value: 0 }, { name: 'BIG', value: 0xfffffffe }] });
+    expect(btf.type(7)).toMatchObject({
+      kind: 'enum',
+      signed: false,
+      values: [
+        { name: 'RED', value: 0 },
+        { name: 'BIG', value: 0xfffffffe },
+      ],
+    });
     expect(btf.type(8)).toMatchObject({ kind: 'enum', signed: true, values: [{ name: 'NEG', value: -2 }] });
     expect(btf.type(9)).toMatchObject({ kind: 'fwd', fwdKind: 'struct' });
     expect(btf.type(23)).toMatchObject({ kind: 'fwd', fwdKind: 'union' });
-    expect(btf.type(14)).toMatchObject({ kind: 'func_proto', returnType: 1, params: [{ name: 'ctx', type: 3 }, { name: '', type: 0 }] });
+    expect(btf.type(14)).toMatchObject({
+      kind: 'func_proto',
+      returnType: 1,
+      params: [
+        { name: 'ctx', type: 3 },
+        { name: '', type: 0 },
+      ],
+    });
     expect(btf.type(15)).toMatchObject({ kind: 'func', type: 14, linkage: 1 });
     expect(btf.type(16)).toMatchObject({ kind: 'var', type: 1, linkage: 1 });
     expect(btf.type(17)).toMatchObject({ kind: 'datasec', name: '.data', vars: [{ type: 16, offset: 0, size: 4 }] });
     expect(btf.type(18)).toMatchObject({ kind: 'float', size: 8 });
     expect(btf.type(19)).toMatchObject({ kind: 'decl_tag', type: 15, componentIdx: -1 });
     expect(btf.type(20)).toMatchObject({ kind: 'type_tag', name: 'user', type: 1 });
-    expect(btf.type(21)).toMatchObject({ kind: 'enum64', signed: true, values: [{ name: 'HUGE', value: 1n << 40n }, { name: 'MINUS', value: -1n }] });
+    expect(btf.type(21)).toMatchObject({
+      kind: 'enum64',
+      signed: true,
+      values: [
+        { name: 'HUGE', value: 1n << 40n },
+        { name: 'MINUS', value: -1n },
+      ],
+    });
     expect(btf.type(22)).toMatchObject({ kind: 'enum64', signed: false, values: [{ name: 'MAX', value: (1n << 64n) - 1n }] });
     expect(btf.type(0)).toMatchObject({ kind: 'void' });
   });
@@ -155,7 +189,10 @@ describe('Btf', () => {
     const baseBuilder = everyKind();
     const base = Btf.parse(baseBuilder.build());
     const split = new BtfBuilder({ types: base.length, strLen: baseBuilder.strLen });
-    const id = split.composite('struct', 'module_thing', 8, [{ name: 'a', type: 1, bitOffset: 0 }, { name: 'p', type: 3, bitOffset: 32 }]);
+    const id = split.composite('struct', 'module_thing', 8, [
+      { name: 'a', type: 1, bitOffset: 0 },
+      { name: 'p', type: 3, bitOffset: 32 },
+    ]);
     expect(id).toBe(24);
     const btf = Btf.parse(split.build(), { base });
     expect(btf.firstTypeId).toBe(24);

@@ -36,6 +36,10 @@ export class Btf {
   /** Decoded types by index; a Map because a 126k-slot array costs 0.5 ms to allocate. */
   private readonly cache = new Map<number, BtfType>();
   private readonly names = new Map<number, string>();
+  /** alignof's answers, and the types it is weighing now (IN_PROGRESS: a type met again inside itself). */
+  private readonly alignments = new Map<number, number>();
+  /** typeName's answers, and the names being built (IN_PROGRESS_NAME: a name that refers back to itself). */
+  private readonly typeNames = new Map<number, string>();
   private readonly str = (offset: number) => this.string(offset);
 
   private constructor(bytes: Uint8Array, options: BtfParseOptions) {
@@ -155,8 +159,13 @@ export class Btf {
     return this.scan(encoder.encode(name), kind === undefined ? -1 : BtfKind[kind], false).map((id) => this.type(id));
   }
 
-  private scan(want: Uint8Array, kind: number, firstOnly: boolean): number[] {
-    const found = this.base ? this.base.scan(want, kind, firstOnly) : [];
+  /** Every type (of `kind`, if given) whose name starts with `prefix` (CO-RE's flavoured names: `task_struct___old`). */
+  findAllByNamePrefix(prefix: string, kind?: BtfKindName): BtfType[] {
+    return this.scan(encoder.encode(prefix), kind === undefined ? -1 : BtfKind[kind], false, true).map((id) => this.type(id));
+  }
+
+  private scan(want: Uint8Array, kind: number, firstOnly: boolean, prefix = false): number[] {
+    const found = this.base ? this.base.scan(want, kind, firstOnly, prefix) : [];
     if (firstOnly && found.length > 0) return found;
     if (want.length === 0) return found;
     const { words, offsets, strings, strStart } = this;
@@ -166,7 +175,7 @@ export class Btf {
       const off = offsets[i]!;
       if (kind >= 0 && kindOf(words[off + 1]!) !== kind) continue;
       const s = words[off]! - strStart;
-      if (s < 0 || strings[s] !== first || strings[s + len] !== 0) continue;
+      if (s < 0 || strings[s] !== first || (!prefix && strings[s + len] !== 0)) continue;
       let j = 1;
       while (j < len && strings[s + j] === want[j]) j++;
       if (j === len) {
@@ -224,8 +233,30 @@ export class Btf {
     }
   }
 
-  /** Alignment in bytes (libbpf's `btf__align_of`): 1 for packed structs. */
+  /**
+   * Alignment in bytes (libbpf's `btf__align_of`): 1 for packed structs.
+   * Remembered per type (a struct used many times is weighed once: without
+   * that, a DAG of 40 structs of two members each takes 2^40 steps); a type
+   * that contains itself by value is a typed error, not a stack overflow.
+   */
   alignof(id: number): number {
+    const known = this.alignments.get(id);
+    if (known !== undefined) {
+      if (known === IN_PROGRESS) throw new ObjectParseError('BTF_INVALID', `type [${id}] contains itself by value`);
+      return known;
+    }
+    this.alignments.set(id, IN_PROGRESS);
+    try {
+      const a = this.computeAlignof(id);
+      this.alignments.set(id, a);
+      return a;
+    } catch (e) {
+      this.alignments.delete(id);
+      throw e;
+    }
+  }
+
+  private computeAlignof(id: number): number {
     const t = this.resolve(id);
     switch (t.kind) {
       case 'int':
@@ -239,6 +270,7 @@ export class Btf {
         return this.alignof(t.type);
       case 'struct':
       case 'union': {
+        if (t.id !== id && this.alignments.get(t.id) === IN_PROGRESS) throw new ObjectParseError('BTF_INVALID', `type [${t.id}] contains itself by value`);
         let align = 1;
         for (const m of t.members) {
           const a = this.alignof(m.type);
@@ -262,10 +294,30 @@ export class Btf {
     return t.members;
   }
 
-  /** A C-like name for display: `struct task_struct`, `unsigned int`, `char *`, `int[4]`. */
-  typeName(id: number, depth = 0): string {
+  /**
+   * A C-like name for display: `struct task_struct`, `unsigned int`,
+   * `char *`, `int[4]`. Remembered per type; a name that refers back to
+   * itself (a function pointer taking itself) prints `...` there, and a name
+   * longer than MAX_TYPE_NAME is cut with `...`, so hostile BTF costs at most
+   * one pass over the types.
+   */
+  typeName(id: number): string {
+    let name = this.typeNames.get(id);
+    if (name !== undefined) return name === IN_PROGRESS_NAME ? '...' : name;
+    this.typeNames.set(id, IN_PROGRESS_NAME);
+    try {
+      name = this.computeTypeName(id);
+    } catch (e) {
+      this.typeNames.delete(id);
+      throw e;
+    }
+    if (name.length > MAX_TYPE_NAME) name = `${name.slice(0, MAX_TYPE_NAME)}...`;
+    this.typeNames.set(id, name);
+    return name;
+  }
+
+  private computeTypeName(id: number): string {
     const t = this.type(id);
-    if (depth > 32) return '...';
     switch (t.kind) {
       case 'void':
         return 'void';
@@ -277,17 +329,17 @@ export class Btf {
       case 'fwd':
         return `${t.fwdKind} ${t.name}`;
       case 'ptr':
-        return `${this.typeName(t.type, depth + 1)} *`;
+        return `${this.typeName(t.type)} *`;
       case 'const':
       case 'volatile':
       case 'restrict':
-        return `${t.kind} ${this.typeName(t.type, depth + 1)}`;
+        return `${t.kind} ${this.typeName(t.type)}`;
       case 'type_tag':
-        return this.typeName(t.type, depth + 1);
+        return this.typeName(t.type);
       case 'array':
-        return `${this.typeName(t.type, depth + 1)}[${t.nelems}]`;
+        return `${this.typeName(t.type)}[${t.nelems}]`;
       case 'func_proto':
-        return `${this.typeName(t.returnType, depth + 1)} (*)(${t.params.map((p) => (p.type === 0 ? '...' : this.typeName(p.type, depth + 1))).join(', ')})`;
+        return `${this.typeName(t.returnType)} (*)(${t.params.map((p) => (p.type === 0 ? '...' : this.typeName(p.type))).join(', ')})`;
       default:
         return t.name || `(anon ${t.kind})`;
     }
@@ -305,6 +357,11 @@ export class Btf {
 }
 
 const KIND_NAMES = Object.keys(BtfKind) as BtfKindName[];
+
+const IN_PROGRESS = -1;
+const IN_PROGRESS_NAME = '\0';
+/** typeName's longest answer: enough for any real declaration, bounded for a hostile one. */
+const MAX_TYPE_NAME = 512;
 
 function notFound(id: number): ObjectParseError {
   return new ObjectParseError('BTF_NOT_FOUND', `no BTF type with id ${id}`);

@@ -20,13 +20,7 @@ const REF_KINDS: Partial<Record<number, 'ptr' | 'typedef' | 'volatile' | 'const'
  * that members, parameters and DATASEC entries may refer to, which the index
  * pass leaves to this point to stay fast.
  */
-export function decodeType(
-  words: Uint32Array,
-  off: number,
-  id: number,
-  str: (offset: number) => string,
-  typeCount: number,
-): BtfType {
+export function decodeType(words: Uint32Array, off: number, id: number, str: (offset: number) => string, typeCount: number): BtfType {
   const ref = (typeId: number): number => {
     if (typeId >= typeCount) {
       throw new ObjectParseError('BTF_INVALID', `type [${id}] refers to type [${typeId}], past the last type [${typeCount - 1}]`);

@@ -49,9 +49,7 @@ describe('parseBtfExt', () => {
         { insnOff: 0, fileNameOff: strs.file, lineOff: strs.line, fileName: '/src/prog.bpf.c', lineText: '  return XDP_PASS;', line: 12, column: 3 },
         { insnOff: 8, fileNameOff: strs.file, lineOff: strs.line, fileName: '/src/prog.bpf.c', lineText: '  return XDP_PASS;', line: 13, column: 5 },
       ]);
-      expect(ext.coreRelos.get('xdp')).toEqual([
-        { insnOff: 16, typeId: ids.s, accessStr: '0:0', kind: 0, kindName: 'field_byte_offset' },
-      ]);
+      expect(ext.coreRelos.get('xdp')).toEqual([{ insnOff: 16, typeId: ids.s, accessStr: '0:0', kind: 0, kindName: 'field_byte_offset' }]);
     });
   }
 

@@ -164,4 +164,3 @@ function readTable<T>(
   }
   return out;
 }
-

@@ -4,6 +4,7 @@
  * which enums C would give their BTF size, the qualifiers looked through, and
  * the typedefs clang predefines (never redefined).
  */
+import { ObjectParseError } from '../errors.js';
 import type { Btf } from './btf.js';
 import type { BtfComposite, BtfEnum, BtfEnum64 } from './types.js';
 
@@ -33,6 +34,9 @@ export function skipQualifiers(btf: Btf, id: number): number {
 export class CLayout {
   private readonly alignCache = new Map<number, number>();
   private readonly packedCache = new Map<number, boolean>();
+  /** Types being weighed now, by each question (a failure leaves the layout unusable: formatBtfC stops there). */
+  private readonly aligning = new Set<number>();
+  private readonly packing = new Set<number>();
 
   constructor(private readonly btf: Btf) {}
 
@@ -44,6 +48,7 @@ export class CLayout {
     let packed = this.packedCache.get(id);
     if (packed !== undefined) return packed;
     const t = this.btf.type(id);
+    this.enter(this.packing, id);
     packed = false;
     if (t.kind === 'struct' || t.kind === 'union') {
       let align = 1;
@@ -61,7 +66,14 @@ export class CLayout {
       if (!packed && t.kind === 'struct') packed = this.naturalEnd(t, align) > t.size * 8;
     }
     this.packedCache.set(id, packed);
+    this.packing.delete(id);
     return packed;
+  }
+
+  /** Marks `id` as being weighed: meeting it again inside itself is a cycle C cannot print. */
+  private enter(inProgress: Set<number>, id: number): void {
+    if (inProgress.has(id)) throw new ObjectParseError('BTF_INVALID', `type [${id}] contains itself by value`);
+    inProgress.add(id);
   }
 
   /** Where the last member ends, rounded up to the struct's alignment (bits). */
@@ -78,6 +90,7 @@ export class CLayout {
     const cached = this.alignCache.get(id);
     if (cached !== undefined) return cached;
     const t = this.btf.type(id);
+    this.enter(this.aligning, id);
     let a: number;
     switch (t.kind) {
       case 'int':
@@ -110,6 +123,7 @@ export class CLayout {
         a = 1;
     }
     this.alignCache.set(id, a);
+    this.aligning.delete(id);
     return a;
   }
 }

@@ -4,6 +4,7 @@
  * name gets libbpf's `___2`, `___3` suffix, and a FWD the name of the
  * definition it forward-declares.
  */
+import { ObjectParseError } from '../errors.js';
 import type { Btf } from './btf.js';
 
 export class CNames {
@@ -26,6 +27,8 @@ export class CNames {
     const tagByKindName = new Map<string, string>();
     for (let id = btf.firstTypeId; id < btf.length; id++) {
       const t = btf.type(id);
+      // The kernel refuses a typedef without a name too: C has no way to print one.
+      if (t.kind === 'typedef' && !t.name) throw new ObjectParseError('BTF_INVALID', `typedef [${id}] has no name`);
       if (!t.name) continue;
       if (t.kind === 'struct' || t.kind === 'union' || t.kind === 'enum' || t.kind === 'enum64') {
         const name = unique(tags, t.name);

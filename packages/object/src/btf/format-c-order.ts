@@ -15,8 +15,7 @@ export function definitionOrder(btf: Btf): number[] {
   const visit = (id: number): void => {
     if (state.has(id)) return;
     const t = btf.type(id);
-    const topLevel =
-      ((t.kind === 'struct' || t.kind === 'union') && t.name !== '') || t.kind === 'enum' || t.kind === 'enum64' || t.kind === 'typedef';
+    const topLevel = ((t.kind === 'struct' || t.kind === 'union') && t.name !== '') || t.kind === 'enum' || t.kind === 'enum64' || t.kind === 'typedef';
     if (!topLevel) {
       state.set(id, 'done');
       return;
@@ -36,36 +35,41 @@ export function definitionOrder(btf: Btf): number[] {
 function dependencies(btf: Btf, id: number): number[] {
   const t = btf.type(id);
   const deps: number[] = [];
+  // Each (type, by value or not) is looked at once: function prototypes and anonymous
+  // structs branch, and a walk that revisits them is exponential on hostile BTF.
+  const seen = new Set<number>();
   if (t.kind === 'struct' || t.kind === 'union') {
-    for (const m of t.members) needs(btf, m.type, true, deps, 0);
+    for (const m of t.members) needs(btf, m.type, true, deps, 0, seen);
   } else if (t.kind === 'typedef') {
     // `typedef struct foo foo_t;` needs only the forward declaration.
     const tt = btf.type(skipQualifiers(btf, t.type));
-    if (!((tt.kind === 'struct' || tt.kind === 'union' || tt.kind === 'fwd') && tt.name)) needs(btf, t.type, true, deps, 0);
+    if (!((tt.kind === 'struct' || tt.kind === 'union' || tt.kind === 'fwd') && tt.name)) needs(btf, t.type, true, deps, 0, seen);
   }
   return deps;
 }
 
-function needs(btf: Btf, id: number, byValue: boolean, deps: number[], depth: number): void {
-  if (depth > 64) return;
+function needs(btf: Btf, id: number, byValue: boolean, deps: number[], depth: number, seen: Set<number>): void {
+  const key = byValue ? id : -id - 1;
+  if (depth > 64 || seen.has(key)) return;
+  seen.add(key);
   const t = btf.type(id);
   switch (t.kind) {
     case 'ptr':
-      needs(btf, t.type, false, deps, depth + 1);
+      needs(btf, t.type, false, deps, depth + 1, seen);
       return;
     case 'array':
       // Array elements must be complete, even behind a pointer.
-      needs(btf, t.type, true, deps, depth + 1);
+      needs(btf, t.type, true, deps, depth + 1, seen);
       return;
     case 'const':
     case 'volatile':
     case 'restrict':
     case 'type_tag':
-      needs(btf, t.type, byValue, deps, depth + 1);
+      needs(btf, t.type, byValue, deps, depth + 1, seen);
       return;
     case 'typedef':
       if (!isCompilerTypedef(t.name)) deps.push(id);
-      if (byValue || isCompilerTypedef(t.name)) needs(btf, t.type, byValue, deps, depth + 1);
+      if (byValue || isCompilerTypedef(t.name)) needs(btf, t.type, byValue, deps, depth + 1, seen);
       return;
     case 'struct':
     case 'union':
@@ -73,7 +77,7 @@ function needs(btf: Btf, id: number, byValue: boolean, deps: number[], depth: nu
         if (byValue) deps.push(id);
       } else {
         // Anonymous: defined inline, so its members are used by value here.
-        for (const m of t.members) needs(btf, m.type, true, deps, depth + 1);
+        for (const m of t.members) needs(btf, m.type, true, deps, depth + 1, seen);
       }
       return;
     case 'enum':
@@ -81,8 +85,8 @@ function needs(btf: Btf, id: number, byValue: boolean, deps: number[], depth: nu
       if (t.name && enumAsItself(t)) deps.push(id);
       return;
     case 'func_proto':
-      needs(btf, t.returnType, false, deps, depth + 1);
-      for (const p of t.params) if (p.type !== 0) needs(btf, p.type, false, deps, depth + 1);
+      needs(btf, t.returnType, false, deps, depth + 1, seen);
+      for (const p of t.params) if (p.type !== 0) needs(btf, p.type, false, deps, depth + 1, seen);
       return;
     default:
       return;

@@ -5,7 +5,10 @@ import { btfCTagNames, formatBtfC } from './format-c.js';
 
 const body = (b: BtfBuilder) => {
   const text = formatBtfC(Btf.parse(b.build()), { preserveAccessIndex: false, guard: 'G' });
-  return text.replace(/^#ifndef G\n#define G\n\n/, '').replace(/#endif \/\* G \*\/\n$/, '').trim();
+  return text
+    .replace(/^#ifndef G\n#define G\n\n/, '')
+    .replace(/#endif \/\* G \*\/\n$/, '')
+    .trim();
 };
 
 describe('formatBtfC', () => {
@@ -23,6 +26,29 @@ describe('formatBtfC', () => {
     const text = body(b);
     expect(text).toContain('struct node;');
     expect(text).toContain('struct node {\n\tint value;\n\tunsigned int flags: 3;\n\tstruct node *next;\n};');
+  });
+
+  it('prints function pointers as C: no prototype as (void), a trailing void as ..., as libbpf does', () => {
+    const b = new BtfBuilder();
+    const int = b.int('int', 4, { signed: true });
+    const unprototyped = b.ref('ptr', b.funcProto(int, [['', 0]]));
+    const none = b.ref('ptr', b.funcProto(int, []));
+    const variadic = b.ref(
+      'ptr',
+      b.funcProto(int, [
+        ['fmt', int],
+        ['', 0],
+      ]),
+    );
+    b.composite('struct', 'ops', 24, [
+      { name: 'f', type: unprototyped, bitOffset: 0 },
+      { name: 'g', type: none, bitOffset: 64 },
+      { name: 'h', type: variadic, bitOffset: 128 },
+    ]);
+    const text = body(b);
+    expect(text).toContain('int (*f)(void);');
+    expect(text).toContain('int (*g)(void);');
+    expect(text).toContain('int (*h)(int, ...);');
   });
 
   it('packs a struct whose offsets natural alignment cannot give, and pads explicitly', () => {
@@ -51,7 +77,10 @@ describe('formatBtfC', () => {
       { name: 'c', type: char, bitOffset: 0 },
     ]);
     const charp = b.ref('ptr', char);
-    const proto = b.funcProto(int, [['', int], ['', charp]]);
+    const proto = b.funcProto(int, [
+      ['', int],
+      ['', charp],
+    ]);
     const fnp = b.ref('ptr', proto);
     const cb = b.ref('typedef', fnp, 'callback_t');
     b.composite('struct', 'ops', 16, [
@@ -67,10 +96,16 @@ describe('formatBtfC', () => {
   it('declares enums, renames clashes libbpf-style, and keeps CO-RE pragmas', () => {
     const b = new BtfBuilder();
     const int = b.int('int', 4, { signed: true });
-    b.enum('mode', 4, [['MODE_A', 0], ['MODE_B', 7]]);
+    b.enum('mode', 4, [
+      ['MODE_A', 0],
+      ['MODE_B', 7],
+    ]);
     b.enum('', 4, [['ANON_X', 1]]);
     b.composite('struct', 'dup', 4, [{ name: 'a', type: int, bitOffset: 0 }]);
-    b.composite('struct', 'dup', 8, [{ name: 'a', type: int, bitOffset: 0 }, { name: 'b', type: int, bitOffset: 32 }]);
+    b.composite('struct', 'dup', 8, [
+      { name: 'a', type: int, bitOffset: 0 },
+      { name: 'b', type: int, bitOffset: 32 },
+    ]);
     b.enum64('big', [['HUGE', 1n << 40n]]);
     const btf = Btf.parse(b.build());
     const text = formatBtfC(btf);

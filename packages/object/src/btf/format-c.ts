@@ -20,6 +20,7 @@
  * DECL_TAG declare nothing, as in bpftool. This file prints; the others
  * decide names, order and layout.
  */
+import { ObjectParseError } from '../errors.js';
 import type { Btf } from './btf.js';
 import { CLayout, enumAsItself, isCompilerTypedef, skipQualifiers } from './format-c-layout.js';
 import { CNames } from './format-c-names.js';
@@ -46,8 +47,11 @@ export function btfCTagNames(btf: Btf): ReadonlyMap<number, string> {
 }
 
 const INDENT = '\t';
+/** Declarations inside declarations (parameters, anonymous members): far past any real type, short of the stack's end. */
+const MAX_NESTING = 200;
 
 class CPrinter {
+  private nesting = 0;
   private readonly names: CNames;
   private readonly layout: CLayout;
 
@@ -186,6 +190,22 @@ class CPrinter {
 
   /** `type name` in C declarator syntax (`int (*name)[4]`, `char *const name`). */
   private declaration(id: number, name: string, indent: string): string {
+    // Parameters and anonymous members recurse: a type that reaches itself that way has no C spelling.
+    if (++this.nesting > MAX_NESTING) {
+      this.nesting = 0;
+      throw new ObjectParseError(
+        'BTF_INVALID',
+        `type [${id}] nests more than ${MAX_NESTING} declarations deep (a function pointer or anonymous type that contains itself?)`,
+      );
+    }
+    try {
+      return this.declarator(id, name, indent);
+    } finally {
+      this.nesting = Math.max(0, this.nesting - 1);
+    }
+  }
+
+  private declarator(id: number, name: string, indent: string): string {
     let inner = name;
     let t = this.btf.type(id);
     for (let depth = 0; depth < 64; depth++) {
@@ -216,8 +236,12 @@ class CPrinter {
           t = this.btf.type(t.type);
           continue;
         case 'func_proto': {
-          const params = t.params.map((p) => (p.type === 0 ? '...' : this.declaration(p.type, '', indent)));
-          inner = `${inner}(${params.length === 0 ? 'void' : params.join(', ')})`;
+          // Clang describes `f()` (no prototype) as one void parameter: `(void)`, as libbpf prints it;
+          // a void last parameter after others is the `...` of a variadic function.
+          const all = t.params;
+          const unprototyped = all.length === 0 || (all.length === 1 && all[0]!.type === 0);
+          const params = all.map((p, i) => (p.type === 0 && i === all.length - 1 ? '...' : this.declaration(p.type, '', indent)));
+          inner = `${inner}(${unprototyped ? 'void' : params.join(', ')})`;
           t = this.btf.type(t.returnType);
           continue;
         }

@@ -134,9 +134,7 @@ function rawLine(btf: Btf, t: BtfType): string {
 export function formatBtfJson(btf: Btf): string {
   const types: unknown[] = [];
   for (const t of btf.types()) types.push(jsonType(btf, t));
-  return JSON.stringify({ types }, (_key, value: unknown) =>
-    typeof value === 'bigint' ? `${BIG}${value.toString()}` : value,
-  ).replace(BIG_RE, '$1');
+  return JSON.stringify({ types }, (_key, value: unknown) => (typeof value === 'bigint' ? `${BIG}${value.toString()}` : value)).replace(BIG_RE, '$1');
 }
 
 const BIG = '\u0000big:';

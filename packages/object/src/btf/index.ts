@@ -35,14 +35,6 @@ export {
   type BtfVolatile,
 } from './types.js';
 export { BTF_MAGIC, type BtfHeader } from './layout.js';
-export {
-  CoreReloKind,
-  parseBtfExt,
-  type BtfExt,
-  type CoreRelo,
-  type CoreReloKindName,
-  type FuncInfoRecord,
-  type LineInfoRecord,
-} from './ext.js';
+export { CoreReloKind, parseBtfExt, type BtfExt, type CoreRelo, type CoreReloKindName, type FuncInfoRecord, type LineInfoRecord } from './ext.js';
 export { formatBtfJson, formatBtfRaw, intEncodingName, linkageName } from './format-raw.js';
 export { btfCTagNames, formatBtfC, type FormatBtfCOptions } from './format-c.js';

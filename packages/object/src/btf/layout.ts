@@ -96,9 +96,16 @@ PER_ITEM[BtfKind.struct] = PER_ITEM[BtfKind.union] = PER_ITEM[BtfKind.datasec] =
 PER_ITEM[BtfKind.enum] = PER_ITEM[BtfKind.func_proto] = 2;
 /** Kinds whose third word is a type id (a bit per kind). */
 const REFERS =
-  (1 << BtfKind.ptr) | (1 << BtfKind.typedef) | (1 << BtfKind.volatile) | (1 << BtfKind.const) |
-  (1 << BtfKind.restrict) | (1 << BtfKind.func) | (1 << BtfKind.func_proto) | (1 << BtfKind.var) |
-  (1 << BtfKind.decl_tag) | (1 << BtfKind.type_tag);
+  (1 << BtfKind.ptr) |
+  (1 << BtfKind.typedef) |
+  (1 << BtfKind.volatile) |
+  (1 << BtfKind.const) |
+  (1 << BtfKind.restrict) |
+  (1 << BtfKind.func) |
+  (1 << BtfKind.func_proto) |
+  (1 << BtfKind.var) |
+  (1 << BtfKind.decl_tag) |
+  (1 << BtfKind.type_tag);
 
 export interface TypeIndex {
   /** Word offset of each own type: `offsets[id - firstId]`. */

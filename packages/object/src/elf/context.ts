@@ -21,9 +21,7 @@ export function sectionOf(ctx: ObjectContext, symbol: ElfSymbol): ElfSection | u
 
 /** Global-data sections that become array maps: .data, .rodata, .bss and their `.x.suffix` variants. */
 export function isDataSection(name: string): boolean {
-  return (
-    name === '.data' || name === '.rodata' || name === '.bss' || name.startsWith('.data.') || name.startsWith('.rodata.')
-  );
+  return name === '.data' || name === '.rodata' || name === '.bss' || name.startsWith('.data.') || name.startsWith('.rodata.');
 }
 
 export const MAPS_SECTION = '.maps';

@@ -60,17 +60,20 @@ describe('readElf', () => {
     const shoff = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(40, true));
     const targets = fc.oneof(fc.integer({ min: 0, max: 63 }), fc.integer({ min: shoff, max: bytes.length - 4 }));
     fc.assert(
-      fc.property(fc.array(fc.tuple(targets, fc.constantFrom(0, 1, 0xff, 0xffff, 0x7fffffff, 0xffffffff, 64, 4096)), { minLength: 1, maxLength: 4 }), (writes) => {
-        const damaged = bytes.slice();
-        const view = new DataView(damaged.buffer);
-        for (const [at, value] of writes) view.setUint32(Math.min(at, damaged.length - 4), value, true);
-        try {
-          const elf = readElf(damaged);
-          for (const s of elf.sections) expect(s.data.length === 0 || s.offset + s.size <= damaged.length).toBe(true);
-        } catch (e) {
-          if (!(e instanceof ObjectParseError)) throw e;
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(targets, fc.constantFrom(0, 1, 0xff, 0xffff, 0x7fffffff, 0xffffffff, 64, 4096)), { minLength: 1, maxLength: 4 }),
+        (writes) => {
+          const damaged = bytes.slice();
+          const view = new DataView(damaged.buffer);
+          for (const [at, value] of writes) view.setUint32(Math.min(at, damaged.length - 4), value, true);
+          try {
+            const elf = readElf(damaged);
+            for (const s of elf.sections) expect(s.data.length === 0 || s.offset + s.size <= damaged.length).toBe(true);
+          } catch (e) {
+            if (!(e instanceof ObjectParseError)) throw e;
+          }
+        },
+      ),
       { numRuns: 500, seed: 0x5eed },
     );
   });

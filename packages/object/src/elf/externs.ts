@@ -1,20 +1,29 @@
-import { ObjectParseError } from '../errors.js';
 import type { ExternSpec } from '../spec.js';
 import type { ObjectContext } from './context.js';
 import { SHN_UNDEF, STB, STT } from './symbols.js';
 
 /**
  * Undefined symbols are externs. BTF says which kind: clang lists them as VARs
- * (or FUNCs, for kfuncs) in the `.kconfig` or `.ksyms` DATASEC. Without BTF
- * we cannot tell a kconfig value from a kernel symbol, so that is an error.
+ * (or FUNCs, for kfuncs) in the `.kconfig` or `.ksyms` DATASEC. Any other
+ * undefined symbol (a function declared and not defined, a name from inline
+ * asm, the other half of an object meant for `bpftool gen object`) is
+ * `unresolved`: the object parses, as cilium/ebpf's does, and only loading a
+ * program that uses it fails. Without BTF no extern can be told apart, so all
+ * are unresolved then.
  */
 export function parseExterns(ctx: ObjectContext): ExternSpec[] {
-  const undefinedSymbols = ctx.symbols.filter(
-    (s) => s.sectionIndex === SHN_UNDEF && s.name !== '' && s.type !== STT.FILE && s.type !== STT.SECTION,
-  );
+  const undefinedSymbols = ctx.symbols.filter((s) => s.sectionIndex === SHN_UNDEF && s.name !== '' && s.type !== STT.FILE && s.type !== STT.SECTION);
   if (undefinedSymbols.length === 0) return [];
   const btf = ctx.btf;
-  if (!btf) throw new ObjectParseError('SYMBOL_INVALID', `extern ${undefinedSymbols[0]!.name} needs BTF to be resolved`);
+  if (!btf) {
+    return undefinedSymbols.map((symbol) => ({
+      name: symbol.name,
+      kind: 'unresolved',
+      isFunction: symbol.type === STT.FUNC,
+      weak: symbol.bind === STB.WEAK,
+      btfTypeId: 0,
+    }));
+  }
 
   const kinds = new Map<string, { kind: 'kconfig' | 'ksym'; id: number; isFunction: boolean }>();
   for (const [section, kind] of [
@@ -37,7 +46,14 @@ export function parseExterns(ctx: ObjectContext): ExternSpec[] {
       if (func) info = { kind: 'ksym', id: func.id, isFunction: true };
     }
     if (!info) {
-      throw new ObjectParseError('SYMBOL_INVALID', `extern ${symbol.name} is neither __kconfig nor __ksym`);
+      const func = btf.findByName(symbol.name, 'func');
+      return {
+        name: symbol.name,
+        kind: 'unresolved',
+        isFunction: func !== undefined || symbol.type === STT.FUNC,
+        weak: symbol.bind === STB.WEAK,
+        btfTypeId: func?.id ?? 0,
+      };
     }
     return {
       name: symbol.name,

@@ -9,6 +9,8 @@ import { STT } from './symbols.js';
  * BTF-defined maps: each variable in `.maps` is an anonymous struct whose
  * members encode the definition in their *types*, not in data:
  *   __uint(name, N)  → `int (*name)[N]`   (the number is the array length)
+ *   __ulong(name, N) → an anonymous enum (enum64 past 32 bits) of one value N
+ *                      (libbpf's form for 64-bit attributes: map_extra)
  *   __type(name, T)  → `T *name`          (key/value by type)
  *   __array(values, struct inner) → `struct inner *values[]` (map-in-map inner
  *     definition or prog array), whose initial entries are relocations in `.rel.maps`.
@@ -16,18 +18,13 @@ import { STT } from './symbols.js';
 export function parseBtfMaps(ctx: ObjectContext): MapSpec[] {
   const section = ctx.elf.sectionByName(MAPS_SECTION);
   if (!section) return [];
-  const err = (message: string, map?: string) =>
-    new ObjectParseError('MAP_INVALID', map ? `map ${map}: ${message}` : message, { section: MAPS_SECTION });
+  const err = (message: string, map?: string) => new ObjectParseError('MAP_INVALID', map ? `map ${map}: ${message}` : message, { section: MAPS_SECTION });
   const btf = ctx.btf;
   if (!btf) throw err('BTF-defined maps need a .BTF section');
   const datasec = btf.findByName(MAPS_SECTION, 'datasec');
   if (!datasec || datasec.kind !== 'datasec') throw err('no DATASEC .maps in BTF');
 
-  const symbolsByName = new Map(
-    ctx.symbols
-      .filter((s) => s.sectionIndex === section.index && s.type !== STT.SECTION && s.name !== '')
-      .map((s) => [s.name, s]),
-  );
+  const symbolsByName = new Map(ctx.symbols.filter((s) => s.sectionIndex === section.index && s.type !== STT.SECTION && s.name !== '').map((s) => [s.name, s]));
   const relocations = ctx.relocations.get(section.index) ?? [];
 
   return datasec.vars.map((v) => {
@@ -68,16 +65,12 @@ interface Definition {
   valuesOffset: number | undefined;
 }
 
-function parseDefinition(
-  btf: Btf,
-  typeId: number,
-  name: string,
-  err: (message: string, map?: string) => ObjectParseError,
-): Definition {
+function parseDefinition(btf: Btf, typeId: number, name: string, err: (message: string, map?: string) => ObjectParseError): Definition {
   const def = btf.resolve(typeId);
   if (def.kind !== 'struct') throw err(`definition is a ${def.kind}, not a struct`, name);
 
   const uints = new Map<string, number>();
+  let mapExtra = 0n;
   let keyTypeId = 0;
   let valueTypeId = 0;
   let inner: MapSpec | undefined;
@@ -94,8 +87,10 @@ function parseDefinition(
       case 'key_size':
       case 'value_size':
       case 'pinning':
-      case 'map_extra':
         uints.set(member.name, uintValue(btf, memberType, name, member.name, err));
+        break;
+      case 'map_extra':
+        mapExtra = ulongValue(btf, memberType, name, member.name, err);
         break;
       case 'key':
       case 'value':
@@ -152,7 +147,7 @@ function parseDefinition(
       maxEntries: uints.get('max_entries') ?? 0,
       flags: uints.get('map_flags') ?? 0,
       numaNode: uints.get('numa_node') ?? 0,
-      mapExtra: BigInt(uints.get('map_extra') ?? 0),
+      mapExtra,
       pinning: uints.get('pinning') ?? 0,
       btfKeyTypeId: keyTypeId,
       btfValueTypeId: valueTypeId,
@@ -164,17 +159,23 @@ function parseDefinition(
 }
 
 /** `__uint(name, N)` is `int (*name)[N]`: N is the array's element count. */
-function uintValue(
-  btf: Btf,
-  type: BtfType,
-  map: string,
-  member: string,
-  err: (message: string, map?: string) => ObjectParseError,
-): number {
+function uintValue(btf: Btf, type: BtfType, map: string, member: string, err: (message: string, map?: string) => ObjectParseError): number {
   if (type.kind !== 'ptr') throw err(`member ${member} must be a pointer to an array (__uint)`, map);
   const array = btf.resolve(type.type);
   if (array.kind !== 'array') throw err(`member ${member} must point to an array (__uint)`, map);
   return array.nelems;
+}
+
+/**
+ * A 64-bit attribute: `__uint(name, N)` as above, or `__ulong(name, N)`, an
+ * enum (or enum64) with a single enumerator whose value is N.
+ */
+function ulongValue(btf: Btf, type: BtfType, map: string, member: string, err: (message: string, map?: string) => ObjectParseError): bigint {
+  if (type.kind === 'ptr') return BigInt(uintValue(btf, type, map, member, err));
+  if (type.kind !== 'enum' && type.kind !== 'enum64')
+    throw err(`member ${member} must be __uint (a pointer to an array) or __ulong (an enum), not ${type.kind}`, map);
+  if (type.values.length !== 1) throw err(`member ${member}: __ulong is an enum of one value, this one has ${type.values.length}`, map);
+  return BigInt.asUintN(64, BigInt(type.values[0]!.value));
 }
 
 function sizeFrom(

@@ -3,14 +3,19 @@ import type { MapSpec } from '../spec.js';
 import { MapFlags, MapType, mapTypeName } from '../uapi.js';
 import { isDataSection, type ObjectContext } from './context.js';
 import { SHT } from './elf-file.js';
-import { STT } from './symbols.js';
+import { STT, STV } from './symbols.js';
 
 /**
  * Global variables: every non-empty `.data*`, `.rodata*` and `.bss` section is
  * a single-element array map whose value is the section (libbpf's "internal
  * maps"). `.rodata` is read-only for programs and frozen after it is filled.
- * Flags follow what libbpf sets at open time.
+ * Flags follow what libbpf sets at open time: BPF_F_MMAPABLE only for a
+ * section whose BTF DATASEC holds a variable visible outside the object (a
+ * global that is not hidden), since only those are user space's to map
+ * (`.rodata.str1.1` of string literals, or a section of statics, is not).
  */
+const BTF_VAR_STATIC = 0;
+
 /** Far above any kernel's array value limit; guards against allocating a corrupt `.bss` size. */
 const MAX_DATA_SECTION = 1 << 30;
 
@@ -26,17 +31,20 @@ export function parseDataMaps(ctx: ObjectContext): MapSpec[] {
     }
     const kind = section.name.startsWith('.rodata') ? 'rodata' : section.name === '.bss' ? 'bss' : 'data';
     const datasec = ctx.btf?.findByName(section.name, 'datasec');
-    const btfVars = new Map<string, number>();
+    const btfVars = new Map<string, { id: number; linkage: number }>();
     if (ctx.btf && datasec?.kind === 'datasec') {
       for (const v of datasec.vars) {
         const t = ctx.btf.type(v.type);
-        if (t.kind === 'var') btfVars.set(t.name, t.id);
+        if (t.kind === 'var') btfVars.set(t.name, { id: t.id, linkage: t.linkage });
       }
     }
-    const variables = ctx.symbols
+    const symbols = ctx.symbols
       .filter((s) => s.sectionIndex === section.index && s.type === STT.OBJECT && s.name !== '')
-      .sort((a, b) => a.value - b.value || (a.name < b.name ? -1 : 1))
-      .map((s) => ({ name: s.name, offset: s.value, size: s.size, btfTypeId: btfVars.get(s.name) ?? 0 }));
+      .sort((a, b) => a.value - b.value || (a.name < b.name ? -1 : 1));
+    const variables = symbols.map((s) => ({ name: s.name, offset: s.value, size: s.size, btfTypeId: btfVars.get(s.name)?.id ?? 0 }));
+    // libbpf's rule: a non-static VAR, where a hidden or internal symbol counts as static.
+    const hidden = new Set(symbols.filter((s) => s.visibility === STV.INTERNAL || s.visibility === STV.HIDDEN).map((s) => s.name));
+    const mmapable = [...btfVars].some(([name, v]) => v.linkage !== BTF_VAR_STATIC && !hidden.has(name));
     const readOnly = kind === 'rodata';
     maps.push({
       name: section.name,
@@ -47,7 +55,7 @@ export function parseDataMaps(ctx: ObjectContext): MapSpec[] {
       keySize: 4,
       valueSize: section.size,
       maxEntries: 1,
-      flags: (readOnly ? MapFlags.RDONLY_PROG : 0) | MapFlags.MMAPABLE,
+      flags: (readOnly ? MapFlags.RDONLY_PROG : 0) | (mmapable ? MapFlags.MMAPABLE : 0),
       numaNode: 0,
       mapExtra: 0n,
       pinning: 0,
@@ -55,7 +63,9 @@ export function parseDataMaps(ctx: ObjectContext): MapSpec[] {
       btfValueTypeId: datasec?.id ?? 0,
       innerMap: undefined,
       slots: [],
-      initialValue: section.type === SHT.NOBITS ? new Uint8Array(section.size) : section.data.slice(),
+      // `.bss` has no bytes in the file, and the kernel creates arrays zeroed: nothing to allocate
+      // (a small hostile object can claim a section of a gigabyte).
+      initialValue: section.type === SHT.NOBITS ? undefined : section.data.slice(),
       freeze: readOnly,
       variables,
     });

@@ -10,31 +10,33 @@ import { STT } from './symbols.js';
 const LEGACY_DEF_SIZE = 20;
 
 /**
- * The pre-BTF `SEC("maps")` convention: an array of `struct bpf_map_def`, one
- * per symbol. As libbpf does, the size of one definition is the section size
- * divided by the number of map symbols; bytes past the five known fields must
- * be zero (we do not guess at other loaders' extensions).
+ * The pre-BTF `SEC("maps")` convention: one definition per symbol, starting
+ * with the five fields of `struct bpf_map_def`. A definition spans its
+ * symbol's size (objects from `bpftool gen object` leave gaps between
+ * them); where symbols have no size (older clang), the section is divided
+ * evenly, as libbpf did. Bytes past the five fields (iproute2's
+ * `bpf_elf_map`: id, pinning, inner_id, inner_idx) are kept as `extra`, as
+ * cilium/ebpf keeps them: the loader refuses to create a map whose extra
+ * bytes are not all zero, since their meaning is another loader's.
  */
 export function parseLegacyMaps(ctx: ObjectContext): MapSpec[] {
   const section = ctx.elf.sectionByName(LEGACY_MAPS_SECTION);
   if (!section) return [];
-  const err = (message: string, offset?: number) =>
-    new ObjectParseError('MAP_INVALID', message, { section: LEGACY_MAPS_SECTION, offset });
-  const symbols = ctx.symbols
-    .filter((s) => s.sectionIndex === section.index && s.type !== STT.SECTION && s.name !== '')
-    .sort((a, b) => a.value - b.value);
+  const err = (message: string, offset?: number) => new ObjectParseError('MAP_INVALID', message, { section: LEGACY_MAPS_SECTION, offset });
+  const symbols = ctx.symbols.filter((s) => s.sectionIndex === section.index && s.type !== STT.SECTION && s.name !== '').sort((a, b) => a.value - b.value);
   if (symbols.length === 0) return [];
-  if (section.size % symbols.length !== 0) throw err(`size ${section.size} is not a multiple of ${symbols.length} maps`);
-  const defSize = section.size / symbols.length;
-  if (defSize < LEGACY_DEF_SIZE) throw err(`map definitions of ${defSize} bytes are shorter than bpf_map_def`);
+  const sized = symbols.every((s) => s.size > 0);
+  if (!sized && section.size % symbols.length !== 0) throw err(`size ${section.size} is not a multiple of ${symbols.length} maps`);
+  const evenSize = section.size / symbols.length;
   const r = new ByteReader(section.data, ctx.byteOrder, 'MAP_INVALID', LEGACY_MAPS_SECTION);
 
   return symbols.map((symbol) => {
     const o = symbol.value;
-    if (o % defSize !== 0) throw err(`map ${symbol.name} is not at a definition boundary`, o);
-    for (let extra = o + LEGACY_DEF_SIZE; extra < o + defSize; extra++) {
-      if (r.u8(extra) !== 0) throw err(`map ${symbol.name}: unsupported non-zero bytes past bpf_map_def`, extra);
-    }
+    const size = sized ? symbol.size : evenSize;
+    if (size < LEGACY_DEF_SIZE) throw err(`map ${symbol.name}: a definition of ${size} bytes is shorter than bpf_map_def`, o);
+    if (!sized && o % size !== 0) throw err(`map ${symbol.name} is not at a definition boundary`, o);
+    if (o + size > section.size) throw err(`map ${symbol.name}: its definition runs past the end of the section`, o);
+    const extra = section.data.slice(o + LEGACY_DEF_SIZE, o + size);
     const type = r.u32(o);
     return {
       name: symbol.name,
@@ -56,6 +58,7 @@ export function parseLegacyMaps(ctx: ObjectContext): MapSpec[] {
       initialValue: undefined,
       freeze: false,
       variables: [],
+      extra: extra.length > 0 ? extra : undefined,
     };
   });
 }

@@ -8,12 +8,11 @@ import type { FuncInfo, LineInfo, ProgramCoreRelo, ProgramRelocation, ProgramSpe
 import { LEGACY_MAPS_SECTION, MAPS_SECTION, isDataSection, type ObjectContext } from './context.js';
 import { SHF, SHT, type ElfSection } from './elf-file.js';
 import { R_BPF, type ElfRelocation } from './relocations.js';
-import { SHN_UNDEF, STB, STT, type ElfSymbol } from './symbols.js';
-
+import { SHN_UNDEF, STB, STT, STV, type ElfSymbol } from './symbols.js';
 
 export interface ProgramsOptions {
   /** What to do with an executable section whose name follows no SEC() convention. */
-  readonly unknownSections: 'error' | 'ignore';
+  readonly unknownSections: 'unspec' | 'error' | 'ignore';
   readonly license: string;
   readonly kernelVersion: number | undefined;
 }
@@ -29,10 +28,7 @@ interface Func {
  * relocation is resolved to a name (map, global-data map, subprogram, extern)
  * so the loader never needs the ELF again.
  */
-export function parsePrograms(
-  ctx: ObjectContext,
-  options: ProgramsOptions,
-): { programs: ProgramSpec[]; subprograms: ProgramSpec[] } {
+export function parsePrograms(ctx: ObjectContext, options: ProgramsOptions): { programs: ProgramSpec[]; subprograms: ProgramSpec[] } {
   const funcs = collectFunctions(ctx, options);
   const byAddress = new Map<string, Func>();
   for (const f of funcs) byAddress.set(`${f.section.index}:${f.symbol.value}`, f);
@@ -78,10 +74,8 @@ function collectFunctions(ctx: ObjectContext, options: ProgramsOptions): Func[] 
   for (const section of ctx.elf.sections) {
     if (section.type !== SHT.PROGBITS || (section.flags & SHF.EXECINSTR) === 0 || section.size === 0) continue;
     const isText = section.name === '.text';
-    const symbols = ctx.symbols
-      .filter((s) => s.sectionIndex === section.index && s.type === STT.FUNC)
-      .sort((a, b) => a.value - b.value);
-    if (!isText && symbols.length > 0 && !sectionDef(section.name)) {
+    const symbols = ctx.symbols.filter((s) => s.sectionIndex === section.index && s.type === STT.FUNC).sort((a, b) => a.value - b.value);
+    if (!isText && symbols.length > 0 && !sectionDef(section.name) && options.unknownSections !== 'unspec') {
       if (options.unknownSections === 'ignore') continue;
       throw new ObjectParseError(
         'UNKNOWN_SECTION',
@@ -111,11 +105,7 @@ function collectFunctions(ctx: ObjectContext, options: ProgramsOptions): Func[] 
   return funcs;
 }
 
-function resolveRelocations(
-  ctx: ObjectContext,
-  f: Func,
-  funcAt: (sectionIndex: number, offset: number) => Func | undefined,
-): ProgramRelocation[] {
+function resolveRelocations(ctx: ObjectContext, f: Func, funcAt: (sectionIndex: number, offset: number) => Func | undefined): ProgramRelocation[] {
   const { section, symbol: fn } = f;
   const r = new ByteReader(section.data, ctx.byteOrder, 'PROGRAM_INVALID', section.name);
   const srcReg = (off: number) => (ctx.byteOrder === 'little' ? r.u8(off + 1) >> 4 : r.u8(off + 1) & 0xf);
@@ -198,12 +188,7 @@ function classify(
   throw fail(`reference to ${sym.name || target.name} in section ${target.name}, which is neither code, map nor data`, rel.offset);
 }
 
-function buildSpec(
-  ctx: ObjectContext,
-  f: Func,
-  relocations: ProgramRelocation[],
-  options: ProgramsOptions,
-): ProgramSpec {
+function buildSpec(ctx: ObjectContext, f: Func, relocations: ProgramRelocation[], options: ProgramsOptions): ProgramSpec {
   const { section, symbol } = f;
   const isText = section.name === '.text';
   const def = isText ? undefined : sectionDef(section.name);
@@ -213,9 +198,7 @@ function buildSpec(
   const toInsn = (insnOff: number) => (insnOff - start) / INSN_SIZE;
   const ext = ctx.btfExt;
 
-  const funcInfo: FuncInfo[] = (ext?.funcInfo.get(section.name) ?? [])
-    .filter(inRange)
-    .map((r) => ({ insn: toInsn(r.insnOff), typeId: r.typeId }));
+  const funcInfo: FuncInfo[] = (ext?.funcInfo.get(section.name) ?? []).filter(inRange).map((r) => ({ insn: toInsn(r.insnOff), typeId: r.typeId }));
   const lineInfo: LineInfo[] = (ext?.lineInfo.get(section.name) ?? []).filter(inRange).map((r) => ({
     insn: toInsn(r.insnOff),
     fileNameOff: r.fileNameOff,
@@ -235,6 +218,7 @@ function buildSpec(
     name: symbol.name,
     sectionName: section.name,
     sectionOffset: start,
+    hidden: symbol.bind !== STB.LOCAL && (symbol.visibility === STV.INTERNAL || symbol.visibility === STV.HIDDEN),
     type: def?.type ?? 0,
     typeName: def?.typeName ?? 'unspec',
     attachType: def?.attachType,

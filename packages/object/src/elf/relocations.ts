@@ -47,12 +47,7 @@ export function readRelocations(elf: ElfFile, symbols: readonly ElfSymbol[]): Ma
   return result;
 }
 
-function readSection(
-  elf: ElfFile,
-  section: ElfSection,
-  target: ElfSection,
-  symbols: readonly ElfSymbol[],
-): ElfRelocation[] {
+function readSection(elf: ElfFile, section: ElfSection, target: ElfSection, symbols: readonly ElfSymbol[]): ElfRelocation[] {
   if (section.size % REL_SIZE !== 0) {
     throw new ObjectParseError('SECTION_INVALID', `size ${section.size} is not a multiple of ${REL_SIZE}`, {
       section: section.name,

@@ -3,6 +3,9 @@ import { ByteReader, cString } from '../bytes.js';
 import { ObjectParseError } from '../errors.js';
 import { SHT, type ElfFile } from './elf-file.js';
 
+/** Symbol visibility (st_other & 3). */
+export const STV = { DEFAULT: 0, INTERNAL: 1, HIDDEN: 2, PROTECTED: 3 } as const;
+
 export const STB = { LOCAL: 0, GLOBAL: 1, WEAK: 2 } as const;
 export const STT = { NOTYPE: 0, OBJECT: 1, FUNC: 2, SECTION: 3, FILE: 4 } as const;
 export const SHN_UNDEF = 0;

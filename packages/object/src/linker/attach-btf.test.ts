@@ -3,7 +3,7 @@ import { Btf } from '../btf/btf.js';
 import { LinkError } from '../errors.js';
 import type { ProgramSpec } from '../spec.js';
 import { BtfBuilder } from '../testing/btf-builder.js';
-import { ProgramType } from '../uapi.js';
+import { AttachType, ProgramType } from '../uapi.js';
 import { attachBtfId, needsAttachBtfId } from './attach-btf.js';
 
 function kernel() {
@@ -13,6 +13,9 @@ function kernel() {
   const ids = {
     fn: b.func('do_unlinkat', proto),
     lsmFn: b.func('bpf_lsm_file_open', proto),
+    iterFn: b.func('bpf_iter_task', proto),
+    // An iterator's target by its bare name must not be taken for bpf_iter_<name>.
+    bareTask: b.func('task', proto),
     traceTypedef: b.ref('typedef', b.ref('ptr', proto), 'btf_trace_sched_switch'),
     // Same names under other kinds: the lookup must pick the right kind.
     decoy: b.variable('sched_switch', int),
@@ -20,7 +23,8 @@ function kernel() {
   return { btf: Btf.parse(b.build()), ids };
 }
 
-const program = (sectionName: string, type: number, attachTo: string) => ({ name: 'p', sectionName, type, attachTo }) as ProgramSpec;
+const program = (sectionName: string, type: number, attachTo: string, attachType?: number) =>
+  ({ name: 'p', sectionName, type, attachTo, attachType }) as ProgramSpec;
 
 describe('attachBtfId', () => {
   it('finds the function (fentry/fexit), the bpf_lsm_ hook (lsm) and the btf_trace_ typedef (tp_btf)', () => {
@@ -28,6 +32,11 @@ describe('attachBtfId', () => {
     expect(attachBtfId(program('fentry/do_unlinkat', ProgramType.tracing, 'do_unlinkat'), k.btf)).toBe(k.ids.fn);
     expect(attachBtfId(program('lsm/file_open', ProgramType.lsm, 'file_open'), k.btf)).toBe(k.ids.lsmFn);
     expect(attachBtfId(program('tp_btf/sched_switch', ProgramType.tracing, 'sched_switch'), k.btf)).toBe(k.ids.traceTypedef);
+  });
+
+  it("finds an iterator's bpf_iter_<target> function (iter/task), as libbpf does", () => {
+    const k = kernel();
+    expect(attachBtfId(program('iter/task', ProgramType.tracing, 'task', AttachType.trace_iter), k.btf)).toBe(k.ids.iterFn);
   });
 
   it('names what is missing in a LinkError', () => {

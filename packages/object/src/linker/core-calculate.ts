@@ -24,8 +24,9 @@ export type CoreResult =
   | {
       readonly insn: number;
       readonly kind: string;
-      readonly value: number;
-      readonly original: number;
+      /** The new value: a number, or for enumval_value the 64 bits as a bigint (ld_imm64 holds them all). */
+      readonly value: number | bigint;
+      readonly original: number | bigint;
       /**
        * Whether the instruction must hold `original` before patching. Not for
        * bit-fields: clang picks its own load unit there, so libbpf doesn't check.
@@ -210,7 +211,8 @@ function fieldValue(btf: Btf, loc: FieldLocation, kind: string): number {
 
 /**
  * Target candidates: same kind (an enum may be an enum64), same essential
- * name. `local` is the relocation's own type, not looked through: a typedef
+ * name on both sides (libbpf's rule: a local `foo` finds `foo` and
+ * `foo___x` alike, and more than one that disagree is an error). `local` is the relocation's own type, not looked through: a typedef
  * finds typedefs of that name, as in libbpf.
  */
 function candidates(target: Btf, local: BtfType): BtfType[] {
@@ -219,7 +221,8 @@ function candidates(target: Btf, local: BtfType): BtfType[] {
   const kinds: BtfType['kind'][] =
     local.kind === 'enum' || local.kind === 'enum64' ? ['enum', 'enum64'] : local.kind === 'fwd' ? ['struct', 'union'] : [local.kind];
   const out: BtfType[] = [];
-  for (const k of kinds) for (const t of target.findAllByName(name, k)) out.push(t);
+  // As libbpf: the target's names are compared by their essential part too (`foo___x` is a `foo`).
+  for (const k of kinds) for (const t of target.findAllByNamePrefix(name, k)) if (essential(t.name) === name) out.push(t);
   return out;
 }
 
@@ -228,17 +231,12 @@ function candidates(target: Btf, local: BtfType): BtfType[] {
  * marker where libbpf would poison the instruction), with the value the
  * object was compiled with, to check against the instruction.
  */
-export function calculateCoreRelos(
-  local: Btf,
-  target: Btf,
-  relos: readonly CoreReloInput[],
-  options: { modules?: () => readonly Btf[] } = {},
-): CoreResult[] {
+export function calculateCoreRelos(local: Btf, target: Btf, relos: readonly CoreReloInput[], options: { modules?: () => readonly Btf[] } = {}): CoreResult[] {
   let modules: readonly Btf[] | undefined;
   return relos.map((r) => {
     const result = calculate(local, target, r);
     // As libbpf: kernel modules are searched only when vmlinux has no candidate at all.
-    if (!options.modules || !('poison' in result && result.poison !== undefined) && !isZeroExists(result)) return result;
+    if (!options.modules || (!('poison' in result && result.poison !== undefined) && !isZeroExists(result))) return result;
     modules ??= options.modules();
     for (const m of modules) {
       const again = calculate(local, m, r);
@@ -253,8 +251,18 @@ function isZeroExists(r: CoreResult): boolean {
   return r.poison === undefined && r.value === 0 && /exists|matches/.test(r.kind);
 }
 
+/**
+ * An enumerator's value as the 64 bits libbpf puts in the instruction: a
+ * 32-bit enum's value is signed there whatever the enum's signedness
+ * (`struct btf_enum` holds an `__s32`), so -5 becomes 0xfffffffffffffffb; an
+ * enum64's is its unsigned 64 bits.
+ */
+function enumValue64(kind: 'enum' | 'enum64', value: number | bigint): bigint {
+  return kind === 'enum' ? BigInt.asUintN(64, BigInt(Number(value) | 0)) : BigInt.asUintN(64, BigInt(value));
+}
+
 /** One answer from several candidates, or an error when they disagree (libbpf refuses to guess). */
-function agree<T extends { value: number }>(r: CoreReloInput, values: T[]): T | undefined {
+function agree<T extends { value: number | bigint }>(r: CoreReloInput, values: T[]): T | undefined {
   if (values.length === 0) return undefined;
   const first = values[0]!;
   if (values.some((v) => v.value !== first.value)) {
@@ -280,9 +288,10 @@ function calculate(local: Btf, target: Btf, r: CoreReloInput): CoreResult {
       r,
       found.map((c) => ({ value: kind === 'type_size' ? sizeOr(target, c.id) : kind === 'type_id_target' ? c.id : 1 })),
     );
-    if (chosen) return { insn: r.insn, kind, value: chosen.value, original, validate: true };
-    if (kind === 'type_exists' || kind === 'type_matches') return { insn: r.insn, kind, value: 0, original, validate: true };
-    return { insn: r.insn, kind, poison: `no ${root.kind} ${essential(root.name)} in the target BTF` };
+    // A target type id may change when objects are linked: libbpf does not hold the instruction to it.
+    const validate = kind !== 'type_id_target';
+    // As libbpf: every type-based relocation is 0 when the target has no such type (never poisoned).
+    return { insn: r.insn, kind, value: chosen?.value ?? 0, original, validate };
   }
 
   if (kind.startsWith('enumval_')) {
@@ -291,13 +300,13 @@ function calculate(local: Btf, target: Btf, r: CoreReloInput): CoreResult {
     const enumerator = en.values[access[0]!];
     if (!enumerator) throw new ObjectParseError('BTF_EXT_INVALID', `enumerator ${access[0]} of ${en.name} does not exist`);
     const name = essential(enumerator.name);
-    const original = kind === 'enumval_exists' ? 1 : Number(enumerator.value);
-    const values: { value: number }[] = [];
+    const original = kind === 'enumval_exists' ? 1 : enumValue64(en.kind, enumerator.value);
+    const values: { value: number | bigint }[] = [];
     for (const candidate of candidates(target, root)) {
       const c = target.resolve(candidate.id);
       if (c.kind !== 'enum' && c.kind !== 'enum64') continue;
       const v = (c.values as readonly { name: string; value: number | bigint }[]).find((e) => essential(e.name) === name);
-      if (v) values.push({ value: kind === 'enumval_exists' ? 1 : Number(v.value) });
+      if (v) values.push({ value: kind === 'enumval_exists' ? 1 : enumValue64(c.kind, v.value) });
     }
     const chosen = agree(r, values);
     if (chosen) return { insn: r.insn, kind, value: chosen.value, original, validate: true };
@@ -324,5 +333,9 @@ function calculate(local: Btf, target: Btf, r: CoreReloInput): CoreResult {
     return { insn: r.insn, kind, value: chosen.value, original, validate, ...(memSize ? { memSize } : {}) };
   }
   if (kind === 'field_exists') return { insn: r.insn, kind, value: 0, original, validate };
-  return { insn: r.insn, kind, poison: `${essential(root.name)}.${spec.path.map((p) => (p.kind === 'member' ? p.name : `[${p.index}]`)).join('.')} is not in the target BTF` };
+  return {
+    insn: r.insn,
+    kind,
+    poison: `${essential(root.name)}.${spec.path.map((p) => (p.kind === 'member' ? p.name : `[${p.index}]`)).join('.')} is not in the target BTF`,
+  };
 }

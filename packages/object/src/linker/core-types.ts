@@ -9,8 +9,11 @@ import type { BtfType } from '../btf/types.js';
 
 /** The name with any `___flavor` suffix removed. */
 export function essentialName(name: string): string {
-  const i = name.indexOf('___');
-  return i > 0 ? name.slice(0, i) : name;
+  // libbpf's rule: up to the last `X___Y` separator, X and Y not underscores (`a___b___c` is `a___b`).
+  for (let i = name.length - 5; i >= 0; i--) {
+    if (name[i] !== '_' && name.startsWith('___', i + 1) && name[i + 4] !== '_') return name.slice(0, i + 1);
+  }
+  return name;
 }
 
 /** Two names agree on their essential part; an anonymous target only matches an anonymous local. */
@@ -92,9 +95,7 @@ export function typesMatch(local: Btf, localId: number, target: Btf, targetId: n
       if (behindPtr) return t.kind === l.kind || (t.kind === 'fwd' && t.fwdKind === l.kind);
       if (t.kind !== l.kind) return false;
       if (l.members.length > t.members.length) return false;
-      return l.members.every((m) =>
-        t.members.some((x) => namesMatch(m.name, x.name) && typesMatch(local, m.type, target, x.type, behindPtr, depth - 1)),
-      );
+      return l.members.every((m) => t.members.some((x) => namesMatch(m.name, x.name) && typesMatch(local, m.type, target, x.type, behindPtr, depth - 1)));
     }
     case 'int':
       return t.kind === 'int' && l.size === t.size && l.signed === t.signed;

@@ -17,7 +17,10 @@ function local() {
     { name: 'tgid', type: int, bitOffset: 32 },
     { name: 'flags', type: u64, bitOffset: 64 },
   ]); // 3
-  const mode = b.enum('mode', 4, [['MODE_A', 0], ['MODE_B', 1]]); // 4
+  const mode = b.enum('mode', 4, [
+    ['MODE_A', 0],
+    ['MODE_B', 1],
+  ]); // 4
   const gone = b.composite('struct', 'gone', 4, [{ name: 'x', type: int, bitOffset: 0 }]); // 5
   return { btf: Btf.parse(b.build()), task, mode, gone };
 }
@@ -34,7 +37,10 @@ function target() {
     { name: 'tgid', type: int, bitOffset: 128 },
     { name: 'pid', type: int, bitOffset: 160 },
   ]); // 4
-  b.enum('mode', 4, [['MODE_B', 7], ['MODE_A', 9]]); // 5
+  b.enum('mode', 4, [
+    ['MODE_B', 7],
+    ['MODE_A', 9],
+  ]); // 5
   return Btf.parse(b.build());
 }
 
@@ -70,7 +76,7 @@ describe('CO-RE relocations against a different "kernel"', () => {
 
   it('enum values are looked up by name in the target', () => {
     const r = calculateCoreRelos(l.btf, t, [relo('enumval_value', l.mode, '1'), relo('enumval_exists', l.mode, '0')]);
-    expect(r).toMatchObject([{ value: 7, original: 1 }, { value: 1 }]);
+    expect(r).toMatchObject([{ value: 7n, original: 1n }, { value: 1 }]);
   });
 
   it('patches offsets, immediates and ld_imm64, checks what it replaces, and poisons what cannot be relocated', () => {
@@ -212,7 +218,10 @@ describe('CO-RE type relations: compatible (exists/size/id) and matches', () => 
       { name: 'b', type: uint, bitOffset: 32 },
       { name: 'next', type: nodePtr, bitOffset: 64 },
     ]); // 5
-    const color = b.enum('color', 4, [['RED', 0], ['GREEN', 1]]); // 6
+    const color = b.enum('color', 4, [
+      ['RED', 0],
+      ['GREEN', 1],
+    ]); // 6
     const arr = b.array(int, int, 4); // 7
     const holder = b.composite('struct', 'holder', 16, [{ name: 'xs', type: arr, bitOffset: 0 }]); // 8
     const anon = b.composite('struct', '', 4, [{ name: 'x', type: int, bitOffset: 0 }]); // 9
@@ -233,10 +242,17 @@ describe('CO-RE type relations: compatible (exists/size/id) and matches', () => 
       { name: 'a', type: int, bitOffset: 96 },
       { name: 'extra', type: int, bitOffset: 128 },
     ]); // 5
-    b.enum('color', variant === 'wide-enum' ? 8 : 4, [['BLUE', 5], ['GREEN', 7], ['RED', 9]]); // 6
+    b.enum('color', variant === 'wide-enum' ? 8 : 4, [
+      ['BLUE', 5],
+      ['GREEN', 7],
+      ['RED', 9],
+    ]); // 6
     const arr = b.array(int, int, variant === 'long-array' ? 8 : 4); // 7
     b.composite('struct', 'holder', 32, [{ name: 'xs', type: arr, bitOffset: 0 }]); // 8
-    const anon = b.composite('struct', '', 8, [{ name: 'y', type: int, bitOffset: 0 }, { name: 'x', type: int, bitOffset: 32 }]); // 9
+    const anon = b.composite('struct', '', 8, [
+      { name: 'y', type: int, bitOffset: 0 },
+      { name: 'x', type: int, bitOffset: 32 },
+    ]); // 9
     b.ref('typedef', anon, 'anon_t'); // 10
     return Btf.parse(b.build());
   }
@@ -266,5 +282,69 @@ describe('CO-RE type relations: compatible (exists/size/id) and matches', () => 
     expect(value(ask('type_exists', l.anonT, t))).toBe(1);
     expect(value(ask('type_size', l.anonT, t))).toBe(8);
     expect(ask('field_byte_offset', l.anonT, t, '0:0')).toMatchObject({ value: 4, original: 0 });
+  });
+});
+
+describe('CO-RE as libbpf computes it at the edges', () => {
+  /** Local: enum e32 { NEG = -5 (unsigned encoding), POS = 1 }, enum64 big { HUGE = 2^63 + 5 }, struct only_here, struct dup. */
+  function pair() {
+    const lb = new BtfBuilder();
+    const int = lb.int('int', 4, { signed: true });
+    const e32 = lb.enum('e32', 4, [
+      ['NEG', 0xfffffffb],
+      ['POS', 1],
+    ]);
+    const big = lb.enum64('big', [['HUGE', 1n]]);
+    const onlyHere = lb.composite('struct', 'only_here', 4, [{ name: 'x', type: int, bitOffset: 0 }]);
+    const dup = lb.composite('struct', 'dup', 4, [{ name: 'x', type: int, bitOffset: 0 }]);
+    const tb = new BtfBuilder();
+    const tint = tb.int('int', 4, { signed: true });
+    tb.enum(
+      'e32',
+      4,
+      [
+        ['POS', 2],
+        ['NEG', -5],
+      ],
+      true,
+    );
+    tb.enum64('big', [['HUGE', (1n << 63n) + 5n]]);
+    // Two flavours of dup with different sizes: libbpf reports the ambiguity rather than pick one.
+    tb.composite('struct', 'dup___v1', 4, [{ name: 'x', type: tint, bitOffset: 0 }]);
+    tb.composite('struct', 'dup___v2', 8, [
+      { name: 'y', type: tint, bitOffset: 0 },
+      { name: 'x', type: tint, bitOffset: 32 },
+    ]);
+    return { local: Btf.parse(lb.build()), target: Btf.parse(tb.build()), e32, big, onlyHere, dup };
+  }
+  const p = pair();
+  const ask = (kindName: string, typeId: number, accessStr = '0') => calculateCoreRelos(p.local, p.target, [{ insn: 0, typeId, accessStr, kindName }])[0]!;
+
+  it('a 64-bit enum value keeps all its bits, into both halves of ld_imm64', () => {
+    const r = ask('enumval_value', p.big);
+    expect(r).toMatchObject({ value: (1n << 63n) + 5n, original: 1n });
+    const out = decodeInstructions(applyCoreRelos(encodeInstructions([asm.ldImm64(1, 1n), asm.exit()], 'little'), [r]), 'little');
+    expect(out[0]!.imm64).toBe((1n << 63n) + 5n);
+  });
+
+  it('a negative 32-bit enum value is sign-extended into ld_imm64, as libbpf does', () => {
+    const r = ask('enumval_value', p.e32, '0');
+    expect(r).toMatchObject({ value: 0xfffffffffffffffbn, original: 0xfffffffffffffffbn });
+    const insns = encodeInstructions([asm.ldImm64(1, 0xfffffffffffffffbn), asm.exit()], 'little');
+    const out = decodeInstructions(applyCoreRelos(insns, [r]), 'little');
+    expect(out[0]!.imm64).toBe(0xfffffffffffffffbn);
+    // An ld_imm64 holding only the low half (zero-extended) is not what the object was compiled with.
+    expect(() => applyCoreRelos(encodeInstructions([asm.ldImm64(1, 0xfffffffbn), asm.exit()], 'little'), [r])).toThrow(/not the expected/);
+  });
+
+  it('type-based relocations of a type the target lacks are 0, never poisoned', () => {
+    for (const kind of ['type_id_target', 'type_size', 'type_exists', 'type_matches']) {
+      expect(ask(kind, p.onlyHere)).toMatchObject({ value: 0 });
+    }
+  });
+
+  it('flavoured target names are candidates too, so disagreeing ones are an error', () => {
+    expect(() => ask('type_size', p.dup)).toThrow(/candidates disagree/);
+    expect(() => ask('field_byte_offset', p.dup, '0:0')).toThrow(/candidates disagree/);
   });
 });

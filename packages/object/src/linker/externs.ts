@@ -25,6 +25,12 @@ export function relocateExtern(
 ): void {
   const e = spec.externs[name];
   if (!e) throw new LinkError('SPEC_INVALID', `reference to unknown extern ${name}`);
+  if (e.kind === 'unresolved') {
+    throw new LinkError(
+      'UNRESOLVED_REFERENCE',
+      `${e.isFunction ? 'function' : 'symbol'} ${name} is declared but not defined in the object, and is neither __kconfig nor __ksym (link the objects that define it first, e.g. bpftool gen object)`,
+    );
+  }
   if (e.kind === 'kconfig') {
     const slotOf = facts.kconfig?.layout.slots.find((s) => s.name === name);
     if (!facts.kconfig || !slotOf) throw new LinkError('SPEC_INVALID', `extern ${name}: no .kconfig slot`);
@@ -42,7 +48,8 @@ export function relocateExtern(
     const address = facts.kallsyms().get(name);
     if (address === 'ambiguous') throw new LinkError('KSYM_AMBIGUOUS', `ksym ${name}: /proc/kallsyms lists several symbols of that name`);
     if (address === undefined && !e.weak) throw new LinkError('KSYM_NOT_FOUND', `ksym ${name} is not in /proc/kallsyms`);
-    if (address === 0n) throw new LinkError('KSYM_HIDDEN', `ksym ${name}: /proc/kallsyms hides addresses (kptr_restrict); reading them needs root or CAP_SYSLOG`);
+    if (address === 0n)
+      throw new LinkError('KSYM_HIDDEN', `ksym ${name}: /proc/kallsyms hides addresses (kptr_restrict); reading them needs root or CAP_SYSLOG`);
     insns.setSrc(slot, 0);
     insns.setImm64(slot, address ?? 0n); // an absent weak ksym reads as NULL
     return;
@@ -94,5 +101,9 @@ export function isTypelessKsym(spec: CollectionSpec, e: ExternSpec): boolean {
 
 /** The names of an object's typeless ksyms: what to look up in /proc/kallsyms. */
 export function typelessKsyms(spec: CollectionSpec): Set<string> {
-  return new Set(Object.values(spec.externs).filter((e) => e.kind === 'ksym' && !e.isFunction && isTypelessKsym(spec, e)).map((e) => e.name));
+  return new Set(
+    Object.values(spec.externs)
+      .filter((e) => e.kind === 'ksym' && !e.isFunction && isTypelessKsym(spec, e))
+      .map((e) => e.name),
+  );
 }

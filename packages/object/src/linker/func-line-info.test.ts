@@ -5,9 +5,15 @@ import { FUNC_INFO_SIZE, LINE_INFO_SIZE, funcInfoBytes, lineInfoBytes } from './
 const linked: LinkedProgram = {
   name: 'prog',
   instructions: new Uint8Array(80),
-  layout: [{ name: 'prog', start: 0 }, { name: 'helper', start: 6 }],
+  layout: [
+    { name: 'prog', start: 0 },
+    { name: 'helper', start: 6 },
+  ],
   relocations: [],
-  funcInfo: [{ insn: 0, typeId: 3 }, { insn: 6, typeId: 0x0a0b0c0d }],
+  funcInfo: [
+    { insn: 0, typeId: 3 },
+    { insn: 6, typeId: 0x0a0b0c0d },
+  ],
   lineInfo: [
     { insn: 0, fileNameOff: 10, lineOff: 20, fileName: 'a.c', line: 42, column: 7, lineText: 'int x;' },
     { insn: 6, fileNameOff: 10, lineOff: 0x1234, fileName: 'a.c', line: 0x3fffff, column: 0x3ff, lineText: '}' },

@@ -23,6 +23,12 @@ export function btfForKernel(spec: CollectionSpec): { bytes: Uint8Array; unresol
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const little = btf.byteOrder === 'little';
   const unresolvedDatasecs: string[] = [];
+  /** Subprograms whose first global FUNC of their name becomes static. */
+  const hidden = new Set(
+    Object.values(spec.subprograms)
+      .filter((p) => p.hidden)
+      .map((p) => p.name),
+  );
   /** Extern VARs become global, allocated ones: the kernel refuses extern linkage. */
   const setVarLinkage = (varAt: number) => view.setUint32(varAt + 12, BtfVarLinkage.global, little);
   for (let id = btf.firstTypeId; id < btf.length; id++) {
@@ -34,6 +40,11 @@ export function btfForKernel(spec: CollectionSpec): { bytes: Uint8Array; unresol
     if (t.kind === 'func' && t.linkage === BtfFuncLinkage.extern) {
       const info = view.getUint32(at + 4, little);
       view.setUint32(at + 4, (info & ~0xffff) | BtfFuncLinkage.global, little);
+    }
+    if (t.kind === 'func' && t.linkage === BtfFuncLinkage.global && hidden.delete(t.name)) {
+      // A hidden global subprogram: static, so the verifier checks it in its callers' context (libbpf's rule).
+      const info = view.getUint32(at + 4, little);
+      view.setUint32(at + 4, (info & ~0xffff) | BtfFuncLinkage.static, little);
     }
     if (t.kind !== 'datasec') continue;
     if (t.name === '.kconfig') {
@@ -47,12 +58,7 @@ export function btfForKernel(spec: CollectionSpec): { bytes: Uint8Array; unresol
         setVarLinkage(btf.recordOffset(v.type));
         return { type: v.type, offset: slot.offset, size: v.size };
       });
-      entries.sort((x, y) => x.offset - y.offset);
-      entries.forEach((e, i) => {
-        view.setUint32(at + 12 + i * 12, e.type, little);
-        view.setUint32(at + 12 + i * 12 + 4, e.offset, little);
-        view.setUint32(at + 12 + i * 12 + 8, e.size, little);
-      });
+      writeSorted(view, at, entries, little);
       continue;
     }
     if (t.name === '.ksyms') {
@@ -88,16 +94,31 @@ export function btfForKernel(spec: CollectionSpec): { bytes: Uint8Array; unresol
       continue;
     }
     view.setUint32(at + 8, facts.size, little);
-    t.vars.forEach((v, i) => {
+    const entries = t.vars.map((v) => {
       const variable = btf.type(v.type);
       const offset = facts.symbols[variable.name];
       if (offset === undefined) {
         throw new ObjectParseError('BTF_INVALID', `DATASEC ${t.name}: variable ${variable.name} has no ELF symbol`);
       }
-      view.setUint32(at + 12 + i * 12 + 4, offset, little);
+      return { type: v.type, offset, size: v.size };
     });
+    writeSorted(view, at, entries, little);
   }
   return { bytes, unresolvedDatasecs };
+}
+
+/**
+ * Writes a DATASEC's entries back in offset order: the kernel refuses them
+ * out of order, and symbol order is not offset order (in objects from
+ * `bpftool gen object`, for one).
+ */
+function writeSorted(view: DataView, at: number, entries: { type: number; offset: number; size: number }[], little: boolean): void {
+  entries.sort((x, y) => x.offset - y.offset);
+  entries.forEach((e, i) => {
+    view.setUint32(at + 12 + i * 12, e.type, little);
+    view.setUint32(at + 12 + i * 12 + 4, e.offset, little);
+    view.setUint32(at + 12 + i * 12 + 8, e.size, little);
+  });
 }
 
 /** The first 32-bit INT, which the .ksyms entries are typed as. */

@@ -33,7 +33,7 @@ describe('withLoadOverrides', () => {
 });
 
 describe('encodeConstant', () => {
-  it('integers signed or unsigned in the variable\'s size and byte order, booleans as 0/1, bytes as they are', () => {
+  it("integers signed or unsigned in the variable's size and byte order, booleans as 0/1, bytes as they are", () => {
     expect(encodeConstant('x', -2, 2, 'little')).toEqual(Uint8Array.of(0xfe, 0xff));
     expect(encodeConstant('x', 0xfffe, 2, 'little')).toEqual(Uint8Array.of(0xfe, 0xff));
     expect(encodeConstant('x', 0x0102030405060708n, 8, 'big')).toEqual(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));

@@ -54,7 +54,8 @@ export function encodeConstant(name: string, value: ConstantValue, size: number,
   const n = typeof value === 'boolean' ? (value ? 1n : 0n) : BigInt(value);
   if (![1, 2, 4, 8].includes(size)) throw new LinkError('CONSTANT_INVALID', `constants: ${name} is ${size} bytes; give its bytes`);
   const bits = size * 8;
-  if (BigInt.asIntN(bits, n) !== n && BigInt.asUintN(bits, n) !== n) throw new LinkError('CONSTANT_INVALID', `constants: ${value} does not fit ${name} (${size} bytes)`);
+  if (BigInt.asIntN(bits, n) !== n && BigInt.asUintN(bits, n) !== n)
+    throw new LinkError('CONSTANT_INVALID', `constants: ${value} does not fit ${name} (${size} bytes)`);
   const out = new Uint8Array(size);
   const u = BigInt.asUintN(bits, n);
   for (let i = 0; i < size; i++) out[byteOrder === 'little' ? i : size - 1 - i] = Number((u >> BigInt(8 * i)) & 0xffn);

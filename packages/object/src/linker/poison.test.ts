@@ -17,7 +17,9 @@ it('explains a reached absent weak kfunc by its name, and leaves other invalid c
   expect(explainPoison(`3: (85) call unknown#${2002000000 + names.length}\ninvalid func unknown#${2002000000 + names.length}\n`, [], s)).toBeUndefined();
   expect(explainPoison('R1 invalid mem access', [], s)).toBeUndefined();
   // A CO-RE poison without its relocation result still says what it is.
-  expect(explainPoison('7: (85) call unknown#195896080\ninvalid func unknown#195896080', [], s)).toBe('an instruction poisoned for a failed CO-RE relocation was reached');
+  expect(explainPoison('7: (85) call unknown#195896080\ninvalid func unknown#195896080', [], s)).toBe(
+    'an instruction poisoned for a failed CO-RE relocation was reached',
+  );
 });
 
 it('explains a reached CO-RE poison by the relocation that failed at that instruction', () => {
@@ -30,5 +32,7 @@ it('explains a reached CO-RE poison by the relocation that failed at that instru
     { insn: 7, kind: 'field_byte_offset', poison: 'task_struct.pid is not in the target BTF' },
   ] as const;
   // The last poisoned call in the log is where the verifier stopped.
-  expect(explainPoison(log, core, s)).toBe('CO-RE relocation (field_byte_offset) at instruction 7 failed: task_struct.pid is not in the target BTF; the poisoned instruction was reached');
+  expect(explainPoison(log, core, s)).toBe(
+    'CO-RE relocation (field_byte_offset) at instruction 7 failed: task_struct.pid is not in the target BTF; the poisoned instruction was reached',
+  );
 });

@@ -86,13 +86,24 @@ const EXTERNS = {
 };
 
 function linked(order: ByteOrder, insns: InstructionInput[], relocations: LinkedProgram['relocations']): LinkedProgram {
-  return { name: 'prog', instructions: encodeInstructions(insns, order), layout: [{ name: 'prog', start: 0 }], relocations, funcInfo: [], lineInfo: [], coreRelos: [] };
+  return {
+    name: 'prog',
+    instructions: encodeInstructions(insns, order),
+    layout: [{ name: 'prog', start: 0 }],
+    relocations,
+    funcInfo: [],
+    lineInfo: [],
+    coreRelos: [],
+  };
 }
 
 function facts(over: Partial<KernelFacts> = {}): KernelFacts {
   const kernel = kernelBtf();
   return {
-    mapFds: new Map([['counters', 7], ['.data', 9]]),
+    mapFds: new Map([
+      ['counters', 7],
+      ['.data', 9],
+    ]),
     kernelBtf: () => kernel.btf,
     kallsyms: () => new Map<string, KsymAddress>([['addr', 0xffffffff81234560n]]),
     ...over,
@@ -108,10 +119,14 @@ function expectLinkError(f: () => unknown, code: string, message = /./): void {
 describe('relocateProgram', () => {
   it('points map and map_value references at the map fds, in a copy', () => {
     const s = specWith('little', {});
-    const l = linked('little', [asm.ldImm64(1, 0n), asm.ldImm64(2, 16n), asm.exit()], [
-      { insn: 0, kind: 'map', map: 'counters' },
-      { insn: 2, kind: 'map_value', map: '.data', offset: 16 },
-    ]);
+    const l = linked(
+      'little',
+      [asm.ldImm64(1, 0n), asm.ldImm64(2, 16n), asm.exit()],
+      [
+        { insn: 0, kind: 'map', map: 'counters' },
+        { insn: 2, kind: 'map_value', map: '.data', offset: 16 },
+      ],
+    );
     const before = l.instructions.slice();
     const out = decodeInstructions(relocateProgram(s, l, facts()), 'little');
     expect(out[0]).toMatchObject({ opcode: op.OP_LD_IMM64, dst: 1, src: op.BPF_PSEUDO_MAP_FD, imm: 7, nextImm: 0 });
@@ -121,17 +136,29 @@ describe('relocateProgram', () => {
 
   it('refuses a map that was not created, and a relocation past the end, as LinkErrors', () => {
     const s = specWith('little', {});
-    expectLinkError(() => relocateProgram(s, linked('little', [asm.ldImm64(1, 0n)], [{ insn: 0, kind: 'map', map: 'nope' }]), facts()), 'SPEC_INVALID', /refers to map nope, which was not created/);
-    expectLinkError(() => relocateProgram(s, linked('little', [asm.exit()], [{ insn: 0, kind: 'map', map: 'counters' }]), facts()), 'SPEC_INVALID', /past the end/);
+    expectLinkError(
+      () => relocateProgram(s, linked('little', [asm.ldImm64(1, 0n)], [{ insn: 0, kind: 'map', map: 'nope' }]), facts()),
+      'SPEC_INVALID',
+      /refers to map nope, which was not created/,
+    );
+    expectLinkError(
+      () => relocateProgram(s, linked('little', [asm.exit()], [{ insn: 0, kind: 'map', map: 'counters' }]), facts()),
+      'SPEC_INVALID',
+      /past the end/,
+    );
   });
 
   it('patches a kfunc call with its kernel BTF id, and poisons an absent weak one with its extern index', () => {
     const s = specWith('little', EXTERNS);
     const k = kernelBtf();
-    const l = linked('little', [asm.call(-1), asm.call(-1), asm.exit()], [
-      { insn: 0, kind: 'extern', extern: 'bpf_present' },
-      { insn: 1, kind: 'extern', extern: 'bpf_absent' },
-    ]);
+    const l = linked(
+      'little',
+      [asm.call(-1), asm.call(-1), asm.exit()],
+      [
+        { insn: 0, kind: 'extern', extern: 'bpf_present' },
+        { insn: 1, kind: 'extern', extern: 'bpf_absent' },
+      ],
+    );
     const out = decodeInstructions(relocateProgram(s, l, facts()), 'little');
     expect(out[0]).toMatchObject({ opcode: op.OP_CALL, src: op.BPF_PSEUDO_KFUNC_CALL, imm: k.present, offset: 0 });
     expect(out[1]).toMatchObject({ opcode: op.OP_CALL, src: 0, imm: POISON_CALL_KFUNC_BASE + Object.keys(s.externs).indexOf('bpf_absent'), offset: 0 });
@@ -139,10 +166,14 @@ describe('relocateProgram', () => {
 
   it('bpf_ksym_exists(kfunc): the BTF id when present, 0 for an absent weak one', () => {
     const s = specWith('little', EXTERNS);
-    const l = linked('little', [asm.ldImm64(1, 0n), asm.ldImm64(2, 0n), asm.exit()], [
-      { insn: 0, kind: 'extern', extern: 'bpf_present' },
-      { insn: 2, kind: 'extern', extern: 'bpf_absent' },
-    ]);
+    const l = linked(
+      'little',
+      [asm.ldImm64(1, 0n), asm.ldImm64(2, 0n), asm.exit()],
+      [
+        { insn: 0, kind: 'extern', extern: 'bpf_present' },
+        { insn: 2, kind: 'extern', extern: 'bpf_absent' },
+      ],
+    );
     const out = decodeInstructions(relocateProgram(s, l, facts()), 'little');
     expect(out[0]).toMatchObject({ src: op.BPF_PSEUDO_BTF_ID, imm: kernelBtf().present, nextImm: 0 });
     expect(out[1]).toMatchObject({ src: 0, imm64: 0n });
@@ -150,7 +181,11 @@ describe('relocateProgram', () => {
 
   it('refuses an absent kfunc that is not weak, and one referenced by something other than a call', () => {
     const s = specWith('little', { ...EXTERNS, bpf_absent: { isFunction: true } });
-    expectLinkError(() => relocateProgram(s, linked('little', [asm.call(-1)], [{ insn: 0, kind: 'extern', extern: 'bpf_absent' }]), facts()), 'KFUNC_NOT_FOUND', /kfunc bpf_absent is not in the kernel's BTF/);
+    expectLinkError(
+      () => relocateProgram(s, linked('little', [asm.call(-1)], [{ insn: 0, kind: 'extern', extern: 'bpf_absent' }]), facts()),
+      'KFUNC_NOT_FOUND',
+      /kfunc bpf_absent is not in the kernel's BTF/,
+    );
     expectLinkError(
       () => relocateProgram(s, linked('little', [asm.mov64Imm(0, 0)], [{ insn: 0, kind: 'extern', extern: 'bpf_present' }]), facts()),
       'SPEC_INVALID',
@@ -158,13 +193,17 @@ describe('relocateProgram', () => {
     );
   });
 
-  it('splits a typeless ksym\'s 64-bit address into the two ld_imm64 halves; an absent weak one is NULL', () => {
+  it("splits a typeless ksym's 64-bit address into the two ld_imm64 halves; an absent weak one is NULL", () => {
     const s = specWith('little', EXTERNS);
     expect([...typelessKsyms(s)].sort()).toEqual(['addr', 'gone_addr']);
-    const l = linked('little', [asm.ldImm64(1, 0n), asm.ldImm64(2, 0n), asm.exit()], [
-      { insn: 0, kind: 'extern', extern: 'addr' },
-      { insn: 2, kind: 'extern', extern: 'gone_addr' },
-    ]);
+    const l = linked(
+      'little',
+      [asm.ldImm64(1, 0n), asm.ldImm64(2, 0n), asm.exit()],
+      [
+        { insn: 0, kind: 'extern', extern: 'addr' },
+        { insn: 2, kind: 'extern', extern: 'gone_addr' },
+      ],
+    );
     const out = decodeInstructions(relocateProgram(s, l, facts({ kernelBtf: () => expect.fail('no kernel BTF needed for typeless ksyms') })), 'little');
     expect(out[0]).toMatchObject({ src: 0, imm: 0x81234560 | 0, nextImm: 0xffffffff | 0, imm64: 0xffffffff81234560n });
     expect(out[1]).toMatchObject({ src: 0, imm64: 0n });
@@ -178,12 +217,16 @@ describe('relocateProgram', () => {
     expectLinkError(() => relocateProgram(s, l, facts({ kallsyms: () => new Map() })), 'KSYM_NOT_FOUND', /ksym addr is not in \/proc\/kallsyms/);
   });
 
-  it('points a typed ksym at the kernel variable\'s BTF id; an absent weak one is NULL, an absent strong one refused', () => {
+  it("points a typed ksym at the kernel variable's BTF id; an absent weak one is NULL, an absent strong one refused", () => {
     const s = specWith('little', EXTERNS);
-    const l = linked('little', [asm.ldImm64(1, 0n), asm.ldImm64(2, 0n), asm.exit()], [
-      { insn: 0, kind: 'extern', extern: 'typed_var' },
-      { insn: 2, kind: 'extern', extern: 'gone_var' },
-    ]);
+    const l = linked(
+      'little',
+      [asm.ldImm64(1, 0n), asm.ldImm64(2, 0n), asm.exit()],
+      [
+        { insn: 0, kind: 'extern', extern: 'typed_var' },
+        { insn: 2, kind: 'extern', extern: 'gone_var' },
+      ],
+    );
     const out = decodeInstructions(relocateProgram(s, l, facts({ kallsyms: () => expect.fail('no kallsyms needed for typed ksyms') })), 'little');
     expect(out[0]).toMatchObject({ src: op.BPF_PSEUDO_BTF_ID, imm: kernelBtf().typedVar, nextImm: 0 });
     expect(out[1]).toMatchObject({ src: 0, imm64: 0n });
@@ -198,23 +241,31 @@ describe('relocateProgram', () => {
     const out = decodeInstructions(relocateProgram(s, l, facts({ kconfig: { fd: 11, layout } })), 'little');
     expect(out[0]).toMatchObject({ src: op.BPF_PSEUDO_MAP_VALUE, imm: 11, nextImm: layout.slots.find((x) => x.name === 'CONFIG_X')!.offset });
     expectLinkError(() => relocateProgram(s, l, facts()), 'SPEC_INVALID', /extern CONFIG_X: no .kconfig slot/);
-    expectLinkError(() => relocateProgram(s, linked('little', [asm.ldImm64(1, 0n)], [{ insn: 0, kind: 'extern', extern: 'nope' }]), facts()), 'SPEC_INVALID', /unknown extern nope/);
+    expectLinkError(
+      () => relocateProgram(s, linked('little', [asm.ldImm64(1, 0n)], [{ insn: 0, kind: 'extern', extern: 'nope' }]), facts()),
+      'SPEC_INVALID',
+      /unknown extern nope/,
+    );
   });
 
-  it('writes in the object\'s byte order: big-endian register nibbles and immediates', () => {
+  it("writes in the object's byte order: big-endian register nibbles and immediates", () => {
     const s = specWith('big', EXTERNS);
-    const l = linked('big', [asm.ldImm64(3, 0n), asm.call(-1), asm.ldImm64(4, 0n), asm.exit()], [
-      { insn: 0, kind: 'map_value', map: '.data', offset: 0x1234 },
-      { insn: 2, kind: 'extern', extern: 'bpf_present' },
-      { insn: 3, kind: 'extern', extern: 'addr' },
-    ]);
+    const l = linked(
+      'big',
+      [asm.ldImm64(3, 0n), asm.call(-1), asm.ldImm64(4, 0n), asm.exit()],
+      [
+        { insn: 0, kind: 'map_value', map: '.data', offset: 0x1234 },
+        { insn: 2, kind: 'extern', extern: 'bpf_present' },
+        { insn: 3, kind: 'extern', extern: 'addr' },
+      ],
+    );
     const out = decodeInstructions(relocateProgram(s, l, facts()), 'big');
     expect(out[0]).toMatchObject({ dst: 3, src: op.BPF_PSEUDO_MAP_VALUE, imm: 9, nextImm: 0x1234 });
     expect(out[1]).toMatchObject({ opcode: op.OP_CALL, src: op.BPF_PSEUDO_KFUNC_CALL, imm: kernelBtf().present });
     expect(out[2]).toMatchObject({ dst: 4, src: 0, imm64: 0xffffffff81234560n });
   });
 
-  it('asks for the kernel\'s BTF and kallsyms only when a reference needs them', () => {
+  it("asks for the kernel's BTF and kallsyms only when a reference needs them", () => {
     const s = specWith('little', EXTERNS);
     const l = linked('little', [asm.ldImm64(1, 0n), asm.exit()], [{ insn: 0, kind: 'map', map: 'counters' }]);
     relocateProgram(s, l, facts({ kernelBtf: () => expect.fail('kernel BTF asked for'), kallsyms: () => expect.fail('kallsyms asked for') }));

@@ -54,22 +54,20 @@ export class BtfBuilder {
   array(type: number, indexType: number, nelems: number): number {
     return this.raw('', 'array', 0, false, 0, [type, indexType, nelems]);
   }
-  composite(
-    kind: 'struct' | 'union',
-    name: string,
-    size: number,
-    members: { name: string; type: number; bitOffset: number; bitfieldSize?: number }[],
-  ): number {
+  composite(kind: 'struct' | 'union', name: string, size: number, members: { name: string; type: number; bitOffset: number; bitfieldSize?: number }[]): number {
     const kflag = members.some((m) => (m.bitfieldSize ?? 0) > 0);
-    const extra = members.flatMap((m) => [
-      this.str(m.name),
-      m.type,
-      kflag ? (((m.bitfieldSize ?? 0) << 24) | m.bitOffset) >>> 0 : m.bitOffset,
-    ]);
+    const extra = members.flatMap((m) => [this.str(m.name), m.type, kflag ? (((m.bitfieldSize ?? 0) << 24) | m.bitOffset) >>> 0 : m.bitOffset]);
     return this.raw(name, kind, members.length, kflag, size, extra);
   }
   enum(name: string, size: number, values: [string, number][], signed = false): number {
-    return this.raw(name, 'enum', values.length, signed, size, values.flatMap(([n, v]) => [this.str(n), v >>> 0]));
+    return this.raw(
+      name,
+      'enum',
+      values.length,
+      signed,
+      size,
+      values.flatMap(([n, v]) => [this.str(n), v >>> 0]),
+    );
   }
   enum64(name: string, values: [string, bigint][], signed = false): number {
     return this.raw(
@@ -91,13 +89,27 @@ export class BtfBuilder {
     return this.raw(name, 'func', linkage, false, proto);
   }
   funcProto(returnType: number, params: [string, number][]): number {
-    return this.raw('', 'func_proto', params.length, false, returnType, params.flatMap(([n, t]) => [this.str(n), t]));
+    return this.raw(
+      '',
+      'func_proto',
+      params.length,
+      false,
+      returnType,
+      params.flatMap(([n, t]) => [this.str(n), t]),
+    );
   }
   variable(name: string, type: number, linkage = 1): number {
     return this.raw(name, 'var', 0, false, type, [linkage]);
   }
   datasec(name: string, size: number, vars: { type: number; offset: number; size: number }[]): number {
-    return this.raw(name, 'datasec', vars.length, false, size, vars.flatMap((v) => [v.type, v.offset, v.size]));
+    return this.raw(
+      name,
+      'datasec',
+      vars.length,
+      false,
+      size,
+      vars.flatMap((v) => [v.type, v.offset, v.size]),
+    );
   }
   float(name: string, size: number): number {
     return this.raw(name, 'float', 0, false, size);

@@ -33,12 +33,7 @@ export interface FakeRelocation {
   type: number;
 }
 
-export function buildElf(
-  sections: FakeSection[],
-  symbols: FakeSymbol[] = [],
-  relocations: FakeRelocation[] = [],
-  byteOrder: ByteOrder = 'little',
-): Uint8Array {
+export function buildElf(sections: FakeSection[], symbols: FakeSymbol[] = [], relocations: FakeRelocation[] = [], byteOrder: ByteOrder = 'little'): Uint8Array {
   const le = byteOrder === 'little';
   const all: FakeSection[] = [{ name: '', type: 0 }, ...sections];
   const strtab = new StringTable();

@@ -111,10 +111,7 @@ export const selectors: Scenario[] = [
     tags: ['ingress', 'namespace-selector', 'match-expressions'],
     steps: [
       {
-        apply: onXA(
-          'allow-from-labelled-namespaces',
-          'ingress:\n  - from: [{ namespaceSelector: { matchExpressions: [{ key: ns, operator: Exists }] } }]',
-        ),
+        apply: onXA('allow-from-labelled-namespaces', 'ingress:\n  - from: [{ namespaceSelector: { matchExpressions: [{ key: ns, operator: Exists }] } }]'),
       },
     ],
   },
@@ -124,11 +121,7 @@ export const selectors: Scenario[] = [
     // Isolates x/b and x/c; x/a stays open.
     steps: [
       {
-        apply: policy(
-          'x',
-          'deny-all-but-a',
-          'podSelector:\n  matchExpressions: [{ key: pod, operator: NotIn, values: [a] }]\npolicyTypes: [Ingress]',
-        ),
+        apply: policy('x', 'deny-all-but-a', 'podSelector:\n  matchExpressions: [{ key: pod, operator: NotIn, values: [a] }]\npolicyTypes: [Ingress]'),
       },
     ],
   },

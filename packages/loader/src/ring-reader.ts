@@ -1,11 +1,20 @@
+/**
+ * RingBufferReader: the records of a BPF ring buffer map, read where they
+ * lie in its memory mapped into this process, and waited for with epoll.
+ */
+import { EpollReader, EpollWait } from './epoll-wait.js';
 import type { BpfMap } from './map.js';
 import { SyscallError } from './sys/errors.js';
-import { MAP_SHARED, MAX_VIEW_BYTES, NativeBuffer, PROT_READ, PROT_WRITE, closeFd, epollFor, epollWaitAsync, mmap, munmap, pageSize, view, type Pointer } from './sys/ffi.js';
+import { MAP_SHARED, MAX_VIEW_BYTES, PROT_READ, PROT_WRITE, mmap, munmap, pageSize, view } from './sys/ffi.js';
 import { LoaderError } from './errors.js';
 
 const BUSY = 0x80000000;
 const DISCARD = 0x40000000;
+/** A record's header: its length and flags (u32), the page offset (u32). */
 const HEADER = 8;
+/** Each position is a u64 at the start of its page (consumer: the first, producer: the second), read and written as two halves. */
+const POS_LOW = 0;
+const POS_HIGH = 4;
 
 /**
  * Reads a BPF ring buffer map the way libbpf's ring_buffer does: the
@@ -17,31 +26,30 @@ const HEADER = 8;
  * (Loads and stores of the positions rely on x86-64's ordering, as the
  * kernel's and libbpf's plain accesses on that architecture do.)
  */
-export class RingBufferReader implements Disposable {
-  private readonly consumerPtr: Pointer;
-  private readonly producerPtr: Pointer;
+export class RingBufferReader extends EpollReader {
   private readonly consumer: DataView;
   private readonly producer: DataView;
   private readonly data: Uint8Array;
   private readonly dataView: DataView;
   private readonly mask: number;
   private readonly page: number;
-  private readonly ep: number;
-  private readonly events = new NativeBuffer(12 * 4);
-  private closed = false;
-  /** An epoll_wait running on a worker thread: resources are released only after it returns. */
-  private waiting: Promise<number> | undefined;
+  /** Waiting, and the unmapping once no wait is in flight. */
+  protected readonly epoll: EpollWait;
   /** Records skipped because the program discarded them. */
   discarded = 0;
 
   constructor(readonly map: BpfMap) {
+    super();
     if (map.typeName !== 'ringbuf') throw new LoaderError('MAP_TYPE', `map ${map.name} is a ${map.typeName}, not a ringbuf`);
     this.page = pageSize();
     const size = map.maxEntries;
     this.mask = size - 1;
     // The data area is mapped twice in a row (a record that wraps reads straight on).
     if (this.page + 2 * size > MAX_VIEW_BYTES) {
-      throw new LoaderError('MAP_TOO_LARGE', `ring buffer ${map.name}: ${size} bytes, mapped twice, is more than this Node can view (${MAX_VIEW_BYTES} bytes); use max_entries of at most ${2 ** 30}`);
+      throw new LoaderError(
+        'MAP_TOO_LARGE',
+        `ring buffer ${map.name}: ${size} bytes, mapped twice, is more than this Node can view (${MAX_VIEW_BYTES} bytes); use max_entries of at most ${2 ** 30}`,
+      );
     }
     const c = mmap(this.page, PROT_READ | PROT_WRITE, MAP_SHARED, map.fd, 0);
     if (typeof c === 'number') throw new SyscallError('mmap (ring buffer consumer page)', -c, `map ${map.name}`);
@@ -50,20 +58,29 @@ export class RingBufferReader implements Disposable {
       munmap(c, this.page);
       throw new SyscallError('mmap (ring buffer data)', -p, `map ${map.name}`);
     }
-    this.consumerPtr = c;
-    this.producerPtr = p;
     this.consumer = new DataView(view(c, this.page));
     const pv = view(p, this.page + 2 * size);
     this.producer = new DataView(pv, 0, this.page);
     this.data = new Uint8Array(pv, this.page, 2 * size);
     this.dataView = new DataView(pv, this.page, 2 * size);
-    const ep = epollFor(map.fd);
-    if (ep < 0) {
+    const unmap = () => {
       munmap(c, this.page);
       munmap(p, this.page + 2 * size);
-      throw new SyscallError('epoll', -ep, `map ${map.name}`);
+    };
+    let epoll: EpollWait;
+    try {
+      epoll = new EpollWait(`ring buffer ${map.name}`, 4, unmap);
+    } catch (e) {
+      unmap();
+      throw e;
     }
-    this.ep = ep;
+    try {
+      epoll.add(map.fd);
+    } catch (e) {
+      epoll.close();
+      throw e;
+    }
+    this.epoll = epoll;
   }
 
   /**
@@ -86,20 +103,20 @@ export class RingBufferReader implements Disposable {
    * stopped at, is not handed out again.
    */
   consumeAt(onRecord: (view: DataView, offset: number, length: number) => unknown, max = Infinity): number {
-    if (this.closed) throw new LoaderError('CLOSED', `ring buffer ${this.map.name}: closed`);
+    if (this.epoll.closed) throw new LoaderError('CLOSED', 'closed').addContext(`ring buffer ${this.map.name}`);
     // Positions as two 32-bit halves: no BigInt per record (they stay far below 2^53).
     const c = this.consumer;
     const p = this.producer;
     const data = this.dataView;
     const mask = this.mask;
-    let cons = c.getUint32(0, true) + c.getUint32(4, true) * 0x100000000;
+    let cons = c.getUint32(POS_LOW, true) + c.getUint32(POS_HIGH, true) * 0x100000000;
     let n = 0;
     let published = cons;
     try {
       for (;;) {
         // High half first: read across the producer's 64-bit store, the position looks 4 GiB behind (no records yet), never ahead.
-        const high = p.getUint32(4, true);
-        const prod = high * 0x100000000 + p.getUint32(0, true);
+        const high = p.getUint32(POS_HIGH, true);
+        const prod = high * 0x100000000 + p.getUint32(POS_LOW, true);
         if (cons >= prod) break;
         let progressed = false;
         while (cons < prod && n < max) {
@@ -135,43 +152,7 @@ export class RingBufferReader implements Disposable {
 
   private publish(cons: number): void {
     // Low half first: torn, the position looks 4 GiB behind (the producer finds the ring full for a moment), never ahead.
-    this.consumer.setUint32(0, cons % 0x100000000, true);
-    this.consumer.setUint32(4, Math.floor(cons / 0x100000000), true);
-  }
-
-  /** Waits until records may be available or `timeoutMs` passes; true when woken by data. */
-  async wait(timeoutMs: number): Promise<boolean> {
-    if (this.closed) return false;
-    this.waiting = epollWaitAsync(this.ep, this.events, 4, timeoutMs);
-    let r: number;
-    try {
-      r = await this.waiting;
-    } finally {
-      this.waiting = undefined;
-      if (this.closed) this.release();
-    }
-    if (r < 0 && r !== -4 /* EINTR */) throw new SyscallError('epoll_wait', -r, `ring buffer ${this.map.name}`);
-    return r > 0 && !this.closed;
-  }
-
-  /** Stops reading. A wait in progress ends at its timeout; memory is released after it. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (!this.waiting) this.release();
-  }
-
-  private released = false;
-  private release(): void {
-    if (this.released) return;
-    this.released = true;
-    munmap(this.consumerPtr, this.page);
-    munmap(this.producerPtr, this.page + 2 * (this.mask + 1));
-    closeFd(this.ep);
-    this.events.free();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
+    this.consumer.setUint32(POS_LOW, cons % 0x100000000, true);
+    this.consumer.setUint32(POS_HIGH, Math.floor(cons / 0x100000000), true);
   }
 }

@@ -1,35 +1,33 @@
+/**
+ * PerfEventArrayReader: the records of a BPF perf event array, one perf
+ * ring per CPU mapped into this process, read where they lie (a record that
+ * wraps a ring's end reassembled), and waited for with epoll.
+ */
+import { possibleCpus } from './cpus.js';
+import { EpollReader, EpollWait } from './epoll-wait.js';
 import type { BpfMap } from './map.js';
-import { possibleCpus } from './map.js';
-import { SyscallError } from './sys/errors.js';
-import {
-  MAP_SHARED,
-  NativeBuffer,
-  PROT_READ,
-  PROT_WRITE,
-  closeFd,
-  epollAdd,
-  epollCreate,
-  epollWaitAsync,
-  mmap,
-  munmap,
-  pageSize,
-  perfEventOpen,
-  view,
-  type Pointer,
-} from './sys/ffi.js';
 import { ownFd } from './sys/bpf.js';
+import { SyscallError } from './sys/errors.js';
+import { MAP_SHARED, NativeBuffer, PROT_READ, PROT_WRITE, closeFd, mmap, munmap, pageSize, perfEventOpen, view, type Pointer } from './sys/ffi.js';
+import { setField } from './sys/fields.js';
+import { perfEventAttr as P, perfEventAttrSize, perfEventHeader as H, perfEventMmapPage as M } from './sys/layouts.generated.js';
 import { LoaderError } from './errors.js';
 
 const PERF_TYPE_SOFTWARE = 1;
 const PERF_COUNT_SW_BPF_OUTPUT = 10;
 const PERF_SAMPLE_RAW = 1 << 10;
 const PERF_FLAG_FD_CLOEXEC = 8;
-const PERF_ATTR_SIZE = 128;
 const PERF_RECORD_LOST = 2;
 const PERF_RECORD_SAMPLE = 9;
-/** struct perf_event_mmap_page: data_head and data_tail. */
-const DATA_HEAD = 1024;
-const DATA_TAIL = 1032;
+/** data_head and data_tail of the ring's first page, each a u64 read (and the tail written) as two halves. */
+const DATA_HEAD = M.data_head.offset;
+const DATA_TAIL = M.data_tail.offset;
+const HEADER_TYPE = H.type.offset;
+const HEADER_SIZE = H.size.offset;
+/** After the header: a sample's u32 size, then its raw bytes (PERF_SAMPLE_RAW); a lost record's u64 id, then its u64 count. */
+const SAMPLE_SIZE = 8;
+const SAMPLE_DATA = 12;
+const LOST_COUNT = 16;
 
 interface CpuRing {
   cpu: number;
@@ -48,12 +46,10 @@ interface CpuRing {
  * read from every ring (a record that wraps the ring end is reassembled),
  * and lost-record notices are counted. Waiting is epoll on a worker thread.
  */
-export class PerfEventArrayReader implements Disposable {
+export class PerfEventArrayReader extends EpollReader {
   private readonly rings: CpuRing[] = [];
-  private readonly ep: number;
-  private readonly events = new NativeBuffer(12 * 64);
-  private closed = false;
-  private waiting: Promise<number> | undefined;
+  /** Waiting, and the unmapping once no wait is in flight. */
+  protected readonly epoll: EpollWait;
   private readonly page = pageSize();
   /** Records the kernel reports lost (the ring was full). */
   lost = 0;
@@ -62,21 +58,26 @@ export class PerfEventArrayReader implements Disposable {
     readonly map: BpfMap,
     options: { pagesPerCpu?: number } = {},
   ) {
+    super();
     if (map.typeName !== 'perf_event_array') throw new LoaderError('MAP_TYPE', `map ${map.name} is a ${map.typeName}, not a perf_event_array`);
     const pages = options.pagesPerCpu ?? 8;
-    if (pages & (pages - 1)) throw new RangeError('pagesPerCpu must be a power of two');
-    const ep = epollCreate();
-    if (ep < 0) throw new SyscallError('epoll_create1', -ep);
-    this.ep = ep;
+    if (pages < 1 || pages & (pages - 1))
+      throw new LoaderError('INVALID_ARGUMENT', `pagesPerCpu must be a power of two, not ${pages}`).addContext(`perf buffer ${map.name}`);
+    this.epoll = new EpollWait(`perf buffer ${map.name}`, 64, () => {
+      for (const ring of this.rings) {
+        munmap(ring.ptr, this.page + ring.size);
+        closeFd(ring.fd);
+      }
+    });
     try {
-      const attr = new NativeBuffer(PERF_ATTR_SIZE);
+      const attr = new NativeBuffer(perfEventAttrSize);
       try {
-        attr.view.setUint32(0, PERF_TYPE_SOFTWARE, true);
-        attr.view.setUint32(4, PERF_ATTR_SIZE, true);
-        attr.view.setBigUint64(8, BigInt(PERF_COUNT_SW_BPF_OUTPUT), true);
-        attr.view.setBigUint64(16, 1n, true); // sample_period
-        attr.view.setBigUint64(24, BigInt(PERF_SAMPLE_RAW), true); // sample_type
-        attr.view.setUint32(48, 1, true); // wakeup_events: wake epoll for every record
+        setField(attr.view, P.type, PERF_TYPE_SOFTWARE);
+        setField(attr.view, P.size, perfEventAttrSize);
+        setField(attr.view, P.config, PERF_COUNT_SW_BPF_OUTPUT);
+        setField(attr.view, P.sample_period, 1);
+        setField(attr.view, P.sample_type, PERF_SAMPLE_RAW);
+        setField(attr.view, P.wakeup_events, 1); // wake epoll for every record
         const cpus = Math.min(possibleCpus(), map.maxEntries);
         for (let cpu = 0; cpu < cpus; cpu++) {
           const r = perfEventOpen(attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
@@ -91,17 +92,24 @@ export class PerfEventArrayReader implements Disposable {
           }
           const ab = view(ptr, length);
           const size = this.page * pages;
-          this.rings.push({ cpu, fd, ptr, meta: new DataView(ab, 0, this.page), data: new Uint8Array(ab, this.page, size), dataView: new DataView(ab, this.page, size), size });
+          this.rings.push({
+            cpu,
+            fd,
+            ptr,
+            meta: new DataView(ab, 0, this.page),
+            data: new Uint8Array(ab, this.page, size),
+            dataView: new DataView(ab, this.page, size),
+            size,
+          });
           const key = new Uint8Array(new Uint32Array([cpu]).buffer);
           map.update(key, new Uint8Array(new Uint32Array([fd]).buffer));
-          const added = epollAdd(this.ep, fd);
-          if (added < 0) throw new SyscallError('epoll_ctl', -added, `cpu ${cpu}`);
+          this.epoll.add(fd);
         }
       } finally {
         attr.free();
       }
     } catch (e) {
-      this.release();
+      this.epoll.close();
       throw e;
     }
   }
@@ -128,7 +136,7 @@ export class PerfEventArrayReader implements Disposable {
    * where the last one stopped, so a busy CPU cannot starve the others.
    */
   consumeAt(onRecord: (view: DataView, offset: number, length: number, cpu: number) => unknown, max = Infinity): number {
-    if (this.closed) throw new LoaderError('CLOSED', `perf buffer ${this.map.name}: closed`);
+    if (this.epoll.closed) throw new LoaderError('CLOSED', 'closed').addContext(`perf buffer ${this.map.name}`);
     let n = 0;
     const rings = this.rings;
     const first = this.nextRing;
@@ -148,21 +156,22 @@ export class PerfEventArrayReader implements Disposable {
         while (tail < head && n < max) {
           // Records are 8-byte aligned: a header never wraps, but what follows it may start over at 0.
           const at = tail & mask;
-          const type = data.getUint32(at, true);
-          const size = data.getUint16(at + 6, true);
+          const type = data.getUint32(at + HEADER_TYPE, true);
+          const size = data.getUint16(at + HEADER_SIZE, true);
           if (size < 8) break; // a corrupt header: stop rather than spin
           // Consumed before it is handed out (a callback that throws does not get it again);
           // its bytes stay ours until the tail is published below.
           tail += size;
           if (type === PERF_RECORD_SAMPLE) {
-            const length = data.getUint32((at + 8) & mask, true);
-            const start = (at + 12) & mask;
+            const length = data.getUint32((at + SAMPLE_SIZE) & mask, true);
+            const start = (at + SAMPLE_DATA) & mask;
             n++;
             const stop =
-              (start + length <= ring.size ? onRecord(data, start, length, ring.cpu) : onRecord(this.unwrap(ring, start, length), 0, length, ring.cpu)) === false;
+              (start + length <= ring.size ? onRecord(data, start, length, ring.cpu) : onRecord(this.unwrap(ring, start, length), 0, length, ring.cpu)) ===
+              false;
             if (stop) max = n;
           } else if (type === PERF_RECORD_LOST) {
-            this.lost += data.getUint32((at + 20) & mask, true) * 0x100000000 + data.getUint32((at + 16) & mask, true);
+            this.lost += data.getUint32((at + LOST_COUNT + 4) & mask, true) * 0x100000000 + data.getUint32((at + LOST_COUNT) & mask, true);
           }
         }
       } finally {
@@ -187,42 +196,5 @@ export class PerfEventArrayReader implements Disposable {
     out.set(ring.data.subarray(start), 0);
     out.set(ring.data.subarray(0, length - first), first);
     return this.scratch;
-  }
-
-  /** Waits until some CPU's ring may have records, or `timeoutMs` passes. */
-  async wait(timeoutMs: number): Promise<boolean> {
-    if (this.closed) return false;
-    this.waiting = epollWaitAsync(this.ep, this.events, 64, timeoutMs);
-    let r: number;
-    try {
-      r = await this.waiting;
-    } finally {
-      this.waiting = undefined;
-      if (this.closed) this.release();
-    }
-    if (r < 0 && r !== -4) throw new SyscallError('epoll_wait', -r, `perf buffer ${this.map.name}`);
-    return r > 0 && !this.closed;
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (!this.waiting) this.release();
-  }
-
-  private released = false;
-  private release(): void {
-    if (this.released) return;
-    this.released = true;
-    for (const ring of this.rings) {
-      munmap(ring.ptr, this.page + ring.size);
-      closeFd(ring.fd);
-    }
-    closeFd(this.ep);
-    this.events.free();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
