@@ -82,7 +82,7 @@ try {
     const tr = await runTestRun({ root, Ns: TR_NS, rounds: TR_ROUNDS, repeat: TR_REPEAT, log });
     results.testRun = { repeat: tr.repeat, rounds: tr.rounds, Ns: tr.Ns, rows: tr.rows, samples: tr.samples };
     console.log(
-      `\nbench/pod-firewall: to_pod per packet, ns (BPF_PROG_TEST_RUN, kernel-measured; median of ${TR_ROUNDS} runs of ${TR_REPEAT.toLocaleString('en-US')})`,
+      `\nbench/pod-firewall: per packet (to_pod unless the case names from_pod), ns (BPF_PROG_TEST_RUN, kernel-measured; median of ${TR_ROUNDS} runs of ${TR_REPEAT.toLocaleString('en-US')})`,
     );
     console.table(tr.rows);
     const worst = Math.max(

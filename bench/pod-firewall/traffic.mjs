@@ -38,7 +38,7 @@ const split = (n) => ({ tcp: Math.ceil(n / 2), udp: Math.floor(n / 2) });
 
 /**
  * The server pod takes, from the client pod only, TCP and UDP on n filler
- * ports from `base` (n policy entries: endPort ranges are expanded) plus the
+ * ports from `base` (n policy entries, one per port) plus the
  * three benchmark ports: n + 3 entries.
  */
 export function policyFor(n, base = FILLER_BASE) {
@@ -54,8 +54,9 @@ export function policyFor(n, base = FILLER_BASE) {
         {
           from: [{ podSelector: { matchLabels: { role: 'client' } } }],
           ports: [
-            { protocol: 'TCP', port: base, endPort: base + tcp - 1 },
-            ...(udp > 0 ? [{ protocol: 'UDP', port: base, endPort: base + udp - 1 }] : []),
+            // One port each, not endPort ranges: a range is a handful of aligned blocks, not n entries.
+            ...Array.from({ length: tcp }, (_, i) => ({ protocol: 'TCP', port: base + i })),
+            ...Array.from({ length: udp }, (_, i) => ({ protocol: 'UDP', port: base + i })),
             { protocol: 'TCP', port: PORTS.iperf },
             { protocol: 'TCP', port: PORTS.crr },
             { protocol: 'UDP', port: PORTS.udp },

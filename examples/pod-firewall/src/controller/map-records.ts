@@ -1,8 +1,9 @@
 /**
  * The datapath's pinned maps as records: opened by pin, read back as a
- * LiveState (veth ifindexes turned into pods), written from MapOps (pods
- * turned into ifindexes), the live generation flipped, the per-CPU counters
- * summed, the flow events streamed. Nothing here decides what to write:
+ * LiveState (veth ifindexes turned into pods; policy entries from the `policy`
+ * hash and the `port_ranges` trie), written from MapOps (pods turned into
+ * ifindexes, endPort blocks into trie keys), the live generation flipped, the
+ * per-CPU counters summed, the flow events streamed. Nothing here decides what to write:
  * policy-control.ts does.
  */
 import { join } from 'node:path';
@@ -18,11 +19,16 @@ import {
   ipcacheValue,
   policyKey,
   policyValue,
+  portRangeKey,
   REASONS,
   type FlowEvent,
 } from '../datapath/layout.js';
 import { FirewallError } from '../errors.js';
+import { isRangeEntry } from '../policy/compile.js';
 import { livePolicyKey, noOps, type Generation, type LivePolicyEntry, type LiveState, type MapOps } from '../policy/plan.js';
+
+/** The bits of a `port_ranges` key before the port: endpoint, peer, direction and generation, protocol. */
+const RANGE_KEY_FIXED_BITS = 80;
 
 export type Counters = Record<string, { packets: bigint; bytes: bigint }>;
 
@@ -30,6 +36,7 @@ export class PinnedMaps implements Disposable {
   private readonly endpoints: TypedMap<number, ReturnType<typeof endpointValue.decode>>;
   private readonly ipcache: TypedMap<string, ReturnType<typeof ipcacheValue.decode>>;
   private readonly policy: TypedMap<ReturnType<typeof policyKey.decode>, ReturnType<typeof policyValue.decode>>;
+  private readonly portRanges: TypedMap<ReturnType<typeof portRangeKey.decode>, ReturnType<typeof policyValue.decode>>;
   private readonly config: TypedMap<number, ReturnType<typeof configValue.decode>>;
   private readonly counters: PerCpuMap<number, ReturnType<typeof counterValue.decode>>;
   private readonly podByIfindex: ReadonlyMap<number, string>;
@@ -44,6 +51,7 @@ export class PinnedMaps implements Disposable {
     this.endpoints = new TypedMap(pin('endpoints'), u32, endpointValue);
     this.ipcache = new TypedMap(pin('ipcache'), ipcacheKey, ipcacheValue);
     this.policy = new TypedMap(pin('policy'), policyKey, policyValue);
+    this.portRanges = new TypedMap(pin('port_ranges'), portRangeKey, policyValue);
     this.config = new TypedMap(pin('config'), u32, configValue);
     this.counters = new PerCpuMap(pin('counters'), u32, counterValue);
     this.podByIfindex = new Map(pods.map((p) => [p.ifindex, p.pod]));
@@ -60,24 +68,27 @@ export class PinnedMaps implements Disposable {
     };
     for (const [ifindex, e] of this.endpoints) {
       const pod = this.podByIfindex.get(ifindex);
-      if (pod) live.endpoints.set(pod, { endpointId: e.endpointId, identity: [e.identity[0]!, e.identity[1]!], flags: [e.flags[0]!, e.flags[1]!] });
+      if (pod) live.endpoints.set(pod, { endpointId: e.endpointId, ip: e.addr, identity: [e.identity[0]!, e.identity[1]!], flags: [e.flags[0]!, e.flags[1]!] });
     }
     for (const [cidr, v] of this.ipcache) {
       const pod = this.podByIfindex.get(v.ifindex);
       live.ipcache.set(cidr, { identity: [v.identity[0]!, v.identity[1]!], cidrIdentity: [v.cidrIdentity[0]!, v.cidrIdentity[1]!], ...(pod ? { pod } : {}) });
     }
-    for (const [k, v] of this.policy) {
+    const add = (k: { endpointId: number; peer: number; proto: number; dirGen: number }, port: number, portBits: number, policyId: number) => {
       const e = {
         endpointId: k.endpointId,
         peer: k.peer,
-        port: k.port,
+        port,
+        portBits,
         proto: k.proto,
         dir: (k.dirGen & 1) as 0 | 1,
         generation: (k.dirGen >> 1) as Generation,
-        policyId: v.policyId,
+        policyId,
       };
       live.policy.set(livePolicyKey(e), e);
-    }
+    };
+    for (const [k, v] of this.policy) add(k, k.port, k.port === 0 ? 0 : 16, v.policyId);
+    for (const [k, v] of this.portRanges) add(k, k.port, k.prefixlen - RANGE_KEY_FIXED_BITS, v.policyId);
     return live;
   }
 
@@ -92,7 +103,7 @@ export class PinnedMaps implements Disposable {
     this.execute({ ...noOps, endpointsSet: [...live.endpoints], ipcacheSet: [...live.ipcache], policySet: [...live.policy.values()] });
   }
 
-  /** Sets, then deletes, in the order the update planner assumes. */
+  /** Sets, then deletes, in the order the update planner assumes (applyOps in plan.ts). */
   execute(ops: MapOps): void {
     const ifindexOf = (pod: string) => {
       const i = this.ifindexByPod.get(pod);
@@ -102,7 +113,7 @@ export class PinnedMaps implements Disposable {
     const u32s = (x: readonly number[]) => Uint32Array.from(x);
     this.endpoints.setMany(
       ops.endpointsSet.map(
-        ([pod, e]) => [ifindexOf(pod), { endpointId: e.endpointId, identity: u32s(e.identity), flags: Uint8Array.from(e.flags), pad: 0 }] as const,
+        ([pod, e]) => [ifindexOf(pod), { endpointId: e.endpointId, identity: u32s(e.identity), flags: Uint16Array.from(e.flags), addr: e.ip }] as const,
       ),
     );
     for (const [cidr, v] of ops.ipcacheSet) {
@@ -110,8 +121,14 @@ export class PinnedMaps implements Disposable {
       this.ipcache.set(cidr, { identity: u32s(v.identity), cidrIdentity: u32s(v.cidrIdentity), ifindex: v.pod ? (this.ifindexByPod.get(v.pod) ?? 0) : 0 });
     }
     const key = (e: LivePolicyEntry) => ({ endpointId: e.endpointId, peer: e.peer, port: e.port, proto: e.proto, dirGen: e.dir | (e.generation << 1) });
-    this.policy.setMany(ops.policySet.map((e) => [key(e), { policyId: e.policyId }] as const));
-    this.policy.deleteMany(ops.policyDelete.map(key));
+    const rangeKey = (e: LivePolicyEntry) => ({ ...key(e), prefixlen: RANGE_KEY_FIXED_BITS + e.portBits });
+    // Policy deletions first: in the write step they are stale idle entries, and freeing them keeps
+    // the maps' peak use at what the planner checked against their capacity.
+    this.policy.deleteMany(ops.policyDelete.filter((e) => !isRangeEntry(e)).map(key));
+    // LPM tries have no batch operations: one by one (an endPort range is at most 30 blocks).
+    for (const e of ops.policyDelete) if (isRangeEntry(e)) this.portRanges.delete(rangeKey(e));
+    this.policy.setMany(ops.policySet.filter((e) => !isRangeEntry(e)).map((e) => [key(e), { policyId: e.policyId }] as const));
+    for (const e of ops.policySet) if (isRangeEntry(e)) this.portRanges.set(rangeKey(e), { policyId: e.policyId });
     for (const cidr of ops.ipcacheDelete) this.ipcache.delete(cidr);
     this.endpoints.deleteMany(ops.endpointsDelete.flatMap((pod) => (this.ifindexByPod.has(pod) ? [this.ifindexByPod.get(pod)!] : [])));
   }
@@ -132,7 +149,7 @@ export class PinnedMaps implements Disposable {
   }
 
   close(): void {
-    for (const m of [this.endpoints, this.ipcache, this.policy, this.config, this.counters]) m.close();
+    for (const m of [this.endpoints, this.ipcache, this.policy, this.portRanges, this.config, this.counters]) m.close();
   }
 
   [Symbol.dispose](): void {

@@ -6,7 +6,7 @@
  * clang) fails when they are stale. Regenerate after changing a map's
  * types in the C:
  *
- *   npx vitest run -u examples/pod-firewall/src/datapath/bindings.test.ts
+ *   npx vitest run examples/pod-firewall/src/datapath/bindings.test.ts -u
  */
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { codecFromBtf, decode, encode, generateBindings, type Codec } from '@tsb
 import { parseCollectionSpec } from '@tsbpf/object';
 import { mapCodecs } from './bindings.js';
 import { REASONS } from './layout.js';
+import { POLICY_MAP_CAPACITY, PORT_RANGE_MAP_CAPACITY } from '../policy/compile.js';
 import { describeNeeds, hasCommand } from '../../../../test/support/env.js';
 
 const source = fileURLToPath(new URL('../../bpf/firewall.bpf.c', import.meta.url));
@@ -25,7 +26,7 @@ describeNeeds([hasCommand('clang')], 'the datapath bindings', () => {
     const text = generateBindings(parseCollectionSpec(object), {
       source: 'firewall.bpf.o',
       memberNames: 'camel',
-      typedefs: { ipv4_addr: 'ipv4' },
+      typedefs: { ipv4_addr: 'ipv4', port_be: 'be16' },
     });
     await expect(text).toMatchFileSnapshot('./bindings.ts');
   });
@@ -40,7 +41,7 @@ describeNeeds([hasCommand('clang')], 'the datapath bindings', () => {
         ['value', m.btfValueTypeId],
       ] as const) {
         if (role === 'key' && name === 'ipcache') continue; // CIDR text: no BTF type says so
-        const fromBtf = codecFromBtf(spec.btf!, id, { memberNames: 'camel', typedefs: { ipv4_addr: 'ipv4' } });
+        const fromBtf = codecFromBtf(spec.btf!, id, { memberNames: 'camel', typedefs: { ipv4_addr: 'ipv4', port_be: 'be16' } });
         const bytes = Uint8Array.from({ length: fromBtf.size }, (_, i) => (i * 37 + 11) & 0xff);
         const value = decode(fromBtf, bytes);
         expect(decode(codecs[role], bytes)).toEqual(value);
@@ -62,5 +63,12 @@ describeNeeds([hasCommand('clang')], 'the datapath bindings', () => {
           .replace(/_/g, '-'),
       ),
     );
+  });
+
+  it("the capacities the planner checks are the maps' max_entries", async () => {
+    const { object } = await compile({ source });
+    const maps = parseCollectionSpec(object).maps;
+    expect(maps.policy!.maxEntries).toBe(POLICY_MAP_CAPACITY);
+    expect(maps.port_ranges!.maxEntries).toBe(PORT_RANGE_MAP_CAPACITY);
   });
 });

@@ -18,6 +18,7 @@ import {
   type Protocol,
 } from './model.js';
 import { CompileError } from './errors.js';
+import { portBlocks } from './port-blocks.js';
 import { matchesSelector } from './selector.js';
 
 export const DIR_EGRESS = 0;
@@ -25,7 +26,24 @@ export const DIR_INGRESS = 1;
 export type Direction = typeof DIR_EGRESS | typeof DIR_INGRESS;
 export const EP_ENFORCE_INGRESS = 1;
 export const EP_ENFORCE_EGRESS = 2;
+/** The endpoint's ingress (egress) policy has entries in the datapath's port-range trie. */
+export const EP_RANGES_INGRESS = 4;
+export const EP_RANGES_EGRESS = 8;
+/** The endpoint's egress policy has per-pod entries (named ports, which resolve on each destination pod). */
+export const EP_NAMED_EGRESS = 16;
+/** Which wildcard entries the endpoint's policy has, by direction: the datapath skips lookups of kinds it lacks. */
+export const EP_PORT_ANY_INGRESS = 32;
+export const EP_PORT_ANY_EGRESS = 64;
+export const EP_PROTO_ANY_INGRESS = 128;
+export const EP_PROTO_ANY_EGRESS = 256;
+export const EP_PEER_ANY_INGRESS = 512;
+export const EP_PEER_ANY_EGRESS = 1024;
 export const PEER_ANY = 0;
+/** A peer that is one pod, by endpoint id (bpf: PEER_POD_FLAG); only named egress ports use it. */
+export const PEER_POD_FLAG = 2 ** 25;
+/** The datapath maps' sizes (bpf/firewall.bpf.c; bindings.test.ts holds them to it). */
+export const POLICY_MAP_CAPACITY = 131072;
+export const PORT_RANGE_MAP_CAPACITY = 65536;
 /** Cilium's reserved identity for addresses outside the cluster. */
 export const IDENTITY_WORLD = 2;
 /** Label identities start here, as Cilium's cluster-allocated ones. */
@@ -51,6 +69,8 @@ export interface EndpointEntry {
   readonly endpointId: number;
   readonly identity: number;
   readonly flags: number;
+  /** The pod's address, dotted quad: the only source address allowed to leave it. */
+  readonly ip: string;
 }
 
 export interface IpcacheEntry {
@@ -64,6 +84,11 @@ export interface PolicyEntry {
   readonly endpointId: number;
   readonly peer: number;
   readonly port: number;
+  /**
+   * Leading bits of `port` that must match: 16, exactly `port`; 0, any port (`port` 0); in between,
+   * an aligned block of 2^(16 - portBits) ports from `port` on (the datapath's `port_ranges` trie).
+   */
+  readonly portBits: number;
   /** IP protocol number; 0: any. */
   readonly proto: number;
   readonly dir: Direction;
@@ -78,9 +103,14 @@ export interface CompiledState {
   readonly ipcache: ReadonlyMap<string, IpcacheEntry>;
   /** `policyEntryKey` → entry. */
   readonly policy: ReadonlyMap<string, PolicyEntry>;
+  /** 'ns/name' → how many entries the policy asked for (before merging with others): capacity errors name them. */
+  readonly entriesByPolicy: ReadonlyMap<string, number>;
 }
 
-export const policyEntryKey = (e: Omit<PolicyEntry, 'policyId'>) => `${e.endpointId}/${e.peer}/${e.dir}/${e.proto}/${e.port}`;
+export const policyEntryKey = (e: Omit<PolicyEntry, 'policyId'>) => `${e.endpointId}/${e.peer}/${e.dir}/${e.proto}/${e.port}/${e.portBits}`;
+
+/** An entry of the `port_ranges` trie (an endPort block), not of the `policy` hash. */
+export const isRangeEntry = (e: Pick<PolicyEntry, 'portBits'>) => e.portBits > 0 && e.portBits < 16;
 
 /** What makes two pods the same security identity: their labels and their namespace's. */
 export function labelSetKey(cluster: Cluster, pod: Pod): string {
@@ -133,32 +163,39 @@ export function allocate(prev: Allocations, cluster: Cluster, policies: readonly
   };
 }
 
-interface Target {
-  readonly identity: number;
-  /** The peer pod, when the target is one (named ports resolve on it for egress). */
-  readonly pod?: Pod;
-}
-
 interface PortSpec {
   readonly proto: number;
   readonly port: number;
+  readonly portBits: number;
 }
 
-/** Port entries of a rule against a destination pod (undefined: not a pod, so named ports match nothing). */
-function portSpecs(ports: readonly NetworkPolicyPort[] | undefined, destination: Pod | undefined): PortSpec[] {
-  if (!ports || ports.length === 0) return [{ proto: 0, port: 0 }];
+/**
+ * The numbered part of a rule's ports: one spec per port, protocol or aligned block of a range
+ * (named ports are left to `namedPortSpecs`). No ports at all: everything.
+ */
+function numberedPortSpecs(ports: readonly NetworkPolicyPort[] | undefined): PortSpec[] {
+  if (!ports || ports.length === 0) return [{ proto: 0, port: 0, portBits: 0 }];
   const out: PortSpec[] = [];
   for (const p of ports) {
+    const proto = PROTOCOL_NUMBERS[p.protocol ?? 'TCP'];
+    if (p.port === undefined) out.push({ proto, port: 0, portBits: 0 });
+    else if (typeof p.port === 'string') continue;
+    else if (p.endPort === undefined) out.push({ proto, port: p.port, portBits: 16 });
+    // Port 0 is no destination port; 1-65535 is every port.
+    else if (p.port <= 1 && p.endPort >= 65535) out.push({ proto, port: 0, portBits: 0 });
+    else for (const b of portBlocks(p.port, p.endPort)) out.push({ proto, port: b.port, portBits: b.bits });
+  }
+  return out;
+}
+
+/** A rule's named ports as the numbers `destination`'s containers give those names (for their protocols). */
+function namedPortSpecs(ports: readonly NetworkPolicyPort[] | undefined, destination: Pod): PortSpec[] {
+  const out: PortSpec[] = [];
+  for (const p of ports ?? []) {
+    if (typeof p.port !== 'string') continue;
     const protocol = p.protocol ?? 'TCP';
-    const proto = PROTOCOL_NUMBERS[protocol];
-    if (p.port === undefined) out.push({ proto, port: 0 });
-    else if (typeof p.port === 'string') {
-      // A named port means the number the destination's container gives that name, for that protocol.
-      const named = destination?.ports.find((c) => c.name === p.port && c.protocol === protocol);
-      if (named) out.push({ proto, port: named.port });
-    } else if (p.endPort === undefined) out.push({ proto, port: p.port });
-    else if (p.port <= 1 && p.endPort >= 65535) out.push({ proto, port: 0 });
-    else for (let port = p.port; port <= p.endPort; port++) out.push({ proto, port });
+    const named = destination.ports.find((c) => c.name === p.port && c.protocol === protocol);
+    if (named) out.push({ proto: PROTOCOL_NUMBERS[protocol], port: named.port, portBits: 16 });
   }
   return out;
 }
@@ -192,24 +229,21 @@ export function compile(
     ipcache.set(`${pod.ip}/32`, { identity: identityOf(pod), cidrIdentity: within ? cidrIdentity(within) : 0, pod: podKey(pod) });
   }
 
-  const peersOf = (policy: NetworkPolicy, peers: readonly NetworkPolicyPeer[] | undefined, named: boolean): Target[] => {
-    if (!peers || peers.length === 0) {
-      // Any peer; a named port needs to know which pod it is, so pods are also listed one by one.
-      return [{ identity: PEER_ANY }, ...(named ? cluster.pods.map((pod) => ({ identity: identityOf(pod), pod })) : [])];
-    }
-    const out: Target[] = [];
+  // The identities a rule's peers stand for, and the pods among them (egress named ports resolve on each).
+  const peersOf = (policy: NetworkPolicy, peers: readonly NetworkPolicyPeer[] | undefined): { identities: number[]; pods: Pod[] } => {
+    if (!peers || peers.length === 0) return { identities: [PEER_ANY], pods: [...cluster.pods] };
+    const identities: number[] = [];
+    const pods = new Set<Pod>();
     for (const peer of peers) {
       if (peer.ipBlock) {
         const block = parsePrefix(peer.ipBlock.cidr);
         const except = (peer.ipBlock.except ?? []).map(parsePrefix);
         const inBlock = (p: Prefix) => prefixWithin(p, block) && !except.some((e) => prefixWithin(p, e));
         // An address is in the block iff its most specific prefix is: every boundary is a prefix.
-        for (const p of prefixes) if (inBlock(p)) out.push({ identity: cidrIdentity(p) });
-        if (named) {
-          for (const pod of cluster.pods) {
-            const within = longestMatch(prefixes, parseIpv4(pod.ip));
-            if (within && inBlock(within)) out.push({ identity: cidrIdentity(within), pod });
-          }
+        for (const p of prefixes) if (inBlock(p)) identities.push(cidrIdentity(p));
+        for (const pod of cluster.pods) {
+          const within = longestMatch(prefixes, parseIpv4(pod.ip));
+          if (within && inBlock(within)) pods.add(pod);
         }
         continue;
       }
@@ -217,50 +251,76 @@ export function compile(
         const nsOk = peer.namespaceSelector
           ? matchesSelector(peer.namespaceSelector, nsLabels.get(pod.namespace) ?? {})
           : pod.namespace === policy.metadata.namespace;
-        if (nsOk && matchesSelector(peer.podSelector ?? {}, pod.labels)) out.push({ identity: identityOf(pod), pod });
+        if (nsOk && matchesSelector(peer.podSelector ?? {}, pod.labels)) {
+          identities.push(identityOf(pod));
+          pods.add(pod);
+        }
       }
     }
-    return out;
+    return { identities, pods: [...pods] };
   };
 
   const endpoints = new Map<string, EndpointEntry>();
   const policy = new Map<string, PolicyEntry>();
-  const add = (e: PolicyEntry) => {
+  const entriesByPolicy = new Map<string, number>();
+  const add = (e: PolicyEntry, name: string) => {
+    entriesByPolicy.set(name, (entriesByPolicy.get(name) ?? 0) + 1);
     const k = policyEntryKey(e);
     const had = policy.get(k);
     if (!had || had.policyId > e.policyId) policy.set(k, e);
+  };
+  // The kinds of entries an endpoint has, by direction: the datapath looks up only those.
+  const flagFor = (e: PolicyEntry) => {
+    if (e.peer >= PEER_POD_FLAG) return EP_NAMED_EGRESS;
+    const ingress = e.dir === DIR_INGRESS;
+    let f = 0;
+    if (isRangeEntry(e)) f |= ingress ? EP_RANGES_INGRESS : EP_RANGES_EGRESS;
+    else if (e.proto === 0) f |= ingress ? EP_PROTO_ANY_INGRESS : EP_PROTO_ANY_EGRESS;
+    else if (e.port === 0) f |= ingress ? EP_PORT_ANY_INGRESS : EP_PORT_ANY_EGRESS;
+    if (e.peer === PEER_ANY) f |= ingress ? EP_PEER_ANY_INGRESS : EP_PEER_ANY_EGRESS;
+    return f;
   };
   for (const pod of cluster.pods) {
     const endpointId = need(alloc.endpoints, podKey(pod), 'endpoint id');
     const selecting = policies.filter((p) => p.metadata.namespace === pod.namespace && matchesSelector(p.spec.podSelector, pod.labels));
     let flags = 0;
+    const entry = (name: string, e: Omit<PolicyEntry, 'endpointId'>) => {
+      const full = { endpointId, ...e };
+      flags |= flagFor(full);
+      add(full, name);
+    };
     for (const p of selecting) {
       const types = effectivePolicyTypes(p);
       const policyId = need(alloc.policies, policyKey(p), 'policy id');
+      const name = policyKey(p);
       if (types.includes('Ingress')) {
         flags |= EP_ENFORCE_INGRESS;
         for (const rule of p.spec.ingress ?? []) {
-          // Ingress: the destination is this pod, so named ports resolve here.
-          const ports = portSpecs(rule.ports, pod);
-          for (const t of peersOf(p, rule.from, false)) {
-            for (const s of ports) add({ endpointId, peer: t.identity, port: s.port, proto: s.proto, dir: DIR_INGRESS, policyId });
+          // Ingress: the destination is this pod, so named ports resolve here, for every peer.
+          const ports = [...numberedPortSpecs(rule.ports), ...namedPortSpecs(rule.ports, pod)];
+          for (const peer of peersOf(p, rule.from).identities) {
+            for (const s of ports) entry(name, { peer, ...s, dir: DIR_INGRESS, policyId });
           }
         }
       }
       if (types.includes('Egress')) {
         flags |= EP_ENFORCE_EGRESS;
         for (const rule of p.spec.egress ?? []) {
-          const named = (rule.ports ?? []).some((x) => typeof x.port === 'string');
-          for (const t of peersOf(p, rule.to, named)) {
-            // Egress: the destination is the peer; an anonymous target only takes the numbered ports.
-            for (const s of portSpecs(rule.ports, t.pod)) {
-              add({ endpointId, peer: t.identity, port: s.port, proto: s.proto, dir: DIR_EGRESS, policyId });
-            }
+          const peers = peersOf(p, rule.to);
+          for (const peer of peers.identities) {
+            for (const s of numberedPortSpecs(rule.ports)) entry(name, { peer, ...s, dir: DIR_EGRESS, policyId });
+          }
+          // Egress named ports: the number each destination pod gives the name, for that pod alone
+          // (pods sharing labels, or an ipBlock, may give one name different numbers).
+          if (!(rule.ports ?? []).some((x) => typeof x.port === 'string')) continue;
+          for (const target of peers.pods) {
+            const peer = PEER_POD_FLAG + need(alloc.endpoints, podKey(target), 'endpoint id');
+            for (const s of namedPortSpecs(rule.ports, target)) entry(name, { peer, ...s, dir: DIR_EGRESS, policyId });
           }
         }
       }
     }
-    endpoints.set(podKey(pod), { endpointId, identity: identityOf(pod), flags });
+    endpoints.set(podKey(pod), { endpointId, identity: identityOf(pod), flags, ip: pod.ip });
   }
-  return { endpoints, ipcache, policy };
+  return { endpoints, ipcache, policy, entriesByPolicy };
 }

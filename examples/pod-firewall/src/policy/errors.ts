@@ -36,7 +36,9 @@ export class PolicyError extends TsbpfError<PolicyErrorCode> {
   }
 }
 
-export type CompileErrorCode = 'NOT_ALLOCATED'; // the Allocations given to compile lack a number the cluster or a policy needs
+export type CompileErrorCode =
+  | 'NOT_ALLOCATED' // the Allocations given to compile lack a number the cluster or a policy needs
+  | 'CAPACITY_EXCEEDED'; // the compiled policies do not fit the datapath's maps (nothing was changed)
 
 export class CompileError extends TsbpfError<CompileErrorCode> {
   override readonly name = 'CompileError';

@@ -1,5 +1,6 @@
 import { parsePrefix, prefixWithin } from './cidr.js';
-import { IDENTITY_WORLD, policyEntryKey, type CompiledState, type PolicyEntry } from './compile.js';
+import { IDENTITY_WORLD, isRangeEntry, policyEntryKey, POLICY_MAP_CAPACITY, PORT_RANGE_MAP_CAPACITY, type CompiledState, type PolicyEntry } from './compile.js';
+import { CompileError } from './errors.js';
 
 /**
  * How the maps move from one policy state to the next without a window.
@@ -26,6 +27,8 @@ export type PerGeneration = readonly [number, number];
 
 export interface LiveEndpoint {
   readonly endpointId: number;
+  /** The pod's address (not per generation: a pod keeps its address). */
+  readonly ip: string;
   readonly identity: PerGeneration;
   readonly flags: PerGeneration;
 }
@@ -78,7 +81,8 @@ const at = (x: PerGeneration, gen: Generation) => x[gen];
 /** A state with both generations equal to `state` (the first install). */
 export function initialLive(state: CompiledState, generation: Generation = 0): LiveState {
   const live: LiveState = { generation, endpoints: new Map(), ipcache: new Map(), policy: new Map() };
-  for (const [k, e] of state.endpoints) live.endpoints.set(k, { endpointId: e.endpointId, identity: [e.identity, e.identity], flags: [e.flags, e.flags] });
+  for (const [k, e] of state.endpoints)
+    live.endpoints.set(k, { endpointId: e.endpointId, ip: e.ip, identity: [e.identity, e.identity], flags: [e.flags, e.flags] });
   for (const [k, e] of state.ipcache) {
     live.ipcache.set(k, { identity: [e.identity, e.identity], cidrIdentity: [e.cidrIdentity, e.cidrIdentity], ...(e.pod ? { pod: e.pod } : {}) });
   }
@@ -101,9 +105,48 @@ function containing<T>(entries: ReadonlyMap<string, T>, key: string): T | undefi
   return best?.value;
 }
 
-export function planUpdate(live: LiveState, next: CompiledState): UpdatePlan {
+/** How many entries the datapath's policy maps hold (their max_entries). */
+export interface PolicyCapacity {
+  /** The `policy` hash: exact ports, protocols, wildcards, named ports. */
+  readonly policy: number;
+  /** The `port_ranges` trie: endPort blocks. */
+  readonly portRanges: number;
+}
+
+export const datapathCapacity: PolicyCapacity = { policy: POLICY_MAP_CAPACITY, portRanges: PORT_RANGE_MAP_CAPACITY };
+
+/**
+ * Refuses, before anything is written, a next state that does not fit beside the live one (the
+ * idle generation is written while the live one still holds its entries). The error names the
+ * policies that ask for the most entries, and the capacity.
+ */
+function checkCapacity(live: LiveState, next: CompiledState, capacity: PolicyCapacity): void {
+  // One pass each (this runs on every update, over every entry).
+  const kept = { hash: 0, ranges: 0 };
+  for (const e of live.policy.values()) if (e.generation === live.generation) kept[isRangeEntry(e) ? 'ranges' : 'hash']++;
+  const wanted = { hash: 0, ranges: 0 };
+  for (const e of next.policy.values()) wanted[isRangeEntry(e) ? 'ranges' : 'hash']++;
+  const over = (
+    [
+      ['policy', kept.hash, wanted.hash, capacity.policy],
+      ['port_ranges', kept.ranges, wanted.ranges, capacity.portRanges],
+    ] as const
+  ).find(([, k, w, cap]) => k + w > cap);
+  if (!over) return;
+  const [map, k, w, cap] = over;
+  const biggest = [...next.entriesByPolicy].sort((a, b) => b[1] - a[1]).slice(0, 3);
+  const names = biggest.map(([name, n]) => `${name} (${n.toLocaleString('en-US')} entries)`).join(', ');
+  throw new CompileError(
+    'CAPACITY_EXCEEDED',
+    `the policies need ${w.toLocaleString('en-US')} entries in the datapath's ${map} map, which holds ${cap.toLocaleString('en-US')} ` +
+      `(${k.toLocaleString('en-US')} in use by the live policy until the update completes); the largest: ${names}. Nothing was changed`,
+  );
+}
+
+export function planUpdate(live: LiveState, next: CompiledState, capacity: PolicyCapacity = datapathCapacity): UpdatePlan {
   const gen = live.generation;
   const idle: Generation = gen === 0 ? 1 : 0;
+  checkCapacity(live, next, capacity);
 
   const endpointsSet: [string, LiveEndpoint][] = [];
   for (const [k, e] of next.endpoints) {
@@ -113,6 +156,7 @@ export function planUpdate(live: LiveState, next: CompiledState): UpdatePlan {
       k,
       {
         endpointId: e.endpointId,
+        ip: e.ip,
         identity: pair(idle, e.identity, had ? at(had.identity, gen) : e.identity),
         flags: pair(idle, e.flags, had ? at(had.flags, gen) : 0),
       },
@@ -160,12 +204,17 @@ export function planUpdate(live: LiveState, next: CompiledState): UpdatePlan {
   };
 }
 
-/** Applies operations to a tracked state in the controller's order: sets, then deletes. */
+/**
+ * Applies operations to a tracked state in the controller's order: sets, then deletes, except that
+ * policy entries are deleted before policy entries are set (in the write step those deletions are
+ * stale entries of the idle generation, which no flow sees; freeing them first keeps the maps'
+ * peak use at what `checkCapacity` counted).
+ */
 export function applyOps(state: LiveState, ops: MapOps): void {
   for (const [k, v] of ops.endpointsSet) state.endpoints.set(k, v);
   for (const [k, v] of ops.ipcacheSet) state.ipcache.set(k, v);
-  for (const e of ops.policySet) state.policy.set(livePolicyKey(e), e);
   for (const e of ops.policyDelete) state.policy.delete(livePolicyKey(e));
+  for (const e of ops.policySet) state.policy.set(livePolicyKey(e), e);
   for (const k of ops.ipcacheDelete) state.ipcache.delete(k);
   for (const k of ops.endpointsDelete) state.endpoints.delete(k);
 }
