@@ -117,7 +117,7 @@ export interface HeldoutScenario extends Scenario {
    * requires at least one difference (and fails when there is none, so the
    * mark gets removed with the fix).
    */
-  readonly known?: `issue 15: ${string}`;
+  readonly known?: `issue ${number}: ${string}`;
   /** With `known`: the only kinds of cell allowed to differ (default: any), so a mark cannot hide other regressions. */
   readonly knownIn?: readonly CellKind[];
 }
