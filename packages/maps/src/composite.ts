@@ -22,6 +22,9 @@ export interface PlacedField {
   readonly inline?: boolean;
 }
 
+/** Structs of more members than this (BTF allows 65,535) are coded by loops: a generated coder would pass each codec as a parameter. */
+const MAX_GENERATED_MEMBERS = 4096;
+
 /**
  * A struct at explicit offsets, `size` bytes. Encoding zero-fills the whole
  * struct first, so padding is always zero (the kernel compares keys byte for
@@ -72,7 +75,7 @@ export function structAt<T extends object>(name: string, size: number, align: nu
  * which structs with inline members keep.
  */
 function compileEncoder(name: string, size: number, fields: readonly PlacedField[]): Codec<unknown>['encode'] | undefined {
-  if (fields.some((f) => f.inline)) return undefined;
+  if (fields.length > MAX_GENERATED_MEMBERS || fields.some((f) => f.inline)) return undefined;
   const wordy = fields.some((f) => wordOf(f) !== undefined);
   const lines = fields.map((f, i) => {
     const key = JSON.stringify(f.name);
@@ -170,7 +173,7 @@ function zero(view: DataView, offset: number, size: number): void {
  * Member names are emitted as JSON string literals, so any name is safe.
  */
 function compileDecoder<T>(size: number, fields: readonly PlacedField[]): (view: DataView, offset: number) => T {
-  if (fields.some((f) => f.inline)) {
+  if (fields.length > MAX_GENERATED_MEMBERS || fields.some((f) => f.inline)) {
     return (view, offset) => {
       const out: Record<string, unknown> = {};
       for (const f of fields) {
