@@ -1,10 +1,31 @@
 /**
- * How much work a codec plan stands for: the bytes its codec reads and
+ * How much work a codec plan stands for (and the scalar sizes it is weighed by): the bytes its codec reads and
  * writes, and the check that refuses a plan whose codec would do far more
  * work than its bytes justify (see checkWork).
  */
-import { SCALAR_SIZES, type CodecPlan } from './codec-plan.js';
+import type { CodecPlan } from './codec-plan.js';
 import { CodecError } from './errors.js';
+
+/** The built-in codecs a plan names (exported by @tsbpf/maps under these names), with their sizes. */
+export const SCALAR_SIZES = {
+  u8: 1,
+  i8: 1,
+  u16: 2,
+  i16: 2,
+  u32: 4,
+  i32: 4,
+  u64: 8,
+  i64: 8,
+  u64AsNumber: 8,
+  i64AsNumber: 8,
+  bool: 1,
+  f32: 4,
+  f64: 8,
+  be16: 2,
+  be32: 4,
+  ipv4: 4,
+  ipv6: 16,
+} as const;
 
 /** The most members, elements and enumerators a plan may spell out (a tree, shared types counted at each use). */
 export const MAX_PLAN_NODES = 1 << 17;
@@ -39,7 +60,7 @@ export function planSize(plan: CodecPlan): number {
  * writes), or a decode building more values than 64 a byte (unions overlay
  * their members, and an empty struct takes no bytes at all).
  */
-function checkWork(root: CodecPlan): void {
+export function checkWork(root: CodecPlan): void {
   const nodes = new Map<CodecPlan, number>();
   const values = new Map<CodecPlan, number>();
   const weigh = (plan: CodecPlan): [number, number] => {

@@ -5,29 +5,10 @@
  * writes it out as source, and derives the TypeScript types from it).
  */
 import type { Btf, BtfMember, BtfType } from '@tsbpf/object';
-import { checkWork, planSize } from './codec-plan-work.js';
+import { SCALAR_SIZES, checkWork, planSize } from './codec-plan-work.js';
 import { CodecError } from './errors.js';
 
-/** The built-in codecs a plan names (exported by @tsbpf/maps under these names), with their sizes. */
-export const SCALAR_SIZES = {
-  u8: 1,
-  i8: 1,
-  u16: 2,
-  i16: 2,
-  u32: 4,
-  i32: 4,
-  u64: 8,
-  i64: 8,
-  u64AsNumber: 8,
-  i64AsNumber: 8,
-  bool: 1,
-  f32: 4,
-  f64: 8,
-  be16: 2,
-  be32: 4,
-  ipv4: 4,
-  ipv6: 16,
-} as const;
+export { SCALAR_SIZES };
 
 export type ScalarName = keyof typeof SCALAR_SIZES;
 
@@ -206,16 +187,11 @@ class Planner {
         if (elem.kind === 'int' && elem.size === 1 && (elem.encoding & 2 || elem.name === 'char')) return { kind: 'cstring', id: t.id, size: t.nelems };
         return { kind: 'array', id: t.id, element: this.plan(t.type, depth + 1), length: t.nelems };
       }
-      case 'struct':
-        return {
-          kind: 'struct',
-          id: t.id,
-          name: `struct ${t.name || '(anon)'}`,
-          cName: t.name,
-          size: t.size,
-          align: this.align(t.id),
-          fields: this.fields(t, depth),
-        };
+      case 'struct': {
+        // Fields first: a type nested too deep fails there, before alignof walks it.
+        const fields = this.fields(t, depth);
+        return { kind: 'struct', id: t.id, name: `struct ${t.name || '(anon)'}`, cName: t.name, size: t.size, align: this.align(t.id), fields };
+      }
       case 'union':
         return this.computeUnion(t, depth);
       default:
@@ -267,10 +243,12 @@ class Planner {
   private fields(t: Aggregate, depth: number): PlanField[] {
     return this.once(this.fieldLists, t.id, depth, () => {
       const out: PlanField[] = [];
-      for (const m of t.members) out.push(...this.memberFields(t, m, depth));
-      const names = out.filter((f) => f.name !== '').map((f) => f.name);
-      const twice = names.find((n, i) => names.indexOf(n) !== i);
-      if (twice !== undefined) throw new CodecError('CODEC_LAYOUT', `${t.kind} ${t.name || '(anon)'}: two members named ${twice}`);
+      for (const m of t.members) for (const f of this.memberFields(t, m, depth)) out.push(f);
+      const names = new Set<string>();
+      for (const { name } of out) {
+        if (name !== '' && names.has(name)) throw new CodecError('CODEC_LAYOUT', `${t.kind} ${t.name || '(anon)'}: two members named ${name}`);
+        names.add(name);
+      }
       return out;
     });
   }
@@ -321,16 +299,9 @@ class Planner {
   }
 
   private computeUnion(t: Union, depth: number): UnionPlan {
-    return {
-      kind: 'union',
-      id: t.id,
-      name: `union ${t.name || '(anon)'}`,
-      cName: t.name,
-      size: t.size,
-      align: this.align(t.id),
-      fields: this.fields(t, depth),
-      members: this.unionMembers(t, depth),
-    };
+    const fields = this.fields(t, depth);
+    const members = this.unionMembers(t, depth);
+    return { kind: 'union', id: t.id, name: `union ${t.name || '(anon)'}`, cName: t.name, size: t.size, align: this.align(t.id), fields, members };
   }
 
   /**
