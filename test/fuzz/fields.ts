@@ -192,6 +192,23 @@ export function btfExtFields(bytes: Uint8Array, base: number, length: number, li
   return out;
 }
 
+/** A copy of the contents of the section named `name` of a 64-bit ELF object, if it has one. */
+export function elfSection(bytes: Uint8Array, name: string): Uint8Array | undefined {
+  if (bytes.length < 64 || bytes[0] !== 0x7f || bytes[4] !== 2) return undefined;
+  const r = reader(bytes, bytes[5] === 1);
+  const shoff = r.u64(40);
+  const shnum = r.u16(60);
+  if (shoff + 64 * shnum > bytes.length || r.u16(62) >= shnum) return undefined;
+  const shstr = r.u64(shoff + 64 * r.u16(62) + 24);
+  for (let i = 0; i < shnum; i++) {
+    const h = shoff + 64 * i;
+    const offset = r.u64(h + 24);
+    const size = r.u64(h + 32);
+    if (cstr(bytes, shstr + r.u32(h)) === name && offset + size <= bytes.length) return bytes.slice(offset, offset + size);
+  }
+  return undefined;
+}
+
 /** Every field of a BPF ELF object worth corrupting. */
 export function elfFields(bytes: Uint8Array): Field[] {
   if (bytes.length < 64 || bytes[0] !== 0x7f || bytes[4] !== 2) return [];
