@@ -38,7 +38,7 @@ export function peerObjects(): string[] {
   );
 }
 
-/** The first `count` types of raw BTF, with the whole string section: a blob of real kernel types, small enough to mutate. */
+/** The first `count` types of raw BTF, with the strings they name: a blob of real kernel types, small enough to mutate. */
 export function firstTypes(raw: Uint8Array, count: number): Uint8Array {
   const { little, records } = btfRecords(raw);
   const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -46,15 +46,27 @@ export function firstTypes(raw: Uint8Array, count: number): Uint8Array {
   const typeOff = v.getUint32(8, little);
   const strOff = v.getUint32(16, little);
   const strLen = v.getUint32(20, little);
-  const end = records[Math.min(count, records.length) - 1]?.end ?? 0;
-  const types = raw.subarray(hdrLen + typeOff, hdrLen + typeOff + end);
-  const strings = raw.subarray(hdrLen + strOff, hdrLen + strOff + strLen);
+  const kept = records.slice(0, count);
+  // Offsets in records are the blob's own.
+  const types = raw.subarray(hdrLen + typeOff, kept.at(-1)?.end ?? hdrLen + typeOff);
+  // The strings up to the last one these types name (the rest would only make every case slower).
+  let last = 0;
+  for (const rec of kept) for (const at of rec.names) last = Math.max(last, v.getUint32(at, little));
+  const all = raw.subarray(hdrLen + strOff, hdrLen + strOff + strLen);
+  const nul = all.indexOf(0, last);
+  const strings = all.subarray(0, nul < 0 ? all.length : nul + 1);
   const out = new Uint8Array(24 + types.length + strings.length);
   out.set(raw.subarray(0, 4));
   const w = new DataView(out.buffer);
   [24, 0, types.length, types.length, strings.length].forEach((x, i) => w.setUint32(4 + 4 * i, x, little));
   out.set(types, 24);
   out.set(strings, 24 + types.length);
+  // References to the types left out point at the first int instead, so that the blob stands alone.
+  const int = kept.find((r) => r.kind === 'int')?.id ?? 0;
+  const refs = /type reference|member type|param type|array type|array index type|datasec var type/;
+  for (const f of btfFields(out)) {
+    if (refs.test(f.label) && w.getUint32(f.at, little) > kept.length) w.setUint32(f.at, int, little);
+  }
   return out;
 }
 
