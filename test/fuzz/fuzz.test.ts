@@ -17,6 +17,7 @@ import { runCli } from '../support/cli.js';
 import { fuzz, makeCase, runCase, type FuzzCase } from './harness.js';
 import { hostileInputs } from './hostile.js';
 import { seeds } from './inputs.js';
+import { FINDINGS, findingCase } from './regressions.js';
 import { weighCases } from './memory.js';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 0x21f022;
@@ -46,6 +47,10 @@ describe(`fuzz (seed ${SEED})`, () => {
     const c = makeCase(SEED, ONE_CASE!);
     process.stderr.write(`case ${ONE_CASE}: ${c.label} (${c.bytes.length} bytes)\n`);
     expect(runCase(c)).toBeUndefined();
+  });
+
+  it('every finding of the fuzzer, kept as a fixed input: typed errors only, within budget', () => {
+    expect(FINDINGS.flatMap((f) => runCase(findingCase(f)) ?? [])).toEqual([]);
   });
 
   it('every generated hostile input (regressions kept as fixed inputs): typed errors only, within budget', () => {
@@ -79,13 +84,13 @@ describe(`fuzz (seed ${SEED})`, () => {
 
     it('never prints an internal error for a hostile or mutated input', async () => {
       const small = hostileInputs().filter((h) => h.bytes.length < 256 << 10);
-      const cases: FuzzCase[] = [...small.map((h) => ({ label: h.name, kind: h.kind, bytes: h.bytes }))];
-      for (let i = 0; cases.length < small.length + 120; i++) cases.push(makeCase(SEED ^ 0xc11, i));
+      const cases: FuzzCase[] = [...small.map((h) => ({ label: h.name, kind: h.kind, bytes: h.bytes })), ...FINDINGS.map(findingCase)];
+      for (let i = 0; cases.length < small.length + FINDINGS.length + 120; i++) cases.push(makeCase(SEED ^ 0xc11, i));
       const internal: string[] = [];
       let ran = 0;
       const end = performance.now() + Math.max(15, SECONDS / 2) * 1000;
       for (const [i, c] of cases.entries()) {
-        if (performance.now() > end && i >= small.length) break;
+        if (performance.now() > end && i >= small.length + FINDINGS.length) break;
         const file = join(dir, `case-${i}.${c.kind === 'btf' ? 'btf' : 'o'}`);
         writeFileSync(file, c.bytes);
         for (const command of c.kind === 'btf' ? commands.filter((x) => x[0] === 'btf') : commands) {
@@ -103,7 +108,7 @@ describe(`fuzz (seed ${SEED})`, () => {
   });
 
   it('every case within its memory budget, in a child process with a capped heap', async () => {
-    const cases: FuzzCase[] = hostileInputs().map((h) => ({ label: h.name, kind: h.kind, bytes: h.bytes }));
+    const cases: FuzzCase[] = [...hostileInputs().map((h) => ({ label: h.name, kind: h.kind, bytes: h.bytes })), ...FINDINGS.map(findingCase)];
     for (let i = 0; i < 150; i++) cases.push(makeCase(SEED ^ 0x3e3, i));
     const run = await weighCases(cases);
     expect(run.died).toBeUndefined();

@@ -50,6 +50,15 @@ export function makeCase(seed: number, index: number, from: readonly Seed[] = se
   return { label: `${input.name}: ${ms.map((m) => m.kind).join(',')}`, kind: input.kind, bytes: applyMutations(input.bytes, ms) };
 }
 
+/** `count` blind mutations of one input (case `i` from `caseSeed(seed, i)`), for tests that go through every input in turn. */
+export function mutationsOf(name: string, kind: FuzzCase['kind'], bytes: Uint8Array, seed: number, count: number): FuzzCase[] {
+  return Array.from({ length: count }, (_, i) => {
+    const rng = new Rng(caseSeed(seed, i));
+    const ms = randomMutations(rng, bytes.length, 6);
+    return { label: `${name} (seed ${seed}, case ${i}): ${JSON.stringify(ms)}`, kind, bytes: applyMutations(bytes, ms) };
+  });
+}
+
 /** Runs one case: undefined if it held, else what went wrong. */
 export function runCase(c: FuzzCase): FuzzFailure | undefined {
   const start = process.cpuUsage();
