@@ -41,6 +41,8 @@ export class Btf {
   private readonly resolved = new Map<number, BtfType | null>();
   /** sizeof's answers, before the 4 GiB check (Infinity: far beyond). */
   private readonly sizes = new Map<number, number>();
+  /** sizeof's failures, for every type on a failed walk. */
+  private readonly sizeFailures = new Map<number, ObjectParseError>();
   /** alignof's answers: a type met again inside itself, or nested too deep, is a typed error. */
   private readonly alignments = new TypeMemo<number>({
     cycle: (id) => {
@@ -232,6 +234,8 @@ export class Btf {
    * them), so long chains cost one walk.
    */
   sizeof(id: number): number {
+    const failed = this.sizeFailures.get(id);
+    if (failed) throw failed;
     const size = this.sizes.get(id) ?? this.walkSize(id);
     if (size > 0xffffffff) throw new ObjectParseError('BTF_INVALID', `type [${id}] is larger than 4 GiB`);
     return size;
@@ -239,10 +243,22 @@ export class Btf {
 
   private walkSize(id: number): number {
     const chain: BtfType[] = [];
+    try {
+      return this.walkSizeChain(id, chain);
+    } catch (e) {
+      // Remembered for the whole chain: a chain of thousands ending in a cycle is walked once, not once per type.
+      if (e instanceof ObjectParseError) for (const c of [id, ...chain.map((x) => x.id)]) this.sizeFailures.set(c, e);
+      throw e;
+    }
+  }
+
+  private walkSizeChain(id: number, chain: BtfType[]): number {
     const seen = new Set<number>();
     let t = this.type(id);
     let size: number | undefined;
     while (size === undefined) {
+      const failed = this.sizeFailures.get(t.id);
+      if (failed) throw failed;
       size = this.sizes.get(t.id);
       if (size !== undefined) break;
       switch (t.kind) {

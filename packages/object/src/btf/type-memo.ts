@@ -3,8 +3,12 @@
  * over hostile BTF needs: a type met again inside itself (a cycle), and a
  * walk nested deeper than a bound (BTF can chain tens of thousands of types
  * by value; the stack cannot follow). Each answer remembers how deep its own
- * walk went, so a remembered answer still counts toward the bound: whether a
- * question fails does not depend on what was asked before.
+ * walk went, so a remembered answer still counts toward the bound. A failure
+ * is remembered too, and thrown again wherever the type is asked for (so a
+ * chain of thousands, or thousands of types leading into one cycle, costs
+ * one walk, not one per type): a type that reaches a cycle always fails, but
+ * on BTF nested past the bound, which questions fail may depend on what was
+ * asked before (a type the walk passed on its way down fails with it).
  */
 
 /** How deep walks over types may nest: far beyond any real BTF (the kernel's nests a few dozen), well within the stack. */
@@ -26,8 +30,8 @@ export interface TypeMemoGuards<T> {
 
 const IN_PROGRESS = null;
 
-/** An answer, or (`failed`) the knowledge that the type nests at least `height` deep, too deep from where it was asked. */
-type Known<T> = { readonly value: T; readonly height: number; readonly failed?: false } | { readonly height: number; readonly failed: true };
+/** An answer (with how deep its walk went), or the error computing it threw. */
+type Known<T> = { readonly value: T; readonly height: number; readonly failed?: false } | { readonly error: unknown; readonly failed: true };
 
 export class TypeMemo<T> {
   private readonly answers = new Map<number, Known<T> | typeof IN_PROGRESS>();
@@ -44,12 +48,10 @@ export class TypeMemo<T> {
     const known = this.answers.get(id);
     if (known === IN_PROGRESS) return this.guards.cycle(id);
     if (known !== undefined) {
+      if (known.failed) throw known.error;
       if (walk.depth + known.height > walk.limit) return this.tooDeep(id);
-      if (!known.failed) {
-        walk.deepest = Math.max(walk.deepest, walk.depth + known.height);
-        return known.value;
-      }
-      // Too deep from where it was asked before; not necessarily from here.
+      walk.deepest = Math.max(walk.deepest, walk.depth + known.height);
+      return known.value;
     }
     if (walk.depth >= walk.limit) return this.tooDeep(id);
     this.answers.set(id, IN_PROGRESS);
@@ -61,9 +63,8 @@ export class TypeMemo<T> {
       this.answers.set(id, { value, height: walk.deepest - level + 1 });
       return value;
     } catch (e) {
-      // Past the bound below here: remembered, so the next question from as deep fails at once.
-      if (walk.deepest > walk.limit) this.answers.set(id, { failed: true, height: walk.deepest - level + 1 });
-      else this.answers.delete(id);
+      // Remembered: the same question fails at once, from anywhere (see the class comment).
+      this.answers.set(id, { failed: true, error: e });
       throw e;
     } finally {
       walk.depth--;
