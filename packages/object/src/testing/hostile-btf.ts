@@ -5,7 +5,8 @@
  * codec planner), anonymous members nested in each other, function
  * prototypes whose parameters point back at themselves, cycles (by value,
  * through arrays, typedefs, pointers and modifiers), deep nesting (tens of
- * thousands of structs, pointers, typedefs, arrays), wide fan-out (structs,
+ * thousands of structs, pointers, typedefs, arrays; a ring of as many
+ * typedefs, consts and arrays), wide fan-out (structs,
  * prototypes and enums of the largest vlen), a typedef without a name, and
  * arrays of empty structs or of more than 4 GiB. Every function that walks
  * types must give an answer or a typed error on each of them, fast.
@@ -172,6 +173,24 @@ function deepModifiers(depth: number): HostileShape {
   };
 }
 
+/** `depth` typedefs, consts and arrays in a ring: a walk from any of them meets the cycle only after `depth` steps. */
+function modifierRing(depth: number): HostileShape {
+  return {
+    name: `ring of ${depth} typedefs, consts and arrays`,
+    build(b) {
+      const i32 = int(b);
+      const first = b.nextTypeId;
+      for (let i = 0; i < depth; i++) {
+        const next = i === depth - 1 ? first : first + i + 1;
+        if (i % 3 === 0) b.ref('typedef', next, `r${i}`);
+        else if (i % 3 === 1) b.ref('const', next);
+        else b.array(next, i32, 1);
+      }
+      return b.composite('struct', 'ringed', 4, [{ name: 'x', type: first, bitOffset: 0 }]);
+    },
+  };
+}
+
 /** A struct of the most members BTF allows, a prototype of the most parameters, an enum of the most values. */
 const widest: HostileShape = {
   name: 'struct, prototype and enum of 65535 entries each',
@@ -240,6 +259,7 @@ export function hostileShapes(): HostileShape[] {
     deepNesting(2000),
     deepNesting(30000),
     deepModifiers(30000),
+    modifierRing(30000),
     widest,
     hugeArrays,
     membersOutside,
