@@ -8,7 +8,7 @@
  * thousands of structs, pointers, typedefs, arrays; a ring of as many
  * typedefs, consts and arrays), wide fan-out (structs,
  * prototypes and enums of the largest vlen), a typedef without a name, and
- * arrays of empty structs or of more than 4 GiB. Every function that walks
+ * arrays of empty structs or of more than 4 GiB, a struct of 4 GiB. Every function that walks
  * types must give an answer or a typed error on each of them, fast.
  */
 import { BtfBuilder } from './btf-builder.js';
@@ -231,6 +231,12 @@ const hugeArrays: HostileShape = {
   },
 };
 
+/** A struct that says it is 4 GiB, holding one int: nothing may allocate its size to look at it. */
+const vastStruct: HostileShape = {
+  name: 'struct of 4 GiB holding an int',
+  build: (b) => b.composite('struct', 'vast', 0xffffffff, [{ name: 'x', type: int(b), bitOffset: 0 }]),
+};
+
 /** Members outside their struct: at a bit offset past its size, and a union smaller than its members. */
 const membersOutside: HostileShape = {
   name: 'members outside their struct',
@@ -262,6 +268,7 @@ export function hostileShapes(): HostileShape[] {
     modifierRing(30000),
     widest,
     hugeArrays,
+    vastStruct,
     membersOutside,
   ];
 }
