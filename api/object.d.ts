@@ -204,6 +204,9 @@ declare class Btf {
     private readonly strStart;
     private readonly cache;
     private readonly names;
+    private readonly resolved;
+    private readonly sizes;
+    private readonly sizeFailures;
     private readonly alignments;
     private readonly typeNames;
     private readonly str;
@@ -223,6 +226,8 @@ declare class Btf {
     private scan;
     resolve(id: number): BtfType;
     sizeof(id: number): number;
+    private walkSize;
+    private walkSizeChain;
     alignof(id: number): number;
     private computeAlignof;
     members(id: number): readonly BtfMember[];

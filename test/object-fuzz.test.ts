@@ -1,49 +1,18 @@
 /**
  * Property test: whatever bytes we are given, parsing either succeeds or
- * throws ObjectParseError — never a TypeError/RangeError, never a hang. Each
- * run mutates a real fixture (byte flips, overwritten words, truncation) and
- * then exercises everything lazy: every BTF type, the raw dump and the
- * disassembly of every program.
+ * throws a typed error — never a TypeError/RangeError, never a hang. Each
+ * fixture in turn is blindly mutated (bytes, bits, words, runs zeroed or
+ * copied, truncation) and run through everything pure and lazy by the fuzz
+ * harness (test/fuzz: every BTF type, the dumps, disassembly, linking,
+ * CO-RE, codecs, gen), each case within its time budget.
  */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ObjectParseError, formatBtfRaw, formatInstructions, parseCollectionSpec } from '@tsbpf/object';
+import { ObjectParseError, parseCollectionSpec } from '@tsbpf/object';
 import { allFixtures, readFixture } from '@tsbpf/fixtures';
+import { mutationsOf, runCase } from './fuzz/harness.js';
 
-function exercise(bytes: Uint8Array): void {
-  try {
-    const spec = parseCollectionSpec(bytes);
-    if (spec.btf) {
-      for (const _ of spec.btf.types()) void _;
-      formatBtfRaw(spec.btf);
-    }
-    for (const p of [...Object.values(spec.programs), ...Object.values(spec.subprograms)]) {
-      formatInstructions(p.instructions, { byteOrder: spec.byteOrder });
-    }
-  } catch (e) {
-    if (!(e instanceof ObjectParseError)) throw e;
-  }
-}
-
-const mutation = (length: number) =>
-  fc.oneof(
-    fc.record({ kind: fc.constant('flip' as const), at: fc.nat(length - 1), value: fc.integer({ min: 0, max: 255 }) }),
-    fc.record({ kind: fc.constant('word' as const), at: fc.nat(length - 1), value: fc.constantFrom(0, 0xffffffff, 0x7fffffff, 0x80000000, 1, 8) }),
-    fc.record({ kind: fc.constant('truncate' as const), at: fc.nat(length - 1), value: fc.constant(0) }),
-  );
-
-function apply(original: Uint8Array, mutations: { kind: 'flip' | 'word' | 'truncate'; at: number; value: number }[]): Uint8Array {
-  let bytes = original.slice();
-  for (const m of mutations) {
-    if (m.kind === 'flip') bytes[m.at % bytes.length] = m.value;
-    else if (m.kind === 'word') {
-      const at = Math.min(m.at, bytes.length - 4);
-      if (at >= 0) new DataView(bytes.buffer).setUint32(at, m.value, true);
-    } else bytes = bytes.slice(0, m.at % bytes.length);
-    if (bytes.length === 0) break;
-  }
-  return bytes;
-}
+/** Mutated cases per fixture (the fuzz suite adds random cases over all inputs). */
+const CASES = 150;
 
 describe('parseCollectionSpec on mutated fixtures', () => {
   const fixtures = allFixtures().filter((f) => !f.invalid);
@@ -52,12 +21,9 @@ describe('parseCollectionSpec on mutated fixtures', () => {
   for (const fixture of fixtures) {
     it(`${fixture.name}: only typed errors`, () => {
       const original = readFixture(fixture.name);
-      fc.assert(
-        fc.property(fc.array(mutation(original.length), { minLength: 1, maxLength: 6 }), (mutations) => {
-          exercise(apply(original, mutations));
-        }),
-        { numRuns: 150, seed: 0x7b9f },
-      );
+      expect(runCase({ label: fixture.name, kind: 'object', bytes: original })).toBeUndefined();
+      const failures = mutationsOf(fixture.name, 'object', original, 0x7b9f, CASES).flatMap((c) => runCase(c) ?? []);
+      expect(failures).toEqual([]);
     });
   }
 

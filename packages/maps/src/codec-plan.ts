@@ -4,29 +4,11 @@
  * codecFromBtf (which builds the plan at run time) and tsbpf gen (which
  * writes it out as source, and derives the TypeScript types from it).
  */
-import type { Btf, BtfType } from '@tsbpf/object';
+import type { Btf, BtfMember, BtfType } from '@tsbpf/object';
+import { SCALAR_SIZES, checkWork, planSize } from './codec-plan-work.js';
 import { CodecError } from './errors.js';
 
-/** The built-in codecs a plan names (exported by @tsbpf/maps under these names), with their sizes. */
-export const SCALAR_SIZES = {
-  u8: 1,
-  i8: 1,
-  u16: 2,
-  i16: 2,
-  u32: 4,
-  i32: 4,
-  u64: 8,
-  i64: 8,
-  u64AsNumber: 8,
-  i64AsNumber: 8,
-  bool: 1,
-  f32: 4,
-  f64: 8,
-  be16: 2,
-  be32: 4,
-  ipv4: 4,
-  ipv6: 16,
-} as const;
+export { SCALAR_SIZES };
 
 export type ScalarName = keyof typeof SCALAR_SIZES;
 
@@ -106,9 +88,20 @@ export interface UnionPlan extends AggregatePlan {
   readonly members: readonly (readonly PlanField[])[];
 }
 
-/** The plan of the codec for BTF type `id`. */
+/** How deep types may nest (struct in struct, array of struct, ...) before the plan is refused. */
+export const MAX_NESTING = 32;
+
+/**
+ * The plan of the codec for BTF type `id`. Each type is planned once (a
+ * type used many times, as in a DAG, costs one visit); a type that contains
+ * itself, nesting past MAX_NESTING, a member outside its struct, or a plan
+ * whose decode would build far more values than its bytes can hold (unions
+ * of unions, arrays of empty structs) is a CodecError (`CODEC_LAYOUT`).
+ */
 export function planFromBtf(btf: Btf, id: number, options: BtfCodecOptions = {}): CodecPlan {
-  return new Planner(btf, options).plan(id, 0);
+  const plan = new Planner(btf, options).plan(id, 0);
+  checkWork(plan);
+  return plan;
 }
 
 /** `endpoint_id` → `endpointId` (leading and doubled underscores kept as they are). */
@@ -117,18 +110,55 @@ export function camelCase(name: string): string {
 }
 
 type Aggregate = Extract<BtfType, { kind: 'struct' | 'union' }>;
+type Union = Extract<BtfType, { kind: 'union' }>;
 
 /** The kinds BTF's resolve() looks through. */
 const MODIFIERS = new Set<string>(['typedef', 'const', 'volatile', 'restrict', 'type_tag']);
 
+/** A planned type, with how many levels of nesting it holds below it. */
+interface Planned<T> {
+  readonly value: T;
+  readonly height: number;
+}
+const IN_PROGRESS = null;
+
 class Planner {
+  /** Each type's plan, its fields (at offset 0), its union members: computed once. */
+  private readonly plans = new Map<number, Planned<CodecPlan> | typeof IN_PROGRESS>();
+  private readonly fieldLists = new Map<number, Planned<PlanField[]> | typeof IN_PROGRESS>();
+  private readonly memberLists = new Map<number, Planned<PlanField[][]> | typeof IN_PROGRESS>();
+  /** The deepest level the plan being made has reached. */
+  private deepest = 0;
+
   constructor(
     private readonly btf: Btf,
     private readonly options: BtfCodecOptions,
   ) {}
 
+  /** `compute()` once per type and cache; a type met again inside itself is a cycle; a cached one still counts its depth. */
+  private once<T>(cache: Map<number, Planned<T> | typeof IN_PROGRESS>, id: number, depth: number, compute: () => T): T {
+    if (depth > MAX_NESTING) throw new CodecError('CODEC_LAYOUT', `BTF type [${id}] nests more than ${MAX_NESTING} levels deep`);
+    const known = cache.get(id);
+    if (known === IN_PROGRESS) throw new CodecError('CODEC_LAYOUT', `BTF type [${id}] contains itself`);
+    if (known !== undefined) {
+      if (depth + known.height > MAX_NESTING) throw new CodecError('CODEC_LAYOUT', `BTF type [${id}] nests more than ${MAX_NESTING} levels deep`);
+      this.deepest = Math.max(this.deepest, depth + known.height);
+      return known.value;
+    }
+    cache.set(id, IN_PROGRESS);
+    const outer = this.deepest;
+    this.deepest = depth;
+    const value = compute();
+    cache.set(id, { value, height: this.deepest - depth });
+    this.deepest = Math.max(outer, this.deepest);
+    return value;
+  }
+
   plan(id: number, depth: number): CodecPlan {
-    if (depth > 32) throw new CodecError('CODEC_LAYOUT', `BTF type [${id}] nests too deeply`);
+    return this.once(this.plans, id, depth, () => this.computePlan(id, depth));
+  }
+
+  private computePlan(id: number, depth: number): CodecPlan {
     const byTypedef = this.typedefScalar(id);
     if (byTypedef) return { kind: 'scalar', id, scalar: byTypedef };
     const t = this.btf.resolve(id);
@@ -157,18 +187,13 @@ class Planner {
         if (elem.kind === 'int' && elem.size === 1 && (elem.encoding & 2 || elem.name === 'char')) return { kind: 'cstring', id: t.id, size: t.nelems };
         return { kind: 'array', id: t.id, element: this.plan(t.type, depth + 1), length: t.nelems };
       }
-      case 'struct':
-        return {
-          kind: 'struct',
-          id: t.id,
-          name: `struct ${t.name || '(anon)'}`,
-          cName: t.name,
-          size: t.size,
-          align: this.align(t.id),
-          fields: this.fields(t, 0, depth),
-        };
+      case 'struct': {
+        // Fields first: a type nested too deep fails there, before alignof walks it.
+        const fields = this.fields(t, depth);
+        return { kind: 'struct', id: t.id, name: `struct ${t.name || '(anon)'}`, cName: t.name, size: t.size, align: this.align(t.id), fields };
+      }
       case 'union':
-        return this.union(t, depth);
+        return this.computeUnion(t, depth);
       default:
         throw new CodecError('CODEC_LAYOUT', `BTF type [${id}] (${t.kind}) has no value codec`);
     }
@@ -215,50 +240,68 @@ class Planner {
   }
 
   /** Members at their byte offsets; anonymous struct members' fields lifted into the parent, as C exposes them. */
-  private fields(t: Aggregate, base: number, depth: number): PlanField[] {
-    const out: PlanField[] = [];
-    for (const m of t.members) {
-      if (m.bitfieldSize > 0) {
-        const target = this.btf.resolve(m.type);
-        const signed = (target.kind === 'int' && target.signed) || (target.kind === 'enum' && target.signed);
-        const bitOffset = base * 8 + m.bitOffset;
-        const byte = Math.floor(bitOffset / 8);
-        out.push({ name: this.memberName(m.name), offset: byte, plan: { kind: 'bitfield', shift: bitOffset - byte * 8, bits: m.bitfieldSize, signed } });
-        continue;
+  private fields(t: Aggregate, depth: number): PlanField[] {
+    return this.once(this.fieldLists, t.id, depth, () => {
+      const out: PlanField[] = [];
+      for (const m of t.members) for (const f of this.memberFields(t, m, depth)) out.push(f);
+      const names = new Set<string>();
+      for (const { name } of out) {
+        if (name !== '' && names.has(name)) throw new CodecError('CODEC_LAYOUT', `${t.kind} ${t.name || '(anon)'}: two members named ${name}`);
+        names.add(name);
       }
-      if (m.bitOffset % 8 !== 0) throw new CodecError('CODEC_LAYOUT', `member ${m.name} is not byte-aligned`);
-      const member = this.btf.resolve(m.type);
-      const offset = base + m.bitOffset / 8;
-      if (m.name === '' && member.kind === 'struct') {
-        // An anonymous struct's members are the parent's, at their own offsets.
-        out.push(...this.fields(member, offset, depth + 1));
-        continue;
-      }
-      if (m.name === '' && member.kind === 'union') {
-        // An anonymous union's members overlay the same bytes: each is read; writing takes the one changed since the decode.
-        out.push({ name: '', offset, plan: this.union(member, depth + 1), inline: true });
-        continue;
-      }
-      if (m.name === '') continue;
-      out.push({ name: this.memberName(m.name), offset, plan: this.plan(m.type, depth + 1) });
-    }
-    const names = out.filter((f) => f.name !== '').map((f) => f.name);
-    const twice = names.find((n, i) => names.indexOf(n) !== i);
-    if (twice !== undefined) throw new CodecError('CODEC_LAYOUT', `${t.kind} ${t.name || '(anon)'}: two members named ${twice}`);
-    return out;
+      return out;
+    });
   }
 
-  private union(t: Extract<BtfType, { kind: 'union' }>, depth: number): UnionPlan {
-    return {
-      kind: 'union',
-      id: t.id,
-      name: `union ${t.name || '(anon)'}`,
-      cName: t.name,
-      size: t.size,
-      align: this.align(t.id),
-      fields: this.fields(t, 0, depth),
-      members: this.unionMembers(t, depth),
+  /** The fields one member puts in its parent's object (several for an anonymous struct; none for an unnamed one of another kind). */
+  private memberFields(t: Aggregate, m: BtfMember, depth: number): PlanField[] {
+    const inside = (offset: number, plan: CodecPlan, name: string) => {
+      const size = planSize(plan);
+      if (offset + size > t.size) {
+        throw new CodecError(
+          'CODEC_LAYOUT',
+          `${t.kind} ${t.name || '(anon)'}: member ${name || '(anon)'} (${size} bytes at ${offset}) lies outside its ${t.size} bytes`,
+        );
+      }
     };
+    if (m.bitfieldSize > 0) {
+      const target = this.btf.resolve(m.type);
+      const signed = (target.kind === 'int' && target.signed) || (target.kind === 'enum' && target.signed);
+      const byte = Math.floor(m.bitOffset / 8);
+      const plan: CodecPlan = { kind: 'bitfield', shift: m.bitOffset - byte * 8, bits: m.bitfieldSize, signed };
+      inside(byte, plan, m.name);
+      return [{ name: this.memberName(m.name), offset: byte, plan }];
+    }
+    if (m.bitOffset % 8 !== 0) throw new CodecError('CODEC_LAYOUT', `member ${m.name} is not byte-aligned`);
+    const member = this.btf.resolve(m.type);
+    const offset = m.bitOffset / 8;
+    if (m.name === '' && member.kind === 'struct') {
+      // An anonymous struct's members are the parent's, at their own offsets.
+      inside(offset, { kind: 'bytes', id: member.id, size: member.size }, '');
+      return this.fields(member, depth + 1).map((f) => ({ ...f, offset: f.offset + offset }));
+    }
+    if (m.name === '' && member.kind === 'union') {
+      // An anonymous union's members overlay the same bytes: each is read; writing takes the one changed since the decode.
+      const plan = this.union(member, depth + 1);
+      inside(offset, plan, '');
+      return [{ name: '', offset, plan, inline: true }];
+    }
+    if (m.name === '') return [];
+    const plan = this.plan(m.type, depth + 1);
+    inside(offset, plan, m.name);
+    return [{ name: this.memberName(m.name), offset, plan }];
+  }
+
+  private union(t: Union, depth: number): UnionPlan {
+    const plan = this.plan(t.id, depth);
+    if (plan.kind !== 'union') throw new CodecError('CODEC_LAYOUT', `BTF type [${t.id}] is no union`); // a typedef mapped to a scalar
+    return plan;
+  }
+
+  private computeUnion(t: Union, depth: number): UnionPlan {
+    const fields = this.fields(t, depth);
+    const members = this.unionMembers(t, depth);
+    return { kind: 'union', id: t.id, name: `union ${t.name || '(anon)'}`, cName: t.name, size: t.size, align: this.align(t.id), fields, members };
   }
 
   /**
@@ -269,19 +312,21 @@ class Planner {
    * anonymous struct member is not weighed: that member's bytes are kept as
    * they were.)
    */
-  private unionMembers(t: Extract<BtfType, { kind: 'union' }>, depth: number): PlanField[][] {
-    const out: PlanField[][] = [];
-    for (const m of t.members) {
-      const member = this.btf.resolve(m.type);
-      if (m.name === '' && m.bitfieldSize === 0 && member.kind === 'union') {
-        const at = m.bitOffset / 8;
-        for (const group of this.unionMembers(member, depth + 1)) out.push(group.map((f) => ({ ...f, offset: f.offset + at })));
-        continue;
+  private unionMembers(t: Union, depth: number): PlanField[][] {
+    return this.once(this.memberLists, t.id, depth, () => {
+      const out: PlanField[][] = [];
+      for (const m of t.members) {
+        const member = this.btf.resolve(m.type);
+        if (m.name === '' && m.bitfieldSize === 0 && member.kind === 'union') {
+          const at = m.bitOffset / 8;
+          for (const group of this.unionMembers(member, depth + 1)) out.push(group.map((f) => ({ ...f, offset: f.offset + at })));
+          continue;
+        }
+        const fields = this.memberFields(t, m, depth);
+        if (fields.length > 0 && !fields.some((f) => f.inline)) out.push(fields);
       }
-      const fields = this.fields({ ...t, members: [m] }, 0, depth);
-      if (fields.length > 0 && !fields.some((f) => f.inline)) out.push(fields);
-    }
-    return out;
+      return out;
+    });
   }
 }
 

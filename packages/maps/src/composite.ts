@@ -22,6 +22,9 @@ export interface PlacedField {
   readonly inline?: boolean;
 }
 
+/** Structs of more members than this (BTF allows 65,535) are coded by loops: a generated coder would pass each codec as a parameter. */
+const MAX_GENERATED_MEMBERS = 4096;
+
 /**
  * A struct at explicit offsets, `size` bytes. Encoding zero-fills the whole
  * struct first, so padding is always zero (the kernel compares keys byte for
@@ -72,7 +75,7 @@ export function structAt<T extends object>(name: string, size: number, align: nu
  * which structs with inline members keep.
  */
 function compileEncoder(name: string, size: number, fields: readonly PlacedField[]): Codec<unknown>['encode'] | undefined {
-  if (fields.some((f) => f.inline)) return undefined;
+  if (fields.length > MAX_GENERATED_MEMBERS || fields.some((f) => f.inline)) return undefined;
   const wordy = fields.some((f) => wordOf(f) !== undefined);
   const lines = fields.map((f, i) => {
     const key = JSON.stringify(f.name);
@@ -146,15 +149,14 @@ function wordPrologue(size: number): string {
 
 /** True when dense members tile `size` bytes exactly (no padding, no overlap). */
 function coversEveryByte(size: number, fields: readonly PlacedField[]): boolean {
-  const covered = new Uint8Array(size);
-  for (const f of fields) {
-    if (!isDense(f.codec)) return false;
-    for (let i = f.offset; i < f.offset + f.codec.size; i++) {
-      if (covered[i]) return false;
-      covered[i] = 1;
-    }
+  // By offsets, not by a map of the bytes: a struct may claim gigabytes.
+  if (!fields.every((f) => isDense(f.codec))) return false;
+  let end = 0;
+  for (const f of [...fields].sort((a, b) => a.offset - b.offset)) {
+    if (f.offset !== end) return false;
+    end += f.codec.size;
   }
-  return covered.every((b) => b === 1);
+  return end === size;
 }
 
 /** Zeroes `size` bytes at `offset` without allocating a view. */
@@ -170,7 +172,7 @@ function zero(view: DataView, offset: number, size: number): void {
  * Member names are emitted as JSON string literals, so any name is safe.
  */
 function compileDecoder<T>(size: number, fields: readonly PlacedField[]): (view: DataView, offset: number) => T {
-  if (fields.some((f) => f.inline)) {
+  if (fields.length > MAX_GENERATED_MEMBERS || fields.some((f) => f.inline)) {
     return (view, offset) => {
       const out: Record<string, unknown> = {};
       for (const f of fields) {

@@ -45,8 +45,17 @@ export const SCALARS: Readonly<Record<ScalarName, Codec<unknown>>> = {
   ipv6,
 } as Record<ScalarName, Codec<unknown>>;
 
-/** The codec a plan describes. */
-export function buildCodec(plan: CodecPlan): Codec<unknown> {
+/** The codec a plan describes; a plan met twice (a type used by many members) is built once. */
+export function buildCodec(plan: CodecPlan, built = new Map<CodecPlan, Codec<unknown>>()): Codec<unknown> {
+  let codec = built.get(plan);
+  if (codec === undefined) {
+    codec = build(plan, built);
+    built.set(plan, codec);
+  }
+  return codec;
+}
+
+function build(plan: CodecPlan, built: Map<CodecPlan, Codec<unknown>>): Codec<unknown> {
   switch (plan.kind) {
     case 'scalar':
       return SCALARS[plan.scalar];
@@ -55,7 +64,7 @@ export function buildCodec(plan: CodecPlan): Codec<unknown> {
     case 'cstring':
       return cstring(plan.size) as Codec<unknown>;
     case 'array':
-      return array(buildCodec(plan.element), plan.length) as Codec<unknown>;
+      return array(buildCodec(plan.element, built), plan.length) as Codec<unknown>;
     case 'enum':
       return enumOf(plan.name, SCALARS[plan.base] as Codec<number>, Object.fromEntries(plan.values)) as Codec<unknown>;
     case 'enum64':
@@ -65,15 +74,21 @@ export function buildCodec(plan: CodecPlan): Codec<unknown> {
     case 'bitfield':
       return bitfield(plan.shift, plan.bits, plan.signed) as Codec<unknown>;
     case 'struct':
-      return structAt(plan.name, plan.size, plan.align, plan.fields.map(placed)) as Codec<unknown>;
+      return structAt(
+        plan.name,
+        plan.size,
+        plan.align,
+        plan.fields.map((f) => placed(f, built)),
+      ) as Codec<unknown>;
     case 'union':
-      return unionCodec(plan) as Codec<unknown>;
+      return unionCodec(plan, built) as Codec<unknown>;
   }
 }
 
-function placed(f: PlanField): PlacedField {
-  if (f.inline) return { name: f.name, offset: f.offset, codec: inlineUnion(f.plan as UnionPlan), inline: true };
-  return { name: f.name, offset: f.offset, codec: buildCodec(f.plan) };
+/** A member's codec at its offset; an anonymous union's is its own (it remembers the object it was lifted into). */
+function placed(f: PlanField, built: Map<CodecPlan, Codec<unknown>>): PlacedField {
+  if (f.inline) return { name: f.name, offset: f.offset, codec: inlineUnion(f.plan as UnionPlan, built), inline: true };
+  return { name: f.name, offset: f.offset, codec: buildCodec(f.plan, built) };
 }
 
 function int128(signed: boolean): Codec<bigint> {
@@ -160,9 +175,9 @@ function bitfield(shift: number, bits: number, signed: boolean): Codec<number> {
  * exposes them). Decoding remembers the union's bytes for the parent object,
  * so that encoding it back writes the member that was changed.
  */
-function inlineUnion(plan: UnionPlan): InlineCodec {
-  const fields = plan.fields.map(placed);
-  const members = plan.members.map((m) => m.map(placed));
+function inlineUnion(plan: UnionPlan, built: Map<CodecPlan, Codec<unknown>>): InlineCodec {
+  const fields = plan.fields.map((f) => placed(f, built));
+  const members = plan.members.map((m) => m.map((f) => placed(f, built)));
   const name = 'union (anon)';
   const raw = bytes(plan.size);
   const codec: InlineCodec = {
@@ -189,12 +204,12 @@ function inlineUnion(plan: UnionPlan): InlineCodec {
 }
 
 /** A union: every member decoded from the same bytes, plus `$bytes`; encoding writes the member changed since the decode (see encodeUnion). */
-function unionCodec(plan: UnionPlan): Codec<Record<string, unknown>> {
-  const fields = plan.fields.map(placed);
+function unionCodec(plan: UnionPlan, built: Map<CodecPlan, Codec<unknown>>): Codec<Record<string, unknown>> {
+  const fields = plan.fields.map((f) => placed(f, built));
   const raw = bytes(plan.size);
   const { name } = plan;
   // $bytes is one more member: the whole union as bytes.
-  const members = [[{ name: '$bytes', offset: 0, codec: raw as Codec<unknown> }], ...plan.members.map((m) => m.map(placed))];
+  const members = [[{ name: '$bytes', offset: 0, codec: raw as Codec<unknown> }], ...plan.members.map((m) => m.map((f) => placed(f, built)))];
   const codec: Codec<Record<string, unknown>> = {
     name,
     size: plan.size,

@@ -3,6 +3,7 @@ import { cString, plainBytes } from '../bytes.js';
 import { ObjectParseError, type ByteOrder } from '../errors.js';
 import { decodeType } from './decode.js';
 import { indexTypes, kindOf, readHeader, typeWords, type BtfHeader } from './layout.js';
+import { MAX_TYPE_DEPTH, TypeMemo } from './type-memo.js';
 import { BtfKind, isModifier, type BtfKindName, type BtfMember, type BtfType, type BtfTypeOf } from './types.js';
 
 export interface BtfParseOptions {
@@ -36,10 +37,23 @@ export class Btf {
   /** Decoded types by index; a Map because a 126k-slot array costs 0.5 ms to allocate. */
   private readonly cache = new Map<number, BtfType>();
   private readonly names = new Map<number, string>();
-  /** alignof's answers, and the types it is weighing now (IN_PROGRESS: a type met again inside itself). */
-  private readonly alignments = new Map<number, number>();
-  /** typeName's answers, and the names being built (IN_PROGRESS_NAME: a name that refers back to itself). */
-  private readonly typeNames = new Map<number, string>();
+  /** resolve's answers for types behind modifiers (null: a cycle of modifiers). */
+  private readonly resolved = new Map<number, BtfType | null>();
+  /** sizeof's answers, before the 4 GiB check (Infinity: far beyond). */
+  private readonly sizes = new Map<number, number>();
+  /** sizeof's failures, for every type on a failed walk. */
+  private readonly sizeFailures = new Map<number, ObjectParseError>();
+  /** alignof's answers: a type met again inside itself, or nested too deep, is a typed error. */
+  private readonly alignments = new TypeMemo<number>({
+    cycle: (id) => {
+      throw new ObjectParseError('BTF_INVALID', `type [${id}] contains itself by value`);
+    },
+    tooDeep: (id) => {
+      throw new ObjectParseError('BTF_INVALID', `type [${id}] nests more than ${MAX_TYPE_DEPTH} types deep`);
+    },
+  });
+  /** typeName's answers: a name that refers back to itself, or nests too deep, says `...` there. */
+  private readonly typeNames = new TypeMemo<string>({ cycle: () => '...', tooDeep: () => '...' });
   private readonly str = (offset: number) => this.string(offset);
 
   private constructor(bytes: Uint8Array, options: BtfParseOptions) {
@@ -186,22 +200,67 @@ export class Btf {
     return found;
   }
 
-  /** The type behind typedefs and const/volatile/restrict/type_tag (libbpf's `skip_mods_and_typedefs`). */
+  /**
+   * The type behind typedefs and const/volatile/restrict/type_tag (libbpf's
+   * `skip_mods_and_typedefs`). Remembered for every type on the way, so a
+   * chain of thousands of modifiers is walked once, not once per link.
+   */
   resolve(id: number): BtfType {
-    let t = this.type(id);
-    for (let depth = 0; isModifier(t.kind); depth++) {
-      if (depth > this.length) throw new ObjectParseError('BTF_INVALID', `type [${id}] is a cycle of modifiers`);
-      t = this.type((t as { type: number }).type);
+    const first = this.type(id);
+    if (!isModifier(first.kind)) return first;
+    const known = this.resolved.get(id);
+    if (known === null) throw new ObjectParseError('BTF_INVALID', `type [${id}] is a cycle of modifiers`);
+    if (known !== undefined) return known;
+    const chain = new Set<number>();
+    let t = first;
+    let found: BtfType | null | undefined;
+    while (found === undefined && isModifier(t.kind)) {
+      if (chain.has(t.id)) found = null;
+      else {
+        chain.add(t.id);
+        t = this.type((t as { type: number }).type);
+        found = this.resolved.get(t.id);
+      }
     }
-    return t;
+    const answer = found === undefined ? t : found;
+    for (const c of chain) this.resolved.set(c, answer);
+    if (answer === null) throw new ObjectParseError('BTF_INVALID', `type [${id}] is a cycle of modifiers`);
+    return answer;
   }
 
-  /** Size in bytes of a value of this type (libbpf's `btf__resolve_size`). */
+  /**
+   * Size in bytes of a value of this type (libbpf's `btf__resolve_size`).
+   * Remembered for every type on the way (arrays multiply what is behind
+   * them), so long chains cost one walk.
+   */
   sizeof(id: number): number {
+    const failed = this.sizeFailures.get(id);
+    if (failed) throw failed;
+    const size = this.sizes.get(id) ?? this.walkSize(id);
+    if (size > 0xffffffff) throw new ObjectParseError('BTF_INVALID', `type [${id}] is larger than 4 GiB`);
+    return size;
+  }
+
+  private walkSize(id: number): number {
+    const chain: BtfType[] = [];
+    try {
+      return this.walkSizeChain(id, chain);
+    } catch (e) {
+      // Remembered for the whole chain: a chain of thousands ending in a cycle is walked once, not once per type.
+      if (e instanceof ObjectParseError) for (const c of [id, ...chain.map((x) => x.id)]) this.sizeFailures.set(c, e);
+      throw e;
+    }
+  }
+
+  private walkSizeChain(id: number, chain: BtfType[]): number {
+    const seen = new Set<number>();
     let t = this.type(id);
-    let nelems = 1;
-    for (let depth = 0; ; depth++) {
-      if (depth > this.length) throw new ObjectParseError('BTF_INVALID', `type [${id}] is a cycle`);
+    let size: number | undefined;
+    while (size === undefined) {
+      const failed = this.sizeFailures.get(t.id);
+      if (failed) throw failed;
+      size = this.sizes.get(t.id);
+      if (size !== undefined) break;
       switch (t.kind) {
         case 'int':
         case 'enum':
@@ -210,9 +269,11 @@ export class Btf {
         case 'union':
         case 'datasec':
         case 'float':
-          return checkedSize(id, nelems * t.size);
+          size = t.size;
+          break;
         case 'ptr':
-          return checkedSize(id, nelems * this.pointerSize());
+          size = this.pointerSize();
+          break;
         case 'typedef':
         case 'volatile':
         case 'const':
@@ -220,44 +281,41 @@ export class Btf {
         case 'type_tag':
         case 'var':
         case 'decl_tag':
-          t = this.type(t.type);
-          break;
         case 'array':
-          nelems *= t.nelems;
-          if (nelems > 0xffffffff) throw new ObjectParseError('BTF_INVALID', `type [${id}] is larger than 4 GiB`);
+          if (seen.has(t.id)) throw new ObjectParseError('BTF_INVALID', `type [${id}] is a cycle`);
+          seen.add(t.id);
+          chain.push(t);
           t = this.type(t.type);
           break;
         default:
           throw new ObjectParseError('BTF_INVALID', `type [${id}] (${t.kind}) has no size`);
       }
     }
+    this.sizes.set(t.id, size);
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const c = chain[i]!;
+      // No elements take no bytes, even of a type too large to have a size.
+      if (c.kind === 'array') size = c.nelems === 0 ? 0 : c.nelems * size;
+      this.sizes.set(c.id, size);
+    }
+    return size;
   }
 
   /**
    * Alignment in bytes (libbpf's `btf__align_of`): 1 for packed structs.
    * Remembered per type (a struct used many times is weighed once: without
    * that, a DAG of 40 structs of two members each takes 2^40 steps); a type
-   * that contains itself by value is a typed error, not a stack overflow.
+   * that contains itself by value, or nests more than MAX_TYPE_DEPTH types
+   * deep, is a typed error, not a stack overflow.
    */
   alignof(id: number): number {
-    const known = this.alignments.get(id);
-    if (known !== undefined) {
-      if (known === IN_PROGRESS) throw new ObjectParseError('BTF_INVALID', `type [${id}] contains itself by value`);
-      return known;
-    }
-    this.alignments.set(id, IN_PROGRESS);
-    try {
-      const a = this.computeAlignof(id);
-      this.alignments.set(id, a);
-      return a;
-    } catch (e) {
-      this.alignments.delete(id);
-      throw e;
-    }
+    return this.alignments.get(id, () => this.computeAlignof(id));
   }
 
   private computeAlignof(id: number): number {
     const t = this.resolve(id);
+    // Through the type behind modifiers, so a cycle back to it is seen as one.
+    if (t.id !== id) return this.alignof(t.id);
     switch (t.kind) {
       case 'int':
       case 'enum':
@@ -270,7 +328,6 @@ export class Btf {
         return this.alignof(t.type);
       case 'struct':
       case 'union': {
-        if (t.id !== id && this.alignments.get(t.id) === IN_PROGRESS) throw new ObjectParseError('BTF_INVALID', `type [${t.id}] contains itself by value`);
         let align = 1;
         for (const m of t.members) {
           const a = this.alignof(m.type);
@@ -297,23 +354,16 @@ export class Btf {
   /**
    * A C-like name for display: `struct task_struct`, `unsigned int`,
    * `char *`, `int[4]`. Remembered per type; a name that refers back to
-   * itself (a function pointer taking itself) prints `...` there, and a name
-   * longer than MAX_TYPE_NAME is cut with `...`, so hostile BTF costs at most
-   * one pass over the types.
+   * itself (a function pointer taking itself), or nests more than
+   * MAX_TYPE_DEPTH types deep, prints `...` there, and a name longer than
+   * MAX_TYPE_NAME is cut with `...`, so hostile BTF costs at most one pass
+   * over the types.
    */
   typeName(id: number): string {
-    let name = this.typeNames.get(id);
-    if (name !== undefined) return name === IN_PROGRESS_NAME ? '...' : name;
-    this.typeNames.set(id, IN_PROGRESS_NAME);
-    try {
-      name = this.computeTypeName(id);
-    } catch (e) {
-      this.typeNames.delete(id);
-      throw e;
-    }
-    if (name.length > MAX_TYPE_NAME) name = `${name.slice(0, MAX_TYPE_NAME)}...`;
-    this.typeNames.set(id, name);
-    return name;
+    return this.typeNames.get(id, () => {
+      const name = this.computeTypeName(id);
+      return name.length > MAX_TYPE_NAME ? `${name.slice(0, MAX_TYPE_NAME)}...` : name;
+    });
   }
 
   private computeTypeName(id: number): string {
@@ -358,16 +408,9 @@ export class Btf {
 
 const KIND_NAMES = Object.keys(BtfKind) as BtfKindName[];
 
-const IN_PROGRESS = -1;
-const IN_PROGRESS_NAME = '\0';
 /** typeName's longest answer: enough for any real declaration, bounded for a hostile one. */
 const MAX_TYPE_NAME = 512;
 
 function notFound(id: number): ObjectParseError {
   return new ObjectParseError('BTF_NOT_FOUND', `no BTF type with id ${id}`);
-}
-
-function checkedSize(id: number, size: number): number {
-  if (size > 0xffffffff) throw new ObjectParseError('BTF_INVALID', `type [${id}] is larger than 4 GiB`);
-  return size;
 }

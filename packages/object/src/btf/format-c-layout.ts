@@ -6,6 +6,7 @@
  */
 import { ObjectParseError } from '../errors.js';
 import type { Btf } from './btf.js';
+import { MAX_TYPE_DEPTH, TypeMemo, WalkDepth } from './type-memo.js';
 import type { BtfComposite, BtfEnum, BtfEnum64 } from './types.js';
 
 /** Typedefs clang predefines for every target (`__builtin_va_list`): never redefined. */
@@ -32,11 +33,19 @@ export function skipQualifiers(btf: Btf, id: number): number {
 
 /** Alignment and packing of types as formatBtfC emits them, cached per type. */
 export class CLayout {
-  private readonly alignCache = new Map<number, number>();
-  private readonly packedCache = new Map<number, boolean>();
-  /** Types being weighed now, by each question (a failure leaves the layout unusable: formatBtfC stops there). */
-  private readonly aligning = new Set<number>();
-  private readonly packing = new Set<number>();
+  /** One depth for both questions: they ask each other. */
+  private readonly walk = new WalkDepth();
+  private readonly guards = {
+    // A failure leaves the layout unusable: formatBtfC stops there.
+    cycle: (id: number): never => {
+      throw new ObjectParseError('BTF_INVALID', `type [${id}] contains itself by value`);
+    },
+    tooDeep: (id: number): never => {
+      throw new ObjectParseError('BTF_INVALID', `type [${id}] nests more than ${MAX_TYPE_DEPTH} types deep`);
+    },
+  };
+  private readonly alignments = new TypeMemo<number>(this.guards, this.walk);
+  private readonly packing = new TypeMemo<boolean>(this.guards, this.walk);
 
   constructor(private readonly btf: Btf) {}
 
@@ -45,35 +54,26 @@ export class CLayout {
    * alignment, or a size that is not a multiple of the alignment.
    */
   isPacked(id: number): boolean {
-    let packed = this.packedCache.get(id);
-    if (packed !== undefined) return packed;
-    const t = this.btf.type(id);
-    this.enter(this.packing, id);
-    packed = false;
-    if (t.kind === 'struct' || t.kind === 'union') {
-      let align = 1;
-      for (const m of t.members) {
-        const a = this.alignOf(m.type);
-        align = Math.max(align, a);
-        if (m.bitfieldSize === 0 && m.bitOffset % (8 * a) !== 0) packed = true;
-        if (m.bitfieldSize > 0) {
-          // A bit-field must sit inside one storage unit of its type, unless packed.
-          const unit = this.btf.sizeof(m.type) * 8;
-          if (unit > 0 && Math.floor(m.bitOffset / unit) !== Math.floor((m.bitOffset + m.bitfieldSize - 1) / unit)) packed = true;
+    return this.packing.get(id, () => {
+      const t = this.btf.type(id);
+      let packed = false;
+      if (t.kind === 'struct' || t.kind === 'union') {
+        let align = 1;
+        for (const m of t.members) {
+          const a = this.alignOf(m.type);
+          align = Math.max(align, a);
+          if (m.bitfieldSize === 0 && m.bitOffset % (8 * a) !== 0) packed = true;
+          if (m.bitfieldSize > 0) {
+            // A bit-field must sit inside one storage unit of its type, unless packed.
+            const unit = this.btf.sizeof(m.type) * 8;
+            if (unit > 0 && Math.floor(m.bitOffset / unit) !== Math.floor((m.bitOffset + m.bitfieldSize - 1) / unit)) packed = true;
+          }
         }
+        if (t.size % align !== 0) packed = true;
+        if (!packed && t.kind === 'struct') packed = this.naturalEnd(t, align) > t.size * 8;
       }
-      if (t.size % align !== 0) packed = true;
-      if (!packed && t.kind === 'struct') packed = this.naturalEnd(t, align) > t.size * 8;
-    }
-    this.packedCache.set(id, packed);
-    this.packing.delete(id);
-    return packed;
-  }
-
-  /** Marks `id` as being weighed: meeting it again inside itself is a cycle C cannot print. */
-  private enter(inProgress: Set<number>, id: number): void {
-    if (inProgress.has(id)) throw new ObjectParseError('BTF_INVALID', `type [${id}] contains itself by value`);
-    inProgress.add(id);
+      return packed;
+    });
   }
 
   /** Where the last member ends, rounded up to the struct's alignment (bits). */
@@ -87,43 +87,32 @@ export class CLayout {
 
   /** Alignment of the type as we emit it (1 for packed structs). */
   alignOf(id: number): number {
-    const cached = this.alignCache.get(id);
-    if (cached !== undefined) return cached;
-    const t = this.btf.type(id);
-    this.enter(this.aligning, id);
-    let a: number;
-    switch (t.kind) {
-      case 'int':
-        a = [1, 2, 4, 8, 16].includes(t.size) ? t.size : Math.min(t.size, 8);
-        break;
-      case 'float':
-        a = Math.min(t.size, 16);
-        break;
-      case 'ptr':
-        a = 8;
-        break;
-      case 'enum':
-      case 'enum64':
-        a = Math.max(1, t.size);
-        break;
-      case 'array':
-      case 'typedef':
-      case 'const':
-      case 'volatile':
-      case 'restrict':
-      case 'type_tag':
-        a = this.alignOf(t.type);
-        break;
-      case 'struct':
-      case 'union':
-        if (this.isPacked(id)) a = 1;
-        else a = t.members.reduce((x, m) => Math.max(x, this.alignOf(m.type)), 1);
-        break;
-      default:
-        a = 1;
-    }
-    this.alignCache.set(id, a);
-    this.aligning.delete(id);
-    return a;
+    return this.alignments.get(id, () => {
+      const t = this.btf.type(id);
+      switch (t.kind) {
+        case 'int':
+          return [1, 2, 4, 8, 16].includes(t.size) ? t.size : Math.min(t.size, 8);
+        case 'float':
+          return Math.min(t.size, 16);
+        case 'ptr':
+          return 8;
+        case 'enum':
+        case 'enum64':
+          return Math.max(1, t.size);
+        case 'array':
+        case 'typedef':
+        case 'const':
+        case 'volatile':
+        case 'restrict':
+        case 'type_tag':
+          return this.alignOf(t.type);
+        case 'struct':
+        case 'union':
+          if (this.isPacked(id)) return 1;
+          return t.members.reduce((x, m) => Math.max(x, this.alignOf(m.type)), 1);
+        default:
+          return 1;
+      }
+    });
   }
 }

@@ -5,15 +5,22 @@
  * the forward declarations printed first. A depth-first walk over the type
  * ids in order, so the output is deterministic.
  */
+import { ObjectParseError } from '../errors.js';
 import type { Btf } from './btf.js';
 import { enumAsItself, isCompilerTypedef, skipQualifiers } from './format-c-layout.js';
+import { MAX_TYPE_DEPTH } from './type-memo.js';
+
+/** How far one definition's dependencies are followed (the kernel's own types go a few levels). */
+const MAX_NEEDS_DEPTH = 64;
 
 /** The ids of every type that gets a top-level definition, each after its by-value dependencies. */
 export function definitionOrder(btf: Btf): number[] {
   const order: number[] = [];
   const state = new Map<number, 'visiting' | 'done'>();
-  const visit = (id: number): void => {
+  const visit = (id: number, depth: number): void => {
     if (state.has(id)) return;
+    if (depth > MAX_TYPE_DEPTH)
+      throw new ObjectParseError('BTF_INVALID', `type [${id}] is defined after more than ${MAX_TYPE_DEPTH} types it needs, each after the next`);
     const t = btf.type(id);
     const topLevel = ((t.kind === 'struct' || t.kind === 'union') && t.name !== '') || t.kind === 'enum' || t.kind === 'enum64' || t.kind === 'typedef';
     if (!topLevel) {
@@ -22,12 +29,12 @@ export function definitionOrder(btf: Btf): number[] {
     }
     state.set(id, 'visiting');
     for (const dep of dependencies(btf, id)) {
-      if (state.get(dep) !== 'visiting') visit(dep);
+      if (state.get(dep) !== 'visiting') visit(dep, depth + 1);
     }
     state.set(id, 'done');
     order.push(id);
   };
-  for (let id = btf.firstTypeId; id < btf.length; id++) visit(id);
+  for (let id = btf.firstTypeId; id < btf.length; id++) visit(id, 0);
   return order;
 }
 
@@ -50,7 +57,9 @@ function dependencies(btf: Btf, id: number): number[] {
 
 function needs(btf: Btf, id: number, byValue: boolean, deps: number[], depth: number, seen: Set<number>): void {
   const key = byValue ? id : -id - 1;
-  if (depth > 64 || seen.has(key)) return;
+  if (seen.has(key)) return;
+  if (depth > MAX_NEEDS_DEPTH)
+    throw new ObjectParseError('BTF_INVALID', `type [${id}] is reached through more than ${MAX_NEEDS_DEPTH} pointers, qualifiers, arrays or anonymous types`);
   seen.add(key);
   const t = btf.type(id);
   switch (t.kind) {

@@ -49,6 +49,8 @@ export function btfCTagNames(btf: Btf): ReadonlyMap<number, string> {
 const INDENT = '\t';
 /** Declarations inside declarations (parameters, anonymous members): far past any real type, short of the stack's end. */
 const MAX_NESTING = 200;
+/** Pointers, qualifiers and arrays in one declarator (`int *const (*x)[4]` has four). */
+const MAX_DECLARATOR = 64;
 
 class CPrinter {
   private nesting = 0;
@@ -208,7 +210,7 @@ class CPrinter {
   private declarator(id: number, name: string, indent: string): string {
     let inner = name;
     let t = this.btf.type(id);
-    for (let depth = 0; depth < 64; depth++) {
+    for (let depth = 0; depth < MAX_DECLARATOR; depth++) {
       switch (t.kind) {
         case 'ptr': {
           const target = this.btf.type(skipQualifiers(this.btf, t.type));
@@ -249,7 +251,7 @@ class CPrinter {
           return this.finish(t, inner, indent);
       }
     }
-    return `void ${inner}`;
+    throw new ObjectParseError('BTF_INVALID', `type [${id}] is more than ${MAX_DECLARATOR} pointers, qualifiers and arrays deep`);
   }
 
   private finish(t: BtfType, inner: string, indent: string): string {

@@ -41,6 +41,13 @@ export function parseDataMaps(ctx: ObjectContext): MapSpec[] {
     const symbols = ctx.symbols
       .filter((s) => s.sectionIndex === section.index && s.type === STT.OBJECT && s.name !== '')
       .sort((a, b) => a.value - b.value || (a.name < b.name ? -1 : 1));
+    for (const s of symbols) {
+      if (s.value + s.size > section.size) {
+        throw new ObjectParseError('SYMBOL_INVALID', `${s.name} (${s.size} bytes at ${s.value}) lies outside its ${section.size} bytes`, {
+          section: section.name,
+        });
+      }
+    }
     const variables = symbols.map((s) => ({ name: s.name, offset: s.value, size: s.size, btfTypeId: btfVars.get(s.name)?.id ?? 0 }));
     // libbpf's rule: a non-static VAR, where a hidden or internal symbol counts as static.
     const hidden = new Set(symbols.filter((s) => s.visibility === STV.INTERNAL || s.visibility === STV.HIDDEN).map((s) => s.name));

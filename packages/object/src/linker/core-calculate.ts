@@ -180,6 +180,11 @@ function fieldValue(btf: Btf, loc: FieldLocation, kind: string): number {
   const t = btf.resolve(loc.type);
   const size = sizeOr(btf, loc.type);
   const bitSize = loc.bitfieldSize || size * 8;
+  if (loc.bitfieldSize ? size === 0 : loc.bitOffset % 8 !== 0)
+    throw new ObjectParseError(
+      'BTF_INVALID',
+      `CO-RE field at bit ${loc.bitOffset} (type [${loc.type}]) is neither byte-aligned nor a bit-field of a sized type`,
+    );
   // A bit-field is read through the naturally aligned storage unit that holds it.
   let byteSize = size;
   let byteOff = loc.bitfieldSize ? Math.floor(loc.bitOffset / 8 / size) * size : loc.bitOffset / 8;

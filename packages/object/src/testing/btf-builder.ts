@@ -40,7 +40,8 @@ export class BtfBuilder {
   /** A raw record: common header + extra words. */
   raw(name: string, kind: BtfKindName | number, vlen: number, kflag: boolean, sizeOrType: number, extra: number[] = []): number {
     const k = typeof kind === 'number' ? kind : BtfKind[kind];
-    this.words.push(this.str(name), ((kflag ? 1 : 0) << 31) | (k << 24) | vlen, sizeOrType, ...extra);
+    this.words.push(this.str(name), ((kflag ? 1 : 0) << 31) | (k << 24) | vlen, sizeOrType);
+    for (const w of extra) this.words.push(w); // one at a time: a record of 65535 members is too many arguments for push()
     return this.nextId++;
   }
 
@@ -116,6 +117,11 @@ export class BtfBuilder {
   }
   declTag(name: string, type: number, componentIdx: number): number {
     return this.raw(name, 'decl_tag', 0, false, type, [componentIdx >>> 0]);
+  }
+
+  /** The id the next type added gets (for types that refer ahead, as cycles do). */
+  get nextTypeId(): number {
+    return this.nextId;
   }
 
   get typeSectionLength(): number {
