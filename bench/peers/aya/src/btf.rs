@@ -11,7 +11,10 @@ use aya_obj::btf::BtfKind;
 
 use crate::{Outcome, median, num_arg, str_arg};
 
-fn time_ms(rounds: usize, mut f: impl FnMut() -> Result<(), Box<dyn std::error::Error>>) -> Result<String, Box<dyn std::error::Error>> {
+fn time_ms(
+    rounds: usize,
+    mut f: impl FnMut() -> Result<(), Box<dyn std::error::Error>>,
+) -> Result<String, Box<dyn std::error::Error>> {
     let mut t = Vec::with_capacity(rounds);
     for i in 0..rounds + 3 {
         let start = Instant::now();
@@ -21,7 +24,11 @@ fn time_ms(rounds: usize, mut f: impl FnMut() -> Result<(), Box<dyn std::error::
         }
     }
     let min = t.iter().cloned().fold(f64::INFINITY, f64::min);
-    Ok(format!("{{\"median\":{:.4},\"min\":{:.4}}}", median(&t), min))
+    Ok(format!(
+        "{{\"median\":{:.4},\"min\":{:.4}}}",
+        median(&t),
+        min
+    ))
 }
 
 pub fn bench_btf(args: &[String]) -> Outcome {
@@ -38,5 +45,7 @@ pub fn bench_btf(args: &[String]) -> Outcome {
         btf.id_by_type_name_kind("task_struct", BtfKind::Struct)?;
         Ok(())
     })?;
-    Ok(format!("{{\"parseFind\":{from_file},\"parseFindMemory\":{from_memory}}}"))
+    Ok(format!(
+        "{{\"parseFind\":{from_file},\"parseFindMemory\":{from_memory}}}"
+    ))
 }

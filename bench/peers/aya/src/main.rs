@@ -23,7 +23,10 @@ pub type Outcome = Result<String, Box<dyn std::error::Error>>;
 
 /// One JSON object of named figures, as the C helpers print.
 pub fn json(figures: &Figures) -> String {
-    let fields: Vec<String> = figures.iter().map(|(k, v)| format!("\"{k}\":{v:.1}")).collect();
+    let fields: Vec<String> = figures
+        .iter()
+        .map(|(k, v)| format!("\"{k}\":{v:.1}"))
+        .collect();
     format!("{{{}}}", fields.join(","))
 }
 
@@ -35,17 +38,25 @@ pub fn median(xs: &[f64]) -> f64 {
 
 pub fn num_arg(args: &[String], i: usize, default: Option<u64>) -> u64 {
     match args.get(i) {
-        Some(a) => a.parse().ok().filter(|n| *n > 0).unwrap_or_else(|| usage(&format!("bad number {a:?}"))),
+        Some(a) => a
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| usage(&format!("bad number {a:?}"))),
         None => default.unwrap_or_else(|| usage(&format!("missing argument {}", i + 1))),
     }
 }
 
 pub fn str_arg(args: &[String], i: usize) -> &str {
-    args.get(i).map(String::as_str).unwrap_or_else(|| usage(&format!("missing argument {}", i + 1)))
+    args.get(i)
+        .map(String::as_str)
+        .unwrap_or_else(|| usage(&format!("missing argument {}", i + 1)))
 }
 
 fn usage(why: &str) -> ! {
-    eprintln!("bench-aya: {why}\nusage: bench-aya maps|typed|load|btf|ringbuf|walk|ringbuf-mp ARGS...");
+    eprintln!(
+        "bench-aya: {why}\nusage: bench-aya maps|typed|load|btf|ringbuf|walk|ringbuf-mp ARGS..."
+    );
     exit(2)
 }
 

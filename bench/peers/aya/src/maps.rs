@@ -44,11 +44,17 @@ pub fn bench_maps(args: &[String]) -> Outcome {
     }
     let lookup_ns = per(t1, ops);
     std::hint::black_box(sum);
-    Ok(json(&vec![("updateNs", update_ns), ("lookupNs", lookup_ns)]))
+    Ok(json(&vec![
+        ("updateNs", update_ns),
+        ("lookupNs", lookup_ns),
+    ]))
 }
 
 /// A walk of every entry with HashMap::iter; ns an entry and the entries seen.
-fn walk(m: &HashMap<MapData, u32, Stats>, sink: &mut u64) -> Result<(f64, u64), Box<dyn std::error::Error>> {
+fn walk(
+    m: &HashMap<MapData, u32, Stats>,
+    sink: &mut u64,
+) -> Result<(f64, u64), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let mut walked = 0u64;
     for entry in m.iter() {
@@ -61,7 +67,15 @@ fn walk(m: &HashMap<MapData, u32, Stats>, sink: &mut u64) -> Result<(f64, u64), 
 
 fn fill(m: &mut HashMap<MapData, u32, Stats>, n: u32) -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..n {
-        m.insert(i, Stats { packets: i as u64, ifindex: i, ..Stats::default() }, 0)?;
+        m.insert(
+            i,
+            Stats {
+                packets: i as u64,
+                ifindex: i,
+                ..Stats::default()
+            },
+            0,
+        )?;
     }
     Ok(())
 }
@@ -73,7 +87,16 @@ pub fn bench_typed(args: &[String]) -> Outcome {
     let t0 = Instant::now();
     for i in 0..ops {
         let k = (i & 1023) as u32;
-        m.insert(k, Stats { packets: i, bytes: i * 2, ifindex: k, flags: 0 }, 0)?;
+        m.insert(
+            k,
+            Stats {
+                packets: i,
+                bytes: i * 2,
+                ifindex: k,
+                flags: 0,
+            },
+            0,
+        )?;
     }
     let set_ns = per(t0, ops);
     let mut sink = 0u64;

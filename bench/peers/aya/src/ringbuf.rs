@@ -20,7 +20,10 @@ fn open(obj: &str) -> Result<(Ebpf, RingBuf<MapData>), Box<dyn std::error::Error
 }
 
 fn emit(ebpf: &mut Ebpf) -> Result<&mut Xdp, Box<dyn std::error::Error>> {
-    Ok(ebpf.program_mut("emit").ok_or("no program emit")?.try_into()?)
+    Ok(ebpf
+        .program_mut("emit")
+        .ok_or("no program emit")?
+        .try_into()?)
 }
 
 /// Reads n records; returns the seconds from the first record to the last.
@@ -52,7 +55,10 @@ pub fn bench_ringbuf(args: &[String]) -> Outcome {
     emit(&mut ebpf)?.test_run(opts)?;
     let start = Instant::now();
     consume(&mut ring, n);
-    Ok(json(&vec![("recordsPerSec", n as f64 / start.elapsed().as_secs_f64())]))
+    Ok(json(&vec![(
+        "recordsPerSec",
+        n as f64 / start.elapsed().as_secs_f64(),
+    )]))
 }
 
 pub fn bench_ringbuf_mp(args: &[String]) -> Outcome {
@@ -64,7 +70,9 @@ pub fn bench_ringbuf_mp(args: &[String]) -> Outcome {
     let (mut ebpf, mut ring) = open(obj)?;
     emit(&mut ebpf)?.pin(pin)?;
     let result = (|| {
-        let mut child = Command::new(producer).args(["produce", pin, &k.to_string(), &n.to_string()]).spawn()?;
+        let mut child = Command::new(producer)
+            .args(["produce", pin, &k.to_string(), &n.to_string()])
+            .spawn()?;
         let secs = consume(&mut ring, n);
         let status = child.wait()?;
         if !status.success() {
