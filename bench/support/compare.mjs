@@ -56,7 +56,7 @@ export async function interleave(rounds, sides) {
 }
 
 const fmt = (x) => (x === undefined ? '—' : Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : +x.toFixed(2));
-const ratio = (a, b) => (a === undefined || b === undefined ? undefined : +(a / b).toFixed(2));
+const ratio = (a, b) => (a === undefined || b === undefined ? undefined : a / b < 0.1 ? +(a / b).toPrecision(2) : +(a / b).toFixed(2));
 
 /**
  * rows: [{ metric, key, peerKey?, target? }] where target is a number (a
