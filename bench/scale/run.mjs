@@ -63,7 +63,7 @@ function table(title, points, key, unit) {
 }
 
 const day = new Date().toISOString().slice(0, 10);
-const who = `libbpf 1.1, ${Object.values(labels).join(', ')}, tsbpf; ${availableParallelism()} CPUs; medians of ${ROUNDS} interleaved rounds, ${day}`;
+const who = `libbpf 1.1, ${Object.values(labels).join(', ')}, tsbpf · ${availableParallelism()} CPUs · medians of ${ROUNDS} interleaved rounds · ${day}`;
 const written = [];
 function plot(file, chart) {
   writeFileSync(join(here, file), lineChart({ ...chart, subtitle: chart.subtitle ?? who }));
@@ -220,11 +220,11 @@ if (curves.includes('ringbuf')) {
         let checksum = 0;
         let first = 0n;
         while (seen < RECORDS) {
-          const got = reader.consumeAt((view, offset) => {
+          // Timed from the first record to the last, as the other sides (not from the first call that returned some).
+          seen += reader.consumeAt((view, offset) => {
+            if (first === 0n) first = process.hrtime.bigint();
             checksum += view.getUint32(offset, true) + view.getUint32(offset + 8, true);
           });
-          if (got && !seen) first = process.hrtime.bigint();
-          seen += got;
         }
         const s = Number(process.hrtime.bigint() - first) / 1e9;
         reader.close();

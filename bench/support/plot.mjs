@@ -27,7 +27,8 @@ function niceStep(max, count = 5) {
  * A series' style comes from STYLES[key] (its label overridable). Returns the SVG text.
  */
 export function lineChart({ title, subtitle, panels }) {
-  const W = 470,
+  // One panel gets the room the title and subtitle need; side by side, each is narrower.
+  const W = panels.length === 1 ? 700 : 470,
     H = 380,
     M = { left: 72, right: 20, top: 78, bottom: 96 };
   const width = W * panels.length;
