@@ -1,17 +1,14 @@
 #!/usr/bin/env node
 // bench/btf: parse the kernel's BTF and find task_struct, tsbpf against
-// libbpf (build/c/bench-btf) in the same run. Rounds alternate between the two
-// so machine noise hits both alike; medians of all samples are compared.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// libbpf (build/c/bench-btf), cilium/ebpf and aya in the same run. Rounds
+// alternate between them so machine noise hits all alike; medians of all
+// samples are compared.
+import { join } from 'node:path';
+import { interleave, peerBins, report, root, runJson } from '../support/compare.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FILE = process.env.BTF_FILE ?? '/sys/kernel/btf/vmlinux';
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const PER_ROUND = Number(process.env.PER_ROUND ?? 30);
-const TARGET = 1.5;
 
 let Btf, loadKernelBtf, readFileBytes;
 try {
@@ -54,29 +51,28 @@ const tsbpf = {
   },
 };
 
-const ours = { parseFind: [], parseFindMemory: [], fullDecode: [] };
-const theirs = { parseFind: [], parseFindMemory: [], fullDecode: [] };
+const peers = peerBins();
 for (const k of Object.keys(tsbpf)) time(tsbpf[k], 5); // warm up the JIT
-for (let r = 0; r < ROUNDS; r++) {
-  const c = JSON.parse(execFileSync(join(root, 'build/c/bench-btf'), [FILE, String(PER_ROUND)], { encoding: 'utf8' }));
-  for (const k of Object.keys(theirs)) theirs[k].push(c[k].median);
-  for (const k of Object.keys(ours)) ours[k].push(...time(tsbpf[k], k === 'fullDecode' ? Math.ceil(PER_ROUND / 5) : PER_ROUND));
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-
-const rows = [
-  ['parse + find task_struct (file)', 'parseFind', TARGET],
-  ['parse + find task_struct (bytes in memory)', 'parseFindMemory', undefined],
-  ['parse + decode every type', 'fullDecode', undefined],
-].map(([label, key, target]) => {
-  const a = median(ours[key]);
-  const b = median(theirs[key]);
-  return { metric: label, tsbpfMs: +a.toFixed(2), libbpfMs: +b.toFixed(2), ratio: +(a / b).toFixed(2), target: target ? `<= ${target}x` : '' };
+/** A helper's { row: { median } } as { row: median }. */
+const medians = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.median]));
+const sides = {
+  libbpf: () => medians(runJson(join(root, 'build/c/bench-btf'), [FILE, PER_ROUND])),
+  tsbpf: () => Object.fromEntries(Object.keys(tsbpf).map((k) => [k, time(tsbpf[k], k === 'fullDecode' ? Math.ceil(PER_ROUND / 5) : PER_ROUND)])),
+};
+for (const [name, bin] of Object.entries(peers)) sides[name] = () => medians(runJson(bin, ['btf', FILE, PER_ROUND]));
+const results = await interleave(ROUNDS, sides);
+report({
+  bench: 'btf',
+  title: `bench/btf: ${FILE}, ${ROUNDS} interleaved rounds`,
+  unit: 'ms',
+  results,
+  rows: [
+    { key: 'parseFind', metric: 'parse + find task_struct (file)', target: 1.2 },
+    { key: 'parseFindMemory', metric: 'parse + find task_struct (bytes in memory)' },
+    { key: 'fullDecode', metric: 'parse + decode every type' },
+  ],
+  notes: [
+    'cilium/ebpf: btf.LoadSpec / LoadSpecFromReader + TypeByName; every type through Spec.All().',
+    'aya: Btf::parse_file / Btf::parse + id_by_type_name_kind (it decodes every type while parsing; no API to visit their names).',
+  ],
 });
-console.log(`bench/btf: ${FILE}, ${ROUNDS} interleaved rounds`);
-console.table(rows);
-const main = rows[0];
-if (main.ratio > TARGET) console.log(`TARGET MISSED: parse + find is ${main.ratio}x libbpf (target ${TARGET}x)`);
-else console.log(`target met: parse + find is ${main.ratio}x libbpf (target ${TARGET}x)`);
-mkdirSync(join(root, 'bench/results'), { recursive: true });
-writeFileSync(join(root, 'bench/results/btf.json'), JSON.stringify({ file: FILE, date: new Date().toISOString(), rows }, null, 2) + '\n');

@@ -1,12 +1,10 @@
 #!/usr/bin/env node
 // bench/maps: single-element hash update/lookup on 1,024 hot keys through
-// BpfMap, against libbpf (build/c/bench-maps) in the same run, interleaved.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// BpfMap, and the batch calls, against libbpf (build/c/bench-maps),
+// cilium/ebpf and aya (bench/peers) in the same run, interleaved.
+import { join } from 'node:path';
+import { interleave, peerBins, report, root, runJson } from '../support/compare.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const OPS = Number(process.env.OPS ?? 500_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 
@@ -64,38 +62,21 @@ function batches() {
   }
 }
 
-const a = { updateNs: [], lookupNs: [], batchUpdateNs: [], batchLookupNs: [] };
-const b = { updateNs: [], lookupNs: [], batchUpdateNs: [], batchLookupNs: [] };
+const peers = peerBins();
 ours(); // warm up
-for (let r = 0; r < ROUNDS; r++) {
-  const c = JSON.parse(execFileSync(join(root, 'build/c/bench-maps'), [String(OPS)], { encoding: 'utf8' }));
-  const o = ours();
-  for (const k of Object.keys(a)) {
-    a[k].push(o[k]);
-    b[k].push(c[k]);
-  }
-}
-const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
-const LABELS = {
-  updateNs: ['hash update, 1k hot keys', 1.4],
-  lookupNs: ['hash lookup, 1k hot keys', 1.4],
-  batchUpdateNs: ['batch update per element (1,024 a call)', 1.2],
-  batchLookupNs: ['batch lookup per element (1,024 a call)', 1.2],
-};
-const rows = Object.keys(LABELS).map((k) => ({
-  metric: LABELS[k][0],
-  tsbpfNs: +median(a[k]).toFixed(0),
-  libbpfNs: +median(b[k]).toFixed(0),
-  // What we add per operation: the part of the cost that is ours, whatever the kernel's speed that day.
-  addedNs: +(median(a[k]) - median(b[k])).toFixed(0),
-  ratio: +(median(a[k]) / median(b[k])).toFixed(2),
-  target: `<= ${LABELS[k][1]}x`,
-}));
-console.log(`bench/maps: ${ROUNDS} interleaved rounds of ${OPS} ops`);
-console.table(rows);
-for (const r of rows) {
-  const target = Number(r.target.slice(3, -1));
-  console.log(`${r.ratio > target ? 'TARGET MISSED' : 'target met'}: ${r.metric} ${r.ratio}x libbpf (target ${target}x)`);
-}
-mkdirSync(join(root, 'bench/results'), { recursive: true });
-writeFileSync(join(root, 'bench/results/maps.json'), JSON.stringify({ date: new Date().toISOString(), rows }, null, 2) + '\n');
+const sides = { libbpf: () => runJson(join(root, 'build/c/bench-maps'), [OPS]), tsbpf: ours };
+for (const [name, bin] of Object.entries(peers)) sides[name] = () => runJson(bin, ['maps', OPS]);
+const results = await interleave(ROUNDS, sides);
+report({
+  bench: 'maps',
+  title: `bench/maps: ${ROUNDS} interleaved rounds of ${OPS} ops`,
+  unit: 'ns',
+  results,
+  rows: [
+    { key: 'updateNs', metric: 'hash update, 1k hot keys', target: 1.25 },
+    { key: 'lookupNs', metric: 'hash lookup, 1k hot keys', target: 1.25 },
+    { key: 'batchUpdateNs', metric: 'batch update per element (1,024 a call)', target: 1.2 },
+    { key: 'batchLookupNs', metric: 'batch lookup per element (1,024 a call)', target: 1.2 },
+  ],
+  notes: ['aya has no batch calls; cilium/ebpf: Update/Lookup with []byte keys and values, BatchUpdate/BatchLookup with []uint32/[]uint64.'],
+});

@@ -2,13 +2,12 @@
 // bench/ringbuf: decoded records per second from a ring buffer filled with 1M
 // records by a real program, tsbpf's RingBuffer (decoding each into an
 // object: for await, and the callback form) and the loader's in-place reader
-// against libbpf's ring_buffer__consume callback, interleaved.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// against libbpf's ring_buffer__consume callback, cilium/ebpf's
+// ringbuf.Reader and aya's RingBuf, interleaved.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { interleave, peerBins, report, root, runJson } from '../support/compare.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const OBJ = join(root, 'build/c/ringbuf-emit.bpf.o');
 const N = Number(process.env.RECORDS ?? 1_000_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -75,27 +74,26 @@ function oursRaw() {
   }
 }
 
-const forAwait = [];
-const consume = [];
-const raw = [];
-const libbpf = [];
-for (let r = 0; r < ROUNDS; r++) {
-  libbpf.push(JSON.parse(execFileSync(join(root, 'build/c/bench-ringbuf'), [OBJ, String(N)], { encoding: 'utf8' })).recordsPerSec);
-  forAwait.push(await ours('for-await'));
-  consume.push(await ours('consume'));
-  raw.push(oursRaw());
-}
-const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
-const rows = [
-  ['RingBuffer<T>, for await (each record decoded to an object, u64 as bigint)', forAwait],
-  ['RingBuffer<T>.consume(callback) (the same objects, no promise per record)', consume],
-  ['RingBufferReader.consumeAt (fields read in place)', raw],
-].map(([metric, xs]) => {
-  const ours = Math.round(median(xs));
-  const theirs = Math.round(median(libbpf));
-  return { metric, tsbpfPerSec: ours, libbpfPerSec: theirs, ratio: +(theirs / ours).toFixed(2) };
+const peers = peerBins();
+const sides = {
+  libbpf: () => runJson(join(root, 'build/c/bench-ringbuf'), [OBJ, N]),
+  tsbpf: async () => ({ forAwait: await ours('for-await'), consume: await ours('consume'), consumeAt: oursRaw() }),
+};
+for (const [name, bin] of Object.entries(peers)) sides[name] = () => runJson(bin, ['ringbuf', OBJ, N]);
+const results = await interleave(ROUNDS, sides);
+// Every peer's row is its own consumer reading two fields in place (each side's fastest).
+const peerKey = { all: 'recordsPerSec' };
+report({
+  bench: 'ringbuf',
+  title: `bench/ringbuf: ${N} records of 16 bytes, ${ROUNDS} interleaved rounds`,
+  unit: 'records/s',
+  results,
+  rows: [
+    { key: 'forAwait', peerKey, metric: 'RingBuffer<T>, for await (each record decoded to an object, u64 as bigint)', target: 0.15 },
+    { key: 'consume', peerKey, metric: 'RingBuffer<T>.consume(callback) (the same objects, no promise per record)', target: 0.25 },
+    { key: 'consumeAt', peerKey, metric: 'RingBufferReader.consumeAt (fields read in place)', target: 0.6 },
+  ],
+  notes: [
+    "The peers' figures are the same on every row: each reads the two fields in place (libbpf: ring_buffer__consume; cilium/ebpf: ringbuf.Reader.ReadInto; aya: RingBuf::next).",
+  ],
 });
-console.log(`bench/ringbuf: ${N} records of 16 bytes, ${ROUNDS} interleaved rounds (ratio = libbpf rate / tsbpf rate)`);
-console.table(rows);
-mkdirSync(join(root, 'bench/results'), { recursive: true });
-writeFileSync(join(root, 'bench/results/ringbuf.json'), JSON.stringify({ date: new Date().toISOString(), rows }, null, 2) + '\n');

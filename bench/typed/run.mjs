@@ -1,16 +1,14 @@
 #!/usr/bin/env node
 // bench/typed: a TypedMap<number, Stats> (u32 -> 24-byte struct, codecs
-// written by hand) against libbpf on the same map shape: single set/get on
-// 1,024 hot keys, then setMany over 65,536 entries and WALKS walks of them
-// through entries(), forEach() and getMany(every key) (batches). A walk's
-// figure is the median of its walks in a round (both sides); the first walk
-// of a fresh map, slower while the process warms up, is printed on its own.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// written by hand) against libbpf, cilium/ebpf and aya on the same map shape:
+// single set/get on 1,024 hot keys, then setMany over 65,536 entries and
+// WALKS walks of them through entries(), forEach() and getMany(every key)
+// (batches). A walk's figure is the median of its walks in a round (every
+// side); the first walk of a fresh map, slower while the process warms up,
+// is printed on its own.
+import { join } from 'node:path';
+import { interleave, median, peerBins, report, root, runJson } from '../support/compare.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const OPS = Number(process.env.OPS ?? 300_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 11);
 const WALKS = Number(process.env.WALKS ?? 5);
@@ -24,7 +22,6 @@ try {
   process.exit(1);
 }
 
-const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
 const Stats = struct({ packets: u64, bytes: u64, ifindex: u32, flags: u32 });
 function ours() {
   const raw = BpfMap.create({ type: 1, keySize: 4, valueSize: 24, maxEntries: 65536, name: 'typed' });
@@ -98,44 +95,31 @@ function ours() {
   }
 }
 
-const LABELS = {
-  setNs: ['typed set, 1,024 hot keys', 1.5],
-  getNs: ['typed get, 1,024 hot keys', 1.5],
-  setManyNs: ['setMany per element (batches of 1,024)', 1.2],
-  entriesNs: ['entries() per element (batch lookups)', 1.2],
-  entriesFirstNs: ["entries() per element, a fresh map's first walk", null],
-  forEachNs: ['forEach() per element (batch lookups)', 1.2],
-  getManyNs: ['getMany(every key) per element (one batch walk)', 1.2],
-};
-// forEach() reads the same walk as entries(): the peer is libbpf's batch walk. getMany's
-// peer is the same job in C (a batch walk picking the keys out of an index).
-const PEER = { forEachNs: 'entriesNs' };
-const a = Object.fromEntries(Object.keys(LABELS).map((k) => [k, []]));
-const b = Object.fromEntries(Object.keys(LABELS).map((k) => [k, []]));
+const peers = peerBins();
 ours();
-for (let r = 0; r < ROUNDS; r++) {
-  const c = JSON.parse(execFileSync(join(root, 'build/c/bench-typed'), [String(OPS), String(WALKS)], { encoding: 'utf8' }));
-  const o = ours();
-  for (const k of Object.keys(LABELS)) {
-    a[k].push(o[k]);
-    b[k].push(c[k] ?? c[PEER[k]]);
-  }
-}
-const rows = Object.entries(LABELS).map(([k, [metric, target]]) => ({
-  metric,
-  tsbpfNs: +median(a[k]).toFixed(0),
-  libbpfNs: +median(b[k]).toFixed(0),
-  // What we add per operation: the part of the cost that is ours, whatever the kernel's speed that day.
-  addedNs: +(median(a[k]) - median(b[k])).toFixed(0),
-  ratio: +(median(a[k]) / median(b[k])).toFixed(2),
-  target: target === null ? '(reported)' : `<= ${target}x`,
-}));
-console.log(`bench/typed: ${ROUNDS} interleaved rounds, ${WALKS} walks each`);
-console.table(rows);
-for (const r of rows) {
-  if (!r.target.startsWith('<=')) continue;
-  const t = Number(r.target.slice(3, -1));
-  console.log(`${r.ratio > t ? 'TARGET MISSED' : 'target met'}: ${r.metric} ${r.ratio}x libbpf (target ${t}x)`);
-}
-mkdirSync(join(root, 'bench/results'), { recursive: true });
-writeFileSync(join(root, 'bench/results/typed.json'), JSON.stringify({ date: new Date().toISOString(), rows }, null, 2) + '\n');
+const sides = { libbpf: () => runJson(join(root, 'build/c/bench-typed'), [OPS, WALKS]), tsbpf: ours };
+for (const [name, bin] of Object.entries(peers)) sides[name] = () => runJson(bin, ['typed', OPS, WALKS]);
+const results = await interleave(ROUNDS, sides);
+// forEach() reads the same walk as entries(): every peer's figure is its walk.
+// getMany's peer is the same job in C (a batch walk picking the keys out of an
+// index); cilium/ebpf and aya have no keyed multi-get.
+report({
+  bench: 'typed',
+  title: `bench/typed: ${ROUNDS} interleaved rounds, ${WALKS} walks each`,
+  unit: 'ns',
+  results,
+  rows: [
+    { key: 'setNs', metric: 'typed set, 1,024 hot keys', target: 1.35 },
+    { key: 'getNs', metric: 'typed get, 1,024 hot keys', target: 1.35 },
+    { key: 'setManyNs', metric: 'setMany per element (batches of 1,024)', target: 1.2 },
+    { key: 'entriesNs', metric: 'entries() per element (batch lookups)', target: 1.2 },
+    { key: 'entriesFirstNs', metric: "entries() per element, a fresh map's first walk" },
+    { key: 'forEachNs', peerKey: { all: 'entriesNs' }, metric: 'forEach() per element (batch lookups)', target: 1.1 },
+    { key: 'getManyNs', peerKey: { cilium: 'none', aya: 'none' }, metric: 'getMany(every key) per element (one batch walk)', target: 1.5 },
+    { key: 'iterateNs', peerKey: { libbpf: 'none', aya: 'entriesNs', cilium: 'iterateNs' }, metric: "the peer's key-by-key iterator, per element" },
+  ],
+  notes: [
+    'cilium/ebpf: Put/Lookup with *uint32 and *struct, BatchUpdate, walks with BatchLookup into []struct (its Map.Iterate walks key by key: last row).',
+    'aya: HashMap<u32, Stats> insert/get; no batch calls, so its walks are HashMap::iter (key by key) and it has no setMany row.',
+  ],
+});

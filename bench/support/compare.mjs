@@ -1,0 +1,111 @@
+// What every bench shares: the peers (libbpf's C helper, cilium/ebpf, aya and
+// tsbpf) run round by round in a rotating order, and the report: each row's
+// medians side by side, every ratio against libbpf, tsbpf against each peer,
+// the nanoseconds each adds over libbpf, the targets, and bench/results/*.json.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildPeers } from '../peers/build.mjs';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SIDES = ['libbpf', 'cilium', 'aya', 'tsbpf'];
+const LABEL = { libbpf: 'libbpf', cilium: 'cilium/ebpf', aya: 'aya', tsbpf: 'tsbpf' };
+
+let built;
+/** The Go and Rust peers, built once per machine ({ cilium?: bin, aya?: bin }); PEERS=none leaves them out. */
+export function peerBins() {
+  if (!built) {
+    built = {};
+    if (process.env.PEERS !== 'none') for (const p of buildPeers().peers) built[p.name] = p;
+  }
+  return Object.fromEntries(Object.entries(built).map(([k, p]) => [k, p.bin]));
+}
+export function peerLabels() {
+  peerBins();
+  return Object.fromEntries(Object.entries(built).map(([k, p]) => [k, p.label]));
+}
+
+/** Runs a helper that prints one JSON object. */
+export function runJson(bin, args) {
+  return JSON.parse(execFileSync(bin, args.map(String), { encoding: 'utf8', maxBuffer: 16 << 20 }));
+}
+
+export const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+
+/**
+ * Runs `rounds` rounds; in each, every side's function once, in an order that
+ * rotates from round to round so that no side always follows another. A side
+ * returns { key: figure }; a missing key is a row the side does not have.
+ * Returns { side: { key: [figure per round] } }.
+ */
+export async function interleave(rounds, sides) {
+  const names = Object.keys(sides);
+  const out = Object.fromEntries(names.map((n) => [n, {}]));
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + r) % names.length];
+      const figures = await sides[name]();
+      for (const [k, v] of Object.entries(figures)) {
+        if (Array.isArray(v)) (out[name][k] ??= []).push(...v);
+        else if (typeof v === 'number') (out[name][k] ??= []).push(v);
+      }
+    }
+  }
+  return out;
+}
+
+const fmt = (x) => (x === undefined ? '—' : Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : +x.toFixed(2));
+const ratio = (a, b) => (a === undefined || b === undefined ? undefined : a / b < 0.1 ? +(a / b).toPrecision(2) : +(a / b).toFixed(2));
+
+/**
+ * rows: [{ metric, key, peerKey?, target? }] where target is a number (a
+ * ratio to libbpf tsbpf must stay under, or for rates the share of libbpf's
+ * rate it must reach). unit: 'ns', 'us', 'ms' (cost, lower is better) or
+ * 'records/s' (a rate). results: what interleave() returned.
+ */
+export function report({ bench, title, unit, rows, results, notes = [] }) {
+  const rate = unit === 'records/s';
+  const toNs = { ns: 1, us: 1e3, ms: 1e6 }[unit];
+  const sides = SIDES.filter((s) => results[s]);
+  const out = rows.map((row) => {
+    const med = {};
+    for (const s of sides) {
+      const xs = results[s][s === 'tsbpf' ? row.key : (row.peerKey?.[s] ?? row.peerKey?.all ?? row.key)];
+      if (xs?.length) med[s] = median(xs);
+    }
+    // Costs as they are, rates as ns a record: a ratio above 1 is always slower.
+    const cost = Object.fromEntries(Object.entries(med).map(([s, v]) => [s, rate ? 1e9 / v : v]));
+    const line = { metric: row.metric, unit, ...Object.fromEntries(sides.map((s) => [s, med[s]])) };
+    for (const s of ['cilium', 'aya', 'tsbpf']) line[`${s}/libbpf`] = ratio(cost[s], cost.libbpf);
+    line['tsbpf/cilium'] = ratio(cost.tsbpf, cost.cilium);
+    line['tsbpf/aya'] = ratio(cost.tsbpf, cost.aya);
+    for (const s of ['cilium', 'aya', 'tsbpf'])
+      line[`${s} +ns`] = cost[s] === undefined || cost.libbpf === undefined ? undefined : +((cost[s] - cost.libbpf) * (rate ? 1 : toNs)).toFixed(0);
+    if (row.target !== undefined) {
+      line.target = rate ? `>= ${row.target * 100}% of libbpf` : `<= ${row.target}x`;
+      line.met = rate ? med.tsbpf / med.libbpf >= row.target : line['tsbpf/libbpf'] <= row.target;
+    }
+    return line;
+  });
+  console.log(`\n${title}`);
+  console.log(`figures: medians in ${unit}${rate ? ' (higher is better)' : ' (lower is better)'}`);
+  console.table(Object.fromEntries(out.map((l) => [l.metric, Object.fromEntries(sides.map((s) => [LABEL[s], fmt(l[s])]))])));
+  console.log(
+    `ratios: cost against libbpf${rate ? ' (ns a record; libbpf rate / side rate)' : ''}, tsbpf against each peer (< 1: tsbpf is faster), and the ns each adds over libbpf`,
+  );
+  const cols = ['cilium/libbpf', 'aya/libbpf', 'tsbpf/libbpf', 'tsbpf/cilium', 'tsbpf/aya', 'tsbpf +ns', 'cilium +ns', 'aya +ns', 'target'];
+  console.table(Object.fromEntries(out.map((l) => [l.metric, Object.fromEntries(cols.map((c) => [c, l[c] ?? '—']))])));
+  for (const l of out) {
+    if (l.target)
+      console.log(
+        `${l.met ? 'target met' : 'TARGET MISSED'}: ${l.metric}: tsbpf ${rate ? `${Math.round((100 * l.tsbpf) / l.libbpf)}% of libbpf's rate` : `${l['tsbpf/libbpf']}x libbpf`} (target ${l.target})`,
+      );
+    if (l['tsbpf/cilium'] !== undefined)
+      console.log(`${l['tsbpf/cilium'] <= 1 ? 'ahead of cilium/ebpf' : 'BEHIND cilium/ebpf'}: ${l.metric}: ${l['tsbpf/cilium']}x its cost`);
+  }
+  for (const n of notes) console.log(n);
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  writeFileSync(join(root, `bench/results/${bench}.json`), JSON.stringify({ date: new Date().toISOString(), peers: peerLabels(), rows: out }, null, 2) + '\n');
+  return out;
+}
