@@ -14,3 +14,5 @@ export { MapElemOps } from './map-elem.js';
 export { btfLoad, progAttach, progBindMap, progDetach, progLoad, progTestRun, type ProgLoadAttr, type TestRunAttr, type TestRunResult } from './prog-cmds.js';
 export { objGet, objGetInfoByFd, objPin, openPinned, readInfo, type Info } from './obj-cmds.js';
 export { linkCreate, linkDetach, rawTracepointOpen, type LinkCreateAttr } from './link-cmds.js';
+export { enableStats, fdById, nextId, type ObjectKind } from './id-cmds.js';
+export { tokenCreate, tokenInForce, withTokenFd } from './token-cmds.js';
