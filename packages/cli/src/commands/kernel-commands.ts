@@ -70,7 +70,9 @@ export function registerKernelCommands(program: Command, btf: Command, io: CliIo
     .argument('<id...>', 'ID or id ID')
     .action((w: string[]) => linkDetach(io, w));
 
-  listing(btf.command('list').description('every BTF object in the kernel and the programs and maps using it')).action((o: KernelListOptions) => btfList(io, o));
+  listing(btf.command('list').description('every BTF object in the kernel and the programs and maps using it')).action((o: KernelListOptions) =>
+    btfList(io, o),
+  );
 
   program
     .command('top')

@@ -21,7 +21,12 @@ function progTypeOf(l: LinkInfo): string | undefined {
 /** `tsbpf link list`: every link (`bpftool link show`). */
 export function linkList(io: CliIo, opts: KernelListOptions): void {
   const links = listLinks();
-  if (opts.json) return printJson(io, links.map((l) => linkJson(l, progTypeOf(l))), opts.pretty);
+  if (opts.json)
+    return printJson(
+      io,
+      links.map((l) => linkJson(l, progTypeOf(l))),
+      opts.pretty,
+    );
   for (const l of links) io.out(linkText(l));
 }
 
@@ -61,6 +66,8 @@ export function btfList(io: CliIo, opts: KernelListOptions): void {
       (b.prog_ids as number[]).length ? `prog_ids ${(b.prog_ids as number[]).join(',')}` : '',
       (b.map_ids as number[]).length ? `map_ids ${(b.map_ids as number[]).join(',')}` : '',
     ].filter(Boolean);
-    io.out(`${String(b.id)}: size ${String(b.size)}B${b.name ? `  name ${String(b.name)}` : ''}${b.kernel ? '  kernel' : ''}${used.length ? `  ${used.join('  ')}` : ''}\n`);
+    io.out(
+      `${String(b.id)}: size ${String(b.size)}B${b.name ? `  name ${String(b.name)}` : ''}${b.kernel ? '  kernel' : ''}${used.length ? `  ${used.join('  ')}` : ''}\n`,
+    );
   }
 }

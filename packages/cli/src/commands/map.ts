@@ -59,7 +59,11 @@ export function mapDump(io: CliIo, words: string[], opts: MapDumpOptions): void 
   const rows: unknown[] = [];
   for (const [key, value] of h.typed.entries()) {
     if (rows.length >= limit) break;
-    rows.push(perCpu ? { key: toJsonData(key), values: (value as unknown[]).map((v, cpu) => ({ cpu, value: toJsonData(v) })) } : { key: toJsonData(key), value: toJsonData(value) });
+    rows.push(
+      perCpu
+        ? { key: toJsonData(key), values: (value as unknown[]).map((v, cpu) => ({ cpu, value: toJsonData(v) })) }
+        : { key: toJsonData(key), value: toJsonData(value) },
+    );
   }
   if (opts.json) return printJson(io, rows, opts.pretty);
   for (const r of rows as { key: unknown; value?: unknown; values?: unknown }[]) {

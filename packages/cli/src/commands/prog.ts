@@ -29,7 +29,12 @@ function nameOf(p: ProgramInfo): string {
 export function progList(io: CliIo, opts: KernelListOptions): void {
   const boot = bootEpochNs();
   const progs = listPrograms();
-  if (opts.json) return printJson(io, progs.map((p) => programJson(p, nameOf(p), boot)), opts.pretty);
+  if (opts.json)
+    return printJson(
+      io,
+      progs.map((p) => programJson(p, nameOf(p), boot)),
+      opts.pretty,
+    );
   for (const p of progs) io.out(programText(p, nameOf(p), boot));
 }
 
@@ -96,7 +101,13 @@ export function progDumpJited(io: CliIo, words: string[], opts: { output?: strin
   if (opts.json) return printJson(io, { id, name: p.name, bytes: image.length, functions: funcs });
   for (const f of funcs) {
     io.out(`${f.address || p.name}:\n`);
-    for (let i = 0; i < f.bytes.length; i += 32) io.out(`  ${(i / 2).toString(16).padStart(4, '0')}: ${f.bytes.slice(i, i + 32).replace(/(..)/g, '$1 ').trimEnd()}\n`);
+    for (let i = 0; i < f.bytes.length; i += 32)
+      io.out(
+        `  ${(i / 2).toString(16).padStart(4, '0')}: ${f.bytes
+          .slice(i, i + 32)
+          .replace(/(..)/g, '$1 ')
+          .trimEnd()}\n`,
+      );
   }
 }
 
@@ -107,7 +118,12 @@ function kernelLineInfo(code: ProgramCode, btf: Btf): { insn: number; lineText: 
   const out = [];
   for (let i = 0; i + 16 <= bytes.length; i += 16) {
     try {
-      out.push({ insn: v.getUint32(i, true), fileName: btf.string(v.getUint32(i + 4, true)), lineText: btf.string(v.getUint32(i + 8, true)), line: v.getUint32(i + 12, true) >>> 10 });
+      out.push({
+        insn: v.getUint32(i, true),
+        fileName: btf.string(v.getUint32(i + 4, true)),
+        lineText: btf.string(v.getUint32(i + 8, true)),
+        line: v.getUint32(i + 12, true) >>> 10,
+      });
     } catch {
       // A record naming a string the BTF does not have: left out.
     }

@@ -81,9 +81,12 @@ function fill(table, rows) {
 }
 const show = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
 
+/** The server's refusal of a request, shown in the status line. */
+class ApiError extends Error {}
+
 async function api(path) {
   const r = await fetch(path, { cache: 'no-store' });
-  if (!r.ok) throw new Error(path + ': ' + r.status + ' ' + (await r.text()));
+  if (!r.ok) throw new ApiError(path + ': ' + r.status + ' ' + (await r.text()));
   return r.json();
 }
 

@@ -24,6 +24,7 @@ import {
 } from '@tsbpf/loader';
 import { MapType } from '@tsbpf/object';
 import { hostRecordCodec, jsonText, openHostMap, PerCpuMap, toJsonData } from '@tsbpf/maps';
+import { CliError } from '../errors.js';
 import { linkJson, mapJson } from './kernel-json.js';
 import { PAGE_HTML, PAGE_SCRIPT } from './ui-page.js';
 
@@ -68,7 +69,13 @@ export async function startInspector(options: InspectorOptions = {}): Promise<In
 
   const server = createServer((req, res) => {
     void handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) send(res, 500, 'application/json', JSON.stringify({ error: e instanceof Error ? e.message : String(e) }));
+      if (!res.headersSent)
+        send(
+          res,
+          e instanceof CliError && e.code === 'USAGE' ? 400 : 500,
+          'application/json',
+          JSON.stringify({ error: e instanceof Error ? e.message : String(e) }),
+        );
       else res.end();
     });
   });
@@ -133,7 +140,7 @@ function sameToken(given: string, token: string): boolean {
 function numberParam(url: URL, name: string, fallback: number): number {
   const text = url.searchParams.get(name);
   const n = text === null ? fallback : Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`${name} must be a whole number, not ${text}`);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new CliError(`${name} must be a whole number, not ${text}`, 1, 'USAGE');
   return n;
 }
 
