@@ -76,10 +76,37 @@ export function mapDump(io: CliIo, words: string[], opts: MapDumpOptions): void 
 function parseArg(text: string | undefined, what: string): unknown {
   if (text === undefined) throw new CliError(`--${what} is required`, 1, 'USAGE');
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(quoteBigIntegers(text)) as unknown;
   } catch {
     return text;
   }
+}
+
+/**
+ * JSON with every integer beyond 2^53 turned into a string of its digits
+ * (the codecs take those for 64-bit fields), so that JSON.parse does not
+ * round 18446744073709551615 to a double.
+ */
+function quoteBigIntegers(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length;) {
+    const c = text[i]!;
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+    } else if (c === '-' || (c >= '0' && c <= '9')) {
+      const m = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+      const token = m ? m[0] : c;
+      out += m && !m[1] && !m[2] && !Number.isSafeInteger(Number(token)) ? `"${token}"` : token;
+      i += token.length;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
 }
 
 /** `tsbpf map lookup ID --key JSON`. */
