@@ -30,6 +30,7 @@ export const PAGE_HTML = `<!doctype html>
   .bar { display: inline-block; height: 8px; background: #e8743b; border-radius: 2px; vertical-align: middle; margin-right: 6px; }
   #records li { font: 12px ui-monospace, monospace; border-bottom: 1px solid #eef0f3; padding: 2px 0; list-style: none; }
   #records { padding: 0; margin: 6px 0 0; }
+  #map-view td { white-space: normal; overflow-wrap: anywhere; }
   .muted { color: #7a8491; }
 </style>
 </head>
