@@ -4,8 +4,9 @@
  * namespaces) is refused a load without a token, and with a token made
  * from a bpffs that delegates everything (delegation set by the privileged
  * parent: test/support/c/userns-bpffs.c) creates its maps, BTF and program,
- * runs the program and attaches it (test/support/token-child.mjs); a bpffs
- * that delegates nothing gives no token.
+ * runs the program and attaches it (test/support/token-child.mjs), and finds
+ * its token by LIBBPF_BPF_TOKEN_PATH's rule; a bpffs that delegates nothing
+ * gives no token.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -24,6 +25,7 @@ interface ChildReport {
   hits: number | null;
   linked: boolean;
   linkError: string | null;
+  discovered: string | { named: boolean; empty: boolean; unset: boolean; loaded?: true | string };
 }
 
 const NOBODY = '65534';
@@ -65,6 +67,9 @@ describeNeeds([isRoot(), hasCommand('clang'), hasCHelper('userns-bpffs')], 'BPF 
     expect(r.hits, 'the program ran three times and counted in its map').toBe(3);
     expect(r.linkError).toBeNull();
     expect(r.linked).toBe(true);
+    // LIBBPF_BPF_TOKEN_PATH's rule: the named bpffs gives a token that loads; set but empty, none;
+    // unset, /sys/fs/bpf, here the host's bpffs (of the initial namespace, delegating nothing): none.
+    expect(r.discovered).toEqual({ named: true, empty: false, unset: false, loaded: true });
   });
 
   it('a bpffs that delegates nothing gives no token (ENOENT), and nothing loads', () => {
@@ -72,5 +77,6 @@ describeNeeds([isRoot(), hasCommand('clang'), hasCHelper('userns-bpffs')], 'BPF 
     expect(r.refused).toMatch(/EPERM/);
     expect(r.tokenError).toMatch(/BPF_TOKEN_CREATE: ENOENT/);
     expect(r.retval).toBeNull();
+    expect(r.discovered, 'a named bpffs that gives no token is an error').toMatch(/BPF_TOKEN_CREATE: ENOENT/);
   });
 });

@@ -3,7 +3,8 @@
 // loads OBJECT (argv[2]) without a token (the kernel must refuse), then
 // with a token made from fd 3 (maps, BTF and programs created through it),
 // runs the XDP program, reads its counter and attaches it to this network
-// namespace's lo. Prints one JSON line of what happened.
+// namespace's lo; then finds the token as libbpf would (LIBBPF_BPF_TOKEN_PATH).
+// Prints one JSON line of what happened.
 import { readFileSync } from 'node:fs';
 import { BpfToken, attachXdp, loadCollection } from '@tsbpf/loader';
 import { parseCollectionSpec } from '@tsbpf/object';
@@ -39,5 +40,27 @@ try {
 } finally {
   c?.close();
   token?.close();
+}
+// libbpf's discovery rule: LIBBPF_BPF_TOKEN_PATH names the bpffs; set but empty, no token; unset,
+// /sys/fs/bpf, which here is the host's (the initial namespace's, no delegation): no token either.
+try {
+  const found = BpfToken.fromEnvironment({ LIBBPF_BPF_TOKEN_PATH: '/proc/self/fd/3' });
+  out.discovered = {
+    named: found !== undefined,
+    empty: BpfToken.fromEnvironment({ LIBBPF_BPF_TOKEN_PATH: '' }) !== undefined,
+    unset: BpfToken.fromEnvironment({}) !== undefined,
+  };
+  if (found) {
+    try {
+      found.use(() => loadCollection(spec)).close();
+      out.discovered.loaded = true;
+    } catch (e) {
+      out.discovered.loaded = `${e.code ?? e.name}: ${e.message}`;
+    } finally {
+      found.close();
+    }
+  }
+} catch (e) {
+  out.discovered = `${e.code ?? e.name}: ${e.message}`;
 }
 process.stdout.write(JSON.stringify(out) + '\n');
