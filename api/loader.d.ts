@@ -456,4 +456,162 @@ declare class PerfEventArrayReader extends EpollReader {
     private nextRing;
     private unwrap;
 }
-export { type AutoAttachTarget, BatchCursor, BpfMap, BtfLoadError, type CgroupAttachOptions, Collection, type FormatVerifierErrorOptions, LegacyAttachment, Link, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, PerfEventArrayReader, Program, type ProgramOptions, RingBufferReader, SockMapAttachment, type SockMapHook, type SocketLike, SyscallError, type TcxList, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, attach, attachCgroup, attachKprobe, attachNetfilter, attachNetns, attachRawTracepoint, attachSockMap, attachSocketFilter, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, detachSocketFilter, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, loadCollection, loadKernelBtf, mapTypeSupported, possibleCpus, programTypeSupported, queryNetns, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, socketFd, unpin, withNetns };
+interface ProgramInfo {
+    id: number;
+    type: number;
+    typeName: string;
+    name: string;
+    tag: string;
+    gplCompatible: boolean;
+    loadTimeNs: bigint;
+    uid: number;
+    xlatedBytes: number;
+    jitedBytes: number;
+    mapIds: number[];
+    btfId: number;
+    ifindex: number;
+    funcInfoCount: number;
+    lineInfoCount: number;
+    runTimeNs: bigint;
+    runCount: bigint;
+    recursionMisses: bigint;
+    verifiedInstructions: number;
+    attachBtfObjId: number;
+    attachBtfId: number;
+    memlock?: number;
+}
+interface ProgramCode {
+    xlated?: Uint8Array;
+    jited?: Uint8Array;
+    jitedKsyms?: bigint[];
+    jitedFuncLens?: number[];
+    funcInfo?: Uint8Array;
+    lineInfo?: Uint8Array;
+}
+interface ProgramInfoOptions {
+    xlated?: boolean;
+    jited?: boolean;
+    debugInfo?: boolean;
+}
+interface MapInfo {
+    id: number;
+    type: number;
+    typeName: string;
+    name: string;
+    keySize: number;
+    valueSize: number;
+    maxEntries: number;
+    flags: number;
+    ifindex: number;
+    btfId: number;
+    btfKeyTypeId: number;
+    btfValueTypeId: number;
+    btfVmlinuxValueTypeId: number;
+    mapExtra: bigint;
+    memlock?: number;
+    frozen?: boolean;
+    ownerProgType?: number;
+    ownerJited?: boolean;
+}
+interface BtfInfo {
+    id: number;
+    size: number;
+    kernel: boolean;
+    name: string;
+}
+declare function linkTypeName(type: number): string;
+interface LinkTarget {
+    attachType?: number;
+    attachTypeName?: string;
+    ifindex?: number;
+    cgroupId?: bigint;
+    netnsIno?: number;
+    tracepoint?: string;
+    targetObjId?: number;
+    targetBtfId?: number;
+    iterTarget?: string;
+    mapId?: number;
+    netfilter?: {
+        pf: number;
+        hooknum: number;
+        priority: number;
+        flags: number;
+    };
+    perfEventType?: string;
+    func?: string;
+    file?: string;
+    offset?: number;
+    address?: bigint;
+    missed?: bigint;
+    count?: number;
+    pid?: number;
+}
+interface LinkInfo extends LinkTarget {
+    id: number;
+    type: number;
+    typeName: string;
+    progId: number;
+}
+type ObjectKind = "prog" | "map" | "btf" | "link";
+declare function objectIds(kind: ObjectKind): Generator<number>;
+declare function listPrograms(): ProgramInfo[];
+declare function listMaps(): MapInfo[];
+declare function listLinks(): LinkInfo[];
+declare function listBtf(): BtfInfo[];
+declare function programInfo(id: number, options?: ProgramInfoOptions): ProgramInfo & {
+    code: ProgramCode;
+};
+declare function mapInfo(id: number): MapInfo;
+declare function linkInfo(id: number): LinkInfo;
+declare function btfInfo(id: number): BtfInfo;
+declare function btfFromId(id: number): Btf;
+declare function programFromId(id: number): Program;
+declare function mapFromId(id: number): BpfMap;
+declare function linkFromId(id: number): Link;
+declare class StatsHandle implements Disposable {
+    private readonly fdValue;
+    private closed;
+    constructor(fdValue: number);
+    get fd(): number;
+    get isOpen(): boolean;
+    close(): void;
+    [Symbol.dispose](): void;
+}
+declare function enableStats(): StatsHandle;
+declare function statsSysctlEnabled(): boolean;
+interface ProgramCounters {
+    id: number;
+    name: string;
+    typeName: string;
+    runTimeNs: bigint;
+    runCount: bigint;
+    recursionMisses: bigint;
+    verifiedInstructions: number;
+}
+interface StatsSnapshot {
+    atNs: bigint;
+    programs: ProgramCounters[];
+}
+declare function statsSnapshot(): StatsSnapshot;
+interface ProgramCost extends ProgramCounters {
+    cpuPercent: number;
+    runsPerSecond: number;
+    nsPerRun: number;
+    runsDelta: bigint;
+    runTimeDeltaNs: bigint;
+}
+declare function costsBetween(before: StatsSnapshot | undefined, now: StatsSnapshot): ProgramCost[];
+declare const DEFAULT_TOKEN_PATH = "/sys/fs/bpf";
+declare class BpfToken implements Disposable {
+    private readonly fdValue;
+    private closed;
+    private constructor();
+    static create(bpffs?: string | number): BpfToken;
+    static fromEnvironment(env?: NodeJS.ProcessEnv): BpfToken | undefined;
+    get fd(): number;
+    get isOpen(): boolean;
+    use<T>(fn: () => T): T;
+    close(): void;
+    [Symbol.dispose](): void;
+}
+export { type AutoAttachTarget, BatchCursor, BpfMap, BpfToken, type BtfInfo, BtfLoadError, type CgroupAttachOptions, Collection, DEFAULT_TOKEN_PATH, type FormatVerifierErrorOptions, LegacyAttachment, Link, type LinkInfo, type LinkTarget, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapInfo, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, type ObjectKind, PerfEventArrayReader, Program, type ProgramCode, type ProgramCost, type ProgramCounters, type ProgramInfo, type ProgramInfoOptions, type ProgramOptions, RingBufferReader, SockMapAttachment, type SockMapHook, type SocketLike, StatsHandle, type StatsSnapshot, SyscallError, type TcxList, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, attach, attachCgroup, attachKprobe, attachNetfilter, attachNetns, attachRawTracepoint, attachSockMap, attachSocketFilter, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, btfFromId, btfInfo, costsBetween, detachSocketFilter, enableStats, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, linkFromId, linkInfo, linkTypeName, listBtf, listLinks, listMaps, listPrograms, loadCollection, loadKernelBtf, mapFromId, mapInfo, mapTypeSupported, objectIds, possibleCpus, programFromId, programInfo, programTypeSupported, queryNetns, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, socketFd, statsSnapshot, statsSysctlEnabled, unpin, withNetns };

@@ -41,6 +41,7 @@ const LAYOUTS = [
       'btf_key_type_id',
       'btf_value_type_id',
       'map_extra',
+      'map_token_fd',
     ],
   },
   {
@@ -84,6 +85,7 @@ const LAYOUTS = [
       'attach_btf_id',
       'attach_btf_obj_fd',
       'fd_array',
+      'prog_token_fd',
     ],
   },
   {
@@ -142,7 +144,7 @@ const LAYOUTS = [
     doc: 'union bpf_attr for BPF_BTF_LOAD',
     type: ['bpf_attr', 'union'],
     holding: 'btf_log_buf',
-    fields: ['btf', 'btf_log_buf', 'btf_size', 'btf_log_size', 'btf_log_level'],
+    fields: ['btf', 'btf_log_buf', 'btf_size', 'btf_log_size', 'btf_log_level', 'btf_flags', 'btf_token_fd'],
   },
   {
     name: 'linkCreateAttr',
@@ -202,14 +204,138 @@ const LAYOUTS = [
     member: 'link_detach',
     fields: ['link_fd'],
   },
-  { name: 'progInfo', doc: 'struct bpf_prog_info', type: ['bpf_prog_info', 'struct'], fields: ['type', 'id', 'name'] },
+  {
+    name: 'idAttr',
+    doc: 'union bpf_attr for BPF_*_GET_NEXT_ID and BPF_*_GET_FD_BY_ID',
+    type: ['bpf_attr', 'union'],
+    holding: 'next_id',
+    fields: ['start_id', 'prog_id', 'map_id', 'btf_id', 'link_id', 'next_id', 'open_flags', 'fd_by_id_token_fd'],
+  },
+  { name: 'enableStatsAttr', doc: 'union bpf_attr for BPF_ENABLE_STATS', type: ['bpf_attr', 'union'], member: 'enable_stats', fields: ['type'] },
+  { name: 'tokenCreateAttr', doc: 'union bpf_attr for BPF_TOKEN_CREATE', type: ['bpf_attr', 'union'], member: 'token_create', fields: ['flags', 'bpffs_fd'] },
+  {
+    name: 'progInfo',
+    doc: 'struct bpf_prog_info',
+    type: ['bpf_prog_info', 'struct'],
+    fields: [
+      'type',
+      'id',
+      'tag',
+      'jited_prog_len',
+      'xlated_prog_len',
+      'jited_prog_insns',
+      'xlated_prog_insns',
+      'load_time',
+      'created_by_uid',
+      'nr_map_ids',
+      'map_ids',
+      'name',
+      'ifindex',
+      'gpl_compatible',
+      'netns_dev',
+      'netns_ino',
+      'nr_jited_ksyms',
+      'nr_jited_func_lens',
+      'jited_ksyms',
+      'jited_func_lens',
+      'btf_id',
+      'func_info_rec_size',
+      'func_info',
+      'nr_func_info',
+      'nr_line_info',
+      'line_info',
+      'jited_line_info',
+      'nr_jited_line_info',
+      'line_info_rec_size',
+      'jited_line_info_rec_size',
+      'nr_prog_tags',
+      'prog_tags',
+      'run_time_ns',
+      'run_cnt',
+      'recursion_misses',
+      'verified_insns',
+      'attach_btf_obj_id',
+      'attach_btf_id',
+    ],
+  },
   {
     name: 'mapInfo',
     doc: 'struct bpf_map_info',
     type: ['bpf_map_info', 'struct'],
-    fields: ['type', 'id', 'key_size', 'value_size', 'max_entries', 'map_flags', 'name'],
+    fields: [
+      'type',
+      'id',
+      'key_size',
+      'value_size',
+      'max_entries',
+      'map_flags',
+      'name',
+      'ifindex',
+      'btf_vmlinux_value_type_id',
+      'netns_dev',
+      'netns_ino',
+      'btf_id',
+      'btf_key_type_id',
+      'btf_value_type_id',
+      'btf_vmlinux_id',
+      'map_extra',
+    ],
   },
-  { name: 'linkInfo', doc: 'struct bpf_link_info', type: ['bpf_link_info', 'struct'], fields: ['type', 'id', 'prog_id'] },
+  {
+    name: 'linkInfo',
+    doc: 'struct bpf_link_info',
+    type: ['bpf_link_info', 'struct'],
+    fields: [
+      'type',
+      'id',
+      'prog_id',
+      'raw_tracepoint.tp_name',
+      'raw_tracepoint.tp_name_len',
+      'tracing.attach_type',
+      'tracing.target_obj_id',
+      'tracing.target_btf_id',
+      'cgroup.cgroup_id',
+      'cgroup.attach_type',
+      'iter.target_name',
+      'iter.target_name_len',
+      'iter.map.map_id',
+      'netns.netns_ino',
+      'netns.attach_type',
+      'xdp.ifindex',
+      'struct_ops.map_id',
+      'netfilter.pf',
+      'netfilter.hooknum',
+      'netfilter.priority',
+      'netfilter.flags',
+      'kprobe_multi.count',
+      'kprobe_multi.flags',
+      'kprobe_multi.missed',
+      'uprobe_multi.path',
+      'uprobe_multi.path_size',
+      'uprobe_multi.count',
+      'uprobe_multi.flags',
+      'uprobe_multi.pid',
+      'perf_event.type',
+      'perf_event.uprobe.file_name',
+      'perf_event.uprobe.name_len',
+      'perf_event.uprobe.offset',
+      'perf_event.kprobe.func_name',
+      'perf_event.kprobe.name_len',
+      'perf_event.kprobe.offset',
+      'perf_event.kprobe.addr',
+      'perf_event.kprobe.missed',
+      'perf_event.tracepoint.tp_name',
+      'perf_event.tracepoint.name_len',
+      'perf_event.event.config',
+      'perf_event.event.type',
+      'tcx.ifindex',
+      'tcx.attach_type',
+      'netkit.ifindex',
+      'netkit.attach_type',
+      'sockmap.map_id',
+      'sockmap.attach_type',
+    ],
+  },
   { name: 'btfInfo', doc: 'struct bpf_btf_info', type: ['bpf_btf_info', 'struct'], fields: ['btf', 'btf_size', 'id', 'name', 'name_len', 'kernel_btf'] },
   {
     name: 'perfEventAttr',
@@ -233,7 +359,7 @@ const LAYOUTS = [
  * member, as libbpf passes all of link_create).
  */
 const ATTR_SIZES = [
-  ['MAP_CREATE', 'mapCreateAttr', 'map_extra'],
+  ['MAP_CREATE', 'mapCreateAttr', 'map_token_fd'],
   ['MAP_LOOKUP_ELEM', 'mapElemAttr', 'flags'],
   ['MAP_UPDATE_ELEM', 'mapElemAttr', 'flags'],
   ['MAP_DELETE_ELEM', 'mapElemAttr', 'flags'],
@@ -243,7 +369,7 @@ const ATTR_SIZES = [
   ['MAP_LOOKUP_BATCH', 'mapBatchAttr', 'flags'],
   ['MAP_UPDATE_BATCH', 'mapBatchAttr', 'flags'],
   ['MAP_DELETE_BATCH', 'mapBatchAttr', 'flags'],
-  ['PROG_LOAD', 'progLoadAttr', 'fd_array'],
+  ['PROG_LOAD', 'progLoadAttr', 'prog_token_fd'],
   ['OBJ_PIN', 'objAttr', 'file_flags'],
   ['OBJ_GET', 'objAttr', 'file_flags'],
   ['PROG_ATTACH', 'progAttachAttr', 'replace_bpf_fd'],
@@ -251,12 +377,22 @@ const ATTR_SIZES = [
   ['PROG_TEST_RUN', 'progTestRunAttr', 'batch_size'],
   ['OBJ_GET_INFO_BY_FD', 'objInfoAttr', 'info'],
   ['RAW_TRACEPOINT_OPEN', 'rawTracepointOpenAttr', 'prog_fd'],
-  ['BTF_LOAD', 'btfLoadAttr', 'btf_log_level'],
+  ['BTF_LOAD', 'btfLoadAttr', 'btf_token_fd'],
   ['LINK_CREATE', 'linkCreateAttr', null],
   ['LINK_DETACH', 'linkDetachAttr', 'link_fd'],
   ['PROG_BIND_MAP', 'progBindMapAttr', null],
   ['LINK_UPDATE', 'linkUpdateAttr', null],
   ['PROG_QUERY', 'progQueryAttr', null],
+  ['PROG_GET_NEXT_ID', 'idAttr', 'next_id'],
+  ['MAP_GET_NEXT_ID', 'idAttr', 'next_id'],
+  ['BTF_GET_NEXT_ID', 'idAttr', 'next_id'],
+  ['LINK_GET_NEXT_ID', 'idAttr', 'next_id'],
+  ['PROG_GET_FD_BY_ID', 'idAttr', 'open_flags'],
+  ['MAP_GET_FD_BY_ID', 'idAttr', 'open_flags'],
+  ['BTF_GET_FD_BY_ID', 'idAttr', 'open_flags'],
+  ['LINK_GET_FD_BY_ID', 'idAttr', 'open_flags'],
+  ['ENABLE_STATS', 'enableStatsAttr', null],
+  ['TOKEN_CREATE', 'tokenCreateAttr', null],
 ];
 
 /** Other sizes the loader passes: [name, layout, last field (null: the whole struct), why]. */
@@ -283,6 +419,13 @@ function composite(btf, name, kind) {
  */
 function findMember(btf, id, name) {
   for (const m of btf.members(id)) {
+    if (m.bitfieldSize !== 0 && m.name === name) {
+      // A bit-field: the aligned storage unit of its type that holds it, and its bits in that unit.
+      const unit = btf.sizeof(m.type) * 8;
+      const start = m.bitOffset - (m.bitOffset % unit);
+      if (m.bitOffset + m.bitfieldSize > start + unit) fail(`bit-field ${name} straddles its storage unit`);
+      return { offset: start / 8, type: m.type, bit: m.bitOffset - start, bits: m.bitfieldSize };
+    }
     if (m.bitfieldSize !== 0 || m.bitOffset % 8 !== 0) continue;
     if (m.name === name) return { offset: m.bitOffset / 8, type: m.type };
     if (m.name === '') {
@@ -301,7 +444,7 @@ function findPath(btf, id, path) {
   for (const part of path.split('.')) {
     const next = findMember(btf, at.type, part);
     if (!next) return undefined;
-    at = { offset: at.offset + next.offset, type: next.type };
+    at = { offset: at.offset + next.offset, type: next.type, bit: next.bit, bits: next.bits };
   }
   return at;
 }
@@ -335,7 +478,7 @@ export function kernelLayouts(btf) {
     const fields = layout.fields.map((path) => {
       const f = findPath(btf, root.type, path);
       if (!f) fail(`${layout.doc}: no field ${path}`);
-      return [path, root.offset + f.offset, btf.sizeof(f.type)];
+      return [path, root.offset + f.offset, btf.sizeof(f.type), f.bits === undefined ? undefined : [f.bit, f.bits]];
     });
     out.set(layout.name, { ...layout, fields, end: root.offset + btf.sizeof(root.type) });
   }
@@ -379,6 +522,9 @@ export function renderKernelLayouts(btf, source) {
     'export interface Field {',
     '  readonly offset: number;',
     '  readonly size: number;',
+    '  /** A bit-field: its first bit (from the least significant) and width in the `size`-byte unit at `offset`. */',
+    '  readonly bit?: number;',
+    '  readonly bits?: number;',
     '}',
     '',
     '/** enum bpf_cmd: the bpf() commands the loader issues. */',
@@ -391,7 +537,9 @@ export function renderKernelLayouts(btf, source) {
   ];
   for (const layout of layouts.values()) {
     lines.push('', `/** ${layout.doc}. */`, `export const ${layout.name} = {`);
-    for (const [path, offset, size] of layout.fields) lines.push(`  ${key(path)}: { offset: ${offset}, size: ${size} },`);
+    for (const [path, offset, size, bits] of layout.fields) {
+      lines.push(`  ${key(path)}: { offset: ${offset}, size: ${size}${bits ? `, bit: ${bits[0]}, bits: ${bits[1]}` : ''} },`);
+    }
     lines.push('} as const satisfies Record<string, Field>;');
   }
   lines.push(

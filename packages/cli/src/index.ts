@@ -3,3 +3,5 @@ export { main } from './main.js';
 export { CliError, reportFailure, type CliErrorCode } from './errors.js';
 export { type CliIo } from './io.js';
 export { inspectJson, type InspectJson } from './commands/inspect.js';
+export { renderTop, type TopView, type TopSort } from './commands/top.js';
+export { startInspector, type Inspector, type InspectorOptions } from './commands/ui-server.js';

@@ -6,6 +6,7 @@ import { loadCommand, runCommand } from './commands/load.js';
 import { gen, type GenFlags } from './commands/gen.js';
 import { inspect } from './commands/inspect.js';
 import { objdump } from './commands/objdump.js';
+import { registerKernelCommands } from './commands/kernel-commands.js';
 import { CliError, reportFailure } from './errors.js';
 import { processIo, type CliIo } from './io.js';
 
@@ -91,6 +92,8 @@ function buildProgram(io: CliIo): Command {
       const code = await build(io, srcs, opts);
       if (code !== 0) throw new CliError('', code, 'REPORTED');
     });
+
+  registerKernelCommands(program, btf, io);
 
   return program;
 }

@@ -39,3 +39,32 @@ export { functionFileOffset } from './elf-symbols.js';
 export { unpin } from './pin.js';
 export { RingBufferReader } from './ring-reader.js';
 export { PerfEventArrayReader } from './perf-reader.js';
+export {
+  btfFromId,
+  btfInfo,
+  linkFromId,
+  linkInfo,
+  listBtf,
+  listLinks,
+  listMaps,
+  listPrograms,
+  mapFromId,
+  mapInfo,
+  objectIds,
+  programFromId,
+  programInfo,
+  type ObjectKind,
+} from './inventory.js';
+export { type BtfInfo, type MapInfo, type ProgramCode, type ProgramInfo, type ProgramInfoOptions } from './info.js';
+export { linkTypeName, type LinkInfo, type LinkTarget } from './link-info.js';
+export {
+  StatsHandle,
+  costsBetween,
+  enableStats,
+  statsSnapshot,
+  statsSysctlEnabled,
+  type ProgramCost,
+  type ProgramCounters,
+  type StatsSnapshot,
+} from './stats.js';
+export { BpfToken, DEFAULT_TOKEN_PATH } from './token.js';

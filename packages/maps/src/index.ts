@@ -34,3 +34,4 @@ export { Globals, TypedGlobals } from './globals.js';
 export { generateBindings, type GenerateOptions } from './codegen.js';
 export { PerfBuffer, type PerfBufferOptions } from './perf-buffer.js';
 export { fromRefStruct, type RefStructInstance, type RefStructType } from './ref-struct.js';
+export { fromJsonData, hostMapCodecs, hostRecordCodec, jsonText, openHostMap, parseHex, toJsonData, type HostMap } from './host-map.js';

@@ -47,6 +47,12 @@ const COMMAND_HINTS: Record<string, string> = {
   'BPF_PROG_TEST_RUN ENOTSUPP': 'this program type cannot be test-run',
   'BPF_PROG_TEST_RUN EINTR': "a signal interrupted the runs (a profiler's SIGPROF?); those done so far had their effects",
   'BPF_LINK_DETACH EOPNOTSUPP': 'this kind of link cannot be detached (close it instead)',
+  'BPF_PROG_GET_FD_BY_ID ENOENT': 'no program has that id (now)',
+  'BPF_MAP_GET_FD_BY_ID ENOENT': 'no map has that id (now)',
+  'BPF_LINK_GET_FD_BY_ID ENOENT': 'no link has that id (now)',
+  'BPF_BTF_GET_FD_BY_ID ENOENT': 'no BTF object has that id (now)',
+  'BPF_TOKEN_CREATE ENOENT': 'that bpffs delegates nothing (mount it with delegate_cmds, delegate_maps, delegate_progs, delegate_attachs)',
+  'BPF_TOKEN_CREATE EOPNOTSUPP': "a token is made from a bpffs of a user namespace other than the initial one (the caller's own)",
 };
 
 const ROOT_EPERM =

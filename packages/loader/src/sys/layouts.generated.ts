@@ -10,6 +10,9 @@
 export interface Field {
   readonly offset: number;
   readonly size: number;
+  /** A bit-field: its first bit (from the least significant) and width in the `size`-byte unit at `offset`. */
+  readonly bit?: number;
+  readonly bits?: number;
 }
 
 /** enum bpf_cmd: the bpf() commands the loader issues. */
@@ -38,6 +41,16 @@ export const bpfCmd = {
   PROG_BIND_MAP: 35,
   LINK_UPDATE: 29,
   PROG_QUERY: 16,
+  PROG_GET_NEXT_ID: 11,
+  MAP_GET_NEXT_ID: 12,
+  BTF_GET_NEXT_ID: 23,
+  LINK_GET_NEXT_ID: 31,
+  PROG_GET_FD_BY_ID: 13,
+  MAP_GET_FD_BY_ID: 14,
+  BTF_GET_FD_BY_ID: 19,
+  LINK_GET_FD_BY_ID: 30,
+  ENABLE_STATS: 32,
+  TOKEN_CREATE: 36,
 } as const;
 
 /** A bpf() command the loader issues. */
@@ -57,6 +70,7 @@ export const mapCreateAttr = {
   btf_key_type_id: { offset: 52, size: 4 },
   btf_value_type_id: { offset: 56, size: 4 },
   map_extra: { offset: 64, size: 8 },
+  map_token_fd: { offset: 76, size: 4 },
 } as const satisfies Record<string, Field>;
 
 /** union bpf_attr for the element commands (BPF_MAP_*_ELEM, BPF_MAP_GET_NEXT_KEY) and BPF_MAP_FREEZE. */
@@ -103,6 +117,7 @@ export const progLoadAttr = {
   attach_btf_id: { offset: 108, size: 4 },
   attach_btf_obj_fd: { offset: 112, size: 4 },
   fd_array: { offset: 120, size: 8 },
+  prog_token_fd: { offset: 144, size: 4 },
 } as const satisfies Record<string, Field>;
 
 /** union bpf_attr for BPF_OBJ_PIN and BPF_OBJ_GET. */
@@ -160,6 +175,8 @@ export const btfLoadAttr = {
   btf_size: { offset: 16, size: 4 },
   btf_log_size: { offset: 20, size: 4 },
   btf_log_level: { offset: 24, size: 4 },
+  btf_flags: { offset: 32, size: 4 },
+  btf_token_fd: { offset: 36, size: 4 },
 } as const satisfies Record<string, Field>;
 
 /** union bpf_attr for BPF_LINK_CREATE. */
@@ -211,11 +228,69 @@ export const linkDetachAttr = {
   link_fd: { offset: 0, size: 4 },
 } as const satisfies Record<string, Field>;
 
+/** union bpf_attr for BPF_*_GET_NEXT_ID and BPF_*_GET_FD_BY_ID. */
+export const idAttr = {
+  start_id: { offset: 0, size: 4 },
+  prog_id: { offset: 0, size: 4 },
+  map_id: { offset: 0, size: 4 },
+  btf_id: { offset: 0, size: 4 },
+  link_id: { offset: 0, size: 4 },
+  next_id: { offset: 4, size: 4 },
+  open_flags: { offset: 8, size: 4 },
+  fd_by_id_token_fd: { offset: 12, size: 4 },
+} as const satisfies Record<string, Field>;
+
+/** union bpf_attr for BPF_ENABLE_STATS. */
+export const enableStatsAttr = {
+  type: { offset: 0, size: 4 },
+} as const satisfies Record<string, Field>;
+
+/** union bpf_attr for BPF_TOKEN_CREATE. */
+export const tokenCreateAttr = {
+  flags: { offset: 0, size: 4 },
+  bpffs_fd: { offset: 4, size: 4 },
+} as const satisfies Record<string, Field>;
+
 /** struct bpf_prog_info. */
 export const progInfo = {
   type: { offset: 0, size: 4 },
   id: { offset: 4, size: 4 },
+  tag: { offset: 8, size: 8 },
+  jited_prog_len: { offset: 16, size: 4 },
+  xlated_prog_len: { offset: 20, size: 4 },
+  jited_prog_insns: { offset: 24, size: 8 },
+  xlated_prog_insns: { offset: 32, size: 8 },
+  load_time: { offset: 40, size: 8 },
+  created_by_uid: { offset: 48, size: 4 },
+  nr_map_ids: { offset: 52, size: 4 },
+  map_ids: { offset: 56, size: 8 },
   name: { offset: 64, size: 16 },
+  ifindex: { offset: 80, size: 4 },
+  gpl_compatible: { offset: 84, size: 4, bit: 0, bits: 1 },
+  netns_dev: { offset: 88, size: 8 },
+  netns_ino: { offset: 96, size: 8 },
+  nr_jited_ksyms: { offset: 104, size: 4 },
+  nr_jited_func_lens: { offset: 108, size: 4 },
+  jited_ksyms: { offset: 112, size: 8 },
+  jited_func_lens: { offset: 120, size: 8 },
+  btf_id: { offset: 128, size: 4 },
+  func_info_rec_size: { offset: 132, size: 4 },
+  func_info: { offset: 136, size: 8 },
+  nr_func_info: { offset: 144, size: 4 },
+  nr_line_info: { offset: 148, size: 4 },
+  line_info: { offset: 152, size: 8 },
+  jited_line_info: { offset: 160, size: 8 },
+  nr_jited_line_info: { offset: 168, size: 4 },
+  line_info_rec_size: { offset: 172, size: 4 },
+  jited_line_info_rec_size: { offset: 176, size: 4 },
+  nr_prog_tags: { offset: 180, size: 4 },
+  prog_tags: { offset: 184, size: 8 },
+  run_time_ns: { offset: 192, size: 8 },
+  run_cnt: { offset: 200, size: 8 },
+  recursion_misses: { offset: 208, size: 8 },
+  verified_insns: { offset: 216, size: 4 },
+  attach_btf_obj_id: { offset: 220, size: 4 },
+  attach_btf_id: { offset: 224, size: 4 },
 } as const satisfies Record<string, Field>;
 
 /** struct bpf_map_info. */
@@ -227,6 +302,15 @@ export const mapInfo = {
   max_entries: { offset: 16, size: 4 },
   map_flags: { offset: 20, size: 4 },
   name: { offset: 24, size: 16 },
+  ifindex: { offset: 40, size: 4 },
+  btf_vmlinux_value_type_id: { offset: 44, size: 4 },
+  netns_dev: { offset: 48, size: 8 },
+  netns_ino: { offset: 56, size: 8 },
+  btf_id: { offset: 64, size: 4 },
+  btf_key_type_id: { offset: 68, size: 4 },
+  btf_value_type_id: { offset: 72, size: 4 },
+  btf_vmlinux_id: { offset: 76, size: 4 },
+  map_extra: { offset: 80, size: 8 },
 } as const satisfies Record<string, Field>;
 
 /** struct bpf_link_info. */
@@ -234,6 +318,51 @@ export const linkInfo = {
   type: { offset: 0, size: 4 },
   id: { offset: 4, size: 4 },
   prog_id: { offset: 8, size: 4 },
+  'raw_tracepoint.tp_name': { offset: 16, size: 8 },
+  'raw_tracepoint.tp_name_len': { offset: 24, size: 4 },
+  'tracing.attach_type': { offset: 16, size: 4 },
+  'tracing.target_obj_id': { offset: 20, size: 4 },
+  'tracing.target_btf_id': { offset: 24, size: 4 },
+  'cgroup.cgroup_id': { offset: 16, size: 8 },
+  'cgroup.attach_type': { offset: 24, size: 4 },
+  'iter.target_name': { offset: 16, size: 8 },
+  'iter.target_name_len': { offset: 24, size: 4 },
+  'iter.map.map_id': { offset: 28, size: 4 },
+  'netns.netns_ino': { offset: 16, size: 4 },
+  'netns.attach_type': { offset: 20, size: 4 },
+  'xdp.ifindex': { offset: 16, size: 4 },
+  'struct_ops.map_id': { offset: 16, size: 4 },
+  'netfilter.pf': { offset: 16, size: 4 },
+  'netfilter.hooknum': { offset: 20, size: 4 },
+  'netfilter.priority': { offset: 24, size: 4 },
+  'netfilter.flags': { offset: 28, size: 4 },
+  'kprobe_multi.count': { offset: 24, size: 4 },
+  'kprobe_multi.flags': { offset: 28, size: 4 },
+  'kprobe_multi.missed': { offset: 32, size: 8 },
+  'uprobe_multi.path': { offset: 16, size: 8 },
+  'uprobe_multi.path_size': { offset: 48, size: 4 },
+  'uprobe_multi.count': { offset: 52, size: 4 },
+  'uprobe_multi.flags': { offset: 56, size: 4 },
+  'uprobe_multi.pid': { offset: 60, size: 4 },
+  'perf_event.type': { offset: 16, size: 4 },
+  'perf_event.uprobe.file_name': { offset: 24, size: 8 },
+  'perf_event.uprobe.name_len': { offset: 32, size: 4 },
+  'perf_event.uprobe.offset': { offset: 36, size: 4 },
+  'perf_event.kprobe.func_name': { offset: 24, size: 8 },
+  'perf_event.kprobe.name_len': { offset: 32, size: 4 },
+  'perf_event.kprobe.offset': { offset: 36, size: 4 },
+  'perf_event.kprobe.addr': { offset: 40, size: 8 },
+  'perf_event.kprobe.missed': { offset: 48, size: 8 },
+  'perf_event.tracepoint.tp_name': { offset: 24, size: 8 },
+  'perf_event.tracepoint.name_len': { offset: 32, size: 4 },
+  'perf_event.event.config': { offset: 24, size: 8 },
+  'perf_event.event.type': { offset: 32, size: 4 },
+  'tcx.ifindex': { offset: 16, size: 4 },
+  'tcx.attach_type': { offset: 20, size: 4 },
+  'netkit.ifindex': { offset: 16, size: 4 },
+  'netkit.attach_type': { offset: 20, size: 4 },
+  'sockmap.map_id': { offset: 16, size: 4 },
+  'sockmap.attach_type': { offset: 20, size: 4 },
 } as const satisfies Record<string, Field>;
 
 /** struct bpf_btf_info. */
@@ -278,7 +407,7 @@ export const epollEvent = {
 
 /** The attr size each command passes: offsetofend(union bpf_attr, the last field libbpf sets). */
 export const attrSize: Readonly<Record<BpfCmdName, number>> = {
-  MAP_CREATE: 72, // map_extra
+  MAP_CREATE: 80, // map_token_fd
   MAP_LOOKUP_ELEM: 32, // flags
   MAP_UPDATE_ELEM: 32, // flags
   MAP_DELETE_ELEM: 32, // flags
@@ -288,7 +417,7 @@ export const attrSize: Readonly<Record<BpfCmdName, number>> = {
   MAP_LOOKUP_BATCH: 56, // batch.flags
   MAP_UPDATE_BATCH: 56, // batch.flags
   MAP_DELETE_BATCH: 56, // batch.flags
-  PROG_LOAD: 128, // fd_array
+  PROG_LOAD: 148, // prog_token_fd
   OBJ_PIN: 16, // file_flags
   OBJ_GET: 16, // file_flags
   PROG_ATTACH: 20, // replace_bpf_fd
@@ -296,12 +425,22 @@ export const attrSize: Readonly<Record<BpfCmdName, number>> = {
   PROG_TEST_RUN: 76, // test.batch_size
   OBJ_GET_INFO_BY_FD: 16, // info.info
   RAW_TRACEPOINT_OPEN: 12, // raw_tracepoint.prog_fd
-  BTF_LOAD: 28, // btf_log_level
+  BTF_LOAD: 40, // btf_token_fd
   LINK_CREATE: 64, // link_create (all of it)
   LINK_DETACH: 4, // link_detach.link_fd
   PROG_BIND_MAP: 12, // prog_bind_map (all of it)
   LINK_UPDATE: 16, // link_update (all of it)
   PROG_QUERY: 64, // query (all of it)
+  PROG_GET_NEXT_ID: 8, // next_id
+  MAP_GET_NEXT_ID: 8, // next_id
+  BTF_GET_NEXT_ID: 8, // next_id
+  LINK_GET_NEXT_ID: 8, // next_id
+  PROG_GET_FD_BY_ID: 12, // open_flags
+  MAP_GET_FD_BY_ID: 12, // open_flags
+  BTF_GET_FD_BY_ID: 12, // open_flags
+  LINK_GET_FD_BY_ID: 12, // open_flags
+  ENABLE_STATS: 4, // enable_stats (all of it)
+  TOKEN_CREATE: 8, // token_create (all of it)
 };
 
 /** perf_event_attr.size: offsetofend(config2), the kernel's PERF_ATTR_SIZE_VER1. */

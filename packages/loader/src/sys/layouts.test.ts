@@ -26,6 +26,9 @@ const WHERE: Record<string, [name: string, kind: 'struct' | 'union', prefix: str
   linkUpdateAttr: ['bpf_attr', 'union', 'link_update.'],
   progQueryAttr: ['bpf_attr', 'union', 'query.'],
   progBindMapAttr: ['bpf_attr', 'union', 'prog_bind_map.'],
+  idAttr: ['bpf_attr', 'union', ''],
+  enableStatsAttr: ['bpf_attr', 'union', 'enable_stats.'],
+  tokenCreateAttr: ['bpf_attr', 'union', 'token_create.'],
   progInfo: ['bpf_prog_info', 'struct', ''],
   mapInfo: ['bpf_map_info', 'struct', ''],
   linkInfo: ['bpf_link_info', 'struct', ''],
@@ -36,26 +39,34 @@ const WHERE: Record<string, [name: string, kind: 'struct' | 'union', prefix: str
   epollEvent: ['epoll_event', 'struct', ''],
 };
 
-/** offsetof and sizeof of a member path, as a C compiler resolves `((T *)0)->a.b`: names in anonymous members count as the parent's. */
-function offsetOf(btf: Btf, typeId: number, path: string): { offset: number; size: number } | undefined {
+/**
+ * offsetof and sizeof of a member path, as a C compiler resolves `((T *)0)->a.b`: names in anonymous members count as the parent's.
+ * A bit-field is its type's aligned unit that holds it, with its first bit and width in that unit.
+ */
+function offsetOf(btf: Btf, typeId: number, path: string): { offset: number; size: number; bit?: number; bits?: number } | undefined {
   let type = typeId;
-  let offset = 0;
+  let bitOffset = 0;
+  let bits = 0;
   for (const name of path.split('.')) {
     const found = memberOf(btf, type, name);
     if (!found) return undefined;
-    offset += found.offset;
+    bitOffset += found.bitOffset;
+    bits = found.bits;
     type = found.type;
   }
-  return { offset, size: btf.sizeof(type) };
+  const size = btf.sizeof(type);
+  if (bits === 0) return { offset: bitOffset / 8, size };
+  const unit = bitOffset - (bitOffset % (size * 8));
+  return { offset: unit / 8, size, bit: bitOffset - unit, bits };
 }
 
-function memberOf(btf: Btf, typeId: number, name: string): { offset: number; type: number } | undefined {
+function memberOf(btf: Btf, typeId: number, name: string): { bitOffset: number; bits: number; type: number } | undefined {
   for (const m of btf.members(typeId)) {
-    if (m.name === name) return { offset: m.bitOffset / 8, type: m.type };
+    if (m.name === name) return { bitOffset: m.bitOffset, bits: m.bitfieldSize, type: m.type };
     const kind = btf.resolve(m.type).kind;
     if (m.name === '' && (kind === 'struct' || kind === 'union')) {
       const inner = memberOf(btf, m.type, name);
-      if (inner) return { offset: m.bitOffset / 8 + inner.offset, type: inner.type };
+      if (inner) return { ...inner, bitOffset: m.bitOffset + inner.bitOffset };
     }
   }
   return undefined;

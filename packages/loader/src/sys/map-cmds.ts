@@ -6,6 +6,7 @@
 import { begin, call, get, ownFd, put, putName } from './attr.js';
 import type { NativeBuffer } from './ffi.js';
 import { mapBatchAttr as B, mapCreateAttr as C, mapElemAttr as E } from './layouts.generated.js';
+import { BPF_F_TOKEN_FD, tokenInForce } from './token-cmds.js';
 
 const ENOENT = 2;
 
@@ -31,7 +32,9 @@ export function mapCreate(m: MapCreateAttr, context?: string): number {
   put(C.key_size, m.keySize);
   put(C.value_size, m.valueSize);
   put(C.max_entries, m.maxEntries);
-  put(C.map_flags, m.flags ?? 0);
+  const token = tokenInForce();
+  put(C.map_flags, token === undefined ? (m.flags ?? 0) : (m.flags ?? 0) | BPF_F_TOKEN_FD);
+  if (token !== undefined) put(C.map_token_fd, token);
   put(C.inner_map_fd, m.innerMapFd ?? 0);
   put(C.numa_node, m.numaNode ?? 0);
   putName(C.map_name, m.name);

@@ -7,6 +7,7 @@
 import { begin, call, callRaw, get, ownFd, put, putMemory, putName } from './attr.js';
 import type { NativeMemory } from './ffi.js';
 import { btfLoadAttr as B, progAttachAttr as A, progBindMapAttr as M, progLoadAttr as L, progTestRunAttr as T } from './layouts.generated.js';
+import { BPF_F_TOKEN_FD, tokenInForce } from './token-cmds.js';
 
 const EAGAIN = 11;
 /** How many times PROG_LOAD is tried while the kernel answers EAGAIN (libbpf's count). */
@@ -43,7 +44,9 @@ export function progLoad(p: ProgLoadAttr): number {
     put(L.log_buf, p.log.address);
   }
   put(L.kern_version, p.kernVersion ?? 0);
-  put(L.prog_flags, p.flags ?? 0);
+  const token = tokenInForce();
+  put(L.prog_flags, token === undefined ? (p.flags ?? 0) : (p.flags ?? 0) | BPF_F_TOKEN_FD);
+  if (token !== undefined) put(L.prog_token_fd, token);
   putName(L.prog_name, p.name);
   put(L.expected_attach_type, p.expectedAttachType ?? 0);
   put(L.prog_btf_fd, p.btfFd ?? 0);
@@ -139,6 +142,11 @@ export function btfLoad(btf: NativeMemory, log?: NativeMemory): number {
     put(B.btf_log_buf, log.address);
     put(B.btf_log_size, log.size);
     put(B.btf_log_level, 1);
+  }
+  const token = tokenInForce();
+  if (token !== undefined) {
+    put(B.btf_flags, BPF_F_TOKEN_FD);
+    put(B.btf_token_fd, token);
   }
   const r = callRaw('BTF_LOAD');
   return r < 0 ? r : ownFd(r);
