@@ -152,6 +152,13 @@ const LAYOUTS = [
     fields: ['prog_fd', 'target_fd', 'attach_type', 'flags', 'target_btf_id', 'netfilter.pf', 'netfilter.hooknum', 'netfilter.priority', 'netfilter.flags'],
   },
   {
+    name: 'progBindMapAttr',
+    doc: 'union bpf_attr for BPF_PROG_BIND_MAP',
+    type: ['bpf_attr', 'union'],
+    member: 'prog_bind_map',
+    fields: ['prog_fd', 'map_fd', 'flags'],
+  },
+  {
     name: 'linkDetachAttr',
     doc: 'union bpf_attr for BPF_LINK_DETACH',
     type: ['bpf_attr', 'union'],
@@ -210,6 +217,7 @@ const ATTR_SIZES = [
   ['BTF_LOAD', 'btfLoadAttr', 'btf_log_level'],
   ['LINK_CREATE', 'linkCreateAttr', null],
   ['LINK_DETACH', 'linkDetachAttr', 'link_fd'],
+  ['PROG_BIND_MAP', 'progBindMapAttr', null],
 ];
 
 /** Other sizes the loader passes: [name, layout, last field (null: the whole struct), why]. */

@@ -37,7 +37,16 @@ function xlated(pinned: string): string {
   });
 }
 
-const FIXTURES = ['minimal.bpf.o', 'maps_btf.bpf.o', 'global_data.bpf.o', 'subprogs.bpf.o', 'btf_kinds.bpf.o', 'core.bpf.o', 'ksyms_typeless.bpf.o'];
+const FIXTURES = [
+  'metadata.bpf.o',
+  'minimal.bpf.o',
+  'maps_btf.bpf.o',
+  'global_data.bpf.o',
+  'subprogs.bpf.o',
+  'btf_kinds.bpf.o',
+  'core.bpf.o',
+  'ksyms_typeless.bpf.o',
+];
 // externs.bpf.o is left out: libbpf 1.1 refuses it ("func_proto incompatible with kernel" for bpf_task_acquire), while the kernel accepts it from us.
 
 describeNeeds([isRoot(), hasCommand('bpftool'), hasFile('/sys/fs/bpf')], 'loaded programs vs libbpf (bpftool prog loadall)', () => {
@@ -59,4 +68,21 @@ describeNeeds([isRoot(), hasCommand('bpftool'), hasFile('/sys/fs/bpf')], 'loaded
       }
     });
   }
+});
+
+describeNeeds([isRoot(), hasCommand('bpftool'), hasFile('/sys/fs/bpf')], 'program metadata vs libbpf (BPF_PROG_BIND_MAP)', () => {
+  it('bpftool prog show finds the same bpf_metadata_* of a tsbpf-loaded program as of a libbpf-loaded one', () => {
+    const dir = join(root, 'metadata');
+    mkdirSync(join(dir, 'ours'), { recursive: true });
+    using c = loadCollection(parseCollectionSpec(readFixture('metadata.bpf.o')));
+    c.programs.xdp_meta!.pin(join(dir, 'ours', 'xdp_meta'));
+    bpftool('prog', 'loadall', fixturePath('metadata.bpf.o'), join(dir, 'libbpf'));
+    const show = (side: string) =>
+      JSON.parse(bpftool('-j', 'prog', 'show', 'pinned', join(dir, side, 'xdp_meta'))) as { metadata?: unknown; map_ids?: number[] };
+    const ours = show('ours');
+    expect(ours.metadata).toEqual({ name: 'tsbpf-fixture', version: 3 });
+    expect(ours.metadata).toEqual(show('libbpf').metadata);
+    // The program reads no map: the one it holds is the bound .rodata.
+    expect(ours.map_ids).toHaveLength(1);
+  });
 });

@@ -5,7 +5,9 @@
  * disassembly, linking each program with its subprograms, the BTF the
  * kernel would be given, the .kconfig layout and CO-RE against the object's
  * own BTF. Only tsbpf's typed errors may come out, each case within a time
- * budget: never a TypeError, a RangeError, a stack overflow or a hang.
+ * budget: never a TypeError, a RangeError, a stack overflow or a hang. And
+ * the CLI's reading commands on every corpus object as it is: a typed error at
+ * worst, never an internal error.
  */
 import fc from 'fast-check';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -23,6 +25,7 @@ import {
   parseCollectionSpec,
 } from '@tsbpf/object';
 import { describeNeeds, hasCommand } from '../support/env.js';
+import { runCli } from '../support/cli.js';
 import { ciliumPeer, type CiliumPeer } from './support/cilium-peer.js';
 
 /** A case that takes longer than this is a hang for the purpose of this test. */
@@ -86,6 +89,33 @@ describeNeeds([hasCommand('go')], 'mutated peer objects give typed errors only',
   beforeAll(() => {
     peer = ciliumPeer();
   }, 600_000);
+
+  it('no CLI command prints an internal error for any corpus object', async () => {
+    const files = ['testdata', 'btf/testdata'].flatMap((dir) =>
+      readdirSync(join(peer.moduleDir, dir))
+        .filter((f) => f.endsWith('.elf'))
+        .map((f) => join(peer.moduleDir, dir, f)),
+    );
+    const commands = [
+      ['inspect'],
+      ['inspect', '--json'],
+      ['objdump'],
+      ['btf', 'dump'],
+      ['btf', 'dump', '--format', 'c'],
+      ['btf', 'dump', '--format', 'json'],
+      ['gen'],
+    ];
+    const internal: string[] = [];
+    for (const file of files) {
+      for (const command of commands) {
+        const argv = command[0] === 'btf' ? [...command.slice(0, 2), file, ...command.slice(2)] : [command[0]!, file, ...command.slice(1)];
+        const r = await runCli(...argv);
+        // Exit 0, or 1 with a typed error: 2 ("internal error", a stack) is a bug.
+        if (r.code > 1 || /internal error/.test(r.err)) internal.push(`${argv.join(' ')}: ${r.err.split('\n')[0]}`);
+      }
+    }
+    expect(internal).toEqual([]);
+  }, 300_000);
 
   it('every cilium/ebpf testdata object, unmutated and mutated', () => {
     const files = ['testdata', 'btf/testdata'].flatMap((dir) =>

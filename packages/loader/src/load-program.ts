@@ -24,6 +24,8 @@ import {
   type ProgramSpec,
 } from '@tsbpf/object';
 import { NotSupportedError } from './errors.js';
+import * as sys from './sys/bpf.js';
+import { SyscallError } from './sys/errors.js';
 import { withContext } from '@tsbpf/object';
 import { Program, VerifierError } from './program.js';
 
@@ -56,8 +58,9 @@ export function loadProgram(spec: CollectionSpec, p: ProgramSpec, facts: LoadFac
       linked = { ...linked, instructions: applyCoreRelos(linked.instructions, coreResults) };
     }
     const instructions = relocateProgram(spec, linked, facts);
+    let program: Program;
     try {
-      return Program.load({
+      program = Program.load({
         type: p.type,
         expectedAttachType: p.attachType,
         name: p.name,
@@ -75,5 +78,28 @@ export function loadProgram(spec: CollectionSpec, p: ProgramSpec, facts: LoadFac
       if (e instanceof VerifierError && why) throw new VerifierError(e.program, e.errno, e.log, e.truncated, why);
       throw e;
     }
+    bindRodata(spec, program, facts);
+    return program;
   });
 }
+
+/**
+ * As libbpf: the object's first read-only global-data map is bound to every
+ * program (BPF_PROG_BIND_MAP), so tools find the program's metadata
+ * (`bpftool prog show`'s `metadata` from `.rodata` variables named
+ * `bpf_metadata_*`) even when no instruction refers to the map. A kernel
+ * without the command (before 5.10) is not an error, as libbpf only warns.
+ */
+function bindRodata(spec: CollectionSpec, program: Program, facts: LoadFacts): void {
+  const rodata = Object.values(spec.maps).find((m) => m.kind === 'rodata');
+  const fd = rodata && facts.mapFds.get(rodata.name);
+  if (fd === undefined) return;
+  const r = sys.progBindMap(program.fd, fd);
+  if (r < 0 && r !== -EINVAL) {
+    program.close();
+    throw new SyscallError('BPF_PROG_BIND_MAP', -r, `map ${rodata!.name}`);
+  }
+}
+
+/** Kernels before BPF_PROG_BIND_MAP refuse the command with EINVAL. */
+const EINVAL = 22;

@@ -11,6 +11,6 @@ export { ownFd } from './attr.js';
 export { closeFd } from './door.js';
 export { mapBatch, mapCreate, mapFreeze, mapKeyless, type BatchAttr, type MapCreateAttr } from './map-cmds.js';
 export { MapElemOps } from './map-elem.js';
-export { btfLoad, progAttach, progDetach, progLoad, progTestRun, type ProgLoadAttr, type TestRunAttr, type TestRunResult } from './prog-cmds.js';
+export { btfLoad, progAttach, progBindMap, progDetach, progLoad, progTestRun, type ProgLoadAttr, type TestRunAttr, type TestRunResult } from './prog-cmds.js';
 export { objGet, objGetInfoByFd, objPin, openPinned, readInfo, type Info } from './obj-cmds.js';
 export { linkCreate, linkDetach, rawTracepointOpen, type LinkCreateAttr } from './link-cmds.js';

@@ -35,6 +35,7 @@ export const bpfCmd = {
   BTF_LOAD: 18,
   LINK_CREATE: 28,
   LINK_DETACH: 34,
+  PROG_BIND_MAP: 35,
 } as const;
 
 /** A bpf() command the loader issues. */
@@ -172,6 +173,13 @@ export const linkCreateAttr = {
   'netfilter.flags': { offset: 28, size: 4 },
 } as const satisfies Record<string, Field>;
 
+/** union bpf_attr for BPF_PROG_BIND_MAP. */
+export const progBindMapAttr = {
+  prog_fd: { offset: 0, size: 4 },
+  map_fd: { offset: 4, size: 4 },
+  flags: { offset: 8, size: 4 },
+} as const satisfies Record<string, Field>;
+
 /** union bpf_attr for BPF_LINK_DETACH. */
 export const linkDetachAttr = {
   link_fd: { offset: 0, size: 4 },
@@ -265,6 +273,7 @@ export const attrSize: Readonly<Record<BpfCmdName, number>> = {
   BTF_LOAD: 28, // btf_log_level
   LINK_CREATE: 64, // link_create (all of it)
   LINK_DETACH: 4, // link_detach.link_fd
+  PROG_BIND_MAP: 12, // prog_bind_map (all of it)
 };
 
 /** perf_event_attr.size: offsetofend(config2), the kernel's PERF_ATTR_SIZE_VER1. */

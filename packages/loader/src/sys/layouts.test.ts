@@ -23,6 +23,7 @@ const WHERE: Record<string, [name: string, kind: 'struct' | 'union', prefix: str
   btfLoadAttr: ['bpf_attr', 'union', ''],
   linkCreateAttr: ['bpf_attr', 'union', 'link_create.'],
   linkDetachAttr: ['bpf_attr', 'union', 'link_detach.'],
+  progBindMapAttr: ['bpf_attr', 'union', 'prog_bind_map.'],
   progInfo: ['bpf_prog_info', 'struct', ''],
   mapInfo: ['bpf_map_info', 'struct', ''],
   linkInfo: ['bpf_link_info', 'struct', ''],

@@ -6,7 +6,7 @@
  */
 import { begin, call, callRaw, get, ownFd, put, putMemory, putName } from './attr.js';
 import type { NativeMemory } from './ffi.js';
-import { btfLoadAttr as B, progAttachAttr as A, progLoadAttr as L, progTestRunAttr as T } from './layouts.generated.js';
+import { btfLoadAttr as B, progAttachAttr as A, progBindMapAttr as M, progLoadAttr as L, progTestRunAttr as T } from './layouts.generated.js';
 
 const EAGAIN = 11;
 /** How many times PROG_LOAD is tried while the kernel answers EAGAIN (libbpf's count). */
@@ -97,6 +97,18 @@ export function progTestRun(t: TestRunAttr, context?: string): TestRunResult {
   put(T.flags, t.flags ?? 0);
   call('PROG_TEST_RUN', context);
   return { retval: get(T.retval), dataSizeOut: get(T.data_size_out), ctxSizeOut: get(T.ctx_size_out), duration: get(T.duration) };
+}
+
+/**
+ * BPF_PROG_BIND_MAP (Linux 5.10+): keeps a map alive with a program that does
+ * not reference it (libbpf binds `.rodata` so that `bpftool prog show` finds the
+ * program's metadata). 0, or the negative errno.
+ */
+export function progBindMap(progFd: number, mapFd: number): number {
+  begin('PROG_BIND_MAP');
+  put(M.prog_fd, progFd);
+  put(M.map_fd, mapFd);
+  return callRaw('PROG_BIND_MAP');
 }
 
 /** BPF_PROG_ATTACH: the pre-link way to attach (cgroups on kernels before 5.7). */
