@@ -8,7 +8,20 @@ import { EpollReader, EpollWait } from './epoll-wait.js';
 import type { BpfMap } from './map.js';
 import { ownFd } from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
-import { MAP_SHARED, MAX_VIEW_BYTES, NativeBuffer, PROT_READ, PROT_WRITE, closeFd, mmap, munmap, pageSize, perfEventOpen, view, type Pointer } from './sys/ffi.js';
+import {
+  MAP_SHARED,
+  MAX_VIEW_BYTES,
+  NativeBuffer,
+  PROT_READ,
+  PROT_WRITE,
+  closeFd,
+  mmap,
+  munmap,
+  pageSize,
+  perfEventOpen,
+  view,
+  type Pointer,
+} from './sys/ffi.js';
 import { setField } from './sys/fields.js';
 import { perfEventAttr as P, perfEventAttrSize, perfEventHeader as H, perfEventMmapPage as M } from './sys/layouts.generated.js';
 import { checkFunction, checkMax, describeValue } from './args.js';
@@ -65,9 +78,10 @@ export class PerfEventArrayReader extends EpollReader {
     const page = this.page;
     // A power of two (the kernel's rule), and the ring with its header page viewable from JavaScript.
     if (!Number.isSafeInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0 || pages > 2 ** 30 || page * (1 + pages) > MAX_VIEW_BYTES)
-      throw new LoaderError('INVALID_ARGUMENT', `pagesPerCpu must be a power of two of at most ${MAX_VIEW_BYTES / page - 1}, not ${describeValue(pages)}`).addContext(
-        `perf buffer ${map.name}`,
-      );
+      throw new LoaderError(
+        'INVALID_ARGUMENT',
+        `pagesPerCpu must be a power of two of at most ${MAX_VIEW_BYTES / page - 1}, not ${describeValue(pages)}`,
+      ).addContext(`perf buffer ${map.name}`);
     // Holds the rings, not the reader (the finalizer of a dropped reader runs it).
     const rings: CpuRing[] = (this.rings = []);
     this.epoll = new EpollWait(`perf buffer ${map.name}`, 64, () => {

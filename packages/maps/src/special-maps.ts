@@ -52,7 +52,8 @@ export function cidrKey(family: 'ipv4' | 'ipv6'): Codec<string> {
       try {
         raw = family === 'ipv4' ? parseIpv4(text) : parseIpv6(text);
       } catch (e) {
-        if (e instanceof CodecError) throw new CodecError('CODEC_FORMAT', `lpm key: bad ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address in ${JSON.stringify(value)}`);
+        if (e instanceof CodecError)
+          throw new CodecError('CODEC_FORMAT', `lpm key: bad ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address in ${JSON.stringify(value)}`);
         throw e;
       }
       view.setUint32(offset, prefix, true);
