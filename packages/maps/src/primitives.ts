@@ -207,7 +207,8 @@ export function parseIpv6(text: string): Uint8Array {
   const head = group(halves[0]!);
   const tail = halves.length === 2 ? group(halves[1]!) : [];
   const missing = 8 - head.length - tail.length;
-  if ((halves.length === 1 && missing !== 0) || missing < 0) throw bad();
+  // Without "::" all eight groups; with it, at least one group is its (RFC 4291: "::" stands for one or more).
+  if (halves.length === 1 ? missing !== 0 : missing < 1) throw bad();
   const groups = [...head, ...Array(halves.length === 2 ? missing : 0).fill('0'), ...tail];
   const out = new Uint8Array(16);
   groups.forEach((g, i) => {
