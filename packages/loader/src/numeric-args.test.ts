@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MapType, ProgramType, TsbpfError, asm, encodeInstructions } from '@tsbpf/object';
 import { LoaderError } from './errors.js';
 import { attachCgroup, attachKprobe, attachNetfilter, attachTcx, attachTracing, attachUprobe, attachXdp } from './link.js';
-import { BpfMap, type MapOptions } from './map.js';
+import { BpfMap, possibleCpus, type MapOptions } from './map.js';
 import { PerfEventArrayReader } from './perf-reader.js';
 import { attachTypeSupported, helperSupported, mapTypeSupported, programTypeSupported } from './probes.js';
 import { Program } from './program.js';
@@ -140,7 +140,7 @@ describe('numeric arguments above a fake bpf() door (no root)', () => {
 describeNeeds([isRoot()], 'numeric arguments of the readers', () => {
   it('wait timeouts, consumeAt max and pagesPerCpu', async () => {
     using ringMap = BpfMap.create({ type: MapType.ringbuf, keySize: 0, valueSize: 0, maxEntries: 1 << 16, name: 'ring' });
-    using perfMap = BpfMap.create({ type: MapType.perf_event_array, keySize: 4, valueSize: 4, maxEntries: 0, name: 'perf' });
+    using perfMap = BpfMap.create({ type: MapType.perf_event_array, keySize: 4, valueSize: 4, maxEntries: possibleCpus(), name: 'perf' });
     using ring = new RingBufferReader(ringMap);
     using perf = new PerfEventArrayReader(perfMap, { pagesPerCpu: 1 });
     for (const reader of [ring, perf]) {

@@ -6,7 +6,7 @@
  * INVALID_ARGUMENT), each call ending.
  */
 import { describe, expect, it } from 'vitest';
-import { BpfMap } from '@tsbpf/loader';
+import { BpfMap, possibleCpus } from '@tsbpf/loader';
 import { MapType, TsbpfError } from '@tsbpf/object';
 import { decode } from './codec.js';
 import { array, structAt } from './composite.js';
@@ -58,7 +58,7 @@ describe('codec layout numbers', () => {
 describeNeeds([isRoot()], 'record streams: pollMs and drain max', () => {
   it('pollMs is a wait of 0 to 2^31 - 1 ms; drain(max) takes a count or Infinity', () => {
     using ring = BpfMap.create({ type: MapType.ringbuf, keySize: 0, valueSize: 0, maxEntries: 1 << 16, name: 'ring' });
-    using perf = BpfMap.create({ type: MapType.perf_event_array, keySize: 4, valueSize: 4, maxEntries: 0, name: 'perf' });
+    using perf = BpfMap.create({ type: MapType.perf_event_array, keySize: 4, valueSize: 4, maxEntries: possibleCpus(), name: 'perf' });
     for (const make of [(pollMs: number) => new RingBuffer(ring, u32, { pollMs }), (pollMs: number) => new PerfBuffer(perf, u32, { pollMs, pagesPerCpu: 1 })]) {
       for (const v of BAD) {
         let stream: { close(): void } | undefined;
