@@ -39,7 +39,7 @@ async function bundleChild(): Promise<string> {
   mkdirSync(join(repoRoot, 'test-results'), { recursive: true });
   const src = (pkg: string) => join(repoRoot, 'packages', pkg, 'src', 'index.ts');
   await build({
-    entryPoints: [join(repoRoot, 'packages/maps/src/use-after-close.child.ts')],
+    entryPoints: [join(repoRoot, 'test/support/use-after-close-child.ts')],
     bundle: true,
     platform: 'node',
     format: 'esm',

@@ -1,5 +1,5 @@
 /**
- * The child process of use-after-close.test.ts (bundled from the sources,
+ * The child process of packages/maps/src/use-after-close.test.ts (bundled from the sources,
  * run under node --expose-gc): closes every object that owns native memory
  * or an fd, churns allocations and collects, then uses every method late,
  * and prints one JSON line: each late use and what it gave (a late use that
@@ -9,14 +9,7 @@
 import { closeSync, fstatSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { BpfMap, LoaderError, PerfEventArrayReader, RingBufferReader, attachRawTracepoint, loadCollection, type Collection } from '@tsbpf/loader';
 import { parseCollectionSpec, type CollectionSpec } from '@tsbpf/object';
-import { struct } from './composite.js';
-import { Globals } from './globals.js';
-import { PerfBuffer } from './perf-buffer.js';
-import { u32, u64 } from './primitives.js';
-import { RingBuffer } from './ring-buffer.js';
-import { BloomFilter, QueueMap } from './special-maps.js';
-import { PerCpuMap, TypedMap } from './typed-map.js';
-import { typedMaps } from './typed-maps.js';
+import { BloomFilter, Globals, PerCpuMap, PerfBuffer, QueueMap, RingBuffer, TypedMap, struct, typedMaps, u32, u64 } from '@tsbpf/maps';
 
 declare const gc: () => void;
 
