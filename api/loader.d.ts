@@ -93,6 +93,8 @@ declare class BpfMap implements Disposable {
     private readonly memory;
     private keyBytes;
     private valueBytes;
+    private keyViewValue;
+    private valueViewValue;
     private lookupCall;
     private closed;
     private readonly context;

@@ -38,15 +38,12 @@ export interface MapOptions {
 export const UpdateFlags = { any: 0n, noexist: 1n, exist: 2n } as const;
 
 const registry = new FinalizationRegistry<() => void>((release) => release());
-const EBADF = 9;
-const closedCall = (): number => -EBADF;
+const closedCall = (): number => -9; // EBADF, without a syscall
 
 /**
- * A live BPF map: byte-level operations on its fd. Keys and values are
- * copied through native buffers allocated once per map, so each operation is
- * one bpf() call and no allocation besides the returned value. After
- * close() every operation throws LoaderError CLOSED before it touches any
- * of that memory.
+ * A live BPF map: byte-level operations on its fd. Keys and values are copied through native buffers allocated once
+ * per map, so each operation is one bpf() call and no allocation besides the returned value. After close() every
+ * operation throws LoaderError CLOSED before it touches any of that memory.
  */
 export class BpfMap implements Disposable {
   readonly typeName: string;
@@ -56,6 +53,8 @@ export class BpfMap implements Disposable {
   /** Hot-path copies of the native views and the bound lookup (emptied, and EBADF, by close()). */
   private keyBytes: Uint8Array;
   private valueBytes: Uint8Array;
+  private keyViewValue: DataView;
+  private valueViewValue: DataView;
   private lookupCall: () => number;
   private closed = false;
   /** How errors name this map: `map counters`. */
@@ -77,6 +76,8 @@ export class BpfMap implements Disposable {
     this.memory = memory;
     this.keyBytes = memory.key.bytes;
     this.valueBytes = memory.value.bytes;
+    this.keyViewValue = memory.key.view;
+    this.valueViewValue = memory.value.view;
     this.lookupCall = memory.ops.lookupCall;
     // Only a safety net: close() is the contract. (The function holds the memory and the fd, not the map.)
     const fd = fdValue;
@@ -156,12 +157,12 @@ export class BpfMap implements Disposable {
    * throw CLOSED; a view kept from before would reach freed memory).
    */
   get keyView(): DataView {
-    this.assertOpen();
-    return this.memory.key.view;
+    if (this.closed) this.assertOpen();
+    return this.keyViewValue;
   }
   get valueView(): DataView {
-    this.assertOpen();
-    return this.memory.value.view;
+    if (this.closed) this.assertOpen();
+    return this.valueViewValue;
   }
 
   /** Looks up the key already in `keyView` into `valueView`; false when absent. */
@@ -368,12 +369,10 @@ export class BpfMap implements Disposable {
   }
 
   /**
-   * The values of an array created with BPF_F_MMAPABLE (`.data`, `.bss`,
-   * `.rodata`) mapped into this process, as a libbpf skeleton maps them:
-   * no system call, no read-modify-write of the whole value. Element i is at
-   * i × (value size rounded up to 8). A frozen map is mapped read-only (see
-   * `mappedWritable`: a write there kills the process). Valid until close(),
-   * which unmaps it: ask again for each use rather than keep the view.
+   * The values of an array created with BPF_F_MMAPABLE (`.data`, `.bss`, `.rodata`) mapped into this process, as a
+   * libbpf skeleton maps them: no system call, no read-modify-write of the whole value. Element i is at i × (value size
+   * rounded up to 8). A frozen map is mapped read-only (see `mappedWritable`: a write there kills the process). Valid
+   * until close(), which unmaps it: ask again for each use rather than keep the view.
    */
   mappedValues(): DataView {
     this.assertOpen();
@@ -408,6 +407,8 @@ export class BpfMap implements Disposable {
     this.memory.release(this.fdValue);
     this.keyBytes = this.memory.key.bytes; // empty now
     this.valueBytes = this.memory.value.bytes;
+    this.keyViewValue = this.memory.key.view;
+    this.valueViewValue = this.memory.value.view;
     this.lookupCall = closedCall;
   }
 
