@@ -105,8 +105,6 @@ declare abstract class Base<K, V, Stored> implements Iterable<[
     readonly value: Codec<Stored>;
     private readonly keyBytes;
     private readonly keyScratch;
-    private readonly keyNative;
-    private readonly valueNative;
     private readonly keyDense;
     private readonly valueDense;
     constructor(map: BpfMap, key: Codec<K>, value: Codec<Stored>);
@@ -200,6 +198,7 @@ interface RecordStreamOptions {
 interface RecordSource {
     consumeAt(onRecord: (view: DataView, offset: number, length: number, cpu?: number) => unknown, max?: number): number;
     wait(timeoutMs: number): Promise<boolean>;
+    assertOpen(): void;
     close(): void;
 }
 declare abstract class RecordStream<T, R> implements AsyncIterable<R>, Disposable {

@@ -4,6 +4,7 @@
  * CursorBuffers, the memory of one walk, which a map lends to one walk at a
  * time and which a second, concurrent walk gets fresh (freed with it).
  */
+import { checkPositiveU32 } from './args.js';
 import { LoaderError } from './errors.js';
 import { NativeBuffer } from './sys/ffi.js';
 
@@ -26,13 +27,24 @@ export interface CursorBuffers {
 }
 
 function cursorBuffersFor(batchSize: number, keySize: number, valueSize: number): CursorBuffers {
-  return {
-    keys: new NativeBuffer(batchSize * keySize),
-    values: new NativeBuffer(batchSize * valueSize),
-    // Hash maps use a bucket cursor: 4 bytes suffice, but a key's size is the documented minimum.
-    cursorIn: new NativeBuffer(Math.max(8, keySize)),
-    cursorOut: new NativeBuffer(Math.max(8, keySize)),
+  const made: NativeBuffer[] = [];
+  const make = (size: number) => {
+    const b = new NativeBuffer(size);
+    made.push(b);
+    return b;
   };
+  try {
+    return {
+      keys: make(batchSize * keySize),
+      values: make(batchSize * valueSize),
+      // Hash maps use a bucket cursor: 4 bytes suffice, but a key's size is the documented minimum.
+      cursorIn: make(Math.max(8, keySize)),
+      cursorOut: make(Math.max(8, keySize)),
+    };
+  } catch (e) {
+    for (const b of made) b.free(); // a batch too large to view: nothing half-made stays behind
+    throw e;
+  }
 }
 
 function freeCursorBuffers(b: CursorBuffers): void {
@@ -42,16 +54,25 @@ function freeCursorBuffers(b: CursorBuffers): void {
   b.cursorOut.free();
 }
 
-const cursorRegistry = new FinalizationRegistry<CursorBuffers>((b) => freeCursorBuffers(b));
+/**
+ * Walks dropped without release() (manual next() calls left off) give
+ * their buffers back when collected: a walk's own are freed, the map's are
+ * lent again (or freed, if the map has closed meanwhile).
+ */
+const cursorRegistry = new FinalizationRegistry<() => void>((giveBack) => giveBack());
 
 /**
  * A map's own cursor buffers: lent to one walk at a time (grown when a
  * walk wants larger batches); a walk that starts while they are lent gets
- * its own, freed when it is released (or collected, if it never is).
+ * its own, freed when it is released (or collected, if it never is). Memory
+ * a walk holds is freed only once the walk is over: a map closed under a
+ * walk frees its buffers when that walk is released, so a walk's views
+ * never reach freed memory.
  */
 export class CursorBufferPool {
   private own: CursorBuffers | undefined;
   private lentOut = false;
+  private closed = false;
 
   /** Whether a walk holds the map's own buffers now. */
   get lent(): boolean {
@@ -60,6 +81,8 @@ export class CursorBufferPool {
 
   /** A cursor over `map`, `batchSize` entries a call. */
   cursor(map: BatchSource, batchSize: number): BatchCursor {
+    if (this.closed) throw new LoaderError('CLOSED', 'closed').addContext(`map ${map.name || '(unnamed)'}`);
+    checkPositiveU32(batchSize, 'batch size', `map ${map.name || '(unnamed)'}`);
     const shared = this.own !== undefined && !this.lentOut ? this.own : undefined;
     const fresh = shared === undefined || shared.keys.size < batchSize * map.keySize || shared.values.size < batchSize * map.valueBufferSize;
     const buffers = fresh ? cursorBuffersFor(batchSize, map.keySize, map.valueBufferSize) : shared!;
@@ -70,20 +93,23 @@ export class CursorBufferPool {
     }
     const mine = buffers === this.own;
     if (mine) this.lentOut = true;
-    const cursor = new BatchCursor(map, buffers, batchSize, () => {
-      if (mine) this.lentOut = false;
-      else {
-        cursorRegistry.unregister(cursor);
-        freeCursorBuffers(buffers);
-      }
-    });
-    // A walk abandoned without release() (manual next() calls left off): free its own buffers with it.
-    if (!mine) cursorRegistry.register(cursor, buffers, cursor);
-    return cursor;
+    // (Neither function holds the cursor: the registry can collect it.)
+    return new BatchCursor(map, buffers, batchSize, mine ? () => this.returned() : () => freeCursorBuffers(buffers));
   }
 
-  /** Frees the map's own buffers (the map is closing; a walk holding them finds it closed). */
+  /** The map's own buffers are back from their walk. */
+  private returned(): void {
+    this.lentOut = false;
+    if (this.closed) this.freeOwn();
+  }
+
+  /** The map is closing: its own buffers go now, or when the walk holding them is released. */
   free(): void {
+    this.closed = true;
+    if (!this.lentOut) this.freeOwn();
+  }
+
+  private freeOwn(): void {
     if (this.own) freeCursorBuffers(this.own);
     this.own = undefined;
   }
@@ -93,13 +119,10 @@ export class CursorBufferPool {
  * A walk of every element, a batch at a time (see BpfMap.batchCursor):
  * `next()` fetches a batch and says how many entries it holds (0 at the
  * end); read them through `keys` and `values` before the next call;
- * `release()` when done, early or not.
+ * `release()` when done, early or not. A walk whose map closes under it
+ * fails with CLOSED at its next `next()` or `check()`.
  */
 export class BatchCursor {
-  /** The current batch's keys, back to back (`keySize` each). */
-  readonly keys: DataView;
-  /** The current batch's values, back to back (`valueBufferSize` each). */
-  readonly values: DataView;
   private first = true;
   private done = false;
   private released = false;
@@ -110,8 +133,18 @@ export class BatchCursor {
     private readonly batchSize: number,
     private readonly onRelease: () => void,
   ) {
-    this.keys = buffers.keys.view;
-    this.values = buffers.values.view;
+    checkPositiveU32(batchSize, 'batch size', `map ${map.name || '(unnamed)'}`);
+    cursorRegistry.register(this, onRelease, this);
+  }
+
+  /** The current batch's keys, back to back (`keySize` each); empty once the walk's memory is freed. */
+  get keys(): DataView {
+    return this.buffers.keys.view;
+  }
+
+  /** The current batch's values, back to back (`valueBufferSize` each); empty once the walk's memory is freed. */
+  get values(): DataView {
+    return this.buffers.values.view;
   }
 
   /** Fetches the next batch: how many entries it holds, 0 when the walk is over (then released). */
@@ -129,12 +162,13 @@ export class BatchCursor {
       this.done = r.done;
       if (!r.done) this.buffers.cursorIn.bytes.set(this.buffers.cursorOut.bytes);
       if (r.count > 0) return r.count;
+      // Not done and nothing read: the kernel keeps answering so only for a batch size of 0, which the constructor refuses.
     }
     this.release();
     return 0;
   }
 
-  /** Throws when the map was closed under the walk (the map's buffers are gone; the walk's own, if any, go now). */
+  /** Throws when the map was closed under the walk (the walk is released: its memory goes now). */
   check(): void {
     if (!this.map.isOpen) {
       this.release();
@@ -145,6 +179,7 @@ export class BatchCursor {
   release(): void {
     if (this.released) return;
     this.released = true;
+    cursorRegistry.unregister(this);
     this.onRelease();
   }
 }

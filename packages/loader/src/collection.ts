@@ -9,7 +9,7 @@ import { PIN_BY_NAME, createKconfigMap, createMaps, fillProgArrays } from './cre
 import { LoaderError, NotSupportedError } from './errors.js';
 import { readKallsyms } from './kallsyms.js';
 import { runningKernelBtf, runningModuleBtfs } from './kernel-btf.js';
-import { loadBtf } from './load-btf.js';
+import { closeBtf, closeBtfWhenDropped, loadBtf } from './load-btf.js';
 import { loadProgram } from './load-program.js';
 import type { BpfMap } from './map.js';
 import { DEFAULT_PIN_LOCK_TIMEOUT_MS, takeBackPins, withPinRootLock, type PinMade } from './pin-by-name.js';
@@ -41,14 +41,16 @@ export class Collection implements Disposable {
     readonly maps: Readonly<Record<string, BpfMap>>,
     readonly programs: Readonly<Record<string, Program>>,
     private readonly btfFd: number | undefined,
-  ) {}
+  ) {
+    if (btfFd !== undefined) closeBtfWhenDropped(this, btfFd);
+  }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const p of Object.values(this.programs)) p.close();
     for (const m of Object.values(this.maps)) m.close();
-    if (this.btfFd !== undefined) sys.closeFd(this.btfFd);
+    if (this.btfFd !== undefined) closeBtf(this, this.btfFd);
   }
 
   [Symbol.dispose](): void {

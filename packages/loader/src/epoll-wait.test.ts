@@ -19,7 +19,7 @@ describe('EpollWait', () => {
     expect(w.closed).toBe(true);
   });
 
-  it('close() during a wait releases only when the wait returns; a wait after close() is false at once', async () => {
+  it('close() during a wait releases only when the wait returns; a wait after close() is CLOSED at once', async () => {
     let released = 0;
     const w = new EpollWait('reader r', 4, () => released++);
     const waiting = w.wait(50);
@@ -28,7 +28,7 @@ describe('EpollWait', () => {
     expect(await waiting).toBe(false);
     expect(released).toBe(1);
     const started = Date.now();
-    expect(await w.wait(10_000)).toBe(false);
+    await expect(w.wait(10_000)).rejects.toMatchObject({ name: 'LoaderError', code: 'CLOSED' });
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(released).toBe(1);
   });

@@ -15,6 +15,7 @@ import { SyscallError } from './sys/errors.js';
 import { NativeBuffer, perfEventOpen } from './sys/ffi.js';
 import { setField } from './sys/fields.js';
 import { perfEventAttr as P, perfEventAttrSize } from './sys/layouts.generated.js';
+import { INT_MAX, checkInteger, checkU32, describeValue } from './args.js';
 import { LoaderError, NotSupportedError } from './errors.js';
 
 const registry = new FinalizationRegistry<number[]>((fds) => fds.forEach((fd) => sys.closeFd(fd)));
@@ -88,6 +89,9 @@ export const XdpMode = { default: 0, generic: 1 << 1, driver: 1 << 2, offload: 1
 
 /** An XDP program on an interface (by ifindex, in the calling thread's network namespace). */
 export function attachXdp(program: Program, ifindex: number, mode: keyof typeof XdpMode = 'default'): Link {
+  checkU32(ifindex, 'ifindex', `program ${program.name}: attach XDP`);
+  if (!Object.hasOwn(XdpMode, mode))
+    throw new LoaderError('INVALID_ARGUMENT', `mode must be one of ${Object.keys(XdpMode).join(', ')}, not ${describeValue(mode)}`);
   const fd = sys.linkCreate(
     { progFd: program.fd, target: ifindex, attachType: AttachType.xdp, flags: XdpMode[mode] },
     `program ${program.name}: attach XDP to ifindex ${ifindex}`,
@@ -137,12 +141,14 @@ const BPF_F_ALLOW_MULTI = 2;
  * them (5.7+), otherwise BPF_PROG_ATTACH, as libbpf falls back.
  */
 export function attachCgroup(program: Program, cgroupPath: string, attachType: number, options: CgroupAttachOptions = {}): Link | LegacyAttachment {
+  checkU32(attachType, 'attachType', `program ${program.name}: attach to cgroup ${cgroupPath}`);
+  const progFd = program.fd; // CLOSED before the cgroup is opened
   const cg = openSync(cgroupPath, 'r');
   const context = `program ${program.name}: attach to cgroup ${cgroupPath}`;
   let linkError: SyscallError | undefined;
   if (!options.legacy) {
     try {
-      const fd = sys.linkCreate({ progFd: program.fd, target: cg, attachType }, context);
+      const fd = sys.linkCreate({ progFd, target: cg, attachType }, context);
       closeSync(cg);
       return new Link(fd, `cgroup ${cgroupPath}`);
     } catch (e) {
@@ -154,7 +160,7 @@ export function attachCgroup(program: Program, cgroupPath: string, attachType: n
     }
   }
   try {
-    sys.progAttach(cg, program.fd, attachType, options.allowMulti === false ? 0 : BPF_F_ALLOW_MULTI, context);
+    sys.progAttach(cg, progFd, attachType, options.allowMulti === false ? 0 : BPF_F_ALLOW_MULTI, context);
   } catch (e) {
     closeSync(cg);
     if (e instanceof SyscallError && linkError) {
@@ -163,7 +169,7 @@ export function attachCgroup(program: Program, cgroupPath: string, attachType: n
     }
     throw e;
   }
-  return new LegacyAttachment(cg, program.fd, attachType, `cgroup ${cgroupPath} (BPF_PROG_ATTACH)`);
+  return new LegacyAttachment(cg, progFd, attachType, `cgroup ${cgroupPath} (BPF_PROG_ATTACH)`);
 }
 
 const TRACEFS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
@@ -260,6 +266,9 @@ export interface UprobeOptions {
  * symbol name, through the uprobe PMU and a BPF link.
  */
 export function attachUprobe(program: Program, binary: string, func: string, options: UprobeOptions = {}): Link {
+  const context = `program ${program.name}: uprobe ${binary}:${func}`;
+  if (options.pid !== undefined) checkInteger(options.pid, 'pid', -1, INT_MAX, context);
+  if (options.offset !== undefined) checkInteger(options.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, context);
   const offset = functionFileOffset(binary, func) + (options.offset ?? 0);
   const type = pmuType('uprobe');
   const config = options.retprobe ? 1n << BigInt(retprobeBit('uprobe')) : 0n;
@@ -283,6 +292,7 @@ export function attachUprobe(program: Program, binary: string, func: string, opt
  * (This project's VM kernel has no kprobes: the error says so.)
  */
 export function attachKprobe(program: Program, func: string, options: { retprobe?: boolean; offset?: number } = {}): Link {
+  if (options.offset !== undefined) checkU32(options.offset, 'offset', `program ${program.name}: kprobe ${func}`);
   const type = pmuType('kprobe');
   const config = options.retprobe ? 1n << BigInt(retprobeBit('kprobe')) : 0n;
   const name = NativeBuffer.string(func);
@@ -303,6 +313,14 @@ export function attachNetfilter(
   program: Program,
   options: { family: keyof typeof NetfilterFamily; hook: keyof typeof NetfilterHook; priority: number; defragment?: boolean },
 ): Link {
+  const context = `program ${program.name}: attach netfilter`;
+  if (!Object.hasOwn(NetfilterFamily, options.family))
+    throw new LoaderError('INVALID_ARGUMENT', `family must be ipv4 or ipv6, not ${describeValue(options.family)}`).addContext(context);
+  if (!Object.hasOwn(NetfilterHook, options.hook))
+    throw new LoaderError('INVALID_ARGUMENT', `hook must be one of ${Object.keys(NetfilterHook).join(', ')}, not ${describeValue(options.hook)}`).addContext(
+      context,
+    );
+  checkInteger(options.priority, 'priority', -INT_MAX - 1, INT_MAX, context);
   const fd = sys.linkCreate(
     {
       progFd: program.fd,
@@ -322,6 +340,7 @@ export function attachRawTracepoint(program: Program, name: string): Link {
 
 /** A BTF-typed tracing program (tp_btf, fentry, fexit, lsm): the target was fixed at load. */
 export function attachTracing(program: Program, attachType: number): Link {
+  checkU32(attachType, 'attachType', `program ${program.name}: attach tracing`);
   const fd = sys.linkCreate({ progFd: program.fd, target: 0, attachType }, `program ${program.name}: attach tracing`);
   return new Link(fd, `tracing ${program.name}`);
 }

@@ -1,7 +1,8 @@
 /**
  * The object's BTF into the kernel (BPF_BTF_LOAD), fixed up for it by
  * @tsbpf/object's btfForKernel: first without a log, and only on failure
- * again with one, for the BtfLoadError.
+ * again with one, for the BtfLoadError; and the fd's release, by its owner's
+ * close() or, for an owner dropped unclosed, a finalizer.
  */
 import { btfForKernel, type CollectionSpec } from '@tsbpf/object';
 import { BtfLoadError, NotSupportedError } from './errors.js';
@@ -29,4 +30,18 @@ export function loadBtf(spec: CollectionSpec): number {
   } finally {
     scratch.end(mark);
   }
+}
+
+/** BTF fds whose owner (a Collection) was dropped without close(): closed once it is collected. */
+const dropped = new FinalizationRegistry<number>((fd) => sys.closeFd(fd));
+
+/** Ties `fd` to `owner`: closed by closeBtf(owner, fd), or when `owner` is collected unclosed. */
+export function closeBtfWhenDropped(owner: object, fd: number): void {
+  dropped.register(owner, fd, owner);
+}
+
+/** Closes `fd` now, once: the finalizer will not (the number may be another file's by then). */
+export function closeBtf(owner: object, fd: number): void {
+  dropped.unregister(owner);
+  sys.closeFd(fd);
 }

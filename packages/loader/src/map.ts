@@ -4,14 +4,15 @@
  * map. Typed access is @tsbpf/maps' job; batch walks are BatchCursor's.
  */
 import { ARRAY_MAP_TYPES, MapFlags, MapType, PER_CPU_MAP_TYPES, mapTypeName } from '@tsbpf/object';
-import { CursorBufferPool, type BatchCursor, type CursorBuffers } from './batch-cursor.js';
+import { checkFlags, checkMapOptions, checkPositiveU32, checkU32, elemFlags } from './args.js';
+import type { BatchCursor, CursorBuffers } from './batch-cursor.js';
 import { possibleCpus } from './cpus.js';
+import { MapMemory } from './map-memory.js';
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
-import { GrowingBuffers, NativeBuffer } from './sys/ffi.js';
 import { mapInfo } from './sys/layouts.generated.js';
 import { LoaderError } from './errors.js';
-import { mapArrayValues, unmapArrayValues, type MappedValues } from './mapped-values.js';
+import { mapArrayValues } from './mapped-values.js';
 
 export { possibleCpus } from './cpus.js';
 
@@ -37,29 +38,27 @@ export interface MapOptions {
 export const UpdateFlags = { any: 0n, noexist: 1n, exist: 2n } as const;
 
 const registry = new FinalizationRegistry<() => void>((release) => release());
+const closedCall = (): number => -9; // EBADF, without a syscall
 
 /**
- * A live BPF map: byte-level operations on its fd. Keys and values are
- * copied through native buffers allocated once per map, so each operation is
- * one bpf() call and no allocation besides the returned value.
+ * A live BPF map: byte-level operations on its fd. Keys and values are copied through native buffers allocated once
+ * per map, so each operation is one bpf() call and no allocation besides the returned value. After close() every
+ * operation throws LoaderError CLOSED before it touches any of that memory.
  */
 export class BpfMap implements Disposable {
   readonly typeName: string;
   /** Bytes of one value as the syscall sees it (per-CPU maps: one 8-byte-aligned slot per possible CPU). */
   readonly valueBufferSize: number;
-  private readonly key: NativeBuffer;
-  private readonly next: NativeBuffer;
-  private readonly value: NativeBuffer;
-  private readonly ops: sys.MapElemOps;
-  /** Hot-path copies of the native views and the bound lookup. */
-  private readonly keyBytes: Uint8Array;
-  private readonly valueBytes: Uint8Array;
-  private readonly lookupCall: () => number;
+  private readonly memory: MapMemory;
+  /** Hot-path copies of the native views and the bound lookup (emptied, and EBADF, by close()). */
+  private keyBytes: Uint8Array;
+  private valueBytes: Uint8Array;
+  private keyViewValue: DataView;
+  private valueViewValue: DataView;
+  private lookupCall: () => number;
   private closed = false;
   /** How errors name this map: `map counters`. */
   private readonly context: string;
-  /** The mmap of an mmapable array's values, once asked for (see mappedValues). */
-  private readonly mapped: { values?: MappedValues } = {};
 
   private constructor(
     private fdValue: number,
@@ -72,34 +71,28 @@ export class BpfMap implements Disposable {
   ) {
     this.typeName = mapTypeName(type);
     this.valueBufferSize = PER_CPU_MAP_TYPES.has(type) ? Math.ceil(valueSize / 8) * 8 * possibleCpus() : valueSize;
-    this.key = new NativeBuffer(keySize);
-    this.next = new NativeBuffer(keySize);
-    this.value = new NativeBuffer(this.valueBufferSize);
     this.context = `map ${name || '(unnamed)'}`;
-    this.ops = new sys.MapElemOps(fdValue, this.key, this.value, this.next, this.context);
-    this.keyBytes = this.key.bytes;
-    this.valueBytes = this.value.bytes;
-    this.lookupCall = this.ops.lookupCall;
-    const { key, next, value, ops, mapped } = this;
+    const memory = new MapMemory(fdValue, keySize, this.valueBufferSize, this.context);
+    this.memory = memory;
+    this.keyBytes = memory.key.bytes;
+    this.valueBytes = memory.value.bytes;
+    this.keyViewValue = memory.key.view;
+    this.valueViewValue = memory.value.view;
+    this.lookupCall = memory.ops.lookupCall;
+    // Only a safety net: close() is the contract. (The function holds the memory and the fd, not the map.)
     const fd = fdValue;
-    // Only a safety net: close() is the contract.
-    registry.register(
-      this,
-      () => {
-        if (mapped.values) unmapArrayValues(mapped.values);
-        sys.closeFd(fd);
-        ops.free();
-        key.free();
-        next.free();
-        value.free();
-      },
-      this,
-    );
+    registry.register(this, () => memory.release(fd), this);
   }
 
   static create(o: MapOptions): BpfMap {
+    checkMapOptions(o);
     const fd = sys.mapCreate(o, o.name ? `map ${o.name}` : undefined);
-    return new BpfMap(fd, o.type, o.keySize, o.valueSize, o.maxEntries, o.flags ?? 0, o.name ?? '');
+    try {
+      return new BpfMap(fd, o.type, o.keySize, o.valueSize, o.maxEntries, o.flags ?? 0, o.name ?? '');
+    } catch (e) {
+      sys.closeFd(fd); // a value too large to view (a per-CPU map on many CPUs): the map goes too
+      throw e;
+    }
   }
 
   /** Opens a map pinned on bpffs (its definition and name from bpf_map_info). */
@@ -123,6 +116,11 @@ export class BpfMap implements Disposable {
   get fd(): number {
     this.assertOpen();
     return this.fdValue;
+  }
+
+  /** Throws LoaderError CLOSED once close() has run (what every operation checks before it touches the map's memory). */
+  assertOpen(): void {
+    if (this.closed) throw new LoaderError('CLOSED', 'closed').addContext(this.context);
   }
 
   private setKey(key: Uint8Array): void {
@@ -154,14 +152,17 @@ export class BpfMap implements Disposable {
   /**
    * The zero-copy path for codecs: write the key straight into `keyView`
    * (the native key buffer), call `lookupPrepared()` / `updatePrepared()`,
-   * and read or write the value in `valueView`. The views are the map's own
-   * native buffers, valid until its next operation.
+   * and read or write the value in `valueView`: the map's own buffers, valid
+   * until its next operation. Get them anew for each (after close() they
+   * throw CLOSED; a view kept from before would reach freed memory).
    */
   get keyView(): DataView {
-    return this.key.view;
+    if (this.closed) this.assertOpen();
+    return this.keyViewValue;
   }
   get valueView(): DataView {
-    return this.value.view;
+    if (this.closed) this.assertOpen();
+    return this.valueViewValue;
   }
 
   /** Looks up the key already in `keyView` into `valueView`; false when absent. */
@@ -176,29 +177,30 @@ export class BpfMap implements Disposable {
   /** Writes the key in `keyView` with the value in `valueView`. */
   updatePrepared(flags: bigint = UpdateFlags.any): void {
     this.assertOpen();
-    this.ops.update(Number(flags));
+    this.memory.ops.update(elemFlags(flags, this.context));
   }
 
   /** Like lookup, into `out` (no allocation); false when absent. */
   lookupInto(key: Uint8Array, out: Uint8Array): boolean {
     this.setKey(key);
-    if (!this.ops.lookup()) return false;
-    out.set(this.value.bytes.subarray(0, out.length));
+    if (!this.memory.ops.lookup()) return false;
+    out.set(this.valueBytes.subarray(0, out.length));
     return true;
   }
 
   update(key: Uint8Array, value: Uint8Array, flags: bigint = UpdateFlags.any): void {
     if (value.length !== this.valueBufferSize) throw this.invalid(`value is ${value.length} bytes, want ${this.valueBufferSize}`);
+    const f = elemFlags(flags, this.context);
     this.setKey(key);
-    this.value.bytes.set(value);
-    this.ops.update(Number(flags));
+    this.valueBytes.set(value);
+    this.memory.ops.update(f);
   }
 
   /** False when the key was not there. */
   delete(key: Uint8Array): boolean {
     this.setKey(key);
     try {
-      return this.ops.delete();
+      return this.memory.ops.delete();
     } catch (e) {
       if (e instanceof SyscallError && e.errnoName === 'EINVAL' && ARRAY_MAP_TYPES.has(this.type)) {
         // The generic EINVAL hint (an older kernel?) misleads here: arrays never delete.
@@ -211,12 +213,14 @@ export class BpfMap implements Disposable {
   /** Every key, in the kernel's iteration order (copies). */
   *keys(): Generator<Uint8Array> {
     this.assertOpen();
-    let has = this.ops.nextKey(true);
+    const { ops } = this.memory;
+    let has = ops.nextKey(true);
     while (has) {
-      const k = this.next.bytes.slice();
+      const k = this.memory.next.bytes.slice();
       yield k;
-      this.key.bytes.set(k);
-      has = this.ops.nextKey(false);
+      this.assertOpen(); // closed while the caller held the key: the buffers are gone
+      this.keyBytes.set(k);
+      has = ops.nextKey(false);
     }
   }
 
@@ -226,9 +230,10 @@ export class BpfMap implements Disposable {
    * (`count * valueBufferSize`).
    */
   updateBatch(keys: Uint8Array, values: Uint8Array, flags: bigint = UpdateFlags.any): number {
+    this.assertOpen();
     const count = this.batchCount(keys, values);
-    const k = this.scratch('keys', keys.length);
-    const v = this.scratch('values', values.length);
+    const k = this.memory.batchBuffer('keys', keys.length);
+    const v = this.memory.batchBuffer('values', values.length);
     k.bytes.set(keys);
     v.bytes.set(values);
     return this.updateBatchPrepared(count, flags);
@@ -240,32 +245,43 @@ export class BpfMap implements Disposable {
    * the map's next batch operation. Not zeroed: write every byte.
    */
   batchViews(count: number): { keys: DataView; values: DataView } {
-    const k = this.scratch('keys', count * this.keySize);
-    const v = this.scratch('values', count * this.valueBufferSize);
+    this.assertOpen();
+    checkU32(count, 'count', this.context);
+    const k = this.memory.batchBuffer('keys', count * this.keySize);
+    const v = this.memory.batchBuffer('values', count * this.valueBufferSize);
     return { keys: k.view, values: v.view };
   }
 
   /** BPF_MAP_UPDATE_BATCH of the first `count` entries in `batchViews`; returns how many were written. */
   updateBatchPrepared(count: number, flags: bigint = UpdateFlags.any): number {
     this.assertOpen();
-    const k = this.scratch('keys', count * this.keySize);
-    const v = this.scratch('values', count * this.valueBufferSize);
-    return sys.mapBatch('MAP_UPDATE_BATCH', { fd: this.fd, keys: k, values: v, count, elemFlags: flags }, this.context).count;
+    checkU32(count, 'count', this.context);
+    const elemFlags = checkFlags(flags, 'flags', 64, this.context);
+    const k = this.memory.batchBuffer('keys', count * this.keySize);
+    const v = this.memory.batchBuffer('values', count * this.valueBufferSize);
+    return sys.mapBatch('MAP_UPDATE_BATCH', { fd: this.fd, keys: k, values: v, count, elemFlags }, this.context).count;
   }
 
   /** Deletes `count` keys in one call (BPF_MAP_DELETE_BATCH); returns how many went. */
   deleteBatch(keys: Uint8Array): number {
+    this.assertOpen();
     if (keys.length % this.keySize !== 0) throw this.invalid(`keys are not whole ${this.keySize}-byte keys`);
-    const k = this.scratch('keys', keys.length);
+    const k = this.memory.batchBuffer('keys', keys.length);
     k.bytes.set(keys);
     return sys.mapBatch('MAP_DELETE_BATCH', { fd: this.fd, keys: k, count: keys.length / this.keySize }, this.context).count;
   }
 
   /**
-   * Every element, `batchSize` per BPF_MAP_LOOKUP_BATCH call. Each chunk's
-   * keys and values are back to back in fresh arrays.
+   * Every element, `batchSize` (at least 1) per BPF_MAP_LOOKUP_BATCH call.
+   * Each chunk's keys and values are back to back in fresh arrays.
    */
-  *lookupBatches(batchSize = 256): Generator<{ count: number; keys: Uint8Array; values: Uint8Array }> {
+  lookupBatches(batchSize = 256): Generator<{ count: number; keys: Uint8Array; values: Uint8Array }> {
+    this.assertOpen();
+    checkPositiveU32(batchSize, 'batch size', this.context);
+    return this.batches(batchSize);
+  }
+
+  private *batches(batchSize: number): Generator<{ count: number; keys: Uint8Array; values: Uint8Array }> {
     const cursor = this.batchCursor(batchSize);
     try {
       for (let count = cursor.next(); count > 0; count = cursor.next()) {
@@ -288,14 +304,13 @@ export class BpfMap implements Disposable {
    */
   batchCursor(batchSize = 1024): BatchCursor {
     this.assertOpen();
-    return this.cursorBuffers.cursor(this, batchSize);
+    checkPositiveU32(batchSize, 'batch size', this.context);
+    return this.memory.cursors.cursor(this, batchSize);
   }
-
-  private readonly cursorBuffers = new CursorBufferPool();
 
   /** @internal Whether a walk holds the map's own batch buffers (read by tests of walk lifecycles). */
   private get cursorBuffersBusy(): boolean {
-    return this.cursorBuffers.lent;
+    return this.memory.cursors.lent;
   }
 
   /** @internal BPF_MAP_LOOKUP_BATCH for a cursor. */
@@ -319,35 +334,31 @@ export class BpfMap implements Disposable {
     return count;
   }
 
-  /** Native keys and values for batch calls, reused and grown when a larger batch comes. */
-  private readonly batchBuffers = new GrowingBuffers();
-  private scratch(name: 'keys' | 'values', size: number): NativeBuffer {
-    return this.batchBuffers.get(name, Math.max(size, 64));
-  }
-
   /** Queue/stack: adds a value; bloom filter: adds a member. */
   push(value: Uint8Array, flags: bigint = UpdateFlags.any): void {
+    const f = checkFlags(flags, 'flags', 64, this.context);
     this.setValue(value);
-    sys.mapKeyless('MAP_UPDATE_ELEM', this.fd, this.value, flags, this.context);
+    sys.mapKeyless('MAP_UPDATE_ELEM', this.fd, this.memory.value, f, this.context);
   }
 
   /** Queue/stack: removes and returns the next value; undefined when empty. */
   pop(): Uint8Array | undefined {
-    return sys.mapKeyless('MAP_LOOKUP_AND_DELETE_ELEM', this.fd, this.value, 0n, this.context) ? this.value.bytes.slice() : undefined;
+    return sys.mapKeyless('MAP_LOOKUP_AND_DELETE_ELEM', this.fd, this.memory.value, 0n, this.context) ? this.valueBytes.slice() : undefined;
   }
 
   /** Queue/stack: the next value without removing it; undefined when empty. */
   peek(): Uint8Array | undefined {
-    return sys.mapKeyless('MAP_LOOKUP_ELEM', this.fd, this.value, 0n, this.context) ? this.value.bytes.slice() : undefined;
+    return sys.mapKeyless('MAP_LOOKUP_ELEM', this.fd, this.memory.value, 0n, this.context) ? this.valueBytes.slice() : undefined;
   }
 
   /** Bloom filter: false when `value` is certainly absent, true when it may be present. */
   mayContain(value: Uint8Array): boolean {
     this.setValue(value);
-    return sys.mapKeyless('MAP_LOOKUP_ELEM', this.fd, this.value, 0n, this.context);
+    return sys.mapKeyless('MAP_LOOKUP_ELEM', this.fd, this.memory.value, 0n, this.context);
   }
 
   private setValue(value: Uint8Array): void {
+    this.assertOpen();
     if (value.length !== this.valueBufferSize) throw this.invalid(`value is ${value.length} bytes, want ${this.valueBufferSize}`);
     this.valueBytes.set(value);
   }
@@ -358,56 +369,47 @@ export class BpfMap implements Disposable {
   }
 
   /**
-   * The values of an array created with BPF_F_MMAPABLE (global data: `.data`,
-   * `.bss`, `.rodata`) mapped into this process, as a libbpf skeleton maps
-   * them: reads see the programs' writes at once and writes go straight to
-   * the map, no system call and no read-modify-write of the whole value.
-   * Element i is at i × (value size rounded up to 8). A frozen map is mapped
-   * read-only: check `mappedWritable` before writing, as a write to that
-   * memory kills the process (SIGSEGV), it does not throw. Valid until
-   * close(), which unmaps it: do not keep the view past the map.
+   * The values of an array created with BPF_F_MMAPABLE (`.data`, `.bss`, `.rodata`) mapped into this process, as a
+   * libbpf skeleton maps them: no system call, no read-modify-write of the whole value. Element i is at i × (value size
+   * rounded up to 8). A frozen map is mapped read-only (see `mappedWritable`: a write there kills the process). Valid
+   * until close(), which unmaps it: ask again for each use rather than keep the view.
    */
   mappedValues(): DataView {
     this.assertOpen();
-    if (this.mapped.values) return this.mapped.values.view;
+    const { memory } = this;
+    if (memory.mapped) return memory.mapped.view;
     if (this.type !== MapType.array || (this.flags & MMAPABLE) === 0) {
       throw new LoaderError('MAP_TYPE', 'not an array created with BPF_F_MMAPABLE').addContext(this.context);
     }
-    this.mapped.values = mapArrayValues(this.fd, this.valueSize, this.maxEntries, this.context);
-    return this.mapped.values.view;
+    memory.mapped = mapArrayValues(this.fd, this.valueSize, this.maxEntries, this.context);
+    return memory.mapped.view;
   }
 
   /** Whether mappedValues() is writable (false for a frozen map). */
   get mappedWritable(): boolean {
     this.mappedValues();
-    return this.mapped.values!.writable;
+    return this.memory.mapped!.writable;
   }
 
   pin(path: string): void {
     sys.objPin(this.fd, path);
   }
 
-  private assertOpen(): void {
-    if (this.closed) throw new LoaderError('CLOSED', 'closed').addContext(this.context);
-  }
-
   private invalid(what: string): LoaderError {
     return new LoaderError('INVALID_ARGUMENT', what).addContext(this.context);
   }
 
+  /** Closes the fd and frees the map's memory (a batch walk in progress keeps its buffers until it is released). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     registry.unregister(this);
-    if (this.mapped.values) unmapArrayValues(this.mapped.values);
-    this.mapped.values = undefined;
-    sys.closeFd(this.fdValue);
-    this.ops.free();
-    this.key.free();
-    this.next.free();
-    this.value.free();
-    this.batchBuffers.free();
-    this.cursorBuffers.free();
+    this.memory.release(this.fdValue);
+    this.keyBytes = this.memory.key.bytes; // empty now
+    this.valueBytes = this.memory.value.bytes;
+    this.keyViewValue = this.memory.key.view;
+    this.valueViewValue = this.memory.value.view;
+    this.lookupCall = closedCall;
   }
 
   [Symbol.dispose](): void {

@@ -8,9 +8,23 @@ import { EpollReader, EpollWait } from './epoll-wait.js';
 import type { BpfMap } from './map.js';
 import { ownFd } from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
-import { MAP_SHARED, NativeBuffer, PROT_READ, PROT_WRITE, closeFd, mmap, munmap, pageSize, perfEventOpen, view, type Pointer } from './sys/ffi.js';
+import {
+  MAP_SHARED,
+  MAX_VIEW_BYTES,
+  NativeBuffer,
+  PROT_READ,
+  PROT_WRITE,
+  closeFd,
+  mmap,
+  munmap,
+  pageSize,
+  perfEventOpen,
+  view,
+  type Pointer,
+} from './sys/ffi.js';
 import { setField } from './sys/fields.js';
 import { perfEventAttr as P, perfEventAttrSize, perfEventHeader as H, perfEventMmapPage as M } from './sys/layouts.generated.js';
+import { checkFunction, checkMax, describeValue } from './args.js';
 import { LoaderError } from './errors.js';
 
 const PERF_TYPE_SOFTWARE = 1;
@@ -47,7 +61,7 @@ interface CpuRing {
  * and lost-record notices are counted. Waiting is epoll on a worker thread.
  */
 export class PerfEventArrayReader extends EpollReader {
-  private readonly rings: CpuRing[] = [];
+  private readonly rings: CpuRing[];
   /** Waiting, and the unmapping once no wait is in flight. */
   protected readonly epoll: EpollWait;
   private readonly page = pageSize();
@@ -61,11 +75,18 @@ export class PerfEventArrayReader extends EpollReader {
     super();
     if (map.typeName !== 'perf_event_array') throw new LoaderError('MAP_TYPE', `map ${map.name} is a ${map.typeName}, not a perf_event_array`);
     const pages = options.pagesPerCpu ?? 8;
-    if (pages < 1 || pages & (pages - 1))
-      throw new LoaderError('INVALID_ARGUMENT', `pagesPerCpu must be a power of two, not ${pages}`).addContext(`perf buffer ${map.name}`);
+    const page = this.page;
+    // A power of two (the kernel's rule), and the ring with its header page viewable from JavaScript.
+    if (!Number.isSafeInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0 || pages > 2 ** 30 || page * (1 + pages) > MAX_VIEW_BYTES)
+      throw new LoaderError(
+        'INVALID_ARGUMENT',
+        `pagesPerCpu must be a power of two of at most ${MAX_VIEW_BYTES / page - 1}, not ${describeValue(pages)}`,
+      ).addContext(`perf buffer ${map.name}`);
+    // Holds the rings, not the reader (the finalizer of a dropped reader runs it).
+    const rings: CpuRing[] = (this.rings = []);
     this.epoll = new EpollWait(`perf buffer ${map.name}`, 64, () => {
-      for (const ring of this.rings) {
-        munmap(ring.ptr, this.page + ring.size);
+      for (const ring of rings) {
+        munmap(ring.ptr, page + ring.size);
         closeFd(ring.fd);
       }
     });
@@ -112,6 +133,7 @@ export class PerfEventArrayReader extends EpollReader {
       this.epoll.close();
       throw e;
     }
+    this.closeWhenDropped();
   }
 
   /**
@@ -120,6 +142,7 @@ export class PerfEventArrayReader extends EpollReader {
    * the ring, or of a scratch copy for a record that wraps its end).
    */
   consume(onRecord: (record: Uint8Array, cpu: number) => void): number {
+    checkFunction(onRecord, 'onRecord', `perf buffer ${this.map.name}`);
     return this.consumeAt((view, offset, length, cpu) => {
       onRecord(new Uint8Array(view.buffer, view.byteOffset + offset, length), cpu); // what it returns is not consumeAt's stop
     });
@@ -133,10 +156,25 @@ export class PerfEventArrayReader extends EpollReader {
    * callback that returns `false` ends the call after its record; a record
    * is consumed before it is handed out (one the callback threw on, or
    * stopped at, is not handed out again). A call bounded by `max` starts
-   * where the last one stopped, so a busy CPU cannot starve the others.
+   * where the last one stopped, so a busy CPU cannot starve the others. A
+   * callback that closes the reader ends the call (the rings stay mapped
+   * until it returns).
    */
   consumeAt(onRecord: (view: DataView, offset: number, length: number, cpu: number) => unknown, max = Infinity): number {
-    if (this.epoll.closed) throw new LoaderError('CLOSED', 'closed').addContext(`perf buffer ${this.map.name}`);
+    const epoll = this.epoll;
+    epoll.assertOpen();
+    checkFunction(onRecord, 'onRecord', `perf buffer ${this.map.name}`);
+    max = checkMax(max, 'max', `perf buffer ${this.map.name}`);
+    epoll.enter();
+    try {
+      return this.consumeRings(onRecord, max);
+    } finally {
+      epoll.leave(); // a close() from a callback releases the rings now
+    }
+  }
+
+  private consumeRings(onRecord: (view: DataView, offset: number, length: number, cpu: number) => unknown, max: number): number {
+    const epoll = this.epoll;
     let n = 0;
     const rings = this.rings;
     const first = this.nextRing;
@@ -169,7 +207,7 @@ export class PerfEventArrayReader extends EpollReader {
             const stop =
               (start + length <= ring.size ? onRecord(data, start, length, ring.cpu) : onRecord(this.unwrap(ring, start, length), 0, length, ring.cpu)) ===
               false;
-            if (stop) max = n;
+            if (stop || epoll.closed) max = n;
           } else if (type === PERF_RECORD_LOST) {
             this.lost += data.getUint32((at + LOST_COUNT + 4) & mask, true) * 0x100000000 + data.getUint32((at + LOST_COUNT) & mask, true);
           }

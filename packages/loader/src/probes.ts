@@ -9,6 +9,7 @@ import { AttachType, MapFlags, MapType, ProgramType, asm, attachTypeName, encode
 import * as sys from './sys/bpf.js';
 import { SyscallError, errnoName } from './sys/errors.js';
 import { NativeBuffer } from './sys/ffi.js';
+import { INT_MAX, checkInteger, checkU32 } from './args.js';
 import { LoaderError } from './errors.js';
 
 const memo = new Map<string, boolean>();
@@ -25,6 +26,7 @@ function remember(key: string, probe: () => boolean): boolean {
 const NOT_SUPPORTED = new Set(['EINVAL', 'E2BIG', 'EOPNOTSUPP', 'ENOTSUPP', 'ENOTSUP']);
 
 export function mapTypeSupported(type: number): boolean {
+  checkU32(type, 'map type', 'mapTypeSupported');
   return remember(`map:${type}`, () => {
     let keySize = 4;
     let valueSize = 4;
@@ -113,6 +115,7 @@ function tryLoad(type: number, insns: Uint8Array): { ok: boolean; errno: number;
 const EPERM = 1;
 
 export function programTypeSupported(type: number): boolean {
+  checkU32(type, 'program type', 'programTypeSupported');
   if (NEEDS_TARGET.has(type)) throw new LoaderError('PROBE_TARGET', `program type ${type} needs an attach target to probe; probe by loading the program`);
   return remember(`prog:${type}`, () => {
     const r = tryLoad(type, encodeInstructions([asm.mov64Imm(0, 0), asm.exit()], 'little'));
@@ -124,6 +127,7 @@ export function programTypeSupported(type: number): boolean {
 
 /** Whether programs of `programType` may call helper `helperId` (BPF_FUNC_*). */
 export function helperSupported(programType: number, helperId: number): boolean {
+  checkInteger(helperId, 'helper id', 0, INT_MAX, 'helperSupported');
   if (!programTypeSupported(programType)) return false;
   return remember(`helper:${programType}:${helperId}`, () => {
     const r = tryLoad(programType, encodeInstructions([asm.call(helperId), asm.mov64Imm(0, 0), asm.exit()], 'little'));
@@ -194,6 +198,7 @@ const LINK_PROBES: ReadonlyMap<number, LinkProbe> = new Map<number, LinkProbe>([
  * EINVAL there, like an unknown attach type): attach and handle the error.
  */
 export function attachTypeSupported(attachType: number): boolean {
+  checkU32(attachType, 'attach type', 'attachTypeSupported');
   const how = LINK_PROBES.get(attachType);
   if (!how)
     throw new LoaderError('PROBE_TARGET', `attach type ${attachTypeName(attachType)} cannot be probed without a target; attach it and handle the SyscallError`);

@@ -6,6 +6,7 @@ import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
 import { NativeBuffer, scratch } from './sys/ffi.js';
 import { progInfo } from './sys/layouts.generated.js';
+import { INT_MAX, U32_MAX, checkInteger, checkOptionalU32, checkU32 } from './args.js';
 import { LoaderError } from './errors.js';
 import { VerifierError } from './verifier-error.js';
 
@@ -70,9 +71,13 @@ export class Program implements Disposable {
    * failure again with a verifier log, growing the buffer on ENOSPC.
    */
   static load(o: ProgramOptions): Program {
+    const context = `program ${o.name ?? ''}`;
     if (o.instructions.length === 0 || o.instructions.length % 8 !== 0) {
-      throw new LoaderError('INVALID_ARGUMENT', `${o.instructions.length} bytes is not whole instructions`).addContext(`program ${o.name ?? ''}`);
+      throw new LoaderError('INVALID_ARGUMENT', `${o.instructions.length} bytes is not whole instructions`).addContext(context);
     }
+    checkU32(o.type, 'type', context);
+    for (const f of ['expectedAttachType', 'attachBtfId', 'kernelVersion', 'flags', 'logLevel'] as const) checkOptionalU32(o[f], f, context);
+    if (o.btfFd !== undefined) checkInteger(o.btfFd, 'btfFd', 0, INT_MAX, context);
     const mark = scratch.begin();
     try {
       const insns = scratch.copy(o.instructions);
@@ -123,15 +128,23 @@ export class Program implements Disposable {
     return this.fdValue;
   }
 
-  /** BPF_PROG_TEST_RUN. */
+  /**
+   * BPF_PROG_TEST_RUN: `repeat` runs (0 to 2^32 - 1; 0 runs once, as the
+   * kernel reads it), with `dataOutSize` bytes (0 to 2^32 - 1) for data out.
+   */
   testRun(o: TestRunOptions = {}): TestRunOutput {
+    const progFd = this.fd; // CLOSED first
+    const context = `program ${this.name}`;
+    const repeat = checkOptionalU32(o.repeat, 'repeat', context);
+    const outSize = checkOptionalU32(o.dataOutSize, 'dataOutSize', context);
+    for (const f of ['data', 'ctx'] as const) if (o[f] !== undefined && o[f].length > U32_MAX) checkU32(o[f].length, `${f} length`, context);
     const mark = scratch.begin();
     try {
       const dataIn = o.data ? scratch.copy(o.data) : undefined;
-      const dataOut = o.data ? scratch.alloc(o.dataOutSize ?? o.data.length + 256) : undefined;
+      const dataOut = o.data ? scratch.alloc(outSize ?? Math.min(o.data.length + 256, U32_MAX)) : undefined;
       const ctxIn = o.ctx ? scratch.copy(o.ctx) : undefined;
       const ctxOut = o.ctx ? scratch.zeroed(o.ctx.length) : undefined;
-      const r = sys.progTestRun({ progFd: this.fd, dataIn, dataOut, ctxIn, ctxOut, repeat: o.repeat }, `program ${this.name}`);
+      const r = sys.progTestRun({ progFd, dataIn, dataOut, ctxIn, ctxOut, repeat }, context);
       return {
         retval: r.retval,
         data: dataOut ? dataOut.bytes.slice(0, r.dataSizeOut) : new Uint8Array(0),

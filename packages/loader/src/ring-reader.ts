@@ -6,6 +6,7 @@ import { EpollReader, EpollWait } from './epoll-wait.js';
 import type { BpfMap } from './map.js';
 import { SyscallError } from './sys/errors.js';
 import { MAP_SHARED, MAX_VIEW_BYTES, PROT_READ, PROT_WRITE, mmap, munmap, pageSize, view } from './sys/ffi.js';
+import { checkFunction, checkMax } from './args.js';
 import { LoaderError } from './errors.js';
 
 const BUSY = 0x80000000;
@@ -63,9 +64,11 @@ export class RingBufferReader extends EpollReader {
     this.producer = new DataView(pv, 0, this.page);
     this.data = new Uint8Array(pv, this.page, 2 * size);
     this.dataView = new DataView(pv, this.page, 2 * size);
+    const page = this.page;
+    // Holds the mappings, not the reader (the finalizer of a dropped reader runs it).
     const unmap = () => {
-      munmap(c, this.page);
-      munmap(p, this.page + 2 * size);
+      munmap(c, page);
+      munmap(p, page + 2 * size);
     };
     let epoll: EpollWait;
     try {
@@ -81,6 +84,7 @@ export class RingBufferReader extends EpollReader {
       throw e;
     }
     this.epoll = epoll;
+    this.closeWhenDropped();
   }
 
   /**
@@ -88,6 +92,7 @@ export class RingBufferReader extends EpollReader {
    * the call) and returns how many. Never blocks.
    */
   consume(onRecord: (record: Uint8Array) => void): number {
+    checkFunction(onRecord, 'onRecord', `ring buffer ${this.map.name}`);
     return this.consumeAt((view, offset, length) => {
       onRecord(this.data.subarray(offset, offset + length)); // what it returns is not consumeAt's stop
     });
@@ -100,10 +105,15 @@ export class RingBufferReader extends EpollReader {
    * next call), so a consumer that builds objects can work in chunks; a
    * callback that returns `false` ends the call after its record. A record
    * is consumed before it is handed out: one the callback threw on, or
-   * stopped at, is not handed out again.
+   * stopped at, is not handed out again. A callback that closes the reader
+   * ends the call too (the memory stays mapped until the call returns).
    */
   consumeAt(onRecord: (view: DataView, offset: number, length: number) => unknown, max = Infinity): number {
-    if (this.epoll.closed) throw new LoaderError('CLOSED', 'closed').addContext(`ring buffer ${this.map.name}`);
+    const epoll = this.epoll;
+    epoll.assertOpen();
+    checkFunction(onRecord, 'onRecord', `ring buffer ${this.map.name}`);
+    max = checkMax(max, 'max', `ring buffer ${this.map.name}`);
+    epoll.enter();
     // Positions as two 32-bit halves: no BigInt per record (they stay far below 2^53).
     const c = this.consumer;
     const p = this.producer;
@@ -133,7 +143,7 @@ export class RingBufferReader extends EpollReader {
           if (hdr & DISCARD) this.discarded++;
           else {
             n++;
-            stop = onRecord(data, at + HEADER, len) === false;
+            stop = onRecord(data, at + HEADER, len) === false || epoll.closed;
           }
           // Free space for the producer now and then, not after every record.
           if (cons - published >= 65536) {
@@ -146,6 +156,7 @@ export class RingBufferReader extends EpollReader {
       }
     } finally {
       if (cons !== published) this.publish(cons);
+      epoll.leave(); // a close() from a callback releases the memory now
     }
     return n;
   }

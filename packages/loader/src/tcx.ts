@@ -4,6 +4,7 @@
  * at an expected revision of the list), and the list read back in run order.
  */
 import { AttachType } from '@tsbpf/object';
+import { checkU32, describeValue } from './args.js';
 import { LoaderError } from './errors.js';
 import { Link } from './link.js';
 import type { Program } from './program.js';
@@ -39,8 +40,16 @@ function multiProgPlacement(order: MultiProgOrder): { flags: number; relative: n
   return { flags: flags | (anchor instanceof Link ? BPF_F_LINK : 0), relative: anchor?.fd ?? 0 };
 }
 
+function checkDirection(direction: unknown): void {
+  if (direction !== 'ingress' && direction !== 'egress')
+    throw new LoaderError('INVALID_ARGUMENT', `direction must be ingress or egress, not ${describeValue(direction)}`);
+}
+
 /** A tc program on an interface's ingress or egress through tcx (Linux 6.6+), last in its list unless `order` says where. */
 export function attachTcx(program: Program, ifindex: number, direction: 'ingress' | 'egress', order: MultiProgOrder = {}): Link {
+  checkU32(ifindex, 'ifindex', `program ${program.name}: attach tcx`);
+  checkDirection(direction);
+  if (order.expectedRevision !== undefined) checkU32(order.expectedRevision, 'expectedRevision', `program ${program.name}: attach tcx`);
   const attachType = direction === 'ingress' ? AttachType.tcx_ingress : AttachType.tcx_egress;
   const context = `program ${program.name}: attach tcx/${direction} to ifindex ${ifindex}`;
   const { flags, relative } = multiProgPlacement(order);
@@ -65,6 +74,8 @@ export interface TcxList {
 
 /** BPF_PROG_QUERY on an interface's tcx ingress or egress (in the calling thread's network namespace). */
 export function queryTcx(ifindex: number, direction: 'ingress' | 'egress'): TcxList {
+  checkU32(ifindex, 'ifindex', 'query tcx');
+  checkDirection(direction);
   const attachType = direction === 'ingress' ? AttachType.tcx_ingress : AttachType.tcx_egress;
   const r = sys.progQuery(ifindex, attachType, 0, `query tcx/${direction} of ifindex ${ifindex}`);
   return { programs: r.progIds.map((progId, i) => ({ progId, linkId: r.linkIds[i] ?? 0 })), revision: r.revision };

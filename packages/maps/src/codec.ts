@@ -101,6 +101,38 @@ export function withWords(view: DataView): DataView {
   return view;
 }
 
+const BYTES: unique symbol = Symbol('tsbpf.bytes');
+
+/**
+ * A view's bytes as a Uint8Array, made once and attached to the view (as
+ * withWords attaches words): for zeroing a map's native buffer before an
+ * encode without a view kept beside the map's own, which it replaces with
+ * an empty one when it frees the memory.
+ */
+export function bytesOf(view: DataView): Uint8Array {
+  let bytes = (view as DataView & { [BYTES]?: Uint8Array })[BYTES];
+  if (bytes === undefined) {
+    bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    Object.defineProperty(view, BYTES, { value: bytes });
+  }
+  return bytes;
+}
+
+/** The largest size a codec may have: a map's key or value size is a u32. */
+export const MAX_CODEC_SIZE = 0xffffffff;
+
+/** A codec's size, length or offset: an integer in [0, 2^32 - 1], or CODEC_LAYOUT (no codec can be built). */
+export function checkLayoutNumber(name: string, what: string, n: unknown): number {
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_CODEC_SIZE) return n;
+  let text: string;
+  try {
+    text = String(n);
+  } catch {
+    text = typeof n;
+  }
+  throw new CodecError('CODEC_LAYOUT', `${name}: ${what} must be an integer in [0, ${MAX_CODEC_SIZE}], not ${text}`);
+}
+
 /** Encodes into a fresh, zero-filled buffer (padding stays zero). */
 export function encode<T>(codec: Codec<T>, value: T): Uint8Array {
   const out = new Uint8Array(codec.size);
@@ -109,6 +141,7 @@ export function encode<T>(codec: Codec<T>, value: T): Uint8Array {
 }
 
 export function decode<T>(codec: Codec<T>, bytes: Uint8Array, offset = 0): T {
+  if (!Number.isInteger(offset) || offset < 0) throw new CodecError('CODEC_SIZE', `${codec.name}: offset ${String(offset)} is not a byte offset`);
   if (bytes.length - offset < codec.size) throw new CodecError('CODEC_SIZE', `${codec.name}: ${bytes.length - offset} bytes, need ${codec.size}`);
   return codec.decode(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset);
 }

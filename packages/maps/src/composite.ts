@@ -2,7 +2,7 @@
  * Composite codecs: structs (C layout, packed, or at explicit offsets, with
  * their decoder and encoder generated per struct), arrays and enums.
  */
-import { WORDS, inlineOf, isDense, markDense, type Codec, type Infer } from './codec.js';
+import { WORDS, checkLayoutNumber, inlineOf, isDense, markDense, type Codec, type Infer } from './codec.js';
 import { CodecError } from './errors.js';
 import { f32, f64, i16, i32, i8, u16, u32, u8, u64, i64 } from './primitives.js';
 import type { InlineCodec } from './union.js';
@@ -31,8 +31,13 @@ const MAX_GENERATED_MEMBERS = 4096;
  * byte, padding included).
  */
 export function structAt<T extends object>(name: string, size: number, align: number, fields: readonly PlacedField[]): Codec<T> {
+  checkLayoutNumber(name, 'size', size);
+  if (!(Number.isInteger(align) && align >= 1 && align <= 4096 && (align & (align - 1)) === 0))
+    throw new CodecError('CODEC_LAYOUT', `${name}: align must be a power of two of at most 4096, not ${String(align)}`);
   for (const f of fields) {
-    if (f.offset < 0 || f.offset + f.codec.size > size) throw new CodecError('CODEC_LAYOUT', `${name}: member ${f.name} does not fit in ${size} bytes`);
+    // (Offsets are written into the generated coders' source: integers only.)
+    checkLayoutNumber(name, `member ${f.name}'s offset`, f.offset);
+    if (f.offset + f.codec.size > size) throw new CodecError('CODEC_LAYOUT', `${name}: member ${f.name} does not fit in ${size} bytes`);
   }
   const decode = compileDecoder<T>(size, fields);
   const fast = compileEncoder(name, size, fields);
@@ -263,6 +268,8 @@ export function array<T, A>(element: Codec<T>, length: number): Codec<A>;
 export function array<T>(element: Codec<T>, length: number): Codec<unknown> {
   const Typed = TYPED.get(element as Codec<unknown>);
   const name = `${element.name}[${length}]`;
+  checkLayoutNumber(name, 'length', length);
+  checkLayoutNumber(name, 'size', element.size * length);
   return {
     name,
     size: element.size * length,

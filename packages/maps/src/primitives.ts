@@ -3,7 +3,7 @@
  * bytes, C strings, IPv4/IPv6 addresses and network-order integers, with
  * the inline access their struct members are coded through.
  */
-import { markDense, markInline, type Codec } from './codec.js';
+import { checkLayoutNumber, markDense, markInline, type Codec } from './codec.js';
 import { CodecError } from './errors.js';
 
 const LE = true;
@@ -134,6 +134,7 @@ export const f64: Codec<number> = {
 
 /** Raw bytes of a fixed length (copies out; shorter input is zero-padded). */
 export function bytes(size: number): Codec<Uint8Array> {
+  checkLayoutNumber('bytes', 'size', size);
   return {
     name: `bytes[${size}]`,
     size,
@@ -152,6 +153,7 @@ const utf8Encoder = new TextEncoder();
 
 /** A `char[size]` holding a NUL-terminated string (UTF-8). Encoding a string that does not fit with its NUL throws. */
 export function cstring(size: number): Codec<string> {
+  checkLayoutNumber('cstring', 'size', size);
   return {
     name: `char[${size}]`,
     size,
@@ -177,13 +179,16 @@ export const ipv4: Codec<string> = {
   size: 4,
   align: 4,
   decode: (v, o) => `${v.getUint8(o)}.${v.getUint8(o + 1)}.${v.getUint8(o + 2)}.${v.getUint8(o + 3)}`,
-  encode: (x, v, o) => {
-    const parts = String(x).split('.');
-    if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255))
-      throw new CodecError('CODEC_FORMAT', `ipv4: ${JSON.stringify(x)} is not an IPv4 address`);
-    parts.forEach((p, i) => v.setUint8(o + i, Number(p)));
-  },
+  encode: (x, v, o) => new Uint8Array(v.buffer, v.byteOffset + o, 4).set(parseIpv4(String(x))),
 };
+
+/** Dotted-quad text ("10.0.0.1": four decimal numbers of 1 to 3 digits, each at most 255) as its 4 bytes; CODEC_FORMAT otherwise. */
+export function parseIpv4(text: string): Uint8Array {
+  const parts = text.split('.');
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255))
+    throw new CodecError('CODEC_FORMAT', `ipv4: ${JSON.stringify(text)} is not an IPv4 address`);
+  return new Uint8Array(parts.map(Number));
+}
 
 /** An IPv6 address in network byte order, as its canonical text ("fd00::1"). */
 export const ipv6: Codec<string> = {
@@ -202,7 +207,8 @@ export function parseIpv6(text: string): Uint8Array {
   const head = group(halves[0]!);
   const tail = halves.length === 2 ? group(halves[1]!) : [];
   const missing = 8 - head.length - tail.length;
-  if ((halves.length === 1 && missing !== 0) || missing < 0) throw bad();
+  // Without "::" all eight groups; with it, at least one group is its (RFC 4291: "::" stands for one or more).
+  if (halves.length === 1 ? missing !== 0 : missing < 1) throw bad();
   const groups = [...head, ...Array(halves.length === 2 ? missing : 0).fill('0'), ...tail];
   const out = new Uint8Array(16);
   groups.forEach((g, i) => {

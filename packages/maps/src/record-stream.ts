@@ -3,6 +3,7 @@
  * reader decoded a chunk at a time (drain), handed out through an async
  * iterator, with a record that does not decode held back for the next drain.
  */
+import { LoaderError } from '@tsbpf/loader';
 import { withWords, type Codec } from './codec.js';
 import { CodecError } from './errors.js';
 
@@ -20,7 +21,7 @@ export const CHUNK = 1024;
 export interface RecordStreamOptions {
   /** Stops iteration (and the callback form) when aborted. */
   signal?: AbortSignal;
-  /** How long one wait may last before the signal is checked again (default 100 ms). */
+  /** How long one wait may last before the signal is checked again: 0 to 2^31 - 1 ms (default 100). */
   pollMs?: number;
 }
 
@@ -29,6 +30,8 @@ export interface RecordSource {
   /** Hands each record over where it lies (`cpu`: the perf ring it came from); a callback's false stops. */
   consumeAt(onRecord: (view: DataView, offset: number, length: number, cpu?: number) => unknown, max?: number): number;
   wait(timeoutMs: number): Promise<boolean>;
+  /** Throws LoaderError CLOSED once closed. */
+  assertOpen(): void;
   close(): void;
 }
 
@@ -50,7 +53,13 @@ export abstract class RecordStream<T, R> implements AsyncIterable<R>, Disposable
     private readonly what: string,
     /** Attach 64-bit words to the reader's views (see withWords): its records are 8-aligned. */
     private readonly aligned: boolean,
-  ) {}
+  ) {
+    const { pollMs } = options;
+    if (pollMs !== undefined && !(typeof pollMs === 'number' && Number.isInteger(pollMs) && pollMs >= 0 && pollMs <= 0x7fffffff)) {
+      reader.close(); // made for this stream, which will not be
+      throw new LoaderError('INVALID_ARGUMENT', `pollMs must be an integer in [0, 2147483647], not ${String(pollMs)}`);
+    }
+  }
 
   /** One record as handed out, from its decoded value and the CPU it came from (perf rings only). */
   protected abstract record(value: T, cpu: number | undefined): R;
@@ -72,6 +81,7 @@ export abstract class RecordStream<T, R> implements AsyncIterable<R>, Disposable
    * either way: later calls go on after it.
    */
   drain(max = Infinity): R[] {
+    this.reader.assertOpen(); // CLOSED before a held error: the stream is over
     this.held.rethrow();
     const out: R[] = [];
     const { codec, held, what, aligned } = this;
@@ -90,17 +100,24 @@ export abstract class RecordStream<T, R> implements AsyncIterable<R>, Disposable
     return out;
   }
 
+  /**
+   * The records as they come, until close() or the signal's abort ends the
+   * iteration. An iterator made after close() rejects its first next() with
+   * CLOSED.
+   */
   [Symbol.asyncIterator](): AsyncIterator<R> {
     let chunk: R[] = [];
     let index = 0;
+    const closedAlready = this.closed;
     const fill = async (): Promise<IteratorResult<R>> => {
+      if (closedAlready) this.reader.assertOpen(); // throws CLOSED
       for (;;) {
         // Stop at once, not at the end of what was drained: the rest of the chunk is dropped (it has left the ring).
         if (this.stopped()) return { value: undefined, done: true };
         chunk = this.drain(CHUNK);
         index = 0;
         if (chunk.length > 0) return { value: chunk[index++]!, done: false };
-        await this.reader.wait(this.pollMs);
+        if (!this.stopped()) await this.reader.wait(this.pollMs);
       }
     };
     return {

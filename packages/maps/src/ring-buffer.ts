@@ -2,7 +2,7 @@
  * RingBuffer<T>: the records of a BPF ring buffer, decoded (an async
  * iterable, drain() and the callback form consume()).
  */
-import { RingBufferReader, type BpfMap } from '@tsbpf/loader';
+import { LoaderError, RingBufferReader, type BpfMap } from '@tsbpf/loader';
 import type { Codec } from './codec.js';
 import { CHUNK, RecordStream, type RecordStreamOptions } from './record-stream.js';
 
@@ -37,13 +37,15 @@ export class RingBuffer<T> extends RecordStream<T, T> {
    * empty ring waits (a for-await loop pays a promise per record instead).
    */
   async consume(onRecord: (record: T) => void): Promise<void> {
+    this.reader.assertOpen(); // CLOSED when begun after close(); a close() during it ends it
+    if (typeof onRecord !== 'function') throw new LoaderError('INVALID_ARGUMENT', `onRecord must be a function, not ${typeof onRecord}`);
     while (!this.stopped()) {
       const batch = this.drain(CHUNK);
       for (const r of batch) {
         if (this.stopped()) return; // the rest of the chunk is dropped: it has left the ring
         onRecord(r);
       }
-      if (batch.length === 0) await this.reader.wait(this.pollMs);
+      if (batch.length === 0 && !this.stopped()) await this.reader.wait(this.pollMs);
     }
   }
 }

@@ -7,7 +7,7 @@ import { MapType, type Btf, type MapSpec } from '@tsbpf/object';
 import { decode, encode, type Codec } from './codec.js';
 import { CodecError } from './errors.js';
 import { expectCodecSize, expectMapType } from './map-checks.js';
-import { formatIpv6, parseIpv6, u32 } from './primitives.js';
+import { formatIpv6, parseIpv4, parseIpv6, u32 } from './primitives.js';
 
 function expectType(map: BpfMap, types: readonly number[], what: string): void {
   expectMapType(map, types.includes(map.type), `is a ${map.typeName}, not ${what}`);
@@ -16,13 +16,19 @@ function expectType(map: BpfMap, types: readonly number[], what: string): void {
 /**
  * An LPM trie key (`struct { u32 prefixlen; u8 addr[4|16]; }`) as CIDR text:
  * `set("10.0.0.0/8", v)`, `get("10.1.2.3")` (a bare address is a /32 or
- * /128, so a lookup returns the most specific prefix that covers it).
+ * /128, so a lookup returns the most specific prefix that covers it). The
+ * text is an address as the ipv4 or ipv6 codec reads it, then optionally
+ * `/` and a prefix length of 1 to 3 decimal digits, at most 32 (128);
+ * anything else (`"10.0.0.0/"`, `"10.0.0.0/8/9"`, `" 10.0.0.0/8"`) is
+ * CODEC_FORMAT, never a prefix of 0 that matches everything. Address bits
+ * past the prefix are kept as given (the kernel's lookups ignore them).
  */
 export function cidrKey(family: 'ipv4' | 'ipv6'): Codec<string> {
   const bytes = family === 'ipv4' ? 4 : 16;
   const max = bytes * 8;
+  const name = `lpm key (${family})`;
   return {
-    name: `lpm key (${family})`,
+    name,
     size: 4 + bytes,
     align: 4,
     decode(view, offset) {
@@ -32,17 +38,24 @@ export function cidrKey(family: 'ipv4' | 'ipv6'): Codec<string> {
       return `${text}/${len}`;
     },
     encode(value, view, offset) {
-      const [addr, len] = String(value).split('/');
-      const prefix = len === undefined ? max : Number(len);
-      if (!Number.isInteger(prefix) || prefix < 0 || prefix > max)
-        throw new CodecError('CODEC_FORMAT', `lpm key: bad prefix length in ${JSON.stringify(value)}`);
+      if (typeof value !== 'string') throw new CodecError('CODEC_TYPE', `${name}: a ${typeof value} is not CIDR text`);
+      const slash = value.indexOf('/');
+      let prefix = max;
+      if (slash >= 0) {
+        const len = value.slice(slash + 1);
+        if (!/^[0-9]{1,3}$/.test(len) || Number(len) > max)
+          throw new CodecError('CODEC_FORMAT', `lpm key: bad prefix length in ${JSON.stringify(value)} (want /0 to /${max})`);
+        prefix = Number(len);
+      }
+      const text = slash < 0 ? value : value.slice(0, slash);
       let raw: Uint8Array;
-      if (family === 'ipv4') {
-        const parts = (addr ?? '').split('.').map(Number);
-        if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
-          throw new CodecError('CODEC_FORMAT', `lpm key: bad IPv4 address in ${JSON.stringify(value)}`);
-        raw = new Uint8Array(parts);
-      } else raw = parseIpv6(addr ?? '');
+      try {
+        raw = family === 'ipv4' ? parseIpv4(text) : parseIpv6(text);
+      } catch (e) {
+        if (e instanceof CodecError)
+          throw new CodecError('CODEC_FORMAT', `lpm key: bad ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address in ${JSON.stringify(value)}`);
+        throw e;
+      }
       view.setUint32(offset, prefix, true);
       new Uint8Array(view.buffer, view.byteOffset + offset + 4, bytes).set(raw);
     },

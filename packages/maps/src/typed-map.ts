@@ -3,10 +3,10 @@
  * value a key and CPU), with get/set/has/delete through the map's native
  * buffers, batch writes and deletes, and the walks of batch-walk.ts.
  */
-import { UpdateFlags, type BpfMap } from '@tsbpf/loader';
+import { LoaderError, UpdateFlags, type BpfMap } from '@tsbpf/loader';
 import { ARRAY_MAP_TYPES, MapType, PER_CPU_MAP_TYPES } from '@tsbpf/object';
 import { BATCH, BatchIterator, EntryIterator, errnoOf, firstBatch, walkBatches } from './batch-walk.js';
-import { decode, isDense, withWords, type Codec } from './codec.js';
+import { bytesOf, decode, isDense, withWords, type Codec } from './codec.js';
 import { CodecError } from './errors.js';
 import { keyIdentity, keyIndexFor } from './key-index.js';
 import { expectCodecSize, expectMapType } from './map-checks.js';
@@ -19,6 +19,15 @@ export interface SetOptions {
 /** ENOENT: a batch delete stopped at a key that was not there. */
 const ENOENT = 2;
 
+/** The flags of a SetOptions, checked (an unknown name would otherwise be `any`). */
+function updateFlags(options: SetOptions): bigint {
+  const name = options?.flags;
+  if (name === undefined || name === 'any') return UpdateFlags.any;
+  if (name === 'noexist') return UpdateFlags.noexist;
+  if (name === 'exist') return UpdateFlags.exist;
+  throw new LoaderError('INVALID_ARGUMENT', `flags must be 'any', 'noexist' or 'exist', not ${JSON.stringify(String(name))}`);
+}
+
 /** Map types whose lookups match keys byte for byte (an LPM trie's find the longest prefix): a walk can stand in for them. */
 const EXACT_KEYS = new Set<number>([MapType.hash, MapType.lru_hash, MapType.percpu_hash, MapType.lru_percpu_hash, MapType.array, MapType.percpu_array]);
 
@@ -29,8 +38,6 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
   /** Keys encoded aside (deletes, getMany's index): zero-filled first, so padding is zero. */
   private readonly keyBytes: Uint8Array;
   private readonly keyScratch: DataView;
-  private readonly keyNative: Uint8Array;
-  private readonly valueNative: Uint8Array;
   /** Codecs that write every byte of the buffer need no zeroing first (per-CPU values have padded slots: they do). */
   private readonly keyDense: boolean;
   private readonly valueDense: boolean;
@@ -44,10 +51,9 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
     expectCodecSize(map, 'value', value);
     this.keyBytes = new Uint8Array(key.size);
     this.keyScratch = new DataView(this.keyBytes.buffer);
-    const kv = map.keyView;
-    this.keyNative = new Uint8Array(kv.buffer, kv.byteOffset, map.keySize);
-    const vv = withWords(map.valueView); // decoded at every get()
-    this.valueNative = new Uint8Array(vv.buffer, vv.byteOffset, map.valueBufferSize);
+    // The map's native views are never kept here: each operation asks the map for them, which
+    // throws CLOSED once it is closed (before anything is encoded into memory freed by close()).
+    withWords(map.valueView); // decoded at every get()
     this.keyDense = isDense(key as Codec<unknown>);
     this.valueDense = isDense(value as Codec<unknown>) && value.size === map.valueBufferSize;
   }
@@ -59,8 +65,9 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
 
   /** Encodes the key straight into the map's native key buffer (zeroed first unless the codec writes every byte: padding must be zero). */
   protected prepareKey(key: K): void {
-    if (!this.keyDense) this.keyNative.fill(0);
-    this.key.encode(key, this.map.keyView, 0);
+    const view = this.map.keyView; // throws CLOSED once the map is closed
+    if (!this.keyDense) bytesOf(view).fill(0);
+    this.key.encode(key, view, 0);
   }
 
   /** The key's bytes, encoded aside (valid until the next call). */
@@ -77,10 +84,12 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
   }
 
   set(key: K, value: V, options: SetOptions = {}): this {
+    const flags = updateFlags(options);
     this.prepareKey(key);
-    if (!this.valueDense) this.valueNative.fill(0);
-    this.encodeValueAt(value, this.map.valueView, 0);
-    this.map.updatePrepared(UpdateFlags[options.flags ?? 'any']);
+    const view = this.map.valueView;
+    if (!this.valueDense) bytesOf(view).fill(0);
+    this.encodeValueAt(value, view, 0);
+    this.map.updatePrepared(flags);
     return this;
   }
 
@@ -220,6 +229,7 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
    * one instant.
    */
   getMany(keys: Iterable<K>): (V | undefined)[] {
+    this.map.assertOpen(); // also when no key is asked for
     const list = Array.isArray(keys) ? (keys as readonly K[]) : [...keys];
     if (list.length >= WALK_MIN_KEYS && list.length * 2 >= this.map.maxEntries && EXACT_KEYS.has(this.map.type)) {
       const walked = this.getManyByWalk(list);
@@ -263,7 +273,8 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
     const list = Array.isArray(entries) ? (entries as readonly (readonly [K, V])[]) : [...entries];
     const ks = this.map.keySize;
     const vs = this.map.valueBufferSize;
-    const flags = UpdateFlags[options.flags ?? 'any'];
+    this.map.assertOpen(); // also when there is nothing to write
+    const flags = updateFlags(options);
     let written = 0;
     // Encoded straight into the map's native batch buffers: no intermediate arrays, no copies.
     for (let start = 0; start < list.length; start += BATCH) {
@@ -285,6 +296,7 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
 
   /** Deletes many keys with BPF_MAP_DELETE_BATCH. Returns how many were deleted. */
   deleteMany(keys: Iterable<K>): number {
+    this.map.assertOpen(); // also when there is nothing to delete
     const list = [...keys];
     let deleted = 0;
     for (let i = 0; i < list.length; i += BATCH) {

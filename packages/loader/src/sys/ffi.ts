@@ -116,23 +116,55 @@ function checkViewable(length: number): void {
   }
 }
 
-/** Zeroed native memory with a stable address. */
+/** A size of native memory: a whole number of bytes (a negative or NaN size would reach calloc and the view as garbage). */
+function checkSize(size: number): void {
+  if (!Number.isSafeInteger(size) || size < 0) throw new LoaderError('INVALID_ARGUMENT', `${String(size)} is not a size of native memory in bytes`);
+  checkViewable(size);
+}
+
+/**
+ * Zeroed native memory with a stable address. After free() its views are
+ * empty (and its address 0): whoever still reads `bytes` or `view` gets
+ * nothing, never the freed memory. Views taken from it before free() cannot
+ * be taken back (an ArrayBuffer over native memory cannot be detached):
+ * keep none past the owner's close, read `bytes` and `view` at each use.
+ */
 export class NativeBuffer {
-  readonly ptr: Pointer;
-  readonly address: bigint;
-  readonly bytes: Uint8Array;
-  readonly view: DataView;
+  private pointer: Pointer;
+  private addressValue: bigint;
+  private bytesValue: Uint8Array;
+  private viewValue: DataView;
   private freed = false;
 
   constructor(readonly size: number) {
-    checkViewable(size);
+    checkSize(size);
     const ptr: Pointer = callocFn(1, Math.max(1, size));
     if (ptr === null) throw new SyscallError('calloc', koffi.errno(), `${size} bytes of native memory`);
-    this.ptr = ptr;
-    this.address = koffi.address(ptr) as bigint;
+    this.pointer = ptr;
+    this.addressValue = koffi.address(ptr) as bigint;
     const ab = koffi.view(ptr, Math.max(1, size)) as ArrayBuffer;
-    this.bytes = new Uint8Array(ab, 0, size);
-    this.view = new DataView(ab);
+    this.bytesValue = new Uint8Array(ab, 0, size);
+    this.viewValue = new DataView(ab);
+  }
+
+  /** The pointer for libc calls (null once freed). */
+  get ptr(): Pointer {
+    return this.pointer;
+  }
+  /** The address for attrs (0 once freed: the kernel then answers EFAULT, it never writes freed memory). */
+  get address(): bigint {
+    return this.addressValue;
+  }
+  /** The memory's bytes (empty once freed). */
+  get bytes(): Uint8Array {
+    return this.bytesValue;
+  }
+  /** The memory as a DataView (empty once freed). */
+  get view(): DataView {
+    return this.viewValue;
+  }
+  get isFreed(): boolean {
+    return this.freed;
   }
 
   /** A buffer holding a copy of `data` (plus `extra` zero bytes, e.g. a NUL). */
@@ -146,29 +178,40 @@ export class NativeBuffer {
     return NativeBuffer.from(new TextEncoder().encode(s), 1);
   }
 
+  /** Frees the memory, once; the views become empty ones first. */
   free(): void {
     if (this.freed) return;
     this.freed = true;
-    freeFn(this.ptr);
+    const ptr = this.pointer;
+    this.pointer = null;
+    this.addressValue = 0n;
+    this.bytesValue = new Uint8Array(0);
+    this.viewValue = new DataView(new ArrayBuffer(0));
+    freeFn(ptr);
   }
 }
 
 /** Native buffers by name, reused call after call and replaced by a larger one when a call needs more. */
 export class GrowingBuffers {
   private readonly buffers = new Map<string, NativeBuffer>();
+  private freed = false;
 
   /** The buffer `name`, at least `size` bytes (contents kept only while it is not replaced). */
   get(name: string, size: number): NativeBuffer {
+    // Never a new buffer after free(): nothing would free it (the owner checks first; this is the backstop).
+    if (this.freed) throw new LoaderError('CLOSED', 'closed');
     let b = this.buffers.get(name);
-    if (!b || b.size < size) {
+    if (!b || !(b.size >= size)) {
+      const grown = new NativeBuffer(size);
       b?.free();
-      b = new NativeBuffer(size);
+      b = grown;
       this.buffers.set(name, b);
     }
     return b;
   }
 
   free(): void {
+    this.freed = true;
     for (const b of this.buffers.values()) b.free();
     this.buffers.clear();
   }
@@ -227,10 +270,11 @@ class ScratchArena {
   /** `size` bytes, 8-aligned, not zeroed. */
   alloc(size: number): ScratchMemory {
     if (this.depth === 0) throw new LoaderError('INTERNAL', 'scratch: alloc() outside begin()/end()');
-    let at = (this.used + 7) & ~7;
+    checkSize(size);
+    let at = Math.ceil(this.used / 8) * 8; // not & ~7: an arena may pass 2 GiB
     if (at + size > this.block.size) {
       this.retired.push(this.block);
-      this.block = new NativeBuffer(Math.max(2 * this.block.size, size + 8));
+      this.block = new NativeBuffer(Math.max(Math.min(2 * this.block.size, MAX_VIEW_BYTES), size + 8));
       at = 0;
     }
     this.used = at + size;
@@ -331,12 +375,12 @@ export function munmap(p: Pointer, length: number): void {
  * pointers an attr holds as the kernel does.
  */
 export function memoryAt(address: bigint, size: number): Uint8Array {
-  checkViewable(size);
+  checkSize(size);
   return new Uint8Array(koffi.view(address, size) as ArrayBuffer);
 }
 
 /** The bytes of a mapping, as an ArrayBuffer over that memory (valid until munmap). */
 export function view(p: Pointer, length: number): ArrayBuffer {
-  checkViewable(length);
+  checkSize(length);
   return koffi.view(p, length) as ArrayBuffer;
 }

@@ -13,6 +13,9 @@ import { setField } from './fields.js';
 import { attrSize, bpfCmd, mapElemAttr as E } from './layouts.generated.js';
 
 const ENOENT = 2;
+const EBADF = 9;
+/** What the calls become once the attrs are freed: no syscall, no memory touched. */
+const freedCall = (): number => -EBADF;
 /** Where update() rewrites its flags (the low half of the u64: flags fit in 32 bits). */
 const FLAGS_AT = E.flags.offset;
 
@@ -36,12 +39,12 @@ export class MapElemOps {
   /** GET_NEXT_KEY from the key buffer (`nextAttr`), or from NULL: the first key (`firstAttr`). */
   private readonly nextAttr: NativeBuffer;
   private readonly firstAttr: NativeBuffer;
-  /** The raw lookup: 0, or a negative errno (hot path: callers branch on it themselves). */
-  readonly lookupCall: () => number;
-  private readonly updateCall: () => number;
-  private readonly deleteCall: () => number;
-  private readonly nextCall: () => number;
-  private readonly firstCall: () => number;
+  /** The raw lookup: 0, or a negative errno (hot path: callers branch on it themselves); -EBADF once freed. */
+  lookupCall: () => number;
+  private updateCall: () => number;
+  private deleteCall: () => number;
+  private nextCall: () => number;
+  private firstCall: () => number;
 
   constructor(
     fd: number,
@@ -69,7 +72,7 @@ export class MapElemOps {
   }
 
   update(flags: number): void {
-    if (flags !== this.lastFlags) {
+    if (flags !== this.lastFlags && !this.updateAttr.isFreed) {
       this.updateAttr.view.setUint32(FLAGS_AT, flags, true);
       this.lastFlags = flags;
     }
@@ -94,7 +97,9 @@ export class MapElemOps {
     throw new SyscallError(command, -r, this.context);
   }
 
+  /** Frees the attrs; the bound calls, which hold their addresses, are replaced first (EBADF, no syscall). */
   free(): void {
+    this.lookupCall = this.updateCall = this.deleteCall = this.nextCall = this.firstCall = freedCall;
     this.updateAttr.free();
     this.lookupAttr.free();
     this.deleteAttr.free();
