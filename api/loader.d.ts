@@ -221,11 +221,25 @@ declare class SyscallError extends TsbpfError<"SYSCALL_FAILED"> {
         cause?: unknown;
     });
 }
+declare const DEFAULT_TOKEN_PATH = "/sys/fs/bpf";
+declare class BpfToken implements Disposable {
+    private readonly fdValue;
+    private closed;
+    private constructor();
+    static create(bpffs?: string | number): BpfToken;
+    static fromEnvironment(env?: NodeJS.ProcessEnv): BpfToken | undefined;
+    get fd(): number;
+    get isOpen(): boolean;
+    use<T>(fn: () => T): T;
+    close(): void;
+    [Symbol.dispose](): void;
+}
 interface LoadCollectionOptions extends LoadOverrides {
     programs?: readonly string[];
     kernelBtf?: Btf;
     pinRoot?: string;
     pinLockTimeout?: number;
+    token?: BpfToken;
 }
 declare class Collection implements Disposable {
     readonly maps: Readonly<Record<string, BpfMap>>;
@@ -609,17 +623,4 @@ interface ProgramCost extends ProgramCounters {
     runTimeDeltaNs: bigint;
 }
 declare function costsBetween(before: StatsSnapshot | undefined, now: StatsSnapshot): ProgramCost[];
-declare const DEFAULT_TOKEN_PATH = "/sys/fs/bpf";
-declare class BpfToken implements Disposable {
-    private readonly fdValue;
-    private closed;
-    private constructor();
-    static create(bpffs?: string | number): BpfToken;
-    static fromEnvironment(env?: NodeJS.ProcessEnv): BpfToken | undefined;
-    get fd(): number;
-    get isOpen(): boolean;
-    use<T>(fn: () => T): T;
-    close(): void;
-    [Symbol.dispose](): void;
-}
 export { type AutoAttachTarget, BatchCursor, BpfMap, BpfToken, type BtfInfo, BtfLoadError, type CgroupAttachOptions, Collection, DEFAULT_TOKEN_PATH, type FormatVerifierErrorOptions, LegacyAttachment, Link, type LinkInfo, type LinkTarget, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapInfo, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, type ObjectKind, PerfEventArrayReader, Program, type ProgramCode, type ProgramCost, type ProgramCounters, type ProgramInfo, type ProgramInfoOptions, type ProgramOptions, RingBufferReader, SockMapAttachment, type SockMapHook, type SocketLike, StatsHandle, type StatsSnapshot, SyscallError, type TcxList, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, attach, attachCgroup, attachKprobe, attachNetfilter, attachNetns, attachRawTracepoint, attachSockMap, attachSocketFilter, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, btfFromId, btfInfo, costsBetween, detachSocketFilter, enableStats, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, linkFromId, linkInfo, linkTypeName, listBtf, listLinks, listMaps, listPrograms, loadCollection, loadKernelBtf, mapFromId, mapInfo, mapTypeSupported, objectIds, possibleCpus, programFromId, programInfo, programTypeSupported, queryNetns, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, socketFd, statsSnapshot, statsSysctlEnabled, unpin, withNetns };

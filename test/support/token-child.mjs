@@ -1,7 +1,7 @@
 // The unprivileged side of the BPF token test, run by userns-bpffs as root
 // of its own user namespace (nobody outside it) with fd 3 a bpffs mount:
 // loads OBJECT (argv[2]) without a token (the kernel must refuse), then
-// with a token made from fd 3 (maps, BTF and programs created through it),
+// with a token made from fd 3 (loadCollection({ token }): maps, BTF and programs created through it),
 // runs the XDP program, reads its counter and attaches it to this network
 // namespace's lo; then finds the token as libbpf would (LIBBPF_BPF_TOKEN_PATH).
 // Prints one JSON line of what happened.
@@ -21,7 +21,7 @@ let token;
 let c;
 try {
   token = BpfToken.create(3);
-  c = token.use(() => loadCollection(spec));
+  c = loadCollection(spec, { token });
   const prog = c.programs.count_packets;
   out.retval = prog.testRun({ data: new Uint8Array(64), repeat: 3 }).retval;
   const hits = c.maps.hits.lookup(new Uint8Array(4));

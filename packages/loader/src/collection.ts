@@ -14,6 +14,7 @@ import { loadProgram } from './load-program.js';
 import type { BpfMap } from './map.js';
 import { DEFAULT_PIN_LOCK_TIMEOUT_MS, takeBackPins, withPinRootLock, type PinMade } from './pin-by-name.js';
 import type { Program } from './program.js';
+import type { BpfToken } from './token.js';
 import * as sys from './sys/bpf.js';
 
 export interface LoadCollectionOptions extends LoadOverrides {
@@ -32,6 +33,13 @@ export interface LoadCollectionOptions extends LoadOverrides {
   pinRoot?: string;
   /** How long to wait (ms) for another process's load into the same `pinRoot` before failing with `PIN_ROOT_BUSY`. Default 60,000. */
   pinLockTimeout?: number;
+  /**
+   * A BPF token (BpfToken.create on a bpffs mounted with delegation options)
+   * for loading without CAP_BPF in a user namespace: the BTF, maps and
+   * programs are created with it. The token must stay open during the load
+   * only; links need none of their own.
+   */
+  token?: BpfToken;
 }
 
 /** Maps and programs loaded from one object. Closing it closes them all. */
@@ -78,10 +86,11 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
   }
   const overridden = withLoadOverrides(spec, options);
   const root = options.pinRoot;
-  if (root !== undefined && Object.values(overridden.maps).some((m) => m.pinning === PIN_BY_NAME)) {
-    return withPinRootLock(root, timeout, () => loadUnlocked(spec, overridden, options));
-  }
-  return loadUnlocked(spec, overridden, options);
+  const load = () =>
+    root !== undefined && Object.values(overridden.maps).some((m) => m.pinning === PIN_BY_NAME)
+      ? withPinRootLock(root, timeout, () => loadUnlocked(spec, overridden, options))
+      : loadUnlocked(spec, overridden, options);
+  return options.token ? options.token.use(load) : load();
 }
 
 /** loadCollection's transaction, the pin root's lock (if any) held. */
