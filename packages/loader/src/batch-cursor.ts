@@ -6,7 +6,7 @@
  */
 import { checkPositiveU32 } from './args.js';
 import { LoaderError } from './errors.js';
-import { NativeBuffer } from './sys/ffi.js';
+import { allocateTogether, NativeBuffer } from './sys/ffi.js';
 
 /** What a cursor walks: BpfMap, seen from here. */
 export interface BatchSource {
@@ -27,24 +27,14 @@ export interface CursorBuffers {
 }
 
 function cursorBuffersFor(batchSize: number, keySize: number, valueSize: number): CursorBuffers {
-  const made: NativeBuffer[] = [];
-  const make = (size: number) => {
-    const b = new NativeBuffer(size);
-    made.push(b);
-    return b;
-  };
-  try {
-    return {
-      keys: make(batchSize * keySize),
-      values: make(batchSize * valueSize),
-      // Hash maps use a bucket cursor: 4 bytes suffice, but a key's size is the documented minimum.
-      cursorIn: make(Math.max(8, keySize)),
-      cursorOut: make(Math.max(8, keySize)),
-    };
-  } catch (e) {
-    for (const b of made) b.free(); // a batch too large to view: nothing half-made stays behind
-    throw e;
-  }
+  // A batch too large to view: nothing half-made stays behind.
+  return allocateTogether((make) => ({
+    keys: make(batchSize * keySize),
+    values: make(batchSize * valueSize),
+    // Hash maps use a bucket cursor: 4 bytes suffice, but a key's size is the documented minimum.
+    cursorIn: make(Math.max(8, keySize)),
+    cursorOut: make(Math.max(8, keySize)),
+  }));
 }
 
 function freeCursorBuffers(b: CursorBuffers): void {

@@ -7,7 +7,7 @@
 import { CursorBufferPool } from './batch-cursor.js';
 import { unmapArrayValues, type MappedValues } from './mapped-values.js';
 import * as sys from './sys/bpf.js';
-import { GrowingBuffers, NativeBuffer } from './sys/ffi.js';
+import { GrowingBuffers, allocateTogether, type NativeBuffer } from './sys/ffi.js';
 
 export class MapMemory {
   readonly key: NativeBuffer;
@@ -24,21 +24,16 @@ export class MapMemory {
 
   /** Allocates it all, or (a value too large to view) frees what it had made and throws. */
   constructor(fd: number, keySize: number, valueBufferSize: number, context: string) {
-    const made: NativeBuffer[] = [];
-    const make = (size: number) => {
-      const b = new NativeBuffer(size);
-      made.push(b);
-      return b;
-    };
-    try {
-      this.key = make(keySize);
-      this.next = make(keySize);
-      this.value = make(valueBufferSize);
-      this.ops = new sys.MapElemOps(fd, this.key, this.value, this.next, context);
-    } catch (e) {
-      for (const b of made) b.free();
-      throw e;
-    }
+    const all = allocateTogether((make) => {
+      const key = make(keySize);
+      const next = make(keySize);
+      const value = make(valueBufferSize);
+      return { key, next, value, ops: new sys.MapElemOps(fd, key, value, next, context) };
+    });
+    this.key = all.key;
+    this.next = all.next;
+    this.value = all.value;
+    this.ops = all.ops;
   }
 
   /** The batch calls' native keys or values, at least `size` bytes (the map's owner checks it is open first). */

@@ -223,6 +223,25 @@ export interface NativeMemory {
   readonly size: number;
 }
 
+/**
+ * NativeBuffers made together, all or none: `build` gets `make(size)`; if it
+ * throws (a size too large to view, a constructor failing after some were
+ * made), every buffer made so far is freed before the error goes on.
+ */
+export function allocateTogether<T>(build: (make: (size: number) => NativeBuffer) => T): T {
+  const made: NativeBuffer[] = [];
+  try {
+    return build((size) => {
+      const b = new NativeBuffer(size);
+      made.push(b);
+      return b;
+    });
+  } catch (e) {
+    for (const b of made) b.free();
+    throw e;
+  }
+}
+
 /** A piece of the scratch arena, with a view of its bytes. */
 export interface ScratchMemory extends NativeMemory {
   readonly bytes: Uint8Array;
