@@ -163,6 +163,8 @@ const LAYOUTS = [
       'netfilter.flags',
       'tcx.relative_fd',
       'tcx.expected_revision',
+      'perf_event.bpf_cookie',
+      'tracing.cookie',
     ],
   },
   {
@@ -341,7 +343,7 @@ const LAYOUTS = [
     name: 'perfEventAttr',
     doc: 'struct perf_event_attr (perf_event_open)',
     type: ['perf_event_attr', 'struct'],
-    fields: ['type', 'size', 'config', 'sample_period', 'sample_type', 'wakeup_events', 'config1', 'config2'],
+    fields: ['type', 'size', 'config', 'sample_period', 'sample_freq', 'sample_type', 'disabled', 'freq', 'wakeup_events', 'config1', 'config2'],
   },
   {
     name: 'perfEventMmapPage',

@@ -192,6 +192,8 @@ export const linkCreateAttr = {
   'netfilter.flags': { offset: 28, size: 4 },
   'tcx.relative_fd': { offset: 16, size: 4 },
   'tcx.expected_revision': { offset: 24, size: 8 },
+  'perf_event.bpf_cookie': { offset: 16, size: 8 },
+  'tracing.cookie': { offset: 24, size: 8 },
 } as const satisfies Record<string, Field>;
 
 /** union bpf_attr for BPF_LINK_UPDATE. */
@@ -381,7 +383,10 @@ export const perfEventAttr = {
   size: { offset: 4, size: 4 },
   config: { offset: 8, size: 8 },
   sample_period: { offset: 16, size: 8 },
+  sample_freq: { offset: 16, size: 8 },
   sample_type: { offset: 24, size: 8 },
+  disabled: { offset: 40, size: 8, bit: 0, bits: 1 },
+  freq: { offset: 40, size: 8, bit: 10, bits: 1 },
   wakeup_events: { offset: 48, size: 4 },
   config1: { offset: 56, size: 8 },
   config2: { offset: 64, size: 8 },
