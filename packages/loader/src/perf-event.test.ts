@@ -2,11 +2,12 @@ import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parseCollectionSpec } from '@tsbpf/object';
+import { AttachType, parseCollectionSpec } from '@tsbpf/object';
 import { compile } from '@tsbpf/compiler';
 import { loadCollection, type Collection } from './collection.js';
 import { LoaderError, NotSupportedError } from './errors.js';
-import { attachTracepoint } from './link.js';
+import { kernelVersionCode } from './kconfig.js';
+import { attachTracepoint, attachTracing } from './link.js';
 import { attachPerfEvent, onlineCpus } from './perf-event.js';
 import { describeNeeds, hasCommand, hasFile, isRoot } from '../../../test/support/env.js';
 
@@ -151,6 +152,28 @@ describeNeeds([isRoot(), hasCommand('clang'), hasFile('/sys/kernel/tracing/event
       a.close();
     }
     expect(fdCount()).toBe(fds);
+  });
+
+  // Tracing links carry a cookie since 6.0 (fentry, fexit, lsm), tp_btf links since 6.10; this kernel refuses fentry, so tp_btf shows it.
+  it.runIf(kernelVersionCode() >= (6 << 16) + (10 << 8))('gives a tp_btf tracing link its cookie (Linux 6.10+)', async () => {
+    writeFileSync(
+      join(work, 'tp_btf.bpf.c'),
+      `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+unsigned long long seen;
+SEC("tp_btf/sys_enter") int on_enter(unsigned long long *ctx) { seen = bpf_get_attach_cookie(ctx); return 0; }
+char LICENSE[] SEC("license") = "GPL";
+`,
+    );
+    const { object } = await compile({ source: join(work, 'tp_btf.bpf.c'), cache: false });
+    using t = loadCollection(parseCollectionSpec(object));
+    const seen = () => new DataView(t.maps['.bss']!.lookup(u32(0))!.buffer).getBigUint64(0, true);
+    {
+      using _ = attachTracing(t.programs.on_enter!, AttachType.trace_raw_tp, { cookie: 0xc0ffee_0000_0001n });
+      for (let i = 0; i < 3; i++) void process.ppid; // syscalls of our own
+    }
+    expect(seen()).toBe(0xc0ffee_0000_0001n);
+    expect(() => attachTracing(t.programs.on_enter!, AttachType.trace_raw_tp, { cookie: -2n })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 
   it('opens hardware events where the machine has a PMU, and says so where it has none', () => {
