@@ -9,6 +9,8 @@ import { LoaderError, NotSupportedError } from './errors.js';
 import { kernelVersionCode } from './kconfig.js';
 import { attachTracepoint, attachTracing } from './link.js';
 import { attachPerfEvent, onlineCpus } from './perf-event.js';
+import { kernelDoor, setBpfDoor } from './sys/door.js';
+import { bpfCmd } from './sys/layouts.generated.js';
 import { describeNeeds, hasCommand, hasFile, isRoot } from '../../../test/support/env.js';
 
 const SOURCE = `#include <linux/bpf.h>
@@ -122,6 +124,46 @@ describeNeeds([isRoot(), hasCommand('clang'), hasFile('/sys/kernel/tracing/event
     spinFor(100);
     expect(counts().samples).toBe(after);
     expect(() => attachPerfEvent(c.programs.on_sample!, { pid: tid(), legacy: true, cookie: 1n })).toThrow(NotSupportedError);
+    expect(fdCount()).toBe(fds);
+  });
+
+  it('falls back to the ioctl by itself where BPF_LINK_CREATE does not know perf links (EINVAL)', () => {
+    // The real kernel behind a door that answers BPF_LINK_CREATE as a kernel before 5.15 does.
+    const restore = setBpfDoor({ bpf: (cmd, attr, size) => (cmd === bpfCmd.LINK_CREATE ? -22 : kernelDoor.bpf(cmd, attr, size)), close: kernelDoor.close });
+    const fds = fdCount();
+    try {
+      const before = counts().samples;
+      {
+        using link = attachPerfEvent(c.programs.on_sample!, { frequency: 1000, pid: tid() });
+        expect(link.legacy).toBe(true);
+        expect(link.description).toMatch(/\(ioctl\)$/);
+        spinUntil(() => counts().samples > before, 50);
+      }
+      expect(counts().samples).toBeGreaterThan(before);
+      // A cookie needs the link: a typed NOT_SUPPORTED that says what BPF_LINK_CREATE answered.
+      expect(() => attachPerfEvent(c.programs.on_sample!, { pid: tid(), cookie: 5n })).toThrow(
+        expect.objectContaining({ code: 'NOT_SUPPORTED', message: expect.stringMatching(/needs a BPF_PERF_EVENT link.*answered EINVAL/) }),
+      );
+      // Both ways refused (a tracepoint program on a cpu-clock event): the ioctl's error, naming the link's too.
+      expect(() => attachPerfEvent(c.programs.on_getppid!, { pid: tid() })).toThrow(
+        expect.objectContaining({
+          syscall: 'ioctl(PERF_EVENT_IOC_SET_BPF)',
+          message: expect.stringMatching(/ioctl\(PERF_EVENT_IOC_SET_BPF\): EINVAL \(after BPF_LINK_CREATE: BPF_LINK_CREATE: EINVAL/),
+        }),
+      );
+    } finally {
+      restore();
+    }
+    expect(fdCount()).toBe(fds);
+  });
+
+  it('refuses a closed program with CLOSED, opening nothing', async () => {
+    const { object } = await compile({ source: join(work, 'perf.bpf.c'), cache: false });
+    const other = loadCollection(parseCollectionSpec(object), { programs: ['on_sample'] });
+    const p = other.programs.on_sample!;
+    other.close();
+    const fds = fdCount();
+    expect(() => attachPerfEvent(p, { pid: tid() })).toThrow(expect.objectContaining({ code: 'CLOSED' }));
     expect(fdCount()).toBe(fds);
   });
 

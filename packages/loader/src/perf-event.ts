@@ -93,7 +93,7 @@ export function openPerfEvent(spec: PerfEventSpec, pid: number, cpu: number, wha
 
 function ioctlOrThrow(fd: number, request: number, arg: number, name: string, what: string): void {
   const r = ioctlInt(fd, request, arg);
-  if (r < 0) throw new SyscallError('ioctl', -r, `${what}: ${name}`);
+  if (r < 0) throw new SyscallError(`ioctl(${name})`, -r, what);
 }
 
 export interface PerfAttachOptions {
@@ -141,7 +141,9 @@ export function attachToPerfEvent(program: Program, perfFd: number, options: Per
       ioctlOrThrow(perfFd, PERF_EVENT_IOC_SET_BPF, program.fd, 'PERF_EVENT_IOC_SET_BPF', context);
     } catch (e) {
       if (e instanceof SyscallError && linkError)
-        throw new SyscallError(e.syscall, e.errno, context, `${e.hint ?? e.errnoName}; after BPF_LINK_CREATE: ${linkError.detail}`, { cause: linkError });
+        throw new SyscallError(e.syscall, e.errno, context, `${e.hint ? `${e.hint}; ` : ''}after BPF_LINK_CREATE: ${linkError.detail}`, {
+          cause: linkError,
+        });
       throw e;
     }
   }
