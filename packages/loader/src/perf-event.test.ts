@@ -157,6 +157,25 @@ describeNeeds([isRoot(), hasCommand('clang'), hasFile('/sys/kernel/tracing/event
     expect(fdCount()).toBe(fds);
   });
 
+  it('closes what it opened when the last CPU is refused (EPERM is not a reason to fall back)', () => {
+    const cpus = onlineCpus();
+    let creates = 0;
+    const restore = setBpfDoor({
+      bpf: (cmd, attr, size) => (cmd === bpfCmd.LINK_CREATE && ++creates === cpus.length ? -1 : kernelDoor.bpf(cmd, attr, size)),
+      close: kernelDoor.close,
+    });
+    const fds = fdCount();
+    try {
+      expect(() => attachPerfEvent(c.programs.on_sample!, { frequency: 100 })).toThrow(
+        expect.objectContaining({ syscall: 'BPF_LINK_CREATE', errnoName: 'EPERM', context: [expect.stringMatching(new RegExp(`cpu ${cpus.at(-1)}$`))] }),
+      );
+    } finally {
+      restore();
+    }
+    expect(creates).toBe(cpus.length);
+    expect(fdCount()).toBe(fds);
+  });
+
   it('refuses a closed program with CLOSED, opening nothing', async () => {
     const { object } = await compile({ source: join(work, 'perf.bpf.c'), cache: false });
     const other = loadCollection(parseCollectionSpec(object), { programs: ['on_sample'] });
