@@ -336,7 +336,9 @@ declare function attachNetfilter(program: Program, options: {
     priority: number;
     defragment?: boolean;
 }): Link;
-declare function attachRawTracepoint(program: Program, name: string): Link;
+declare function attachRawTracepoint(program: Program, name: string, options?: {
+    cookie?: bigint;
+}): Link;
 declare function attachTracing(program: Program, attachType: number, options?: {
     cookie?: bigint;
 }): Link;

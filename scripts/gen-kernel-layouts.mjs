@@ -137,7 +137,7 @@ const LAYOUTS = [
     doc: 'union bpf_attr for BPF_RAW_TRACEPOINT_OPEN',
     type: ['bpf_attr', 'union'],
     member: 'raw_tracepoint',
-    fields: ['name', 'prog_fd'],
+    fields: ['name', 'prog_fd', 'cookie'],
   },
   {
     name: 'btfLoadAttr',
@@ -378,7 +378,7 @@ const ATTR_SIZES = [
   ['PROG_DETACH', 'progAttachAttr', 'replace_bpf_fd'],
   ['PROG_TEST_RUN', 'progTestRunAttr', 'batch_size'],
   ['OBJ_GET_INFO_BY_FD', 'objInfoAttr', 'info'],
-  ['RAW_TRACEPOINT_OPEN', 'rawTracepointOpenAttr', 'prog_fd'],
+  ['RAW_TRACEPOINT_OPEN', 'rawTracepointOpenAttr', 'cookie'],
   ['BTF_LOAD', 'btfLoadAttr', 'btf_token_fd'],
   ['LINK_CREATE', 'linkCreateAttr', null],
   ['LINK_DETACH', 'linkDetachAttr', 'link_fd'],

@@ -336,9 +336,10 @@ export function attachNetfilter(
   return new Link(fd, `netfilter ${options.family}/${options.hook} priority ${options.priority}`);
 }
 
-/** A raw tracepoint program (`raw_tp/<name>`). */
-export function attachRawTracepoint(program: Program, name: string): Link {
-  return new Link(sys.rawTracepointOpen(program.fd, name, `program ${program.name}: raw tracepoint ${name}`), `raw_tp ${name}`);
+/** A raw tracepoint program (`raw_tp/<name>`); `cookie` for bpf_get_attach_cookie() (Linux 6.10+). */
+export function attachRawTracepoint(program: Program, name: string, options: { cookie?: bigint } = {}): Link {
+  const context = `program ${program.name}: raw tracepoint ${name}`;
+  return new Link(sys.rawTracepointOpen(program.fd, name, context, checkCookie(options.cookie, context)), `raw_tp ${name}`);
 }
 
 /** A BTF-typed tracing program (tp_btf, fentry, fexit, lsm): the target was fixed at load; `cookie` for bpf_get_attach_cookie(). */

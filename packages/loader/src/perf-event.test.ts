@@ -7,7 +7,7 @@ import { compile } from '@tsbpf/compiler';
 import { loadCollection, type Collection } from './collection.js';
 import { LoaderError, NotSupportedError } from './errors.js';
 import { kernelVersionCode } from './kconfig.js';
-import { attachTracepoint, attachTracing } from './link.js';
+import { attachRawTracepoint, attachTracepoint, attachTracing } from './link.js';
 import { attachPerfEvent, onlineCpus } from './perf-event.js';
 import { kernelDoor, setBpfDoor } from './sys/door.js';
 import { bpfCmd } from './sys/layouts.generated.js';
@@ -215,25 +215,29 @@ describeNeeds([isRoot(), hasCommand('clang'), hasFile('/sys/kernel/tracing/event
     expect(fdCount()).toBe(fds);
   });
 
-  // Tracing links carry a cookie since 6.0 (fentry, fexit, lsm), tp_btf links since 6.10; this kernel refuses fentry, so tp_btf shows it.
-  it.runIf(kernelVersionCode() >= (6 << 16) + (10 << 8))('gives a tp_btf tracing link its cookie (Linux 6.10+)', async () => {
+  // Tracing links carry a cookie since 6.0 (fentry, fexit, lsm), tp_btf and raw_tp links since 6.10; this kernel refuses fentry, so tp_btf shows it.
+  it.runIf(kernelVersionCode() >= (6 << 16) + (10 << 8))('gives tp_btf and raw_tp links their cookies (Linux 6.10+)', async () => {
     writeFileSync(
       join(work, 'tp_btf.bpf.c'),
       `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-unsigned long long seen;
+unsigned long long seen, seen_raw;
 SEC("tp_btf/sys_enter") int on_enter(unsigned long long *ctx) { seen = bpf_get_attach_cookie(ctx); return 0; }
+SEC("raw_tp/sys_enter") int on_raw(void *ctx) { seen_raw = bpf_get_attach_cookie(ctx); return 0; }
 char LICENSE[] SEC("license") = "GPL";
 `,
     );
     const { object } = await compile({ source: join(work, 'tp_btf.bpf.c'), cache: false });
     using t = loadCollection(parseCollectionSpec(object));
-    const seen = () => new DataView(t.maps['.bss']!.lookup(u32(0))!.buffer).getBigUint64(0, true);
+    const bss = () => new DataView(t.maps['.bss']!.lookup(u32(0))!.buffer);
+    const seen = () => bss().getBigUint64(0, true);
     {
       using _ = attachTracing(t.programs.on_enter!, AttachType.trace_raw_tp, { cookie: 0xc0ffee_0000_0001n });
+      using _raw = attachRawTracepoint(t.programs.on_raw!, 'sys_enter', { cookie: 0xc0ffee_0000_0002n });
       for (let i = 0; i < 3; i++) void process.ppid; // syscalls of our own
     }
     expect(seen()).toBe(0xc0ffee_0000_0001n);
+    expect(bss().getBigUint64(8, true)).toBe(0xc0ffee_0000_0002n);
     expect(() => attachTracing(t.programs.on_enter!, AttachType.trace_raw_tp, { cookie: -2n })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 

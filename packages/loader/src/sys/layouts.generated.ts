@@ -166,6 +166,7 @@ export const objInfoAttr = {
 export const rawTracepointOpenAttr = {
   name: { offset: 0, size: 8 },
   prog_fd: { offset: 8, size: 4 },
+  cookie: { offset: 16, size: 8 },
 } as const satisfies Record<string, Field>;
 
 /** union bpf_attr for BPF_BTF_LOAD. */
@@ -429,7 +430,7 @@ export const attrSize: Readonly<Record<BpfCmdName, number>> = {
   PROG_DETACH: 20, // replace_bpf_fd
   PROG_TEST_RUN: 76, // test.batch_size
   OBJ_GET_INFO_BY_FD: 16, // info.info
-  RAW_TRACEPOINT_OPEN: 12, // raw_tracepoint.prog_fd
+  RAW_TRACEPOINT_OPEN: 24, // raw_tracepoint.cookie
   BTF_LOAD: 40, // btf_token_fd
   LINK_CREATE: 64, // link_create (all of it)
   LINK_DETACH: 4, // link_detach.link_fd

@@ -69,12 +69,13 @@ export function linkDetach(linkFd: number, context?: string): void {
   call('LINK_DETACH', context);
 }
 
-/** BPF_RAW_TRACEPOINT_OPEN: the link's fd (no name: the program's own attach target). */
-export function rawTracepointOpen(progFd: number, name: string | undefined, context?: string): number {
+/** BPF_RAW_TRACEPOINT_OPEN: the link's fd (no name: the program's own attach target; a cookie: Linux 6.10+). */
+export function rawTracepointOpen(progFd: number, name: string | undefined, context?: string, cookie?: bigint): number {
   const open = (address: bigint) => {
     begin('RAW_TRACEPOINT_OPEN');
     put(R.name, address);
     put(R.prog_fd, progFd);
+    if (cookie !== undefined) put(R.cookie, cookie);
     return ownFd(call('RAW_TRACEPOINT_OPEN', context));
   };
   return name ? withCString(name, open) : open(0n);
