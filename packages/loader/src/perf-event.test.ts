@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { compile } from '@tsbpf/compiler';
 import { loadCollection, type Collection } from './collection.js';
 import { LoaderError, NotSupportedError } from './errors.js';
 import { kernelVersionCode } from './kconfig.js';
-import { attachRawTracepoint, attachTracepoint, attachTracing } from './link.js';
+import { attachRawTracepoint, attachTracepoint, attachTracing, attachUprobe } from './link.js';
 import { attachPerfEvent, onlineCpus } from './perf-event.js';
 import { kernelDoor, setBpfDoor } from './sys/door.js';
 import { bpfCmd } from './sys/layouts.generated.js';
@@ -18,6 +18,7 @@ const SOURCE = `#include <linux/bpf.h>
 struct {
   unsigned long long samples, cookie_a, cookie_b, cookie_other, perf_cookie;
   unsigned long long per_cpu[64];
+  unsigned long long uprobe_cookie;
 } counts;
 SEC("perf_event") int on_sample(void *ctx) {
   __sync_fetch_and_add(&counts.samples, 1);
@@ -34,6 +35,10 @@ SEC("tracepoint") int on_getppid(void *ctx) {
   if (c == 0x1111) __sync_fetch_and_add(&counts.cookie_a, 1);
   else if (c == 0x2222) __sync_fetch_and_add(&counts.cookie_b, 1);
   else __sync_fetch_and_add(&counts.cookie_other, 1);
+  return 0;
+}
+SEC("uprobe") int on_libc_getppid(void *ctx) {
+  counts.uprobe_cookie = bpf_get_attach_cookie(ctx);
   return 0;
 }
 char LICENSE[] SEC("license") = "GPL";
@@ -239,6 +244,22 @@ char LICENSE[] SEC("license") = "GPL";
     expect(seen()).toBe(0xc0ffee_0000_0001n);
     expect(bss().getBigUint64(8, true)).toBe(0xc0ffee_0000_0002n);
     expect(() => attachTracing(t.programs.on_enter!, AttachType.trace_raw_tp, { cookie: -2n })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  it.runIf(existsSync('/sys/bus/event_source/devices/uprobe/type'))('gives a uprobe link its cookie', () => {
+    // The libc this process runs (process.ppid calls its getppid each time).
+    const libc = readFileSync('/proc/self/maps', 'utf8')
+      .split('\n')
+      .map((l) => l.split(/\s+/)[5])
+      .find((f) => f !== undefined && /\/libc\.so\.6$/.test(f));
+    expect(libc).toBeDefined();
+    const fds = fdCount();
+    {
+      using _ = attachUprobe(c.programs.on_libc_getppid!, libc!, 'getppid', { pid: process.pid, cookie: 0x3333n });
+      void process.ppid;
+    }
+    expect(fdCount()).toBe(fds);
+    expect(new DataView(c.maps['.bss']!.lookup(u32(0))!.buffer).getBigUint64(69 * 8, true)).toBe(0x3333n);
   });
 
   it('opens hardware events where the machine has a PMU, and says so where it has none', () => {
