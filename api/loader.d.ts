@@ -318,16 +318,20 @@ interface CgroupAttachOptions {
     allowMulti?: boolean;
 }
 declare function attachCgroup(program: Program, cgroupPath: string, attachType: number, options?: CgroupAttachOptions): Link | LegacyAttachment;
-declare function attachTracepoint(program: Program, category: string, name: string): Link;
+declare function attachTracepoint(program: Program, category: string, name: string, options?: {
+    cookie?: bigint;
+}): Link;
 interface UprobeOptions {
     retprobe?: boolean;
     pid?: number;
     offset?: number;
+    cookie?: bigint;
 }
 declare function attachUprobe(program: Program, binary: string, func: string, options?: UprobeOptions): Link;
 declare function attachKprobe(program: Program, func: string, options?: {
     retprobe?: boolean;
     offset?: number;
+    cookie?: bigint;
 }): Link;
 declare const NetfilterHook: {
     readonly pre_routing: 0;
@@ -346,8 +350,12 @@ declare function attachNetfilter(program: Program, options: {
     priority: number;
     defragment?: boolean;
 }): Link;
-declare function attachRawTracepoint(program: Program, name: string): Link;
-declare function attachTracing(program: Program, attachType: number): Link;
+declare function attachRawTracepoint(program: Program, name: string, options?: {
+    cookie?: bigint;
+}): Link;
+declare function attachTracing(program: Program, attachType: number, options?: {
+    cookie?: bigint;
+}): Link;
 interface AutoAttachTarget {
     ifindex?: number;
     cgroup?: string;
@@ -478,6 +486,72 @@ declare class PerfEventArrayReader extends EpollReader {
     private nextRing;
     private unwrap;
 }
+declare const PerfType: {
+    readonly hardware: 0;
+    readonly software: 1;
+    readonly tracepoint: 2;
+    readonly hwCache: 3;
+    readonly raw: 4;
+    readonly breakpoint: 5;
+};
+declare const SoftwareEvent: {
+    readonly "cpu-clock": 0;
+    readonly "task-clock": 1;
+    readonly "page-faults": 2;
+    readonly "context-switches": 3;
+    readonly "cpu-migrations": 4;
+    readonly "minor-faults": 5;
+    readonly "major-faults": 6;
+    readonly "alignment-faults": 7;
+    readonly "emulation-faults": 8;
+    readonly dummy: 9;
+    readonly "bpf-output": 10;
+    readonly "cgroup-switches": 11;
+};
+declare const HardwareEvent: {
+    readonly cycles: 0;
+    readonly instructions: 1;
+    readonly "cache-references": 2;
+    readonly "cache-misses": 3;
+    readonly "branch-instructions": 4;
+    readonly "branch-misses": 5;
+    readonly "bus-cycles": 6;
+    readonly "stalled-cycles-frontend": 7;
+    readonly "stalled-cycles-backend": 8;
+    readonly "ref-cycles": 9;
+};
+interface PerfAttachOptions {
+    cookie?: bigint;
+    legacy?: boolean;
+}
+declare function onlineCpus(): number[];
+interface PerfEventOptions extends PerfAttachOptions {
+    event?: keyof typeof SoftwareEvent | keyof typeof HardwareEvent | {
+        type: number;
+        config: bigint | number;
+    };
+    frequency?: number;
+    period?: number;
+    pid?: number;
+    cpus?: readonly number[];
+}
+interface PerfEventAttachment {
+    readonly cpu: number;
+    readonly perfFd: number;
+    readonly linkFd: number | undefined;
+}
+declare class PerfEventLink implements Disposable {
+    private readonly list;
+    readonly description: string;
+    private closed;
+    constructor(list: readonly PerfEventAttachment[], description: string);
+    private fds;
+    get events(): readonly PerfEventAttachment[];
+    get legacy(): boolean;
+    close(): void;
+    [Symbol.dispose](): void;
+}
+declare function attachPerfEvent(program: Program, options?: PerfEventOptions): PerfEventLink;
 interface ProgramInfo {
     id: number;
     type: number;
@@ -623,4 +697,4 @@ interface ProgramCost extends ProgramCounters {
     runTimeDeltaNs: bigint;
 }
 declare function costsBetween(before: StatsSnapshot | undefined, now: StatsSnapshot): ProgramCost[];
-export { type AutoAttachTarget, BatchCursor, BpfMap, BpfToken, type BtfInfo, BtfLoadError, type CgroupAttachOptions, Collection, DEFAULT_TOKEN_PATH, type FormatVerifierErrorOptions, LegacyAttachment, Link, type LinkInfo, type LinkTarget, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapInfo, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, type ObjectKind, PerfEventArrayReader, Program, type ProgramCode, type ProgramCost, type ProgramCounters, type ProgramInfo, type ProgramInfoOptions, type ProgramOptions, RingBufferReader, SockMapAttachment, type SockMapHook, type SocketLike, StatsHandle, type StatsSnapshot, SyscallError, type TcxList, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, attach, attachCgroup, attachKprobe, attachNetfilter, attachNetns, attachRawTracepoint, attachSockMap, attachSocketFilter, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, btfFromId, btfInfo, costsBetween, detachSocketFilter, enableStats, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, linkFromId, linkInfo, linkTypeName, listBtf, listLinks, listMaps, listPrograms, loadCollection, loadKernelBtf, mapFromId, mapInfo, mapTypeSupported, objectIds, possibleCpus, programFromId, programInfo, programTypeSupported, queryNetns, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, socketFd, statsSnapshot, statsSysctlEnabled, unpin, withNetns };
+export { type AutoAttachTarget, BatchCursor, BpfMap, BpfToken, type BtfInfo, BtfLoadError, type CgroupAttachOptions, Collection, DEFAULT_TOKEN_PATH, type FormatVerifierErrorOptions, HardwareEvent, LegacyAttachment, Link, type LinkInfo, type LinkTarget, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapInfo, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, type ObjectKind, type PerfAttachOptions, PerfEventArrayReader, type PerfEventAttachment, PerfEventLink, type PerfEventOptions, PerfType, Program, type ProgramCode, type ProgramCost, type ProgramCounters, type ProgramInfo, type ProgramInfoOptions, type ProgramOptions, RingBufferReader, SockMapAttachment, type SockMapHook, type SocketLike, SoftwareEvent, StatsHandle, type StatsSnapshot, SyscallError, type TcxList, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, attach, attachCgroup, attachKprobe, attachNetfilter, attachNetns, attachPerfEvent, attachRawTracepoint, attachSockMap, attachSocketFilter, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, btfFromId, btfInfo, costsBetween, detachSocketFilter, enableStats, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, linkFromId, linkInfo, linkTypeName, listBtf, listLinks, listMaps, listPrograms, loadCollection, loadKernelBtf, mapFromId, mapInfo, mapTypeSupported, objectIds, onlineCpus, possibleCpus, programFromId, programInfo, programTypeSupported, queryNetns, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, socketFd, statsSnapshot, statsSysctlEnabled, unpin, withNetns };

@@ -137,7 +137,7 @@ const LAYOUTS = [
     doc: 'union bpf_attr for BPF_RAW_TRACEPOINT_OPEN',
     type: ['bpf_attr', 'union'],
     member: 'raw_tracepoint',
-    fields: ['name', 'prog_fd'],
+    fields: ['name', 'prog_fd', 'cookie'],
   },
   {
     name: 'btfLoadAttr',
@@ -163,6 +163,8 @@ const LAYOUTS = [
       'netfilter.flags',
       'tcx.relative_fd',
       'tcx.expected_revision',
+      'perf_event.bpf_cookie',
+      'tracing.cookie',
     ],
   },
   {
@@ -341,7 +343,7 @@ const LAYOUTS = [
     name: 'perfEventAttr',
     doc: 'struct perf_event_attr (perf_event_open)',
     type: ['perf_event_attr', 'struct'],
-    fields: ['type', 'size', 'config', 'sample_period', 'sample_type', 'wakeup_events', 'config1', 'config2'],
+    fields: ['type', 'size', 'config', 'sample_period', 'sample_freq', 'sample_type', 'disabled', 'freq', 'wakeup_events', 'config1', 'config2'],
   },
   {
     name: 'perfEventMmapPage',
@@ -376,7 +378,7 @@ const ATTR_SIZES = [
   ['PROG_DETACH', 'progAttachAttr', 'replace_bpf_fd'],
   ['PROG_TEST_RUN', 'progTestRunAttr', 'batch_size'],
   ['OBJ_GET_INFO_BY_FD', 'objInfoAttr', 'info'],
-  ['RAW_TRACEPOINT_OPEN', 'rawTracepointOpenAttr', 'prog_fd'],
+  ['RAW_TRACEPOINT_OPEN', 'rawTracepointOpenAttr', 'cookie'],
   ['BTF_LOAD', 'btfLoadAttr', 'btf_token_fd'],
   ['LINK_CREATE', 'linkCreateAttr', null],
   ['LINK_DETACH', 'linkDetachAttr', 'link_fd'],

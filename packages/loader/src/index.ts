@@ -40,6 +40,17 @@ export { unpin } from './pin.js';
 export { RingBufferReader } from './ring-reader.js';
 export { PerfEventArrayReader } from './perf-reader.js';
 export {
+  attachPerfEvent,
+  HardwareEvent,
+  onlineCpus,
+  PerfEventLink,
+  PerfType,
+  SoftwareEvent,
+  type PerfAttachOptions,
+  type PerfEventAttachment,
+  type PerfEventOptions,
+} from './perf-event.js';
+export {
   btfFromId,
   btfInfo,
   linkFromId,

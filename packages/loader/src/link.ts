@@ -12,9 +12,8 @@ import { attachNetns } from './netns-attach.js';
 import { attachTcx } from './tcx.js';
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
-import { NativeBuffer, perfEventOpen } from './sys/ffi.js';
-import { setField } from './sys/fields.js';
-import { perfEventAttr as P, perfEventAttrSize } from './sys/layouts.generated.js';
+import { NativeBuffer } from './sys/ffi.js';
+import { checkCookie, openPerfEvent } from './perf-event.js';
 import { INT_MAX, checkInteger, checkU32, describeValue } from './args.js';
 import { LoaderError, NotSupportedError } from './errors.js';
 
@@ -188,11 +187,11 @@ function tracepointId(category: string, name: string): number {
 }
 
 const PERF_TYPE_TRACEPOINT = 2;
-const PERF_FLAG_FD_CLOEXEC = 8;
 
-/** A tracepoint program on `category/name`, through a perf event and a BPF link. */
-export function attachTracepoint(program: Program, category: string, name: string): Link {
-  return perfEventLink(program, { type: PERF_TYPE_TRACEPOINT, config: BigInt(tracepointId(category, name)) }, `tracepoint ${category}/${name}`);
+/** A tracepoint program on `category/name`, through a perf event and a BPF link (`cookie`: what bpf_get_attach_cookie() returns). */
+export function attachTracepoint(program: Program, category: string, name: string, options: { cookie?: bigint } = {}): Link {
+  const event = { type: PERF_TYPE_TRACEPOINT, config: BigInt(tracepointId(category, name)) };
+  return perfEventLink(program, event, `tracepoint ${category}/${name}`, options.cookie);
 }
 
 interface PerfEvent {
@@ -206,29 +205,29 @@ interface PerfEvent {
 
 /**
  * Opens a perf event and links a program to it (BPF_LINK_CREATE with
- * BPF_PERF_EVENT): the shared path of tracepoints, kprobes and uprobes. The
- * link keeps the perf event's fd and closes it with itself.
+ * BPF_PERF_EVENT, with its cookie): the shared path of tracepoints, kprobes
+ * and uprobes. The link keeps the perf event's fd and closes it with itself.
  */
-function perfEventLink(program: Program, event: PerfEvent, what: string, strings: NativeBuffer[] = []): Link {
-  const attr = new NativeBuffer(perfEventAttrSize);
-  let perfFd: number;
+function perfEventLink(program: Program, event: PerfEvent, what: string, cookie: unknown, strings: NativeBuffer[] = []): Link {
+  let checked: bigint | undefined;
   try {
-    setField(attr.view, P.type, event.type);
-    setField(attr.view, P.size, perfEventAttrSize);
-    setField(attr.view, P.config, event.config);
-    setField(attr.view, P.sample_period, 1); // every hit
-    setField(attr.view, P.config1, event.config1 ?? 0n);
-    setField(attr.view, P.config2, event.config2 ?? 0n);
-    // pid -1 needs a cpu; the program runs on every CPU all the same.
-    const r = perfEventOpen(attr, event.pid ?? -1, event.pid === undefined ? 0 : -1, -1, PERF_FLAG_FD_CLOEXEC);
-    if (r < 0) throw new SyscallError('perf_event_open', -r, what);
-    perfFd = sys.ownFd(r);
-  } finally {
-    attr.free();
+    checked = checkCookie(cookie, `program ${program.name}: attach ${what}`);
+  } catch (e) {
     for (const b of strings) b.free();
+    throw e;
   }
+  // pid -1 needs a cpu; the program runs on every CPU all the same.
+  const perfFd = openPerfEvent({ ...event, period: 1 }, event.pid ?? -1, event.pid === undefined ? 0 : -1, what, strings);
   try {
-    const fd = sys.linkCreate({ progFd: program.fd, target: perfFd, attachType: AttachType.perf_event }, `program ${program.name}: attach ${what}`);
+    const fd = sys.linkCreate(
+      {
+        progFd: program.fd,
+        target: perfFd,
+        attachType: AttachType.perf_event,
+        ...(checked !== undefined ? { perfEvent: { bpfCookie: checked } } : {}),
+      },
+      `program ${program.name}: attach ${what}`,
+    );
     return new Link(fd, what, [perfFd]);
   } catch (e) {
     sys.closeFd(perfFd);
@@ -259,6 +258,8 @@ export interface UprobeOptions {
   pid?: number;
   /** A byte offset within the function (uprobes only). */
   offset?: number;
+  /** What bpf_get_attach_cookie() returns in the program. */
+  cookie?: bigint;
 }
 
 /**
@@ -283,6 +284,7 @@ export function attachUprobe(program: Program, binary: string, func: string, opt
       pid: options.pid,
     },
     `${options.retprobe ? 'uretprobe' : 'uprobe'} ${binary}:${func}`,
+    options.cookie,
     [path],
   );
 }
@@ -291,7 +293,7 @@ export function attachUprobe(program: Program, binary: string, func: string, opt
  * A kprobe (or kretprobe) on a kernel function, through the kprobe PMU.
  * (This project's VM kernel has no kprobes: the error says so.)
  */
-export function attachKprobe(program: Program, func: string, options: { retprobe?: boolean; offset?: number } = {}): Link {
+export function attachKprobe(program: Program, func: string, options: { retprobe?: boolean; offset?: number; cookie?: bigint } = {}): Link {
   if (options.offset !== undefined) checkU32(options.offset, 'offset', `program ${program.name}: kprobe ${func}`);
   const type = pmuType('kprobe');
   const config = options.retprobe ? 1n << BigInt(retprobeBit('kprobe')) : 0n;
@@ -300,6 +302,7 @@ export function attachKprobe(program: Program, func: string, options: { retprobe
     program,
     { type, config, config1: name.address, config2: BigInt(options.offset ?? 0) },
     `${options.retprobe ? 'kretprobe' : 'kprobe'} ${func}`,
+    options.cookie,
     [name],
   );
 }
@@ -333,15 +336,18 @@ export function attachNetfilter(
   return new Link(fd, `netfilter ${options.family}/${options.hook} priority ${options.priority}`);
 }
 
-/** A raw tracepoint program (`raw_tp/<name>`). */
-export function attachRawTracepoint(program: Program, name: string): Link {
-  return new Link(sys.rawTracepointOpen(program.fd, name, `program ${program.name}: raw tracepoint ${name}`), `raw_tp ${name}`);
+/** A raw tracepoint program (`raw_tp/<name>`); `cookie` for bpf_get_attach_cookie() (Linux 6.10+). */
+export function attachRawTracepoint(program: Program, name: string, options: { cookie?: bigint } = {}): Link {
+  const context = `program ${program.name}: raw tracepoint ${name}`;
+  return new Link(sys.rawTracepointOpen(program.fd, name, context, checkCookie(options.cookie, context)), `raw_tp ${name}`);
 }
 
-/** A BTF-typed tracing program (tp_btf, fentry, fexit, lsm): the target was fixed at load. */
-export function attachTracing(program: Program, attachType: number): Link {
+/** A BTF-typed tracing program (tp_btf, fentry, fexit, lsm): the target was fixed at load; `cookie` for bpf_get_attach_cookie(). */
+export function attachTracing(program: Program, attachType: number, options: { cookie?: bigint } = {}): Link {
   checkU32(attachType, 'attachType', `program ${program.name}: attach tracing`);
-  const fd = sys.linkCreate({ progFd: program.fd, target: 0, attachType }, `program ${program.name}: attach tracing`);
+  const cookie = checkCookie(options.cookie, `program ${program.name}: attach tracing`);
+  const tracing = cookie !== undefined ? { tracing: { cookie } } : {};
+  const fd = sys.linkCreate({ progFd: program.fd, target: 0, attachType, ...tracing }, `program ${program.name}: attach tracing`);
   return new Link(fd, `tracing ${program.name}`);
 }
 

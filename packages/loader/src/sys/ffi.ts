@@ -35,6 +35,7 @@ const setnsFn = libc.func('int setns(int fd, int nstype)');
 const closeFn = libc.func('int close(int fd)');
 const setsockoptFn = libc.func('int setsockopt(int fd, int level, int optname, int *optval, unsigned int optlen)');
 const flockFn = libc.func('int flock(int fd, int operation)');
+const ioctlFn = libc.func('int ioctl(int fd, unsigned long request, unsigned long arg)');
 
 /** SYS_bpf by architecture. */
 const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280, riscv64: 280, loong64: 280, s390x: 351, ppc64: 361, arm: 386, ia32: 357 };
@@ -94,6 +95,12 @@ export function closeFd(fd: number): void {
 }
 
 /** flock(2) operations. */
+/** ioctl(fd, request, arg) with an integer argument (the perf event ioctls): 0 or more, or a negative errno. */
+export function ioctlInt(fd: number, request: number, arg: number): number {
+  const r = ioctlFn(fd, request, arg) as number;
+  return r < 0 ? -koffi.errno() : r;
+}
+
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 export const LOCK_UN = 8;

@@ -11,6 +11,15 @@ const LE = true;
 
 /** Writes an integer into `f` at its width (8-byte fields take bigints or numbers). */
 export function setField(view: DataView, f: Field, value: number | bigint): void {
+  if (f.bits !== undefined) {
+    // A bit-field: rewrite only its bits of the storage unit (LE: the unit's bit 0 is in its first byte).
+    let unit = 0n;
+    for (let i = f.size - 1; i >= 0; i--) unit = (unit << 8n) | BigInt(view.getUint8(f.offset + i));
+    const mask = ((1n << BigInt(f.bits)) - 1n) << BigInt(f.bit ?? 0);
+    unit = (unit & ~mask) | ((BigInt(value) << BigInt(f.bit ?? 0)) & mask);
+    for (let i = 0; i < f.size; i++) view.setUint8(f.offset + i, Number((unit >> BigInt(8 * i)) & 0xffn));
+    return;
+  }
   switch (f.size) {
     case 8:
       view.setBigUint64(f.offset, BigInt.asUintN(64, BigInt(value)), LE);

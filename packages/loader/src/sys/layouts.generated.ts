@@ -166,6 +166,7 @@ export const objInfoAttr = {
 export const rawTracepointOpenAttr = {
   name: { offset: 0, size: 8 },
   prog_fd: { offset: 8, size: 4 },
+  cookie: { offset: 16, size: 8 },
 } as const satisfies Record<string, Field>;
 
 /** union bpf_attr for BPF_BTF_LOAD. */
@@ -192,6 +193,8 @@ export const linkCreateAttr = {
   'netfilter.flags': { offset: 28, size: 4 },
   'tcx.relative_fd': { offset: 16, size: 4 },
   'tcx.expected_revision': { offset: 24, size: 8 },
+  'perf_event.bpf_cookie': { offset: 16, size: 8 },
+  'tracing.cookie': { offset: 24, size: 8 },
 } as const satisfies Record<string, Field>;
 
 /** union bpf_attr for BPF_LINK_UPDATE. */
@@ -381,7 +384,10 @@ export const perfEventAttr = {
   size: { offset: 4, size: 4 },
   config: { offset: 8, size: 8 },
   sample_period: { offset: 16, size: 8 },
+  sample_freq: { offset: 16, size: 8 },
   sample_type: { offset: 24, size: 8 },
+  disabled: { offset: 40, size: 8, bit: 0, bits: 1 },
+  freq: { offset: 40, size: 8, bit: 10, bits: 1 },
   wakeup_events: { offset: 48, size: 4 },
   config1: { offset: 56, size: 8 },
   config2: { offset: 64, size: 8 },
@@ -424,7 +430,7 @@ export const attrSize: Readonly<Record<BpfCmdName, number>> = {
   PROG_DETACH: 20, // replace_bpf_fd
   PROG_TEST_RUN: 76, // test.batch_size
   OBJ_GET_INFO_BY_FD: 16, // info.info
-  RAW_TRACEPOINT_OPEN: 12, // raw_tracepoint.prog_fd
+  RAW_TRACEPOINT_OPEN: 24, // raw_tracepoint.cookie
   BTF_LOAD: 40, // btf_token_fd
   LINK_CREATE: 64, // link_create (all of it)
   LINK_DETACH: 4, // link_detach.link_fd

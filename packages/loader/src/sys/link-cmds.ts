@@ -18,6 +18,10 @@ export interface LinkCreateAttr {
   netfilter?: { pf: number; hooknum: number; priority: number; flags?: number };
   /** tcx links: where in the interface's list (the anchor's fd or id, by `flags`), and the list revision expected. */
   tcx?: { relative?: number; expectedRevision?: number };
+  /** Perf-event links (tracepoints, kprobes, uprobes, perf_event programs): the value bpf_get_attach_cookie() returns. */
+  perfEvent?: { bpfCookie: bigint };
+  /** Tracing links (fentry, fexit, tp_btf, lsm): the value bpf_get_attach_cookie() returns. */
+  tracing?: { cookie: bigint };
 }
 
 /** BPF_LINK_CREATE: the link's fd. */
@@ -38,6 +42,8 @@ export function linkCreate(l: LinkCreateAttr, context?: string): number {
     put(C['tcx.relative_fd'], l.tcx.relative ?? 0);
     put(C['tcx.expected_revision'], l.tcx.expectedRevision ?? 0);
   }
+  if (l.perfEvent) put(C['perf_event.bpf_cookie'], l.perfEvent.bpfCookie);
+  if (l.tracing) put(C['tracing.cookie'], l.tracing.cookie);
   return ownFd(call('LINK_CREATE', context));
 }
 
@@ -63,12 +69,13 @@ export function linkDetach(linkFd: number, context?: string): void {
   call('LINK_DETACH', context);
 }
 
-/** BPF_RAW_TRACEPOINT_OPEN: the link's fd (no name: the program's own attach target). */
-export function rawTracepointOpen(progFd: number, name: string | undefined, context?: string): number {
+/** BPF_RAW_TRACEPOINT_OPEN: the link's fd (no name: the program's own attach target; a cookie: Linux 6.10+). */
+export function rawTracepointOpen(progFd: number, name: string | undefined, context?: string, cookie?: bigint): number {
   const open = (address: bigint) => {
     begin('RAW_TRACEPOINT_OPEN');
     put(R.name, address);
     put(R.prog_fd, progFd);
+    if (cookie !== undefined) put(R.cookie, cookie);
     return ownFd(call('RAW_TRACEPOINT_OPEN', context));
   };
   return name ? withCString(name, open) : open(0n);
