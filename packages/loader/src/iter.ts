@@ -40,11 +40,13 @@ function readError(e: unknown, what: string): unknown {
 /**
  * The output of one BPF_ITER_CREATE fd as a byte stream: each read runs the
  * program over the next objects in the kernel, on libuv's thread pool (never
- * the event loop). The fd closes at the end, on error and on destroy().
+ * the event loop). The fd closes at the end, on error and on destroy(),
+ * before 'close' is emitted.
  */
 class IterStream extends Readable {
   private reading = false;
-  private closeWanted = false;
+  /** A destroy() during a read: it finishes (closing the fd) when that read returns, never under it. */
+  private pendingDestroy: (() => void) | undefined;
 
   constructor(
     private fd: number,
@@ -58,23 +60,20 @@ class IterStream extends Readable {
     this.reading = true;
     read(this.fd, buffer, 0, buffer.length, null, (err, n) => {
       this.reading = false;
-      if (this.closeWanted) return this.closeFd();
+      if (this.pendingDestroy) return this.pendingDestroy();
       if (err) return void this.destroy(readError(err, this.what) as Error);
       this.push(n === 0 ? null : buffer.subarray(0, n));
     });
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    // A read in flight still uses the fd: close it when that read returns, never under it.
-    if (this.reading) this.closeWanted = true;
-    else this.closeFd();
-    callback(err);
-  }
-
-  private closeFd(): void {
-    if (this.fd < 0) return;
-    closeSync(this.fd);
-    this.fd = -1;
+    const finish = () => {
+      closeSync(this.fd);
+      this.fd = -1;
+      callback(err);
+    };
+    if (this.reading) this.pendingDestroy = finish;
+    else finish();
   }
 }
 
