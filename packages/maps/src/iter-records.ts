@@ -5,7 +5,6 @@
  */
 import { LoaderError, type IterLink } from '@tsbpf/loader';
 import type { Btf } from '@tsbpf/object';
-import type { Readable } from 'node:stream';
 import { type Codec } from './codec.js';
 import { CodecError } from './errors.js';
 import { codecFromBtf } from './from-btf.js';
@@ -28,18 +27,28 @@ function recordCodec(type: BtfRecordType): Codec<unknown> {
   return codecFromBtf(btf, found.id);
 }
 
-async function* decodeStream<T>(stream: Readable, codec: Codec<T>, what: string): AsyncGenerator<T, void, undefined> {
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** What IterLink.open() gives, as far as this file uses it (a Node Readable). */
+type ByteStream = ReturnType<IterLink['open']>;
+
+async function* decodeStream<T>(stream: ByteStream, codec: Codec<T>, what: string): AsyncGenerator<T, void, undefined> {
   const size = codec.size;
-  let held = Buffer.alloc(0);
+  let held = new Uint8Array(0);
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const bytes = held.length ? Buffer.concat([held, chunk]) : chunk;
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+      const bytes = held.length ? concat(held, chunk) : chunk;
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const whole = bytes.length - (bytes.length % size);
       // Decode the chunk's records before yielding any: the next chunk is read only when they are consumed.
       const records: T[] = [];
       for (let at = 0; at < whole; at += size) records.push(codec.decode(view, at));
-      held = Buffer.from(bytes.subarray(whole));
+      held = bytes.slice(whole);
       yield* records;
     }
   } finally {
