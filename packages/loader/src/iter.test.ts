@@ -24,6 +24,14 @@ SEC("iter/task") int list_tasks(struct bpf_iter__task *ctx) {
   return 0;
 }
 
+/* The same pids from a sleepable iterator (iter.s). */
+SEC("iter.s/task") int list_pids_sleepable(struct bpf_iter__task *ctx) {
+  struct task_struct *t = ctx->task;
+  if (!t || t->pid != t->tgid) return 0;
+  BPF_SEQ_PRINTF(ctx->meta->seq, "%d\\n", t->tgid);
+  return 0;
+}
+
 /* Refuses every task: the read fails. */
 SEC("iter/task") int refuse(struct bpf_iter__task *ctx) {
   return ctx->task ? 1 : 0;
@@ -127,6 +135,14 @@ describeNeeds([isRoot(), hasCommand('clang'), hasFile('/sys/kernel/btf/vmlinux')
     expect(mine(streamed.join(''))).toEqual(seen);
     // This process itself is there, with its parent.
     expect(link.readText().split('\n')).toContain(`${process.pid} ${process.ppid} ${readFileSync('/proc/self/comm', 'utf8').trim()}`);
+  });
+
+  it('runs a sleepable iterator (iter.s/task)', () => {
+    using link = attachIter(c.programs.list_pids_sleepable!);
+    const pids = link.readText().trim().split('\n').map(Number);
+    expect(pids).toContain(process.pid);
+    expect(pids).toContain(process.ppid);
+    expect(new Set(pids).size).toBe(pids.length);
   });
 
   it('narrows a task iterator to one process', () => {
