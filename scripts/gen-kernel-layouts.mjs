@@ -165,7 +165,22 @@ const LAYOUTS = [
       'tcx.expected_revision',
       'perf_event.bpf_cookie',
       'tracing.cookie',
+      'iter_info',
+      'iter_info_len',
     ],
+  },
+  {
+    name: 'iterCreateAttr',
+    doc: 'union bpf_attr for BPF_ITER_CREATE',
+    type: ['bpf_attr', 'union'],
+    member: 'iter_create',
+    fields: ['link_fd', 'flags'],
+  },
+  {
+    name: 'iterLinkInfo',
+    doc: 'union bpf_iter_link_info (what BPF_LINK_CREATE of an iterator points iter_info at)',
+    type: ['bpf_iter_link_info', 'union'],
+    fields: ['map.map_fd', 'task.tid', 'task.pid', 'task.pid_fd'],
   },
   {
     name: 'linkUpdateAttr',
@@ -382,6 +397,7 @@ const ATTR_SIZES = [
   ['BTF_LOAD', 'btfLoadAttr', 'btf_token_fd'],
   ['LINK_CREATE', 'linkCreateAttr', null],
   ['LINK_DETACH', 'linkDetachAttr', 'link_fd'],
+  ['ITER_CREATE', 'iterCreateAttr', 'flags'],
   ['PROG_BIND_MAP', 'progBindMapAttr', null],
   ['LINK_UPDATE', 'linkUpdateAttr', null],
   ['PROG_QUERY', 'progQueryAttr', null],
@@ -401,6 +417,7 @@ const ATTR_SIZES = [
 const STRUCT_SIZES = [
   ['perfEventAttrSize', 'perfEventAttr', 'config2', "perf_event_attr.size: offsetofend(config2), the kernel's PERF_ATTR_SIZE_VER1"],
   ['epollEventSize', 'epollEvent', null, 'sizeof(struct epoll_event): one slot of the epoll_wait array'],
+  ['iterLinkInfoSize', 'iterLinkInfo', null, 'sizeof(union bpf_iter_link_info): iter_info_len of an iterator link'],
 ];
 
 function fail(message) {

@@ -28,8 +28,11 @@ const rules: Record<string, { allowed: (spec: string) => boolean; why: string }>
   },
   loader: {
     allowed: (s) =>
-      s.startsWith('.') || s === '@tsbpf/object' || s === 'koffi' || ['node:buffer', 'node:fs', 'node:util', 'node:os', 'node:zlib', 'node:path'].includes(s),
-    why: '@tsbpf/loader: its own files, @tsbpf/object, koffi (sys/ffi.ts only), node:buffer (the longest view), node:fs, node:os, node:path, node:util and node:zlib (/proc/config.gz)',
+      s.startsWith('.') ||
+      s === '@tsbpf/object' ||
+      s === 'koffi' ||
+      ['node:buffer', 'node:fs', 'node:util', 'node:os', 'node:zlib', 'node:path', 'node:stream'].includes(s),
+    why: '@tsbpf/loader: its own files, @tsbpf/object, koffi (sys/ffi.ts only), node:buffer (the longest view), node:fs, node:os, node:path, node:stream (iterator output as a Readable), node:util and node:zlib (/proc/config.gz)',
   },
   compiler: {
     allowed: (s) =>

@@ -30,6 +30,7 @@ export {
   type AutoAttachTarget,
 } from './link.js';
 export { attachNetns, queryNetns } from './netns-attach.js';
+export { attachIter, IterLink, type IterOptions } from './iter.js';
 export { attachSockMap, SockMapAttachment, type SockMapHook } from './sockmap-attach.js';
 export { attachTcx, queryTcx, type MultiProgOrder, type TcxList } from './tcx.js';
 export { attachSocketFilter, detachSocketFilter, socketFd, type SocketLike } from './socket-filter.js';

@@ -30,6 +30,7 @@ export { PerCpuMap, TypedMap, sum, type SetOptions } from './typed-map.js';
 export { typedMaps } from './typed-maps.js';
 export { BloomFilter, MapOfMaps, ProgramArray, QueueMap, cidrKey, lpmKeyFamily } from './special-maps.js';
 export { RingBuffer, type RingBufferOptions } from './ring-buffer.js';
+export { iterRecords, type BtfRecordType } from './iter-records.js';
 export { Globals, TypedGlobals } from './globals.js';
 export { generateBindings, type GenerateOptions } from './codegen.js';
 export { PerfBuffer, type PerfBufferOptions } from './perf-buffer.js';

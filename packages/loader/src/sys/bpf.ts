@@ -15,5 +15,5 @@ export { enableStats, fdById, nextId, type ObjectKind } from './id-cmds.js';
 export { tokenCreate, tokenInForce, withTokenFd } from './token-cmds.js';
 export { btfLoad, progAttach, progBindMap, progDetach, progLoad, progTestRun, type ProgLoadAttr, type TestRunAttr, type TestRunResult } from './prog-cmds.js';
 export { objGet, objGetInfoByFd, objPin, openPinned, readInfo, type Info } from './obj-cmds.js';
-export { linkCreate, linkDetach, linkUpdate, rawTracepointOpen, type LinkCreateAttr } from './link-cmds.js';
+export { iterCreate, linkCreate, linkDetach, linkUpdate, rawTracepointOpen, type LinkCreateAttr } from './link-cmds.js';
 export { progQuery, type ProgQueryResult } from './query-cmds.js';

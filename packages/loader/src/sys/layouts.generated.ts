@@ -38,6 +38,7 @@ export const bpfCmd = {
   BTF_LOAD: 18,
   LINK_CREATE: 28,
   LINK_DETACH: 34,
+  ITER_CREATE: 33,
   PROG_BIND_MAP: 35,
   LINK_UPDATE: 29,
   PROG_QUERY: 16,
@@ -195,6 +196,22 @@ export const linkCreateAttr = {
   'tcx.expected_revision': { offset: 24, size: 8 },
   'perf_event.bpf_cookie': { offset: 16, size: 8 },
   'tracing.cookie': { offset: 24, size: 8 },
+  iter_info: { offset: 16, size: 8 },
+  iter_info_len: { offset: 24, size: 4 },
+} as const satisfies Record<string, Field>;
+
+/** union bpf_attr for BPF_ITER_CREATE. */
+export const iterCreateAttr = {
+  link_fd: { offset: 0, size: 4 },
+  flags: { offset: 4, size: 4 },
+} as const satisfies Record<string, Field>;
+
+/** union bpf_iter_link_info (what BPF_LINK_CREATE of an iterator points iter_info at). */
+export const iterLinkInfo = {
+  'map.map_fd': { offset: 0, size: 4 },
+  'task.tid': { offset: 0, size: 4 },
+  'task.pid': { offset: 4, size: 4 },
+  'task.pid_fd': { offset: 8, size: 4 },
 } as const satisfies Record<string, Field>;
 
 /** union bpf_attr for BPF_LINK_UPDATE. */
@@ -434,6 +451,7 @@ export const attrSize: Readonly<Record<BpfCmdName, number>> = {
   BTF_LOAD: 40, // btf_token_fd
   LINK_CREATE: 64, // link_create (all of it)
   LINK_DETACH: 4, // link_detach.link_fd
+  ITER_CREATE: 8, // iter_create.flags
   PROG_BIND_MAP: 12, // prog_bind_map (all of it)
   LINK_UPDATE: 16, // link_update (all of it)
   PROG_QUERY: 64, // query (all of it)
@@ -454,3 +472,6 @@ export const perfEventAttrSize = 72;
 
 /** sizeof(struct epoll_event): one slot of the epoll_wait array. */
 export const epollEventSize = 12;
+
+/** sizeof(union bpf_iter_link_info): iter_info_len of an iterator link. */
+export const iterLinkInfoSize = 16;

@@ -23,6 +23,8 @@ const WHERE: Record<string, [name: string, kind: 'struct' | 'union', prefix: str
   btfLoadAttr: ['bpf_attr', 'union', ''],
   linkCreateAttr: ['bpf_attr', 'union', 'link_create.'],
   linkDetachAttr: ['bpf_attr', 'union', 'link_detach.'],
+  iterCreateAttr: ['bpf_attr', 'union', 'iter_create.'],
+  iterLinkInfo: ['bpf_iter_link_info', 'union', ''],
   linkUpdateAttr: ['bpf_attr', 'union', 'link_update.'],
   progQueryAttr: ['bpf_attr', 'union', 'query.'],
   progBindMapAttr: ['bpf_attr', 'union', 'prog_bind_map.'],

@@ -1,10 +1,12 @@
 /**
  * The bpf() commands that attach programs through BPF links: create one
  * (every link type's part of the attr), swap its program, detach one, and
- * open a raw tracepoint (a link of its own kind).
+ * open a raw tracepoint (a link of its own kind), and open an iterator
+ * link's output (BPF_ITER_CREATE).
  */
-import { begin, call, ownFd, put, withCString } from './attr.js';
-import { linkCreateAttr as C, linkDetachAttr as D, linkUpdateAttr as U, rawTracepointOpenAttr as R } from './layouts.generated.js';
+import { begin, call, ownFd, put, putMemory, withCString } from './attr.js';
+import type { NativeMemory } from './ffi.js';
+import { iterCreateAttr as I, linkCreateAttr as C, linkDetachAttr as D, linkUpdateAttr as U, rawTracepointOpenAttr as R } from './layouts.generated.js';
 
 export interface LinkCreateAttr {
   progFd: number;
@@ -22,6 +24,8 @@ export interface LinkCreateAttr {
   perfEvent?: { bpfCookie: bigint };
   /** Tracing links (fentry, fexit, tp_btf, lsm): the value bpf_get_attach_cookie() returns. */
   tracing?: { cookie: bigint };
+  /** Iterator links: a union bpf_iter_link_info (the map fd of a map iterator, a task iterator's tid or pid). */
+  iterInfo?: NativeMemory;
 }
 
 /** BPF_LINK_CREATE: the link's fd. */
@@ -44,7 +48,15 @@ export function linkCreate(l: LinkCreateAttr, context?: string): number {
   }
   if (l.perfEvent) put(C['perf_event.bpf_cookie'], l.perfEvent.bpfCookie);
   if (l.tracing) put(C['tracing.cookie'], l.tracing.cookie);
+  putMemory(C.iter_info_len, C.iter_info, l.iterInfo);
   return ownFd(call('LINK_CREATE', context));
+}
+
+/** BPF_ITER_CREATE: a new fd whose reads run the iterator link's program over its objects. */
+export function iterCreate(linkFd: number, context?: string): number {
+  begin('ITER_CREATE');
+  put(I.link_fd, linkFd);
+  return ownFd(call('ITER_CREATE', context));
 }
 
 /** BPF_F_REPLACE: BPF_LINK_UPDATE swaps only if `old_prog_fd` is the program attached now. */
