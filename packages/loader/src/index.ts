@@ -32,6 +32,9 @@ export {
 export { attachNetns, queryNetns } from './netns-attach.js';
 export { attachSockMap, SockMapAttachment, type SockMapHook } from './sockmap-attach.js';
 export { attachTcx, queryTcx, type MultiProgOrder, type TcxList } from './tcx.js';
+export { TcFilter, attachTc, createClsact, type TcOptions } from './tc-netlink.js';
+export { XdpNetlinkAttachment, attachXdpNetlink, type XdpNetlinkOptions } from './xdp-netlink.js';
+export { attachTcAny, attachXdpAny, tcxSupported, xdpLinksSupported, type AttachVia } from './net-attach-any.js';
 export { attachSocketFilter, detachSocketFilter, socketFd, type SocketLike } from './socket-filter.js';
 export { withNetns } from './netns.js';
 export { attachTypeSupported, helperSupported, mapTypeSupported, programTypeSupported } from './probes.js';

@@ -35,6 +35,10 @@ const setnsFn = libc.func('int setns(int fd, int nstype)');
 const closeFn = libc.func('int close(int fd)');
 const setsockoptFn = libc.func('int setsockopt(int fd, int level, int optname, int *optval, unsigned int optlen)');
 const flockFn = libc.func('int flock(int fd, int operation)');
+const socketFn = libc.func('int socket(int domain, int type, int protocol)');
+const bindFn = libc.func('int bind(int fd, void *addr, unsigned int len)');
+const sendFn = libc.func('long send(int fd, void *buf, size_t len, int flags)');
+const recvFn = libc.func('long recv(int fd, void *buf, size_t len, int flags)');
 
 /** SYS_bpf by architecture. */
 const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280, riscv64: 280, loong64: 280, s390x: 351, ppc64: 361, arm: 386, ia32: 357 };
@@ -87,6 +91,23 @@ export function dupAtLeast(fd: number, min: number): number {
 export function setsockoptInt(fd: number, level: number, name: number, value: number): number {
   const r = setsockoptFn(fd, level, name, [value], 4) as number;
   return r < 0 ? -koffi.errno() : 0;
+}
+
+/** socket(2), bind(2), send(2) and recv(2) (for netlink): an fd, 0 or a byte count, or a negative errno. */
+export function socket(domain: number, type: number, protocol: number): number {
+  const r = socketFn(domain, type, protocol) as number;
+  return r < 0 ? -koffi.errno() : r;
+}
+export function bind(fd: number, addr: NativeBuffer): number {
+  return (bindFn(fd, addr.ptr, addr.size) as number) < 0 ? -koffi.errno() : 0;
+}
+export function send(fd: number, buf: NativeBuffer, length: number): number {
+  const r = Number(sendFn(fd, buf.ptr, length, 0));
+  return r < 0 ? -koffi.errno() : r;
+}
+export function recv(fd: number, buf: NativeBuffer): number {
+  const r = Number(recvFn(fd, buf.ptr, buf.size, 0));
+  return r < 0 ? -koffi.errno() : r;
 }
 
 export function closeFd(fd: number): void {
