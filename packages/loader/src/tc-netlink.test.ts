@@ -177,6 +177,9 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('tc'), hasCommand('ping')]
     const tc = thrown(() => withNetns(pair.b.path, () => attachTc(drop, 99999, 'ingress')));
     expect(tc).toBeInstanceOf(SyscallError);
     expect(tc).toMatchObject({ code: 'SYSCALL_FAILED', syscall: 'RTM_NEWQDISC', errnoName: 'ENODEV' });
+    // This kernel sends no text for a missing device: the message says what ENODEV means here, and where.
+    expect((tc as SyscallError).message).toMatch(/ENODEV \(no interface with that index in this network namespace\)/);
+    expect((tc as SyscallError).message).toMatch(/ifindex 99999/);
     const x = thrown(() => withNetns(pair.b.path, () => attachXdpNetlink(xdp, 99999, { mode: 'generic' })));
     expect(x).toMatchObject({ code: 'SYSCALL_FAILED', syscall: 'RTM_SETLINK', errnoName: 'ENODEV' });
     const ifindex = pair.ifindex('b');

@@ -5,7 +5,7 @@
  * socket belongs to the network namespace it was opened in.
  */
 import { LoaderError } from '../errors.js';
-import { SyscallError } from './errors.js';
+import { SyscallError, errnoName } from './errors.js';
 import { NativeBuffer, bind, closeFd, recv, send, setsockoptInt, socket } from './ffi.js';
 import { NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST, decodeError, decodeMessages, encodeRequest, type NlAttr } from './netlink-codec.js';
 
@@ -17,6 +17,13 @@ const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
 const RECV_BYTES = 65536;
+
+/** What an errno means for these requests when the kernel sent no text of its own. */
+const HINTS: Record<string, string> = {
+  ENODEV: 'no interface with that index in this network namespace',
+  EEXIST: 'already there (a filter at that priority and handle?)',
+  EPERM: 'needs CAP_NET_ADMIN in the network namespace',
+};
 
 export class NetlinkSocket implements Disposable {
   private fdValue: number;
@@ -77,7 +84,7 @@ export class NetlinkSocket implements Disposable {
         if (m.type !== NLMSG_ERROR) continue;
         const { errno, message } = decodeError(m);
         if (errno === 0) return;
-        throw new SyscallError(name, errno, context, message);
+        throw new SyscallError(name, errno, context, message ?? HINTS[errnoName(errno)]);
       }
     }
   }
