@@ -439,7 +439,7 @@ declare class XdpNetlinkAttachment implements Disposable {
     private readonly nl;
     readonly ifindex: number;
     readonly mode: keyof typeof XdpMode;
-    private progFd;
+    private readonly held;
     constructor(nl: NetlinkSocket, ifindex: number, mode: keyof typeof XdpMode, progFd: number);
     get description(): string;
     update(program: Program): void;

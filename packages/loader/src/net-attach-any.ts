@@ -43,7 +43,9 @@ export function xdpLinksSupported(): boolean {
 /**
  * A tc program on an interface's ingress or egress: a tcx link (with the
  * order's placement) where the kernel has tcx, else a cls_bpf filter
- * through netlink (with the tc options); `via` forces either.
+ * through netlink (with the tc options); `via` forces either. Options the
+ * chosen path cannot honour (a priority for tcx, a placement for classic
+ * tc) are an INVALID_ARGUMENT, never ignored.
  */
 export function attachTcAny(
   program: Program,
@@ -53,7 +55,18 @@ export function attachTcAny(
 ): Link | TcFilter {
   const via = checkVia(options.via);
   const { priority, handle, replace, via: _via, ...order } = options;
-  if (via === 'link' || (via === 'auto' && tcxSupported())) return attachTcx(program, ifindex, direction, order);
+  const useLink = via === 'link' || (via === 'auto' && tcxSupported());
+  const why = via === 'auto' ? (useLink ? ' (this kernel has tcx)' : ' (this kernel has no tcx)') : '';
+  // What one path cannot honour is an error, never dropped: choose the path with `via` to be sure.
+  const misplaced = useLink
+    ? Object.entries({ priority, handle, replace }).filter(([, v]) => v !== undefined)
+    : Object.entries(order).filter(([, v]) => v !== undefined && v !== false);
+  if (misplaced.length > 0)
+    throw new LoaderError(
+      'INVALID_ARGUMENT',
+      `${misplaced.map(([k]) => k).join(', ')} cannot be honoured through ${useLink ? 'tcx' : 'netlink (classic tc)'}${why}`,
+    ).addContext(`program ${program.name}: attach tc/${String(direction)}`);
+  if (useLink) return attachTcx(program, ifindex, direction, order);
   return attachTc(program, ifindex, direction, { priority, handle, replace });
 }
 

@@ -35,18 +35,25 @@ function setXdp(nl: NetlinkSocket, ifindex: number, fd: number, flags: number, e
   nl.request('RTM_SETLINK', RTM_SETLINK, 0, ifinfomsg(ifindex), [{ type: IFLA_XDP, value: nested }], context);
 }
 
+/** The program fd of an attachment dropped unclosed is closed when collected (the program stays attached). */
+const registry = new FinalizationRegistry<{ fd: number }>((held) => closeFd(held.fd));
+
 /**
  * An XDP program attached through netlink. It keeps the netlink socket of
  * its namespace and its own fd of the program it attached, so close()
  * detaches exactly that program (a program someone put in its place stays).
  */
 export class XdpNetlinkAttachment implements Disposable {
+  private readonly held: { fd: number };
   constructor(
     private readonly nl: NetlinkSocket,
     readonly ifindex: number,
     readonly mode: keyof typeof XdpMode,
-    private progFd: number,
-  ) {}
+    progFd: number,
+  ) {
+    this.held = { fd: progFd };
+    registry.register(this, this.held, this);
+  }
 
   get description(): string {
     return `xdp/${this.mode} ifindex ${this.ifindex} (netlink)`;
@@ -59,25 +66,26 @@ export class XdpNetlinkAttachment implements Disposable {
     const fd = dupAtLeast(program.fd, 3);
     if (fd < 0) throw new SyscallError('fcntl', -fd, context);
     try {
-      setXdp(this.nl, this.ifindex, fd, XdpMode[this.mode] | XDP_FLAGS_REPLACE, this.progFd, context);
+      setXdp(this.nl, this.ifindex, fd, XdpMode[this.mode] | XDP_FLAGS_REPLACE, this.held.fd, context);
     } catch (e) {
       closeFd(fd);
       throw e;
     }
-    closeFd(this.progFd);
-    this.progFd = fd;
+    closeFd(this.held.fd);
+    this.held.fd = fd;
   }
 
   /** Detaches the program if it is still the one attached (once); an interface or namespace gone is no error. */
   close(): void {
     if (this.nl.isClosed) return;
     try {
-      setXdp(this.nl, this.ifindex, -1, XdpMode[this.mode] | XDP_FLAGS_REPLACE, this.progFd, `${this.description}: detach`);
+      setXdp(this.nl, this.ifindex, -1, XdpMode[this.mode] | XDP_FLAGS_REPLACE, this.held.fd, `${this.description}: detach`);
     } catch (e) {
       if (!(e instanceof SyscallError && ['ENODEV', 'EEXIST'].includes(e.errnoName))) throw e;
     } finally {
       this.nl.close();
-      closeFd(this.progFd);
+      registry.unregister(this);
+      closeFd(this.held.fd);
     }
   }
 

@@ -25,6 +25,12 @@ const HINTS: Record<string, string> = {
   EPERM: 'needs CAP_NET_ADMIN in the network namespace',
 };
 
+/** A socket dropped unclosed is closed when collected (what it attached stays, as tc's filters do). */
+const registry = new FinalizationRegistry<{ fd: number; buffer: NativeBuffer }>(({ fd, buffer }) => {
+  closeFd(fd);
+  buffer.free();
+});
+
 export class NetlinkSocket implements Disposable {
   private fdValue: number;
   private seq = 1;
@@ -37,6 +43,7 @@ export class NetlinkSocket implements Disposable {
       throw new SyscallError('socket', -fd, `${context}: netlink socket`);
     }
     this.fdValue = fd;
+    registry.register(this, { fd, buffer: this.buffer }, this);
     // Ask for the kernel's error text, and for acks without a copy of the request.
     setsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
     setsockoptInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
@@ -91,6 +98,7 @@ export class NetlinkSocket implements Disposable {
 
   close(): void {
     if (this.fdValue < 0) return;
+    registry.unregister(this);
     closeFd(this.fdValue);
     this.fdValue = -1;
     this.buffer.free();
