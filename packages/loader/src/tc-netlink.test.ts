@@ -2,6 +2,8 @@
 // kernel, with real pings between two namespaces the test makes, and what
 // the kernel then reports compared with `tc filter show` and `ip -d link`.
 import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AttachType, ProgramType, asm, encodeInstructions } from '@tsbpf/object';
 import { Link } from './link.js';
@@ -12,7 +14,7 @@ import { SyscallError } from './sys/errors.js';
 import { decodeError, decodeMessages, encodeRequest, stringAttr, tcmsg, u32Attr } from './sys/netlink-codec.js';
 import { TcFilter, attachTc, createClsact } from './tc-netlink.js';
 import { XdpNetlinkAttachment, attachXdpNetlink } from './xdp-netlink.js';
-import { describeNeeds, hasCommand, isRoot } from '../../../test/support/env.js';
+import { describeNeeds, hasCommand, hasFile, isRoot, repoRoot } from '../../../test/support/env.js';
 import { vethPair, type VethPair } from '../../../test/support/netns.js';
 
 const TC_ACT_OK = 0;
@@ -231,3 +233,46 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('tc'), hasCommand('ping')]
     expect(tcShow(pair, 'ingress')).toBe('');
   });
 });
+
+const dist = (pkg: string) => pathToFileURL(join(repoRoot, 'packages', pkg, 'dist/index.js')).href;
+
+/** Run inside a namespace from the built package: attaches through netlink and exits without closing. */
+const CHILD = `
+import { Program, attachTcAny, attachXdpAny } from '${dist('loader')}';
+import { AttachType, ProgramType, asm, encodeInstructions } from '${dist('object')}';
+const ifindex = Number(process.argv[1]);
+const load = (name, type, attachType, verdict) =>
+  Program.load({ type, expectedAttachType: attachType, name, license: 'GPL', instructions: encodeInstructions([asm.mov64Imm(0, verdict), asm.exit()], 'little') });
+const tc = load('nl_child_tc', ProgramType.sched_cls, AttachType.tcx_ingress, 2);
+const xdp = load('nl_child_xdp', ProgramType.xdp, AttachType.xdp, 1);
+const filter = attachTcAny(tc, ifindex, 'egress', { via: 'netlink', priority: 9, handle: 9 });
+const att = attachXdpAny(xdp, ifindex, { mode: 'generic', via: 'netlink' });
+console.log(JSON.stringify({ tc: tc.id(), xdp: xdp.id(), filter: filter.description, att: att.description }));
+`;
+
+describeNeeds(
+  [isRoot(), hasCommand('ip'), hasCommand('tc'), hasCommand('ping'), hasFile(join(repoRoot, 'packages/loader/dist/index.js'))],
+  'netlink attachments from the built package, in a namespace',
+  () => {
+    it('a filter and an XDP program attached through netlink outlive their process (unlike links) until deleted', () => {
+      using pair = vethPair('nlchild');
+      const ifindex = pair.ifindex('b');
+      expect(ping(pair)).toBe(0);
+      const out = execFileSync('ip', ['netns', 'exec', pair.b.ns, process.execPath, '--input-type=module', '-e', CHILD, String(ifindex)], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      const child = JSON.parse(out.trim()) as { tc: number; xdp: number; filter: string; att: string };
+      expect(child.filter).toBe(`tc/egress ifindex ${ifindex} pref 9 handle 0x9`);
+      expect(child.att).toBe(`xdp/generic ifindex ${ifindex} (netlink)`);
+      // The process is gone; its programs still run: the kernel holds them on the interface.
+      expect(tcShow(pair, 'egress')).toMatch(new RegExp(`pref 9 bpf .*handle 0x9 nl_child_tc direct-action[^]*id ${child.tc} `));
+      expect(linkShow(pair)).toMatch(new RegExp(`prog/xdp id ${child.xdp} `));
+      expect(ping1(pair)).not.toBe(0);
+      inB(pair, ['ip', 'link', 'set', 'dev', pair.b.dev, 'xdpgeneric', 'off']);
+      inB(pair, ['tc', 'filter', 'del', 'dev', pair.b.dev, 'egress', 'pref', '9']);
+      expect(tcShow(pair, 'egress')).toBe('');
+      expect(ping(pair)).toBe(0);
+    });
+  },
+);
