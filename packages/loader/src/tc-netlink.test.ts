@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AttachType, ProgramType, asm, encodeInstructions } from '@tsbpf/object';
 import { Link } from './link.js';
@@ -11,7 +12,7 @@ import { attachTcAny, attachXdpAny, tcxSupported } from './net-attach-any.js';
 import { withNetns } from './netns.js';
 import { Program } from './program.js';
 import { SyscallError } from './sys/errors.js';
-import { decodeError, decodeMessages, encodeRequest, stringAttr, tcmsg, u32Attr } from './sys/netlink-codec.js';
+import { decodeAttrs, decodeError, decodeMessages, encodeRequest, stringAttr, tcmsg, u32Attr } from './sys/netlink-codec.js';
 import { TcFilter, attachTc, createClsact } from './tc-netlink.js';
 import { XdpNetlinkAttachment, attachXdpNetlink } from './xdp-netlink.js';
 import { describeNeeds, hasCommand, hasFile, isRoot, repoRoot } from '../../../test/support/env.js';
@@ -86,6 +87,34 @@ describe('netlink codec', () => {
     new DataView(ack.buffer).setUint16(4, 2, true);
     expect(decodeError(decodeMessages(ack)[0]!)).toEqual({ errno: 0 });
     expect(decodeMessages(b.subarray(0, len - 1))).toEqual([]); // truncated: nothing, never garbage
+  });
+  it('any bytes from the socket decode to messages within them, never an exception', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.integer({ min: 0, max: 0xffff }), (bytes, flags) => {
+        for (const m of decodeMessages(bytes)) {
+          expect(m.payload.length).toBeLessThanOrEqual(bytes.length);
+          const e = decodeError({ ...m, flags });
+          expect(Number.isInteger(e.errno) && e.errno >= 0).toBe(true);
+        }
+        for (const a of decodeAttrs(bytes)) expect(a.value.length).toBeLessThanOrEqual(bytes.length);
+      }),
+    );
+  });
+
+  it('what encodeRequest writes, decodeMessages and decodeAttrs read back', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 16, max: 0xffff }),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 0x7fff }), fc.uint8Array({ maxLength: 20 })), { maxLength: 6 }),
+        (type, raw) => {
+          const attrs = raw.map(([t, value]) => ({ type: t, value }));
+          const [m, ...rest] = decodeMessages(encodeRequest(type, 1, 9, tcmsg(1, 2, 3, 4), attrs));
+          expect(rest).toEqual([]);
+          expect([m!.type, m!.seq]).toEqual([type, 9]);
+          expect(decodeAttrs(m!.payload.subarray(20))).toEqual(attrs);
+        },
+      ),
+    );
   });
 });
 
