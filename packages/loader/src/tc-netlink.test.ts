@@ -161,6 +161,11 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('tc'), hasCommand('ping')]
     expect(tcShow(pair, 'egress').match(/^filter .*handle/gm)).toHaveLength(1);
     withNetns(pair.b.path, () => createClsact(ifindex)); // idempotent: the filter stays
     expect(tcShow(pair, 'egress')).toMatch(/nl_tc_pass/);
+    // Someone removes the qdisc with its filters: closing what is already gone is no error.
+    inB(pair, ['tc', 'qdisc', 'del', 'dev', pair.b.dev, 'clsact']);
+    expect(tcShow(pair, 'egress')).toBe('');
+    again.close();
+    filter.close();
   });
 
   it('XDP through netlink in skb mode drops, then passes after detach; ip -d link shows the id and mode', () => {
@@ -223,6 +228,8 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('tc'), hasCommand('ping')]
       expect(() => attachTc(drop, ifindex, 'sideways' as 'ingress')).toThrow(invalid);
       expect(() => attachTc(drop, ifindex, 'ingress', { priority: 0x10000 })).toThrow(invalid);
       expect(() => attachTc(drop, ifindex, 'ingress', { handle: 0 })).toThrow(invalid);
+      expect(() => attachTc(drop, -1, 'ingress')).toThrow(invalid);
+      expect(() => attachXdpNetlink(xdp, 1.5)).toThrow(invalid);
       expect(() => attachTc(xdp, ifindex, 'ingress')).toThrow(invalid);
       expect(() => attachXdpNetlink(xdp, ifindex, { mode: 'sideways' as 'generic' })).toThrow(invalid);
     });

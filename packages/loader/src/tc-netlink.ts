@@ -104,7 +104,8 @@ export class TcFilter implements Disposable {
     try {
       this.nl.request('RTM_DELTFILTER', RTM_DELTFILTER, 0, this.header, [stringAttr(TCA_KIND, 'bpf')], `${this.description}: delete`);
     } catch (e) {
-      if (!(e instanceof SyscallError && ['ENOENT', 'ENODEV', 'EINVAL'].includes(e.errnoName))) throw e;
+      // ENOENT: no such filter; EINVAL: no clsact qdisc any more ("Parent Qdisc doesn't exists"); ENODEV: no interface.
+      if (!(e instanceof SyscallError && ['ENOENT', 'EINVAL', 'ENODEV'].includes(e.errnoName))) throw e;
     } finally {
       this.nl.close();
     }
