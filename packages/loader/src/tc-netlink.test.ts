@@ -186,6 +186,22 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('tc'), hasCommand('ping')]
     expect(ping(pair)).toBe(0);
   });
 
+  it('XDP through netlink in driver mode on a veth (which has native XDP): drops, ip -d link shows native xdp', () => {
+    using pair = vethPair('nlxdrv');
+    const ifindex = pair.ifindex('b');
+    using drop = xdpProg('nl_xdp_drv', XDP_DROP);
+    expect(ping(pair)).toBe(0);
+    {
+      using _att = withNetns(pair.b.path, () => attachXdpNetlink(drop, ifindex, { mode: 'driver' }));
+      expect(ping1(pair)).not.toBe(0);
+      const shown = linkShow(pair);
+      expect(shown).toMatch(new RegExp(`\\bxdp\\b[^]*prog/xdp id ${drop.id()}`));
+      expect(shown).not.toMatch(/xdpgeneric/);
+    }
+    expect(linkShow(pair)).not.toMatch(/prog\/xdp/);
+    expect(ping(pair)).toBe(0);
+  });
+
   it('XDP replace: a stale expected program is refused with the kernel message; the right one swaps; ifNotExists refuses a second', () => {
     using pair = vethPair('nlxr');
     const ifindex = pair.ifindex('b');
