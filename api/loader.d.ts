@@ -432,6 +432,68 @@ interface TcxList {
     revision: number;
 }
 declare function queryTcx(ifindex: number, direction: "ingress" | "egress"): TcxList;
+interface NlAttr {
+    type: number;
+    value: Uint8Array | NlAttr[];
+}
+declare class NetlinkSocket implements Disposable {
+    private fdValue;
+    private seq;
+    private readonly buffer;
+    constructor(context: string);
+    get isClosed(): boolean;
+    request(name: string, type: number, flags: number, familyHeader: Uint8Array, attrs: readonly NlAttr[], context: string): void;
+    close(): void;
+    [Symbol.dispose](): void;
+}
+interface TcOptions {
+    priority?: number;
+    handle?: number;
+    replace?: boolean;
+}
+declare function createClsact(ifindex: number): void;
+declare class TcFilter implements Disposable {
+    private readonly nl;
+    readonly ifindex: number;
+    readonly direction: "ingress" | "egress";
+    readonly priority: number;
+    readonly handle: number;
+    private readonly header;
+    constructor(nl: NetlinkSocket, ifindex: number, direction: "ingress" | "egress", priority: number, handle: number);
+    get description(): string;
+    put(program: Program, replace: boolean, context: string): void;
+    update(program: Program): void;
+    close(): void;
+    [Symbol.dispose](): void;
+}
+declare function attachTc(program: Program, ifindex: number, direction: "ingress" | "egress", options?: TcOptions): TcFilter;
+interface XdpNetlinkOptions {
+    mode?: keyof typeof XdpMode;
+    ifNotExists?: boolean;
+    expected?: Program;
+}
+declare class XdpNetlinkAttachment implements Disposable {
+    private readonly nl;
+    readonly ifindex: number;
+    readonly mode: keyof typeof XdpMode;
+    private readonly held;
+    constructor(nl: NetlinkSocket, ifindex: number, mode: keyof typeof XdpMode, progFd: number);
+    get description(): string;
+    update(program: Program): void;
+    close(): void;
+    [Symbol.dispose](): void;
+}
+declare function attachXdpNetlink(program: Program, ifindex: number, options?: XdpNetlinkOptions): XdpNetlinkAttachment;
+type AttachVia = "auto" | "link" | "netlink";
+declare function tcxSupported(): boolean;
+declare function xdpLinksSupported(): boolean;
+declare function attachTcAny(program: Program, ifindex: number, direction: "ingress" | "egress", options?: MultiProgOrder & TcOptions & {
+    via?: AttachVia;
+}): Link | TcFilter;
+declare function attachXdpAny(program: Program, ifindex: number, options?: {
+    mode?: keyof typeof XdpMode;
+    via?: AttachVia;
+}): Link | XdpNetlinkAttachment;
 type SocketLike = number | object;
 declare function socketFd(socket: SocketLike): number;
 declare function attachSocketFilter(program: Program, socket: SocketLike): void;
@@ -712,4 +774,4 @@ interface ProgramCost extends ProgramCounters {
     runTimeDeltaNs: bigint;
 }
 declare function costsBetween(before: StatsSnapshot | undefined, now: StatsSnapshot): ProgramCost[];
-export { type AutoAttachTarget, BatchCursor, BpfMap, BpfToken, type BtfInfo, BtfLoadError, type CgroupAttachOptions, Collection, DEFAULT_TOKEN_PATH, type FormatVerifierErrorOptions, HardwareEvent, IterLink, type IterOptions, LegacyAttachment, Link, type LinkInfo, type LinkTarget, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapInfo, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, type ObjectKind, type PerfAttachOptions, PerfEventArrayReader, type PerfEventAttachment, PerfEventLink, type PerfEventOptions, PerfType, Program, type ProgramCode, type ProgramCost, type ProgramCounters, type ProgramInfo, type ProgramInfoOptions, type ProgramOptions, RingBufferReader, SockMapAttachment, type SockMapHook, type SocketLike, SoftwareEvent, StatsHandle, type StatsSnapshot, SyscallError, type TcxList, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, attach, attachCgroup, attachIter, attachKprobe, attachNetfilter, attachNetns, attachPerfEvent, attachRawTracepoint, attachSockMap, attachSocketFilter, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, btfFromId, btfInfo, costsBetween, detachSocketFilter, enableStats, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, linkFromId, linkInfo, linkTypeName, listBtf, listLinks, listMaps, listPrograms, loadCollection, loadKernelBtf, mapFromId, mapInfo, mapTypeSupported, objectIds, onlineCpus, possibleCpus, programFromId, programInfo, programTypeSupported, queryNetns, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, socketFd, statsSnapshot, statsSysctlEnabled, unpin, withNetns };
+export { type AttachVia, type AutoAttachTarget, BatchCursor, BpfMap, BpfToken, type BtfInfo, BtfLoadError, type CgroupAttachOptions, Collection, DEFAULT_TOKEN_PATH, type FormatVerifierErrorOptions, HardwareEvent, IterLink, type IterOptions, LegacyAttachment, Link, type LinkInfo, type LinkTarget, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapInfo, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, type ObjectKind, type PerfAttachOptions, PerfEventArrayReader, type PerfEventAttachment, PerfEventLink, type PerfEventOptions, PerfType, Program, type ProgramCode, type ProgramCost, type ProgramCounters, type ProgramInfo, type ProgramInfoOptions, type ProgramOptions, RingBufferReader, SockMapAttachment, type SockMapHook, type SocketLike, SoftwareEvent, StatsHandle, type StatsSnapshot, SyscallError, TcFilter, type TcOptions, type TcxList, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, XdpNetlinkAttachment, type XdpNetlinkOptions, attach, attachCgroup, attachIter, attachKprobe, attachNetfilter, attachNetns, attachPerfEvent, attachRawTracepoint, attachSockMap, attachSocketFilter, attachTc, attachTcAny, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, attachXdpAny, attachXdpNetlink, btfFromId, btfInfo, costsBetween, createClsact, detachSocketFilter, enableStats, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, linkFromId, linkInfo, linkTypeName, listBtf, listLinks, listMaps, listPrograms, loadCollection, loadKernelBtf, mapFromId, mapInfo, mapTypeSupported, objectIds, onlineCpus, possibleCpus, programFromId, programInfo, programTypeSupported, queryNetns, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, socketFd, statsSnapshot, statsSysctlEnabled, tcxSupported, unpin, withNetns, xdpLinksSupported };

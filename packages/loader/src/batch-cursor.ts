@@ -6,7 +6,8 @@
  */
 import { checkPositiveU32 } from './args.js';
 import { LoaderError } from './errors.js';
-import { allocateTogether, NativeBuffer } from './sys/ffi.js';
+import { NativeBuffer } from './sys/ffi.js';
+import { allocateTogether } from './sys/native-pools.js';
 
 /** What a cursor walks: BpfMap, seen from here. */
 export interface BatchSource {

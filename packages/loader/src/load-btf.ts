@@ -7,7 +7,8 @@
 import { btfForKernel, type CollectionSpec } from '@tsbpf/object';
 import { BtfLoadError, NotSupportedError } from './errors.js';
 import * as sys from './sys/bpf.js';
-import { NativeBuffer, scratch } from './sys/ffi.js';
+import { NativeBuffer } from './sys/ffi.js';
+import { scratch } from './sys/native-pools.js';
 
 /** Loads the spec's BTF (the spec must have BTF); returns the fd. */
 export function loadBtf(spec: CollectionSpec): number {

@@ -7,7 +7,8 @@
 import { CursorBufferPool } from './batch-cursor.js';
 import { unmapArrayValues, type MappedValues } from './mapped-values.js';
 import * as sys from './sys/bpf.js';
-import { GrowingBuffers, allocateTogether, type NativeBuffer } from './sys/ffi.js';
+import type { NativeBuffer } from './sys/ffi.js';
+import { GrowingBuffers, allocateTogether } from './sys/native-pools.js';
 
 export class MapMemory {
   readonly key: NativeBuffer;

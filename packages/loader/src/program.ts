@@ -4,7 +4,8 @@
  */
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
-import { NativeBuffer, scratch } from './sys/ffi.js';
+import { NativeBuffer } from './sys/ffi.js';
+import { scratch } from './sys/native-pools.js';
 import { progInfo } from './sys/layouts.generated.js';
 import { INT_MAX, U32_MAX, checkInteger, checkOptionalU32, checkU32 } from './args.js';
 import { LoaderError } from './errors.js';

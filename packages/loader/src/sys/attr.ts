@@ -6,7 +6,8 @@
  */
 import { closeFd, bpf } from './door.js';
 import { SyscallError } from './errors.js';
-import { NativeBuffer, dupAtLeast, scratch, type NativeMemory } from './ffi.js';
+import { NativeBuffer, dupAtLeast, type NativeMemory } from './ffi.js';
+import { scratch } from './native-pools.js';
 import { getField, setField, setName } from './fields.js';
 import { attrSize, bpfCmd, type BpfCmdName, type Field } from './layouts.generated.js';
 

@@ -1,6 +1,6 @@
 /**
  * SyscallError: a system call (a bpf() command, mmap, epoll, perf_event_open,
- * setns) answered with an errno. The errno's name, and a hint at what it
+ * setns, a netlink request) answered with an errno. The errno's name, and a hint at what it
  * means for that command, are in the message; `code` is always
  * SYSCALL_FAILED, `errno` and `errnoName` say which.
  */

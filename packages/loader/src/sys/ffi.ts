@@ -36,6 +36,10 @@ const closeFn = libc.func('int close(int fd)');
 const setsockoptFn = libc.func('int setsockopt(int fd, int level, int optname, int *optval, unsigned int optlen)');
 const flockFn = libc.func('int flock(int fd, int operation)');
 const ioctlFn = libc.func('int ioctl(int fd, unsigned long request, unsigned long arg)');
+const socketFn = libc.func('int socket(int domain, int type, int protocol)');
+const bindFn = libc.func('int bind(int fd, void *addr, unsigned int len)');
+const sendFn = libc.func('long send(int fd, void *buf, size_t len, int flags)');
+const recvFn = libc.func('long recv(int fd, void *buf, size_t len, int flags)');
 
 /** SYS_bpf by architecture. */
 const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280, riscv64: 280, loong64: 280, s390x: 351, ppc64: 361, arm: 386, ia32: 357 };
@@ -90,6 +94,23 @@ export function setsockoptInt(fd: number, level: number, name: number, value: nu
   return r < 0 ? -koffi.errno() : 0;
 }
 
+/** socket(2), bind(2), send(2) and recv(2) (for netlink): an fd, 0 or a byte count, or a negative errno. */
+export function socket(domain: number, type: number, protocol: number): number {
+  const r = socketFn(domain, type, protocol) as number;
+  return r < 0 ? -koffi.errno() : r;
+}
+export function bind(fd: number, addr: NativeBuffer): number {
+  return (bindFn(fd, addr.ptr, addr.size) as number) < 0 ? -koffi.errno() : 0;
+}
+export function send(fd: number, buf: NativeBuffer, length: number): number {
+  const r = Number(sendFn(fd, buf.ptr, length, 0));
+  return r < 0 ? -koffi.errno() : r;
+}
+export function recv(fd: number, buf: NativeBuffer): number {
+  const r = Number(recvFn(fd, buf.ptr, buf.size, 0));
+  return r < 0 ? -koffi.errno() : r;
+}
+
 export function closeFd(fd: number): void {
   closeFn(fd);
 }
@@ -124,7 +145,7 @@ function checkViewable(length: number): void {
 }
 
 /** A size of native memory: a whole number of bytes (a negative or NaN size would reach calloc and the view as garbage). */
-function checkSize(size: number): void {
+export function checkSize(size: number): void {
   if (!Number.isSafeInteger(size) || size < 0) throw new LoaderError('INVALID_ARGUMENT', `${String(size)} is not a size of native memory in bytes`);
   checkViewable(size);
 }
@@ -198,140 +219,11 @@ export class NativeBuffer {
   }
 }
 
-/** Native buffers by name, reused call after call and replaced by a larger one when a call needs more. */
-export class GrowingBuffers {
-  private readonly buffers = new Map<string, NativeBuffer>();
-  private freed = false;
-
-  /** The buffer `name`, at least `size` bytes (contents kept only while it is not replaced). */
-  get(name: string, size: number): NativeBuffer {
-    // Never a new buffer after free(): nothing would free it (the owner checks first; this is the backstop).
-    if (this.freed) throw new LoaderError('CLOSED', 'closed');
-    let b = this.buffers.get(name);
-    if (!b || !(b.size >= size)) {
-      const grown = new NativeBuffer(size);
-      b?.free();
-      b = grown;
-      this.buffers.set(name, b);
-    }
-    return b;
-  }
-
-  free(): void {
-    this.freed = true;
-    for (const b of this.buffers.values()) b.free();
-    this.buffers.clear();
-  }
-}
-
 /** Native memory an attr points at: where it starts and how long it is. */
 export interface NativeMemory {
   readonly address: bigint;
   readonly size: number;
 }
-
-/**
- * NativeBuffers made together, all or none: `build` gets `make(size)`; if it
- * throws (a size too large to view, a constructor failing after some were
- * made), every buffer made so far is freed before the error goes on.
- */
-export function allocateTogether<T>(build: (make: (size: number) => NativeBuffer) => T): T {
-  const made: NativeBuffer[] = [];
-  try {
-    return build((size) => {
-      const b = new NativeBuffer(size);
-      made.push(b);
-      return b;
-    });
-  } catch (e) {
-    for (const b of made) b.free();
-    throw e;
-  }
-}
-
-/** A piece of the scratch arena, with a view of its bytes. */
-export interface ScratchMemory extends NativeMemory {
-  readonly bytes: Uint8Array;
-}
-
-const SCRATCH_SIZE = 64 * 1024;
-
-/**
- * Native memory for the pointers of one synchronous call or sequence of calls
- * (a BTF blob, instructions, license, func and line info, a path): one calloc'd
- * arena reused by every call, where a fresh NativeBuffer per pointer costs a
- * calloc, a free and a koffi view each (a tenth of a small object's load).
- * Scopes nest: `const mark = scratch.begin()` ... `scratch.end(mark)` in a
- * finally. Memory taken inside a scope stays valid until that scope ends; a
- * request the arena cannot hold moves it to a bigger block, and the old block
- * lives until the outermost scope ends, so no address handed out is freed
- * while in use. Single-threaded by construction: JavaScript runs these calls
- * to completion.
- */
-class ScratchArena {
-  private block = new NativeBuffer(SCRATCH_SIZE);
-  private used = 0;
-  private depth = 0;
-  private retired: NativeBuffer[] = [];
-
-  begin(): number {
-    this.depth++;
-    return this.used;
-  }
-
-  end(mark: number): void {
-    if (this.depth === 0) throw new LoaderError('INTERNAL', 'scratch: end() without begin()');
-    this.depth--;
-    this.used = mark;
-    if (this.depth > 0) return;
-    this.used = 0;
-    for (const b of this.retired) b.free();
-    this.retired.length = 0;
-    if (this.block.size > 16 * SCRATCH_SIZE) {
-      this.block.free();
-      this.block = new NativeBuffer(SCRATCH_SIZE);
-    }
-  }
-
-  /** `size` bytes, 8-aligned, not zeroed. */
-  alloc(size: number): ScratchMemory {
-    if (this.depth === 0) throw new LoaderError('INTERNAL', 'scratch: alloc() outside begin()/end()');
-    checkSize(size);
-    let at = Math.ceil(this.used / 8) * 8; // not & ~7: an arena may pass 2 GiB
-    if (at + size > this.block.size) {
-      this.retired.push(this.block);
-      this.block = new NativeBuffer(Math.max(Math.min(2 * this.block.size, MAX_VIEW_BYTES), size + 8));
-      at = 0;
-    }
-    this.used = at + size;
-    return { address: this.block.address + BigInt(at), size, bytes: this.block.bytes.subarray(at, at + size) };
-  }
-
-  /** A copy of `data` followed by `extra` zero bytes (e.g. a NUL). */
-  copy(data: Uint8Array, extra = 0): ScratchMemory {
-    const m = this.alloc(data.length + extra);
-    m.bytes.set(data);
-    if (extra > 0) m.bytes.fill(0, data.length);
-    return m;
-  }
-
-  /** A NUL-terminated UTF-8 string. */
-  string(s: string): ScratchMemory {
-    return this.copy(utf8.encode(s), 1);
-  }
-
-  /** `size` zeroed bytes. */
-  zeroed(size: number): ScratchMemory {
-    const m = this.alloc(size);
-    m.bytes.fill(0);
-    return m;
-  }
-}
-
-const utf8 = new TextEncoder();
-
-/** The process's scratch arena (see ScratchArena). */
-export const scratch = new ScratchArena();
 
 export const PROT_READ = 0x1;
 export const PROT_WRITE = 0x2;

@@ -4,7 +4,7 @@
  * hold each program and the list's revision.
  */
 import { begin, call, get, put } from './attr.js';
-import { scratch } from './ffi.js';
+import { scratch } from './native-pools.js';
 import { getField } from './fields.js';
 import { progQueryAttr as Q } from './layouts.generated.js';
 

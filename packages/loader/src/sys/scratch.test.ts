@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ProgramType, asm, encodeInstructions } from '@tsbpf/object';
 import { Program } from '../program.js';
 import { describeNeeds, isRoot } from '../../../../test/support/env.js';
-import { MAX_VIEW_BYTES, NativeBuffer, scratch, view } from './ffi.js';
+import { MAX_VIEW_BYTES, NativeBuffer, view } from './ffi.js';
+import { scratch } from './native-pools.js';
 
 describe('native memory too large to view', () => {
   it('is a typed error before koffi is asked (past its limit koffi.view aborts the process)', () => {
