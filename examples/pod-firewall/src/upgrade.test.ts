@@ -205,6 +205,7 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('its maps differ from the pinned ones');
     expect(r.stderr).toMatch(/policy \(.*max entries 16, running \d+/);
+    expect(r.stderr).toContain('ct (missing)');
     expect(attached()).toEqual(was);
     // Its programs pass everything: had they run, c would reach b.
     expect((await ping('c', ip('b'), ['-c', '3', '-i', '0.1']).done).received).toBe(0);

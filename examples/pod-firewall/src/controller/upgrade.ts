@@ -68,17 +68,26 @@ export function pinnedDatapath(dirs: InstanceDirs, object: string): DatapathReco
   return { object, programs: { from_pod: one(PROGRAMS.fromPod), to_pod: one(PROGRAMS.toPod) } };
 }
 
+/** The maps the datapath keeps its state in: a new datapath must use these pins, or policies, conntrack and counters would not carry over. */
+const STATE_MAPS = ['endpoints', 'ipcache', 'policy', 'port_ranges', 'frags', 'ct', 'config', 'counters', 'events'] as const;
+
 /**
- * INCOMPATIBLE when a map the object pins by name is pinned with another
- * type, key or value size, max entries or flags: the running programs keep
- * using the pinned maps, so the new ones must read them the same way.
+ * DATAPATH_INCOMPATIBLE when the object does not pin by name every map the
+ * datapath keeps its state in, or defines a map that is pinned with another
+ * type, key or value size, max entries or flags: the new programs must read
+ * the pinned maps as the running ones do. Maps of its own (not pinned yet)
+ * are made with it.
  */
 export function checkMaps(dirs: InstanceDirs, spec: CollectionSpec, source: string): void {
   const wrong: string[] = [];
+  for (const name of STATE_MAPS) {
+    const m = spec.maps[name];
+    if (!m) wrong.push(`${name} (missing)`);
+    else if (m.pinning !== PIN_BY_NAME) wrong.push(`${name} (not pinned by name: the new programs would get an empty map of their own)`);
+  }
   for (const m of Object.values(spec.maps)) {
-    if (m.pinning !== PIN_BY_NAME) continue;
     const path = join(dirs.pins, m.name);
-    if (!existsSync(path)) continue; // a new map: made and pinned by the load
+    if (m.pinning !== PIN_BY_NAME || !existsSync(path)) continue; // a new map: made (and pinned) by the load
     using pinned = BpfMap.fromPin(path);
     const diff = (
       [
