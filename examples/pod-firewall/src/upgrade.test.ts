@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -248,5 +248,26 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     }
     expect(attached()).toEqual(was);
     expect((await ping('c', ip('b'), ['-c', '3', '-i', '0.1']).done).received).toBe(0);
+  }, 120_000);
+
+  it('an upgrade killed half-way: status names the pod that runs the new program, the next upgrade finishes', async () => {
+    const was = attached();
+    const r = cliSync(NAME, ['upgrade', '--object', variant], { POD_FIREWALL_CRASH_AT: 'upgrade-half' });
+    expect(r.signal).toBe('SIGKILL');
+    const half = attached();
+    expect(half.datapath.programs).toEqual(was.datapath.programs); // the pins were not replaced
+    expect(half.datapath.onEveryPod).toBe(false);
+    expect(half.datapath.elsewhere).toHaveLength(1);
+    expect(half.links[0]!.ingress).toHaveLength(1);
+    expect(half.links[0]!.ingress).not.toEqual(was.links[0]!.ingress);
+    expect(half.links.slice(1)).toEqual(was.links.slice(1));
+    expect((await ping('c', ip('b'), ['-c', '3', '-i', '0.1']).done).received).toBe(0);
+    expect((await ping('a', ip('b'), ['-c', '3', '-i', '0.1']).done).received).toBe(3);
+    expect(ok('upgrade')).toMatch(/datapath upgraded on 3 pods/);
+    const { datapath, links } = attached();
+    expect(datapath.onEveryPod).toBe(true);
+    expect(datapath.programs.from_pod.id).not.toBe(was.datapath.programs.from_pod.id);
+    for (const l of links) expect(l).toMatchObject({ ingress: [datapath.programs.from_pod.id], egress: [datapath.programs.to_pod.id] });
+    expect(readdirSync(join(PINS, 'progs')).sort()).toEqual(['from_pod', 'to_pod']);
   }, 120_000);
 });

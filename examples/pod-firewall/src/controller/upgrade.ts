@@ -11,11 +11,12 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile as compileC } from '@tsbpf/compiler';
-import { BpfMap, Link, loadCollection, Program, programInfo, queryTcx, withNetns } from '@tsbpf/loader';
+import { BpfMap, Link, loadCollection, Program, programInfo, queryTcx, SyscallError, withNetns } from '@tsbpf/loader';
 import { parseCollectionSpec, type CollectionSpec } from '@tsbpf/object';
 import { packageDir } from '../cluster/agents.js';
 import { netnsPath, nodeNetns, type PodNetwork } from '../cluster/topology.js';
 import { FirewallError } from '../errors.js';
+import { crashPoint } from './failpoint.js';
 import type { InstanceDirs } from './instance.js';
 
 /** The datapath's two programs by their names in the object, and the tcx hook each runs on. */
@@ -134,57 +135,83 @@ export function swapDatapath(
   const fresh = { from_pod: collection.programs[PROGRAMS.fromPod]!, to_pod: collection.programs[PROGRAMS.toPod]! };
   using oldFrom = Program.fromPin(progPin(dirs, PROGRAMS.fromPod));
   using oldTo = Program.fromPin(progPin(dirs, PROGRAMS.toPod));
-  const old = { from_pod: oldFrom, to_pod: oldTo };
+  // A killed upgrade leaves its programs pinned aside, and links it moved running them: those count as old too.
+  using leftFrom = openIfPinned(nextPin(dirs, PROGRAMS.fromPod));
+  using leftTo = openIfPinned(nextPin(dirs, PROGRAMS.toPod));
+  const old = { from_pod: [oldFrom, leftFrom], to_pod: [oldTo, leftTo] };
   // Pinned aside first (bpffs names have no dots): the old pins stay until every link runs the new programs.
   for (const name of Object.values(PROGRAMS)) {
-    rmSync(`${progPin(dirs, name)}-next`, { force: true });
-    fresh[name].pin(`${progPin(dirs, name)}-next`);
+    rmSync(nextPin(dirs, name), { force: true });
+    fresh[name].pin(nextPin(dirs, name));
   }
-  const moved: { link: Link; program: (typeof PROGRAMS)[keyof typeof PROGRAMS] }[] = [];
+  const moved: Moved[] = [];
   try {
-    withNetns(netnsPath(nodeNetns(dirs.name)), () => {
-      for (const pod of pods) {
-        for (const { hook, program } of HOOKS) {
-          const link = Link.fromPin(linkPin(dirs, pod.hostVeth, hook));
-          try {
-            link.update(fresh[program], { expected: old[program] });
-          } catch (e) {
-            link.close();
-            throw new FirewallError('UPGRADE_FAILED', `${pod.pod} ${hook} (${pod.hostVeth}): ${(e as Error).message}`, { cause: e });
-          }
-          moved.push({ link, program });
+    for (const pod of pods) {
+      for (const { hook, program } of HOOKS) {
+        const link = Link.fromPin(linkPin(dirs, pod.hostVeth, hook));
+        try {
+          moved.push({ link, fresh: fresh[program], had: moveLink(link, fresh[program], old[program]) });
+        } catch (e) {
+          link.close();
+          throw new FirewallError('UPGRADE_FAILED', `${pod.pod} ${hook} (${pod.hostVeth}): ${(e as Error).message}`, { cause: e });
         }
+        if (moved.length === 1) crashPoint('upgrade-half');
       }
-    });
+    }
   } catch (e) {
-    const back = swapBack(moved, fresh, old);
-    for (const name of Object.values(PROGRAMS)) rmSync(`${progPin(dirs, name)}-next`, { force: true });
-    const how = back.failed.length === 0 ? `the ${back.done} links moved before it were moved back` : `moving back failed for ${back.failed.join('; ')}`;
-    throw new FirewallError('UPGRADE_FAILED', `upgrade to ${source} failed: ${(e as Error).message}; ${how}; the old datapath runs`, { cause: e });
+    const failed = swapBack(moved);
+    for (const name of Object.values(PROGRAMS)) rmSync(nextPin(dirs, name), { force: true });
+    const how =
+      failed.length === 0
+        ? `the ${moved.length} links moved before it were moved back; the old datapath runs`
+        : `moving back failed for ${failed.join('; ')}: those run the new programs (status names them; pod-firewall upgrade again)`;
+    throw new FirewallError('UPGRADE_FAILED', `upgrade to ${source} failed: ${(e as Error).message}; ${how}`, { cause: e });
   } finally {
     for (const m of moved) m.link.close();
   }
   // bpffs renames over an existing pin in one step: pods added from now on get the new programs.
-  for (const name of Object.values(PROGRAMS)) renameSync(`${progPin(dirs, name)}-next`, progPin(dirs, name));
+  for (const name of Object.values(PROGRAMS)) renameSync(nextPin(dirs, name), progPin(dirs, name));
   return { before, after: pinnedDatapath(dirs, source), links: moved.length };
 }
 
-function swapBack(
-  moved: readonly { link: Link; program: (typeof PROGRAMS)[keyof typeof PROGRAMS] }[],
-  fresh: Record<string, Program>,
-  old: Record<string, Program>,
-): { done: number; failed: string[] } {
-  const failed: string[] = [];
-  let done = 0;
-  for (const { link, program } of [...moved].reverse()) {
+interface Moved {
+  readonly link: Link;
+  readonly fresh: Program;
+  /** The program it ran before. */
+  readonly had: Program;
+}
+
+const nextPin = (dirs: InstanceDirs, program: string) => `${progPin(dirs, program)}-next`;
+
+function openIfPinned(path: string): Program | undefined {
+  return existsSync(path) ? Program.fromPin(path) : undefined;
+}
+
+/** Moves a link to `to` if it runs one of `from` (the kernel checks: EPERM when it runs another); returns the one it ran. */
+function moveLink(link: Link, to: Program, from: readonly (Program | undefined)[]): Program {
+  const candidates = from.filter((p): p is Program => p !== undefined);
+  for (const [i, p] of candidates.entries()) {
     try {
-      link.update(old[program]!, { expected: fresh[program] });
-      done++;
+      link.update(to, { expected: p });
+      return p;
+    } catch (e) {
+      if (!(e instanceof SyscallError && e.errnoName === 'EPERM') || i === candidates.length - 1) throw e;
+    }
+  }
+  throw new FirewallError('UPGRADE_FAILED', 'no program to expect'); // unreachable: the pinned program is always a candidate
+}
+
+/** Moves links back to what they ran (last moved first); returns those that could not be. */
+function swapBack(moved: readonly Moved[]): string[] {
+  const failed: string[] = [];
+  for (const { link, fresh, had } of [...moved].reverse()) {
+    try {
+      link.update(had, { expected: fresh });
     } catch (e) {
       failed.push(`${link.description}: ${(e as Error).message}`);
     }
   }
-  return { done, failed };
+  return failed;
 }
 
 /** Which programs the links of each pod's veth run (tcx ingress, egress), read from the kernel. */
