@@ -214,7 +214,7 @@ function swapBack(moved: readonly Moved[]): string[] {
   return failed;
 }
 
-/** Which programs the links of each pod's veth run (tcx ingress, egress), read from the kernel. */
+/** Which programs the links of each pod's veth run (tcx ingress, egress), read from the kernel; none where the veth is gone. */
 export function attachedPrograms(
   dirs: InstanceDirs,
   pods: readonly PodNetwork[],
@@ -224,10 +224,20 @@ export function attachedPrograms(
       pod: p.pod,
       veth: p.hostVeth,
       ifindex: p.ifindex,
-      ingress: queryTcx(p.ifindex, 'ingress').programs.map((x) => x.progId),
-      egress: queryTcx(p.ifindex, 'egress').programs.map((x) => x.progId),
+      ingress: programIds(p.ifindex, 'ingress'),
+      egress: programIds(p.ifindex, 'egress'),
     })),
   );
+}
+
+function programIds(ifindex: number, hook: Hook): number[] {
+  try {
+    return queryTcx(ifindex, hook).programs.map((x) => x.progId);
+  } catch (e) {
+    // A veth a crashed command left half-made or removed: status reports it as running nothing.
+    if (e instanceof SyscallError && e.errnoName === 'ENODEV') return [];
+    throw e;
+  }
 }
 
 /** What `status` says of the datapath: the pinned programs, and the pods whose links run something else (none, normally). */
