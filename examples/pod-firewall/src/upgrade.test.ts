@@ -270,4 +270,17 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     for (const l of links) expect(l).toMatchObject({ ingress: [datapath.programs.from_pod.id], egress: [datapath.programs.to_pod.id] });
     expect(readdirSync(join(PINS, 'progs')).sort()).toEqual(['from_pod', 'to_pod']);
   }, 120_000);
+
+  it('a pod added after an upgrade gets the programs it pinned', () => {
+    const { datapath } = attached();
+    ok('pod', 'add', 'x/d', '--labels', 'pod=d', '--port', '80/TCP');
+    try {
+      const now = status().datapath;
+      expect(now.links).toHaveLength(4);
+      expect(now.onEveryPod).toBe(true);
+      expect(now.links.find((l) => l.pod === 'x/d')).toMatchObject({ ingress: [datapath.programs.from_pod.id], egress: [datapath.programs.to_pod.id] });
+    } finally {
+      ok('pod', 'delete', 'x/d');
+    }
+  }, 120_000);
 });
