@@ -93,11 +93,12 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     expect(links).toHaveLength(3);
     return { datapath: { programs, object, onEveryPod, elsewhere }, links };
   };
-  const marked = (podName: string): bigint => {
+  const marked = (podName: string): bigint => markedAt(status().datapath.links.find((l) => l.pod === `x/${podName}`)!.ifindex);
+  /** What the marked build's from_pod counted on the veth `ifindex`. */
+  const markedAt = (ifindex: number): bigint => {
     if (!existsSync(join(PINS, 'marked'))) return 0n;
     using m = BpfMap.fromPin(join(PINS, 'marked'));
-    const veth = status().datapath.links.find((l) => l.pod === `x/${podName}`)!;
-    const key = new Uint8Array(new Uint32Array([veth.ifindex]).buffer);
+    const key = new Uint8Array(new Uint32Array([ifindex]).buffer);
     const v = m.lookup(key);
     return v ? new DataView(v.buffer, v.byteOffset).getBigUint64(0, true) : 0n;
   };
@@ -145,13 +146,24 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     let upgrades = 0;
     let duringFlood = 0;
     const ids = new Set<number>([before.from_pod.id]);
+    // While the default build runs, the marked one's count must not move: once upgrade returns, the old program judges nothing.
+    const ifindexA = status().datapath.links.find((l) => l.pod === 'x/a')!.ifindex;
+    const count = () => markedAt(ifindexA);
+    let quietPeriods = 0;
     try {
       // Alternately the marked build and the default one, as long as the flood runs.
       while (flood.running() && upgrades < 40) {
-        const r = await f.upgrade(upgrades % 2 === 0 ? { object: readObject(variant), source: variant } : {});
+        const toMarked = upgrades % 2 === 0;
+        const r = await f.upgrade(toMarked ? { object: readObject(variant), source: variant } : {});
         expect(r.links).toBe(6);
         ids.add(r.after.programs.from_pod.id);
         upgrades++;
+        if (!toMarked) {
+          const settled = count();
+          await new Promise((resolve) => setTimeout(resolve, 20)); // let the flood run on the default build
+          expect(count()).toBe(settled);
+          quietPeriods++;
+        }
         if (flood.running()) duringFlood++;
       }
     } finally {
@@ -166,10 +178,11 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     const deniedAfter = status().counters['deny-policy']!.packets;
     console.log(
       `upgrade under a ping flood: ${allowed.sent} sent, ${allowed.received} received, ${upgrades} upgrades (${duringFlood} finished during the flood), ` +
-        `${markedA} judged by the marked build; denied flow: ${blocked.sent} sent, ${blocked.received} through, deny-policy +${deniedAfter - deniedBefore}`,
+        `${markedA} judged by the marked build, none while the default one ran (${quietPeriods} periods); denied flow: ${blocked.sent} sent, ${blocked.received} through, deny-policy +${deniedAfter - deniedBefore}`,
     );
     expect(allowed).toEqual({ sent: SENT, received: SENT });
     expect(duringFlood).toBeGreaterThanOrEqual(2);
+    expect(quietPeriods).toBe(Math.floor(upgrades / 2));
     expect(ids.size).toBe(upgrades + 1); // every upgrade loaded new programs
     expect(markedA > 0n && markedA < BigInt(SENT)).toBe(true); // old and new builds both judged packets of the flood
     expect(blocked.sent).toBeGreaterThan(0);
