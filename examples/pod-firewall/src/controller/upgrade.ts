@@ -219,7 +219,9 @@ export function attachedPrograms(
   dirs: InstanceDirs,
   pods: readonly PodNetwork[],
 ): { pod: string; veth: string; ifindex: number; ingress: number[]; egress: number[] }[] {
-  return withNetns(netnsPath(nodeNetns(dirs.name)), () =>
+  const node = netnsPath(nodeNetns(dirs.name));
+  if (!existsSync(node)) return pods.map((p) => ({ pod: p.pod, veth: p.hostVeth, ifindex: p.ifindex, ingress: [], egress: [] })); // the node is gone: nothing runs
+  return withNetns(node, () =>
     pods.map((p) => ({
       pod: p.pod,
       veth: p.hostVeth,
