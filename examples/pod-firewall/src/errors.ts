@@ -16,7 +16,10 @@ export type FirewallErrorCode =
   | 'PACKAGE_NOT_FOUND' // the example's package directory cannot be found from this file
   | 'AGENT_NOT_BUILT' // dist/agent.js is missing (npm run build)
   | 'AGENT_FAILED' // a pod's agent did not start, or its control socket did not answer (probe: per pod)
-  | 'AGENT_USAGE'; // agent.js was started without one of its required arguments
+  | 'AGENT_USAGE' // agent.js was started without one of its required arguments
+  | 'DATAPATH_INVALID' // upgrade: the object is not a BPF object, or lacks the from_pod and to_pod programs
+  | 'DATAPATH_INCOMPATIBLE' // upgrade: a map of the new object differs from the pinned one (type, sizes, max entries, flags); nothing changed
+  | 'UPGRADE_FAILED'; // upgrade: moving a pod's link to the new program failed; the links moved before it were moved back
 
 export class FirewallError extends TsbpfError<FirewallErrorCode> {
   override readonly name = 'FirewallError';

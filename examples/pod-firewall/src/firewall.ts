@@ -19,13 +19,14 @@ import { withPolicies, withoutPolicies, type ApplyResult, type Target } from './
 import { probePods, servedPorts, type ProbePort, type ProbeReport } from './controller/probe.js';
 import { Session } from './controller/session.js';
 import { differences } from './controller/verify.js';
+import { datapathSpec, datapathStatus, defaultObject, swapDatapath, type UpgradeResult } from './controller/upgrade.js';
 import { FirewallError } from './errors.js';
 import { addPodToCluster, checkLabels, type PodSpec } from './policy/cluster-file.js';
 import { EP_ENFORCE_EGRESS, EP_ENFORCE_INGRESS } from './policy/compile.js';
 import { podKey, policyKey, relabelCluster, type Cluster, type LabelChange, type Labels, type NetworkPolicy, type Pod } from './policy/model.js';
 import type { LiveState } from './policy/plan.js';
 
-export type { ApplyResult, ClusterChange, FirewallOptions, MachineRepair, PodSpec, ProbePort, ProbeReport };
+export type { ApplyResult, ClusterChange, FirewallOptions, MachineRepair, PodSpec, ProbePort, ProbeReport, UpgradeResult };
 
 /** The podCidr of a cluster given in code, when the caller names none (the cluster file's default). */
 const DEFAULT_POD_CIDR = '10.244.0.0/16';
@@ -219,6 +220,25 @@ export class PodFirewall implements Disposable {
     this.saved = changeCluster(s, cluster, now.policies).saved;
   }
 
+  /**
+   * Replaces the datapath programs on every pod's veth with those of a new
+   * object (default: `bpf/firewall.bpf.c` compiled now), on the same pinned
+   * maps, with no moment where a veth runs none: DATAPATH_INCOMPATIBLE (before
+   * anything changes) when its maps differ from the pinned ones,
+   * UPGRADE_FAILED (the links already moved moved back) when a link cannot
+   * be moved. Policies, conntrack and counters carry over.
+   */
+  async upgrade(o: { object?: Uint8Array; source?: string } = {}): Promise<UpgradeResult> {
+    const { object, source } = o.object ? { object: o.object, source: o.source ?? 'the given object' } : await defaultObject();
+    const spec = datapathSpec(object, source);
+    using s = this.session('exclusive', 'upgrade');
+    if (s.stateFile.machineChanging) reconcileMachine(s);
+    const result = swapDatapath(this.dirs, s.enforced.pods, spec, source, s.stateFile.datapath?.object);
+    s.recordDatapath(result.after);
+    this.saved = s.enforced;
+    return result;
+  }
+
   private session(mode: 'exclusive' | 'shared', holder?: string): Session {
     return Session.open(this.dirs, mode, { timeoutMs: this.options.lockTimeoutMs, holder });
   }
@@ -270,6 +290,8 @@ export class PodFirewall implements Disposable {
       mismatches,
       /** A command that changed pods died half-way; the next command that changes anything repairs it. */
       interrupted: s.stateFile.machineChanging?.what,
+      /** The programs pinned as the datapath, and whether every pod's veth runs them. */
+      datapath: datapathStatus(this.dirs, saved.pods, s.stateFile.datapath),
       counters: s.pinned.countersByReason(),
     };
   }

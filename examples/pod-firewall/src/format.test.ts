@@ -9,6 +9,7 @@ import {
   formatCounters,
   formatFlowEvent,
   formatMatrix,
+  formatDatapath,
   formatStatus,
   monotonicClock,
   pickEvents,
@@ -170,6 +171,13 @@ describe('status', () => {
     enforced: true,
     mismatches: [],
     interrupted: undefined,
+    datapath: {
+      object: 'bpf/firewall.bpf.c',
+      programs: { from_pod: { id: 41, tag: '0123456789abcdef' }, to_pod: { id: 42, tag: 'fedcba9876543210' } },
+      onEveryPod: true,
+      elsewhere: [],
+      links: [],
+    },
     counters: {
       'allow-ct': { packets: 12n, bytes: 900n },
       'deny-policy': { packets: 3n, bytes: 180n },
@@ -181,6 +189,8 @@ describe('status', () => {
     expect(formatStatus(status)).toBe(
       [
         'pf: 2 endpoints, 1 policy (4 map entries), generation 1',
+        '',
+        "datapath bpf/firewall.bpf.c: from_pod id 41 tag 0123456789abcdef, to_pod id 42 tag fedcba9876543210; on every pod's veth",
         '',
         'ENDPOINT  IP           IDENTITY  INGRESS   EGRESS',
         'x/a       10.244.1.11  2         enforced  -',
@@ -198,6 +208,11 @@ describe('status', () => {
         'deny-policy  3        180',
       ].join('\n'),
     );
+  });
+
+  it('names the pods whose veths do not run the pinned datapath', () => {
+    const off = { ...status.datapath, onEveryPod: false, elsewhere: ['x/a (ingress 7, egress 42)'] };
+    expect(formatDatapath(off)).toMatch(/; NOT on every pod's veth: x\/a \(ingress 7, egress 42\)$/);
   });
 
   it('says so when there is no policy and no traffic', () => {

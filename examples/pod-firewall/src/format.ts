@@ -220,7 +220,14 @@ export function formatStatus(status: Status): string {
   ]);
   const identities = table([['IDENTITY', 'LABELS'], ...[...status.identities].sort((a, b) => a.id - b.id).map((i) => [String(i.id), i.labels])]);
   const policyList = policies === 0 ? 'no policies (everything is allowed)' : ['POLICY', ...status.policies].join('\n');
-  return [head, endpoints, identities, policyList, formatCounters(status.counters)].join('\n\n');
+  return [head, formatDatapath(status.datapath), endpoints, identities, policyList, formatCounters(status.counters)].join('\n\n');
+}
+
+/** Which datapath runs: the pinned programs' ids and tags, and pods whose veths run something else. */
+export function formatDatapath(d: Status['datapath']): string {
+  const p = d.programs;
+  const line = `datapath ${d.object}: from_pod id ${p.from_pod.id} tag ${p.from_pod.tag}, to_pod id ${p.to_pod.id} tag ${p.to_pod.tag}`;
+  return d.onEveryPod ? `${line}; on every pod's veth` : `${line}; NOT on every pod's veth: ${d.elsewhere.join('; ')}`;
 }
 
 /** JSON.stringify that writes bigints as numbers (strings past 2^53, where a number would lose digits). */

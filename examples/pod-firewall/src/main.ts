@@ -3,7 +3,8 @@
  * pod-firewall: the command line of the example. This file is the program
  * (commands, arguments, options, exit codes); the policy and inspection
  * commands are in cli/commands.ts, the cluster's (up, pod, label) in
- * cli/lifecycle-commands.ts, the demo in cli/demo.ts.
+ * cli/lifecycle-commands.ts, upgrade in cli/upgrade-command.ts, the demo in
+ * cli/demo.ts.
  *
  * Exit codes: 0 ok; 1 a failure tsbpf or the example reports (any
  * TsbpfError: a bad file, nothing up, not root, a kernel refusal), printed
@@ -14,6 +15,7 @@ import { TsbpfError } from '@tsbpf/object';
 import { applyCommand, deleteCommand, downCommand, observeCommand, probeCommand, statusCommand } from './cli/commands.js';
 import { labelCommand, labelList, podAddCommand, podDeleteCommand, portArg, upCommand, type PortArg } from './cli/lifecycle-commands.js';
 import { DEMO_NAME, demoCommand } from './cli/demo.js';
+import { upgradeCommand } from './cli/upgrade-command.js';
 
 const VERSION = '0.1.0';
 
@@ -100,6 +102,11 @@ function buildProgram(): Command {
     .option('--compact', 'one table, all ports in each cell')
     .option('--timeout <ms>', 'how long a connection may take', positiveInt, 700)
     .action((opts: { json?: boolean; compact?: boolean; timeout: number }) => probeCommand(name(), opts));
+  program
+    .command('upgrade')
+    .description('replace the datapath programs on every pod with no gap (same pinned maps; policies, conntrack, counters kept)')
+    .option('--object <file.bpf.o>', 'a BPF object with from_pod and to_pod (default: bpf/firewall.bpf.c compiled now)')
+    .action((opts: { object?: string }) => upgradeCommand(name(), opts));
   program
     .command('down')
     .description('remove the cluster: namespaces, agents, programs, maps, pins')

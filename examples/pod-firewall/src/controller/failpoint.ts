@@ -10,7 +10,8 @@ export type CrashPoint =
   | 'flipped' // the new generation is live; the old one not cleaned up
   | 'cleaned' // the update is done
   | 'pod-made' // a new pod's namespace and veth exist (link down), not in any state
-  | 'pod-unlinked'; // a deleted pod's veth is down; the maps still have it
+  | 'pod-unlinked' // a deleted pod's veth is down; the maps still have it
+  | 'upgrade-half'; // an upgrade moved the first pod's ingress link to the new program, no other
 
 export function crashPoint(point: CrashPoint): void {
   if (process.env.POD_FIREWALL_CRASH_AT === point) process.kill(process.pid, 'SIGKILL');

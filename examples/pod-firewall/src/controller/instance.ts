@@ -15,6 +15,7 @@ import { FirewallError } from '../errors.js';
 import type { Allocations } from '../policy/compile.js';
 import type { Cluster, NetworkPolicy } from '../policy/model.js';
 import type { Generation } from '../policy/plan.js';
+import type { DatapathRecord } from './upgrade.js';
 
 export interface FirewallOptions {
   /** Prefix of every namespace, pin and file this instance makes (default `pf`). */
@@ -53,6 +54,8 @@ export interface StateFile {
    * a command that finds it set first brings the machine in line with the enforced state.
    */
   readonly machineChanging?: { readonly pid: number; readonly what: string };
+  /** The datapath's programs as `up` or the last `upgrade` pinned them (absent in states saved before upgrades existed). */
+  readonly datapath?: DatapathRecord;
 }
 
 export function instanceDirs(o: FirewallOptions): InstanceDirs {

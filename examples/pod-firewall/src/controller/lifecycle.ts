@@ -9,10 +9,9 @@
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { compile as compileC } from '@tsbpf/compiler';
 import { attachTcx, loadCollection, Program, withNetns, type Link } from '@tsbpf/loader';
 import { parseCollectionSpec } from '@tsbpf/object';
-import { agentSocket, packageDir, startAgent, waitForSockets } from '../cluster/agents.js';
+import { agentSocket, startAgent, waitForSockets } from '../cluster/agents.js';
 import { activatePod, createNode, createPod, destroyTopology, netnsPath, nodeNetns, type PodNetwork } from '../cluster/topology.js';
 import { FirewallError } from '../errors.js';
 import { allocate, compile, emptyAllocations } from '../policy/compile.js';
@@ -21,8 +20,7 @@ import { initialLive } from '../policy/plan.js';
 import { privateDir, writeStateFile, type InstanceDirs, type SavedState } from './instance.js';
 import { InstanceLock, lockFile } from './lock.js';
 import { PinnedMaps } from './map-records.js';
-
-const PROGRAMS = { fromPod: 'from_pod', toPod: 'to_pod' } as const;
+import { DEFAULT_SOURCE, defaultObject, linkPin, pinnedDatapath, PROGRAMS } from './upgrade.js';
 
 /**
  * Creates the namespaces, veths and agents of `cluster` and loads and
@@ -48,7 +46,7 @@ export async function bringUp(dirs: InstanceDirs, cluster: Cluster, podCidr: str
       using maps = new PinnedMaps(dirs.pins, pods);
       maps.install(initialLive(compile(cluster, [], alloc), 0));
     }
-    writeStateFile(dirs, { version: 2, generations: [saved, saved] });
+    writeStateFile(dirs, { version: 2, generations: [saved, saved], datapath: pinnedDatapath(dirs, DEFAULT_SOURCE) });
     cluster.pods.forEach((pod, i) => activatePod(dirs.name, pod, pods[i]!));
     cluster.pods.forEach((pod, i) => startAgent(dirs.run, pods[i]!.netns, pod));
     waitForSockets(pods.map((p) => agentSocket(dirs.run, p.netns)));
@@ -98,14 +96,12 @@ function clearInstance(dirs: InstanceDirs): void {
 
 /** Compiles (cached) and loads the datapath with its maps pinned, and pins its two programs for pods added later. */
 async function loadDatapath(dirs: InstanceDirs): Promise<void> {
-  const { object } = await compileC({ source: join(packageDir(), 'bpf', 'firewall.bpf.c') });
+  const { object } = await defaultObject();
   const spec = parseCollectionSpec(object);
   using collection = loadCollection(spec, { pinRoot: dirs.pins });
   collection.programs[PROGRAMS.fromPod]!.pin(join(dirs.pins, 'progs', PROGRAMS.fromPod));
   collection.programs[PROGRAMS.toPod]!.pin(join(dirs.pins, 'progs', PROGRAMS.toPod));
 }
-
-const linkPin = (dirs: InstanceDirs, veth: string, hook: 'ingress' | 'egress') => join(dirs.pins, 'links', `${veth}-${hook}`);
 
 /** Attaches the pinned programs with tcx on both hooks of a pod's host veth and pins the links. */
 export function attachPod(dirs: InstanceDirs, pod: PodNetwork): void {

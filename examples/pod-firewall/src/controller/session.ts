@@ -15,6 +15,7 @@ import { enforcedState, readStateFile, withGeneration, writeStateFile, type Inst
 import { InstanceLock, type LockMode } from './lock.js';
 import { PinnedMaps } from './map-records.js';
 import { updateMaps, type ApplyResult, type Target } from './policy-control.js';
+import type { DatapathRecord } from './upgrade.js';
 
 export class Session implements Disposable {
   private maps: PinnedMaps;
@@ -92,6 +93,12 @@ export class Session implements Disposable {
   machineChanging(what: string | undefined): void {
     const { machineChanging: _, ...rest } = this.file;
     this.file = what === undefined ? rest : { ...rest, machineChanging: { pid: process.pid, what } };
+    writeStateFile(this.dirs, this.file);
+  }
+
+  /** Records the datapath now running (after an upgrade). */
+  recordDatapath(datapath: DatapathRecord): void {
+    this.file = { ...this.file, datapath };
     writeStateFile(this.dirs, this.file);
   }
 
