@@ -8,11 +8,12 @@
  * no answer is an AGENT_FAILED error, because "nothing arrived" must never
  * come from a probe that did not run.
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { AgentReply, AgentRequest, ProbeRequest } from '../agent.js';
 import type { RawProtocol } from '../agent-raw.js';
 import { FirewallError } from '../errors.js';
+import { connectAgent } from './agents.js';
 
 /** How much longer than a probe's own timeout the client waits for its answer. */
 const GRACE_MS = 3000;
@@ -46,22 +47,8 @@ export class AgentProbes implements Disposable {
     socket.on('error', lost);
   }
 
-  static open(path: string, timeoutMs = COMMAND_MS): Promise<AgentProbes> {
-    return new Promise((resolve, reject) => {
-      const s = connect(path);
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new FirewallError('AGENT_FAILED', `agent ${path}: no connection within ${timeoutMs} ms`));
-      }, timeoutMs);
-      s.once('connect', () => {
-        clearTimeout(timer);
-        resolve(new AgentProbes(s, path));
-      });
-      s.once('error', (e) => {
-        clearTimeout(timer);
-        reject(new FirewallError('AGENT_FAILED', `agent ${path}: ${e.message}`, { cause: e }));
-      });
-    });
+  static async open(path: string, timeoutMs = COMMAND_MS): Promise<AgentProbes> {
+    return new AgentProbes(await connectAgent(path, timeoutMs), path);
   }
 
   /** Plain probes to each of `ports` on `host`: true where it connected (TCP) or echoed (UDP). */

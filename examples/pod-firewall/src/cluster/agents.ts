@@ -143,22 +143,8 @@ export class AgentClient implements Disposable {
     socket.on('close', () => this.fail('closed the connection'));
   }
 
-  static open(path: string, timeoutMs = 3_000): Promise<AgentClient> {
-    return new Promise((resolve, reject) => {
-      const s = connect(path);
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new FirewallError('AGENT_FAILED', `agent ${path}: no connection within ${timeoutMs} ms`));
-      }, timeoutMs);
-      s.once('connect', () => {
-        clearTimeout(timer);
-        resolve(new AgentClient(s, path));
-      });
-      s.once('error', (e) => {
-        clearTimeout(timer);
-        reject(new FirewallError('AGENT_FAILED', `agent ${path}: ${e.message}`, { cause: e }));
-      });
-    });
+  static async open(path: string, timeoutMs = 3_000): Promise<AgentClient> {
+    return new AgentClient(await connectAgent(path, timeoutMs), path);
   }
 
   /** Fails every pending and later request: the agent is gone or broken. */
@@ -194,4 +180,23 @@ export class AgentClient implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** A connection to a pod agent's unix socket, or AGENT_FAILED within `timeoutMs` (the clients of agents.ts and agent-probes.ts share it). */
+export function connectAgent(path: string, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(path);
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new FirewallError('AGENT_FAILED', `agent ${path}: no connection within ${timeoutMs} ms`));
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      resolve(s);
+    });
+    s.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new FirewallError('AGENT_FAILED', `agent ${path}: ${e.message}`, { cause: e }));
+    });
+  });
 }
