@@ -8,9 +8,8 @@
  * the enforced state under the exclusive lock and writes it back before
  * letting go, so changes from several processes serialise.
  */
-import type { RingBuffer } from '@tsbpf/maps';
-import type { FlowEvent } from './datapath/layout.js';
 import { instanceDirs, stateSaved, type FirewallOptions, type InstanceDirs, type SavedState } from './controller/instance.js';
+import { FlowStream } from './controller/flow-hub.js';
 import { bringUp, takeDown } from './controller/lifecycle.js';
 import { InstanceLock } from './controller/lock.js';
 import { PinnedMaps } from './controller/map-records.js';
@@ -296,10 +295,12 @@ export class PodFirewall implements Disposable {
     };
   }
 
-  /** Flow events from the datapath's ring buffer, live. */
-  observe(signal?: AbortSignal): RingBuffer<FlowEvent> {
-    using maps = new PinnedMaps(this.dirs.pins, []);
-    return maps.events(signal);
+  /**
+   * Flow events from the datapath, live, for as many readers in as many
+   * processes as want them (one reads the ring buffer and relays: flow-hub.ts).
+   */
+  observe(signal?: AbortSignal, onJoin?: (readsRing: boolean) => void): FlowStream {
+    return FlowStream.open(this.dirs, signal, onJoin);
   }
 
   /** The pod whose address is `ip`, for printing events. */

@@ -91,7 +91,9 @@ function buildProgram(): Command {
     .action((opts: { json?: boolean }) => statusCommand(name(), opts.json === true));
   program
     .command('observe')
-    .description('print flow events (denied flows, and flows a policy allowed) until Ctrl-C; events are read once, by one reader')
+    .description(
+      'print flow events (denied flows, and flows a policy allowed) until Ctrl-C; every observer sees every event (one of them reads the ring buffer and relays)',
+    )
     .addOption(new Option('--verdict <verdict>', 'only these').choices(['allowed', 'denied']))
     .option('--json', 'one JSON object per line')
     .action((opts: { verdict?: 'allowed' | 'denied'; json?: boolean }) => observeCommand(name(), opts));

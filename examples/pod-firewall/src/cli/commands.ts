@@ -71,7 +71,12 @@ export async function observeCommand(name: string, opts: { verdict?: 'allowed' |
   const abort = new AbortController();
   const unhook = onInterrupt(abort);
   const lookup = eventLookup(fw, name);
-  using ring = fw.observe(abort.signal);
+  let joins = 0;
+  const said = (readsRing: boolean) =>
+    process.stderr.write(
+      `${joins++ === 0 ? 'observing flow events of' : 'the observer that read the ring buffer went; still observing'} ${name} (${readsRing ? "this process reads the datapath's ring buffer" : 'relayed by the observer that reads it'}; Ctrl-C stops)\n`,
+    );
+  using ring = fw.observe(abort.signal, said);
   try {
     for await (const e of ring) {
       if (opts.verdict && verdictName(e.verdict).toLowerCase() !== opts.verdict) continue;

@@ -3,26 +3,14 @@
  * LiveState (veth ifindexes turned into pods; policy entries from the `policy`
  * hash and the `port_ranges` trie), written from MapOps (pods turned into
  * ifindexes, endPort blocks into trie keys), the live generation flipped, the
- * per-CPU counters summed, the flow events streamed. Nothing here decides what to write:
+ * per-CPU counters summed (flow events: flow-hub.ts). Nothing here decides what to write:
  * policy-control.ts does.
  */
 import { join } from 'node:path';
 import { BpfMap } from '@tsbpf/loader';
-import { PerCpuMap, RingBuffer, TypedMap, u32 } from '@tsbpf/maps';
+import { PerCpuMap, TypedMap, u32 } from '@tsbpf/maps';
 import type { PodNetwork } from '../cluster/topology.js';
-import {
-  configValue,
-  counterValue,
-  endpointValue,
-  flowEvent,
-  ipcacheKey,
-  ipcacheValue,
-  policyKey,
-  policyValue,
-  portRangeKey,
-  REASONS,
-  type FlowEvent,
-} from '../datapath/layout.js';
+import { configValue, counterValue, endpointValue, ipcacheKey, ipcacheValue, policyKey, policyValue, portRangeKey, REASONS } from '../datapath/layout.js';
 import { FirewallError } from '../errors.js';
 import { isRangeEntry } from '../policy/compile.js';
 import { livePolicyKey, noOps, type Generation, type LivePolicyEntry, type LiveState, type MapOps } from '../policy/plan.js';
@@ -141,11 +129,6 @@ export class PinnedMaps implements Disposable {
       out[reason] = perCpu.reduce((a, c) => ({ packets: a.packets + c.packets, bytes: a.bytes + c.bytes }), { packets: 0n, bytes: 0n });
     });
     return out;
-  }
-
-  /** Flow events from the datapath's ring buffer, live (a reader of its own: close it when done). */
-  events(signal?: AbortSignal): RingBuffer<FlowEvent> {
-    return new RingBuffer(BpfMap.fromPin(join(this.pins, 'events')), flowEvent, { signal, pollMs: 50 });
   }
 
   close(): void {
