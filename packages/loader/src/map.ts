@@ -32,6 +32,8 @@ export interface MapOptions {
   btfFd?: number;
   btfKeyTypeId?: number;
   btfValueTypeId?: number;
+  /** struct_ops maps: the kernel BTF id of the value type (`bpf_struct_ops_<name>`); `btfFd` must be the object's BTF. */
+  btfVmlinuxValueTypeId?: number;
 }
 
 /** BPF_ANY / BPF_NOEXIST / BPF_EXIST for update(). */
