@@ -14,6 +14,9 @@ import { compile } from '@tsbpf/compiler';
 import { loadCollection, type Collection } from './collection.js';
 import { runningKernelBtf } from './kernel-btf.js';
 import { attachStructOps, StructOpsLink, StructOpsRegistration } from './struct-ops.js';
+import { mapInfoByFd, programInfoByFd } from './info.js';
+import { linkInfoByFd } from './link-info.js';
+import { BpfMap } from './map.js';
 import { cHelperPath, describeNeeds, hasCHelper, hasCommand, hasFile, isRoot } from '../../../test/support/env.js';
 
 const SOURCE = `#include "vmlinux.h"
@@ -100,11 +103,16 @@ function transfer(ns: string, name: string, bytes: number): { congestion: string
   return JSON.parse(out) as { congestion: string; received: number };
 }
 
+/** bpftool's JSON: `struct_ops dump` prints two objects separated by a comma, so the output is read as a list. */
+function bpftoolJson(args: string[]): unknown[] {
+  return JSON.parse(`[${execFileSync('bpftool', ['-j', ...args], { encoding: 'utf8' })}]`) as unknown[];
+}
+
 const run = `${process.pid % 100000}`;
 const NS = `tsbpf-stops-${run}`;
 
 describeNeeds(
-  [isRoot(), hasCommand('clang'), hasCommand('ip'), hasFile('/sys/kernel/btf/vmlinux'), hasCHelper('tcp-cc-transfer')],
+  [isRoot(), hasCommand('clang'), hasCommand('ip'), hasCommand('bpftool'), hasFile('/sys/kernel/btf/vmlinux'), hasCHelper('tcp-cc-transfer')],
   'struct_ops: a TCP congestion control in BPF',
   () => {
     let spec: CollectionSpec;
@@ -119,12 +127,13 @@ describeNeeds(
       spawnSync('ip', ['netns', 'del', NS]);
     });
 
-    it('registers by map update: a connection runs its callbacks; close() unregisters the name', () => {
+    it('registers by map update: a connection runs its callbacks; bpftool sees it; close() unregisters the name', () => {
       const name = `tsbpf_m${run}`;
-      using c = loadCollection(renamed(spec, 'cc_map', name), { programs: Object.keys(spec.programs) });
-      expect(available()).not.toContain(name);
-      const reg = attachStructOps(c.maps.cc_map!);
+      const c = loadCollection(renamed(spec, 'cc_map', name));
+      let reg: ReturnType<typeof attachStructOps> | undefined;
       try {
+        expect(available()).not.toContain(name);
+        reg = attachStructOps(c.maps.cc_map!);
         expect(reg).toBeInstanceOf(StructOpsRegistration);
         expect(available()).toContain(name);
         expect(calls(c)).toEqual([0n, 0n, 0n, 0n]);
@@ -132,10 +141,131 @@ describeNeeds(
         const [init, , congAvoid] = calls(c);
         expect(init).toBeGreaterThan(0n);
         expect(congAvoid).toBeGreaterThan(0n);
+        // What the kernel says was registered, through libbpf's tool.
+        const id = mapInfoByFd(c.maps.cc_map!.fd).id;
+        const [shown] = bpftoolJson(['struct_ops', 'show', 'id', String(id)]);
+        expect(shown).toEqual({ id, name: 'cc_map', kernel_struct_ops: 'tcp_congestion_ops' });
+        const [info, value] = bpftoolJson(['struct_ops', 'dump', 'id', String(id)]) as [
+          { bpf_map_info: Record<string, number> },
+          { bpf_struct_ops_tcp_congestion_ops: { common: { state: string }; data: Record<string, unknown> } },
+        ];
+        const layout = structOpsLayout(spec, 'cc_map', runningKernelBtf());
+        expect(info.bpf_map_info).toMatchObject({ type: MapType.struct_ops, value_size: layout.valueSize, btf_vmlinux_value_type_id: layout.valueTypeId });
+        const ops = value.bpf_struct_ops_tcp_congestion_ops;
+        expect(ops.common.state).toBe('BPF_STRUCT_OPS_STATE_INUSE');
+        expect(ops.data.name).toBe(name);
+        for (const p of ['init', 'ssthresh', 'cong_avoid', 'undo_cwnd']) {
+          expect(ops.data[p]).toMatch(new RegExp(` cc_${p}/prog_id:${programInfoByFd(c.programs[`cc_${p}`]!.fd).id}$`));
+        }
+        expect(ops.data.release).toMatch(/ 0$/);
+        // The registration holds a map fd of its own: closing the collection leaves it registered, and it still unregisters.
+        c.close();
+        expect(available()).toContain(name);
       } finally {
-        reg.close();
+        c.close();
+        reg?.close();
       }
       expect(available()).not.toContain(name);
     });
+
+    it('registers through a struct_ops link, swaps the map under it (update), and unregisters on close', () => {
+      const name = `tsbpf_l${run}`;
+      using a = loadCollection(renamed(spec, 'cc_link', name));
+      using b = loadCollection(renamed(spec, 'cc_link', name));
+      const link = attachStructOps(a.maps.cc_link!);
+      try {
+        expect(link).toBeInstanceOf(StructOpsLink);
+        expect(available()).toContain(name);
+        expect(linkInfoByFd((link as StructOpsLink).fd)).toMatchObject({ typeName: 'struct_ops', mapId: mapInfoByFd(a.maps.cc_link!.fd).id });
+        expect(transfer(NS, name, 1 << 20)).toEqual({ congestion: name, received: 1 << 20 });
+        const before = calls(a);
+        expect(before[0]).toBeGreaterThan(0n);
+        expect(calls(b)).toEqual([0n, 0n, 0n, 0n]);
+        // Only if the link holds `expected` now: b's map is not it.
+        expect(() => (link as StructOpsLink).update(b.maps.cc_link!, { expected: b.maps.cc_link! })).toThrow(expect.objectContaining({ errnoName: 'EPERM' }));
+        expect(() => (link as StructOpsLink).update(a.programs.cc_init!)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+        (link as StructOpsLink).update(b.maps.cc_link!, { expected: a.maps.cc_link! });
+        expect(linkInfoByFd((link as StructOpsLink).fd)).toMatchObject({ mapId: mapInfoByFd(b.maps.cc_link!.fd).id });
+        expect(transfer(NS, name, 1 << 20)).toEqual({ congestion: name, received: 1 << 20 });
+        expect(calls(a)).toEqual(before);
+        expect(calls(b)[0]).toBeGreaterThan(0n);
+        expect(calls(b)[2]).toBeGreaterThan(0n);
+      } finally {
+        link.close();
+      }
+      expect(available()).not.toContain(name);
+    });
+
+    it('refuses a map it did not make and a closed map, before any syscall', () => {
+      using plain = BpfMap.create({ type: MapType.array, keySize: 4, valueSize: 4, maxEntries: 1, name: 'plain' });
+      expect(() => attachStructOps(plain)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      const c = loadCollection(renamed(spec, 'cc_map', `tsbpf_x${run}`));
+      c.close();
+      expect(() => attachStructOps(c.maps.cc_map!)).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+    });
+
+    it('a .struct_ops.link value the kernel refuses fails the load, as one transaction', () => {
+      // tcp_congestion_ops without undo_cwnd: the kernel's validation refuses the value when it is written at load.
+      const m = spec.maps.cc_link!;
+      const broken = { ...spec, maps: { ...spec.maps, cc_link: { ...m, slots: m.slots.filter((x) => x.member !== 'undo_cwnd') } } };
+      expect(() => loadCollection(broken)).toThrow(expect.objectContaining({ name: 'SyscallError', syscall: 'BPF_MAP_UPDATE_ELEM', errnoName: 'EINVAL' }));
+    });
   },
 );
+
+const MISMATCH = `#include <linux/types.h>
+#include <bpf/bpf_helpers.h>
+/* Not the kernel's tcp_congestion_ops: a member it lacks, set, and a name of another size. */
+struct tcp_congestion_ops { char name[16]; int not_in_kernel; };
+struct short_name_ops { char name[8]; };
+SEC(".struct_ops") struct tcp_congestion_ops lacking = { .name = "a", .not_in_kernel = 1 };
+SEC(".struct_ops") struct tcp_congestion_ops unset = { .name = "b" };
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+const UNKNOWN = `#include <linux/types.h>
+#include <bpf/bpf_helpers.h>
+struct no_such_ops_in_any_kernel { int x; };
+SEC(".struct_ops") struct no_such_ops_in_any_kernel nothing = { .x = 1 };
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+describeNeeds([hasCommand('clang'), hasFile('/sys/kernel/btf/vmlinux')], 'structOpsLayout against the running kernel BTF', () => {
+  it('matches members by name: data copied at the kernel offset, programs at their member index', async () => {
+    writeFileSync(join(work, 'layout.bpf.c'), SOURCE);
+    const { object } = await compile({ source: join(work, 'layout.bpf.c'), vmlinux: true, cache: false });
+    const kernel = runningKernelBtf();
+    const layout = structOpsLayout(parseCollectionSpec(object), 'cc_link', kernel);
+    const ops = kernel.findByName('tcp_congestion_ops', 'struct')!;
+    const value = kernel.findByName('bpf_struct_ops_tcp_congestion_ops', 'struct')!;
+    if (ops.kind !== 'struct' || value.kind !== 'struct') throw new Error('no tcp_congestion_ops');
+    const data = value.members.find((x) => x.name === 'data')!.bitOffset / 8;
+    expect(layout).toMatchObject({ typeName: 'tcp_congestion_ops', structTypeId: ops.id, valueTypeId: value.id, valueSize: value.size, link: true });
+    const at = (n: string) => ops.members.findIndex((x) => x.name === n);
+    expect(layout.programs.map((p) => [p.member, p.memberIndex, p.offset, p.program])).toEqual(
+      ['init', 'ssthresh', 'cong_avoid', 'undo_cwnd']
+        .map((n) => [n, at(n), data + ops.members[at(n)]!.bitOffset / 8, `cc_${n}`])
+        .sort((x, y) => (x[1] as number) - (y[1] as number)),
+    );
+    const nameAt = data + ops.members[at('name')]!.bitOffset / 8;
+    expect(new TextDecoder().decode(layout.value.subarray(nameAt, nameAt + 10))).toBe('tsbpf_link');
+    // Everything but the name is zero: function pointers are filled with fds by the loader.
+    expect(layout.value.filter((b) => b !== 0).length).toBe('tsbpf_link'.length);
+  }, 60_000);
+
+  it('refuses a member the kernel lacks when it is set, and a struct_ops type the kernel does not have', async () => {
+    writeFileSync(join(work, 'mismatch.bpf.c'), MISMATCH);
+    writeFileSync(join(work, 'unknown.bpf.c'), UNKNOWN);
+    const kernel = runningKernelBtf();
+    const mismatch = parseCollectionSpec((await compile({ source: join(work, 'mismatch.bpf.c'), cache: false })).object);
+    expect(() => structOpsLayout(mismatch, 'lacking', kernel)).toThrow(
+      expect.objectContaining({ code: 'STRUCT_OPS_INVALID', message: expect.stringContaining('not_in_kernel') }),
+    );
+    // Unset, the member is left out (an object built for another kernel).
+    expect(structOpsLayout(mismatch, 'unset', kernel).programs).toEqual([]);
+    const unknown = parseCollectionSpec((await compile({ source: join(work, 'unknown.bpf.c'), cache: false })).object);
+    expect(() => structOpsLayout(unknown, 'nothing', kernel)).toThrow(LinkError);
+    expect(() => structOpsLayout(unknown, 'nothing', kernel)).toThrow(expect.objectContaining({ code: 'ATTACH_TARGET_NOT_FOUND' }));
+    expect(() => structOpsLayout(unknown, 'no_map', kernel)).toThrow(expect.objectContaining({ code: 'SPEC_INVALID' }));
+  }, 60_000);
+});
