@@ -15,7 +15,6 @@ import { LoaderError } from './errors.js';
 import { mapArrayValues } from './mapped-values.js';
 
 export { possibleCpus } from './cpus.js';
-
 const ENOENT = 2;
 const MMAPABLE = MapFlags.MMAPABLE;
 
@@ -32,7 +31,6 @@ export interface MapOptions {
   btfFd?: number;
   btfKeyTypeId?: number;
   btfValueTypeId?: number;
-  /** struct_ops maps: the kernel BTF id of the value type (`bpf_struct_ops_<name>`); `btfFd` must be the object's BTF. */
   btfVmlinuxValueTypeId?: number;
 }
 
