@@ -66,7 +66,10 @@ export function structOpsLayout(spec: CollectionSpec, mapName: string, kernel: B
   const valueName = `bpf_struct_ops_${typeName}`;
   const valueType = kernel.findByName(valueName, 'struct');
   if (kernType?.kind !== 'struct' || valueType?.kind !== 'struct') {
-    throw new LinkError('ATTACH_TARGET_NOT_FOUND', `map ${mapName}: the kernel's BTF has no struct_ops type ${typeName} (no struct ${valueName})`);
+    throw new LinkError(
+      'ATTACH_TARGET_NOT_FOUND',
+      `map ${mapName}: the kernel's BTF has no struct_ops type ${typeName} (no struct ${valueName}; types of kernel modules are not supported)`,
+    );
   }
   // The kernel struct sits in the value type as its member of that type (`data`), after the common header.
   const data = valueType.members.find((x) => kernel.resolve(x.type).id === kernType.id);
