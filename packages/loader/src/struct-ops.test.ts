@@ -5,7 +5,7 @@
 // swapped to another map, and closing unregisters the name. bpftool checks
 // what the kernel says was registered.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -208,7 +208,10 @@ describeNeeds(
       // tcp_congestion_ops without undo_cwnd: the kernel's validation refuses the value when it is written at load.
       const m = spec.maps.cc_link!;
       const broken = { ...spec, maps: { ...spec.maps, cc_link: { ...m, slots: m.slots.filter((x) => x.member !== 'undo_cwnd') } } };
+      const fds = readdirSync('/proc/self/fd').length;
       expect(() => loadCollection(broken)).toThrow(expect.objectContaining({ name: 'SyscallError', syscall: 'BPF_MAP_UPDATE_ELEM', errnoName: 'EINVAL' }));
+      // Its maps, programs and BTF were closed.
+      expect(readdirSync('/proc/self/fd').length).toBe(fds);
     });
   },
 );
