@@ -3,9 +3,9 @@
 // connection's socket (setsockopt TCP_CONGESTION, in a network namespace
 // the test made) whose callbacks count their calls into a map; the link is
 // swapped to another map, and closing unregisters the name. bpftool checks
-// what the kernel says was registered.
+// what the kernel says was registered, and that it is what libbpf registers.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,9 +103,9 @@ function transfer(ns: string, name: string, bytes: number): { congestion: string
   return JSON.parse(out) as { congestion: string; received: number };
 }
 
-/** bpftool's JSON: `struct_ops dump` prints two objects separated by a comma, so the output is read as a list. */
+/** bpftool's JSON: `struct_ops dump id` prints two objects separated by a comma, `dump name` a list of them: read as one list. */
 function bpftoolJson(args: string[]): unknown[] {
-  return JSON.parse(`[${execFileSync('bpftool', ['-j', ...args], { encoding: 'utf8' })}]`) as unknown[];
+  return (JSON.parse(`[${execFileSync('bpftool', ['-j', ...args], { encoding: 'utf8' })}]`) as unknown[]).flat();
 }
 
 const run = `${process.pid % 100000}`;
@@ -195,6 +195,49 @@ describeNeeds(
       }
       expect(available()).not.toContain(name);
     });
+
+    it('registers the value libbpf registers: `bpftool struct_ops register` of the same object dumps the same', async () => {
+      // One .struct_ops variable (this bpftool's libbpf predates .struct_ops.link), with a name of this run.
+      const name = `tsbpf_d${run}`;
+      const source = SOURCE.replace(/\/\* Registered through a struct_ops link[\s\S]*?\};\n/, '')
+        .replace('cc_map =', 'cc_diff =')
+        .replace('"tsbpf_map"', `"${name}"`);
+      writeFileSync(join(work, 'diff.bpf.c'), source);
+      // bpftool's vmlinux.h: tsbpf's names its padding (`__pad_<id>_<n>`), members this libbpf (1.1) will not skip.
+      const include = join(work, 'bpftool-include');
+      mkdirSync(include, { recursive: true });
+      writeFileSync(
+        join(include, 'vmlinux.h'),
+        execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c'], { maxBuffer: 1 << 30 }),
+      );
+      const { object } = await compile({ source: join(work, 'diff.bpf.c'), includeDirs: [include], cache: false });
+      writeFileSync(join(work, 'diff.bpf.o'), object);
+      /** The registered value as bpftool dumps it, program ids left out (each load has its own). */
+      const dump = () => {
+        const [info, value] = bpftoolJson(['struct_ops', 'dump', 'name', 'cc_diff']) as [
+          { bpf_map_info: Record<string, number> },
+          { bpf_struct_ops_tcp_congestion_ops: { common: { state: string }; data: Record<string, unknown> } },
+        ];
+        const { id: _id, btf_id: _btf, ...map } = info.bpf_map_info;
+        const ops = value.bpf_struct_ops_tcp_congestion_ops;
+        return { map, state: ops.common.state, data: JSON.parse(JSON.stringify(ops.data).replace(/\/prog_id:\d+/g, '')) as unknown };
+      };
+      let libbpf: ReturnType<typeof dump>;
+      execFileSync('bpftool', ['struct_ops', 'register', join(work, 'diff.bpf.o')], { stdio: 'pipe' });
+      try {
+        expect(available()).toContain(name);
+        libbpf = dump();
+      } finally {
+        execFileSync('bpftool', ['struct_ops', 'unregister', 'name', 'cc_diff'], { stdio: 'pipe' });
+      }
+      expect(available()).not.toContain(name);
+      using c = loadCollection(parseCollectionSpec(object));
+      using _reg = attachStructOps(c.maps.cc_diff!);
+      expect(available()).toContain(name);
+      const ours = dump();
+      expect(ours).toEqual(libbpf);
+      expect(ours.data).toMatchObject({ name, init: 'void (struct sock *) cc_init', release: 'void (struct sock *) 0' });
+    }, 120_000);
 
     it('refuses a map it did not make and a closed map, before any syscall', () => {
       using plain = BpfMap.create({ type: MapType.array, keySize: 4, valueSize: 4, maxEntries: 1, name: 'plain' });
