@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { LinkError, MapType, parseCollectionSpec, structOpsLayout, type CollectionSpec } from '@tsbpf/object';
 import { compile } from '@tsbpf/compiler';
 import { loadCollection, type Collection } from './collection.js';
@@ -18,6 +18,7 @@ import { mapInfoByFd, programInfoByFd } from './info.js';
 import { linkInfoByFd } from './link-info.js';
 import { BpfMap } from './map.js';
 import { cHelperPath, describeNeeds, hasCHelper, hasCommand, hasFile, isRoot } from '../../../test/support/env.js';
+import { itByKernel, itWhenKernel } from '../../../test/support/kernel-features.js';
 
 const SOURCE = `#include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -127,48 +128,54 @@ describeNeeds(
       spawnSync('ip', ['netns', 'del', NS]);
     });
 
-    it('registers by map update: a connection runs its callbacks; bpftool sees it; close() unregisters the name', () => {
-      const name = `tsbpf_m${run}`;
-      const c = loadCollection(renamed(spec, 'cc_map', name));
-      let reg: ReturnType<typeof attachStructOps> | undefined;
-      try {
-        expect(available()).not.toContain(name);
-        reg = attachStructOps(c.maps.cc_map!);
-        expect(reg).toBeInstanceOf(StructOpsRegistration);
-        expect(available()).toContain(name);
-        expect(calls(c)).toEqual([0n, 0n, 0n, 0n]);
-        expect(transfer(NS, name, 4 << 20)).toEqual({ congestion: name, received: 4 << 20 });
-        const [init, , congAvoid] = calls(c);
-        expect(init).toBeGreaterThan(0n);
-        expect(congAvoid).toBeGreaterThan(0n);
-        // What the kernel says was registered, through libbpf's tool.
-        const id = mapInfoByFd(c.maps.cc_map!.fd).id;
-        const [shown] = bpftoolJson(['struct_ops', 'show', 'id', String(id)]);
-        expect(shown).toEqual({ id, name: 'cc_map', kernel_struct_ops: 'tcp_congestion_ops' });
-        const [info, value] = bpftoolJson(['struct_ops', 'dump', 'id', String(id)]) as [
-          { bpf_map_info: Record<string, number> },
-          { bpf_struct_ops_tcp_congestion_ops: { common: { state: string }; data: Record<string, unknown> } },
-        ];
-        const layout = structOpsLayout(spec, 'cc_map', runningKernelBtf());
-        expect(info.bpf_map_info).toMatchObject({ type: MapType.struct_ops, value_size: layout.valueSize, btf_vmlinux_value_type_id: layout.valueTypeId });
-        const ops = value.bpf_struct_ops_tcp_congestion_ops;
-        expect(ops.common.state).toBe('BPF_STRUCT_OPS_STATE_INUSE');
-        expect(ops.data.name).toBe(name);
-        for (const p of ['init', 'ssthresh', 'cong_avoid', 'undo_cwnd']) {
-          expect(ops.data[p]).toMatch(new RegExp(` cc_${p}/prog_id:${programInfoByFd(c.programs[`cc_${p}`]!.fd).id}$`));
+    itByKernel('tcp struct_ops', 'registers by map update: a connection runs its callbacks; bpftool sees it; close() unregisters the name', {
+      supported() {
+        const name = `tsbpf_m${run}`;
+        const c = loadCollection(renamed(spec, 'cc_map', name));
+        let reg: ReturnType<typeof attachStructOps> | undefined;
+        try {
+          expect(available()).not.toContain(name);
+          reg = attachStructOps(c.maps.cc_map!);
+          expect(reg).toBeInstanceOf(StructOpsRegistration);
+          expect(available()).toContain(name);
+          expect(calls(c)).toEqual([0n, 0n, 0n, 0n]);
+          expect(transfer(NS, name, 4 << 20)).toEqual({ congestion: name, received: 4 << 20 });
+          const [init, , congAvoid] = calls(c);
+          expect(init).toBeGreaterThan(0n);
+          expect(congAvoid).toBeGreaterThan(0n);
+          // What the kernel says was registered, through libbpf's tool.
+          const id = mapInfoByFd(c.maps.cc_map!.fd).id;
+          const [shown] = bpftoolJson(['struct_ops', 'show', 'id', String(id)]);
+          expect(shown).toEqual({ id, name: 'cc_map', kernel_struct_ops: 'tcp_congestion_ops' });
+          const [info, value] = bpftoolJson(['struct_ops', 'dump', 'id', String(id)]) as [
+            { bpf_map_info: Record<string, number> },
+            { bpf_struct_ops_tcp_congestion_ops: { common: { state: string }; data: Record<string, unknown> } },
+          ];
+          const layout = structOpsLayout(spec, 'cc_map', runningKernelBtf());
+          expect(info.bpf_map_info).toMatchObject({ type: MapType.struct_ops, value_size: layout.valueSize, btf_vmlinux_value_type_id: layout.valueTypeId });
+          const ops = value.bpf_struct_ops_tcp_congestion_ops;
+          expect(ops.common.state).toBe('BPF_STRUCT_OPS_STATE_INUSE');
+          expect(ops.data.name).toBe(name);
+          for (const p of ['init', 'ssthresh', 'cong_avoid', 'undo_cwnd']) {
+            expect(ops.data[p]).toMatch(new RegExp(` cc_${p}/prog_id:${programInfoByFd(c.programs[`cc_${p}`]!.fd).id}$`));
+          }
+          expect(ops.data.release).toMatch(/ 0$/);
+          // The registration holds a map fd of its own: closing the collection leaves it registered, and it still unregisters.
+          c.close();
+          expect(available()).toContain(name);
+        } finally {
+          c.close();
+          reg?.close();
         }
-        expect(ops.data.release).toMatch(/ 0$/);
-        // The registration holds a map fd of its own: closing the collection leaves it registered, and it still unregisters.
-        c.close();
-        expect(available()).toContain(name);
-      } finally {
-        c.close();
-        reg?.close();
-      }
-      expect(available()).not.toContain(name);
+        expect(available()).not.toContain(name);
+      },
+      unsupported() {
+        // No such struct_ops type: said before anything is created.
+        expect(() => loadCollection(spec)).toThrow(expect.objectContaining({ code: 'ATTACH_TARGET_NOT_FOUND' }));
+      },
     });
 
-    it('registers through a struct_ops link, swaps the map under it (update), and unregisters on close', () => {
+    itWhenKernel('tcp struct_ops', 'registers through a struct_ops link, swaps the map under it (update), and unregisters on close', () => {
       const name = `tsbpf_l${run}`;
       using a = loadCollection(renamed(spec, 'cc_link', name));
       using b = loadCollection(renamed(spec, 'cc_link', name));
@@ -196,50 +203,55 @@ describeNeeds(
       expect(available()).not.toContain(name);
     });
 
-    it('registers the value libbpf registers: `bpftool struct_ops register` of the same object dumps the same', async () => {
-      // One .struct_ops variable (this bpftool's libbpf predates .struct_ops.link), with a name of this run.
-      const name = `tsbpf_d${run}`;
-      const source = SOURCE.replace(/\/\* Registered through a struct_ops link[\s\S]*?\};\n/, '')
-        .replace('cc_map =', 'cc_diff =')
-        .replace('"tsbpf_map"', `"${name}"`);
-      writeFileSync(join(work, 'diff.bpf.c'), source);
-      // bpftool's vmlinux.h: tsbpf's names its padding (`__pad_<id>_<n>`), members this libbpf (1.1) will not skip.
-      const include = join(work, 'bpftool-include');
-      mkdirSync(include, { recursive: true });
-      writeFileSync(
-        join(include, 'vmlinux.h'),
-        execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c'], { maxBuffer: 1 << 30 }),
-      );
-      const { object } = await compile({ source: join(work, 'diff.bpf.c'), includeDirs: [include], cache: false });
-      writeFileSync(join(work, 'diff.bpf.o'), object);
-      /** The registered value as bpftool dumps it, program ids left out (each load has its own). */
-      const dump = () => {
-        const [info, value] = bpftoolJson(['struct_ops', 'dump', 'name', 'cc_diff']) as [
-          { bpf_map_info: Record<string, number> },
-          { bpf_struct_ops_tcp_congestion_ops: { common: { state: string }; data: Record<string, unknown> } },
-        ];
-        const { id: _id, btf_id: _btf, ...map } = info.bpf_map_info;
-        const ops = value.bpf_struct_ops_tcp_congestion_ops;
-        return { map, state: ops.common.state, data: JSON.parse(JSON.stringify(ops.data).replace(/\/prog_id:\d+/g, '')) as unknown };
-      };
-      let libbpf: ReturnType<typeof dump>;
-      execFileSync('bpftool', ['struct_ops', 'register', join(work, 'diff.bpf.o')], { stdio: 'pipe' });
-      try {
+    itWhenKernel(
+      'tcp struct_ops',
+      'registers the value libbpf registers: `bpftool struct_ops register` of the same object dumps the same',
+      async () => {
+        // One .struct_ops variable (this bpftool's libbpf predates .struct_ops.link), with a name of this run.
+        const name = `tsbpf_d${run}`;
+        const source = SOURCE.replace(/\/\* Registered through a struct_ops link[\s\S]*?\};\n/, '')
+          .replace('cc_map =', 'cc_diff =')
+          .replace('"tsbpf_map"', `"${name}"`);
+        writeFileSync(join(work, 'diff.bpf.c'), source);
+        // bpftool's vmlinux.h: tsbpf's names its padding (`__pad_<id>_<n>`), members this libbpf (1.1) will not skip.
+        const include = join(work, 'bpftool-include');
+        mkdirSync(include, { recursive: true });
+        writeFileSync(
+          join(include, 'vmlinux.h'),
+          execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c'], { maxBuffer: 1 << 30 }),
+        );
+        const { object } = await compile({ source: join(work, 'diff.bpf.c'), includeDirs: [include], cache: false });
+        writeFileSync(join(work, 'diff.bpf.o'), object);
+        /** The registered value as bpftool dumps it, program ids left out (each load has its own). */
+        const dump = () => {
+          const [info, value] = bpftoolJson(['struct_ops', 'dump', 'name', 'cc_diff']) as [
+            { bpf_map_info: Record<string, number> },
+            { bpf_struct_ops_tcp_congestion_ops: { common: { state: string }; data: Record<string, unknown> } },
+          ];
+          const { id: _id, btf_id: _btf, ...map } = info.bpf_map_info;
+          const ops = value.bpf_struct_ops_tcp_congestion_ops;
+          return { map, state: ops.common.state, data: JSON.parse(JSON.stringify(ops.data).replace(/\/prog_id:\d+/g, '')) as unknown };
+        };
+        let libbpf: ReturnType<typeof dump>;
+        execFileSync('bpftool', ['struct_ops', 'register', join(work, 'diff.bpf.o')], { stdio: 'pipe' });
+        try {
+          expect(available()).toContain(name);
+          libbpf = dump();
+        } finally {
+          execFileSync('bpftool', ['struct_ops', 'unregister', 'name', 'cc_diff'], { stdio: 'pipe' });
+        }
+        expect(available()).not.toContain(name);
+        using c = loadCollection(parseCollectionSpec(object));
+        using _reg = attachStructOps(c.maps.cc_diff!);
         expect(available()).toContain(name);
-        libbpf = dump();
-      } finally {
-        execFileSync('bpftool', ['struct_ops', 'unregister', 'name', 'cc_diff'], { stdio: 'pipe' });
-      }
-      expect(available()).not.toContain(name);
-      using c = loadCollection(parseCollectionSpec(object));
-      using _reg = attachStructOps(c.maps.cc_diff!);
-      expect(available()).toContain(name);
-      const ours = dump();
-      expect(ours).toEqual(libbpf);
-      expect(ours.data).toMatchObject({ name, init: 'void (struct sock *) cc_init', release: 'void (struct sock *) 0' });
-    }, 120_000);
+        const ours = dump();
+        expect(ours).toEqual(libbpf);
+        expect(ours.data).toMatchObject({ name, init: 'void (struct sock *) cc_init', release: 'void (struct sock *) 0' });
+      },
+      120_000,
+    );
 
-    it('refuses a map it did not make and a closed map, before any syscall', () => {
+    itWhenKernel('tcp struct_ops', 'refuses a map it did not make and a closed map, before any syscall', () => {
       using plain = BpfMap.create({ type: MapType.array, keySize: 4, valueSize: 4, maxEntries: 1, name: 'plain' });
       expect(() => attachStructOps(plain)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
       const c = loadCollection(renamed(spec, 'cc_map', `tsbpf_x${run}`));
@@ -247,7 +259,7 @@ describeNeeds(
       expect(() => attachStructOps(c.maps.cc_map!)).toThrow(expect.objectContaining({ code: 'CLOSED' }));
     });
 
-    it('a .struct_ops.link value the kernel refuses fails the load, as one transaction', () => {
+    itWhenKernel('tcp struct_ops', 'a .struct_ops.link value the kernel refuses fails the load, as one transaction', () => {
       // tcp_congestion_ops without undo_cwnd: the kernel's validation refuses the value when it is written at load.
       const m = spec.maps.cc_link!;
       const broken = { ...spec, maps: { ...spec.maps, cc_link: { ...m, slots: m.slots.filter((x) => x.member !== 'undo_cwnd') } } };
@@ -277,41 +289,51 @@ char LICENSE[] SEC("license") = "GPL";
 `;
 
 describeNeeds([hasCommand('clang'), hasFile('/sys/kernel/btf/vmlinux')], 'structOpsLayout against the running kernel BTF', () => {
-  it('matches members by name: data copied at the kernel offset, programs at their member index', async () => {
-    writeFileSync(join(work, 'layout.bpf.c'), SOURCE);
-    const { object } = await compile({ source: join(work, 'layout.bpf.c'), vmlinux: true, cache: false });
-    const kernel = runningKernelBtf();
-    const layout = structOpsLayout(parseCollectionSpec(object), 'cc_link', kernel);
-    const ops = kernel.findByName('tcp_congestion_ops', 'struct')!;
-    const value = kernel.findByName('bpf_struct_ops_tcp_congestion_ops', 'struct')!;
-    if (ops.kind !== 'struct' || value.kind !== 'struct') throw new Error('no tcp_congestion_ops');
-    const data = value.members.find((x) => x.name === 'data')!.bitOffset / 8;
-    expect(layout).toMatchObject({ typeName: 'tcp_congestion_ops', structTypeId: ops.id, valueTypeId: value.id, valueSize: value.size, link: true });
-    const at = (n: string) => ops.members.findIndex((x) => x.name === n);
-    expect(layout.programs.map((p) => [p.member, p.memberIndex, p.offset, p.program])).toEqual(
-      ['init', 'ssthresh', 'cong_avoid', 'undo_cwnd']
-        .map((n) => [n, at(n), data + ops.members[at(n)]!.bitOffset / 8, `cc_${n}`])
-        .sort((x, y) => (x[1] as number) - (y[1] as number)),
-    );
-    const nameAt = data + ops.members[at('name')]!.bitOffset / 8;
-    expect(new TextDecoder().decode(layout.value.subarray(nameAt, nameAt + 10))).toBe('tsbpf_link');
-    // Everything but the name is zero: function pointers are filled with fds by the loader.
-    expect(layout.value.filter((b) => b !== 0).length).toBe('tsbpf_link'.length);
-  }, 60_000);
+  itWhenKernel(
+    'tcp struct_ops',
+    'matches members by name: data copied at the kernel offset, programs at their member index',
+    async () => {
+      writeFileSync(join(work, 'layout.bpf.c'), SOURCE);
+      const { object } = await compile({ source: join(work, 'layout.bpf.c'), vmlinux: true, cache: false });
+      const kernel = runningKernelBtf();
+      const layout = structOpsLayout(parseCollectionSpec(object), 'cc_link', kernel);
+      const ops = kernel.findByName('tcp_congestion_ops', 'struct')!;
+      const value = kernel.findByName('bpf_struct_ops_tcp_congestion_ops', 'struct')!;
+      if (ops.kind !== 'struct' || value.kind !== 'struct') throw new Error('no tcp_congestion_ops');
+      const data = value.members.find((x) => x.name === 'data')!.bitOffset / 8;
+      expect(layout).toMatchObject({ typeName: 'tcp_congestion_ops', structTypeId: ops.id, valueTypeId: value.id, valueSize: value.size, link: true });
+      const at = (n: string) => ops.members.findIndex((x) => x.name === n);
+      expect(layout.programs.map((p) => [p.member, p.memberIndex, p.offset, p.program])).toEqual(
+        ['init', 'ssthresh', 'cong_avoid', 'undo_cwnd']
+          .map((n) => [n, at(n), data + ops.members[at(n)]!.bitOffset / 8, `cc_${n}`])
+          .sort((x, y) => (x[1] as number) - (y[1] as number)),
+      );
+      const nameAt = data + ops.members[at('name')]!.bitOffset / 8;
+      expect(new TextDecoder().decode(layout.value.subarray(nameAt, nameAt + 10))).toBe('tsbpf_link');
+      // Everything but the name is zero: function pointers are filled with fds by the loader.
+      expect(layout.value.filter((b) => b !== 0).length).toBe('tsbpf_link'.length);
+    },
+    60_000,
+  );
 
-  it('refuses a member the kernel lacks when it is set, and a struct_ops type the kernel does not have', async () => {
-    writeFileSync(join(work, 'mismatch.bpf.c'), MISMATCH);
-    writeFileSync(join(work, 'unknown.bpf.c'), UNKNOWN);
-    const kernel = runningKernelBtf();
-    const mismatch = parseCollectionSpec((await compile({ source: join(work, 'mismatch.bpf.c'), cache: false })).object);
-    expect(() => structOpsLayout(mismatch, 'lacking', kernel)).toThrow(
-      expect.objectContaining({ code: 'STRUCT_OPS_INVALID', message: expect.stringContaining('not_in_kernel') }),
-    );
-    // Unset, the member is left out (an object built for another kernel).
-    expect(structOpsLayout(mismatch, 'unset', kernel).programs).toEqual([]);
-    const unknown = parseCollectionSpec((await compile({ source: join(work, 'unknown.bpf.c'), cache: false })).object);
-    expect(() => structOpsLayout(unknown, 'nothing', kernel)).toThrow(LinkError);
-    expect(() => structOpsLayout(unknown, 'nothing', kernel)).toThrow(expect.objectContaining({ code: 'ATTACH_TARGET_NOT_FOUND' }));
-    expect(() => structOpsLayout(unknown, 'no_map', kernel)).toThrow(expect.objectContaining({ code: 'SPEC_INVALID' }));
-  }, 60_000);
+  itWhenKernel(
+    'tcp struct_ops',
+    'refuses a member the kernel lacks when it is set, and a struct_ops type the kernel does not have',
+    async () => {
+      writeFileSync(join(work, 'mismatch.bpf.c'), MISMATCH);
+      writeFileSync(join(work, 'unknown.bpf.c'), UNKNOWN);
+      const kernel = runningKernelBtf();
+      const mismatch = parseCollectionSpec((await compile({ source: join(work, 'mismatch.bpf.c'), cache: false })).object);
+      expect(() => structOpsLayout(mismatch, 'lacking', kernel)).toThrow(
+        expect.objectContaining({ code: 'STRUCT_OPS_INVALID', message: expect.stringContaining('not_in_kernel') }),
+      );
+      // Unset, the member is left out (an object built for another kernel).
+      expect(structOpsLayout(mismatch, 'unset', kernel).programs).toEqual([]);
+      const unknown = parseCollectionSpec((await compile({ source: join(work, 'unknown.bpf.c'), cache: false })).object);
+      expect(() => structOpsLayout(unknown, 'nothing', kernel)).toThrow(LinkError);
+      expect(() => structOpsLayout(unknown, 'nothing', kernel)).toThrow(expect.objectContaining({ code: 'ATTACH_TARGET_NOT_FOUND' }));
+      expect(() => structOpsLayout(unknown, 'no_map', kernel)).toThrow(expect.objectContaining({ code: 'SPEC_INVALID' }));
+    },
+    60_000,
+  );
 });
