@@ -75,6 +75,7 @@ interface MapOptions {
     btfFd?: number;
     btfKeyTypeId?: number;
     btfValueTypeId?: number;
+    btfVmlinuxValueTypeId?: number;
 }
 declare const UpdateFlags: {
     readonly any: 0n;
@@ -498,6 +499,20 @@ type SocketLike = number | object;
 declare function socketFd(socket: SocketLike): number;
 declare function attachSocketFilter(program: Program, socket: SocketLike): void;
 declare function detachSocketFilter(socket: SocketLike): void;
+declare class StructOpsRegistration implements Disposable {
+    private readonly map;
+    readonly description: string;
+    private closed;
+    constructor(map: BpfMap, description: string);
+    close(): void;
+    [Symbol.dispose](): void;
+}
+declare class StructOpsLink extends Link {
+    update(map: BpfMap | Program, options?: {
+        expected?: BpfMap | Program;
+    }): void;
+}
+declare function attachStructOps(map: BpfMap): StructOpsLink | StructOpsRegistration;
 declare function withNetns<T>(path: string, fn: () => T): T;
 declare function mapTypeSupported(type: number): boolean;
 declare function programTypeSupported(type: number): boolean;
@@ -774,4 +789,4 @@ interface ProgramCost extends ProgramCounters {
     runTimeDeltaNs: bigint;
 }
 declare function costsBetween(before: StatsSnapshot | undefined, now: StatsSnapshot): ProgramCost[];
-export { type AttachVia, type AutoAttachTarget, BatchCursor, BpfMap, BpfToken, type BtfInfo, BtfLoadError, type CgroupAttachOptions, Collection, DEFAULT_TOKEN_PATH, type FormatVerifierErrorOptions, HardwareEvent, IterLink, type IterOptions, LegacyAttachment, Link, type LinkInfo, type LinkTarget, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapInfo, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, type ObjectKind, type PerfAttachOptions, PerfEventArrayReader, type PerfEventAttachment, PerfEventLink, type PerfEventOptions, PerfType, Program, type ProgramCode, type ProgramCost, type ProgramCounters, type ProgramInfo, type ProgramInfoOptions, type ProgramOptions, RingBufferReader, SockMapAttachment, type SockMapHook, type SocketLike, SoftwareEvent, StatsHandle, type StatsSnapshot, SyscallError, TcFilter, type TcOptions, type TcxList, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, XdpNetlinkAttachment, type XdpNetlinkOptions, attach, attachCgroup, attachIter, attachKprobe, attachNetfilter, attachNetns, attachPerfEvent, attachRawTracepoint, attachSockMap, attachSocketFilter, attachTc, attachTcAny, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, attachXdpAny, attachXdpNetlink, btfFromId, btfInfo, costsBetween, createClsact, detachSocketFilter, enableStats, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, linkFromId, linkInfo, linkTypeName, listBtf, listLinks, listMaps, listPrograms, loadCollection, loadKernelBtf, mapFromId, mapInfo, mapTypeSupported, objectIds, onlineCpus, possibleCpus, programFromId, programInfo, programTypeSupported, queryNetns, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, socketFd, statsSnapshot, statsSysctlEnabled, tcxSupported, unpin, withNetns, xdpLinksSupported };
+export { type AttachVia, type AutoAttachTarget, BatchCursor, BpfMap, BpfToken, type BtfInfo, BtfLoadError, type CgroupAttachOptions, Collection, DEFAULT_TOKEN_PATH, type FormatVerifierErrorOptions, HardwareEvent, IterLink, type IterOptions, LegacyAttachment, Link, type LinkInfo, type LinkTarget, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapInfo, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, type ObjectKind, type PerfAttachOptions, PerfEventArrayReader, type PerfEventAttachment, PerfEventLink, type PerfEventOptions, PerfType, Program, type ProgramCode, type ProgramCost, type ProgramCounters, type ProgramInfo, type ProgramInfoOptions, type ProgramOptions, RingBufferReader, SockMapAttachment, type SockMapHook, type SocketLike, SoftwareEvent, StatsHandle, type StatsSnapshot, StructOpsLink, StructOpsRegistration, SyscallError, TcFilter, type TcOptions, type TcxList, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, XdpNetlinkAttachment, type XdpNetlinkOptions, attach, attachCgroup, attachIter, attachKprobe, attachNetfilter, attachNetns, attachPerfEvent, attachRawTracepoint, attachSockMap, attachSocketFilter, attachStructOps, attachTc, attachTcAny, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, attachXdpAny, attachXdpNetlink, btfFromId, btfInfo, costsBetween, createClsact, detachSocketFilter, enableStats, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, linkFromId, linkInfo, linkTypeName, listBtf, listLinks, listMaps, listPrograms, loadCollection, loadKernelBtf, mapFromId, mapInfo, mapTypeSupported, objectIds, onlineCpus, possibleCpus, programFromId, programInfo, programTypeSupported, queryNetns, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, socketFd, statsSnapshot, statsSysctlEnabled, tcxSupported, unpin, withNetns, xdpLinksSupported };

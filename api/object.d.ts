@@ -26,7 +26,7 @@ declare class ObjectParseError extends TsbpfError<ObjectParseErrorCode> {
     readonly offset: number | undefined;
     constructor(code: ObjectParseErrorCode, message: string, options?: ObjectParseErrorOptions);
 }
-type LinkErrorCode = "SPEC_INVALID" | "KFUNC_NOT_FOUND" | "KSYM_NOT_FOUND" | "KSYM_AMBIGUOUS" | "KSYM_HIDDEN" | "ATTACH_TARGET_NOT_FOUND" | "CONSTANT_INVALID" | "MAP_OVERRIDE_INVALID" | "UNRESOLVED_REFERENCE" | "PROGRAM_TYPE_UNKNOWN";
+type LinkErrorCode = "SPEC_INVALID" | "KFUNC_NOT_FOUND" | "KSYM_NOT_FOUND" | "KSYM_AMBIGUOUS" | "KSYM_HIDDEN" | "ATTACH_TARGET_NOT_FOUND" | "STRUCT_OPS_INVALID" | "CONSTANT_INVALID" | "MAP_OVERRIDE_INVALID" | "UNRESOLVED_REFERENCE" | "PROGRAM_TYPE_UNKNOWN";
 declare class LinkError extends TsbpfError<LinkErrorCode> {
     readonly name = "LinkError";
 }
@@ -1026,5 +1026,29 @@ declare function withLoadOverrides(spec: CollectionSpec, overrides: LoadOverride
 declare function encodeConstant(name: string, value: ConstantValue, size: number, byteOrder: ByteOrder): Uint8Array;
 declare function needsAttachBtfId(p: ProgramSpec): boolean;
 declare function attachBtfId(p: ProgramSpec, kernel: Btf): number;
+interface StructOpsProgramSlot {
+    readonly member: string;
+    readonly memberIndex: number;
+    readonly offset: number;
+    readonly program: string;
+}
+interface StructOpsLayout {
+    readonly map: string;
+    readonly typeName: string;
+    readonly structTypeId: number;
+    readonly valueTypeId: number;
+    readonly valueSize: number;
+    readonly value: Uint8Array;
+    readonly programs: readonly StructOpsProgramSlot[];
+    readonly link: boolean;
+}
+declare function structOpsLayout(spec: CollectionSpec, mapName: string, kernel: Btf): StructOpsLayout;
+declare function structOpsLayouts(spec: CollectionSpec, kernel: Btf): {
+    readonly maps: readonly StructOpsLayout[];
+    readonly programs: ReadonlyMap<string, {
+        readonly attachBtfId: number;
+        readonly memberIndex: number;
+    }>;
+};
 declare function explainPoison(log: string, core: readonly CoreResult[], spec: CollectionSpec): string | undefined;
-export { ARRAY_MAP_TYPES, type AluOp, AttachType, type AttachTypeName, BTF_MAGIC, Btf, type BtfArray, type BtfComposite, type BtfConst, type BtfDatasec, type BtfDeclTag, type BtfEnum, type BtfEnum64, type BtfExt, type BtfFloat, type BtfFunc, BtfFuncLinkage, type BtfFuncProto, type BtfFwd, type BtfHeader, type BtfInt, BtfIntEncoding, BtfKind, type BtfKindName, type BtfMember, type BtfParseOptions, type BtfPtr, type BtfRestrict, type BtfStruct, type BtfType, type BtfTypeOf, type BtfTypeTag, type BtfTypedef, type BtfUnion, type BtfVar, BtfVarLinkage, type BtfVarSecinfo, type BtfVoid, type BtfVolatile, type ByteOrder, type CollectionSpec, type ConstantValue, type CoreRelo, type CoreReloInput, CoreReloKind, type CoreReloKindName, type CoreResult, type DataSectionFacts, type ExternSpec, FUNC_INFO_SIZE, type FormatBtfCOptions, type FormatOptions, type FuncInfo, type FuncInfoRecord, INSN_SIZE, type Instruction, type InstructionInput, type JmpOp, type KconfigLayout, type KconfigSlot, type KconfigType, type KernelFacts, type KsymAddress, LINE_INFO_SIZE, type LineInfo, type LineInfoRecord, LinkError, type LinkErrorCode, type LinkedProgram, type LoadOverrides, MapFlags, type MapKind, type MapSlotValue, type MapSpec, MapType, type MapTypeName, NON_DATA_MAP_TYPES, NO_BTF_MAP_TYPES, ObjectParseError, type ObjectParseErrorCode, type ObjectParseErrorOptions, PER_CPU_MAP_TYPES, POISON_CALL_KFUNC_BASE, type ParseOptions, PinType, type ProgramCoreRelo, type ProgramRelocation, type ProgramSpec, ProgramType, type ProgramTypeName, type SectionDef, type Size, TsbpfError, type TsbpfErrorOptions, applyCoreRelos, asm, attachBtfId, attachTypeName, btfCTagNames, btfForKernel, btfKindNames, calculateCoreRelos, decodeInstructions, encodeConstant, encodeInstructions, explainPoison, formatBtfC, formatBtfJson, formatBtfRaw, formatInstruction, formatInstructions, funcInfoBytes, helperName, helperNames, instructionSlots, intEncodingName, isModifier, isTypelessKsym, kconfigLayout, lineInfoBytes, linkProgram, linkageName, mapTypeName, needsAttachBtfId, opcodes, parseBtfExt, parseCollectionSpec, parseObjectBtf, programTypeName, relocateProgram, sectionDef, typelessKsyms, withContext, withLoadOverrides };
+export { ARRAY_MAP_TYPES, type AluOp, AttachType, type AttachTypeName, BTF_MAGIC, Btf, type BtfArray, type BtfComposite, type BtfConst, type BtfDatasec, type BtfDeclTag, type BtfEnum, type BtfEnum64, type BtfExt, type BtfFloat, type BtfFunc, BtfFuncLinkage, type BtfFuncProto, type BtfFwd, type BtfHeader, type BtfInt, BtfIntEncoding, BtfKind, type BtfKindName, type BtfMember, type BtfParseOptions, type BtfPtr, type BtfRestrict, type BtfStruct, type BtfType, type BtfTypeOf, type BtfTypeTag, type BtfTypedef, type BtfUnion, type BtfVar, BtfVarLinkage, type BtfVarSecinfo, type BtfVoid, type BtfVolatile, type ByteOrder, type CollectionSpec, type ConstantValue, type CoreRelo, type CoreReloInput, CoreReloKind, type CoreReloKindName, type CoreResult, type DataSectionFacts, type ExternSpec, FUNC_INFO_SIZE, type FormatBtfCOptions, type FormatOptions, type FuncInfo, type FuncInfoRecord, INSN_SIZE, type Instruction, type InstructionInput, type JmpOp, type KconfigLayout, type KconfigSlot, type KconfigType, type KernelFacts, type KsymAddress, LINE_INFO_SIZE, type LineInfo, type LineInfoRecord, LinkError, type LinkErrorCode, type LinkedProgram, type LoadOverrides, MapFlags, type MapKind, type MapSlotValue, type MapSpec, MapType, type MapTypeName, NON_DATA_MAP_TYPES, NO_BTF_MAP_TYPES, ObjectParseError, type ObjectParseErrorCode, type ObjectParseErrorOptions, PER_CPU_MAP_TYPES, POISON_CALL_KFUNC_BASE, type ParseOptions, PinType, type ProgramCoreRelo, type ProgramRelocation, type ProgramSpec, ProgramType, type ProgramTypeName, type SectionDef, type Size, type StructOpsLayout, type StructOpsProgramSlot, TsbpfError, type TsbpfErrorOptions, applyCoreRelos, asm, attachBtfId, attachTypeName, btfCTagNames, btfForKernel, btfKindNames, calculateCoreRelos, decodeInstructions, encodeConstant, encodeInstructions, explainPoison, formatBtfC, formatBtfJson, formatBtfRaw, formatInstruction, formatInstructions, funcInfoBytes, helperName, helperNames, instructionSlots, intEncodingName, isModifier, isTypelessKsym, kconfigLayout, lineInfoBytes, linkProgram, linkageName, mapTypeName, needsAttachBtfId, opcodes, parseBtfExt, parseCollectionSpec, parseObjectBtf, programTypeName, relocateProgram, sectionDef, structOpsLayout, structOpsLayouts, typelessKsyms, withContext, withLoadOverrides };

@@ -40,6 +40,7 @@ const LAYOUTS = [
       'btf_fd',
       'btf_key_type_id',
       'btf_value_type_id',
+      'btf_vmlinux_value_type_id',
       'map_extra',
       'map_token_fd',
     ],

@@ -54,6 +54,11 @@ const FEATURES = {
   lsm: () => probeTrampoline({ type: ProgramType.lsm, attachType: AttachType.lsm_mac, func: 'bpf_lsm_file_open', sleepable: false }),
   /** tcx (Linux 6.6+): asked read-only, by querying what loopback's tcx ingress holds (ifindex 1; nothing is attached). */
   tcx: probeTcx,
+  /** TCP congestion control in BPF: the kernel's BTF has its struct_ops value type (CONFIG_BPF_JIT, CONFIG_INET). */
+  'tcp struct_ops': () =>
+    runningKernelBtf().findByName('bpf_struct_ops_tcp_congestion_ops', 'struct')
+      ? { supported: true, why: "the kernel's BTF has struct bpf_struct_ops_tcp_congestion_ops" }
+      : { supported: false, why: "the kernel's BTF has no struct bpf_struct_ops_tcp_congestion_ops (no struct_ops TCP congestion control)" },
 } satisfies Record<string, () => FeatureAnswer>;
 
 export type KernelFeature = keyof typeof FEATURES;

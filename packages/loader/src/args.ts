@@ -84,7 +84,7 @@ export function elemFlags(flags: unknown, context: string): number {
 export function checkMapOptions(o: MapOptions): void {
   const context = `map ${o.name || '(unnamed)'}`;
   for (const f of ['type', 'keySize', 'valueSize', 'maxEntries'] as const) checkU32(o[f], f, context);
-  for (const f of ['flags', 'numaNode', 'btfKeyTypeId', 'btfValueTypeId'] as const) checkOptionalU32(o[f], f, context);
+  for (const f of ['flags', 'numaNode', 'btfKeyTypeId', 'btfValueTypeId', 'btfVmlinuxValueTypeId'] as const) checkOptionalU32(o[f], f, context);
   for (const f of ['innerMapFd', 'btfFd'] as const) if (o[f] !== undefined) checkInteger(o[f], f, 0, INT_MAX, context);
   if (o.mapExtra !== undefined) checkFlags(o.mapExtra, 'mapExtra', 64, context);
 }

@@ -1,8 +1,9 @@
 /**
- * loadCollection: an object's BTF, maps and programs into the kernel, in
- * libbpf's order, as one transaction (a failure closes what was opened and
- * takes back the pins it made; with pin-by-name maps, under the pin root's
- * lock); Collection: what it loaded, closed together.
+ * loadCollection: an object's BTF, maps (struct_ops ones fitted to the
+ * kernel's BTF) and programs into the kernel, in libbpf's order, as one
+ * transaction (a failure closes what was opened and takes back the pins it
+ * made; with pin-by-name maps, under the pin root's lock); Collection: what
+ * it loaded, closed together.
  */
 import { typelessKsyms, withLoadOverrides, type Btf, type CollectionSpec, type KsymAddress, type LoadOverrides } from '@tsbpf/object';
 import { PIN_BY_NAME, createKconfigMap, createMaps, fillProgArrays } from './create-maps.js';
@@ -11,6 +12,7 @@ import { readKallsyms } from './kallsyms.js';
 import { runningKernelBtf, runningModuleBtfs } from './kernel-btf.js';
 import { closeBtf, closeBtfWhenDropped, loadBtf } from './load-btf.js';
 import { loadProgram } from './load-program.js';
+import { createStructOpsMaps, fillStructOpsMaps, structOpsFacts } from './struct-ops.js';
 import type { BpfMap } from './map.js';
 import { DEFAULT_PIN_LOCK_TIMEOUT_MS, takeBackPins, withPinRootLock, type PinMade } from './pin-by-name.js';
 import type { Program } from './program.js';
@@ -101,13 +103,16 @@ function loadUnlocked(spec: CollectionSpec, overridden: CollectionSpec, options:
   const pinnedNow: PinMade[] = [];
   try {
     btfFd = spec.btf ? loadBtf(spec) : undefined;
-    createMaps(overridden, maps, btfFd, options.pinRoot, pinnedNow);
-    const kconfig = createKconfigMap(spec, maps, btfFd);
-    const mapFds = new Map(Object.entries(maps).map(([name, m]) => [name, m.fd]));
-    // The kernel's BTF and /proc/kallsyms are read once, and only if a program needs them.
+    // The kernel's BTF and /proc/kallsyms are read once, and only if a map or program needs them.
     let kernelBtf = options.kernelBtf;
     let addresses: ReadonlyMap<string, KsymAddress> | undefined;
+    const structOps = structOpsFacts(overridden, () => (kernelBtf ??= runningKernelBtf()));
+    createMaps(overridden, maps, btfFd, options.pinRoot, pinnedNow);
+    if (structOps) createStructOpsMaps(structOps.maps, overridden, maps, btfFd);
+    const kconfig = createKconfigMap(spec, maps, btfFd);
+    const mapFds = new Map(Object.entries(maps).map(([name, m]) => [name, m.fd]));
     const facts = {
+      structOps: structOps?.programs,
       btfFd,
       mapFds,
       kconfig,
@@ -121,6 +126,7 @@ function loadUnlocked(spec: CollectionSpec, overridden: CollectionSpec, options:
       programs[name] = loadProgram(spec, p, facts);
     }
     fillProgArrays(spec, maps, programs);
+    if (structOps) fillStructOpsMaps(structOps.maps, maps, programs);
     return new Collection(maps, programs, btfFd);
   } catch (e) {
     for (const p of Object.values(programs)) p.close();

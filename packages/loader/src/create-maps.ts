@@ -3,7 +3,8 @@
  * key/value types where the kernel takes them, global data written, `.rodata`
  * frozen), pin-by-name maps reused or pinned, map-in-map slots filled, the
  * `.kconfig` map written from the running kernel's configuration, and
- * prog-array slots filled once the programs are loaded.
+ * prog-array slots filled once the programs are loaded (struct_ops maps are
+ * struct-ops.ts's).
  */
 import { MapFlags, MapType, NO_BTF_MAP_TYPES, kconfigLayout, type CollectionSpec, type KconfigLayout, type MapSpec } from '@tsbpf/object';
 import { join } from 'node:path';
@@ -54,12 +55,8 @@ export function createMaps(
   pinRoot: string | undefined,
   pinnedNow: PinMade[],
 ): void {
-  const all = Object.values(spec.maps);
-  const structOps = all.find((m) => m.type === MapType.struct_ops);
-  if (structOps) {
-    // Said by name before anything is created: the kernel would refuse it with a bare EINVAL.
-    throw new NotSupportedError(`map ${structOps.name}: struct_ops maps (${structOps.sectionName}) are not supported by tsbpf yet`);
-  }
+  // struct_ops maps are struct-ops.ts's: their value type is the kernel's.
+  const all = Object.values(spec.maps).filter((m) => m.type !== MapType.struct_ops);
   for (const m of all.filter((x) => !x.innerMap)) {
     const pinPath = pinRoot !== undefined && m.pinning === PIN_BY_NAME ? join(pinRoot, m.name) : undefined;
     const options = mapOptions(m, btfFd);

@@ -23,7 +23,7 @@ import {
   type KernelFacts,
   type ProgramSpec,
 } from '@tsbpf/object';
-import { NotSupportedError } from './errors.js';
+import { LoaderError } from './errors.js';
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
 import { withContext } from '@tsbpf/object';
@@ -38,6 +38,8 @@ export interface LoadFacts extends KernelFacts {
   readonly btfFd: number | undefined;
   /** Kernel modules' BTF (split on vmlinux), read only if a CO-RE relocation needs it. */
   readonly modules?: () => readonly Btf[];
+  /** struct_ops programs: the kernel struct (`attach_btf_id`) and member index each one fills. */
+  readonly structOps?: ReadonlyMap<string, { readonly attachBtfId: number; readonly memberIndex: number }>;
 }
 
 export function loadProgram(spec: CollectionSpec, p: ProgramSpec, facts: LoadFacts): Program {
@@ -46,10 +48,15 @@ export function loadProgram(spec: CollectionSpec, p: ProgramSpec, facts: LoadFac
       // As libbpf ("missing BPF prog type, check ELF section name"): the kernel would only say EINVAL.
       throw new LinkError('PROGRAM_TYPE_UNKNOWN', `section ${p.sectionName} follows no SEC() convention, so the program's type is unknown`);
     }
-    if (p.type === ProgramType.struct_ops) {
-      throw new NotSupportedError(`struct_ops programs (${p.sectionName}) are loaded with their struct_ops map, which tsbpf does not support yet`);
+    const structOps = p.type === ProgramType.struct_ops ? facts.structOps?.get(p.name) : undefined;
+    if (p.type === ProgramType.struct_ops && !structOps) {
+      // As libbpf, which does not load it: the kernel would say only EINVAL.
+      throw new LoaderError(
+        'LOAD_OPTIONS',
+        `struct_ops program ${p.name} is in no struct_ops map, so it has nothing to attach to: leave it out of \`programs\``,
+      );
     }
-    const attachId = needsAttachBtfId(p) ? attachBtfId(p, facts.kernelBtf()) : undefined;
+    const attachId = structOps ? structOps.attachBtfId : needsAttachBtfId(p) ? attachBtfId(p, facts.kernelBtf()) : undefined;
     let linked = linkProgram(spec, p.name);
     let coreResults: readonly CoreResult[] = [];
     if (linked.coreRelos.length > 0) {
@@ -62,7 +69,8 @@ export function loadProgram(spec: CollectionSpec, p: ProgramSpec, facts: LoadFac
     try {
       program = Program.load({
         type: p.type,
-        expectedAttachType: p.attachType,
+        // struct_ops: the member of the kernel struct the program fills, by index.
+        expectedAttachType: structOps ? structOps.memberIndex : p.attachType,
         name: p.name,
         license: p.license,
         kernelVersion: p.kernelVersion,

@@ -15,7 +15,6 @@ import { LoaderError } from './errors.js';
 import { mapArrayValues } from './mapped-values.js';
 
 export { possibleCpus } from './cpus.js';
-
 const ENOENT = 2;
 const MMAPABLE = MapFlags.MMAPABLE;
 
@@ -32,6 +31,7 @@ export interface MapOptions {
   btfFd?: number;
   btfKeyTypeId?: number;
   btfValueTypeId?: number;
+  btfVmlinuxValueTypeId?: number;
 }
 
 /** BPF_ANY / BPF_NOEXIST / BPF_EXIST for update(). */

@@ -122,7 +122,8 @@ export type LinkErrorCode =
   | 'KSYM_NOT_FOUND' // a ksym (not weak) that is not a variable in the kernel's BTF, or not in /proc/kallsyms
   | 'KSYM_AMBIGUOUS' // a typeless ksym /proc/kallsyms lists at several addresses
   | 'KSYM_HIDDEN' // /proc/kallsyms hides addresses (kptr_restrict)
-  | 'ATTACH_TARGET_NOT_FOUND' // a tp_btf/fentry/fexit/lsm program whose target the kernel's BTF does not have
+  | 'ATTACH_TARGET_NOT_FOUND' // a tp_btf/fentry/fexit/lsm program whose target the kernel's BTF does not have (or a struct_ops type it lacks)
+  | 'STRUCT_OPS_INVALID' // a struct_ops variable that cannot be matched to the kernel's struct (member missing, size or kind differs, bitfield)
   | 'CONSTANT_INVALID' // a constant naming no .rodata variable, or a value that does not fit it
   | 'MAP_OVERRIDE_INVALID' // a map override naming no map
   | 'UNRESOLVED_REFERENCE' // a program refers to a symbol the object does not define and that is neither __kconfig nor __ksym

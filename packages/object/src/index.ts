@@ -55,4 +55,5 @@ export { POISON_CALL_KFUNC_BASE, isTypelessKsym, typelessKsyms } from './linker/
 export { FUNC_INFO_SIZE, LINE_INFO_SIZE, funcInfoBytes, lineInfoBytes } from './linker/func-line-info.js';
 export { encodeConstant, withLoadOverrides, type ConstantValue, type LoadOverrides } from './linker/load-overrides.js';
 export { attachBtfId, needsAttachBtfId } from './linker/attach-btf.js';
+export { structOpsLayout, structOpsLayouts, type StructOpsLayout, type StructOpsProgramSlot } from './linker/struct-ops.js';
 export { explainPoison } from './linker/poison.js';

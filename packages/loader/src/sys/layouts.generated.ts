@@ -70,6 +70,7 @@ export const mapCreateAttr = {
   btf_fd: { offset: 48, size: 4 },
   btf_key_type_id: { offset: 52, size: 4 },
   btf_value_type_id: { offset: 56, size: 4 },
+  btf_vmlinux_value_type_id: { offset: 60, size: 4 },
   map_extra: { offset: 64, size: 8 },
   map_token_fd: { offset: 76, size: 4 },
 } as const satisfies Record<string, Field>;

@@ -22,6 +22,7 @@ export interface MapCreateAttr {
   btfFd?: number;
   btfKeyTypeId?: number;
   btfValueTypeId?: number;
+  btfVmlinuxValueTypeId?: number;
   mapExtra?: bigint;
 }
 
@@ -41,6 +42,7 @@ export function mapCreate(m: MapCreateAttr, context?: string): number {
   put(C.btf_fd, m.btfFd ?? 0);
   put(C.btf_key_type_id, m.btfKeyTypeId ?? 0);
   put(C.btf_value_type_id, m.btfValueTypeId ?? 0);
+  put(C.btf_vmlinux_value_type_id, m.btfVmlinuxValueTypeId ?? 0);
   put(C.map_extra, m.mapExtra ?? 0n);
   return ownFd(call('MAP_CREATE', context));
 }
