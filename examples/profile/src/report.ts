@@ -1,0 +1,93 @@
+/**
+ * A raw profile named: each stack's frames symbolized (user frames through
+ * the process's maps, ELF files and perf map, kernel frames through
+ * kallsyms), as root-first folded stacks under the process's `comm`, and
+ * the `--json` document.
+ */
+import type { ElfSymbols } from './elf-symbols.js';
+import type { FoldedStack } from './fold.js';
+import { foldedName } from './fold.js';
+import { processSymbols, readKernelSymbols } from './process-symbols.js';
+import type { RawProfile } from './profiler.js';
+import type { SymbolTable } from './symbol-table.js';
+import { symbolizeKernel, symbolizeUser, type Frame, type UserSymbolSources } from './symbolize.js';
+
+/** One stack, symbolized: root first (the process, then user frames, then kernel frames). */
+export interface NamedStack {
+  readonly pid: number;
+  readonly comm: string;
+  readonly frames: readonly Frame[];
+  readonly count: number;
+}
+
+export interface NamedProfile {
+  readonly stacks: NamedStack[];
+  readonly samples: number;
+  readonly dropped: number;
+  readonly frequency: number;
+  readonly seconds: number;
+}
+
+/** What names frames: per process (read while it still runs) and the kernel. */
+export interface SymbolSources {
+  user(pid: number): UserSymbolSources;
+  readonly kernel: SymbolTable | undefined;
+}
+
+/** The live system's sources: /proc/PID/maps and friends for each process (read once), /proc/kallsyms. */
+export function liveSymbolSources(): SymbolSources {
+  const elfCache = new Map<string, ElfSymbols | undefined>();
+  const perPid = new Map<number, UserSymbolSources>();
+  return {
+    user(pid) {
+      let s = perPid.get(pid);
+      if (!s) perPid.set(pid, (s = processSymbols(pid, elfCache)));
+      return s;
+    },
+    kernel: readKernelSymbols(),
+  };
+}
+
+/** Names every frame of `raw` (pure given the sources). */
+export function nameProfile(raw: RawProfile, sources: SymbolSources): NamedProfile {
+  const stacks = raw.stacks.map((s) => {
+    const user = sources.user(s.pid);
+    const frames: Frame[] = [];
+    for (let i = s.user.length - 1; i >= 0; i--) frames.push(symbolizeUser(s.user[i]!, i > 0, user));
+    for (let i = s.kernel.length - 1; i >= 0; i--) frames.push(symbolizeKernel(s.kernel[i]!, sources.kernel));
+    return { pid: s.pid, comm: s.comm, frames, count: s.count };
+  });
+  return {
+    stacks,
+    samples: stacks.reduce((n, s) => n + s.count, 0),
+    dropped: raw.dropped,
+    frequency: raw.frequency,
+    seconds: raw.seconds,
+  };
+}
+
+/** The folded stacks of a named profile, each under its process's `comm` (with the pid when `withPid`). */
+export function foldedStacks(p: NamedProfile, withPid = false): FoldedStack[] {
+  return p.stacks.map((s) => ({
+    frames: [foldedName({ name: withPid ? `${s.comm}-${s.pid}` : s.comm, kind: 'user' }), ...s.frames.map(foldedName)],
+    count: s.count,
+  }));
+}
+
+/** The `--json` document: every stack with its frames (addresses in hex), heaviest first. */
+export function profileJson(p: NamedProfile): object {
+  return {
+    samples: p.samples,
+    dropped: p.dropped,
+    frequency: p.frequency,
+    seconds: Number(p.seconds.toFixed(3)),
+    stacks: [...p.stacks]
+      .sort((a, b) => b.count - a.count)
+      .map((s) => ({
+        pid: s.pid,
+        comm: s.comm,
+        count: s.count,
+        frames: s.frames.map((f) => ({ name: f.name, kind: f.kind, module: f.module, address: `0x${f.address.toString(16)}` })),
+      })),
+  };
+}
