@@ -99,7 +99,7 @@ export function renderFlameGraph(root: FlameNode, options: FlameGraphOptions = {
   out.push(`<g font-family="Verdana, sans-serif" font-size="${FONT_SIZE}">`);
   const draw = (n: FlameNode, level: number, x: number): void => {
     const w = n.value * scale;
-    if (w < minWidth) return;
+    if (level > 0 && w < minWidth) return;
     const y = height - FOOTER - (level + 1) * FRAME_HEIGHT;
     const pct = total > 0 ? ((100 * n.value) / total).toFixed(2) : '0.00';
     const name = level === 0 ? n.name : displayName(n.name);
