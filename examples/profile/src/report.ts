@@ -4,6 +4,7 @@
  * kallsyms), as root-first folded stacks under the process's `comm`, and
  * the `--json` document.
  */
+import { demangleAll } from './demangle.js';
 import type { ElfSymbols } from './elf-symbols.js';
 import type { FoldedStack } from './fold.js';
 import { foldedName } from './fold.js';
@@ -48,15 +49,18 @@ export function liveSymbolSources(): SymbolSources {
   };
 }
 
-/** Names every frame of `raw` (pure given the sources). */
-export function nameProfile(raw: RawProfile, sources: SymbolSources): NamedProfile {
-  const stacks = raw.stacks.map((s) => {
+/** Names every frame of `raw` (pure given the sources and `demangle`). */
+export function nameProfile(raw: RawProfile, sources: SymbolSources, demangle: (names: readonly string[]) => string[] = demangleAll): NamedProfile {
+  const named = raw.stacks.map((s) => {
     const user = sources.user(s.pid);
     const frames: Frame[] = [];
     for (let i = s.user.length - 1; i >= 0; i--) frames.push(symbolizeUser(s.user[i]!, i > 0, user));
     for (let i = s.kernel.length - 1; i >= 0; i--) frames.push(symbolizeKernel(s.kernel[i]!, sources.kernel));
     return { pid: s.pid, comm: s.comm, frames, count: s.count };
   });
+  const names = demangle(named.flatMap((s) => s.frames.map((f) => f.name)));
+  let i = 0;
+  const stacks = named.map((s) => ({ ...s, frames: s.frames.map((f) => ({ ...f, name: names[i++]! })) }));
   return {
     stacks,
     samples: stacks.reduce((n, s) => n + s.count, 0),

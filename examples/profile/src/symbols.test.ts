@@ -5,6 +5,8 @@ import { findMapping, isFileMapping, parseProcMaps } from './proc-maps.js';
 import { SymbolTable } from './symbol-table.js';
 import { symbolizeKernel, symbolizeUser, type UserSymbolSources } from './symbolize.js';
 import type { ElfSymbols } from './elf-symbols.js';
+import { demangleAll } from './demangle.js';
+import { describeNeeds, hasCommand } from '../../../test/support/env.js';
 
 describe('SymbolTable', () => {
   const t = new SymbolTable([
@@ -145,5 +147,17 @@ describe('symbolizeUser and symbolizeKernel', () => {
     expect(symbolizeKernel(0xffffffffc0000010n, k)).toMatchObject({ name: 'x_fn [xmod]', module: 'xmod' });
     expect(symbolizeKernel(0x10n, k)).toMatchObject({ name: '[unknown] (kernel)', kind: 'unknown' });
     expect(symbolizeKernel(0xffffffff81000010n, undefined).kind).toBe('unknown');
+  });
+});
+
+describeNeeds([hasCommand('c++filt')], 'demangleAll', () => {
+  it('demangles C++ names through c++filt and leaves the others alone, in order', () => {
+    expect(demangleAll(['main', '_ZN4node5StartEiPPc', 'JS:*f a.js:1', '_ZN4node5StartEiPPc'])).toEqual([
+      'main',
+      'node::Start(int, char**)',
+      'JS:*f a.js:1',
+      'node::Start(int, char**)',
+    ]);
+    expect(demangleAll([])).toEqual([]);
   });
 });
