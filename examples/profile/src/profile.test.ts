@@ -64,8 +64,9 @@ function requireProfiling(ctx: TestContext): void {
 }
 
 /** Starts a child, waits for its "ready" line; it is killed by the caller (and by stop()). */
-function startChild(cmd: string, args: string[], children: ChildProcess[]): Promise<ChildProcess> {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+function startChild(cmd: string, args: string[], cwd: string, children: ChildProcess[]): Promise<ChildProcess> {
+  // In the test's directory: node --perf-basic-prof also writes an isolate-*-v8.log into its working directory.
+  const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -142,7 +143,7 @@ describeNeeds([isRoot(), hasCommand('clang'), hasCommand('gcc'), hasFile(MAIN)],
   it("finds a Node child's hot JS function by name among the top frames", async (ctx) => {
     requireProfiling(ctx);
     try {
-      const child = await startChild(process.execPath, ['--perf-basic-prof', join(dir, 'hot.js')], children);
+      const child = await startChild(process.execPath, ['--perf-basic-prof', join(dir, 'hot.js')], dir, children);
       const p = await profile({ pid: child.pid!, duration: 3 });
       expect(p.samples).toBeGreaterThan(50);
       // Only the child's samples were counted (the filter is in the BPF program).
@@ -165,7 +166,7 @@ describeNeeds([isRoot(), hasCommand('clang'), hasCommand('gcc'), hasFile(MAIN)],
   it('names a C function of a test binary from its symbols, called from main, through the CLI with --svg and --json', async (ctx) => {
     requireProfiling(ctx);
     try {
-      const child = await startChild(spinner, [], children);
+      const child = await startChild(spinner, [], dir, children);
       const svg = join(dir, 'out.svg');
       const out = execFileSync(process.execPath, [MAIN, '--pid', String(child.pid), '--duration', '2', '--svg', svg, '--json'], {
         encoding: 'utf8',
