@@ -119,87 +119,116 @@ int main(void) {
 }
 `;
 
-describeNeeds([isRoot(), hasCommand('clang'), hasCommand('gcc'), hasFile(MAIN)], 'profile: real samples of real processes', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-profile-'));
-  const children: ChildProcess[] = [];
-  const stop = () => {
-    for (const c of children.splice(0)) {
-      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-      if (c.pid) rmSync(`/tmp/perf-${c.pid}.map`, { force: true });
-    }
-  };
-  afterAll(() => {
-    stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  let spinner: string;
-  beforeAll(() => {
-    writeFileSync(join(dir, 'hot.js'), HOT_JS);
-    writeFileSync(join(dir, 'spinner.c'), HOT_C);
-    spinner = join(dir, 'spinner');
-    execFileSync('gcc', ['-O1', '-g', '-fno-omit-frame-pointer', '-o', spinner, join(dir, 'spinner.c')]);
-  });
-
-  it("finds a Node child's hot JS function by name among the top frames", async (ctx) => {
-    requireProfiling(ctx);
-    try {
-      const child = await startChild(process.execPath, ['--perf-basic-prof', join(dir, 'hot.js')], dir, children);
-      const p = await profile({ pid: child.pid!, duration: 3 });
-      expect(p.samples).toBeGreaterThan(50);
-      // Only the child's samples were counted (the filter is in the BPF program).
-      expect(new Set(p.stacks.map((s) => s.pid))).toEqual(new Set([child.pid]));
-      expect(existsSync(`/tmp/perf-${child.pid}.map`)).toBe(true);
-      const top = topFrames(foldedStacks(p), 3);
-      expect(
-        top.some((f) => /tsbpfHotSpin/.test(f.name) && f.name.endsWith('_[j]')),
-        JSON.stringify(top),
-      ).toBe(true);
-      // The function (or what it calls) is on the CPU most of the time.
-      expect(samplesWith(p, /tsbpfHotSpin/) / p.samples).toBeGreaterThan(0.5);
-      // Native frames of the node binary are named too (it has .symtab).
-      expect(p.stacks.some((s) => s.frames.some((f) => f.kind === 'user' && f.module === 'node'))).toBe(true);
-    } finally {
+describeNeeds(
+  [isRoot(), hasCommand('clang'), hasCommand('gcc'), hasCommand('dd'), hasFile(MAIN), hasFile('/proc/kallsyms')],
+  'profile: real samples of real processes',
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsbpf-profile-'));
+    const children: ChildProcess[] = [];
+    const stop = () => {
+      for (const c of children.splice(0)) {
+        if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+        if (c.pid) rmSync(`/tmp/perf-${c.pid}.map`, { force: true });
+      }
+    };
+    afterAll(() => {
       stop();
-    }
-  }, 60_000);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    let spinner: string;
+    beforeAll(() => {
+      writeFileSync(join(dir, 'hot.js'), HOT_JS);
+      writeFileSync(join(dir, 'spinner.c'), HOT_C);
+      spinner = join(dir, 'spinner');
+      execFileSync('gcc', ['-O1', '-g', '-fno-omit-frame-pointer', '-o', spinner, join(dir, 'spinner.c')]);
+    });
 
-  it('names a C function of a test binary from its symbols, called from main, through the CLI with --svg and --json', async (ctx) => {
-    requireProfiling(ctx);
-    try {
-      const child = await startChild(spinner, [], dir, children);
-      const svg = join(dir, 'out.svg');
-      const out = execFileSync(process.execPath, [MAIN, '--pid', String(child.pid), '--duration', '2', '--svg', svg, '--json'], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 60_000,
-      });
-      const json = JSON.parse(out) as { samples: number; stacks: { pid: number; count: number; frames: { name: string; kind: string; module: string }[] }[] };
-      expect(json.samples).toBeGreaterThan(50);
-      const heaviest = json.stacks[0]!;
-      expect(heaviest.pid).toBe(child.pid);
-      const leaf = heaviest.frames[heaviest.frames.length - 1]!;
-      expect(leaf).toMatchObject({ name: 'tsbpf_spin_here', kind: 'user', module: 'spinner' });
-      expect(heaviest.frames.map((f) => f.name)).toContain('main');
-      const inSpin = json.stacks.filter((s) => s.frames.some((f) => f.name === 'tsbpf_spin_here')).reduce((n, s) => n + s.count, 0);
-      expect(inSpin / json.samples).toBeGreaterThan(0.8);
-      const picture = readFileSync(svg, 'utf8');
-      expect(picture).toMatch(/<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-      expect(picture).toMatch(/<title>tsbpf_spin_here \(\d+ samples, (8\d|9\d|100)\.\d\d%\)<\/title>/);
-      expect(picture).toContain(`CPU flame graph: process ${child.pid}`);
-    } finally {
-      stop();
-    }
-  }, 60_000);
+    it("finds a Node child's hot JS function by name among the top frames", async (ctx) => {
+      requireProfiling(ctx);
+      try {
+        const child = await startChild(process.execPath, ['--perf-basic-prof', join(dir, 'hot.js')], dir, children);
+        const p = await profile({ pid: child.pid!, duration: 3 });
+        expect(p.samples).toBeGreaterThan(50);
+        // Only the child's samples were counted (the filter is in the BPF program).
+        expect(new Set(p.stacks.map((s) => s.pid))).toEqual(new Set([child.pid]));
+        expect(existsSync(`/tmp/perf-${child.pid}.map`)).toBe(true);
+        const top = topFrames(foldedStacks(p), 3);
+        expect(
+          top.some((f) => /tsbpfHotSpin/.test(f.name) && f.name.endsWith('_[j]')),
+          JSON.stringify(top),
+        ).toBe(true);
+        // The function (or what it calls) is on the CPU most of the time.
+        expect(samplesWith(p, /tsbpfHotSpin/) / p.samples).toBeGreaterThan(0.5);
+        // Native frames of the node binary are named too (it has .symtab).
+        expect(p.stacks.some((s) => s.frames.some((f) => f.kind === 'user' && f.module === 'node'))).toBe(true);
+      } finally {
+        stop();
+      }
+    }, 60_000);
 
-  it('the CLI refuses a bad pid with its error code and a non-zero exit', () => {
-    let status = 0;
-    let stderr = '';
-    try {
-      execFileSync(process.execPath, [MAIN, '--pid', String(0x3ffffff0), '--duration', '1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-      ({ status, stderr } = e as { status: number; stderr: string });
-    }
-    expect(status).toBe(1);
-    expect(stderr).toContain('ATTACH_TARGET');
-  });
-});
+    it('names a C function of a test binary from its symbols, called from main, through the CLI with --svg and --json', async (ctx) => {
+      requireProfiling(ctx);
+      try {
+        const child = await startChild(spinner, [], dir, children);
+        const svg = join(dir, 'out.svg');
+        const out = execFileSync(process.execPath, [MAIN, '--pid', String(child.pid), '--duration', '2', '--svg', svg, '--json'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+          timeout: 60_000,
+        });
+        const json = JSON.parse(out) as { samples: number; stacks: { pid: number; count: number; frames: { name: string; kind: string; module: string }[] }[] };
+        expect(json.samples).toBeGreaterThan(50);
+        const heaviest = json.stacks[0]!;
+        expect(heaviest.pid).toBe(child.pid);
+        const leaf = heaviest.frames[heaviest.frames.length - 1]!;
+        expect(leaf).toMatchObject({ name: 'tsbpf_spin_here', kind: 'user', module: 'spinner' });
+        expect(heaviest.frames.map((f) => f.name)).toContain('main');
+        const inSpin = json.stacks.filter((s) => s.frames.some((f) => f.name === 'tsbpf_spin_here')).reduce((n, s) => n + s.count, 0);
+        expect(inSpin / json.samples).toBeGreaterThan(0.8);
+        const picture = readFileSync(svg, 'utf8');
+        expect(picture).toMatch(/<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+        expect(picture).toMatch(/<title>tsbpf_spin_here \(\d+ samples, (8\d|9\d|100)\.\d\d%\)<\/title>/);
+        expect(picture).toContain(`CPU flame graph: process ${child.pid}`);
+      } finally {
+        stop();
+      }
+    }, 60_000);
+
+    it('samples every process, naming kernel frames from kallsyms on top of the user frames of a reading dd', async (ctx) => {
+      requireProfiling(ctx);
+      try {
+        const dd = spawn('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=64k', 'count=100000000'], { cwd: dir, stdio: 'ignore' });
+        children.push(dd);
+        await new Promise((r) => setTimeout(r, 300));
+        const p = await profile({ duration: 1 });
+        const pids = new Set(p.stacks.map((s) => s.pid));
+        expect(pids.has(dd.pid!)).toBe(true);
+        expect(pids.has(0)).toBe(false); // the idle task is left out
+        const mine = p.stacks.filter((s) => s.pid === dd.pid);
+        expect(mine.every((s) => s.comm === 'dd')).toBe(true);
+        // dd spends its time in read(2) of /dev/zero: vfs_read, named from kallsyms, after (above) dd's user frames.
+        const reading = mine.filter((s) => s.frames.some((f) => f.kind === 'kernel' && f.name === 'vfs_read'));
+        expect(reading.length, JSON.stringify(mine.map((s) => s.frames.map((f) => f.name)))).toBeGreaterThan(0);
+        for (const s of reading) {
+          const firstKernel = s.frames.findIndex((f) => f.kind === 'kernel');
+          expect(s.frames.slice(firstKernel).every((f) => f.kind === 'kernel' || f.module === 'vmlinux')).toBe(true);
+        }
+        expect(foldedStacks(p, true).some((f) => f.frames[0] === `dd-${dd.pid}` && f.frames.includes('vfs_read_[k]'))).toBe(true);
+      } finally {
+        stop();
+      }
+    }, 60_000);
+
+    it('the CLI refuses a bad pid with its error code and a non-zero exit', () => {
+      let status = 0;
+      let stderr = '';
+      try {
+        execFileSync(process.execPath, [MAIN, '--pid', String(0x3ffffff0), '--duration', '1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      } catch (e) {
+        ({ status, stderr } = e as { status: number; stderr: string });
+      }
+      expect(status).toBe(1);
+      expect(stderr).toContain('ATTACH_TARGET');
+    });
+  },
+);
