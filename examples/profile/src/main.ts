@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { TsbpfError } from '@tsbpf/object';
-import { flameGraph, folded, profile, profileJson } from './profile.js';
+import { flameGraph, folded, lostSamples, profile, profileJson } from './profile.js';
 
 const int = (what: string) => (v: string) => {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${what} must be a whole number`);
@@ -37,6 +37,9 @@ try {
   if (!o.quiet) process.stderr.write(`sampling ${o.pid ? `process ${o.pid}` : 'every process'} at ${o.frequency} Hz for ${o.duration} s (Ctrl-C ends early)\n`);
   const p = await profile({ pid: o.pid, duration: o.duration, frequency: o.frequency, signal: abort.signal });
   const all = o.pid === undefined;
+  const lost = lostSamples(p);
+  if (p.dropped > 0) process.stderr.write(`warning: ${p.dropped} samples not counted (the counts map was full)\n`);
+  if (lost > 0) process.stderr.write(`warning: ${lost} samples lost a stack (the stack map was full or two stacks shared a bucket)\n`);
   if (o.svg) {
     const title = o.title ?? (all ? 'CPU flame graph: every process' : `CPU flame graph: process ${o.pid}`);
     writeFileSync(o.svg, flameGraph(p, { title, withPid: all }));

@@ -10,7 +10,7 @@ import { sampleStacks, type SampleOptions } from './profiler.js';
 
 export { buildTree, formatFolded, parseFolded, topFrames, type FoldedStack } from './fold.js';
 export { renderFlameGraph } from './flamegraph.js';
-export { foldedStacks, profileJson, type NamedProfile, type NamedStack } from './report.js';
+export { foldedStacks, lostSamples, profileJson, type NamedProfile, type NamedStack } from './report.js';
 export type { SampleOptions } from './profiler.js';
 
 /** Samples as `options` say and names every frame. */

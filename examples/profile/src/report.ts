@@ -4,6 +4,7 @@
  * kallsyms), as root-first folded stacks under the process's `comm`, and
  * the `--json` document.
  */
+import { errnoName } from '@tsbpf/loader';
 import { demangleAll } from './demangle.js';
 import type { ElfSymbols } from './elf-symbols.js';
 import type { FoldedStack } from './fold.js';
@@ -49,12 +50,24 @@ export function liveSymbolSources(): SymbolSources {
   };
 }
 
+function lostFrame(which: 'user' | 'kernel', error: number): Frame {
+  return { name: `[${which} stack lost: ${errnoName(-error)}]`, kind: 'unknown', module: '[lost]', address: 0n };
+}
+
+/** The samples whose user or kernel stack the kernel could not keep. */
+export function lostSamples(p: NamedProfile): number {
+  return p.stacks.filter((s) => s.frames.some((f) => f.module === '[lost]')).reduce((n, s) => n + s.count, 0);
+}
+
 /** Names every frame of `raw` (pure given the sources and `demangle`). */
 export function nameProfile(raw: RawProfile, sources: SymbolSources, demangle: (names: readonly string[]) => string[] = demangleAll): NamedProfile {
   const named = raw.stacks.map((s) => {
     const user = sources.user(s.pid);
     const frames: Frame[] = [];
+    // A stack the kernel could not keep (EEXIST: its hash bucket in the stack map was taken) shows as one frame saying so.
+    if (s.userError !== undefined) frames.push(lostFrame('user', s.userError));
     for (let i = s.user.length - 1; i >= 0; i--) frames.push(symbolizeUser(s.user[i]!, i > 0, user));
+    if (s.kernelError !== undefined) frames.push(lostFrame('kernel', s.kernelError));
     for (let i = s.kernel.length - 1; i >= 0; i--) frames.push(symbolizeKernel(s.kernel[i]!, sources.kernel));
     return { pid: s.pid, comm: s.comm, frames, count: s.count };
   });
