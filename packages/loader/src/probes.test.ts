@@ -6,7 +6,16 @@ import { describeNeeds, isRoot } from '../../../test/support/env.js';
 
 describeNeeds([isRoot()], 'feature probes against this kernel (6.18)', () => {
   it('map types', () => {
-    for (const t of [MapType.hash, MapType.array, MapType.ringbuf, MapType.lpm_trie, MapType.array_of_maps, MapType.queue, MapType.bloom_filter]) {
+    for (const t of [
+      MapType.hash,
+      MapType.array,
+      MapType.ringbuf,
+      MapType.lpm_trie,
+      MapType.array_of_maps,
+      MapType.queue,
+      MapType.bloom_filter,
+      MapType.stack_trace,
+    ]) {
       expect(mapTypeSupported(t), String(t)).toBe(true);
     }
     expect(mapTypeSupported(999)).toBe(false);

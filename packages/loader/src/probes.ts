@@ -45,6 +45,9 @@ export function mapTypeSupported(type: number): boolean {
       case MapType.bloom_filter:
         keySize = 0;
         break;
+      case MapType.stack_trace:
+        valueSize = 8; // a whole number of u64 instruction pointers
+        break;
       case MapType.lpm_trie:
         keySize = 8;
         flags = MapFlags.NO_PREALLOC;
