@@ -213,14 +213,9 @@ describeNeeds(
           .replace('cc_map =', 'cc_diff =')
           .replace('"tsbpf_map"', `"${name}"`);
         writeFileSync(join(work, 'diff.bpf.c'), source);
-        // bpftool's vmlinux.h: tsbpf's names its padding (`__pad_<id>_<n>`), members this libbpf (1.1) will not skip.
-        const include = join(work, 'bpftool-include');
-        mkdirSync(include, { recursive: true });
-        writeFileSync(
-          join(include, 'vmlinux.h'),
-          execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c'], { maxBuffer: 1 << 30 }),
-        );
-        const { object } = await compile({ source: join(work, 'diff.bpf.c'), includeDirs: [include], cache: false });
+        // tsbpf's own vmlinux.h: its padding is unnamed bit-fields as bpftool's, which libbpf (1.1) skips
+        // (named pad members it looked for in the kernel's type and refused the object).
+        const { object } = await compile({ source: join(work, 'diff.bpf.c'), vmlinux: true, cache: false });
         writeFileSync(join(work, 'diff.bpf.o'), object);
         /** The registered value as bpftool dumps it, program ids left out (each load has its own). */
         const dump = () => {

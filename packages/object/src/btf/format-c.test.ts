@@ -65,7 +65,7 @@ describe('formatBtfC', () => {
     ]);
     const text = body(b);
     expect(text).toContain('struct wire {\n\tunsigned char kind;\n\tunsigned int len;\n} __attribute__((packed));');
-    expect(text).toContain('struct gap {\n\tunsigned int a;\n\tunsigned char __pad_4_0[4];\n\tunsigned int b;\n\tunsigned char __pad_4_1[4];\n};');
+    expect(text).toContain('struct gap {\n\tunsigned int a;\n\tint: 32;\n\tunsigned int b;\n\tint: 32;\n};');
   });
 
   it('inlines anonymous unions, spells function pointers and typedefs', () => {

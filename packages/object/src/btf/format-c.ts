@@ -47,6 +47,8 @@ export function btfCTagNames(btf: Btf): ReadonlyMap<number, string> {
 }
 
 const INDENT = '\t';
+/** Unnamed bit-field types for padding by unit width (bits). */
+const PAD_TYPES: Readonly<Record<number, string>> = { 64: 'long', 32: 'int', 16: 'short', 8: 'char' };
 /** Declarations inside declarations (parameters, anonymous members): far past any real type, short of the stack's end. */
 const MAX_NESTING = 200;
 /** Pointers, qualifiers and arrays in one declarator (`int *const (*x)[4]` has four). */
@@ -139,7 +141,6 @@ class CPrinter {
     const inner = indent + INDENT;
     const lines: string[] = [];
     let pos = 0; // bits
-    let pad = 0;
     const padTo = (target: number) => {
       // To a byte boundary with unnamed char bit-fields (exact, and they add no
       // alignment), then whole bytes as a char array.
@@ -148,10 +149,14 @@ class CPrinter {
         lines.push(`${inner}unsigned char: ${bits};`);
         pos += bits;
       }
-      if (target - pos >= 8) {
-        const bytes = Math.floor((target - pos) / 8);
-        lines.push(`${inner}unsigned char __pad_${t.id}_${pad++}[${bytes}];`);
-        pos += bytes * 8;
+      // Whole bytes as unnamed bit-fields too, as bpftool writes them
+      // (`long: 64;`): a named pad array would be a member that libbpf looks
+      // for in the kernel's type (struct_ops values are matched by name).
+      // Each piece is the widest unit that starts aligned here and fits.
+      while (target - pos >= 8) {
+        const unit = [64, 32, 16, 8].find((u) => pos % u === 0 && target - pos >= u)!;
+        lines.push(`${inner}${PAD_TYPES[unit]}: ${unit};`);
+        pos += unit;
       }
       if (pos < target) {
         lines.push(`${inner}unsigned char: ${target - pos};`);
@@ -183,7 +188,7 @@ class CPrinter {
     if (t.kind === 'struct') {
       if (alignUp(pos, structAlign) !== t.size * 8) padTo(t.size * 8);
     } else if (pos < t.size * 8) {
-      lines.push(`${inner}unsigned char __pad_${t.id}_${pad++}[${t.size}];`);
+      lines.push(`${inner}unsigned char __pad_${t.id}[${t.size}];`);
     }
     return `${head} {\n${lines.join('\n')}\n${indent}}${packed ? ' __attribute__((packed))' : ''}`;
   }
