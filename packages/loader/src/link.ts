@@ -356,6 +356,7 @@ export interface AutoAttachTarget {
 /**
  * Attaches by the program's section, as libbpf's bpf_program__attach does:
  * `tracepoint/<cat>/<name>`, `raw_tp/<name>`, `tp_btf/...`, `fentry/...`,
+ * the kprobe family (kprobe-sections.ts), `uprobe//path:func`,
  * `xdp` and `tcx/*` (need an ifindex), `cgroup*` (need a cgroup).
  */
 export function attach(
