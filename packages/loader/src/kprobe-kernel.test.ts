@@ -7,7 +7,7 @@ import { parseCollectionSpec } from '@tsbpf/object';
 import { compile } from '@tsbpf/compiler';
 import { loadCollection, type Collection } from './collection.js';
 import { attach, attachUprobe } from './link.js';
-import { attachKprobe, attachKsyscall, ksyscallSymbol } from './kprobe.js';
+import { attachKprobe, attachKsyscall, kallsymsHasSyscallWrapper, ksyscallSymbol, syscallSymbol } from './kprobe.js';
 import { attachKprobeMulti } from './kprobe-multi.js';
 import { liveProbeEvents, tracefsRootFor } from './tracefs-probe.js';
 import { SyscallError } from './sys/errors.js';
@@ -134,6 +134,9 @@ describeNeeds([isRoot(), hasCommand('cc'), hasCommand('clang')], 'the kprobe fam
         const { object } = await fixture();
         const spec = parseCollectionSpec(object);
         using c = loadCollection(spec, { programs: ['on_unlink', 'on_unlink_ret', 'on_unlinkat'] });
+        // Where kprobes open, the wrapper probe and the symbol table agree on the ksyscall symbol.
+        const wrapper = kallsymsHasSyscallWrapper(readFileSync('/proc/kallsyms', 'latin1'), process.arch);
+        expect(ksyscallSymbol('unlinkat')).toBe(syscallSymbol('unlinkat', process.arch, wrapper));
         const fdsBefore = openFds();
         const before = counters(c).unlinks;
         {
