@@ -13,6 +13,7 @@ import { afterAll, afterEach, expect, it } from 'vitest';
 import { compile } from '@tsbpf/compiler';
 import { describeNeeds, hasCommand, hasFile, isRoot, repoRoot } from './support/env.js';
 import { runCli } from './support/cli.js';
+import { kernelHas } from './support/kernel-features.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tsbpf-cli-attach-'));
 const CLI = join(repoRoot, 'packages/cli/dist/cli.js');
@@ -42,6 +43,15 @@ SEC("tracepoint/sched/sched_process_exec") int tsbpf_att_perf(void *ctx) {
   e.pid = bpf_get_current_pid_tgid() >> 32;
   bpf_get_current_comm(e.comm, sizeof(e.comm));
   bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, &e, sizeof(e));
+  return 0;
+}
+SEC("kprobe/do_unlinkat") int tsbpf_att_kp(void *ctx) {
+  struct exec_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) return 0;
+  e->pid = bpf_get_current_pid_tgid() >> 32;
+  e->ppid_unused = 1;
+  bpf_get_current_comm(e->comm, sizeof(e->comm));
+  bpf_ringbuf_submit(e, 0);
   return 0;
 }
 char LICENSE[] SEC("license") = "GPL";
@@ -136,11 +146,32 @@ describeNeeds(
       expect(inKernel('tsbpf_att_perf')).toEqual({ progs: 0, links: 0 });
     }, 60_000);
 
+    it('a kprobe program by its section: records of real unlinks where the kernel has kprobes; without, NOT_SUPPORTED and exit 1', async () => {
+      const obj = await build();
+      const kprobes = kernelHas('kprobe').supported || kernelHas('kprobe events').supported;
+      if (!kprobes) {
+        const r = await runCli('attach', obj, '--program', 'tsbpf_att_kp');
+        expect(r).toMatchObject({ code: 1, err: expect.stringMatching(/no kprobe support in this kernel/) });
+        expect(inKernel('tsbpf_att_kp')).toEqual({ progs: 0, links: 0 });
+        return;
+      }
+      const run = await start([obj, '--program', 'tsbpf_att_kp']);
+      const file = join(work, 'unlink-me');
+      for (let i = 0; i < 3; i++) {
+        writeFileSync(file, '');
+        rmSync(file);
+      }
+      await until(() => run.out().includes(`events: pid=${process.pid} ppid_unused=1 `), 'a line for an unlink of this process');
+      run.child.kill('SIGINT');
+      expect(await run.exited).toBe(0);
+      expect(inKernel('tsbpf_att_kp')).toEqual({ progs: 0, links: 0 });
+    }, 60_000);
+
     it('usage errors: unknown program, a map that is not a record map, a type not in BTF, a target the program cannot take', async () => {
       const obj = await build();
       expect(await runCli('attach', obj, '--program', 'nope')).toMatchObject({
         code: 1,
-        err: expect.stringMatching(/no program nope in .*programs: tsbpf_att_ring, tsbpf_att_perf/),
+        err: expect.stringMatching(/no program nope in .*programs: tsbpf_att_ring, tsbpf_att_perf, tsbpf_att_kp/),
       });
       expect(await runCli('attach', obj, '--program', 'tsbpf_att_ring', '--to', 'sched')).toMatchObject({
         code: 1,
