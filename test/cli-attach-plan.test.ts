@@ -25,6 +25,25 @@ describe('attach targets', () => {
       func: 'malloc',
       retprobe: true,
     });
+    expect(attachPlan(prog('kretsyscall', ProgramType.kprobe, 'kprobe'), 'openat')).toEqual({ how: 'ksyscall', syscall: 'openat', retprobe: true });
+    expect(attachPlan(prog('kprobe.multi', ProgramType.kprobe, 'kprobe'), 'tcp_*')).toEqual({
+      how: 'multi',
+      pattern: 'tcp_*',
+      retprobe: false,
+      session: false,
+    });
+    expect(attachPlan(prog('kretprobe.multi/x', ProgramType.kprobe, 'kprobe'), 'tcp_*')).toEqual({
+      how: 'multi',
+      pattern: 'tcp_*',
+      retprobe: true,
+      session: false,
+    });
+    expect(attachPlan(prog('kprobe.session', ProgramType.kprobe, 'kprobe'), 'tcp_*')).toEqual({
+      how: 'multi',
+      pattern: 'tcp_*',
+      retprobe: false,
+      session: true,
+    });
     expect(attachPlan(prog('xdp', ProgramType.xdp, 'xdp'), '1')).toEqual({ how: 'section', target: { ifindex: 1 } });
     expect(attachPlan(prog('xdp', ProgramType.xdp, 'xdp'), 'lo')).toEqual({ how: 'section', target: { ifindex: 1 } });
     expect(attachPlan(prog('sk_lookup', ProgramType.sk_lookup, 'sk_lookup'), '/var/run/netns/a')).toEqual({
@@ -41,7 +60,7 @@ describe('attach targets', () => {
     const usage = expect.objectContaining({ code: 'USAGE' });
     expect(() => attachPlan(prog('tracepoint', ProgramType.tracepoint, 'tracepoint'), 'sys_enter_openat')).toThrow(usage);
     expect(() => attachPlan(prog('uprobe', ProgramType.kprobe, 'kprobe'), 'no-function')).toThrow(usage);
-    expect(() => attachPlan(prog('kprobe.multi/tcp_*', ProgramType.kprobe, 'kprobe'), 'tcp_connect')).toThrow(usage);
+    expect(() => attachPlan(prog('usdt', ProgramType.kprobe, 'kprobe'), 'x')).toThrow(usage);
     expect(() => attachPlan(prog('xdp', ProgramType.xdp, 'xdp'), 'no-such-interface-here')).toThrow(usage);
     expect(() => attachPlan(prog('raw_tp/sched_switch', ProgramType.raw_tracepoint, 'raw_tracepoint'), 'x')).toThrow(usage);
   });

@@ -84,7 +84,7 @@ function buildProgram(io: CliIo): Command {
     .requiredOption('--program <name>', 'the program to attach')
     .option(
       '--to <target>',
-      'where: an interface (xdp, tcx), a cgroup directory, a netns path, BINARY:FUNC (uprobe), a kernel function (kprobe), CATEGORY/NAME (tracepoint)',
+      'where: an interface (xdp, tcx), a cgroup directory, a netns path, BINARY:FUNC (uprobe), a kernel function (kprobe), a syscall (ksyscall), a glob (kprobe.multi), CATEGORY/NAME (tracepoint)',
     )
     .option('--map <name>', 'print only these ring buffers / perf event arrays (repeatable; default: all the program uses)', collect, [])
     .option('--type <struct>', 'the BTF struct of the records (default: the `unused_<map>` pointer global)')

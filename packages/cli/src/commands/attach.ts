@@ -12,6 +12,8 @@ import {
   VerifierError,
   attach,
   attachKprobe,
+  attachKprobeMulti,
+  attachKsyscall,
   attachTracepoint,
   attachUprobe,
   formatVerifierError,
@@ -40,6 +42,8 @@ export type AttachPlan =
   | { how: 'section'; target: AutoAttachTarget }
   | { how: 'tracepoint'; category: string; name: string }
   | { how: 'kprobe'; func: string; retprobe: boolean }
+  | { how: 'ksyscall'; syscall: string; retprobe: boolean }
+  | { how: 'multi'; pattern: string; retprobe: boolean; session: boolean }
   | { how: 'uprobe'; binary: string; func: string; retprobe: boolean };
 
 /** An interface's index (`eth0`, or a number as it is). */
@@ -56,7 +60,8 @@ function ifindexOf(name: string): number {
  * What `--to` means for this program (pure but for an interface name's
  * index): an interface for XDP and tcx, a cgroup directory for cgroup
  * programs, a netns path for sk_lookup and flow_dissector, BINARY:FUNC for
- * uprobes, a kernel function for kprobes, CATEGORY/NAME for tracepoints.
+ * uprobes, a kernel function for kprobes, a syscall for ksyscall, a glob
+ * for kprobe.multi and kprobe.session, CATEGORY/NAME for tracepoints.
  * Without --to, the program's section must say where.
  */
 export function attachPlan(p: ProgramSpec, to: string | undefined): AttachPlan {
@@ -80,6 +85,9 @@ export function attachPlan(p: ProgramSpec, to: string | undefined): AttachPlan {
         if (!m) throw new CliError(`--to ${to}: a uprobe target is BINARY:FUNCTION (/usr/bin/node:main)`, 1, 'USAGE');
         return { how: 'uprobe', binary: m[1]!, func: m[2]!, retprobe };
       }
+      if (/^k(ret)?syscall(\/|$)/.test(p.sectionName)) return { how: 'ksyscall', syscall: to, retprobe: p.sectionName.startsWith('kretsyscall') };
+      const multi = /^(kprobe\.multi|kretprobe\.multi|kprobe\.session)(\/|$)/.exec(p.sectionName);
+      if (multi) return { how: 'multi', pattern: to, retprobe: multi[1] === 'kretprobe.multi', session: multi[1] === 'kprobe.session' };
       if (!/^k(ret)?probe(\/|$)/.test(p.sectionName))
         throw new CliError(`--to: program ${p.name} (SEC("${p.sectionName}")) attaches by its section only`, 1, 'USAGE');
       return { how: 'kprobe', func: to, retprobe };
@@ -101,6 +109,10 @@ function attachBy(program: Program, spec: ProgramSpec, plan: AttachPlan): Link {
       return attachKprobe(program, plan.func, { retprobe: plan.retprobe });
     case 'uprobe':
       return attachUprobe(program, plan.binary, plan.func, { retprobe: plan.retprobe });
+    case 'ksyscall':
+      return attachKsyscall(program, plan.syscall, { retprobe: plan.retprobe });
+    case 'multi':
+      return attachKprobeMulti(program, { pattern: plan.pattern, retprobe: plan.retprobe, session: plan.session });
   }
 }
 
