@@ -9,7 +9,7 @@ import { loadCollection, type Collection } from './collection.js';
 import { attach, attachUprobe } from './link.js';
 import { attachKprobe, attachKsyscall, kallsymsHasSyscallWrapper, ksyscallSymbol, syscallSymbol } from './kprobe.js';
 import { attachKprobeMulti } from './kprobe-multi.js';
-import { liveProbeEvents, tracefsRootFor } from './tracefs-probe.js';
+import { attachProbeTracefs, liveProbeEvents, tracefsRootFor } from './tracefs-probe.js';
 import { SyscallError } from './sys/errors.js';
 import { describeNeeds, hasCommand, isRoot } from '../../../test/support/env.js';
 import { itByKernel } from '../../../test/support/kernel-features.js';
@@ -122,6 +122,14 @@ describeNeeds([isRoot(), hasCommand('cc'), hasCommand('clang')], 'the kprobe fam
     const prog = p.programs.on_entry!;
     p.close();
     expect(() => attachUprobe(prog, target, 'tsbpf_probe_target', { legacy: true })).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+    // A file tracefs cannot probe: the write to uprobe_events is refused (a SyscallError naming the line), or there is no uprobe_events.
+    const missing = join(work, 'no-such-binary');
+    expect(() => attachProbeTracefs(c.programs.on_entry!, { kind: 'uprobe', binary: missing, offset: 0x10 })).toThrow(
+      tracefsRootFor('uprobe')
+        ? expect.objectContaining({ code: 'SYSCALL_FAILED', message: expect.stringContaining(`${missing}:0x10`) })
+        : expect.objectContaining({ code: 'NOT_SUPPORTED' }),
+    );
+    expect(liveProbeEvents()).toEqual([]);
     expect(tracefsEvents('uprobe')).toEqual([]);
     expect(openFds()).toBe(fdsBefore);
   }, 60_000);

@@ -144,7 +144,12 @@ export function attachProbeTracefs(program: Program, event: ProbeTarget, options
   };
   let perfFd: number | undefined;
   try {
-    const id = Number(readFileSync(`${root}/events/${key}/id`, 'utf8'));
+    let id: number;
+    try {
+      id = Number(readFileSync(`${root}/events/${key}/id`, 'utf8'));
+    } catch (e) {
+      throw new NotSupportedError(`tracefs made ${key} but has no events/${key}/id to open it by`, { cause: e }).addContext(context);
+    }
     perfFd = openPerfEvent({ type: PerfType.tracepoint, config: BigInt(id), period: 1 }, pid, pid === -1 ? 0 : -1, what);
     const linkFd = attachToPerfEvent(program, perfFd, { cookie }, what);
     return linkFd === undefined ? new Link(perfFd, what, [], remove) : new Link(linkFd, what, [perfFd], remove);
