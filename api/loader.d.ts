@@ -286,8 +286,9 @@ declare class Link implements Disposable {
     private readonly fdValue;
     readonly description: string;
     private readonly extraFds;
+    private readonly onClose?;
     private closed;
-    constructor(fdValue: number, description: string, extraFds?: readonly number[]);
+    constructor(fdValue: number, description: string, extraFds?: readonly number[], onClose?: (() => void) | undefined);
     get fd(): number;
     pin(path: string): void;
     static fromPin(path: string): Link;
@@ -328,13 +329,9 @@ interface UprobeOptions {
     pid?: number;
     offset?: number;
     cookie?: bigint;
+    legacy?: boolean;
 }
 declare function attachUprobe(program: Program, binary: string, func: string, options?: UprobeOptions): Link;
-declare function attachKprobe(program: Program, func: string, options?: {
-    retprobe?: boolean;
-    offset?: number;
-    cookie?: bigint;
-}): Link;
 declare const NetfilterHook: {
     readonly pre_routing: 0;
     readonly local_in: 1;
@@ -373,6 +370,76 @@ declare function attachNetns(program: Program, netns: string | number): Link;
 declare function queryNetns(netns: string, kind: "sk_lookup" | "flow_dissector"): {
     progIds: number[];
 };
+interface KprobeOptions {
+    retprobe?: boolean;
+    offset?: number;
+    cookie?: bigint;
+    maxactive?: number;
+    legacy?: boolean;
+}
+declare function attachKprobe(program: Program, func: string, options?: KprobeOptions): Link;
+declare function syscallSymbol(syscall: string, arch: string, wrapper: boolean): string;
+declare function kallsymsHasSyscallWrapper(kallsyms: string, arch: string): boolean;
+declare function ksyscallSymbol(syscall: string): string;
+declare function attachKsyscall(program: Program, syscall: string, options?: {
+    retprobe?: boolean;
+    cookie?: bigint;
+}): Link;
+declare function globMatch(pattern: string, name: string): boolean;
+interface SymbolSources {
+    filterFunctions?: string;
+    kallsyms?: string;
+}
+declare function resolveKprobePattern(pattern: string, sources: SymbolSources): string[];
+declare function kprobePatternSymbols(pattern: string): string[];
+interface KprobeMultiOptions {
+    symbols?: readonly string[];
+    addresses?: readonly bigint[];
+    pattern?: string;
+    cookies?: readonly bigint[];
+    retprobe?: boolean;
+    session?: boolean;
+}
+declare function attachKprobeMulti(program: Program, options: KprobeMultiOptions): Link;
+type KprobeSection = {
+    kind: "kprobe";
+    func: string;
+    offset: number;
+    retprobe: boolean;
+} | {
+    kind: "ksyscall";
+    syscall: string;
+    retprobe: boolean;
+} | {
+    kind: "multi";
+    pattern: string;
+    retprobe: boolean;
+    session: boolean;
+};
+declare function parseKprobeSection(section: string): KprobeSection | undefined;
+type ProbeTarget = {
+    kind: "kprobe";
+    func: string;
+    offset?: number;
+    retprobe?: boolean;
+    maxactive?: number;
+} | {
+    kind: "uprobe";
+    binary: string;
+    offset: number;
+    retprobe?: boolean;
+};
+type ProbeEvent = ProbeTarget & {
+    name: string;
+};
+declare function probeEventLine(event: ProbeEvent): string;
+declare function removeEventLine(kind: ProbeEvent["kind"], name: string): string;
+declare function liveProbeEvents(): string[];
+interface TracefsProbeOptions {
+    pid?: number;
+    cookie?: bigint;
+}
+declare function attachProbeTracefs(program: Program, event: ProbeTarget, options?: TracefsProbeOptions): Link;
 interface IterOptions {
     map?: BpfMap;
     task?: {
@@ -789,4 +856,4 @@ interface ProgramCost extends ProgramCounters {
     runTimeDeltaNs: bigint;
 }
 declare function costsBetween(before: StatsSnapshot | undefined, now: StatsSnapshot): ProgramCost[];
-export { type AttachVia, type AutoAttachTarget, BatchCursor, BpfMap, BpfToken, type BtfInfo, BtfLoadError, type CgroupAttachOptions, Collection, DEFAULT_TOKEN_PATH, type FormatVerifierErrorOptions, HardwareEvent, IterLink, type IterOptions, LegacyAttachment, Link, type LinkInfo, type LinkTarget, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapInfo, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, type ObjectKind, type PerfAttachOptions, PerfEventArrayReader, type PerfEventAttachment, PerfEventLink, type PerfEventOptions, PerfType, Program, type ProgramCode, type ProgramCost, type ProgramCounters, type ProgramInfo, type ProgramInfoOptions, type ProgramOptions, RingBufferReader, SockMapAttachment, type SockMapHook, type SocketLike, SoftwareEvent, StatsHandle, type StatsSnapshot, StructOpsLink, StructOpsRegistration, SyscallError, TcFilter, type TcOptions, type TcxList, type TestRunOptions, type TestRunOutput, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, XdpNetlinkAttachment, type XdpNetlinkOptions, attach, attachCgroup, attachIter, attachKprobe, attachNetfilter, attachNetns, attachPerfEvent, attachRawTracepoint, attachSockMap, attachSocketFilter, attachStructOps, attachTc, attachTcAny, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, attachXdpAny, attachXdpNetlink, btfFromId, btfInfo, costsBetween, createClsact, detachSocketFilter, enableStats, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, helperSupported, kconfigValue, kernelVersionCode, linkFromId, linkInfo, linkTypeName, listBtf, listLinks, listMaps, listPrograms, loadCollection, loadKernelBtf, mapFromId, mapInfo, mapTypeSupported, objectIds, onlineCpus, possibleCpus, programFromId, programInfo, programTypeSupported, queryNetns, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, runningKernelBtf, socketFd, statsSnapshot, statsSysctlEnabled, tcxSupported, unpin, withNetns, xdpLinksSupported };
+export { type AttachVia, type AutoAttachTarget, BatchCursor, BpfMap, BpfToken, type BtfInfo, BtfLoadError, type CgroupAttachOptions, Collection, DEFAULT_TOKEN_PATH, type FormatVerifierErrorOptions, HardwareEvent, IterLink, type IterOptions, type KprobeMultiOptions, type KprobeOptions, type KprobeSection, LegacyAttachment, Link, type LinkInfo, type LinkTarget, type LoadCollectionOptions, type LoadKernelBtfOptions, LoaderError, type LoaderErrorCode, MapIncompatibleError, type MapInfo, type MapOptions, type MultiProgOrder, NetfilterFamily, NetfilterHook, NotSupportedError, type ObjectKind, type PerfAttachOptions, PerfEventArrayReader, type PerfEventAttachment, PerfEventLink, type PerfEventOptions, PerfType, type ProbeEvent, type ProbeTarget, Program, type ProgramCode, type ProgramCost, type ProgramCounters, type ProgramInfo, type ProgramInfoOptions, type ProgramOptions, RingBufferReader, SockMapAttachment, type SockMapHook, type SocketLike, SoftwareEvent, StatsHandle, type StatsSnapshot, StructOpsLink, StructOpsRegistration, type SymbolSources, SyscallError, TcFilter, type TcOptions, type TcxList, type TestRunOptions, type TestRunOutput, type TracefsProbeOptions, UpdateFlags, type UprobeOptions, VMLINUX_BTF, VerifierError, XdpMode, XdpNetlinkAttachment, type XdpNetlinkOptions, attach, attachCgroup, attachIter, attachKprobe, attachKprobeMulti, attachKsyscall, attachNetfilter, attachNetns, attachPerfEvent, attachProbeTracefs, attachRawTracepoint, attachSockMap, attachSocketFilter, attachStructOps, attachTc, attachTcAny, attachTcx, attachTracepoint, attachTracing, attachTypeSupported, attachUprobe, attachXdp, attachXdpAny, attachXdpNetlink, btfFromId, btfInfo, costsBetween, createClsact, detachSocketFilter, enableStats, errnoName, flushKernelBtf, formatVerifierError, functionFileOffset, globMatch, helperSupported, kallsymsHasSyscallWrapper, kconfigValue, kernelVersionCode, kprobePatternSymbols, ksyscallSymbol, linkFromId, linkInfo, linkTypeName, listBtf, listLinks, listMaps, listPrograms, liveProbeEvents, loadCollection, loadKernelBtf, mapFromId, mapInfo, mapTypeSupported, objectIds, onlineCpus, parseKprobeSection, possibleCpus, probeEventLine, programFromId, programInfo, programTypeSupported, queryNetns, queryTcx, readFileBytes, readKernelBtfBytes, readKernelConfig, removeEventLine, resolveKprobePattern, runningKernelBtf, socketFd, statsSnapshot, statsSysctlEnabled, syscallSymbol, tcxSupported, unpin, withNetns, xdpLinksSupported };

@@ -168,6 +168,11 @@ const LAYOUTS = [
       'tracing.cookie',
       'iter_info',
       'iter_info_len',
+      'kprobe_multi.flags',
+      'kprobe_multi.cnt',
+      'kprobe_multi.syms',
+      'kprobe_multi.addrs',
+      'kprobe_multi.cookies',
     ],
   },
   {

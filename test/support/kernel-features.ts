@@ -46,6 +46,10 @@ const EOPNOTSUPP = 95;
 const FEATURES = {
   /** kprobes and kretprobes (attachKprobe uses the kprobe PMU). */
   kprobe: () => probeFile(KPROBE_PMU, 'the kprobe PMU exists', 'no kprobe PMU (kernel built without CONFIG_KPROBES / CONFIG_KPROBE_EVENTS)'),
+  /** tracefs kprobe_events (the kprobe way without the PMU). */
+  'kprobe events': () => probeTracefs('kprobe_events'),
+  /** tracefs uprobe_events (the uprobe way without the PMU). */
+  'uprobe events': () => probeTracefs('uprobe_events'),
   /** BPF_PROG_TYPE_KPROBE loads (also for uprobes: it does not need kprobes). */
   'kprobe programs': () => probeProgramType(ProgramType.kprobe, 'kprobe'),
   fentry: () => probeTrampoline({ type: ProgramType.tracing, attachType: AttachType.trace_fentry, func: 'do_unlinkat', sleepable: false }),
@@ -73,6 +77,13 @@ export function kernelHas(feature: KernelFeature): FeatureAnswer {
     answers.set(feature, a);
   }
   return a;
+}
+
+function probeTracefs(file: string): FeatureAnswer {
+  const root = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'].find((r) => existsSync(`${r}/${file}`));
+  return root
+    ? { supported: true, why: `tracefs has ${root}/${file}` }
+    : { supported: false, why: `no ${file} in tracefs (kernel built without it, or tracefs not mounted)` };
 }
 
 function probeFile(path: string, yes: string, no: string): FeatureAnswer {

@@ -1,5 +1,6 @@
 /** The `tsbpf` command: its subcommands and options (commander), and `main`, which runs one. */
 import { Command, CommanderError, Option } from 'commander';
+import { attachCommand, type AttachOptions } from './commands/attach.js';
 import { btfDump, type BtfFormat } from './commands/btf-dump.js';
 import { build, type BuildOptions } from './commands/build.js';
 import { loadCommand, runCommand } from './commands/load.js';
@@ -75,6 +76,21 @@ function buildProgram(io: CliIo): Command {
     .option('--json', 'machine-readable output')
     .option('--verbose', 'print the whole verifier log on a rejection')
     .action((obj: string, opts: { program: string; dataIn?: string; repeat?: string; json?: boolean; verbose?: boolean }) => runCommand(io, obj, opts));
+
+  program
+    .command('attach')
+    .description('attach a program and print the records of its ring buffers and perf event arrays, decoded from BTF, until Ctrl-C')
+    .argument('<obj>', 'BPF ELF object')
+    .requiredOption('--program <name>', 'the program to attach')
+    .option(
+      '--to <target>',
+      'where: an interface (xdp, tcx), a cgroup directory, a netns path, BINARY:FUNC (uprobe), a kernel function (kprobe), a syscall (ksyscall), a glob (kprobe.multi), CATEGORY/NAME (tracepoint)',
+    )
+    .option('--map <name>', 'print only these ring buffers / perf event arrays (repeatable; default: all the program uses)', collect, [])
+    .option('--type <struct>', 'the BTF struct of the records (default: the `unused_<map>` pointer global)')
+    .option('--json', 'one JSON object per record')
+    .option('--verbose', 'print the whole verifier log on a rejection')
+    .action((obj: string, opts: AttachOptions) => attachCommand(io, obj, opts));
 
   program
     .command('build')

@@ -19,7 +19,6 @@ export {
   NetfilterFamily,
   NetfilterHook,
   attachCgroup,
-  attachKprobe,
   attachNetfilter,
   attachRawTracepoint,
   attachTracepoint,
@@ -30,6 +29,18 @@ export {
   type AutoAttachTarget,
 } from './link.js';
 export { attachNetns, queryNetns } from './netns-attach.js';
+export { attachKprobe, attachKsyscall, kallsymsHasSyscallWrapper, ksyscallSymbol, syscallSymbol, type KprobeOptions } from './kprobe.js';
+export { attachKprobeMulti, globMatch, kprobePatternSymbols, resolveKprobePattern, type KprobeMultiOptions, type SymbolSources } from './kprobe-multi.js';
+export { parseKprobeSection, type KprobeSection } from './kprobe-sections.js';
+export {
+  attachProbeTracefs,
+  liveProbeEvents,
+  probeEventLine,
+  removeEventLine,
+  type ProbeEvent,
+  type ProbeTarget,
+  type TracefsProbeOptions,
+} from './tracefs-probe.js';
 export { attachIter, IterLink, type IterOptions } from './iter.js';
 export { attachSockMap, SockMapAttachment, type SockMapHook } from './sockmap-attach.js';
 export { attachTcx, queryTcx, type MultiProgOrder, type TcxList } from './tcx.js';

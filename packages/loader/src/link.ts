@@ -1,15 +1,18 @@
 /**
  * Link and the ways to attach a program: XDP, cgroup (a link, or
- * BPF_PROG_ATTACH where links are missing), tracepoint, kprobe and uprobe
- * (one perf-event path), raw tracepoint, tracing, netfilter, and attach()
- * by the program's section (tcx is tcx.ts).
+ * BPF_PROG_ATTACH where links are missing), tracepoint and uprobe (one
+ * perf-event path, which kprobe.ts shares), raw tracepoint, tracing,
+ * netfilter, and attach() by the program's section (tcx is tcx.ts, the
+ * kprobe family kprobe*.ts).
  */
 import { AttachType, ProgramType } from '@tsbpf/object';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import type { Program } from './program.js';
 import { functionFileOffset } from './elf-symbols.js';
 import { attachNetns } from './netns-attach.js';
 import { attachTcx } from './tcx.js';
+import { attachKprobeSection } from './kprobe-sections.js';
+import { attachProbeTracefs } from './tracefs-probe.js';
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
 import { NativeBuffer } from './sys/ffi.js';
@@ -30,6 +33,8 @@ export class Link implements Disposable {
     readonly description: string,
     /** More fds the link keeps open (the perf event of a tracepoint link). */
     private readonly extraFds: readonly number[] = [],
+    /** Runs after the fds are closed (removes a tracefs probe event). */
+    private readonly onClose?: () => void,
   ) {
     registry.register(this, [fdValue, ...extraFds], this);
   }
@@ -76,6 +81,7 @@ export class Link implements Disposable {
     registry.unregister(this);
     sys.closeFd(this.fdValue);
     for (const fd of this.extraFds) sys.closeFd(fd);
+    this.onClose?.();
   }
 
   [Symbol.dispose](): void {
@@ -208,7 +214,7 @@ interface PerfEvent {
  * BPF_PERF_EVENT, with its cookie): the shared path of tracepoints, kprobes
  * and uprobes. The link keeps the perf event's fd and closes it with itself.
  */
-function perfEventLink(program: Program, event: PerfEvent, what: string, cookie: unknown, strings: NativeBuffer[] = []): Link {
+export function perfEventLink(program: Program, event: PerfEvent, what: string, cookie: unknown, strings: NativeBuffer[] = []): Link {
   let checked: bigint | undefined;
   try {
     checked = checkCookie(cookie, `program ${program.name}: attach ${what}`);
@@ -235,7 +241,7 @@ function perfEventLink(program: Program, event: PerfEvent, what: string, cookie:
   }
 }
 
-function pmuType(pmu: string): number {
+export function pmuType(pmu: string): number {
   try {
     return Number(readFileSync(`/sys/bus/event_source/devices/${pmu}/type`, 'utf8'));
   } catch {
@@ -244,7 +250,7 @@ function pmuType(pmu: string): number {
 }
 
 /** The config bit the `retprobe` format names (`config:0`). */
-function retprobeBit(pmu: string): number {
+export function retprobeBit(pmu: string): number {
   const text = readFileSync(`/sys/bus/event_source/devices/${pmu}/format/retprobe`, 'utf8').trim();
   const m = /^config:(\d+)$/.exec(text);
   if (!m) throw new NotSupportedError(`${pmu}: unexpected retprobe format ${text}`);
@@ -260,17 +266,22 @@ export interface UprobeOptions {
   offset?: number;
   /** What bpf_get_attach_cookie() returns in the program. */
   cookie?: bigint;
+  /** Through tracefs uprobe_events even where the uprobe PMU exists (the way where it does not). */
+  legacy?: boolean;
 }
 
 /**
  * A uprobe (or uretprobe) on a function of an executable or library, by
- * symbol name, through the uprobe PMU and a BPF link.
+ * symbol name, through the uprobe PMU and a BPF link (or tracefs
+ * uprobe_events where there is no PMU, or with `legacy`).
  */
 export function attachUprobe(program: Program, binary: string, func: string, options: UprobeOptions = {}): Link {
   const context = `program ${program.name}: uprobe ${binary}:${func}`;
   if (options.pid !== undefined) checkInteger(options.pid, 'pid', -1, INT_MAX, context);
   if (options.offset !== undefined) checkInteger(options.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, context);
   const offset = functionFileOffset(binary, func) + (options.offset ?? 0);
+  if (options.legacy || !existsSync('/sys/bus/event_source/devices/uprobe/type'))
+    return attachProbeTracefs(program, { kind: 'uprobe', binary, offset, retprobe: options.retprobe }, { pid: options.pid, cookie: options.cookie });
   const type = pmuType('uprobe');
   const config = options.retprobe ? 1n << BigInt(retprobeBit('uprobe')) : 0n;
   const path = NativeBuffer.string(binary);
@@ -286,24 +297,6 @@ export function attachUprobe(program: Program, binary: string, func: string, opt
     `${options.retprobe ? 'uretprobe' : 'uprobe'} ${binary}:${func}`,
     options.cookie,
     [path],
-  );
-}
-
-/**
- * A kprobe (or kretprobe) on a kernel function, through the kprobe PMU.
- * (This project's VM kernel has no kprobes: the error says so.)
- */
-export function attachKprobe(program: Program, func: string, options: { retprobe?: boolean; offset?: number; cookie?: bigint } = {}): Link {
-  if (options.offset !== undefined) checkU32(options.offset, 'offset', `program ${program.name}: kprobe ${func}`);
-  const type = pmuType('kprobe');
-  const config = options.retprobe ? 1n << BigInt(retprobeBit('kprobe')) : 0n;
-  const name = NativeBuffer.string(func);
-  return perfEventLink(
-    program,
-    { type, config, config1: name.address, config2: BigInt(options.offset ?? 0) },
-    `${options.retprobe ? 'kretprobe' : 'kprobe'} ${func}`,
-    options.cookie,
-    [name],
   );
 }
 
@@ -363,6 +356,7 @@ export interface AutoAttachTarget {
 /**
  * Attaches by the program's section, as libbpf's bpf_program__attach does:
  * `tracepoint/<cat>/<name>`, `raw_tp/<name>`, `tp_btf/...`, `fentry/...`,
+ * the kprobe family (kprobe-sections.ts), `uprobe//path:func`,
  * `xdp` and `tcx/*` (need an ifindex), `cgroup*` (need a cgroup).
  */
 export function attach(
@@ -391,8 +385,7 @@ export function attach(
         if (!m) throw new LoaderError('ATTACH_TARGET', `program ${program.name}: SEC("${spec.sectionName}") names no binary:function; use attachUprobe`);
         return attachUprobe(program, m[1]!, m[2]!, { retprobe });
       }
-      if (!spec.attachTo) throw new LoaderError('ATTACH_TARGET', `program ${program.name}: SEC("${spec.sectionName}") names no function`);
-      return attachKprobe(program, spec.attachTo, { retprobe });
+      return attachKprobeSection(program, spec.sectionName);
     }
     case ProgramType.tracing:
     case ProgramType.lsm:

@@ -199,6 +199,11 @@ export const linkCreateAttr = {
   'tracing.cookie': { offset: 24, size: 8 },
   iter_info: { offset: 16, size: 8 },
   iter_info_len: { offset: 24, size: 4 },
+  'kprobe_multi.flags': { offset: 16, size: 4 },
+  'kprobe_multi.cnt': { offset: 20, size: 4 },
+  'kprobe_multi.syms': { offset: 24, size: 8 },
+  'kprobe_multi.addrs': { offset: 32, size: 8 },
+  'kprobe_multi.cookies': { offset: 40, size: 8 },
 } as const satisfies Record<string, Field>;
 
 /** union bpf_attr for BPF_ITER_CREATE. */

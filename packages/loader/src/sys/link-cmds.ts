@@ -26,6 +26,8 @@ export interface LinkCreateAttr {
   tracing?: { cookie: bigint };
   /** Iterator links: a union bpf_iter_link_info (the map fd of a map iterator, a task iterator's tid or pid). */
   iterInfo?: NativeMemory;
+  /** kprobe.multi and kprobe.session links: flags (BPF_F_KPROBE_MULTI_RETURN), and arrays of `count` symbol pointers or addresses, and cookies. */
+  kprobeMulti?: { flags: number; count: number; syms?: bigint; addrs?: bigint; cookies?: bigint };
 }
 
 /** BPF_LINK_CREATE: the link's fd. */
@@ -49,6 +51,13 @@ export function linkCreate(l: LinkCreateAttr, context?: string): number {
   if (l.perfEvent) put(C['perf_event.bpf_cookie'], l.perfEvent.bpfCookie);
   if (l.tracing) put(C['tracing.cookie'], l.tracing.cookie);
   putMemory(C.iter_info_len, C.iter_info, l.iterInfo);
+  if (l.kprobeMulti) {
+    put(C['kprobe_multi.flags'], l.kprobeMulti.flags);
+    put(C['kprobe_multi.cnt'], l.kprobeMulti.count);
+    put(C['kprobe_multi.syms'], l.kprobeMulti.syms ?? 0n);
+    put(C['kprobe_multi.addrs'], l.kprobeMulti.addrs ?? 0n);
+    put(C['kprobe_multi.cookies'], l.kprobeMulti.cookies ?? 0n);
+  }
   return ownFd(call('LINK_CREATE', context));
 }
 
