@@ -1,0 +1,203 @@
+/**
+ * Kubernetes API objects (client-node's V1Namespace, V1Pod, V1NetworkPolicy,
+ * or the plain JSON the API server sends) into the firewall's model: pods with
+ * their IPv4 address and container ports, namespaces with their labels, and
+ * NetworkPolicies through the same schema as the YAML path. Pure. A policy the
+ * firewall cannot enforce fails closed: it keeps isolating the pods it
+ * selects, with no rules, and is reported.
+ */
+import { tryParseIpv4 } from '../policy/cidr.js';
+import { PolicyError } from '../policy/errors.js';
+import { selectorSchema } from '../policy/k8s-rules.js';
+import { policyFromObject } from '../policy/manifests.js';
+import {
+  podKey,
+  type Cluster,
+  type ContainerPort,
+  type LabelSelector,
+  type Namespace,
+  type NetworkPolicy,
+  type Pod,
+  type PolicyType,
+} from '../policy/model.js';
+
+/** The fields of a V1Namespace the firewall reads (client-node's class or the API's JSON). */
+export interface ApiNamespace {
+  readonly metadata?: { readonly name?: string; readonly labels?: Readonly<Record<string, string>> };
+}
+
+interface ApiContainerPort {
+  readonly containerPort?: number;
+  readonly protocol?: string;
+  readonly name?: string;
+}
+
+/** The fields of a V1Pod the firewall reads. */
+export interface ApiPod {
+  readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
+  readonly spec?: { readonly nodeName?: string; readonly containers?: readonly { readonly ports?: readonly ApiContainerPort[] }[] };
+  readonly status?: { readonly phase?: string; readonly podIP?: string; readonly podIPs?: readonly { readonly ip?: string }[] };
+}
+
+/** A V1NetworkPolicy (its `metadata` and `spec`; `apiVersion`/`kind` may be absent, as in list items). */
+export interface ApiNetworkPolicy {
+  readonly metadata?: { readonly name?: string; readonly namespace?: string };
+  readonly spec?: unknown;
+}
+
+/** A policy the firewall could not take as written: enforced as `failClosed` (isolation, no rules). */
+export interface PolicyProblem {
+  /** 'ns/name' of the policy. */
+  readonly policy: string;
+  readonly error: PolicyError;
+  /** What is enforced instead: the same pods isolated, in the same directions, nothing allowed. */
+  readonly failClosed: NetworkPolicy;
+}
+
+const PROTOCOLS = new Set(['TCP', 'UDP', 'SCTP']);
+const TERMINAL_PHASES = new Set(['Succeeded', 'Failed']);
+
+/** The model's namespace; `kubernetes.io/metadata.name` is set as the API server sets it. */
+export function translateNamespace(ns: ApiNamespace): Namespace | undefined {
+  const name = ns.metadata?.name;
+  if (!name) return undefined;
+  return { name, labels: { ...(ns.metadata?.labels ?? {}), 'kubernetes.io/metadata.name': name } };
+}
+
+/**
+ * The pod's address: the first IPv4 address of `status.podIPs` (`podIPs[0]`
+ * on an IPv4 or IPv4-first cluster; the IPv4 one on an IPv6-first dual-stack
+ * cluster), else `status.podIP`.
+ */
+export function podIpv4(pod: ApiPod): string | undefined {
+  const ips = [...(pod.status?.podIPs ?? []).map((p) => p.ip), pod.status?.podIP];
+  return ips.find((ip): ip is string => typeof ip === 'string' && tryParseIpv4(ip) !== undefined);
+}
+
+/**
+ * The model's pod, or undefined for a pod that takes no part in traffic: no
+ * IPv4 address yet (or ever), or finished (`Succeeded`/`Failed`: its address
+ * may already belong to another pod). Container ports keep their names and
+ * protocols (TCP when absent); a port or name seen twice in the pod counts once.
+ */
+export function translatePod(pod: ApiPod): Pod | undefined {
+  const name = pod.metadata?.name;
+  const namespace = pod.metadata?.namespace;
+  const ip = podIpv4(pod);
+  if (!name || !namespace || ip === undefined || TERMINAL_PHASES.has(pod.status?.phase ?? '')) return undefined;
+  const ports: ContainerPort[] = [];
+  for (const c of pod.spec?.containers ?? []) {
+    for (const p of c.ports ?? []) {
+      const protocol = p.protocol ?? 'TCP';
+      const port = p.containerPort;
+      if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535 || !PROTOCOLS.has(protocol)) continue;
+      if (ports.some((q) => (q.port === port && q.protocol === protocol) || (p.name && q.name === p.name))) continue;
+      ports.push(p.name ? { port, protocol: protocol as ContainerPort['protocol'], name: p.name } : { port, protocol: protocol as ContainerPort['protocol'] });
+    }
+  }
+  return { namespace, name, labels: { ...(pod.metadata?.labels ?? {}) }, ip, ports };
+}
+
+/** JSON as the API server sent it: class instances, `undefined` fields and Dates become plain values. */
+const plain = (v: unknown): unknown => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * What is enforced for a policy that does not validate: the pods it selects
+ * (every pod of its namespace when even its podSelector is unreadable) are
+ * isolated in its policyTypes (both when unreadable), and nothing is allowed.
+ * Isolation only ever takes traffic away, so a policy the firewall does not
+ * understand can never open a flow it would not have opened.
+ */
+export function failClosedPolicy(raw: ApiNetworkPolicy): NetworkPolicy {
+  const spec = isRecord(raw.spec) ? raw.spec : {};
+  const selector = selectorSchema.safeParse(plain(spec.podSelector));
+  const types = spec.policyTypes;
+  const readableTypes =
+    Array.isArray(types) && types.length > 0 && types.every((t) => t === 'Ingress' || t === 'Egress') ? [...new Set(types as PolicyType[])] : undefined;
+  const podSelector: LabelSelector = selector.success ? selector.data : {};
+  const policyTypes: PolicyType[] = readableTypes ?? ['Ingress', 'Egress'];
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: raw.metadata?.name ?? '', namespace: raw.metadata?.namespace ?? 'default' },
+    spec: { podSelector, policyTypes, ...(policyTypes.includes('Ingress') ? { ingress: [] } : {}), ...(policyTypes.includes('Egress') ? { egress: [] } : {}) },
+  };
+}
+
+/** The model's policy, validated as a manifest is; a policy that fails validation is enforced fail-closed and reported. */
+export function translatePolicy(raw: ApiNetworkPolicy): { policy: NetworkPolicy; problem?: PolicyProblem } {
+  const name = raw.metadata?.name ?? '';
+  const namespace = raw.metadata?.namespace ?? 'default';
+  try {
+    return { policy: policyFromObject({ metadata: { name, namespace }, spec: plain(raw.spec) }) };
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err;
+    const failClosed = failClosedPolicy(raw);
+    return { policy: failClosed, problem: { policy: `${namespace}/${name}`, error: err, failClosed } };
+  }
+}
+
+/** A pod left out of the cluster although it has an address. */
+export interface PodProblem {
+  readonly pod: string;
+  readonly reason: string;
+}
+
+export interface Translated {
+  readonly cluster: Cluster;
+  readonly policies: readonly NetworkPolicy[];
+  /** podKey → `spec.nodeName` ('' when unscheduled), for every pod of `cluster`. */
+  readonly nodeOf: ReadonlyMap<string, string>;
+  readonly policyProblems: readonly PolicyProblem[];
+  readonly podProblems: readonly PodProblem[];
+}
+
+const byKey =
+  <T>(key: (t: T) => string) =>
+  (a: T, b: T) =>
+    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
+
+/**
+ * The whole API state as the model, in a stable order (namespaces by name,
+ * pods and policies by 'ns/name'). Pods of namespaces the API does not (yet)
+ * list are left out, as is the later (by 'ns/name') of two pods claiming one
+ * address (reported: a stale object whose deletion is still on its way).
+ */
+export function translateAll(input: {
+  readonly namespaces: readonly ApiNamespace[];
+  readonly pods: readonly ApiPod[];
+  readonly policies: readonly ApiNetworkPolicy[];
+}): Translated {
+  const namespaces = input.namespaces.flatMap((n) => translateNamespace(n) ?? []).sort(byKey((n) => n.name));
+  const known = new Set(namespaces.map((n) => n.name));
+  const nodeOf = new Map<string, string>();
+  const byIp = new Map<string, string>();
+  const pods: Pod[] = [];
+  const podProblems: PodProblem[] = [];
+  const candidates = input.pods
+    .map((raw) => ({ raw, pod: translatePod(raw) }))
+    .filter((c): c is { raw: ApiPod; pod: Pod } => c.pod !== undefined && known.has(c.pod.namespace))
+    .sort(byKey((c) => podKey(c.pod)));
+  for (const { raw, pod } of candidates) {
+    const key = podKey(pod);
+    const owner = byIp.get(pod.ip);
+    if (owner !== undefined) {
+      podProblems.push({ pod: key, reason: `address ${pod.ip} is also pod ${owner}'s` });
+      continue;
+    }
+    byIp.set(pod.ip, key);
+    nodeOf.set(key, raw.spec?.nodeName ?? '');
+    pods.push(pod);
+  }
+  const policies: NetworkPolicy[] = [];
+  const policyProblems: PolicyProblem[] = [];
+  for (const raw of input.policies) {
+    const { policy, problem } = translatePolicy(raw);
+    policies.push(policy);
+    if (problem) policyProblems.push(problem);
+  }
+  policies.sort(byKey((p) => `${p.metadata.namespace}/${p.metadata.name}`));
+  return { cluster: { namespaces, pods }, policies, nodeOf, policyProblems, podProblems };
+}
