@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
+import { V1NetworkPolicy, V1NetworkPolicyIngressRule, V1NetworkPolicySpec, V1Pod } from '@kubernetes/client-node';
 import { parsePolicies } from '../policy/manifests.js';
 import { isAllowed } from '../policy/oracle.js';
-import type { Cluster, Pod } from '../policy/model.js';
+import type { Cluster, NetworkPolicy, Pod } from '../policy/model.js';
 import { podIpv4, translateAll, translatePod, translatePolicy } from './translate.js';
 
 const apiPod = (name: string, extra: Record<string, unknown> = {}) => ({
@@ -69,6 +69,20 @@ describe('pods', () => {
   });
 });
 
+/** What client-node's deserializer makes of a policy: its model classes, `from` renamed `_from`. */
+const ObjectSerializerLike = {
+  policy(api: { metadata: object; spec: NetworkPolicy['spec'] }): V1NetworkPolicy {
+    const rule = (r: object & { from?: unknown }) => {
+      const { from, ...rest } = r;
+      return Object.assign(new V1NetworkPolicyIngressRule(), rest, { _from: from });
+    };
+    return Object.assign(new V1NetworkPolicy(), {
+      metadata: api.metadata,
+      spec: Object.assign(new V1NetworkPolicySpec(), { ...api.spec, ingress: api.spec.ingress?.map(rule), egress: undefined }),
+    });
+  },
+};
+
 const yaml = `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: { name: web, namespace: a }
@@ -88,7 +102,9 @@ describe('policies', () => {
       spec: expected!.spec,
     };
     expect(translatePolicy(api)).toEqual({ policy: expected });
-    const typed = Object.assign(new V1NetworkPolicy(), api);
+    // client-node's classes (what its list calls return) call `from` `_from`.
+    const typed = ObjectSerializerLike.policy(api);
+    expect(JSON.stringify(typed)).toContain('"_from"');
     expect(translatePolicy(typed)).toEqual({ policy: expected });
   });
 

@@ -98,8 +98,22 @@ export function translatePod(pod: ApiPod): Pod | undefined {
   return { namespace, name, labels: { ...(pod.metadata?.labels ?? {}) }, ip, ports };
 }
 
-/** JSON as the API server sent it: class instances, `undefined` fields and Dates become plain values. */
-const plain = (v: unknown): unknown => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
+/**
+ * JSON as the API server sent it. client-node's model classes name some
+ * fields differently (`_from` for `from`): their static `attributeTypeMap`
+ * says how; Dates become strings and `undefined` fields go.
+ */
+export function apiJson(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(apiJson);
+  if (v instanceof Date) return v.toISOString();
+  if (v === null || typeof v !== 'object') return v;
+  const attributes = (v.constructor as { attributeTypeMap?: readonly { name: string; baseName: string }[] }).attributeTypeMap;
+  const rename = new Map((attributes ?? []).map((a) => [a.name, a.baseName]));
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== undefined) out[rename.get(k) ?? k] = apiJson(x);
+  return out;
+}
+const plain = apiJson;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

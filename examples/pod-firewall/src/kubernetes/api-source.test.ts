@@ -1,0 +1,205 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { describeNeeds, repoRoot } from '../../../../test/support/env.js';
+import { labelSetKey } from '../policy/compile.js';
+import { parsePolicies } from '../policy/manifests.js';
+import type { Pod } from '../policy/model.js';
+import { apiSnapshotSource, type SourceProblem } from './api-source.js';
+import { IDENTITY_GROUP, IDENTITY_PLURAL, IDENTITY_VERSION, identityRecord, type IdentityObject } from './identities.js';
+import type { NodeSnapshot, SnapshotSource } from './snapshot.js';
+import { controlPlaneRequirement, startControlPlane, type ControlPlane } from './testing/control-plane.js';
+
+const run = Math.random().toString(36).slice(2, 8);
+const nsA = `src-a-${run}`;
+const nsB = `src-b-${run}`;
+
+const podYaml = (ns: string, name: string, node: string, labels: Record<string, string>) => `apiVersion: v1
+kind: Pod
+metadata: { name: ${name}, namespace: ${ns}, labels: ${JSON.stringify(labels)} }
+spec:
+  nodeName: ${node}
+  containers: [{ name: c, image: example.invalid/none, ports: [{ containerPort: 80, name: http }] }]
+`;
+
+const policyYaml = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: web-from-b, namespace: ${nsA} }
+spec:
+  podSelector: { matchLabels: { app: web } }
+  policyTypes: [Ingress]
+  ingress:
+    - from: [{ namespaceSelector: { matchLabels: { team: b } } }]
+      ports: [{ protocol: TCP, port: http }]
+`;
+
+/** Collects a source's snapshots; `until` waits (bounded) for one that satisfies a condition. */
+class Recorder {
+  readonly all: NodeSnapshot[] = [];
+  private waiters: { check: (s: NodeSnapshot) => boolean; resolve: (s: NodeSnapshot) => void }[] = [];
+  readonly problems: SourceProblem[] = [];
+  add = (s: NodeSnapshot) => {
+    this.all.push(s);
+    this.waiters = this.waiters.filter((w) => !(w.check(s) && (w.resolve(s), true)));
+  };
+  get last() {
+    return this.all.at(-1)!;
+  }
+  until(what: string, check: (s: NodeSnapshot) => boolean, ms = 30_000): Promise<NodeSnapshot> {
+    if (this.all.length && check(this.last)) return Promise.resolve(this.last);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no snapshot where ${what}; last: ${JSON.stringify(this.last)}`)), ms);
+      this.waiters.push({ check, resolve: (s) => (clearTimeout(timer), resolve(s)) });
+    });
+  }
+}
+
+const keys = (s: NodeSnapshot) => s.cluster.pods.map((p) => `${p.namespace}/${p.name}`);
+const pod = (s: NodeSnapshot, key: string) => s.cluster.pods.find((p) => `${p.namespace}/${p.name}` === key);
+const idOf = (s: NodeSnapshot, key: string) => s.identities[labelSetKey(s.cluster, pod(s, key) as Pod)];
+
+describeNeeds([controlPlaneRequirement()], 'the API snapshot source on a real API server', () => {
+  let cp: ControlPlane;
+  let custom: CustomObjectsApi;
+  const sources: SnapshotSource[] = [];
+  const identityObjects = async () =>
+    ((await custom.listClusterCustomObject({ group: IDENTITY_GROUP, version: IDENTITY_VERSION, plural: IDENTITY_PLURAL })) as { items: IdentityObject[] })
+      .items;
+  const setIp = (ns: string, name: string, ip: string) =>
+    cp.kubectl(['-n', ns, 'patch', 'pod', name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { podIP: ip, podIPs: [{ ip }] } })]);
+  const startSource = async (node: string, identityGraceMs = 3_600_000) => {
+    const rec = new Recorder();
+    const src = apiSnapshotSource({ kubeconfig: cp.adminKubeconfig, node, coalesceMs: 20, identityGraceMs, onProblem: (p) => rec.problems.push(p) });
+    sources.push(src);
+    await src.start(rec.add);
+    return { src, rec };
+  };
+
+  beforeAll(async () => {
+    cp = await startControlPlane();
+    cp.kubectl(['apply', '-f', join(repoRoot, 'examples/pod-firewall/deploy/crd.yaml')]);
+    cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${IDENTITY_PLURAL}.${IDENTITY_GROUP}`]);
+    const kc = new KubeConfig();
+    kc.loadFromFile(cp.adminKubeconfig);
+    custom = kc.makeApiClient(CustomObjectsApi);
+    cp.kubectl(['create', 'namespace', nsA]);
+    cp.kubectl(['create', 'namespace', nsB]);
+    cp.kubectl(['label', 'namespace', nsA, 'team=a']);
+    cp.kubectl(['label', 'namespace', nsB, 'team=b']);
+    cp.kubectl(['apply', '-f', '-'], podYaml(nsA, 'web', 'node-a', { app: 'web' }));
+    cp.kubectl(['apply', '-f', '-'], podYaml(nsA, 'web2', 'node-b', { app: 'web' }));
+    cp.kubectl(['apply', '-f', '-'], podYaml(nsB, 'client', 'node-b', { app: 'client' }));
+    cp.kubectl(['apply', '-f', '-'], podYaml(nsA, 'late', 'node-a', { app: 'late' }));
+    setIp(nsA, 'web', '10.244.1.11');
+    setIp(nsA, 'web2', '10.244.2.11');
+    setIp(nsB, 'client', '10.244.2.12');
+    cp.kubectl(['apply', '-f', '-'], policyYaml);
+  }, 300_000);
+  afterAll(async () => {
+    for (const s of sources) await s.stop();
+    await cp?.stop();
+  });
+
+  it('the first snapshot is complete: every pod with an IP, its identity, the policies, this node’s pods', async () => {
+    const { rec } = await startSource('node-a');
+    // start() resolves after the first snapshot, taken once every informer listed.
+    expect(rec.all.length).toBeGreaterThan(0);
+    const s = rec.all[0]!;
+    expect(s.node).toBe('node-a');
+    expect(keys(s)).toEqual([`${nsA}/web`, `${nsA}/web2`, `${nsB}/client`]);
+    expect(s.localPods).toEqual([`${nsA}/web`]);
+    expect(pod(s, `${nsA}/web`)).toEqual({
+      namespace: nsA,
+      name: 'web',
+      labels: { app: 'web' },
+      ip: '10.244.1.11',
+      ports: [{ port: 80, protocol: 'TCP', name: 'http' }],
+    });
+    // Watch failures are retried (a CRD just established may answer 429 for a moment); nothing else may go wrong.
+    expect(rec.problems.filter((p) => p.kind !== 'watch').map((p) => (p.kind === 'policy' ? p.error.message : p.kind))).toEqual([]);
+    expect(s.policies).toEqual(parsePolicies(policyYaml));
+    // Same labels, same namespace: one identity; every identity is an object on the API server holding its set.
+    expect(idOf(s, `${nsA}/web`)).toBe(idOf(s, `${nsA}/web2`));
+    expect(idOf(s, `${nsA}/web`)).not.toBe(idOf(s, `${nsB}/client`));
+    const stored = new Map((await identityObjects()).map((o) => identityRecord(o)!).map((r) => [r.labelSet, r.id]));
+    for (const [set, id] of Object.entries(s.identities)) expect(stored.get(set), set).toBe(id);
+  });
+
+  it('follows the API: a pod that gets its IP, a relabel, a deletion, an identity deleted under it', async () => {
+    const { rec } = await startSource('node-a');
+    setIp(nsA, 'late', '10.244.1.12');
+    const withLate = await rec.until('late has its IP', (s) => s.localPods.includes(`${nsA}/late`));
+    expect(idOf(withLate, `${nsA}/late`)).toBeGreaterThan(0);
+
+    const before = idOf(rec.last, `${nsB}/client`);
+    cp.kubectl(['-n', nsB, 'label', 'pod', 'client', 'app=client2', '--overwrite']);
+    const relabeled = await rec.until('client is relabeled', (s) => pod(s, `${nsB}/client`)?.labels.app === 'client2');
+    expect(idOf(relabeled, `${nsB}/client`)).not.toBe(before);
+
+    cp.kubectl(['-n', nsA, 'delete', 'pod', 'web2', '--grace-period=0', '--force']);
+    await rec.until('web2 is gone', (s) => !keys(s).includes(`${nsA}/web2`));
+
+    const web = idOf(rec.last, `${nsA}/web`)!;
+    cp.kubectl(['delete', `${IDENTITY_PLURAL}.${IDENTITY_GROUP}`, String(web)]);
+    // The source allocates it again (its first free candidate: the same number) and keeps the pod.
+    await expect.poll(async () => (await identityObjects()).some((o) => identityRecord(o)?.id === web), { timeout: 30_000 }).toBe(true);
+    const after = await rec.until('web has an identity', (s) => idOf(s, `${nsA}/web`) !== undefined);
+    expect(idOf(after, `${nsA}/web`)).toBe(web);
+  });
+
+  it('two nodes agree on every identity; each has its own endpoints', async () => {
+    const [a, b] = await Promise.all([startSource('node-a'), startSource('node-b')]);
+    const sa = await a.rec.until('settled', (s) => keys(s).includes(`${nsA}/late`));
+    const sb = await b.rec.until('settled', (s) => keys(s).includes(`${nsA}/late`));
+    expect(sa.identities).toEqual(sb.identities);
+    expect(sb.localPods).toEqual([`${nsB}/client`]);
+  });
+
+  it('collects identities no pod uses once the grace period is over', async () => {
+    cp.kubectl(['apply', '-f', '-'], podYaml(nsB, 'brief', 'node-b', { app: 'brief' }));
+    setIp(nsB, 'brief', '10.244.2.13');
+    const { rec } = await startSource('node-b', 1000);
+    const s = await rec.until('brief is there', (x) => keys(x).includes(`${nsB}/brief`));
+    const brief = idOf(s, `${nsB}/brief`)!;
+    cp.kubectl(['-n', nsB, 'delete', 'pod', 'brief', '--grace-period=0', '--force']);
+    await rec.until('brief is gone', (x) => !keys(x).includes(`${nsB}/brief`));
+    await expect.poll(async () => (await identityObjects()).some((o) => identityRecord(o)?.id === brief), { timeout: 30_000, interval: 250 }).toBe(false);
+    // Identities in use stay.
+    const ids = new Set((await identityObjects()).map((o) => identityRecord(o)?.id));
+    for (const id of Object.values(rec.last.identities)) expect(ids.has(id)).toBe(true);
+  });
+
+  it('stop() ends every watch and timer: a process that stops its source exits by itself', async () => {
+    const out = join(repoRoot, 'test-results', `k8s-source-child-${process.pid}.mjs`);
+    mkdirSync(join(repoRoot, 'test-results'), { recursive: true });
+    await build({
+      entryPoints: [join(repoRoot, 'examples/pod-firewall/src/kubernetes/testing/k8s-child.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile: out,
+      alias: { '@tsbpf/object': join(repoRoot, 'packages/object/src/index.ts') },
+      packages: 'external',
+      logLevel: 'error',
+    });
+    try {
+      const r = spawnSync(process.execPath, [out, 'source', cp.adminKubeconfig, 'node-a'], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.signal, r.stderr).toBeNull();
+      expect(r.status, r.stderr).toBe(0);
+      const first = JSON.parse(r.stdout) as NodeSnapshot;
+      expect(first.localPods).toContain(`${nsA}/web`);
+    } finally {
+      rmSync(out, { force: true });
+    }
+  });
+});
+
+describe('apiSnapshotSource without a usable kubeconfig', () => {
+  it('throws KUBECONFIG_INVALID at once', () => {
+    expect(() => apiSnapshotSource({ kubeconfig: '/nonexistent/kubeconfig', node: 'n' })).toThrow(expect.objectContaining({ code: 'KUBECONFIG_INVALID' }));
+  });
+});
