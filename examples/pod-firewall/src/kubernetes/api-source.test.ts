@@ -4,14 +4,15 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { describeNeeds, repoRoot } from '../../../../test/support/env.js';
+import { describeNeeds, hasCommand, repoRoot } from '../../../../test/support/env.js';
 import { labelSetKey } from '../policy/compile.js';
 import { parsePolicies } from '../policy/manifests.js';
 import type { Pod } from '../policy/model.js';
 import { apiSnapshotSource, type SourceProblem } from './api-source.js';
 import { IDENTITY_GROUP, IDENTITY_PLURAL, IDENTITY_VERSION, identityRecord, type IdentityObject } from './identities.js';
 import type { NodeSnapshot, SnapshotSource } from './snapshot.js';
-import { controlPlaneRequirement, startControlPlane, type ControlPlane } from './testing/control-plane.js';
+import { controlPlaneAvailable } from './testing/control-plane-build.js';
+import { startControlPlane, type ControlPlane } from './testing/control-plane.js';
 
 const run = Math.random().toString(36).slice(2, 8);
 const nsA = `src-a-${run}`;
@@ -61,7 +62,7 @@ const keys = (s: NodeSnapshot) => s.cluster.pods.map((p) => `${p.namespace}/${p.
 const pod = (s: NodeSnapshot, key: string) => s.cluster.pods.find((p) => `${p.namespace}/${p.name}` === key);
 const idOf = (s: NodeSnapshot, key: string) => s.identities[labelSetKey(s.cluster, pod(s, key) as Pod)];
 
-describeNeeds([controlPlaneRequirement()], 'the API snapshot source on a real API server', () => {
+describeNeeds([controlPlaneAvailable(), hasCommand('openssl'), hasCommand('setpriv')], 'the API snapshot source on a real API server', () => {
   let cp: ControlPlane;
   let custom: CustomObjectsApi;
   const sources: SnapshotSource[] = [];
@@ -97,7 +98,7 @@ describeNeeds([controlPlaneRequirement()], 'the API snapshot source on a real AP
     setIp(nsA, 'web2', '10.244.2.11');
     setIp(nsB, 'client', '10.244.2.12');
     cp.kubectl(['apply', '-f', '-'], policyYaml);
-  }, 300_000);
+  }, 40 * 60_000);
   afterAll(async () => {
     for (const s of sources) await s.stop();
     await cp?.stop();

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ApiException, CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
-import { describeNeeds, repoRoot } from '../../../../test/support/env.js';
+import { describeNeeds, hasCommand, repoRoot } from '../../../../test/support/env.js';
 import { apiSnapshotSource } from './api-source.js';
 import { IDENTITY_GROUP, IDENTITY_PLURAL, IdentityAllocator } from './identities.js';
-import { controlPlaneRequirement, startControlPlane, type ControlPlane } from './testing/control-plane.js';
+import { controlPlaneAvailable } from './testing/control-plane-build.js';
+import { startControlPlane, type ControlPlane } from './testing/control-plane.js';
 
 const deploy = join(repoRoot, 'examples/pod-firewall/deploy');
 
@@ -19,13 +20,13 @@ async function status(call: () => Promise<unknown>): Promise<number> {
   }
 }
 
-describeNeeds([controlPlaneRequirement()], 'deploy/ on a real API server', () => {
+describeNeeds([controlPlaneAvailable(), hasCommand('openssl'), hasCommand('setpriv')], 'deploy/ on a real API server', () => {
   let cp: ControlPlane;
   let agent: KubeConfig;
 
   beforeAll(async () => {
     cp = await startControlPlane();
-  }, 300_000);
+  }, 40 * 60_000);
   afterAll(async () => {
     await cp?.stop();
   });

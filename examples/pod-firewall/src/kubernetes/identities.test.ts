@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { describeNeeds, repoRoot } from '../../../../test/support/env.js';
+import { describeNeeds, hasCommand, repoRoot } from '../../../../test/support/env.js';
 import { CIDR_IDENTITY_FLAG, FIRST_IDENTITY } from '../policy/compile.js';
 import {
   IDENTITY_GROUP,
@@ -18,7 +18,8 @@ import {
   resolveIdentities,
   type IdentityObject,
 } from './identities.js';
-import { controlPlaneRequirement, startControlPlane, type ControlPlane } from './testing/control-plane.js';
+import { controlPlaneAvailable } from './testing/control-plane-build.js';
+import { startControlPlane, type ControlPlane } from './testing/control-plane.js';
 
 const obj = (name: string, labelSet: string, uid = `uid-${name}`, resourceVersion = '1', deleting = false): IdentityObject => ({
   metadata: { name, uid, resourceVersion, ...(deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}) },
@@ -96,7 +97,7 @@ function allocatingChild(script: string, kubeconfig: string, node: string, sets:
   return { go: () => p.stdin.end('go\n'), result };
 }
 
-describeNeeds([controlPlaneRequirement()], 'identities on a real API server', () => {
+describeNeeds([controlPlaneAvailable(), hasCommand('openssl'), hasCommand('setpriv')], 'identities on a real API server', () => {
   let cp: ControlPlane;
   let child = '';
   let kc: KubeConfig;
@@ -111,7 +112,7 @@ describeNeeds([controlPlaneRequirement()], 'identities on a real API server', ()
     kc = new KubeConfig();
     kc.loadFromFile(cp.adminKubeconfig);
     custom = kc.makeApiClient(CustomObjectsApi);
-  }, 300_000);
+  }, 40 * 60_000);
   afterAll(async () => {
     await cp?.stop();
     if (child) rmSync(child, { force: true });
