@@ -44,6 +44,44 @@ describeNeeds([controlPlaneAvailable(), hasCommand('openssl'), hasCommand('setpr
     }
   });
 
+  it('an agent started before the CRD exists retries its watch and converges once the CRD is applied', async () => {
+    cp.kubectl(['create', 'namespace', 'early']);
+    cp.kubectl(
+      ['-n', 'early', 'apply', '-f', '-'],
+      'apiVersion: v1\nkind: Pod\nmetadata: { name: p, labels: { app: p } }\nspec: { nodeName: node-1, containers: [{ name: c, image: example.invalid/none }] }\n',
+    );
+    cp.kubectl([
+      '-n',
+      'early',
+      'patch',
+      'pod',
+      'p',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      '{"status":{"podIP":"10.244.9.11","podIPs":[{"ip":"10.244.9.11"}]}}',
+    ]);
+    const problems: string[] = [];
+    const source = apiSnapshotSource({
+      kubeconfig: cp.adminKubeconfig,
+      node: 'node-1',
+      onProblem: (p) => problems.push(p.kind === 'watch' ? p.resource : p.kind),
+    });
+    let first: Parameters<Parameters<typeof source.start>[0]>[0] | undefined;
+    const started = source.start((s) => (first ??= s));
+    try {
+      await expect.poll(() => problems.includes(IDENTITY_PLURAL), { timeout: 30_000 }).toBe(true);
+      // Without identities no snapshot may go out: a pod would have none.
+      expect(first).toBeUndefined();
+      cp.kubectl(['apply', '-f', join(deploy, 'crd.yaml')]);
+      await started;
+    } finally {
+      await source.stop();
+    }
+    expect(first?.localPods).toEqual(['early/p']);
+    expect(Object.keys(first?.identities ?? {})).toHaveLength(1);
+  });
+
   it('the ServiceAccount can do what the agent does, and nothing else', async () => {
     cp.kubectl(['apply', '-f', join(deploy, 'crd.yaml'), '-f', join(deploy, 'rbac.yaml')]);
     cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${IDENTITY_PLURAL}.${IDENTITY_GROUP}`]);
@@ -96,7 +134,7 @@ describeNeeds([controlPlaneAvailable(), hasCommand('openssl'), hasCommand('setpr
     } finally {
       await source.stop();
     }
-    expect(first?.localPods).toEqual(['apps/web']);
-    expect(Object.keys(first?.identities ?? {})).toHaveLength(1);
+    expect(first?.localPods).toEqual(['apps/web', 'early/p']);
+    expect(Object.keys(first?.identities ?? {})).toHaveLength(2);
   });
 });
