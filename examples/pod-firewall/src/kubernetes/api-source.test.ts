@@ -151,6 +151,37 @@ describeNeeds([controlPlaneAvailable(), hasCommand('openssl'), hasCommand('setpr
     expect(idOf(after, `${nsA}/web`)).toBe(web);
   });
 
+  it('a policy the firewall cannot take fails closed and is reported; IPv6 peers are left out', async () => {
+    const { rec } = await startSource('node-b');
+    // The API server still accepts leading zeros in an IPv4 CIDR (legacy parsing); the firewall's schema does not.
+    const legacy = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: legacy-cidr, namespace: ${nsB} }
+spec:
+  podSelector: { matchLabels: { app: client2 } }
+  policyTypes: [Egress]
+  egress: [{ to: [{ ipBlock: { cidr: 010.0.0.0/8 } }] }]
+`;
+    const dual = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: dual-stack, namespace: ${nsB} }
+spec:
+  podSelector: {}
+  ingress: [{ from: [{ ipBlock: { cidr: "fd00::/8" } }, { ipBlock: { cidr: 10.0.0.0/8 } }] }]
+`;
+    cp.kubectl(['apply', '-f', '-'], legacy);
+    cp.kubectl(['apply', '-f', '-'], dual);
+    const s = await rec.until('both policies are in', (x) => x.policies.filter((p) => p.metadata.namespace === nsB).length === 2);
+    const byName = new Map(s.policies.map((p) => [p.metadata.name, p.spec]));
+    expect(byName.get('legacy-cidr')).toEqual({ podSelector: { matchLabels: { app: 'client2' } }, policyTypes: ['Egress'], egress: [] });
+    expect(byName.get('dual-stack')).toEqual({ podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8' } }] }] });
+    const reported = rec.problems.flatMap((p) => (p.kind === 'policy' ? [p] : []));
+    expect(reported.map((p) => p.policy)).toEqual([`${nsB}/legacy-cidr`]);
+    expect(reported[0]?.error.message).toContain('spec.egress[0].to[0].ipBlock.cidr');
+    cp.kubectl(['-n', nsB, 'delete', 'networkpolicy', 'legacy-cidr', 'dual-stack']);
+    await rec.until('both policies are gone', (x) => x.policies.every((p) => p.metadata.namespace !== nsB));
+  });
+
   it('two nodes agree on every identity; each has its own endpoints', async () => {
     const [a, b] = await Promise.all([startSource('node-a'), startSource('node-b')]);
     const sa = await a.rec.until('settled', (s) => keys(s).includes(`${nsA}/late`));

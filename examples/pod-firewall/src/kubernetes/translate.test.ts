@@ -145,4 +145,23 @@ describe('policies', () => {
     expect(t.policyProblems.map((p) => p.policy)).toEqual(['a/x']);
     expect(t.policies[0]?.spec.podSelector).toEqual({});
   });
+
+  it('IPv6 ipBlock peers match no IPv4 flow: they are left out, and a rule left without peers goes (never "from everyone")', () => {
+    const spec = {
+      podSelector: {},
+      ingress: [
+        { from: [{ ipBlock: { cidr: 'fd00::/8' } }, { ipBlock: { cidr: '10.0.0.0/8' } }] },
+        { from: [{ ipBlock: { cidr: '::/0' } }], ports: [{ port: 22 }] },
+      ],
+      egress: [{ to: [{ ipBlock: { cidr: '2001:db8::/32' } }] }],
+    };
+    const { policy, problem } = translatePolicy({ metadata: { name: 'v6', namespace: 'a' }, spec });
+    expect(problem).toBeUndefined();
+    expect(policy.spec).toEqual({
+      podSelector: {},
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8' } }] }],
+      egress: [],
+    });
+  });
 });

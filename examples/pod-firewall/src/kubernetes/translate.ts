@@ -140,12 +140,45 @@ export function failClosedPolicy(raw: ApiNetworkPolicy): NetworkPolicy {
   };
 }
 
+const isIpv6Peer = (peer: unknown) => isRecord(peer) && isRecord(peer.ipBlock) && typeof peer.ipBlock.cidr === 'string' && peer.ipBlock.cidr.includes(':');
+
+/**
+ * The spec without IPv6 ipBlock peers, which no IPv4 flow matches (the
+ * firewall sees IPv4 only), so leaving them out changes no verdict. A rule
+ * left without peers matched nothing and goes (an empty `from` would mean
+ * everyone); `policyTypes` is made explicit first, so a policy whose egress
+ * rules all go stays an egress policy. Anything else is left for validation.
+ */
+export function withoutIpv6Peers(spec: unknown): unknown {
+  if (!isRecord(spec)) return spec;
+  let changed = false;
+  const rules = (list: unknown, field: 'from' | 'to') => {
+    if (!Array.isArray(list)) return list;
+    return list.flatMap((rule: unknown) => {
+      if (!isRecord(rule) || !Array.isArray(rule[field]) || !rule[field].some(isIpv6Peer)) return [rule];
+      changed = true;
+      const peers = (rule[field] as unknown[]).filter((p) => !isIpv6Peer(p));
+      return peers.length === 0 ? [] : [{ ...rule, [field]: peers }];
+    });
+  };
+  const ingress = rules(spec.ingress, 'from');
+  const egress = rules(spec.egress, 'to');
+  if (!changed) return spec;
+  const types =
+    Array.isArray(spec.policyTypes) && spec.policyTypes.length > 0
+      ? spec.policyTypes
+      : Array.isArray(spec.egress) && spec.egress.length > 0
+        ? ['Ingress', 'Egress']
+        : ['Ingress'];
+  return { ...spec, policyTypes: types, ...(ingress === undefined ? {} : { ingress }), ...(egress === undefined ? {} : { egress }) };
+}
+
 /** The model's policy, validated as a manifest is; a policy that fails validation is enforced fail-closed and reported. */
 export function translatePolicy(raw: ApiNetworkPolicy): { policy: NetworkPolicy; problem?: PolicyProblem } {
   const name = raw.metadata?.name ?? '';
   const namespace = raw.metadata?.namespace ?? 'default';
   try {
-    return { policy: policyFromObject({ metadata: { name, namespace }, spec: plain(raw.spec) }) };
+    return { policy: policyFromObject({ metadata: { name, namespace }, spec: withoutIpv6Peers(plain(raw.spec)) }) };
   } catch (err) {
     if (!(err instanceof PolicyError)) throw err;
     const failClosed = failClosedPolicy(raw);
