@@ -37,7 +37,8 @@ import { translateAll, type ApiNamespace, type ApiNetworkPolicy, type ApiPod } f
 export type SourceProblem =
   | { readonly kind: 'policy'; readonly policy: string; readonly error: PolicyError }
   | { readonly kind: 'pod'; readonly pod: string; readonly reason: string }
-  | { readonly kind: 'identity'; readonly labelSet: string; readonly error: KubernetesError }
+  /** `kept`: the number of the last snapshot, still used while the claim fails. */
+  | { readonly kind: 'identity'; readonly labelSet: string; readonly error: KubernetesError; readonly kept?: number }
   | { readonly kind: 'watch'; readonly resource: string; readonly error: unknown }
   | { readonly kind: 'gc'; readonly error: KubernetesError };
 
@@ -64,7 +65,9 @@ function problemText(p: SourceProblem): string {
     case 'pod':
       return `pod ${p.pod} left out: ${p.reason}`;
     case 'identity':
-      return `pods of label set ${p.labelSet} left out: ${p.error.message}`;
+      return p.kept === undefined
+        ? `pods of label set ${p.labelSet} left out: ${p.error.message}`
+        : `label set ${p.labelSet} keeps identity ${p.kept} for now: ${p.error.message}`;
     case 'watch':
       return `watch of ${p.resource} failed (retrying): ${p.error instanceof Error ? p.error.message : String(p.error)}`;
     case 'gc':
@@ -156,6 +159,7 @@ class ApiSnapshotSource implements SnapshotSource {
   private dirty = false;
   private retryMs = RETRY_FIRST_MS;
   private lastEmitted = '';
+  private lastIdentities: Readonly<Record<string, number>> = {};
   private reported = new Set<string>();
   private firstSnapshot!: { resolve: () => void; promise: Promise<void> };
 
@@ -298,24 +302,38 @@ class ApiSnapshotSource implements SnapshotSource {
       }
     }
     if (this.state !== 'started') return 0;
-    const resolved = resolveIdentities(this.identityObjects());
-    const ready = (set: string) => {
+    const objects = this.identityObjects();
+    const resolved = resolveIdentities(objects);
+    const numberOf = new Map<string, number>();
+    for (const set of sets) {
       const r = resolved.get(set);
-      return r !== undefined && this.claimed.has(r.uid) ? r : undefined;
-    };
-    const unresolved = [...sets].filter((s) => !ready(s));
+      if (r !== undefined && this.claimed.has(r.uid)) numberOf.set(set, r.id);
+    }
+    const unresolved = [...sets].filter((s) => !numberOf.has(s));
+    // A set that had a number in the last snapshot keeps it while its claim fails (the API is down, say): its pods stay
+    // enforced as they were. Unless another set's object now holds that number.
+    const holder = new Map(objects.map((o) => [o.metadata?.name, o.spec?.labelSet]));
+    const taken = new Set(numberOf.values());
+    for (const set of unresolved) {
+      const id = this.lastIdentities[set];
+      if (id === undefined || taken.has(id) || (holder.get(String(id)) ?? set) !== set) continue;
+      numberOf.set(set, id);
+      taken.add(id);
+    }
     for (const s of unresolved) {
-      problems.push({ kind: 'identity', labelSet: s, error: failed.get(s) ?? new KubernetesError('API_FAILED', 'identity not claimed yet (retrying)') });
+      const error = failed.get(s) ?? new KubernetesError('API_FAILED', 'identity not claimed yet (retrying)');
+      problems.push({ kind: 'identity', labelSet: s, error, ...(numberOf.has(s) ? { kept: numberOf.get(s) } : {}) });
     }
     this.report(problems);
-    // A pod appears only with its identity: left out, its peers see its address as outside the cluster (see the README).
-    const pods = t.cluster.pods.filter((p) => ready(labelSetKey(t.cluster, p)));
+    // A pod appears only with its identity: left out, it is judged by its address alone (see the README).
+    const pods = t.cluster.pods.filter((p) => numberOf.has(labelSetKey(t.cluster, p)));
     const cluster = { namespaces: t.cluster.namespaces, pods };
     const identities: Record<string, number> = {};
     for (const p of pods) {
       const set = labelSetKey(cluster, p);
-      identities[set] = ready(set)!.id;
+      identities[set] = numberOf.get(set)!;
     }
+    this.lastIdentities = identities;
     const snapshot: NodeSnapshot = {
       node: this.o.node,
       cluster,

@@ -1,13 +1,22 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ApiException, CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import { describeNeeds, hasCommand, repoRoot } from '../../../../test/support/env.js';
-import { apiSnapshotSource } from './api-source.js';
-import { IDENTITY_GROUP, IDENTITY_PLURAL, IdentityAllocator } from './identities.js';
+import { labelSetKey } from '../policy/compile.js';
+import { apiSnapshotSource, type SourceProblem } from './api-source.js';
+import type { NodeSnapshot } from './snapshot.js';
+import { IDENTITY_GROUP, IDENTITY_PLURAL, IDENTITY_VERSION, IdentityAllocator, type IdentityObject } from './identities.js';
 import { controlPlaneAvailable } from './testing/control-plane-build.js';
 import { startControlPlane, type ControlPlane } from './testing/control-plane.js';
 
 const deploy = join(repoRoot, 'examples/pod-firewall/deploy');
+
+async function listIdentities(cp: ControlPlane): Promise<IdentityObject[]> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(cp.adminKubeconfig);
+  const list = await kc.makeApiClient(CustomObjectsApi).listClusterCustomObject({ group: IDENTITY_GROUP, version: IDENTITY_VERSION, plural: IDENTITY_PLURAL });
+  return (list as { items: IdentityObject[] }).items;
+}
 
 /** The HTTP status of a call: 200 when it worked. */
 async function status(call: () => Promise<unknown>): Promise<number> {
@@ -137,4 +146,65 @@ describeNeeds([controlPlaneAvailable(), hasCommand('openssl'), hasCommand('setpr
     expect(first?.localPods).toEqual(['apps/web', 'early/p']);
     expect(Object.keys(first?.identities ?? {})).toHaveLength(2);
   });
+
+  it('while claims are refused, pods keep the number of the last snapshot; new label sets wait, reported', async () => {
+    // The agent's role without the identity writes: what an API server refusing them looks like.
+    const role = (verbs: string) => `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: pod-firewall-agent }
+rules:
+  - { apiGroups: [""], resources: [pods, namespaces], verbs: [get, list, watch] }
+  - { apiGroups: [networking.k8s.io], resources: [networkpolicies], verbs: [get, list, watch] }
+  - { apiGroups: [podfirewall.tsbpf.dev], resources: [podfirewallidentities], verbs: [${verbs}] }
+`;
+    const problems: SourceProblem[] = [];
+    const snapshots: NodeSnapshot[] = [];
+    const source = apiSnapshotSource({
+      kubeconfig: cp.serviceAccountKubeconfig('kube-system', 'pod-firewall'),
+      node: 'node-1',
+      onProblem: (p) => problems.push(p),
+    });
+    const latest = () => snapshots.at(-1)!;
+    const idOfPod = (key: string) => {
+      const p = latest().cluster.pods.find((x) => `${x.namespace}/${x.name}` === key);
+      return p && latest().identities[labelSetKey(latest().cluster, p)];
+    };
+    try {
+      await source.start((s) => snapshots.push(s));
+      const web = idOfPod('apps/web')!;
+      expect(web).toBeGreaterThan(0);
+      cp.kubectl(['apply', '-f', '-'], role('get, list, watch'));
+      cp.kubectl(['delete', `${IDENTITY_PLURAL}.${IDENTITY_GROUP}`, String(web)]);
+      cp.kubectl(
+        ['-n', 'apps', 'apply', '-f', '-'],
+        'apiVersion: v1\nkind: Pod\nmetadata: { name: new, labels: { app: new } }\nspec: { nodeName: node-1, containers: [{ name: c, image: example.invalid/none }] }\n',
+      );
+      cp.kubectl([
+        '-n',
+        'apps',
+        'patch',
+        'pod',
+        'new',
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        '{"status":{"podIP":"10.244.1.12","podIPs":[{"ip":"10.244.1.12"}]}}',
+      ]);
+      await expect.poll(() => problems.some((p) => p.kind === 'identity' && p.kept === web), { timeout: 30_000 }).toBe(true);
+      await expect
+        .poll(() => problems.some((p) => p.kind === 'identity' && p.kept === undefined && p.labelSet.includes('k8s:app=new')), { timeout: 30_000 })
+        .toBe(true);
+      expect(idOfPod('apps/web')).toBe(web);
+      expect(idOfPod('apps/new')).toBeUndefined();
+      // Writes allowed again: both get claimed identities (web its old number, its first free candidate).
+      cp.kubectl(['apply', '-f', join(deploy, 'rbac.yaml')]);
+      await expect.poll(() => idOfPod('apps/new'), { timeout: 60_000 }).toBeGreaterThan(0);
+      expect(idOfPod('apps/web')).toBe(web);
+      const stored = new Set((await listIdentities(cp)).map((o) => o.metadata?.name));
+      expect(stored.has(String(web))).toBe(true);
+      expect(stored.has(String(idOfPod('apps/new')))).toBe(true);
+    } finally {
+      await source.stop();
+    }
+  }, 120_000);
 });
