@@ -1,8 +1,8 @@
 /**
  * Cluster-wide identities: every agent gives a label set (`labelSetKey`) the
- * same number, kept as cluster-scoped PodFirewallIdentity objects (deploy/
- * crd.yaml) named by the number, allocated and garbage-collected using only
- * the API server's atomicity (create-if-absent, JSON-patch tests,
+ * same number, kept as cluster-scoped PodFirewallIdentity objects named by
+ * the number (the CRD is deploy/crd.yaml), allocated and garbage-collected
+ * using only the API server's atomicity (create-if-absent, JSON-patch tests,
  * delete preconditions).
  *
  * Race analysis (also in the README):
