@@ -57,6 +57,9 @@ export interface ApiSourceOptions {
 
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 30_000;
+const CLAIM_CONCURRENCY = 16;
+/** Deleted identity uids remembered (a claim answered after its object's deletion was seen must not count). */
+const DELETED_REMEMBERED = 4096;
 
 function problemText(p: SourceProblem): string {
   switch (p.kind) {
@@ -211,7 +214,9 @@ class ApiSnapshotSource implements SnapshotSource {
       `/apis/${IDENTITY_GROUP}/${IDENTITY_VERSION}/${IDENTITY_PLURAL}`,
       () => custom.listClusterCustomObject({ group: IDENTITY_GROUP, version: IDENTITY_VERSION, plural: IDENTITY_PLURAL }),
       (o) => {
-        if (o.metadata?.uid) this.deletedUids.add(o.metadata.uid);
+        if (!o.metadata?.uid) return;
+        this.deletedUids.add(o.metadata.uid);
+        if (this.deletedUids.size > DELETED_REMEMBERED) this.deletedUids.delete(this.deletedUids.values().next().value!);
       },
     );
     await Promise.all(this.watched.map((w) => w.run()));
@@ -270,6 +275,17 @@ class ApiSnapshotSource implements SnapshotSource {
     return [...cached, ...extra];
   }
 
+  /** Claims the set's identity (allocating one when it has none, or it vanished); a failure goes into `failed`. */
+  private async ensure(set: string, known: IdentityRecord | undefined, failed: Map<string, KubernetesError>) {
+    try {
+      const r = (known && (await this.allocator.claim(known))) ?? (await this.allocator.allocate(set));
+      this.claimed.set(r.uid, r);
+    } catch (err) {
+      if (!(err instanceof KubernetesError)) throw err;
+      failed.set(set, err);
+    }
+  }
+
   /** One pass: translate, make sure every label set has a claimed identity, emit, collect. Returns how many sets failed. */
   private async reconcile(): Promise<number> {
     const t = translateAll({
@@ -288,17 +304,10 @@ class ApiSnapshotSource implements SnapshotSource {
       const resolved = resolveIdentities(this.identityObjects());
       const todo = [...sets].filter((s) => !failed.has(s) && !this.claimed.has(resolved.get(s)?.uid ?? ''));
       if (todo.length === 0) break;
-      for (const set of todo) {
+      // A few at a time: an agent starting in a big cluster claims every set once.
+      for (let i = 0; i < todo.length; i += CLAIM_CONCURRENCY) {
         if (this.state !== 'started') return 0;
-        try {
-          const known = resolved.get(set);
-          const r = (known && (await this.allocator.claim(known))) ?? (await this.allocator.allocate(set));
-          this.claimed.set(r.uid, r);
-          this.deletedUids.delete(r.uid);
-        } catch (err) {
-          if (!(err instanceof KubernetesError)) throw err;
-          failed.set(set, err);
-        }
+        await Promise.all(todo.slice(i, i + CLAIM_CONCURRENCY).map((set) => this.ensure(set, resolved.get(set), failed)));
       }
     }
     if (this.state !== 'started') return 0;
