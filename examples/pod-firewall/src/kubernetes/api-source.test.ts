@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
@@ -203,6 +204,56 @@ spec:
     const ids = new Set((await identityObjects()).map((o) => identityRecord(o)?.id));
     for (const id of Object.values(rec.last.identities)) expect(ids.has(id)).toBe(true);
   });
+
+  it('a cut connection: nothing is emitted while the API is unreachable, then the source converges on what changed', async () => {
+    // A TCP proxy in front of the API server, to cut every connection of the source and refuse new ones for a while.
+    const port = Number(new URL(cp.server).port);
+    const sockets = new Set<Socket>();
+    let server: Server | undefined;
+    const open = (at: number) =>
+      new Promise<number>((resolve) => {
+        server = createServer((c) => {
+          const u = connect(port, '127.0.0.1');
+          for (const [a, b] of [
+            [c, u],
+            [u, c],
+          ] as const) {
+            sockets.add(a);
+            a.on('error', () => {});
+            a.on('close', () => (b.destroy(), sockets.delete(a)));
+          }
+          c.pipe(u).pipe(c);
+        });
+        server.listen(at, '127.0.0.1', () => resolve((server!.address() as AddressInfo).port));
+      });
+    const cut = () => new Promise<void>((resolve) => (server!.close(() => resolve()), sockets.forEach((s) => s.destroy())));
+    const proxyPort = await open(0);
+    const kubeconfig = join(dirname(cp.adminKubeconfig), `proxied-${run}.kubeconfig`);
+    writeFileSync(kubeconfig, readFileSync(cp.adminKubeconfig, 'utf8').replaceAll(cp.server, `https://127.0.0.1:${proxyPort}`));
+    const rec = new Recorder();
+    const src = apiSnapshotSource({ kubeconfig, node: 'node-c', coalesceMs: 20, identityGraceMs: 3_600_000, onProblem: (p) => rec.problems.push(p) });
+    try {
+      await src.start(rec.add);
+      const before = rec.all.length;
+      await cut();
+      await expect.poll(() => rec.problems.some((p) => p.kind === 'watch'), { timeout: 30_000 }).toBe(true);
+      cp.kubectl(['apply', '-f', '-'], podYaml(nsB, 'offline', 'node-c', { app: 'offline' }));
+      setIp(nsB, 'offline', '10.244.3.11');
+      cp.kubectl(['-n', nsA, 'label', 'pod', 'web', 'tier=front']);
+      cp.kubectl(['-n', nsA, 'delete', 'networkpolicy', 'web-from-b']);
+      expect(rec.all.length).toBe(before);
+      await open(proxyPort);
+      const s = await rec.until(
+        'the changes made while cut off are in',
+        (x) => x.localPods.includes(`${nsB}/offline`) && pod(x, `${nsA}/web`)?.labels.tier === 'front' && x.policies.length === 0,
+        60_000,
+      );
+      expect(idOf(s, `${nsB}/offline`)).toBeGreaterThan(0);
+    } finally {
+      await src.stop();
+      await cut();
+    }
+  }, 120_000);
 
   it('stop() ends every watch and timer: a process that stops its source exits by itself', async () => {
     const out = join(repoRoot, 'test-results', `k8s-source-child-${process.pid}.mjs`);

@@ -38,9 +38,11 @@ describe('pods', () => {
     expect(podIpv4({ status: { podIP: 'fd00::5', podIPs: [{ ip: 'fd00::5' }, { ip: '10.0.0.9' }] } })).toBe('10.0.0.9');
   });
 
-  it('leaves out pods without an IPv4 address and finished pods', () => {
+  it('leaves out pods without an IPv4 address, on the host network, and finished pods', () => {
     expect(translatePod(apiPod('p', { status: { phase: 'Pending' } }))).toBeUndefined();
     expect(translatePod(apiPod('p', { status: { phase: 'Running', podIP: 'fd00::1', podIPs: [{ ip: 'fd00::1' }] } }))).toBeUndefined();
+    const base = apiPod('p');
+    expect(translatePod({ ...base, spec: { ...base.spec, hostNetwork: true } })).toBeUndefined();
     for (const phase of ['Succeeded', 'Failed']) {
       expect(translatePod(apiPod('p', { status: { phase, podIP: '10.0.0.5', podIPs: [{ ip: '10.0.0.5' }] } }))).toBeUndefined();
     }

@@ -35,7 +35,11 @@ interface ApiContainerPort {
 /** The fields of a V1Pod the firewall reads. */
 export interface ApiPod {
   readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
-  readonly spec?: { readonly nodeName?: string; readonly containers?: readonly { readonly ports?: readonly ApiContainerPort[] }[] };
+  readonly spec?: {
+    readonly nodeName?: string;
+    readonly hostNetwork?: boolean;
+    readonly containers?: readonly { readonly ports?: readonly ApiContainerPort[] }[];
+  };
   readonly status?: { readonly phase?: string; readonly podIP?: string; readonly podIPs?: readonly { readonly ip?: string }[] };
 }
 
@@ -76,15 +80,17 @@ export function podIpv4(pod: ApiPod): string | undefined {
 
 /**
  * The model's pod, or undefined for a pod that takes no part in traffic: no
- * IPv4 address yet (or ever), or finished (`Succeeded`/`Failed`: its address
- * may already belong to another pod). Container ports keep their names and
- * protocols (TCP when absent); a port or name seen twice in the pod counts once.
+ * IPv4 address yet (or ever), finished (`Succeeded`/`Failed`: its address may
+ * already belong to another pod), or on the host network (its address is the
+ * node's, shared by every such pod: NetworkPolicy does not apply to it).
+ * Container ports keep their names and protocols (TCP when absent); a port or
+ * name seen twice in the pod counts once.
  */
 export function translatePod(pod: ApiPod): Pod | undefined {
   const name = pod.metadata?.name;
   const namespace = pod.metadata?.namespace;
   const ip = podIpv4(pod);
-  if (!name || !namespace || ip === undefined || TERMINAL_PHASES.has(pod.status?.phase ?? '')) return undefined;
+  if (!name || !namespace || ip === undefined || TERMINAL_PHASES.has(pod.status?.phase ?? '') || pod.spec?.hostNetwork === true) return undefined;
   const ports: ContainerPort[] = [];
   for (const c of pod.spec?.containers ?? []) {
     for (const p of c.ports ?? []) {
