@@ -48,6 +48,15 @@ describe('pods', () => {
     }
   });
 
+  it('counts the ports of sidecars (init containers that keep running), not of other init containers', () => {
+    const base = apiPod('p');
+    const initContainers = [
+      { name: 'proxy', restartPolicy: 'Always', ports: [{ containerPort: 15001, name: 'proxy' }] },
+      { name: 'setup', ports: [{ containerPort: 9999 }] },
+    ];
+    expect(translatePod({ ...base, spec: { ...base.spec, initContainers } })?.ports.map((p) => p.port)).toEqual([80, 53, 15001]);
+  });
+
   it('reads client-node typed objects as well as plain JSON', () => {
     const typed = Object.assign(new V1Pod(), apiPod('p'));
     expect(translatePod(typed)?.ip).toBe('10.0.0.5');

@@ -39,6 +39,7 @@ export interface ApiPod {
     readonly nodeName?: string;
     readonly hostNetwork?: boolean;
     readonly containers?: readonly { readonly ports?: readonly ApiContainerPort[] }[];
+    readonly initContainers?: readonly { readonly restartPolicy?: string; readonly ports?: readonly ApiContainerPort[] }[];
   };
   readonly status?: { readonly phase?: string; readonly podIP?: string; readonly podIPs?: readonly { readonly ip?: string }[] };
 }
@@ -92,7 +93,9 @@ export function translatePod(pod: ApiPod): Pod | undefined {
   const ip = podIpv4(pod);
   if (!name || !namespace || ip === undefined || TERMINAL_PHASES.has(pod.status?.phase ?? '') || pod.spec?.hostNetwork === true) return undefined;
   const ports: ContainerPort[] = [];
-  for (const c of pod.spec?.containers ?? []) {
+  // Sidecars (init containers that keep running) serve ports too.
+  const sidecars = (pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always');
+  for (const c of [...(pod.spec?.containers ?? []), ...sidecars]) {
     for (const p of c.ports ?? []) {
       const protocol = p.protocol ?? 'TCP';
       const port = p.containerPort;
