@@ -10,7 +10,7 @@ import { labelSetKey } from '../policy/compile.js';
 import { parsePolicies } from '../policy/manifests.js';
 import type { Pod } from '../policy/model.js';
 import { apiSnapshotSource, type SourceProblem } from './api-source.js';
-import { IDENTITY_GROUP, IDENTITY_PLURAL, IDENTITY_VERSION, identityRecord, type IdentityObject } from './identities.js';
+import { IDENTITY_GROUP, IDENTITY_PLURAL, IDENTITY_VERSION, candidates, identityManifest, identityRecord, type IdentityObject } from './identities.js';
 import type { NodeSnapshot, SnapshotSource } from './snapshot.js';
 import { controlPlaneAvailable } from './testing/control-plane-build.js';
 import { startControlPlane, type ControlPlane } from './testing/control-plane.js';
@@ -203,6 +203,33 @@ spec:
     // Identities in use stay.
     const ids = new Set((await identityObjects()).map((o) => identityRecord(o)?.id));
     for (const id of Object.values(rec.last.identities)) expect(ids.has(id)).toBe(true);
+  });
+
+  it('two objects for one set (the probe race): every source uses the smaller, the larger is collected', async () => {
+    cp.kubectl(['apply', '-f', '-'], podYaml(nsB, 'dup', 'node-b', { app: 'dup' }));
+    setIp(nsB, 'dup', '10.244.2.14');
+    const dup: Pod = { namespace: nsB, name: 'dup', labels: { app: 'dup' }, ip: '10.244.2.14', ports: [] };
+    const set = labelSetKey({ namespaces: [{ name: nsB, labels: { team: 'b', 'kubernetes.io/metadata.name': nsB } }], pods: [dup] }, dup);
+    const [small, large] = [candidates(set)[2]!, candidates(set)[1]!].sort((x, y) => x - y);
+    for (const id of [large, small])
+      await custom.createClusterCustomObject({
+        group: IDENTITY_GROUP,
+        version: IDENTITY_VERSION,
+        plural: IDENTITY_PLURAL,
+        body: identityManifest(id!, set, 'test'),
+      });
+    const [a, b] = await Promise.all([startSource('node-a', 1000), startSource('node-b', 1000)]);
+    for (const { rec } of [a, b]) {
+      const s = await rec.until('dup is there', (x) => keys(x).includes(`${nsB}/dup`));
+      expect(s.identities[set]).toBe(small);
+    }
+    await expect
+      .poll(async () => (await identityObjects()).filter((o) => identityRecord(o)?.labelSet === set).map((o) => identityRecord(o)!.id), {
+        timeout: 30_000,
+        interval: 250,
+      })
+      .toEqual([small]);
+    cp.kubectl(['-n', nsB, 'delete', 'pod', 'dup', '--grace-period=0', '--force']);
   });
 
   it('a cut connection: nothing is emitted while the API is unreachable, then the source converges on what changed', async () => {
