@@ -158,6 +158,7 @@ class ApiSnapshotSource implements SnapshotSource {
   private state: 'new' | 'started' | 'stopped' = 'new';
   private timer: NodeJS.Timeout | undefined;
   private gcTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private dirty = false;
   private retryMs = RETRY_FIRST_MS;
@@ -231,8 +232,10 @@ class ApiSnapshotSource implements SnapshotSource {
     this.state = 'stopped';
     clearTimeout(this.timer);
     clearInterval(this.gcTimer);
+    clearTimeout(this.retryTimer);
     await Promise.all(this.watched.map((w) => w.stop()));
     await this.running;
+    clearTimeout(this.retryTimer);
     this.firstSnapshot?.resolve();
   }
 
@@ -250,14 +253,16 @@ class ApiSnapshotSource implements SnapshotSource {
   }
 
   private async run() {
-    if (!this.watched.every((w) => w.synced)) return;
     this.dirty = false;
+    // Until every informer has listed there is nothing to say; the last one to list schedules the first pass.
+    if (!this.watched.every((w) => w.synced)) return;
     const failures = await this.reconcile();
     if (failures > 0 && this.state === 'started') {
       // Retry the failed allocations later; other changes still schedule sooner.
       const wait = this.retryMs;
       this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
-      setTimeout(() => this.schedule(0), wait).unref();
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.schedule(0), wait);
     } else this.retryMs = RETRY_FIRST_MS;
   }
 
