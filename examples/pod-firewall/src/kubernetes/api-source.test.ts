@@ -38,6 +38,9 @@ spec:
       ports: [{ protocol: TCP, port: http }]
 `;
 
+/** Every snapshot of every source of this file, for the invariants checked at the end. */
+const recorded: NodeSnapshot[] = [];
+
 /** Collects a source's snapshots; `until` waits (bounded) for one that satisfies a condition. */
 class Recorder {
   readonly all: NodeSnapshot[] = [];
@@ -45,6 +48,7 @@ class Recorder {
   readonly problems: SourceProblem[] = [];
   add = (s: NodeSnapshot) => {
     this.all.push(s);
+    recorded.push(s);
     this.waiters = this.waiters.filter((w) => !(w.check(s) && (w.resolve(s), true)));
   };
   get last() {
@@ -281,6 +285,20 @@ spec:
       await cut();
     }
   }, 120_000);
+
+  it('every snapshot any source emitted: each pod with an identity, one number per set, endpoints among the pods', () => {
+    expect(recorded.length).toBeGreaterThan(20);
+    const wrong: string[] = [];
+    for (const s of recorded) {
+      const sets = new Set(s.cluster.pods.map((p) => labelSetKey(s.cluster, p)));
+      for (const set of sets) if (!(s.identities[set]! >= 256)) wrong.push(`${s.node}: no identity for ${set}`);
+      if (new Set(Object.values(s.identities)).size !== Object.keys(s.identities).length) wrong.push(`${s.node}: a number shared by two sets`);
+      if (Object.keys(s.identities).some((set) => !sets.has(set))) wrong.push(`${s.node}: an identity for a set no pod has`);
+      const keys = new Set(s.cluster.pods.map((p) => `${p.namespace}/${p.name}`));
+      if (!s.localPods.every((k) => keys.has(k))) wrong.push(`${s.node}: an endpoint that is not a pod`);
+    }
+    expect(wrong).toEqual([]);
+  });
 
   it('stop() ends every watch and timer: a process that stops its source exits by itself', async () => {
     const out = join(repoRoot, 'test-results', `k8s-source-child-${process.pid}.mjs`);
