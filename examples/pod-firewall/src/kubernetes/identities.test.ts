@@ -183,5 +183,8 @@ describeNeeds([controlPlaneAvailable(), hasCommand('openssl'), hasCommand('setpr
     const again = await alloc.allocate(idle.labelSet);
     expect(again.id).toBe(idle.id);
     expect(again.uid).not.toBe(idle.uid);
+    // A claim on the old object fails against its successor of the same name (the patch tests the uid).
+    expect(await alloc.claim(idle)).toBeUndefined();
+    expect(await alloc.claim(again)).toBeDefined();
   });
 });
