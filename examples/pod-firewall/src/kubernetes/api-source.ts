@@ -31,7 +31,7 @@ import {
   type IdentityRecord,
 } from './identities.js';
 import type { NodeSnapshot, SnapshotSource } from './snapshot.js';
-import { translateAll, type ApiNamespace, type ApiNetworkPolicy, type ApiPod } from './translate.js';
+import { translateAll, translationCache, type ApiNamespace, type ApiNetworkPolicy, type ApiPod } from './translate.js';
 
 /** Something the source could not take as it is; it goes on (fail-closed policies, pods left out, retries). */
 export type SourceProblem =
@@ -154,6 +154,7 @@ class ApiSnapshotSource implements SnapshotSource {
   /** Identities this agent claimed (or created), by uid: the only ones its snapshots use. */
   private readonly claimed = new Map<string, IdentityRecord>();
   private readonly deletedUids = new Set<string>();
+  private readonly translations = translationCache();
   private onSnapshot: ((s: NodeSnapshot) => void) | undefined;
   private state: 'new' | 'started' | 'stopped' = 'new';
   private timer: NodeJS.Timeout | undefined;
@@ -293,11 +294,14 @@ class ApiSnapshotSource implements SnapshotSource {
 
   /** One pass: translate, make sure every label set has a claimed identity, emit, collect. Returns how many sets failed. */
   private async reconcile(): Promise<number> {
-    const t = translateAll({
-      namespaces: this.namespaces.informer.list() as ApiNamespace[],
-      pods: this.pods.informer.list() as ApiPod[],
-      policies: this.policies.informer.list() as ApiNetworkPolicy[],
-    });
+    const t = translateAll(
+      {
+        namespaces: this.namespaces.informer.list() as ApiNamespace[],
+        pods: this.pods.informer.list() as ApiPod[],
+        policies: this.policies.informer.list() as ApiNetworkPolicy[],
+      },
+      this.translations,
+    );
     const problems: SourceProblem[] = [
       ...t.policyProblems.map((p): SourceProblem => ({ kind: 'policy', policy: p.policy, error: p.error })),
       ...t.podProblems.map((p): SourceProblem => ({ kind: 'pod', pod: p.pod, reason: p.reason })),

@@ -3,7 +3,7 @@ import { V1NetworkPolicy, V1NetworkPolicyIngressRule, V1NetworkPolicySpec, V1Pod
 import { parsePolicies } from '../policy/manifests.js';
 import { isAllowed } from '../policy/oracle.js';
 import type { Cluster, NetworkPolicy, Pod } from '../policy/model.js';
-import { podIpv4, translateAll, translatePod, translatePolicy } from './translate.js';
+import { podIpv4, translateAll, translatePod, translatePolicy, translationCache } from './translate.js';
 
 const apiPod = (name: string, extra: Record<string, unknown> = {}) => ({
   metadata: { name, namespace: 'a', labels: { app: name }, uid: 'u', resourceVersion: '7', creationTimestamp: new Date(0) },
@@ -174,5 +174,16 @@ describe('policies', () => {
       ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8' } }] }],
       egress: [],
     });
+  });
+
+  it('with a cache, an unchanged API object is translated once; a replaced one again', () => {
+    const cache = translationCache();
+    const [valid] = parsePolicies(yaml);
+    const raw = { metadata: { name: 'web', namespace: 'a' }, spec: valid!.spec };
+    const input = { namespaces: [], pods: [], policies: [raw] };
+    const first = translateAll(input, cache).policies[0];
+    expect(translateAll(input, cache).policies[0]).toBe(first);
+    const replaced = { ...raw, spec: { ...valid!.spec, policyTypes: ['Ingress', 'Egress'] as const } };
+    expect(translateAll({ ...input, policies: [replaced] }, cache).policies[0]?.spec.policyTypes).toEqual(['Ingress', 'Egress']);
   });
 });

@@ -210,6 +210,17 @@ export interface Translated {
   readonly podProblems: readonly PodProblem[];
 }
 
+/**
+ * Policies already translated, by the API object they came from: an
+ * informer replaces an object when it changes and never mutates it, so a
+ * change costs one translation, not one per policy.
+ */
+export interface TranslationCache {
+  readonly policies: WeakMap<object, { policy: NetworkPolicy; problem?: PolicyProblem }>;
+}
+
+export const translationCache = (): TranslationCache => ({ policies: new WeakMap() });
+
 const byKey =
   <T>(key: (t: T) => string) =>
   (a: T, b: T) =>
@@ -220,12 +231,23 @@ const byKey =
  * pods and policies by 'ns/name'). Pods of namespaces the API does not (yet)
  * list are left out, as is the later (by 'ns/name') of two pods claiming one
  * address (reported: a stale object whose deletion is still on its way).
+ * With a `cache`, API objects must not be mutated (informers' are not).
  */
-export function translateAll(input: {
-  readonly namespaces: readonly ApiNamespace[];
-  readonly pods: readonly ApiPod[];
-  readonly policies: readonly ApiNetworkPolicy[];
-}): Translated {
+export function translateAll(
+  input: {
+    readonly namespaces: readonly ApiNamespace[];
+    readonly pods: readonly ApiPod[];
+    readonly policies: readonly ApiNetworkPolicy[];
+  },
+  cache?: TranslationCache,
+): Translated {
+  const translatePolicyCached = (raw: ApiNetworkPolicy) => {
+    const had = cache?.policies.get(raw);
+    if (had) return had;
+    const t = translatePolicy(raw);
+    cache?.policies.set(raw, t);
+    return t;
+  };
   const namespaces = input.namespaces.flatMap((n) => translateNamespace(n) ?? []).sort(byKey((n) => n.name));
   const known = new Set(namespaces.map((n) => n.name));
   const nodeOf = new Map<string, string>();
@@ -250,7 +272,7 @@ export function translateAll(input: {
   const policies: NetworkPolicy[] = [];
   const policyProblems: PolicyProblem[] = [];
   for (const raw of input.policies) {
-    const { policy, problem } = translatePolicy(raw);
+    const { policy, problem } = translatePolicyCached(raw);
     policies.push(policy);
     if (problem) policyProblems.push(problem);
   }
