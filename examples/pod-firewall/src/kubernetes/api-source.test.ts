@@ -132,7 +132,7 @@ describeNeeds([controlPlaneAvailable(), hasCommand('openssl'), hasCommand('setpr
     expect(idOf(s, `${nsA}/web`)).not.toBe(idOf(s, `${nsB}/client`));
     const stored = new Map((await identityObjects()).map((o) => identityRecord(o)!).map((r) => [r.labelSet, r.id]));
     for (const [set, id] of Object.entries(s.identities)) expect(stored.get(set), set).toBe(id);
-  });
+  }, 120_000);
 
   it('follows the API: a pod that gets its IP, a relabel, a deletion, an identity deleted under it', async () => {
     const { rec } = await startSource('node-a');
@@ -154,7 +154,7 @@ describeNeeds([controlPlaneAvailable(), hasCommand('openssl'), hasCommand('setpr
     await expect.poll(async () => (await identityObjects()).some((o) => identityRecord(o)?.id === web), { timeout: 30_000 }).toBe(true);
     const after = await rec.until('web has an identity', (s) => idOf(s, `${nsA}/web`) !== undefined);
     expect(idOf(after, `${nsA}/web`)).toBe(web);
-  });
+  }, 120_000);
 
   it('a policy the firewall cannot take fails closed and is reported; IPv6 peers are left out', async () => {
     const { rec } = await startSource('node-b');
@@ -185,7 +185,7 @@ spec:
     expect(reported[0]?.error.message).toContain('spec.egress[0].to[0].ipBlock.cidr');
     cp.kubectl(['-n', nsB, 'delete', 'networkpolicy', 'legacy-cidr', 'dual-stack']);
     await rec.until('both policies are gone', (x) => x.policies.every((p) => p.metadata.namespace !== nsB));
-  });
+  }, 120_000);
 
   it('two nodes agree on every identity; each has its own endpoints', async () => {
     const [a, b] = await Promise.all([startSource('node-a'), startSource('node-b')]);
@@ -193,7 +193,7 @@ spec:
     const sb = await b.rec.until('settled', (s) => keys(s).includes(`${nsA}/late`));
     expect(sa.identities).toEqual(sb.identities);
     expect(sb.localPods).toEqual([`${nsB}/client`]);
-  });
+  }, 120_000);
 
   it('collects identities no pod uses once the grace period is over', async () => {
     cp.kubectl(['apply', '-f', '-'], podYaml(nsB, 'brief', 'node-b', { app: 'brief' }));
@@ -207,7 +207,7 @@ spec:
     // Identities in use stay.
     const ids = new Set((await identityObjects()).map((o) => identityRecord(o)?.id));
     for (const id of Object.values(rec.last.identities)) expect(ids.has(id)).toBe(true);
-  });
+  }, 120_000);
 
   it('two objects for one set (the probe race): every source uses the smaller, the larger is collected', async () => {
     cp.kubectl(['apply', '-f', '-'], podYaml(nsB, 'dup', 'node-b', { app: 'dup' }));
@@ -234,7 +234,7 @@ spec:
       })
       .toEqual([small]);
     cp.kubectl(['-n', nsB, 'delete', 'pod', 'dup', '--grace-period=0', '--force']);
-  });
+  }, 120_000);
 
   it('a cut connection: nothing is emitted while the API is unreachable, then the source converges on what changed', async () => {
     // A TCP proxy in front of the API server, to cut every connection of the source and refuse new ones for a while.
@@ -323,7 +323,7 @@ spec:
     } finally {
       rmSync(out, { force: true });
     }
-  });
+  }, 120_000);
 });
 
 describe('apiSnapshotSource without a usable kubeconfig', () => {

@@ -89,7 +89,7 @@ describeNeeds([controlPlaneAvailable(), hasCommand('openssl'), hasCommand('setpr
     }
     expect(first?.localPods).toEqual(['early/p']);
     expect(Object.keys(first?.identities ?? {})).toHaveLength(1);
-  });
+  }, 120_000);
 
   it('the ServiceAccount can do what the agent does, and nothing else', async () => {
     cp.kubectl(['apply', '-f', join(deploy, 'crd.yaml'), '-f', join(deploy, 'rbac.yaml')]);
@@ -118,7 +118,7 @@ describeNeeds([controlPlaneAvailable(), hasCommand('openssl'), hasCommand('setpr
     expect(await status(() => net.createNamespacedNetworkPolicy({ namespace: 'apps', body: policy }))).toBe(403);
     expect(await status(() => core.listNode())).toBe(403);
     expect(await status(() => core.listConfigMapForAllNamespaces())).toBe(403);
-  });
+  }, 120_000);
 
   it('an agent running as the ServiceAccount gets its snapshots (list, watch, allocate)', async () => {
     cp.kubectl(
@@ -145,7 +145,7 @@ describeNeeds([controlPlaneAvailable(), hasCommand('openssl'), hasCommand('setpr
     }
     expect(first?.localPods).toEqual(['apps/web', 'early/p']);
     expect(Object.keys(first?.identities ?? {})).toHaveLength(2);
-  });
+  }, 120_000);
 
   it('while claims are refused, pods keep the number of the last snapshot; new label sets wait, reported', async () => {
     // The agent's role without the identity writes: what an API server refusing them looks like.
