@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -300,7 +300,7 @@ spec:
     expect(wrong).toEqual([]);
   });
 
-  it('stop() ends every watch and timer: a process that stops its source exits by itself', async () => {
+  it('stop() ends every watch and timer: a process that stops its source exits by itself; three agents starting at once agree', async () => {
     const out = join(repoRoot, 'test-results', `k8s-source-child-${process.pid}.mjs`);
     mkdirSync(join(repoRoot, 'test-results'), { recursive: true });
     await build({
@@ -314,12 +314,34 @@ spec:
       packages: 'external',
       logLevel: 'error',
     });
+    const agent = (node: string) =>
+      new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [out, 'source', cp.adminKubeconfig, node], { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, signal: err?.signal ?? null, stdout, stderr }),
+        );
+      });
     try {
-      const r = spawnSync(process.execPath, [out, 'source', cp.adminKubeconfig, 'node-a'], { encoding: 'utf8', timeout: 60_000 });
-      expect(r.signal, r.stderr).toBeNull();
-      expect(r.status, r.stderr).toBe(0);
-      const first = JSON.parse(r.stdout) as NodeSnapshot;
-      expect(first.localPods).toContain(`${nsA}/web`);
+      // Label sets no agent has seen: the three allocate them at the same moment, through the source's own path.
+      const ns = `fresh-${run}`;
+      cp.kubectl(['create', 'namespace', ns]);
+      for (let i = 0; i < 8; i++) {
+        cp.kubectl(['apply', '-f', '-'], podYaml(ns, `p${i}`, `node-${i % 3}`, { app: `fresh-${i % 4}`, shard: String(i) }));
+        setIp(ns, `p${i}`, `10.244.7.${i + 11}`);
+      }
+      const runs = await Promise.all(['node-0', 'node-1', 'node-2'].map(agent));
+      for (const r of runs) {
+        expect(r.signal, r.stderr).toBeNull();
+        expect(r.code, r.stderr).toBe(0);
+      }
+      const firsts = runs.map((r) => JSON.parse(r.stdout) as NodeSnapshot);
+      expect(firsts[0]!.cluster.pods.filter((p) => p.namespace === ns)).toHaveLength(8);
+      expect(firsts[1]!.identities).toEqual(firsts[0]!.identities);
+      expect(firsts[2]!.identities).toEqual(firsts[0]!.identities);
+      expect(firsts.map((f) => f.localPods.filter((k) => k.startsWith(`${ns}/`)))).toEqual([
+        [`${ns}/p0`, `${ns}/p3`, `${ns}/p6`],
+        [`${ns}/p1`, `${ns}/p4`, `${ns}/p7`],
+        [`${ns}/p2`, `${ns}/p5`],
+      ]);
     } finally {
       rmSync(out, { force: true });
     }
