@@ -9,3 +9,4 @@ export { parseCluster } from './policy/cluster-file.js';
 export { parsePolicies, serializePolicies } from './policy/manifests.js';
 export { CompileError, PolicyError, type CompileErrorCode, type PolicyErrorCode } from './policy/errors.js';
 export { CliError, FirewallError, type CliErrorCode, type FirewallErrorCode } from './errors.js';
+export { KubernetesError, type KubernetesErrorCode } from './kubernetes/errors.js';

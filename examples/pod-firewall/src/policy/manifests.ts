@@ -155,6 +155,24 @@ function policiesInDocument(src: YamlSource): Located[] {
 }
 
 /**
+ * One NetworkPolicy object as the API server serves it (JSON; `apiVersion`
+ * and `kind` may be absent, as in list items), checked by the same schema as
+ * a manifest. Throws PolicyError POLICY_INVALID naming the field.
+ */
+export function policyFromObject(raw: unknown): NetworkPolicy {
+  const obj = isRecord(raw) ? { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', ...raw } : raw;
+  const result = policySchema.safeParse(dropNulls(obj), { reportInput: true });
+  if (!result.success) {
+    const { path, message } = firstProblem(result.error, policySchema);
+    const meta = isRecord(raw) && isRecord(raw.metadata) ? raw.metadata : {};
+    const subject = typeof meta.name === 'string' ? `NetworkPolicy ${String(meta.namespace ?? 'default')}/${meta.name}` : 'NetworkPolicy';
+    throw fieldError('POLICY_INVALID', subject, undefined, path, message);
+  }
+  const { apiVersion, kind, metadata, spec } = result.data;
+  return { apiVersion, kind, metadata: { name: metadata.name, namespace: metadata.namespace }, spec };
+}
+
+/**
  * Parses one or more NetworkPolicy manifests (multi-document YAML, or a
  * `kind: List`). Empty documents are skipped. Throws PolicyError naming the
  * first offending field; the same namespace/name twice is an error too.
