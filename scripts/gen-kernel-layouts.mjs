@@ -167,6 +167,13 @@ const LAYOUTS = [
       'tracing.cookie',
       'iter_info',
       'iter_info_len',
+      'uprobe_multi.path',
+      'uprobe_multi.offsets',
+      'uprobe_multi.ref_ctr_offsets',
+      'uprobe_multi.cookies',
+      'uprobe_multi.cnt',
+      'uprobe_multi.flags',
+      'uprobe_multi.pid',
     ],
   },
   {

@@ -26,6 +26,8 @@ export interface LinkCreateAttr {
   tracing?: { cookie: bigint };
   /** Iterator links: a union bpf_iter_link_info (the map fd of a map iterator, a task iterator's tid or pid). */
   iterInfo?: NativeMemory;
+  /** uprobe.multi links: the binary's path and arrays of `cnt` u64 offsets, ref_ctr_offsets, cookies (addresses; 0 for none). */
+  uprobeMulti?: { path: bigint; offsets: bigint; refCtrOffsets: bigint; cookies: bigint; cnt: number; flags: number; pid: number };
 }
 
 /** BPF_LINK_CREATE: the link's fd. */
@@ -49,6 +51,16 @@ export function linkCreate(l: LinkCreateAttr, context?: string): number {
   if (l.perfEvent) put(C['perf_event.bpf_cookie'], l.perfEvent.bpfCookie);
   if (l.tracing) put(C['tracing.cookie'], l.tracing.cookie);
   putMemory(C.iter_info_len, C.iter_info, l.iterInfo);
+  if (l.uprobeMulti) {
+    const u = l.uprobeMulti;
+    put(C['uprobe_multi.path'], u.path);
+    put(C['uprobe_multi.offsets'], u.offsets);
+    put(C['uprobe_multi.ref_ctr_offsets'], u.refCtrOffsets);
+    put(C['uprobe_multi.cookies'], u.cookies);
+    put(C['uprobe_multi.cnt'], u.cnt);
+    put(C['uprobe_multi.flags'], u.flags);
+    put(C['uprobe_multi.pid'], u.pid);
+  }
   return ownFd(call('LINK_CREATE', context));
 }
 
