@@ -11,6 +11,7 @@ import { readKallsyms } from './kallsyms.js';
 import { runningKernelBtf, runningModuleBtfs } from './kernel-btf.js';
 import { closeBtf, closeBtfWhenDropped, loadBtf } from './load-btf.js';
 import { loadProgram } from './load-program.js';
+import { noteProgramMaps } from './program-maps.js';
 import type { BpfMap } from './map.js';
 import { DEFAULT_PIN_LOCK_TIMEOUT_MS, takeBackPins, withPinRootLock, type PinMade } from './pin-by-name.js';
 import type { Program } from './program.js';
@@ -121,6 +122,7 @@ function loadUnlocked(spec: CollectionSpec, overridden: CollectionSpec, options:
       programs[name] = loadProgram(spec, p, facts);
     }
     fillProgArrays(spec, maps, programs);
+    noteProgramMaps(Object.values(programs), maps);
     return new Collection(maps, programs, btfFd);
   } catch (e) {
     for (const p of Object.values(programs)) p.close();

@@ -1,13 +1,14 @@
 /**
  * Link and the ways to attach a program: XDP, cgroup (a link, or
  * BPF_PROG_ATTACH where links are missing), tracepoint, kprobe and uprobe
- * (one perf-event path), raw tracepoint, tracing, netfilter, and attach()
- * by the program's section (tcx is tcx.ts).
+ * (one perf-event path; the uprobe front is uprobe-attach.ts), raw
+ * tracepoint, tracing, netfilter, and attach() by the program's section (tcx
+ * is tcx.ts).
  */
 import { AttachType, ProgramType } from '@tsbpf/object';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { Program } from './program.js';
-import { functionFileOffset } from './elf-symbols.js';
+import { attachUprobe } from './uprobe-attach.js';
 import { attachNetns } from './netns-attach.js';
 import { attachTcx } from './tcx.js';
 import * as sys from './sys/bpf.js';
@@ -16,6 +17,8 @@ import { NativeBuffer } from './sys/ffi.js';
 import { checkCookie, openPerfEvent } from './perf-event.js';
 import { INT_MAX, checkInteger, checkU32, describeValue } from './args.js';
 import { LoaderError, NotSupportedError } from './errors.js';
+
+export { attachUprobe, attachUprobeAt, type UprobeOptions } from './uprobe-attach.js';
 
 const registry = new FinalizationRegistry<number[]>((fds) => fds.forEach((fd) => sys.closeFd(fd)));
 
@@ -208,7 +211,7 @@ interface PerfEvent {
  * BPF_PERF_EVENT, with its cookie): the shared path of tracepoints, kprobes
  * and uprobes. The link keeps the perf event's fd and closes it with itself.
  */
-function perfEventLink(program: Program, event: PerfEvent, what: string, cookie: unknown, strings: NativeBuffer[] = []): Link {
+export function perfEventLink(program: Program, event: PerfEvent, what: string, cookie: unknown, strings: NativeBuffer[] = []): Link {
   let checked: bigint | undefined;
   try {
     checked = checkCookie(cookie, `program ${program.name}: attach ${what}`);
@@ -235,7 +238,7 @@ function perfEventLink(program: Program, event: PerfEvent, what: string, cookie:
   }
 }
 
-function pmuType(pmu: string): number {
+export function pmuType(pmu: string): number {
   try {
     return Number(readFileSync(`/sys/bus/event_source/devices/${pmu}/type`, 'utf8'));
   } catch {
@@ -245,48 +248,20 @@ function pmuType(pmu: string): number {
 
 /** The config bit the `retprobe` format names (`config:0`). */
 function retprobeBit(pmu: string): number {
-  const text = readFileSync(`/sys/bus/event_source/devices/${pmu}/format/retprobe`, 'utf8').trim();
-  const m = /^config:(\d+)$/.exec(text);
-  if (!m) throw new NotSupportedError(`${pmu}: unexpected retprobe format ${text}`);
+  return formatBit(pmu, 'retprobe');
+}
+
+/** The first config bit of a PMU format field (`config:0`, `config:32-63`). */
+export function formatBit(pmu: string, field: string): number {
+  let text: string;
+  try {
+    text = readFileSync(`/sys/bus/event_source/devices/${pmu}/format/${field}`, 'utf8').trim();
+  } catch {
+    throw new NotSupportedError(`this kernel's ${pmu} PMU has no ${field} (/sys/bus/event_source/devices/${pmu}/format/${field})`);
+  }
+  const m = /^config:(\d+)(?:-\d+)?$/.exec(text);
+  if (!m) throw new NotSupportedError(`${pmu}: unexpected ${field} format ${text}`);
   return Number(m[1]);
-}
-
-export interface UprobeOptions {
-  /** Attach at function exit (uretprobe). */
-  retprobe?: boolean;
-  /** Only this process (default: every process that runs the binary). */
-  pid?: number;
-  /** A byte offset within the function (uprobes only). */
-  offset?: number;
-  /** What bpf_get_attach_cookie() returns in the program. */
-  cookie?: bigint;
-}
-
-/**
- * A uprobe (or uretprobe) on a function of an executable or library, by
- * symbol name, through the uprobe PMU and a BPF link.
- */
-export function attachUprobe(program: Program, binary: string, func: string, options: UprobeOptions = {}): Link {
-  const context = `program ${program.name}: uprobe ${binary}:${func}`;
-  if (options.pid !== undefined) checkInteger(options.pid, 'pid', -1, INT_MAX, context);
-  if (options.offset !== undefined) checkInteger(options.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, context);
-  const offset = functionFileOffset(binary, func) + (options.offset ?? 0);
-  const type = pmuType('uprobe');
-  const config = options.retprobe ? 1n << BigInt(retprobeBit('uprobe')) : 0n;
-  const path = NativeBuffer.string(binary);
-  return perfEventLink(
-    program,
-    {
-      type,
-      config,
-      config1: path.address,
-      config2: BigInt(offset),
-      pid: options.pid,
-    },
-    `${options.retprobe ? 'uretprobe' : 'uprobe'} ${binary}:${func}`,
-    options.cookie,
-    [path],
-  );
 }
 
 /**
