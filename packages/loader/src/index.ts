@@ -39,7 +39,7 @@ export { XdpNetlinkAttachment, attachXdpNetlink, type XdpNetlinkOptions } from '
 export { attachTcAny, attachXdpAny, tcxSupported, xdpLinksSupported, type AttachVia } from './net-attach-any.js';
 export { attachSocketFilter, detachSocketFilter, socketFd, type SocketLike } from './socket-filter.js';
 export { withNetns } from './netns.js';
-export { UsdtAttachment, attachUsdt, readUsdtProbes, type UsdtOptions } from './usdt.js';
+export { UsdtAttachment, attachUsdt, attachUsdtSection, parseUsdtSection, readUsdtProbes, type UsdtOptions } from './usdt.js';
 export { attachUprobeMulti, hasUprobeMulti, uprobeMultiTargets, type UprobeMultiOptions } from './uprobe-multi.js';
 export { resolveProbeTarget } from './library-path.js';
 export { attachTypeSupported, helperSupported, mapTypeSupported, programTypeSupported } from './probes.js';

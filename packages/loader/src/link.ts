@@ -9,6 +9,7 @@ import { AttachType, ProgramType } from '@tsbpf/object';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { Program } from './program.js';
 import { attachUprobe } from './uprobe-attach.js';
+import { attachUprobeMulti } from './uprobe-multi.js';
 import { attachNetns } from './netns-attach.js';
 import { attachTcx } from './tcx.js';
 import * as sys from './sys/bpf.js';
@@ -338,6 +339,7 @@ export interface AutoAttachTarget {
 /**
  * Attaches by the program's section, as libbpf's bpf_program__attach does:
  * `tracepoint/<cat>/<name>`, `raw_tp/<name>`, `tp_btf/...`, `fentry/...`,
+ * `uprobe//path:func`, `uprobe.multi/path:glob`,
  * `xdp` and `tcx/*` (need an ifindex), `cgroup*` (need a cgroup).
  */
 export function attach(
@@ -360,6 +362,14 @@ export function attach(
       return attachRawTracepoint(program, spec.attachTo);
     case ProgramType.kprobe: {
       const retprobe = /^(uretprobe|kretprobe)/.test(spec.sectionName);
+      if (spec.attachType === AttachType.trace_uprobe_multi) {
+        // SEC("uprobe.multi//path/to/binary:glob") or a library name: libc.so.6:getp*
+        const m = /^(.+):([^:]+)$/.exec(spec.attachTo);
+        if (!m) throw new LoaderError('ATTACH_TARGET', `program ${program.name}: SEC("${spec.sectionName}") names no binary:pattern; use attachUprobeMulti`);
+        return attachUprobeMulti(program, m[1]!, m[2]!, { retprobe });
+      }
+      if (/^usdt(\.s)?(\/|$)/.test(spec.sectionName))
+        throw new LoaderError('ATTACH_TARGET', `program ${program.name}: a USDT program attaches with attachUsdt or attachUsdtSection, not attach()`);
       if (spec.sectionName.startsWith('uprobe') || spec.sectionName.startsWith('uretprobe')) {
         // SEC("uprobe//path/to/binary:function")
         const m = /^(.+):([^:]+)$/.exec(spec.attachTo);

@@ -205,3 +205,24 @@ function readlinkTarget(path: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * The target of `SEC("usdt/<path>:<provider>:<name>")`, as libbpf reads it
+ * (the path may itself hold colons: provider and name are the last two
+ * fields); undefined for a bare `SEC("usdt")`.
+ */
+export function parseUsdtSection(sectionName: string): { path: string; provider: string; name: string } | undefined {
+  const m = /^usdt(?:\.s)?(?:\/(.*))?$/.exec(sectionName);
+  if (!m) throw new LoaderError('ATTACH_TARGET', `SEC("${sectionName}") is not a USDT section`);
+  if (m[1] === undefined || m[1] === '') return undefined;
+  const parts = /^(.+):([^:]+):([^:]+)$/.exec(m[1]);
+  if (!parts) throw new LoaderError('ATTACH_TARGET', `SEC("${sectionName}"): expected usdt/<path>:<provider>:<name>`);
+  return { path: parts[1]!, provider: parts[2]!, name: parts[3]! };
+}
+
+/** attachUsdt to the probe the program's section names (`SEC("usdt/<path>:<provider>:<name>")`). */
+export function attachUsdtSection(program: Program, sectionName: string, options: UsdtOptions = {}): UsdtAttachment {
+  const target = withContext(`program ${program.name}`, () => parseUsdtSection(sectionName));
+  if (!target) throw new LoaderError('ATTACH_TARGET', `program ${program.name}: SEC("${sectionName}") names no probe; use attachUsdt`);
+  return attachUsdt(program, target.path, target.provider, target.name, options);
+}
