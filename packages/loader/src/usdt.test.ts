@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { parseCollectionSpec, parseUsdtArgs, parseUsdtNotes } from '@tsbpf/objec
 import { compile } from '@tsbpf/compiler';
 import { loadCollection, type Collection } from './collection.js';
 import { RingBufferReader } from './ring-reader.js';
-import { attachUsdt, readUsdtProbes } from './usdt.js';
+import { attachUsdt, attachUsdtSection, parseUsdtSection, readUsdtProbes } from './usdt.js';
 import { describeNeeds, hasCommand, hasFile, isRoot } from '../../../test/support/env.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tsbpf-usdt-'));
@@ -89,7 +90,30 @@ SEC("usdt") int BPF_USDT(on_one, long x) {
   bpf_ringbuf_submit(e, 0);
   return 0;
 }
+// Which spec id __bpf_usdt_ip_to_spec_id gives this probe address, next to the cookie's.
+SEC("usdt") int BPF_USDT(on_ip, long x) {
+  long ip = PT_REGS_IP(ctx);
+  __u32 *id = bpf_map_lookup_elem(&__bpf_usdt_ip_to_spec_id, &ip);
+  struct event *e = start(ctx, 4);
+  if (!e) return 0;
+  e->a[0] = id ? *id : -1; e->a[1] = bpf_get_attach_cookie(ctx); e->a[2] = x;
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
 char LICENSE[] SEC("license") = "GPL";
+`;
+
+// Waits for a line on stdin (the test attaches meanwhile), then fires a probe at two sites.
+const WAITER_C = `#include <stdio.h>
+#include <sys/sdt.h>
+int main(void) {
+  char line[8];
+  if (!fgets(line, sizeof(line), stdin)) return 1;
+  volatile long v = 7;
+  STAP_PROBE1(tsbpf_test, ip, v);
+  STAP_PROBE1(tsbpf_test, ip, 8);
+  return 0;
+}
 `;
 
 interface Event {
@@ -125,6 +149,8 @@ describeNeeds(
         binaries[opt] = join(work, `target${opt}`);
         execFileSync('cc', [opt, '-o', binaries[opt]!, join(work, 'target.c'), join(work, 'gated.c')]);
       }
+      writeFileSync(join(work, 'waiter.c'), WAITER_C);
+      for (const pie of ['-pie', '-no-pie']) execFileSync('cc', ['-O2', pie, '-o', join(work, `waiter${pie}`), join(work, 'waiter.c')]);
       writeFileSync(join(work, 'usdt.bpf.c'), PROGRAM_C);
       object = (await compile({ source: join(work, 'usdt.bpf.c'), cache: false })).object;
     });
@@ -219,6 +245,58 @@ describeNeeds(
       // a failed attach leaves no spec id taken: the next attach gets id 0 again
       using a = attachUsdt(c.programs.on_one!, bin, 'tsbpf_test', 'twice');
       expect(a.sites.length).toBe(2);
+    });
+
+    for (const pie of ['-no-pie', '-pie']) {
+      it(`fills __bpf_usdt_ip_to_spec_id with each site's address (${pie === '-pie' ? 'a PIE: from the process maps' : 'a fixed-address executable'}), the ids the cookies carry`, async () => {
+        const bin = join(work, `waiter${pie}`);
+        using c = loadCollection(parseCollectionSpec(object));
+        const child = spawn(bin, { stdio: ['pipe', 'ignore', 'ignore'] });
+        const exited = once(child, 'exit');
+        try {
+          await once(child, 'spawn');
+          // the child blocks in fgets: its maps are final (exec is done when spawn fires)
+          using a = attachUsdt(c.programs.on_ip!, bin, 'tsbpf_test', 'ip', { pid: child.pid, fillIpMap: true });
+          expect(a.sites.length).toBe(2);
+          expect(c.maps.__bpf_usdt_ip_to_spec_id!.lookup(new Uint8Array(8))).toBeUndefined();
+          child.stdin.end('go\n');
+          expect((await exited)[0]).toBe(0);
+        } finally {
+          child.kill();
+        }
+        const seen = drain(c).map((e) => [e.tag, e.a[0], e.a[1], e.a[2]]);
+        expect(seen).toHaveLength(2);
+        // each site's ip maps to the spec id its cookie carries; the two sites' specs differ (a register, a constant)
+        for (const [tag, byIp, byCookie] of seen) expect([tag, byIp]).toEqual([4, byCookie]);
+        expect(seen.map((e) => e[3])).toEqual([7n, 8n]);
+        expect(seen[0]![1]).not.toBe(seen[1]![1]);
+      });
+    }
+
+    it('reads SEC("usdt/<path>:<provider>:<name>") as libbpf does, and attaches by it', async () => {
+      expect(parseUsdtSection('usdt')).toBeUndefined();
+      expect(parseUsdtSection('usdt/usr/lib/libc.so.6:libc:setjmp')).toEqual({ path: 'usr/lib/libc.so.6', provider: 'libc', name: 'setjmp' });
+      expect(parseUsdtSection('usdt//a:b/c:prov:name')).toEqual({ path: '/a:b/c', provider: 'prov', name: 'name' });
+      expect(parseUsdtSection('usdt.s//bin/x:p:n')).toEqual({ path: '/bin/x', provider: 'p', name: 'n' });
+      expect(() => parseUsdtSection('usdt//bin/x:p')).toThrow(expect.objectContaining({ code: 'ATTACH_TARGET' }));
+      const bin = binaries['-O2']!;
+      writeFileSync(
+        join(work, 'section.bpf.c'),
+        PROGRAM_C.replace(/SEC\("usdt"\) int BPF_USDT\(on_one,/, `SEC("usdt/${bin}:tsbpf_test:twice") int BPF_USDT(on_one,`),
+      );
+      const withSection = parseCollectionSpec((await compile({ source: join(work, 'section.bpf.c'), cache: false })).object);
+      const section = withSection.programs.on_one!.sectionName;
+      expect(section).toBe(`usdt/${bin}:tsbpf_test:twice`);
+      using c = loadCollection(withSection);
+      {
+        using _ = attachUsdtSection(c.programs.on_one!, section, { cookie: 9n });
+        execFileSync(bin);
+      }
+      expect(drain(c).map((e) => [e.tag, e.cookie, e.a[0]])).toEqual([
+        [3, 9n, 1n],
+        [3, 9n, 0xebn],
+      ]);
+      expect(() => attachUsdtSection(c.programs.on_args!, 'usdt')).toThrow(expect.objectContaining({ code: 'ATTACH_TARGET' }));
     });
 
     it('says whether the running node binary has USDT probes', () => {

@@ -27,6 +27,8 @@ export interface UsdtOptions {
   /** The spec maps, when the program was not loaded by loadCollection (default: its collection's maps of these names). */
   specsMap?: BpfMap;
   ipToSpecIdMap?: BpfMap;
+  /** Also fill `__bpf_usdt_ip_to_spec_id` (probe address → spec id) where BPF cookies work: kernels without cookies need it, and get it by themselves. */
+  fillIpMap?: boolean;
 }
 
 /** The free spec ids of each `__bpf_usdt_specs` map (ids are shared by every attachment that fills it). */
@@ -114,7 +116,11 @@ export function attachUsdt(program: Program, target: string | number, provider: 
   const arch = USDT_ARCH_OF_MACHINE[probes.machine];
   if (!arch) throw new NotSupportedError(`USDT arguments of ELF machine ${probes.machine} are not understood`).addContext(context);
   const cookies = hasBpfCookie();
-  if (!cookies && !ipMap) throw new NotSupportedError('this kernel has no BPF cookies and the program no __bpf_usdt_ip_to_spec_id map').addContext(context);
+  const byIp = !cookies || options.fillIpMap === true;
+  if (byIp && !ipMap)
+    throw new NotSupportedError('the program has no __bpf_usdt_ip_to_spec_id map, and this kernel no BPF cookies (or fillIpMap asks for it)').addContext(
+      context,
+    );
 
   const pool = idPools.get(specs) ?? { next: 0, free: [] };
   idPools.set(specs, pool);
@@ -140,7 +146,7 @@ export function attachUsdt(program: Program, target: string | number, provider: 
         idOfSpec.set(site.args, id);
         specs.update(u32(id), bytes);
       }
-      if (!cookies) {
+      if (byIp) {
         const key = new Uint8Array(8);
         new DataView(key.buffer).setBigInt64(0, BigInt(runtimeAddress(site, probes.elfType, path, pid, context)), true);
         ipMap!.update(key, u32(id));
