@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -214,6 +214,7 @@ describeNeeds(
 
     it('raises a semaphore while attached: the gated probe fires only then', () => {
       const bin = binaries['-O2']!;
+      const fdsBefore = readdirSync('/proc/self/fd').length;
       using c = loadCollection(parseCollectionSpec(object));
       expect(execFileSync(bin, { encoding: 'utf8' })).toBe('semaphore 0\n');
       {
@@ -223,6 +224,8 @@ describeNeeds(
       expect(drain(c).map((e) => [e.tag, e.cookie, e.a[0]])).toEqual([[3, 3n, 99n]]);
       expect(execFileSync(bin, { encoding: 'utf8' })).toBe('semaphore 0\n');
       expect(drain(c)).toEqual([]);
+      c.close();
+      expect(readdirSync('/proc/self/fd').length).toBe(fdsBefore); // the uprobes' perf events and links are closed
     });
 
     it('refuses a probe the binary lacks, a program without the spec maps, and bad arguments, with typed errors', async () => {
@@ -242,9 +245,11 @@ describeNeeds(
       expect(() => attachUsdt(p.programs.plain!, bin, 'tsbpf_test', 'twice')).toThrow(
         expect.objectContaining({ code: 'ATTACH_TARGET', message: expect.stringMatching(/__bpf_usdt_specs/) }),
       );
-      // a failed attach leaves no spec id taken: the next attach gets id 0 again
-      using a = attachUsdt(c.programs.on_one!, bin, 'tsbpf_test', 'twice');
+      const a = attachUsdt(c.programs.on_one!, bin, 'tsbpf_test', 'twice');
       expect(a.sites.length).toBe(2);
+      expect(a.fds).toHaveLength(2);
+      a.close();
+      expect(() => a.fds).toThrow(expect.objectContaining({ code: 'CLOSED' }));
     });
 
     for (const pie of ['-no-pie', '-pie']) {
