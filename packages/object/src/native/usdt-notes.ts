@@ -47,7 +47,7 @@ export function usdtNotes(image: ElfImage): UsdtNote[] {
   const data = image.sectionData(section);
   const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const notes: UsdtNote[] = [];
-  const align4 = (n: number) => (n + 3) & ~3;
+  const align4 = (n: number) => Math.ceil(n / 4) * 4; // no 32-bit bit operations: sizes go up to 2^32 - 1
   for (let at = 0; at + 12 <= data.length;) {
     const namesz = v.getUint32(at, true);
     const descsz = v.getUint32(at + 4, true);
