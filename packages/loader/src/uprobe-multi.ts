@@ -20,6 +20,8 @@ import { NativeBuffer } from './sys/ffi.js';
 const BPF_F_UPROBE_MULTI_RETURN = 1;
 /** The kernel's limit on offsets per link (MAX_UPROBE_MULTI_CNT is 1 << 20). */
 const MAX_COUNT = 1 << 20;
+const EPERM = 1;
+const EACCES = 13;
 
 let supported: boolean | undefined;
 
@@ -42,7 +44,10 @@ function probe(): boolean {
     code.free();
     license.free();
   }
-  if (prog < 0) return false;
+  if (prog < 0) {
+    if (-prog === EPERM || -prog === EACCES) throw new SyscallError('BPF_PROG_LOAD', -prog, 'probing for uprobe.multi links');
+    return false; // EINVAL: no such attach type for kprobe programs
+  }
   const path = NativeBuffer.string('/');
   const offsets = NativeBuffer.from(new Uint8Array(8));
   try {

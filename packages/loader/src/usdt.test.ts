@@ -261,7 +261,11 @@ describeNeeds(
         try {
           await once(child, 'spawn');
           // the child blocks in fgets: its maps are final (exec is done when spawn fires)
-          using a = attachUsdt(c.programs.on_ip!, bin, 'tsbpf_test', 'ip', { pid: child.pid, fillIpMap: true });
+          // the PIE by its pid (its /proc/PID/exe, that process only), the other by path and pid
+          using a =
+            pie === '-pie'
+              ? attachUsdt(c.programs.on_ip!, child.pid!, 'tsbpf_test', 'ip', { fillIpMap: true })
+              : attachUsdt(c.programs.on_ip!, bin, 'tsbpf_test', 'ip', { pid: child.pid, fillIpMap: true });
           expect(a.sites.length).toBe(2);
           expect(c.maps.__bpf_usdt_ip_to_spec_id!.lookup(new Uint8Array(8))).toBeUndefined();
           child.stdin.end('go\n');
