@@ -8,6 +8,7 @@ import { parseCollectionSpec, parseUsdtArgs, parseUsdtNotes } from '@tsbpf/objec
 import { compile } from '@tsbpf/compiler';
 import { loadCollection, type Collection } from './collection.js';
 import { RingBufferReader } from './ring-reader.js';
+import { attach } from './link.js';
 import { attachUsdt, attachUsdtSection, parseUsdtSection, readUsdtProbes } from './usdt.js';
 import { describeNeeds, hasCommand, hasFile, isRoot } from '../../../test/support/env.js';
 
@@ -267,12 +268,13 @@ describeNeeds(
               ? attachUsdt(c.programs.on_ip!, child.pid!, 'tsbpf_test', 'ip', { fillIpMap: true })
               : attachUsdt(c.programs.on_ip!, bin, 'tsbpf_test', 'ip', { pid: child.pid, fillIpMap: true });
           expect(a.sites.length).toBe(2);
-          expect(c.maps.__bpf_usdt_ip_to_spec_id!.lookup(new Uint8Array(8))).toBeUndefined();
+          expect([...c.maps.__bpf_usdt_ip_to_spec_id!.keys()]).toHaveLength(2);
           child.stdin.end('go\n');
           expect((await exited)[0]).toBe(0);
         } finally {
           child.kill();
         }
+        expect([...c.maps.__bpf_usdt_ip_to_spec_id!.keys()]).toEqual([]); // closing took the addresses back
         const seen = drain(c).map((e) => [e.tag, e.a[0], e.a[1], e.a[2]]);
         expect(seen).toHaveLength(2);
         // each site's ip maps to the spec id its cookie carries; the two sites' specs differ (a register, a constant)
@@ -306,6 +308,10 @@ describeNeeds(
         [3, 9n, 0xebn],
       ]);
       expect(() => attachUsdtSection(c.programs.on_args!, 'usdt')).toThrow(expect.objectContaining({ code: 'ATTACH_TARGET' }));
+      // attach() by section returns one Link: it points USDT programs at attachUsdtSection
+      expect(() => attach(c.programs.on_one!, withSection.programs.on_one!)).toThrow(
+        expect.objectContaining({ code: 'ATTACH_TARGET', message: expect.stringMatching(/attachUsdtSection/) }),
+      );
     });
 
     it('says whether the running node binary has USDT probes', () => {
