@@ -314,6 +314,28 @@ describeNeeds(
       );
     });
 
+    it('attaches to a probe in a shared library, found by its bare name through LD_LIBRARY_PATH', () => {
+      writeFileSync(join(work, 'lib.c'), '#include <sys/sdt.h>\nvoid tsbpf_lib_hello(long x) { STAP_PROBE1(tsbpf_lib, hello, x); }\n');
+      writeFileSync(join(work, 'uselib.c'), 'void tsbpf_lib_hello(long x);\nint main(void) { tsbpf_lib_hello(-42); tsbpf_lib_hello(43); return 0; }\n');
+      execFileSync('cc', ['-O2', '-shared', '-fPIC', '-o', join(work, 'libtsbpf_usdt.so'), join(work, 'lib.c')]);
+      execFileSync('cc', ['-O2', '-o', join(work, 'uselib'), join(work, 'uselib.c'), `-L${work}`, '-ltsbpf_usdt', `-Wl,-rpath,${work}`]);
+      using c = loadCollection(parseCollectionSpec(object));
+      const saved = process.env.LD_LIBRARY_PATH;
+      process.env.LD_LIBRARY_PATH = work;
+      try {
+        using a = attachUsdt(c.programs.on_one!, 'libtsbpf_usdt.so', 'tsbpf_lib', 'hello', { cookie: 6n });
+        expect(a.description).toContain(join(work, 'libtsbpf_usdt.so'));
+        execFileSync(join(work, 'uselib'));
+      } finally {
+        if (saved === undefined) delete process.env.LD_LIBRARY_PATH;
+        else process.env.LD_LIBRARY_PATH = saved;
+      }
+      expect(drain(c).map((e) => [e.tag, e.cookie, e.a[0]])).toEqual([
+        [3, 6n, -42n],
+        [3, 6n, 43n],
+      ]);
+    });
+
     it('says whether the running node binary has USDT probes', () => {
       const notes = parseUsdtNotes(readFileSync(process.execPath)).notes;
       // Node's official builds have none (DTrace probes are off on Linux); a distribution build may: list them then.
