@@ -14,7 +14,7 @@ declare class TsbpfError<Code extends string = string> extends Error {
     addContext(context: string): this;
 }
 declare function withContext<T>(context: string, fn: () => T): T;
-type ObjectParseErrorCode = "ELF_INVALID" | "ELF_UNSUPPORTED" | "SECTION_INVALID" | "SYMBOL_INVALID" | "RELOCATION_INVALID" | "UNKNOWN_SECTION" | "MAP_INVALID" | "PROGRAM_INVALID" | "BTF_INVALID" | "BTF_EXT_INVALID" | "BTF_NOT_FOUND" | "INSN_INVALID";
+type ObjectParseErrorCode = "ELF_INVALID" | "ELF_UNSUPPORTED" | "SECTION_INVALID" | "SYMBOL_INVALID" | "RELOCATION_INVALID" | "UNKNOWN_SECTION" | "MAP_INVALID" | "PROGRAM_INVALID" | "BTF_INVALID" | "BTF_EXT_INVALID" | "BTF_NOT_FOUND" | "INSN_INVALID" | "LD_CACHE_INVALID";
 interface ObjectParseErrorOptions {
     section?: string;
     offset?: number;
@@ -1051,4 +1051,79 @@ declare function structOpsLayouts(spec: CollectionSpec, kernel: Btf): {
     }>;
 };
 declare function explainPoison(log: string, core: readonly CoreResult[], spec: CollectionSpec): string | undefined;
-export { ARRAY_MAP_TYPES, type AluOp, AttachType, type AttachTypeName, BTF_MAGIC, Btf, type BtfArray, type BtfComposite, type BtfConst, type BtfDatasec, type BtfDeclTag, type BtfEnum, type BtfEnum64, type BtfExt, type BtfFloat, type BtfFunc, BtfFuncLinkage, type BtfFuncProto, type BtfFwd, type BtfHeader, type BtfInt, BtfIntEncoding, BtfKind, type BtfKindName, type BtfMember, type BtfParseOptions, type BtfPtr, type BtfRestrict, type BtfStruct, type BtfType, type BtfTypeOf, type BtfTypeTag, type BtfTypedef, type BtfUnion, type BtfVar, BtfVarLinkage, type BtfVarSecinfo, type BtfVoid, type BtfVolatile, type ByteOrder, type CollectionSpec, type ConstantValue, type CoreRelo, type CoreReloInput, CoreReloKind, type CoreReloKindName, type CoreResult, type DataSectionFacts, type ExternSpec, FUNC_INFO_SIZE, type FormatBtfCOptions, type FormatOptions, type FuncInfo, type FuncInfoRecord, INSN_SIZE, type Instruction, type InstructionInput, type JmpOp, type KconfigLayout, type KconfigSlot, type KconfigType, type KernelFacts, type KsymAddress, LINE_INFO_SIZE, type LineInfo, type LineInfoRecord, LinkError, type LinkErrorCode, type LinkedProgram, type LoadOverrides, MapFlags, type MapKind, type MapSlotValue, type MapSpec, MapType, type MapTypeName, NON_DATA_MAP_TYPES, NO_BTF_MAP_TYPES, ObjectParseError, type ObjectParseErrorCode, type ObjectParseErrorOptions, PER_CPU_MAP_TYPES, POISON_CALL_KFUNC_BASE, type ParseOptions, PinType, type ProgramCoreRelo, type ProgramRelocation, type ProgramSpec, ProgramType, type ProgramTypeName, type SectionDef, type Size, type StructOpsLayout, type StructOpsProgramSlot, TsbpfError, type TsbpfErrorOptions, applyCoreRelos, asm, attachBtfId, attachTypeName, btfCTagNames, btfForKernel, btfKindNames, calculateCoreRelos, decodeInstructions, encodeConstant, encodeInstructions, explainPoison, formatBtfC, formatBtfJson, formatBtfRaw, formatInstruction, formatInstructions, funcInfoBytes, helperName, helperNames, instructionSlots, intEncodingName, isModifier, isTypelessKsym, kconfigLayout, lineInfoBytes, linkProgram, linkageName, mapTypeName, needsAttachBtfId, opcodes, parseBtfExt, parseCollectionSpec, parseObjectBtf, programTypeName, relocateProgram, sectionDef, structOpsLayout, structOpsLayouts, typelessKsyms, withContext, withLoadOverrides };
+interface ImageSection {
+    readonly name: string;
+    readonly type: number;
+    readonly addr: number;
+    readonly offset: number;
+    readonly size: number;
+    readonly link: number;
+    readonly entsize: number;
+}
+interface ImageSegment {
+    readonly type: number;
+    readonly flags: number;
+    readonly offset: number;
+    readonly vaddr: number;
+    readonly filesz: number;
+    readonly memsz: number;
+}
+interface ImageSymbol {
+    readonly name: string;
+    readonly address: number;
+    readonly size: number;
+}
+interface ElfImage {
+    readonly type: number;
+    readonly machine: number;
+    readonly sections: readonly ImageSection[];
+    readonly segments: readonly ImageSegment[];
+    sectionData(section: ImageSection): Uint8Array;
+}
+declare function parseElfImage(bytes: Uint8Array): ElfImage;
+declare function imageFunctions(image: ElfImage): ImageSymbol[];
+declare function addressToFileOffset(image: ElfImage, address: number): number | undefined;
+interface UsdtNote {
+    readonly provider: string;
+    readonly name: string;
+    readonly args: string;
+    readonly address: number;
+    readonly fileOffset: number;
+    readonly semaphoreAddress: number;
+    readonly semaphoreOffset: number;
+}
+interface UsdtProbes {
+    readonly elfType: number;
+    readonly machine: number;
+    readonly notes: readonly UsdtNote[];
+}
+declare function parseUsdtNotes(bytes: Uint8Array): UsdtProbes;
+declare function usdtNotes(image: ElfImage): UsdtNote[];
+declare const UsdtArgType: {
+    readonly const: 0;
+    readonly reg: 1;
+    readonly reg_deref: 2;
+};
+interface UsdtArg {
+    readonly type: keyof typeof UsdtArgType;
+    readonly value: bigint;
+    readonly register: string;
+    readonly regOffset: number;
+    readonly size: number;
+    readonly signed: boolean;
+}
+type UsdtArch = "x86_64" | "arm64" | "riscv64" | "s390x";
+declare const USDT_ARCH_OF_MACHINE: Readonly<Record<number, UsdtArch>>;
+declare const USDT_MAX_ARGS = 12;
+declare function parseUsdtArgs(text: string, arch: UsdtArch): UsdtArg[];
+declare const USDT_SPEC_SIZE = 208;
+declare function encodeUsdtSpec(args: readonly UsdtArg[], cookie?: bigint): Uint8Array;
+interface LdCacheEntry {
+    readonly name: string;
+    readonly path: string;
+    readonly flags: number;
+}
+declare const LD_CACHE_ABI: Readonly<Record<string, number>>;
+declare function parseLdSoCache(bytes: Uint8Array): LdCacheEntry[];
+declare function findInLdSoCache(entries: readonly LdCacheEntry[], name: string, abi?: number): string | undefined;
+export { ARRAY_MAP_TYPES, type AluOp, AttachType, type AttachTypeName, BTF_MAGIC, Btf, type BtfArray, type BtfComposite, type BtfConst, type BtfDatasec, type BtfDeclTag, type BtfEnum, type BtfEnum64, type BtfExt, type BtfFloat, type BtfFunc, BtfFuncLinkage, type BtfFuncProto, type BtfFwd, type BtfHeader, type BtfInt, BtfIntEncoding, BtfKind, type BtfKindName, type BtfMember, type BtfParseOptions, type BtfPtr, type BtfRestrict, type BtfStruct, type BtfType, type BtfTypeOf, type BtfTypeTag, type BtfTypedef, type BtfUnion, type BtfVar, BtfVarLinkage, type BtfVarSecinfo, type BtfVoid, type BtfVolatile, type ByteOrder, type CollectionSpec, type ConstantValue, type CoreRelo, type CoreReloInput, CoreReloKind, type CoreReloKindName, type CoreResult, type DataSectionFacts, type ElfImage, type ExternSpec, FUNC_INFO_SIZE, type FormatBtfCOptions, type FormatOptions, type FuncInfo, type FuncInfoRecord, INSN_SIZE, type ImageSection, type ImageSegment, type ImageSymbol, type Instruction, type InstructionInput, type JmpOp, type KconfigLayout, type KconfigSlot, type KconfigType, type KernelFacts, type KsymAddress, LD_CACHE_ABI, LINE_INFO_SIZE, type LdCacheEntry, type LineInfo, type LineInfoRecord, LinkError, type LinkErrorCode, type LinkedProgram, type LoadOverrides, MapFlags, type MapKind, type MapSlotValue, type MapSpec, MapType, type MapTypeName, NON_DATA_MAP_TYPES, NO_BTF_MAP_TYPES, ObjectParseError, type ObjectParseErrorCode, type ObjectParseErrorOptions, PER_CPU_MAP_TYPES, POISON_CALL_KFUNC_BASE, type ParseOptions, PinType, type ProgramCoreRelo, type ProgramRelocation, type ProgramSpec, ProgramType, type ProgramTypeName, type SectionDef, type Size, type StructOpsLayout, type StructOpsProgramSlot, TsbpfError, type TsbpfErrorOptions, USDT_ARCH_OF_MACHINE, USDT_MAX_ARGS, USDT_SPEC_SIZE, type UsdtArch, type UsdtArg, UsdtArgType, type UsdtNote, type UsdtProbes, addressToFileOffset, applyCoreRelos, asm, attachBtfId, attachTypeName, btfCTagNames, btfForKernel, btfKindNames, calculateCoreRelos, decodeInstructions, encodeConstant, encodeInstructions, encodeUsdtSpec, explainPoison, findInLdSoCache, formatBtfC, formatBtfJson, formatBtfRaw, formatInstruction, formatInstructions, funcInfoBytes, helperName, helperNames, imageFunctions, instructionSlots, intEncodingName, isModifier, isTypelessKsym, kconfigLayout, lineInfoBytes, linkProgram, linkageName, mapTypeName, needsAttachBtfId, opcodes, parseBtfExt, parseCollectionSpec, parseElfImage, parseLdSoCache, parseObjectBtf, parseUsdtArgs, parseUsdtNotes, programTypeName, relocateProgram, sectionDef, structOpsLayout, structOpsLayouts, typelessKsyms, usdtNotes, withContext, withLoadOverrides };

@@ -173,6 +173,13 @@ const LAYOUTS = [
       'kprobe_multi.syms',
       'kprobe_multi.addrs',
       'kprobe_multi.cookies',
+      'uprobe_multi.path',
+      'uprobe_multi.offsets',
+      'uprobe_multi.ref_ctr_offsets',
+      'uprobe_multi.cookies',
+      'uprobe_multi.cnt',
+      'uprobe_multi.flags',
+      'uprobe_multi.pid',
     ],
   },
   {

@@ -13,6 +13,7 @@ import { runningKernelBtf, runningModuleBtfs } from './kernel-btf.js';
 import { closeBtf, closeBtfWhenDropped, loadBtf } from './load-btf.js';
 import { loadProgram } from './load-program.js';
 import { createStructOpsMaps, fillStructOpsMaps, structOpsFacts } from './struct-ops.js';
+import { noteProgramMaps } from './program-maps.js';
 import type { BpfMap } from './map.js';
 import { DEFAULT_PIN_LOCK_TIMEOUT_MS, takeBackPins, withPinRootLock, type PinMade } from './pin-by-name.js';
 import type { Program } from './program.js';
@@ -127,6 +128,7 @@ function loadUnlocked(spec: CollectionSpec, overridden: CollectionSpec, options:
     }
     fillProgArrays(spec, maps, programs);
     if (structOps) fillStructOpsMaps(structOps.maps, maps, programs);
+    noteProgramMaps(Object.values(programs), maps);
     return new Collection(maps, programs, btfFd);
   } catch (e) {
     for (const p of Object.values(programs)) p.close();

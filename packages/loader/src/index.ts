@@ -24,6 +24,7 @@ export {
   attachTracepoint,
   attachTracing,
   attachUprobe,
+  attachUprobeAt,
   attachXdp,
   type UprobeOptions,
   type AutoAttachTarget,
@@ -50,6 +51,9 @@ export { attachTcAny, attachXdpAny, tcxSupported, xdpLinksSupported, type Attach
 export { attachSocketFilter, detachSocketFilter, socketFd, type SocketLike } from './socket-filter.js';
 export { attachStructOps, StructOpsLink, StructOpsRegistration } from './struct-ops.js';
 export { withNetns } from './netns.js';
+export { UsdtAttachment, attachUsdt, attachUsdtSection, parseUsdtSection, readUsdtProbes, type UsdtOptions } from './usdt.js';
+export { attachUprobeMulti, hasUprobeMulti, uprobeMultiTargets, type UprobeMultiOptions } from './uprobe-multi.js';
+export { resolveProbeTarget } from './library-path.js';
 export { attachTypeSupported, helperSupported, mapTypeSupported, programTypeSupported } from './probes.js';
 export { functionFileOffset } from './elf-symbols.js';
 export { unpin } from './pin.js';

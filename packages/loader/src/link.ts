@@ -1,24 +1,26 @@
 /**
  * Link and the ways to attach a program: XDP, cgroup (a link, or
  * BPF_PROG_ATTACH where links are missing), tracepoint and uprobe (one
- * perf-event path, which kprobe.ts shares), raw tracepoint, tracing,
- * netfilter, and attach() by the program's section (tcx is tcx.ts, the
- * kprobe family kprobe*.ts).
+ * perf-event path, which kprobe.ts shares; the uprobe front is
+ * uprobe-attach.ts), raw tracepoint, tracing, netfilter, and attach() by the
+ * program's section (tcx is tcx.ts, the kprobe family kprobe*.ts).
  */
 import { AttachType, ProgramType } from '@tsbpf/object';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { Program } from './program.js';
-import { functionFileOffset } from './elf-symbols.js';
+import { attachUprobe } from './uprobe-attach.js';
+import { attachUprobeMulti } from './uprobe-multi.js';
 import { attachNetns } from './netns-attach.js';
 import { attachTcx } from './tcx.js';
 import { attachKprobeSection } from './kprobe-sections.js';
-import { attachProbeTracefs } from './tracefs-probe.js';
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
 import { NativeBuffer } from './sys/ffi.js';
 import { checkCookie, openPerfEvent } from './perf-event.js';
 import { INT_MAX, checkInteger, checkU32, describeValue } from './args.js';
 import { LoaderError, NotSupportedError } from './errors.js';
+
+export { attachUprobe, attachUprobeAt, type UprobeOptions } from './uprobe-attach.js';
 
 const registry = new FinalizationRegistry<number[]>((fds) => fds.forEach((fd) => sys.closeFd(fd)));
 
@@ -251,53 +253,20 @@ export function pmuType(pmu: string): number {
 
 /** The config bit the `retprobe` format names (`config:0`). */
 export function retprobeBit(pmu: string): number {
-  const text = readFileSync(`/sys/bus/event_source/devices/${pmu}/format/retprobe`, 'utf8').trim();
-  const m = /^config:(\d+)$/.exec(text);
-  if (!m) throw new NotSupportedError(`${pmu}: unexpected retprobe format ${text}`);
+  return formatBit(pmu, 'retprobe');
+}
+
+/** The first config bit of a PMU format field (`config:0`, `config:32-63`). */
+export function formatBit(pmu: string, field: string): number {
+  let text: string;
+  try {
+    text = readFileSync(`/sys/bus/event_source/devices/${pmu}/format/${field}`, 'utf8').trim();
+  } catch {
+    throw new NotSupportedError(`this kernel's ${pmu} PMU has no ${field} (/sys/bus/event_source/devices/${pmu}/format/${field})`);
+  }
+  const m = /^config:(\d+)(?:-\d+)?$/.exec(text);
+  if (!m) throw new NotSupportedError(`${pmu}: unexpected ${field} format ${text}`);
   return Number(m[1]);
-}
-
-export interface UprobeOptions {
-  /** Attach at function exit (uretprobe). */
-  retprobe?: boolean;
-  /** Only this process (default: every process that runs the binary). */
-  pid?: number;
-  /** A byte offset within the function (uprobes only). */
-  offset?: number;
-  /** What bpf_get_attach_cookie() returns in the program. */
-  cookie?: bigint;
-  /** Through tracefs uprobe_events even where the uprobe PMU exists (the way where it does not). */
-  legacy?: boolean;
-}
-
-/**
- * A uprobe (or uretprobe) on a function of an executable or library, by
- * symbol name, through the uprobe PMU and a BPF link (or tracefs
- * uprobe_events where there is no PMU, or with `legacy`).
- */
-export function attachUprobe(program: Program, binary: string, func: string, options: UprobeOptions = {}): Link {
-  const context = `program ${program.name}: uprobe ${binary}:${func}`;
-  if (options.pid !== undefined) checkInteger(options.pid, 'pid', -1, INT_MAX, context);
-  if (options.offset !== undefined) checkInteger(options.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, context);
-  const offset = functionFileOffset(binary, func) + (options.offset ?? 0);
-  if (options.legacy || !existsSync('/sys/bus/event_source/devices/uprobe/type'))
-    return attachProbeTracefs(program, { kind: 'uprobe', binary, offset, retprobe: options.retprobe }, { pid: options.pid, cookie: options.cookie });
-  const type = pmuType('uprobe');
-  const config = options.retprobe ? 1n << BigInt(retprobeBit('uprobe')) : 0n;
-  const path = NativeBuffer.string(binary);
-  return perfEventLink(
-    program,
-    {
-      type,
-      config,
-      config1: path.address,
-      config2: BigInt(offset),
-      pid: options.pid,
-    },
-    `${options.retprobe ? 'uretprobe' : 'uprobe'} ${binary}:${func}`,
-    options.cookie,
-    [path],
-  );
 }
 
 /** Netfilter hook numbers (NF_INET_*) and families (NFPROTO_*). */
@@ -356,7 +325,7 @@ export interface AutoAttachTarget {
 /**
  * Attaches by the program's section, as libbpf's bpf_program__attach does:
  * `tracepoint/<cat>/<name>`, `raw_tp/<name>`, `tp_btf/...`, `fentry/...`,
- * the kprobe family (kprobe-sections.ts), `uprobe//path:func`,
+ * the kprobe family (kprobe-sections.ts), `uprobe//path:func`, `uprobe.multi/path:glob`,
  * `xdp` and `tcx/*` (need an ifindex), `cgroup*` (need a cgroup).
  */
 export function attach(
@@ -379,6 +348,14 @@ export function attach(
       return attachRawTracepoint(program, spec.attachTo);
     case ProgramType.kprobe: {
       const retprobe = /^(uretprobe|kretprobe)/.test(spec.sectionName);
+      if (spec.attachType === AttachType.trace_uprobe_multi) {
+        // SEC("uprobe.multi//path/to/binary:glob") or a library name: libc.so.6:getp*
+        const m = /^(.+):([^:]+)$/.exec(spec.attachTo);
+        if (!m) throw new LoaderError('ATTACH_TARGET', `program ${program.name}: SEC("${spec.sectionName}") names no binary:pattern; use attachUprobeMulti`);
+        return attachUprobeMulti(program, m[1]!, m[2]!, { retprobe });
+      }
+      if (/^usdt(\.s)?(\/|$)/.test(spec.sectionName))
+        throw new LoaderError('ATTACH_TARGET', `program ${program.name}: a USDT program attaches with attachUsdt or attachUsdtSection, not attach()`);
       if (spec.sectionName.startsWith('uprobe') || spec.sectionName.startsWith('uretprobe')) {
         // SEC("uprobe//path/to/binary:function")
         const m = /^(.+):([^:]+)$/.exec(spec.attachTo);

@@ -85,7 +85,8 @@ export type ObjectParseErrorCode =
   | 'BTF_INVALID' // BTF header, type or string section malformed
   | 'BTF_EXT_INVALID' // BTF.ext malformed
   | 'BTF_NOT_FOUND' // a type looked up by id or name that does not exist
-  | 'INSN_INVALID'; // an instruction stream that cannot be decoded
+  | 'INSN_INVALID' // an instruction stream that cannot be decoded
+  | 'LD_CACHE_INVALID'; // an /etc/ld.so.cache that does not parse
 
 export interface ObjectParseErrorOptions {
   /** ELF section the problem was found in, when known. */

@@ -57,3 +57,24 @@ export { encodeConstant, withLoadOverrides, type ConstantValue, type LoadOverrid
 export { attachBtfId, needsAttachBtfId } from './linker/attach-btf.js';
 export { structOpsLayout, structOpsLayouts, type StructOpsLayout, type StructOpsProgramSlot } from './linker/struct-ops.js';
 export { explainPoison } from './linker/poison.js';
+export {
+  addressToFileOffset,
+  imageFunctions,
+  parseElfImage,
+  type ElfImage,
+  type ImageSection,
+  type ImageSegment,
+  type ImageSymbol,
+} from './native/elf-image.js';
+export { parseUsdtNotes, usdtNotes, type UsdtNote, type UsdtProbes } from './native/usdt-notes.js';
+export {
+  USDT_ARCH_OF_MACHINE,
+  USDT_MAX_ARGS,
+  USDT_SPEC_SIZE,
+  UsdtArgType,
+  encodeUsdtSpec,
+  parseUsdtArgs,
+  type UsdtArch,
+  type UsdtArg,
+} from './native/usdt-args.js';
+export { LD_CACHE_ABI, findInLdSoCache, parseLdSoCache, type LdCacheEntry } from './native/ld-so-cache.js';

@@ -204,6 +204,13 @@ export const linkCreateAttr = {
   'kprobe_multi.syms': { offset: 24, size: 8 },
   'kprobe_multi.addrs': { offset: 32, size: 8 },
   'kprobe_multi.cookies': { offset: 40, size: 8 },
+  'uprobe_multi.path': { offset: 16, size: 8 },
+  'uprobe_multi.offsets': { offset: 24, size: 8 },
+  'uprobe_multi.ref_ctr_offsets': { offset: 32, size: 8 },
+  'uprobe_multi.cookies': { offset: 40, size: 8 },
+  'uprobe_multi.cnt': { offset: 48, size: 4 },
+  'uprobe_multi.flags': { offset: 52, size: 4 },
+  'uprobe_multi.pid': { offset: 56, size: 4 },
 } as const satisfies Record<string, Field>;
 
 /** union bpf_attr for BPF_ITER_CREATE. */

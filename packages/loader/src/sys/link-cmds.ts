@@ -28,6 +28,8 @@ export interface LinkCreateAttr {
   iterInfo?: NativeMemory;
   /** kprobe.multi and kprobe.session links: flags (BPF_F_KPROBE_MULTI_RETURN), and arrays of `count` symbol pointers or addresses, and cookies. */
   kprobeMulti?: { flags: number; count: number; syms?: bigint; addrs?: bigint; cookies?: bigint };
+  /** uprobe.multi links: the binary's path and arrays of `cnt` u64 offsets, ref_ctr_offsets, cookies (addresses; 0 for none). */
+  uprobeMulti?: { path: bigint; offsets: bigint; refCtrOffsets: bigint; cookies: bigint; cnt: number; flags: number; pid: number };
 }
 
 /** BPF_LINK_CREATE: the link's fd. */
@@ -57,6 +59,16 @@ export function linkCreate(l: LinkCreateAttr, context?: string): number {
     put(C['kprobe_multi.syms'], l.kprobeMulti.syms ?? 0n);
     put(C['kprobe_multi.addrs'], l.kprobeMulti.addrs ?? 0n);
     put(C['kprobe_multi.cookies'], l.kprobeMulti.cookies ?? 0n);
+  }
+  if (l.uprobeMulti) {
+    const u = l.uprobeMulti;
+    put(C['uprobe_multi.path'], u.path);
+    put(C['uprobe_multi.offsets'], u.offsets);
+    put(C['uprobe_multi.ref_ctr_offsets'], u.refCtrOffsets);
+    put(C['uprobe_multi.cookies'], u.cookies);
+    put(C['uprobe_multi.cnt'], u.cnt);
+    put(C['uprobe_multi.flags'], u.flags);
+    put(C['uprobe_multi.pid'], u.pid);
   }
   return ownFd(call('LINK_CREATE', context));
 }
