@@ -95,7 +95,7 @@ function clearInstance(dirs: InstanceDirs): void {
 }
 
 /** Compiles (cached) and loads the datapath with its maps pinned, and pins its two programs for pods added later. */
-async function loadDatapath(dirs: InstanceDirs): Promise<void> {
+export async function loadDatapath(dirs: InstanceDirs): Promise<void> {
   const { object } = await defaultObject();
   const spec = parseCollectionSpec(object);
   using collection = loadCollection(spec, { pinRoot: dirs.pins });
