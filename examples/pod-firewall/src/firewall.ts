@@ -265,17 +265,21 @@ export class PodFirewall implements Disposable {
     const saved = (this.saved = s.enforced);
     const live = s.pinned.readLive();
     const gen = live.generation;
-    const endpoints = saved.cluster.pods.map((p) => {
-      const e = live.endpoints.get(podKey(p));
-      return {
-        pod: podKey(p),
-        ip: p.ip,
-        identity: e?.identity[gen] ?? 0,
-        ingress: e ? Boolean(e.flags[gen]! & EP_ENFORCE_INGRESS) : false,
-        egress: e ? Boolean(e.flags[gen]! & EP_ENFORCE_EGRESS) : false,
-        labels: p.labels,
-      };
-    });
+    // A node of several (kubernetes/): its own pods only.
+    const local = saved.localPods && new Set(saved.localPods);
+    const endpoints = saved.cluster.pods
+      .filter((p) => local?.has(podKey(p)) ?? true)
+      .map((p) => {
+        const e = live.endpoints.get(podKey(p));
+        return {
+          pod: podKey(p),
+          ip: p.ip,
+          identity: e?.identity[gen] ?? 0,
+          ingress: e ? Boolean(e.flags[gen]! & EP_ENFORCE_INGRESS) : false,
+          egress: e ? Boolean(e.flags[gen]! & EP_ENFORCE_EGRESS) : false,
+          labels: p.labels,
+        };
+      });
     const identities = Object.entries(saved.alloc.identities).map(([labels, id]) => ({ id, labels }));
     const mismatches = differences(saved, live);
     return {
