@@ -4,12 +4,14 @@
  * datapath, newest first (snapshots that arrive while one is being applied
  * are coalesced: only the newest pending one is applied), logging one line
  * per change. A snapshot that leaves pods of this node waiting for their
- * veth, or that failed, is applied again after `retryMs`. Until its first
+ * veth, or whose apply failed on the machine, is applied again after
+ * `retryMs` (one the node refuses, or whose policies do not compile, is not). Until its first
  * snapshot a (re)starting agent writes nothing: the pinned maps keep
  * enforcing the last state, never a more open one.
  */
 import type { FirewallOptions } from '../controller/instance.js';
 import { FirewallError } from '../errors.js';
+import { CompileError, PolicyError } from '../policy/errors.js';
 import { NodeDatapath, type NodeChange } from './node-datapath.js';
 import type { NodeSnapshot, SnapshotSource } from './snapshot.js';
 
@@ -108,7 +110,8 @@ class Agent implements NodeAgent {
       const error = e instanceof Error ? e : new Error(String(e));
       this.outcome = { ...this.outcome, error };
       this.log(`node ${node}: snapshot not applied, still enforcing the last one: ${error.message}`);
-      again = !(e instanceof FirewallError && e.code === 'SNAPSHOT_INVALID');
+      // The same snapshot would fail the same way: wait for a new one.
+      again = !(e instanceof FirewallError && e.code === 'SNAPSHOT_INVALID') && !(e instanceof CompileError) && !(e instanceof PolicyError);
     }
     if (again) {
       this.retry = setTimeout(() => {
