@@ -4,7 +4,7 @@
  * watcher keeps probing flows that every state involved denies: killed idle,
  * killed between writing the idle generation and the flip
  * (POD_FIREWALL_CRASH_AT=written), restarted with no snapshot to read (it
- * must change nothing), and killed at random moments while snapshots flip
+ * must change nothing), killed right after the flip (`flipped`), and killed at random moments while snapshots flip
  * between two states. No denied flow is ever seen open; every restart
  * converges to the newest snapshot; the maps end as the oracle says.
  */
@@ -187,6 +187,17 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
       expect(enforcedPolicies(N2)).toEqual(['x/b-from-a']);
       write(N2, S2);
       await converged(N2, S2);
+
+      // Killed right after the flip, before the old generation is cleaned: n2 enforces S3; a restart keeps it.
+      await killed(children.get(N2)!);
+      const flipping = await start(N2, { POD_FIREWALL_CRASH_AT: 'flipped' });
+      const diedAfterFlip = new Promise<NodeJS.Signals | null>((r) => flipping.once('exit', (_, signal) => r(signal)));
+      for (const n of [N1, N2]) write(n, S3);
+      expect(await diedAfterFlip).toBe('SIGKILL');
+      expect(enforcedPolicies(N2)).toEqual(['x/b-from-a', 'x/d-81']);
+      await start(N2);
+      await converged(N1, S3);
+      await converged(N2, S3);
 
       // Killed at random moments while the snapshots flip between S3 and S2.
       for (let i = 0; i < 6; i++) {

@@ -153,6 +153,20 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     expect(((await agents.get(n1.name)!.settled()).error as FirewallError).code).toBe('SNAPSHOT_INVALID');
     expect(PodFirewall.open({ name: n1.name }).status().enforced).toBe(true);
     await feed(cluster, policies);
+    await expect(runAgent({ name: 'pk-bad', node: 'Not A Node', source: new HandSource() })).rejects.toMatchObject({ code: 'SNAPSHOT_INVALID' });
+    expect(existsSync('/run/pk-bad')).toBe(false);
+  });
+
+  it('coalesces snapshots that arrive while it is busy: only the newest is applied', async () => {
+    const [n1] = nodes as [NodeSpec];
+    const deny = (ns: string) =>
+      parsePolicies(`apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: { name: deny, namespace: ${ns} }\nspec: { podSelector: {} }\n`);
+    const before = (await agents.get(n1.name)!.settled()).applies;
+    for (const ns of ['x', 'y', 'z']) sources.get(n1.name)!.push(snapshotsFor(nodes, cluster, deny(ns), registry).get(n1.name)!);
+    const after = await agents.get(n1.name)!.settled();
+    expect(after.applies).toBe(before + 1);
+    expect(PodFirewall.open({ name: n1.name }).status().policies).toEqual(['z/deny']);
+    await feed(cluster, policies);
   });
 
   it(`runs ${scenarios.length} conformance scenarios across both nodes: no cell differs from the oracle`, async () => {
@@ -245,6 +259,17 @@ spec:
     expect(counters['drop-spoofed']!.packets).toBeGreaterThanOrEqual(2n);
     expect(PodFirewall.open({ name: nodes[1]!.name }).status().counters['drop-spoofed']!.packets).toBeGreaterThanOrEqual(1n);
   }, 60_000);
+
+  it('stops: settled() is CLOSED, and the datapath keeps enforcing what it did', async () => {
+    const [n1] = nodes as [NodeSpec];
+    const enforcedBefore = PodFirewall.open({ name: n1.name }).status().policies;
+    await agents.get(n1.name)!.stop();
+    await expect(agents.get(n1.name)!.settled()).rejects.toMatchObject({ code: 'CLOSED' });
+    const after = PodFirewall.open({ name: n1.name }).status();
+    expect(after.enforced).toBe(true);
+    expect(after.policies).toEqual(enforcedBefore);
+    expect(after.policies.length).toBeGreaterThan(0);
+  });
 });
 
 /** One UDP datagram with any source address (a raw socket, IP_HDRINCL). */

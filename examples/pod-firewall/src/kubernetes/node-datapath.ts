@@ -62,8 +62,9 @@ export class NodeDatapath implements Disposable {
    * name are removed. The node namespace must exist.
    */
   static async open(o: NodeDatapathOptions): Promise<NodeDatapath> {
-    if (!/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/.test(o.node)) {
-      throw new FirewallError('SNAPSHOT_INVALID', `node name ${JSON.stringify(o.node)}: lowercase letters, digits and '-', at most 32`);
+    // A node's name is a DNS subdomain (RFC 1123), as the API server checks.
+    if (o.node.length > 253 || !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(o.node)) {
+      throw new FirewallError('SNAPSHOT_INVALID', `node name ${JSON.stringify(o.node)} is not a DNS subdomain (lowercase letters, digits, '-' and '.')`);
     }
     const dirs = instanceDirs(o);
     const lock = InstanceLock.acquire(dirs, 'exclusive', { create: true, timeoutMs: o.lockTimeoutMs, holder: 'node agent' });
