@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AgentClient, agentSocket } from '../cluster/agents.js';
 import { createNodes, destroyNodes, nodeOf, startPod, stopPod, type NodeSpec } from '../cluster/nodes.js';
-import { nodeNetns, type PodNetwork } from '../cluster/topology.js';
+import { hostVeths, nodeNetns, type PodNetwork } from '../cluster/topology.js';
 import { instanceDirs, privateDir } from '../controller/instance.js';
 import { linkPin } from '../controller/upgrade.js';
 import { probePods, servedPorts } from '../controller/probe.js';
@@ -227,6 +227,7 @@ spec:
     const dNet = nets.get('x/d')!;
     await feed({ ...cluster, pods: cluster.pods.filter((p) => p.name !== 'd') }, onlyFromA);
     expect(PodFirewall.open({ name: n2.name }).readLive().endpoints.has('x/d')).toBe(false);
+    expect(hostVeths(n2.name).get(dNet.hostVeth)?.up).toBe(false); // cut off before the maps forgot it
     expect(existsSync(linkPin(instanceDirs({ name: n2.name }), dNet.hostVeth, 'ingress'))).toBe(false);
     stopPod(podRun, dNet);
     nets.delete('x/d');
