@@ -6,7 +6,9 @@
  * (POD_FIREWALL_CRASH_AT=written), restarted with no snapshot to read (it
  * must change nothing), killed right after the flip (`flipped`), and killed at random moments while snapshots flip
  * between two states. No denied flow is ever seen open; every restart
- * converges to the newest snapshot; the maps end as the oracle says.
+ * converges to the newest snapshot; the maps end as the oracle says. One
+ * node's agent runs inside that node's namespace (`--own-netns`, as a
+ * DaemonSet with hostNetwork), the other's outside it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync, renameSync, writeFileSync } from 'node:fs';
@@ -15,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AgentClient, agentSocket } from '../cluster/agents.js';
 import { createNodes, destroyNodes, nodeOf, startPod, type NodeSpec } from '../cluster/nodes.js';
-import type { PodNetwork } from '../cluster/topology.js';
+import { netnsPath, nodeNetns, type PodNetwork } from '../cluster/topology.js';
 import { privateDir } from '../controller/instance.js';
 import { probePods, servedPorts } from '../controller/probe.js';
 import { PodFirewall } from '../firewall.js';
@@ -84,7 +86,11 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
 
   /** Starts a node's agent process; resolves once it runs (or rejects if it ends first). */
   function start(node: string, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
-    const child = spawn(process.execPath, [AGENT, '--name', node, '--node', node, '--snapshots', join(files, `${node}.json`)], {
+    const args = [AGENT, '--name', node, '--node', node, '--snapshots', join(files, `${node}.json`)];
+    // n2's agent runs inside its node's namespace, as a DaemonSet with hostNetwork (nsenter execs node: the pid is the agent's).
+    const [command, argv] =
+      node === N2 ? ['nsenter', [`--net=${netnsPath(nodeNetns(node))}`, process.execPath, ...args, '--own-netns']] : [process.execPath, args];
+    const child = spawn(command, argv, {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -23,6 +23,8 @@ export interface AgentOptions extends FirewallOptions {
   readonly name: string;
   /** Where the one line per change goes (default: stdout). */
   readonly log?: (line: string) => void;
+  /** The pods' veths are in this process's own network namespace (a DaemonSet with hostNetwork); see NodeDatapathOptions. */
+  readonly ownNetns?: boolean;
   /** How long before the newest snapshot is applied again while pods wait for their veth, or after a failure (default 1000 ms). */
   readonly retryMs?: number;
 }

@@ -25,6 +25,12 @@ import type { NodeSnapshot } from './snapshot.js';
 export interface NodeDatapathOptions extends FirewallOptions {
   /** The node's name (`spec.nodeName`); snapshots for another node are refused. */
   readonly node: string;
+  /**
+   * The pods' veths are in this process's own network namespace (an agent
+   * running in the node's: a DaemonSet with hostNetwork), not in the node
+   * namespace `cluster/topology.ts` names after the instance (the default).
+   */
+  readonly ownNetns?: boolean;
 }
 
 /** What one snapshot changed on the node. */
@@ -52,6 +58,8 @@ export class NodeDatapath implements Disposable {
     readonly dirs: InstanceDirs,
     readonly node: string,
     private readonly lockTimeoutMs: number | undefined,
+    /** `ip` arguments that reach the node's namespace. */
+    private readonly where: readonly string[],
   ) {}
 
   /**
@@ -76,7 +84,7 @@ export class NodeDatapath implements Disposable {
     using s = Session.open(dirs, 'exclusive', { timeoutMs: o.lockTimeoutMs, holder: 'node agent' });
     const own = new Set(s.stateFile.generations.flatMap((g) => (g?.pods ?? []).map((n) => n.hostVeth)));
     for (const veth of pinnedVeths(dirs)) if (!own.has(veth)) unpinPod(dirs, veth);
-    return new NodeDatapath(dirs, o.node, o.lockTimeoutMs);
+    return new NodeDatapath(dirs, o.node, o.lockTimeoutMs, o.ownNetns ? [] : ['-n', nodeNetns(dirs.name)]);
   }
 
   /** What the live generation enforces. */
@@ -98,8 +106,8 @@ export class NodeDatapath implements Disposable {
     checkSnapshot(snapshot, this.node);
     using s = Session.open(this.dirs, 'exclusive', { timeoutMs: this.lockTimeoutMs, holder: 'node agent' });
     const enforced = s.enforced;
-    const links = nodeLinks(this.dirs.name);
-    const found = findVeths(this.dirs.name, snapshot, links);
+    const links = nodeLinks(this.where);
+    const found = findVeths(this.where, snapshot, links);
     const local = new Set(snapshot.localPods);
     const alive = (n: PodNetwork) => links.get(n.hostVeth)?.ifindex === n.ifindex;
     // A pod of this node keeps its endpoint while its veth lives, also when its route is missing for a moment.
@@ -129,13 +137,13 @@ export class NodeDatapath implements Disposable {
     if (!same) {
       if (leaving.length > 0) {
         // A pod deleted from the cluster whose veth still lives is cut off first: never unjudged.
-        for (const n of leaving) if (!local.has(n.pod) && alive(n)) cutOff(this.dirs.name, n);
+        for (const n of leaving) if (!local.has(n.pod) && alive(n)) cutOff(this.where, n);
         s.update(target(kept));
         for (const n of leaving) if (!all.some((a) => a.hostVeth === n.hostVeth)) unpinPod(this.dirs, n.hostVeth);
       }
       for (const n of arriving) {
         unpinPod(this.dirs, n.hostVeth); // links of a veth of that name an interrupted run attached
-        attachPod(this.dirs, n);
+        attachPod(this.dirs, n, this.where.length === 0);
       }
       s.update(target(all));
     }
@@ -201,9 +209,9 @@ interface Link {
   readonly up: boolean;
 }
 
-/** The links of the node's namespace, by name. */
-function nodeLinks(name: string): Map<string, Link> {
-  const links = JSON.parse(ip(['-n', nodeNetns(name), '-j', '-d', 'link', 'show'])) as {
+/** The links of the node's namespace (`where`: `ip` arguments that reach it), by name. */
+function nodeLinks(where: readonly string[]): Map<string, Link> {
+  const links = JSON.parse(ip([...where, '-j', '-d', 'link', 'show'])) as {
     ifname: string;
     ifindex: number;
     flags?: string[];
@@ -217,8 +225,8 @@ function nodeLinks(name: string): Map<string, Link> {
  * CNI leaves it: a /32 route (no gateway) to the pod IP through a veth in
  * the node's namespace. Pods without one are not there yet.
  */
-function findVeths(name: string, s: NodeSnapshot, links: ReadonlyMap<string, Link>): Map<string, PodNetwork> {
-  const routes = JSON.parse(ip(['-n', nodeNetns(name), '-j', '-4', 'route', 'show', 'table', 'main'])) as { dst: string; dev?: string; gateway?: string }[];
+function findVeths(where: readonly string[], s: NodeSnapshot, links: ReadonlyMap<string, Link>): Map<string, PodNetwork> {
+  const routes = JSON.parse(ip([...where, '-j', '-4', 'route', 'show', 'table', 'main'])) as { dst: string; dev?: string; gateway?: string }[];
   const devOf = new Map<string, string>();
   for (const r of routes) if (r.dev && !r.gateway) devOf.set(r.dst.replace(/\/32$/, ''), r.dev);
   const ipOf = new Map(s.cluster.pods.map((p) => [podKey(p), p.ip]));
@@ -233,9 +241,9 @@ function findVeths(name: string, s: NodeSnapshot, links: ReadonlyMap<string, Lin
 }
 
 /** A leaving pod's veth down: from here on nothing reaches or leaves it. */
-function cutOff(name: string, n: PodNetwork): void {
+function cutOff(where: readonly string[], n: PodNetwork): void {
   try {
-    ip(['-n', nodeNetns(name), 'link', 'set', n.hostVeth, 'down']);
+    ip([...where, 'link', 'set', n.hostVeth, 'down']);
   } catch {
     // gone meanwhile
   }
