@@ -267,19 +267,18 @@ export class PodFirewall implements Disposable {
     const gen = live.generation;
     // A node of several (kubernetes/): its own pods only.
     const local = saved.localPods && new Set(saved.localPods);
-    const endpoints = saved.cluster.pods
-      .filter((p) => local?.has(podKey(p)) ?? true)
-      .map((p) => {
-        const e = live.endpoints.get(podKey(p));
-        return {
-          pod: podKey(p),
-          ip: p.ip,
-          identity: e?.identity[gen] ?? 0,
-          ingress: e ? Boolean(e.flags[gen]! & EP_ENFORCE_INGRESS) : false,
-          egress: e ? Boolean(e.flags[gen]! & EP_ENFORCE_EGRESS) : false,
-          labels: p.labels,
-        };
-      });
+    const pods = local ? saved.cluster.pods.filter((p) => local.has(podKey(p))) : saved.cluster.pods;
+    const endpoints = pods.map((p) => {
+      const e = live.endpoints.get(podKey(p));
+      return {
+        pod: podKey(p),
+        ip: p.ip,
+        identity: e?.identity[gen] ?? 0,
+        ingress: e ? Boolean(e.flags[gen]! & EP_ENFORCE_INGRESS) : false,
+        egress: e ? Boolean(e.flags[gen]! & EP_ENFORCE_EGRESS) : false,
+        labels: p.labels,
+      };
+    });
     const identities = Object.entries(saved.alloc.identities).map(([labels, id]) => ({ id, labels }));
     const mismatches = differences(saved, live);
     return {
