@@ -20,7 +20,9 @@ export type FirewallErrorCode =
   | 'DATAPATH_INVALID' // upgrade: the object is not a BPF object, or lacks the from_pod and to_pod programs
   | 'DATAPATH_INCOMPATIBLE' // upgrade: a map of the new object differs from the pinned one (type, sizes, max entries, flags); nothing changed
   | 'UPGRADE_FAILED' // upgrade: moving a pod's link to the new program failed; the links moved before it were moved back
-  | 'CONTROL_PLANE'; // the Kubernetes control plane (kube-apiserver, etcd, kubectl) could not be built, started or reached
+  | 'CONTROL_PLANE' // the Kubernetes control plane (kube-apiserver, etcd, kubectl) could not be built, started or reached
+  | 'SNAPSHOT_INVALID' // node agent: a snapshot it cannot enforce (another node's, a pod without identity); nothing changed
+  | 'CLOSED'; // a node datapath or agent used after close
 
 export class FirewallError extends TsbpfError<FirewallErrorCode> {
   override readonly name = 'FirewallError';

@@ -264,7 +264,10 @@ export class PodFirewall implements Disposable {
     const saved = (this.saved = s.enforced);
     const live = s.pinned.readLive();
     const gen = live.generation;
-    const endpoints = saved.cluster.pods.map((p) => {
+    // A node of several (kubernetes/): its own pods only.
+    const local = saved.localPods && new Set(saved.localPods);
+    const pods = local ? saved.cluster.pods.filter((p) => local.has(podKey(p))) : saved.cluster.pods;
+    const endpoints = pods.map((p) => {
       const e = live.endpoints.get(podKey(p));
       return {
         pod: podKey(p),

@@ -10,3 +10,6 @@ export { parsePolicies, serializePolicies } from './policy/manifests.js';
 export { CompileError, PolicyError, type CompileErrorCode, type PolicyErrorCode } from './policy/errors.js';
 export { CliError, FirewallError, type CliErrorCode, type FirewallErrorCode } from './errors.js';
 export { KubernetesError, type KubernetesErrorCode } from './kubernetes/errors.js';
+export { runAgent, type AgentOptions, type AgentOutcome, type NodeAgent } from './kubernetes/agent.js';
+export { NodeDatapath, type NodeChange } from './kubernetes/node-datapath.js';
+export type { NodeSnapshot, SnapshotSource } from './kubernetes/snapshot.js';

@@ -53,7 +53,8 @@ function run(argv: string[], input?: string): string {
   }
 }
 
-const ip = (args: string[], input?: string) => run(['ip', ...args], input);
+/** `ip ARGS` (stdin: `input`); COMMAND_FAILED with what it printed. */
+export const ip = (args: string[], input?: string) => run(['ip', ...args], input);
 
 function sysctl(netns: string, settings: string[]): void {
   // Per-namespace sysctls, written in our namespaces only.

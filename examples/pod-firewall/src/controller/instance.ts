@@ -42,6 +42,8 @@ export interface SavedState {
   readonly pods: readonly PodNetwork[];
   /** Where new pods get their addresses (the cluster file's `podCidr`). */
   readonly podCidr: string;
+  /** A node of several (kubernetes/): the pods that are this node's endpoints; absent, every pod is. */
+  readonly localPods?: readonly string[];
 }
 
 /** What state.json holds. */

@@ -95,7 +95,7 @@ function clearInstance(dirs: InstanceDirs): void {
 }
 
 /** Compiles (cached) and loads the datapath with its maps pinned, and pins its two programs for pods added later. */
-async function loadDatapath(dirs: InstanceDirs): Promise<void> {
+export async function loadDatapath(dirs: InstanceDirs): Promise<void> {
   const { object } = await defaultObject();
   const spec = parseCollectionSpec(object);
   using collection = loadCollection(spec, { pinRoot: dirs.pins });
@@ -103,11 +103,15 @@ async function loadDatapath(dirs: InstanceDirs): Promise<void> {
   collection.programs[PROGRAMS.toPod]!.pin(join(dirs.pins, 'progs', PROGRAMS.toPod));
 }
 
-/** Attaches the pinned programs with tcx on both hooks of a pod's host veth and pins the links. */
-export function attachPod(dirs: InstanceDirs, pod: PodNetwork): void {
+/**
+ * Attaches the pinned programs with tcx on both hooks of a pod's host veth and pins the links.
+ * The veth is in the instance's node namespace, or (`ownNetns`) in this process's own.
+ */
+export function attachPod(dirs: InstanceDirs, pod: PodNetwork, ownNetns = false): void {
   using fromPod = Program.fromPin(join(dirs.pins, 'progs', PROGRAMS.fromPod));
   using toPod = Program.fromPin(join(dirs.pins, 'progs', PROGRAMS.toPod));
-  withNetns(netnsPath(nodeNetns(dirs.name)), () => {
+  const inNode = (f: () => void) => (ownNetns ? f() : withNetns(netnsPath(nodeNetns(dirs.name)), f));
+  inNode(() => {
     const links: Link[] = [attachTcx(fromPod, pod.ifindex, 'ingress'), attachTcx(toPod, pod.ifindex, 'egress')];
     try {
       links[0]!.pin(linkPin(dirs, pod.hostVeth, 'ingress'));

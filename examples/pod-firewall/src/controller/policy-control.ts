@@ -41,6 +41,10 @@ export interface Target {
   readonly pods?: readonly PodNetwork[];
   /** Where new pods get addresses from now on (kept when absent). */
   readonly podCidr?: string;
+  /** The pods of this node ('ns/pod'): only they are endpoints (absent: every pod of `cluster`; kept when absent). */
+  readonly localPods?: readonly string[];
+  /** Label set → identity, given (cluster-wide) rather than numbered here; replaces the saved ones. */
+  readonly identities?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -58,10 +62,20 @@ export function updateMaps(
 ): { saved: SavedState; result: ApplyResult } {
   const started = performance.now();
   const { cluster, policies } = target;
-  const alloc = allocate(saved.alloc, cluster, policies, policyPrefixes(policies));
-  const next = compile(cluster, policies, alloc);
+  const given = target.identities ? { ...saved.alloc, identities: target.identities } : saved.alloc;
+  const alloc = allocate(given, cluster, policies, policyPrefixes(policies));
+  const localPods = target.localPods ?? saved.localPods;
+  const next = compile(cluster, policies, alloc, undefined, localPods && new Set(localPods));
   const plan = planUpdate(maps.readLive(), next);
-  const now: SavedState = { ...saved, cluster, policies, alloc, pods: target.pods ?? saved.pods, podCidr: target.podCidr ?? saved.podCidr };
+  const now: SavedState = {
+    ...saved,
+    cluster,
+    policies,
+    alloc,
+    pods: target.pods ?? saved.pods,
+    podCidr: target.podCidr ?? saved.podCidr,
+    ...(localPods ? { localPods } : {}),
+  };
   save(plan.flip, now);
   crashPoint('saved');
   maps.execute(plan.write);

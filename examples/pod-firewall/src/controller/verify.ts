@@ -25,7 +25,8 @@ function answerFor(state: CompiledState, key: string): IpcacheEntry | undefined 
 
 /** Differences between what `saved` compiles to and the live generation of `live` (at most `max`, described). */
 export function differences(saved: SavedState, live: LiveState, max = 10): string[] {
-  const want = compile(saved.cluster, saved.policies, saved.alloc);
+  const local = saved.localPods && new Set(saved.localPods);
+  const want = compile(saved.cluster, saved.policies, saved.alloc, undefined, local);
   const gen = live.generation;
   const out: string[] = [];
   const note = (s: string) => void (out.length < max && out.push(s));
@@ -63,7 +64,9 @@ export function differences(saved: SavedState, live: LiveState, max = 10): strin
   }
   for (const [cidr, e] of want.ipcache) {
     if (!live.ipcache.has(cidr)) note(`ipcache ${cidr} missing`);
-    else if (e.pod !== undefined && live.ipcache.get(cidr)!.pod !== e.pod) note(`ipcache ${cidr} does not lead to ${e.pod}'s veth`);
+    // Another node's pod has no veth here (state.json's `localPods`: the node's own).
+    else if (e.pod !== undefined && (local?.has(e.pod) ?? true) && live.ipcache.get(cidr)!.pod !== e.pod)
+      note(`ipcache ${cidr} does not lead to ${e.pod}'s veth`);
   }
   return out;
 }

@@ -203,13 +203,16 @@ function namedPortSpecs(ports: readonly NetworkPolicyPort[] | undefined, destina
 /**
  * Compiles a cluster and its policies against a prefix set (by default the
  * policies' own; the update planner passes a superset while it moves between
- * two states).
+ * two states). `local` ('ns/pod'), when given, are the pods of this node:
+ * only they get endpoints and policy entries; every pod is in the ipcache.
+ * Egress named ports towards other nodes' pods resolve by the peer's identity.
  */
 export function compile(
   cluster: Cluster,
   policies: readonly NetworkPolicy[],
   alloc: Allocations,
   prefixes: readonly Prefix[] = policyPrefixes(policies),
+  local?: ReadonlySet<string>,
 ): CompiledState {
   const need = (table: Readonly<Record<string, number>>, key: string, what: string) => {
     const id = table[key];
@@ -281,6 +284,7 @@ export function compile(
     return f;
   };
   for (const pod of cluster.pods) {
+    if (local && !local.has(podKey(pod))) continue;
     const endpointId = need(alloc.endpoints, podKey(pod), 'endpoint id');
     const selecting = policies.filter((p) => p.metadata.namespace === pod.namespace && matchesSelector(p.spec.podSelector, pod.labels));
     let flags = 0;
@@ -314,7 +318,9 @@ export function compile(
           // (pods sharing labels, or an ipBlock, may give one name different numbers).
           if (!(rule.ports ?? []).some((x) => typeof x.port === 'string')) continue;
           for (const target of peers.pods) {
-            const peer = PEER_POD_FLAG + need(alloc.endpoints, podKey(target), 'endpoint id');
+            // Another node's pod has no endpoint here (the datapath cannot name it): its identity stands for it.
+            const remote = local !== undefined && !local.has(podKey(target));
+            const peer = remote ? identityOf(target) : PEER_POD_FLAG + need(alloc.endpoints, podKey(target), 'endpoint id');
             for (const s of namedPortSpecs(rule.ports, target)) entry(name, { peer, ...s, dir: DIR_EGRESS, policyId });
           }
         }
