@@ -3,8 +3,8 @@
  * pod-firewall: the command line of the example. This file is the program
  * (commands, arguments, options, exit codes); the policy and inspection
  * commands are in cli/commands.ts, the cluster's (up, pod, label) in
- * cli/lifecycle-commands.ts, upgrade in cli/upgrade-command.ts, the demo in
- * cli/demo.ts.
+ * cli/lifecycle-commands.ts, upgrade in cli/upgrade-command.ts, the
+ * Kubernetes node agent in cli/agent-command.ts, the demo in cli/demo.ts.
  *
  * Exit codes: 0 ok; 1 a failure tsbpf or the example reports (any
  * TsbpfError: a bad file, nothing up, not root, a kernel refusal), printed
@@ -16,6 +16,7 @@ import { applyCommand, deleteCommand, downCommand, observeCommand, probeCommand,
 import { labelCommand, labelList, podAddCommand, podDeleteCommand, portArg, upCommand, type PortArg } from './cli/lifecycle-commands.js';
 import { DEMO_NAME, demoCommand } from './cli/demo.js';
 import { upgradeCommand } from './cli/upgrade-command.js';
+import { agentCommand } from './cli/agent-command.js';
 
 const VERSION = '0.1.0';
 
@@ -109,6 +110,16 @@ function buildProgram(): Command {
     .description('replace the datapath programs on every pod with no gap (same pinned maps; policies, conntrack, counters kept)')
     .option('--object <file.bpf.o>', 'a BPF object with from_pod and to_pod (default: bpf/firewall.bpf.c compiled now)')
     .action((opts: { object?: string }) => upgradeCommand(name(), opts));
+  program
+    .command('agent')
+    .description(
+      "run this node's agent of a Kubernetes cluster: NetworkPolicies, pods and namespaces from the API server, identities shared through its CRD (see deploy/)",
+    )
+    .requiredOption('--node <name>', "this node's name (spec.nodeName of its pods)")
+    .option('--kubeconfig <file>', 'how to reach the API server (default: the in-cluster ServiceAccount)')
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics')
+    .option('--instance-netns', "the pods' veths are in this instance's node namespace (the one-machine test harness), not this process's")
+    .action((opts: { node: string; kubeconfig?: string; metrics?: string; instanceNetns?: boolean }) => agentCommand(name(), opts));
   program
     .command('down')
     .description('remove the cluster: namespaces, agents, programs, maps, pins')

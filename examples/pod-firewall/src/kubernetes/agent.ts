@@ -27,6 +27,16 @@ export interface AgentOptions extends FirewallOptions {
   readonly ownNetns?: boolean;
   /** How long before the newest snapshot is applied again while pods wait for their veth, or after a failure (default 1000 ms). */
   readonly retryMs?: number;
+  /** Hears each apply: what it changed or why it failed, how long it took, and the policy ids now enforced ('ns/name' → id). */
+  readonly onApply?: (a: AppliedSnapshot) => void;
+}
+
+export interface AppliedSnapshot {
+  readonly snapshot: NodeSnapshot;
+  readonly change?: NodeChange;
+  readonly error?: Error;
+  readonly seconds: number;
+  readonly policyIds: Readonly<Record<string, number>>;
 }
 
 export interface AgentOutcome {
@@ -48,7 +58,7 @@ export interface NodeAgent extends AsyncDisposable {
 /** Starts the agent of one node: its datapath loaded (or adopted), then the source started. */
 export async function runAgent(o: AgentOptions): Promise<NodeAgent> {
   const datapath = await NodeDatapath.open({ ...o, node: o.node });
-  const agent = new Agent(datapath, o.source, o.log ?? ((line) => console.log(line)), o.retryMs ?? 1000);
+  const agent = new Agent(datapath, o.source, o.log ?? ((line) => console.log(line)), o.retryMs ?? 1000, o.onApply);
   try {
     await o.source.start((s) => agent.offer(s));
   } catch (e) {
@@ -73,6 +83,7 @@ class Agent implements NodeAgent {
     private readonly source: SnapshotSource,
     private readonly log: (line: string) => void,
     private readonly retryMs: number,
+    private readonly onApply?: (a: AppliedSnapshot) => void,
   ) {}
 
   offer(s: NodeSnapshot): void {
@@ -101,8 +112,10 @@ class Agent implements NodeAgent {
     this.latest = s;
     const node = this.datapath.node;
     let again = false;
+    const started = performance.now();
     try {
       const change = this.datapath.apply(s);
+      this.heard(s, started, change);
       this.outcome = { change, applies: this.outcome.applies + 1 };
       const waiting = change.pending.join(',');
       if (change.applied || waiting !== this.lastPending) this.log(describe(node, change));
@@ -110,6 +123,7 @@ class Agent implements NodeAgent {
       again = change.pending.length > 0;
     } catch (e) {
       const error = e instanceof Error ? e : new Error(String(e));
+      this.heard(s, started, undefined, error);
       this.outcome = { ...this.outcome, error };
       this.log(`node ${node}: snapshot not applied, still enforcing the last one: ${error.message}`);
       // The same snapshot would fail the same way: wait for a new one.
@@ -121,6 +135,18 @@ class Agent implements NodeAgent {
       }, this.retryMs);
       this.retry.unref();
     }
+  }
+
+  private heard(snapshot: NodeSnapshot, started: number, change?: NodeChange, error?: Error): void {
+    if (!this.onApply) return;
+    const seconds = (performance.now() - started) / 1000;
+    let policyIds: Readonly<Record<string, number>> = {};
+    try {
+      policyIds = this.datapath.enforced().alloc.policies;
+    } catch {
+      // the names of flow events' policies stay as they were; the apply's own outcome is what matters
+    }
+    this.onApply({ snapshot, change, error, seconds, policyIds });
   }
 
   settled(): Promise<AgentOutcome> {
