@@ -38,6 +38,7 @@ const cluster = parseCluster(conformanceCluster);
 /** Conformance scenarios of the team's catalog, one of each kind (the whole catalog runs on one machine in conformance.test.ts), through the API. */
 const chosen = [
   'default-deny-ingress-and-egress',
+  'default-deny-ingress-every-namespace',
   'ingress-from-namespace-and-pod-selector',
   'ingress-named-port',
   'egress-named-port',
