@@ -21,7 +21,7 @@ import { conformanceCluster, scenarios } from '../conformance/scenarios.js';
 import { PodFirewall } from '../firewall.js';
 import { parseCluster } from '../policy/cluster-file.js';
 import { parsePolicies } from '../policy/manifests.js';
-import { podKey, type NetworkPolicy } from '../policy/model.js';
+import { podKey, type Cluster, type NetworkPolicy, type Pod } from '../policy/model.js';
 import { isAllowed } from '../policy/oracle.js';
 import { MAIN } from '../testing/cli-runner.js';
 import { controlPlaneAvailable } from './testing/control-plane-build.js';
@@ -34,7 +34,7 @@ const nodes: NodeSpec[] = [
 ];
 const podRun = `/run/${CL}.pods`;
 const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
-const cluster = parseCluster(conformanceCluster);
+let cluster: Cluster = parseCluster(conformanceCluster);
 /** Conformance scenarios of the team's catalog, one of each kind (the whole catalog runs on one machine in conformance.test.ts), through the API. */
 const chosen = [
   'default-deny-ingress-and-egress',
@@ -78,6 +78,37 @@ describeNeeds(
       child.stderr!.on('data', (d: Buffer) => (a.output += d.toString()));
       agents.set(node, a);
       return a;
+    }
+
+    /** What a kubelet and the CNI do for a pod the API holds with a nodeName: its network on that node, then its IP on status. */
+    function createPod(pod: Pod): void {
+      const node = nodeOf(nodes, pod.ip)!.name;
+      cp.kubectl(
+        ['apply', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: pod.name, namespace: pod.namespace, labels: pod.labels },
+          spec: {
+            nodeName: node,
+            containers: [
+              { name: 'c', image: 'none', ports: pod.ports.map((p) => ({ containerPort: p.port, protocol: p.protocol, ...(p.name ? { name: p.name } : {}) })) },
+            ],
+          },
+        }),
+      );
+      nets.set(podKey(pod), startPod(podRun, node, pod));
+      cp.kubectl([
+        'patch',
+        'pod',
+        pod.name,
+        '-n',
+        pod.namespace,
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ status: { podIP: pod.ip, podIPs: [{ ip: pod.ip }] } }),
+      ]);
     }
 
     const expected = (key: string) => {
@@ -137,39 +168,7 @@ describeNeeds(
       for (const ns of cluster.namespaces) {
         cp.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.name, labels: ns.labels } }));
       }
-      for (const pod of cluster.pods) {
-        const node = nodeOf(nodes, pod.ip)!.name;
-        cp.kubectl(
-          ['apply', '-f', '-'],
-          JSON.stringify({
-            apiVersion: 'v1',
-            kind: 'Pod',
-            metadata: { name: pod.name, namespace: pod.namespace, labels: pod.labels },
-            spec: {
-              nodeName: node,
-              containers: [
-                {
-                  name: 'c',
-                  image: 'none',
-                  ports: pod.ports.map((p) => ({ containerPort: p.port, protocol: p.protocol, ...(p.name ? { name: p.name } : {}) })),
-                },
-              ],
-            },
-          }),
-        );
-        nets.set(podKey(pod), startPod(podRun, node, pod));
-        cp.kubectl([
-          'patch',
-          'pod',
-          pod.name,
-          '-n',
-          pod.namespace,
-          '--subresource=status',
-          '--type=merge',
-          '-p',
-          JSON.stringify({ status: { podIP: pod.ip, podIPs: [{ ip: pod.ip }] } }),
-        ]);
-      }
+      for (const pod of cluster.pods) createPod(pod);
       for (const n of nodes) startAgentProcess(n.name);
       await waitFor('both agents running', () => [...agents.values()].every((a) => a.output.includes('agent running')));
     }, 40 * 60_000);
@@ -209,6 +208,39 @@ describeNeeds(
         expect(await converged()).toEqual([]);
       }, 180_000);
     }
+
+    it('follows a pod created, relabelled and deleted through the API while a policy holds', async () => {
+      cp.kubectl(['delete', 'networkpolicy', '--all', '--all-namespaces', '--wait=true']);
+      // x/a (node 1) takes TCP 80 only from pods labelled role=friend, in any namespace.
+      policies = parsePolicies(`apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: friends-only, namespace: x }
+spec:
+  podSelector: { matchLabels: { pod: a } }
+  ingress:
+    - from: [{ namespaceSelector: {}, podSelector: { matchLabels: { role: friend } } }]
+      ports: [{ port: 80, protocol: TCP }]
+`);
+      cp.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: policies }));
+      expect(await converged()).toEqual([]);
+      // A new pod on node 2, not yet a friend: denied (judged by x/a's node, by the identity the API side gave it).
+      const d: Pod = { namespace: 'y', name: 'd', labels: { pod: 'd' }, ip: '10.244.2.14', ports: cluster.pods[0]!.ports };
+      cluster = { ...cluster, pods: [...cluster.pods, d] };
+      createPod(d);
+      expect(await converged()).toEqual([]);
+      expect(expected('y/d->x/a:TCP/80')).toBe(false);
+      // kubectl label: a new label set, a new identity, and now it is let in.
+      cp.kubectl(['label', 'pod', 'd', '-n', 'y', 'role=friend']);
+      cluster = { ...cluster, pods: cluster.pods.map((p) => (podKey(p) === 'y/d' ? { ...p, labels: { ...p.labels, role: 'friend' } } : p)) };
+      expect(expected('y/d->x/a:TCP/80')).toBe(true);
+      expect(await converged()).toEqual([]);
+      // Deleted: the kubelet tears it down, the agents forget it.
+      cp.kubectl(['delete', 'pod', 'd', '-n', 'y', '--grace-period=0', '--force', '--wait=false']);
+      stopPod(podRun, nets.get('y/d')!);
+      nets.delete('y/d');
+      cluster = { ...cluster, pods: cluster.pods.filter((p) => podKey(p) !== 'y/d') };
+      expect(await converged()).toEqual([]);
+    }, 240_000);
 
     it("serves /metrics with this node's endpoints and the flow events by policy", async () => {
       // Node 1: the scenarios' policies isolate x's pods, which are there.
