@@ -112,6 +112,17 @@ describeNeeds([isRoot(), cgroup2, hasCommand('bpftool'), hasCommand('ip')], 'ord
         }
         expect(error).toBeInstanceOf(SyscallError);
         expect((error as SyscallError).errnoName).toBe('ESTALE');
+        // The kernel's anchors for BPF_PROG_ATTACH: a program held by a link is not found, a link is not accepted.
+        const errnoOf = (fn: () => unknown) => {
+          try {
+            (fn() as { close(): void }).close();
+          } catch (e) {
+            return (e as SyscallError).errnoName;
+          }
+          return 'attached';
+        };
+        expect(errnoOf(() => attachCgroupOrdered(p5, dir, hook, { before: p1 }, { legacy: true }))).toBe('ENOENT');
+        expect(errnoOf(() => attachCgroupOrdered(p5, dir, hook, { before: l1 as Link }, { legacy: true }))).toBe('EINVAL');
         expect(queryCgroup(dir, hook)).toEqual(list);
         {
           // BPF_PROG_ATTACH before a program attached the same way, at the current revision.
