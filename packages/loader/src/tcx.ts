@@ -12,10 +12,10 @@ import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
 
 /**
- * Where a program goes in a multi-program hook's list (tcx): before or after
- * a program or link already there, first, or last (the default), and,
- * optionally, only if the list is still at `expectedRevision` (see
- * queryTcx), else EBUSY.
+ * Where a program goes in a multi-program hook's list (tcx; cgroup hooks from
+ * Linux 6.16, see attachCgroupOrdered): before or after a program or link
+ * already there, first, or last (the default), and, optionally, only if the
+ * list is still at `expectedRevision` (see queryTcx, queryCgroup), else ESTALE.
  */
 export interface MultiProgOrder {
   before?: Program | Link;
