@@ -13,7 +13,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { it, type TestContext } from 'vitest';
 import { AttachType, ProgramType, asm, encodeInstructions } from '@tsbpf/object';
-import { Program, programTypeSupported, queryTcx, runningKernelBtf } from '@tsbpf/loader';
+import { Program, programTypeSupported, queryCgroup, queryTcx, runningKernelBtf } from '@tsbpf/loader';
 
 export interface FeatureAnswer {
   readonly supported: boolean;
@@ -58,6 +58,8 @@ const FEATURES = {
   lsm: () => probeTrampoline({ type: ProgramType.lsm, attachType: AttachType.lsm_mac, func: 'bpf_lsm_file_open', sleepable: false }),
   /** tcx (Linux 6.6+): asked read-only, by querying what loopback's tcx ingress holds (ifindex 1; nothing is attached). */
   tcx: probeTcx,
+  /** Ordered cgroup programs (Linux 6.16+): asked read-only, a cgroup hook's list has a revision (from 1; 0 before). */
+  'cgroup mprog': probeCgroupMprog,
   /** TCP congestion control in BPF: the kernel's BTF has its struct_ops value type (CONFIG_BPF_JIT, CONFIG_INET). */
   'tcp struct_ops': () =>
     runningKernelBtf().findByName('bpf_struct_ops_tcp_congestion_ops', 'struct')
@@ -136,6 +138,15 @@ function probeTcx(): FeatureAnswer {
     if (errno === EINVAL) return { supported: false, why: 'BPF_PROG_QUERY refuses tcx_ingress with EINVAL (tcx came in Linux 6.6)', errno };
     throw e;
   }
+}
+
+function probeCgroupMprog(): FeatureAnswer {
+  const root = cgroup2Root();
+  if (!root.ok) return { supported: false, why: 'no cgroup v2 hierarchy to ask' };
+  const { revision } = queryCgroup(root.path, AttachType.cgroup_inet4_connect);
+  return revision > 0
+    ? { supported: true, why: `BPF_PROG_QUERY gives the cgroup hook's revision (${revision})` }
+    : { supported: false, why: 'BPF_PROG_QUERY gives no revision for cgroup hooks (ordered cgroup programs came in Linux 6.16)' };
 }
 
 /** The directory of the cgroup v2 hierarchy (`/sys/fs/cgroup` on most systems, `/sys/fs/cgroup/unified` on hybrid ones). */

@@ -49,6 +49,8 @@ export { TcFilter, attachTc, createClsact, type TcOptions } from './tc-netlink.j
 export { XdpNetlinkAttachment, attachXdpNetlink, type XdpNetlinkOptions } from './xdp-netlink.js';
 export { attachTcAny, attachXdpAny, tcxSupported, xdpLinksSupported, type AttachVia } from './net-attach-any.js';
 export { attachSocketFilter, detachSocketFilter, socketFd, type SocketLike } from './socket-filter.js';
+export { attachReuseport, detachReuseport } from './reuseport.js';
+export { attachCgroupOrdered, queryCgroup, type CgroupOrderOptions, type CgroupProgList } from './cgroup-mprog.js';
 export { attachStructOps, StructOpsLink, StructOpsRegistration } from './struct-ops.js';
 export { withNetns } from './netns.js';
 export { UsdtAttachment, attachUsdt, attachUsdtSection, parseUsdtSection, readUsdtProbes, type UsdtOptions } from './usdt.js';

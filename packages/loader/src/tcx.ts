@@ -12,10 +12,10 @@ import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
 
 /**
- * Where a program goes in a multi-program hook's list (tcx): before or after
- * a program or link already there, first, or last (the default), and,
- * optionally, only if the list is still at `expectedRevision` (see
- * queryTcx), else EBUSY.
+ * Where a program goes in a multi-program hook's list (tcx; cgroup hooks from
+ * Linux 6.16, see attachCgroupOrdered): before or after a program or link
+ * already there, first, or last (the default), and, optionally, only if the
+ * list is still at `expectedRevision` (see queryTcx, queryCgroup), else ESTALE.
  */
 export interface MultiProgOrder {
   before?: Program | Link;
@@ -32,7 +32,7 @@ const BPF_F_AFTER = 1 << 4;
 const BPF_F_LINK = 1 << 13;
 
 /** The link_create flags and relative fd of an order. */
-function multiProgPlacement(order: MultiProgOrder): { flags: number; relative: number } {
+export function multiProgPlacement(order: MultiProgOrder): { flags: number; relative: number } {
   const given = [order.before, order.after, order.first || undefined, order.last || undefined].filter((x) => x !== undefined);
   if (given.length > 1) throw new LoaderError('INVALID_ARGUMENT', 'give at most one of before, after, first and last');
   const anchor = order.before ?? order.after;

@@ -136,6 +136,8 @@ export const progAttachAttr = {
   attach_type: { offset: 8, size: 4 },
   attach_flags: { offset: 12, size: 4 },
   replace_bpf_fd: { offset: 16, size: 4 },
+  relative_fd: { offset: 20, size: 4 },
+  expected_revision: { offset: 24, size: 8 },
 } as const satisfies Record<string, Field>;
 
 /** union bpf_attr for BPF_PROG_TEST_RUN. */
@@ -195,6 +197,8 @@ export const linkCreateAttr = {
   'netfilter.flags': { offset: 28, size: 4 },
   'tcx.relative_fd': { offset: 16, size: 4 },
   'tcx.expected_revision': { offset: 24, size: 8 },
+  'cgroup.relative_fd': { offset: 16, size: 4 },
+  'cgroup.expected_revision': { offset: 24, size: 8 },
   'perf_event.bpf_cookie': { offset: 16, size: 8 },
   'tracing.cookie': { offset: 24, size: 8 },
   iter_info: { offset: 16, size: 8 },
@@ -456,7 +460,7 @@ export const attrSize: Readonly<Record<BpfCmdName, number>> = {
   PROG_LOAD: 148, // prog_token_fd
   OBJ_PIN: 16, // file_flags
   OBJ_GET: 16, // file_flags
-  PROG_ATTACH: 20, // replace_bpf_fd
+  PROG_ATTACH: 32, // expected_revision
   PROG_DETACH: 20, // replace_bpf_fd
   PROG_TEST_RUN: 76, // test.batch_size
   OBJ_GET_INFO_BY_FD: 16, // info.info

@@ -20,6 +20,8 @@ export interface LinkCreateAttr {
   netfilter?: { pf: number; hooknum: number; priority: number; flags?: number };
   /** tcx links: where in the interface's list (the anchor's fd or id, by `flags`), and the list revision expected. */
   tcx?: { relative?: number; expectedRevision?: number };
+  /** cgroup links (Linux 6.16+ orders them): the same, for a cgroup's list. */
+  cgroup?: { relative?: number; expectedRevision?: number };
   /** Perf-event links (tracepoints, kprobes, uprobes, perf_event programs): the value bpf_get_attach_cookie() returns. */
   perfEvent?: { bpfCookie: bigint };
   /** Tracing links (fentry, fexit, tp_btf, lsm): the value bpf_get_attach_cookie() returns. */
@@ -49,6 +51,10 @@ export function linkCreate(l: LinkCreateAttr, context?: string): number {
   if (l.tcx) {
     put(C['tcx.relative_fd'], l.tcx.relative ?? 0);
     put(C['tcx.expected_revision'], l.tcx.expectedRevision ?? 0);
+  }
+  if (l.cgroup) {
+    put(C['cgroup.relative_fd'], l.cgroup.relative ?? 0);
+    put(C['cgroup.expected_revision'], l.cgroup.expectedRevision ?? 0);
   }
   if (l.perfEvent) put(C['perf_event.bpf_cookie'], l.perfEvent.bpfCookie);
   if (l.tracing) put(C['tracing.cookie'], l.tracing.cookie);

@@ -114,13 +114,24 @@ export function progBindMap(progFd: number, mapFd: number): number {
   return callRaw('PROG_BIND_MAP');
 }
 
-/** BPF_PROG_ATTACH: the pre-link way to attach (cgroups on kernels before 5.7). */
-export function progAttach(targetFd: number, progFd: number, attachType: number, flags = 0, context?: string): void {
+/** BPF_PROG_ATTACH: the pre-link way to attach (cgroups on kernels before 5.7); `mprog`: where in a multi-program list (the anchor's fd or id, by `flags`) and the list revision expected. */
+export function progAttach(
+  targetFd: number,
+  progFd: number,
+  attachType: number,
+  flags = 0,
+  context?: string,
+  mprog?: { relative?: number; expectedRevision?: number },
+): void {
   begin('PROG_ATTACH');
   put(A.target_fd, targetFd);
   put(A.attach_bpf_fd, progFd);
   put(A.attach_type, attachType);
   put(A.attach_flags, flags);
+  if (mprog) {
+    put(A.relative_fd, mprog.relative ?? 0);
+    put(A.expected_revision, mprog.expectedRevision ?? 0);
+  }
   call('PROG_ATTACH', context);
 }
 
