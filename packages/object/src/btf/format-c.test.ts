@@ -68,6 +68,26 @@ describe('formatBtfC', () => {
     expect(text).toContain('struct gap {\n\tunsigned int a;\n\tint: 32;\n\tunsigned int b;\n\tint: 32;\n};');
   });
 
+  it('pads with unnamed bit-fields as bpftool does, and a gap no real type has with one array', () => {
+    const b = new BtfBuilder();
+    const u32 = b.int('unsigned int', 4);
+    // A cacheline-aligned member: 60 bytes of padding before it.
+    b.composite('struct', 'aligned', 128, [
+      { name: 'a', type: u32, bitOffset: 0 },
+      { name: 'b', type: u32, bitOffset: 64 * 8 },
+    ]);
+    // Hostile: 2 GiB of nothing after one member (a text of `long: 64;` lines would be gigabytes).
+    b.composite('struct', 'huge', 0x7fff_fff0, [{ name: 'a', type: u32, bitOffset: 0 }]);
+    const text = body(b);
+    const aligned = /struct aligned \{[^}]*\}/.exec(text)![0];
+    expect(aligned).not.toContain('__pad_');
+    expect(aligned.match(/long: 64;/g)).toHaveLength(7 + 7);
+    expect(aligned).toContain('\tint: 32;\n\tlong: 64;');
+    const huge = /struct huge \{[^}]*\}/.exec(text)![0];
+    expect(huge.length).toBeLessThan(200);
+    expect(huge).toMatch(/unsigned char __pad_\d+_0\[2147483628\];/);
+  });
+
   it('inlines anonymous unions, spells function pointers and typedefs', () => {
     const b = new BtfBuilder();
     const int = b.int('int', 4, { signed: true });

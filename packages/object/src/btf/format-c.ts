@@ -49,6 +49,8 @@ export function btfCTagNames(btf: Btf): ReadonlyMap<number, string> {
 const INDENT = '\t';
 /** Unnamed bit-field types for padding by unit width (bits). */
 const PAD_TYPES: Readonly<Record<number, string>> = { 64: 'long', 32: 'int', 16: 'short', 8: 'char' };
+/** Padding up to this wide is unnamed bit-fields (64 lines of `long: 64;` at most), wider a named array. */
+const MAX_UNNAMED_PAD_BITS = 512 * 8;
 /** Declarations inside declarations (parameters, anonymous members): far past any real type, short of the stack's end. */
 const MAX_NESTING = 200;
 /** Pointers, qualifiers and arrays in one declarator (`int *const (*x)[4]` has four). */
@@ -141,6 +143,7 @@ class CPrinter {
     const inner = indent + INDENT;
     const lines: string[] = [];
     let pos = 0; // bits
+    let pad = 0;
     const padTo = (target: number) => {
       // To a byte boundary with unnamed char bit-fields (exact, and they add no
       // alignment), then whole bytes as a char array.
@@ -153,6 +156,13 @@ class CPrinter {
       // (`long: 64;`): a named pad array would be a member that libbpf looks
       // for in the kernel's type (struct_ops values are matched by name).
       // Each piece is the widest unit that starts aligned here and fits.
+      // A gap wider than any real one (hostile BTF: a struct of 4 GiB) is one
+      // named array, so the text stays as small as the input.
+      if (target - pos > MAX_UNNAMED_PAD_BITS) {
+        const bytes = Math.floor((target - pos) / 8);
+        lines.push(`${inner}unsigned char __pad_${t.id}_${pad++}[${bytes}];`);
+        pos += bytes * 8;
+      }
       while (target - pos >= 8) {
         const unit = [64, 32, 16, 8].find((u) => pos % u === 0 && target - pos >= u)!;
         lines.push(`${inner}${PAD_TYPES[unit]}: ${unit};`);
