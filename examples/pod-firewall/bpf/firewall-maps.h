@@ -134,7 +134,7 @@ struct ct_key {
 };
 
 struct ct_value {
-	__u64 last_seen_ns;
+	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns: CLOCK_MONOTONIC at tick resolution */
 	__u64 packets;
 	__u32 policy_id;
 	__u32 closing; /* a TCP FIN or RST was seen */
@@ -264,7 +264,7 @@ static __always_inline void count(__u32 reason, __u32 bytes)
 }
 
 static __always_inline void report(struct __sk_buff *skb, const struct ct_key *t, const struct endpoint *ep, __u32 gen,
-				   __u32 peer, __u32 policy_id, __u8 verdict, __u8 reason, __u64 now)
+				   __u32 peer, __u32 policy_id, __u8 verdict, __u8 reason)
 {
 	struct flow_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -272,7 +272,7 @@ static __always_inline void report(struct __sk_buff *skb, const struct ct_key *t
 		count(REASON_EVENT_LOST, 0);
 		return;
 	}
-	e->timestamp_ns = now;
+	e->timestamp_ns = bpf_ktime_get_ns(); /* precise, CLOCK_MONOTONIC: the controller shows it as wall time */
 	e->saddr = t->saddr;
 	e->daddr = t->daddr;
 	e->sport = t->sport;

@@ -183,14 +183,14 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	/* Leaving the pod: it may only speak for itself (a raw socket can write any source address). */
 	if (dir == DIR_EGRESS && t.saddr != ep->addr) {
 		count(REASON_DROP_SPOOFED, skb->len);
-		report(skb, &t, ep, live_generation(), 0, 0, VERDICT_DENY, REASON_DROP_SPOOFED, bpf_ktime_get_ns());
+		report(skb, &t, ep, live_generation(), 0, 0, VERDICT_DENY, REASON_DROP_SPOOFED);
 		return TCX_DROP;
 	}
 	if (parsed == -2) {
 		/* A non-first fragment is judged with its first fragment's ports; without them it is dropped. */
 		if (frag_ports(&t, info.ip_id)) {
 			count(REASON_DROP_FRAGMENT, skb->len);
-			report(skb, &t, ep, live_generation(), 0, 0, VERDICT_DENY, REASON_DROP_FRAGMENT, bpf_ktime_get_ns());
+			report(skb, &t, ep, live_generation(), 0, 0, VERDICT_DENY, REASON_DROP_FRAGMENT);
 			return TCX_DROP;
 		}
 	} else if (info.first_fragment) {
@@ -209,13 +209,15 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		reply.dir = !dir;
 		seen = bpf_map_lookup_elem(&ct, &reply);
 	}
-	now = bpf_ktime_get_ns();
+	/* Conntrack ages are seconds to hours: the coarse clock (no clock read) is precise enough. */
+	now = bpf_ktime_get_coarse_ns();
 	if (seen) {
 		__u64 lifetime = seen->closing ? CT_LIFETIME_CLOSING_NS :
 				 t.proto == IPPROTO_TCP ? CT_LIFETIME_TCP_NS : CT_LIFETIME_NONTCP_NS;
 
-		/* Expired, or a fresh SYN reusing the ports of a closed connection: a new flow. */
-		if (now - seen->last_seen_ns > lifetime ||
+		/* Expired, or a fresh SYN reusing the ports of a closed connection: a new flow. Signed: an
+		 * entry stamped by the precise clock (a datapath before this one) may be a tick ahead. */
+		if ((__s64)(now - seen->last_seen_ns) > (__s64)lifetime ||
 		    (seen->closing && (info.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN))
 			seen = 0;
 	}
@@ -242,14 +244,14 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		/* Entering from elsewhere with the address of a pod of this node that did not send it. */
 		if (src_info && src_info->ifindex && src_info->ifindex != skb->ingress_ifindex) {
 			count(REASON_DROP_SPOOFED, skb->len);
-			report(skb, &t, ep, gen, src_info->identity[gen], 0, VERDICT_DENY, REASON_DROP_SPOOFED, now);
+			report(skb, &t, ep, gen, src_info->identity[gen], 0, VERDICT_DENY, REASON_DROP_SPOOFED);
 			return TCX_DROP;
 		}
 	}
 	ok = side_allows(ep, gen, dir, dir == DIR_EGRESS ? dst_info : src_info, dst_ep, &t, &peer, &policy_id);
 	if (!ok) {
 		count(REASON_DENY_POLICY, skb->len);
-		report(skb, &t, ep, gen, peer, 0, VERDICT_DENY, REASON_DENY_POLICY, now);
+		report(skb, &t, ep, gen, peer, 0, VERDICT_DENY, REASON_DENY_POLICY);
 		return TCX_DROP;
 	}
 	/* Leaving for a pod of this node: decide its ingress now too, with the same generation. */
@@ -261,19 +263,19 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		src_info = ipcache_lookup(t.saddr);
 		if (!side_allows(dst_ep, gen, DIR_INGRESS, src_info, 0, &t, &dst_peer, &dst_policy_id)) {
 			count(REASON_DENY_POLICY, skb->len);
-			report(skb, &in, dst_ep, gen, dst_peer, 0, VERDICT_DENY, REASON_DENY_POLICY, now);
+			report(skb, &in, dst_ep, gen, dst_peer, 0, VERDICT_DENY, REASON_DENY_POLICY);
 			return TCX_DROP;
 		}
 		remember(&t, DIR_INGRESS, dst_policy_id, now);
 		/* Each side a policy allowed reports it, at its own endpoint (as Hubble shows both). */
 		if (dst_policy_id)
-			report(skb, &in, dst_ep, gen, dst_peer, dst_policy_id, VERDICT_ALLOW, REASON_ALLOW_POLICY, now);
+			report(skb, &in, dst_ep, gen, dst_peer, dst_policy_id, VERDICT_ALLOW, REASON_ALLOW_POLICY);
 		if (policy_id)
-			report(skb, &t, ep, gen, peer, policy_id, VERDICT_ALLOW, REASON_ALLOW_POLICY, now);
+			report(skb, &t, ep, gen, peer, policy_id, VERDICT_ALLOW, REASON_ALLOW_POLICY);
 		else
 			policy_id = dst_policy_id;
 	} else if (policy_id) {
-		report(skb, &t, ep, gen, peer, policy_id, VERDICT_ALLOW, REASON_ALLOW_POLICY, now);
+		report(skb, &t, ep, gen, peer, policy_id, VERDICT_ALLOW, REASON_ALLOW_POLICY);
 	}
 	remember(&t, dir, policy_id, now);
 	count(policy_id ? REASON_ALLOW_POLICY : REASON_ALLOW_UNENFORCED, skb->len);
