@@ -17,6 +17,7 @@ import { labelCommand, labelList, podAddCommand, podDeleteCommand, portArg, upCo
 import { DEMO_NAME, demoCommand } from './cli/demo.js';
 import { upgradeCommand } from './cli/upgrade-command.js';
 import { agentCommand } from './cli/agent-command.js';
+import { demoKubernetesCommand } from './cli/demo-kubernetes.js';
 
 const VERSION = '0.1.0';
 
@@ -127,7 +128,11 @@ function buildProgram(): Command {
   program
     .command('demo')
     .description(`the npm start story: a cluster, policies, probes and flow events, torn down at the end (instance ${DEMO_NAME})`)
-    .action(() => demoCommand());
+    .option(
+      '--kubernetes',
+      'the same story across two nodes of a Kubernetes cluster on this machine: a real API server (built once: minutes the first time), one agent per node',
+    )
+    .action((opts: { kubernetes?: boolean }) => (opts.kubernetes ? demoKubernetesCommand() : demoCommand()));
   return program;
 }
 
