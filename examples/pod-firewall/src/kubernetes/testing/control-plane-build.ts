@@ -13,8 +13,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { packageDir } from '../../cluster/agents.js';
 import { FirewallError } from '../../errors.js';
 
 interface FsNativeExtensions {
@@ -24,8 +24,8 @@ interface FsNativeExtensions {
 // A CommonJS addon (N-API); the lock is the kernel's, released when the process ends.
 const fsx = createRequire(import.meta.url)('fs-native-extensions') as FsNativeExtensions;
 
-/** The Go modules that pin the control plane (examples/pod-firewall/k8s/control-plane). */
-export const CONTROL_PLANE_MODULES = fileURLToPath(new URL('../../../k8s/control-plane', import.meta.url));
+/** The Go modules that pin the control plane (examples/pod-firewall/k8s/control-plane), found from the package (also when bundled into dist/). */
+export const controlPlaneModules = () => join(packageDir(), 'k8s', 'control-plane');
 
 export interface ControlPlaneBinaries {
   readonly apiserver: string;
@@ -60,7 +60,13 @@ export function controlPlaneAvailable(): { ok: boolean; reason: string } {
 }
 
 function pinned(goMod: string, module: string): string {
-  const m = new RegExp(`^\\s*(?:require\\s+)?${module.replace(/\./g, '\\.')} (v\\S+)`, 'm').exec(readFileSync(goMod, 'utf8'));
+  let text: string;
+  try {
+    text = readFileSync(goMod, 'utf8');
+  } catch (e) {
+    throw new FirewallError('CONTROL_PLANE', `cannot read ${goMod}, which pins the control plane: ${(e as Error).message}`, { cause: e });
+  }
+  const m = new RegExp(`^\\s*(?:require\\s+)?${module.replace(/\./g, '\\.')} (v\\S+)`, 'm').exec(text);
   if (!m) throw new FirewallError('CONTROL_PLANE', `${goMod} does not pin ${module}`);
   return m[1]!;
 }
@@ -73,8 +79,8 @@ function sourceHash(dir: string, files: string[]): string {
 }
 
 function planned(): ControlPlaneBinaries {
-  const k8s = join(CONTROL_PLANE_MODULES, 'kubernetes');
-  const etcdDir = join(CONTROL_PLANE_MODULES, 'etcd');
+  const k8s = join(controlPlaneModules(), 'kubernetes');
+  const etcdDir = join(controlPlaneModules(), 'etcd');
   const kubernetesVersion = pinned(join(k8s, 'go.mod'), 'k8s.io/kubernetes');
   const etcdVersion = pinned(join(etcdDir, 'go.mod'), 'go.etcd.io/etcd/server/v3');
   const bin = join(controlPlaneCacheDir(), 'bin');
@@ -142,7 +148,7 @@ export async function ensureControlPlane(): Promise<ControlPlaneBinaries> {
       const pkg = 'k8s.io/component-base/version';
       return `-s -w -X ${pkg}.gitVersion=${v} -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor}`;
     };
-    const k8s = join(CONTROL_PLANE_MODULES, 'kubernetes');
+    const k8s = join(controlPlaneModules(), 'kubernetes');
     if (!existsSync(want.apiserver)) {
       say(`building kube-apiserver ${want.kubernetesVersion} into ${cache} (once per machine: minutes)`);
       await goBuild(k8s, 'k8s.io/kubernetes/cmd/kube-apiserver', want.apiserver, versionFlags(want.kubernetesVersion));
@@ -153,7 +159,7 @@ export async function ensureControlPlane(): Promise<ControlPlaneBinaries> {
     }
     if (!existsSync(want.etcd)) {
       say(`building etcd ${want.etcdVersion}`);
-      await goBuild(join(CONTROL_PLANE_MODULES, 'etcd'), '.', want.etcd, '-s -w');
+      await goBuild(join(controlPlaneModules(), 'etcd'), '.', want.etcd, '-s -w');
     }
     say(`control plane ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   } finally {
