@@ -1,7 +1,8 @@
 /**
  * The compiler for one node of several (`compile(..., local)`): endpoints
  * and policy entries for the node's own pods only, every pod in the ipcache,
- * and egress named ports towards another node's pod by that pod's identity.
+ * and egress named ports towards another node's pod by that pod's identity
+ * where that is exact (never a wrong allow).
  */
 import { expect, it } from 'vitest';
 import { allocate, compile, DIR_EGRESS, emptyAllocations, labelSetKey, PEER_POD_FLAG, policyPrefixes } from './compile.js';
@@ -32,14 +33,22 @@ it('gives endpoints to local pods only, the ipcache every pod, named egress port
   expect([...node.ipcache.keys()].sort()).toEqual([...all.ipcache.keys()].sort());
 
   const egress = [...node.policy.values()].filter((e) => e.dir === DIR_EGRESS);
-  const webIdentity = alloc.identities[labelSetKey(cluster, cluster.pods[2]!)]!;
-  // The local pod by itself (its number, 80); the remote one by its identity (its number, 8080).
-  expect(egress.map((e) => [e.peer, e.port]).sort()).toEqual(
-    [
-      [PEER_POD_FLAG + alloc.endpoints['x/near']!, 80],
-      [webIdentity, 8080],
-    ].sort(),
-  );
+  // The local pod by itself (its number, 80). The remote one shares its identity with `near`, which gives
+  // `http` another number: an identity entry for 8080 would let the client into `near` on 8080 too (a
+  // wrong allow), so there is none: `far` is denied from this node (never more than the policy says).
+  expect(egress.map((e) => [e.peer, e.port])).toEqual([[PEER_POD_FLAG + alloc.endpoints['x/near']!, 80]]);
   // Without `local` both are pods of this node, each by itself.
   expect([...all.policy.values()].filter((e) => e.dir === DIR_EGRESS).every((e) => e.peer >= PEER_POD_FLAG)).toBe(true);
+});
+
+it('names a remote pod by its identity where every pod of that identity gives the name the same number', () => {
+  const agreeing: Cluster = {
+    ...cluster,
+    pods: [...cluster.pods.filter((p) => p.name !== 'near'), { namespace: 'x', name: 'far2', labels: { app: 'web' }, ip: '10.0.2.3', ports: web }],
+  };
+  const alloc = allocate(emptyAllocations(), agreeing, [toHttp], policyPrefixes([toHttp]));
+  const node = compile(agreeing, [toHttp], alloc, undefined, new Set(['x/client']));
+  const webIdentity = alloc.identities[labelSetKey(agreeing, agreeing.pods[1]!)]!;
+  const egress = [...node.policy.values()].filter((e) => e.dir === DIR_EGRESS);
+  expect(egress.map((e) => [e.peer, e.port])).toEqual([[webIdentity, 8080]]);
 });

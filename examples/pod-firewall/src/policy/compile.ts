@@ -317,11 +317,19 @@ export function compile(
           // Egress named ports: the number each destination pod gives the name, for that pod alone
           // (pods sharing labels, or an ipBlock, may give one name different numbers).
           if (!(rule.ports ?? []).some((x) => typeof x.port === 'string')) continue;
+          const targets = new Set(peers.pods);
           for (const target of peers.pods) {
-            // Another node's pod has no endpoint here (the datapath cannot name it): its identity stands for it.
+            // Another node's pod has no endpoint here (the datapath cannot name it): its identity stands for it,
+            // and so the entry lets in every pod of that identity on that number. Written only where that is
+            // exact: every pod of the identity is a peer of the rule and gives the name that same number.
+            // Otherwise nothing (a remote pod whose identity-mates disagree is denied there: never a wrong allow).
             const remote = local !== undefined && !local.has(podKey(target));
             const peer = remote ? identityOf(target) : PEER_POD_FLAG + need(alloc.endpoints, podKey(target), 'endpoint id');
-            for (const s of namedPortSpecs(rule.ports, target)) entry(name, { peer, ...s, dir: DIR_EGRESS, policyId });
+            const mates = remote ? cluster.pods.filter((q) => identityOf(q) === peer) : [];
+            for (const s of namedPortSpecs(rule.ports, target)) {
+              const exact = mates.every((q) => targets.has(q) && namedPortSpecs(rule.ports, q).some((x) => x.proto === s.proto && x.port === s.port));
+              if (exact) entry(name, { peer, ...s, dir: DIR_EGRESS, policyId });
+            }
           }
         }
       }
