@@ -141,7 +141,17 @@ async function main(): Promise<void> {
         body: { metadata: { name: pod.name, labels: { ...pod.labels } }, spec: { nodeName: node, containers: [{ name: 'c', image: 'none' }] } },
       });
       nets.push(startPod(podRun, node, pod));
-      cp.kubectl(['patch', 'pod', pod.name, '-n', pod.namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { podIP: pod.ip, podIPs: [{ ip: pod.ip }] } })]);
+      cp.kubectl([
+        'patch',
+        'pod',
+        pod.name,
+        '-n',
+        pod.namespace,
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ status: { podIP: pod.ip, podIPs: [{ ip: pod.ip }] } }),
+      ]);
     }
     for (const n of nodes) {
       const child = spawn(process.execPath, [MAIN, '--name', n.name, 'agent', '--kubeconfig', saKubeconfig, '--node', n.name, '--instance-netns'], {
@@ -220,7 +230,12 @@ async function main(): Promise<void> {
               spec: {
                 podSelector: { matchLabels: { pod: ['a', 'b', 'c'][i % 3]! } },
                 // client-node's models name `from` `_from` (its serializer maps it back; a plain `from` would be dropped).
-                ingress: [{ _from: [{ namespaceSelector: { matchLabels: { tier: 'scale' } }, podSelector: { matchLabels: { app: `app${i % 100}` } } }], ports: [{ port: 8000 + (i % 50) }] }],
+                ingress: [
+                  {
+                    _from: [{ namespaceSelector: { matchLabels: { tier: 'scale' } }, podSelector: { matchLabels: { app: `app${i % 100}` } } }],
+                    ports: [{ port: 8000 + (i % 50) }],
+                  },
+                ],
               },
             },
           }),
@@ -231,7 +246,8 @@ async function main(): Promise<void> {
       const until = Date.now() + 600_000;
       const converged = () => agents.every((a) => a.output.split('\n').some((l) => l.includes(want) && l.includes(`${cluster.pods.length + SCALE_PODS} pods`)));
       while (!converged()) {
-        if (Date.now() > until) throw new Error(`agents did not converge on the scale objects:\n${agents.map((a) => a.output.split('\n').slice(-3).join('\n')).join('\n')}`);
+        if (Date.now() > until)
+          throw new Error(`agents did not converge on the scale objects:\n${agents.map((a) => a.output.split('\n').slice(-3).join('\n')).join('\n')}`);
         await new Promise((r) => setTimeout(r, 200));
       }
       const convergedMs = performance.now() - t0;
