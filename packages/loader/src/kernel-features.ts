@@ -20,8 +20,8 @@ export function hasBpfCookie(): boolean {
   return cookie;
 }
 
-/** The prefix of syscall entry points on this architecture (`__x64_sys_bpf`), as libbpf names them. */
-const SYSCALL_PREFIX: Record<string, string> = {
+/** The arch part of syscall wrapper names (`__x64_sys_bpf`), by Node's process.arch, as libbpf names them (kprobe.ts's ksyscall uses it too). */
+export const SYSCALL_WRAPPER_ARCH: Readonly<Record<string, string>> = {
   x64: 'x64',
   ia32: 'ia32',
   s390x: 's390x',
@@ -47,7 +47,7 @@ export function hasSyscallWrapper(): boolean {
 }
 
 function probeSyscallWrapper(): boolean {
-  const prefix = SYSCALL_PREFIX[process.arch];
+  const prefix = SYSCALL_WRAPPER_ARCH[process.arch];
   if (!prefix) return false;
   const symbol = `__${prefix}_sys_bpf`;
   let pmu: number | undefined;

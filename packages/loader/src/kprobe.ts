@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import type { Program } from './program.js';
 import { Link, perfEventLink, pmuType, retprobeBit } from './link.js';
-import { hasSyscallWrapper } from './kernel-features.js';
+import { hasSyscallWrapper, SYSCALL_WRAPPER_ARCH } from './kernel-features.js';
 import { NativeBuffer } from './sys/ffi.js';
 import { TRACEFS_ROOTS, attachProbeTracefs, tracefsRootFor } from './tracefs-probe.js';
 import { INT_MAX, checkInteger, describeValue } from './args.js';
@@ -70,19 +70,7 @@ export function attachKprobe(program: Program, func: string, options: KprobeOpti
   );
 }
 
-/** The arch part of syscall wrapper names (`__x64_sys_`), by Node's process.arch, as libbpf names them. */
-export const SYSCALL_WRAPPER_ARCH: Readonly<Record<string, string>> = {
-  x64: 'x64',
-  ia32: 'ia32',
-  s390x: 's390x',
-  arm: 'arm',
-  arm64: 'arm64',
-  mips: 'mips',
-  mipsel: 'mips',
-  riscv64: 'riscv',
-  ppc: 'powerpc',
-  ppc64: 'powerpc64',
-};
+export { SYSCALL_WRAPPER_ARCH };
 
 /**
  * The kernel function a ksyscall probe of `syscall` goes on: with syscall
