@@ -166,6 +166,8 @@ const LAYOUTS = [
       'tcx.expected_revision',
       'cgroup.relative_fd',
       'cgroup.expected_revision',
+      'netkit.relative_fd',
+      'netkit.expected_revision',
       'perf_event.bpf_cookie',
       'tracing.cookie',
       'iter_info',

@@ -13,7 +13,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { it, type TestContext } from 'vitest';
 import { AttachType, ProgramType, asm, encodeInstructions } from '@tsbpf/object';
-import { Program, programTypeSupported, queryCgroup, queryTcx, runningKernelBtf } from '@tsbpf/loader';
+import { Program, attachTypeSupported, programTypeSupported, queryCgroup, queryTcx, runningKernelBtf } from '@tsbpf/loader';
 
 export interface FeatureAnswer {
   readonly supported: boolean;
@@ -58,6 +58,11 @@ const FEATURES = {
   lsm: () => probeTrampoline({ type: ProgramType.lsm, attachType: AttachType.lsm_mac, func: 'bpf_lsm_file_open', sleepable: false }),
   /** tcx (Linux 6.6+): asked read-only, by querying what loopback's tcx ingress holds (ifindex 1; nothing is attached). */
   tcx: probeTcx,
+  /** netkit devices and links (Linux 6.7+, CONFIG_NETKIT): the loader's link probe (ENODEV for ifindex 0 where the kernel knows netkit, EINVAL where not). */
+  netkit: () =>
+    attachTypeSupported(AttachType.netkit_primary)
+      ? { supported: true, why: 'BPF_LINK_CREATE knows netkit_primary (it looks for the device)' }
+      : { supported: false, why: 'BPF_LINK_CREATE refuses netkit_primary with EINVAL (kernel built without CONFIG_NETKIT, or older than Linux 6.7)' },
   /** Ordered cgroup programs (Linux 6.16+): asked read-only, a cgroup hook's list has a revision (from 1; 0 before). */
   'cgroup mprog': probeCgroupMprog,
   /** TCP congestion control in BPF: the kernel's BTF has its struct_ops value type (CONFIG_BPF_JIT, CONFIG_INET). */

@@ -199,6 +199,8 @@ export const linkCreateAttr = {
   'tcx.expected_revision': { offset: 24, size: 8 },
   'cgroup.relative_fd': { offset: 16, size: 4 },
   'cgroup.expected_revision': { offset: 24, size: 8 },
+  'netkit.relative_fd': { offset: 16, size: 4 },
+  'netkit.expected_revision': { offset: 24, size: 8 },
   'perf_event.bpf_cookie': { offset: 16, size: 8 },
   'tracing.cookie': { offset: 24, size: 8 },
   iter_info: { offset: 16, size: 8 },

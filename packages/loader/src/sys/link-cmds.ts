@@ -22,6 +22,8 @@ export interface LinkCreateAttr {
   tcx?: { relative?: number; expectedRevision?: number };
   /** cgroup links (Linux 6.16+ orders them): the same, for a cgroup's list. */
   cgroup?: { relative?: number; expectedRevision?: number };
+  /** netkit links: the same, for a netkit device's primary or peer list. */
+  netkit?: { relative?: number; expectedRevision?: number };
   /** Perf-event links (tracepoints, kprobes, uprobes, perf_event programs): the value bpf_get_attach_cookie() returns. */
   perfEvent?: { bpfCookie: bigint };
   /** Tracing links (fentry, fexit, tp_btf, lsm): the value bpf_get_attach_cookie() returns. */
@@ -55,6 +57,10 @@ export function linkCreate(l: LinkCreateAttr, context?: string): number {
   if (l.cgroup) {
     put(C['cgroup.relative_fd'], l.cgroup.relative ?? 0);
     put(C['cgroup.expected_revision'], l.cgroup.expectedRevision ?? 0);
+  }
+  if (l.netkit) {
+    put(C['netkit.relative_fd'], l.netkit.relative ?? 0);
+    put(C['netkit.expected_revision'], l.netkit.expectedRevision ?? 0);
   }
   if (l.perfEvent) put(C['perf_event.bpf_cookie'], l.perfEvent.bpfCookie);
   if (l.tracing) put(C['tracing.cookie'], l.tracing.cookie);
