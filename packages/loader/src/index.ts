@@ -46,6 +46,7 @@ export { attachIter, IterLink, type IterOptions } from './iter.js';
 export { attachSockMap, SockMapAttachment, type SockMapHook } from './sockmap-attach.js';
 export { attachTcx, queryTcx, type MultiProgOrder, type TcxList } from './tcx.js';
 export { attachNetkit, queryNetkit, type NetkitAttachType, type NetkitList, type NetkitOptions } from './netkit.js';
+export { attachLircMode2, LircAttachment } from './lirc-mode2.js';
 export { TcFilter, attachTc, createClsact, type TcOptions } from './tc-netlink.js';
 export { XdpNetlinkAttachment, attachXdpNetlink, type XdpNetlinkOptions } from './xdp-netlink.js';
 export { attachTcAny, attachXdpAny, tcxSupported, xdpLinksSupported, type AttachVia } from './net-attach-any.js';
