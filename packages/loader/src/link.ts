@@ -11,6 +11,7 @@ import type { Program } from './program.js';
 import { attachUprobe } from './uprobe-attach.js';
 import { attachUprobeMulti } from './uprobe-multi.js';
 import { attachNetns } from './netns-attach.js';
+import { attachNetkit } from './netkit.js';
 import { attachTcx } from './tcx.js';
 import { attachKprobeSection } from './kprobe-sections.js';
 import * as sys from './sys/bpf.js';
@@ -314,7 +315,7 @@ export function attachTracing(program: Program, attachType: number, options: { c
 }
 
 export interface AutoAttachTarget {
-  /** For XDP and tcx: the interface. */
+  /** For XDP, tcx and netkit: the interface (netkit: the primary device). */
   ifindex?: number;
   /** For cgroup programs: the cgroup v2 directory. */
   cgroup?: string;
@@ -326,7 +327,7 @@ export interface AutoAttachTarget {
  * Attaches by the program's section, as libbpf's bpf_program__attach does:
  * `tracepoint/<cat>/<name>`, `raw_tp/<name>`, `tp_btf/...`, `fentry/...`,
  * the kprobe family (kprobe-sections.ts), `uprobe//path:func`, `uprobe.multi/path:glob`,
- * `xdp` and `tcx/*` (need an ifindex), `cgroup*` (need a cgroup).
+ * `xdp`, `tcx/*` and `netkit/*` (need an ifindex; netkit's: the primary's), `cgroup*` (need a cgroup).
  */
 export function attach(
   program: Program,
@@ -375,6 +376,8 @@ export function attach(
     case ProgramType.sched_cls:
       if (spec.attachType === AttachType.tcx_ingress) return attachTcx(program, need('ifindex') as number, 'ingress');
       if (spec.attachType === AttachType.tcx_egress) return attachTcx(program, need('ifindex') as number, 'egress');
+      if (spec.attachType === AttachType.netkit_primary) return attachNetkit(program, need('ifindex') as number, { attachType: 'primary' });
+      if (spec.attachType === AttachType.netkit_peer) return attachNetkit(program, need('ifindex') as number, { attachType: 'peer' });
       break;
     default:
       if (spec.attachType !== undefined && target.cgroup !== undefined) {

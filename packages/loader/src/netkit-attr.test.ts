@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AttachType, ProgramType, asm, encodeInstructions } from '@tsbpf/object';
 import { NotSupportedError } from './errors.js';
-import { Link } from './link.js';
+import { Link, attach } from './link.js';
 import { attachNetkit, queryNetkit } from './netkit.js';
 import { Program } from './program.js';
 import { SyscallError } from './sys/errors.js';
@@ -77,6 +77,20 @@ describe('netkit attrs, above a fake bpf()', () => {
       { flags: BPF_F_BEFORE | BPF_F_LINK, relative: anchor.fd },
       { flags: BPF_F_BEFORE, relative: 0 },
     ]);
+  });
+
+  it('attach() by section: SEC("netkit/primary") and SEC("netkit/peer") with an ifindex', () => {
+    using p = program('nk_sec');
+    const seen = captureLinkCreate();
+    using _a = attach(p, { sectionName: 'netkit/primary', type: ProgramType.sched_cls, attachType: AttachType.netkit_primary, attachTo: '' }, { ifindex: 4 });
+    using _b = attach(p, { sectionName: 'netkit/peer', type: ProgramType.sched_cls, attachType: AttachType.netkit_peer, attachTo: '' }, { ifindex: 4 });
+    expect(seen.map(({ target, attachType }) => ({ target, attachType }))).toEqual([
+      { target: 4, attachType: AttachType.netkit_primary },
+      { target: 4, attachType: AttachType.netkit_peer },
+    ]);
+    expect(() => attach(p, { sectionName: 'netkit/peer', type: ProgramType.sched_cls, attachType: AttachType.netkit_peer, attachTo: '' })).toThrow(
+      expect.objectContaining({ code: 'ATTACH_TARGET' }),
+    );
   });
 
   it('bad arguments are INVALID_ARGUMENT before any bpf() call', () => {
