@@ -219,6 +219,8 @@ declare class Btf {
     kindOf(id: number): BtfKindName;
     types(): IterableIterator<BtfType>;
     string(offset: number): string;
+    private readString;
+    private readonly freshStr;
     findByName<K extends BtfKindName>(name: string, kind: K): BtfTypeOf<K> | undefined;
     findByName(name: string): BtfType | undefined;
     findAllByName(name: string, kind?: BtfKindName): BtfType[];

@@ -115,6 +115,17 @@ describe('Btf', () => {
     expect(formatBtfRaw(big)).toBe(formatBtfRaw(little));
   });
 
+  it('types() yields what type(id) gives, keeping nothing itself, and what type(id) kept', () => {
+    const btf = Btf.parse(everyKind().build());
+    const first = [...btf.types()]; // nothing decoded yet: decoded as met
+    const ids = first.map((t) => t.id);
+    expect(ids).toEqual(Array.from({ length: btf.length - 1 }, (_, i) => i + 1));
+    expect(btf.types().next().value).not.toBe(first[0]); // its own decodes are not kept
+    expect(first).toEqual(ids.map((id) => btf.type(id)));
+    const again = [...btf.types()];
+    expect(again.every((t) => t === btf.type(t.id))).toBe(true); // once type() kept them, types() gives those objects
+  });
+
   it('dumps in bpftool raw format', () => {
     const lines = formatBtfRaw(Btf.parse(everyKind().build())).split('\n');
     expect(lines).toContain("[1] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED");

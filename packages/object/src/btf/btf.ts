@@ -135,25 +135,28 @@ export class Btf {
     return KIND_NAMES[kindOf(this.words[off + 1]!)]!;
   }
 
-  /** This blob's own types (not the base's), in id order. */
+  /** This blob's own types (not the base's), in id order; decoded as met, not kept (kept, 126k types cost more in GC than to decode). */
   *types(): IterableIterator<BtfType> {
-    for (let id = this.firstTypeId; id < this.length; id++) yield this.type(id);
+    const { offsets, firstTypeId } = this;
+    for (let i = 0; i < offsets.length; i++) yield this.cache.get(i) ?? decodeType(this.words, offsets[i]!, firstTypeId + i, this.freshStr, this.length);
   }
 
   /** The string at a string-section offset ('' for 0). */
   string(offset: number): string {
-    if (offset < this.strStart) {
-      if (!this.base) throw new ObjectParseError('BTF_INVALID', `string offset ${offset} is out of range`);
-      return this.base.string(offset);
-    }
-    const cached = this.names.get(offset);
-    if (cached !== undefined) return cached;
-    const start = offset - this.strStart;
-    if (start >= this.strings.length) throw new ObjectParseError('BTF_INVALID', `string offset ${offset} is out of range`);
-    const s = cString(this.strings, start);
-    this.names.set(offset, s);
+    if (offset < this.strStart) return this.readString(offset); // the base's, kept there
+    let s = this.names.get(offset);
+    if (s === undefined) this.names.set(offset, (s = this.readString(offset)));
     return s;
   }
+
+  /** string() without keeping the answer: types() keeps nothing. */
+  private readString(offset: number): string {
+    const start = offset - this.strStart;
+    if (start < 0 && this.base) return this.base.string(offset);
+    if (start < 0 || start >= this.strings.length) throw new ObjectParseError('BTF_INVALID', `string offset ${offset} is out of range`);
+    return cString(this.strings, start);
+  }
+  private readonly freshStr = (offset: number) => this.readString(offset);
 
   /**
    * The first type with this name (and kind, if given), as libbpf's
