@@ -29,6 +29,14 @@
 // with one map write, so every flow is decided entirely by the old policy or
 // entirely by the new one, never by a mix.
 //
+// The local fast path: what from_pod allowed for a pod of this node listed in
+// `local_pods` (TCP or UDP, no IP options, no fragment, TTL above 1), whose
+// receiving side conntrack holds established (what to_pod would pass), goes
+// straight into that pod with bpf_redirect_peer, its Ethernet header and TTL
+// as the node's routing would leave them; to_pod and the routing do not run.
+// Policy is thus judged at the source for local pairs, as Cilium does with BPF
+// host routing. An empty `local_pods` turns it off.
+//
 // New flows and drops are reported through a ring buffer; counters are per
 // CPU by reason.
 //
