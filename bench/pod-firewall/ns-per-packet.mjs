@@ -17,7 +17,10 @@
 // Knobs: NS ("10,1000,10000"), ROUNDS (3), SECONDS (2), LOADS ("crr,udp,deny"),
 // DATAPATHS ("before=/tmp/old/firewall.bpf.c,after=examples/pod-firewall/bpf/firewall.bpf.c":
 // datapaths compared in one run, swapped in by fw.upgrade on the same pinned maps,
-// interleaved round by round; default: the example's own, as up() loads it). Root only; run it under
+// interleaved round by round; default: the example's own, as up() loads it), FAST_PATH ("on,off": the
+// local fast path switched with reconcile round by round, each datapath in each mode; default: as up()
+// leaves it). With the fast path on, to_pod does not run for what from_pod delivers: compare the
+// connection rate (crr conn/s) and ns/conn, not to_pod's ns per run. Root only; run it under
 // the kernel lock (flock /tmp/tsbpf-kernel.lock): other firewalls' programs
 // running at the same time would be mistaken for ours (it refuses if it sees
 // two active programs of one name). The deny load stops at from_pod: to_pod shows 0.
@@ -33,6 +36,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const SECONDS = Number(process.env.SECONDS ?? 2);
 const LOADS = (process.env.LOADS ?? 'crr,udp,deny').split(',');
 // name=path.bpf.c,...: datapaths to compare, swapped in with fw.upgrade (same pinned maps) round by round.
+const FAST_PATH = (process.env.FAST_PATH ?? '').split(',').filter(Boolean);
 const DATAPATHS = (process.env.DATAPATHS ?? '')
   .split(',')
   .filter(Boolean)
@@ -104,26 +108,34 @@ try {
   const objects = [];
   for (const [name, source] of DATAPATHS) objects.push({ name, object: (await compile({ source })).object });
   if (objects.length === 0) objects.push({ name: '' });
+  const { PodFirewall } = await import(join(root, 'examples/pod-firewall/dist/index.js'));
+  const modes = FAST_PATH.length > 0 ? FAST_PATH : [''];
   const samples = {}; // samples[row][column] = []
   const push = (row, k, v) => ((samples[row] ??= {})[k] ??= []).push(v);
   for (let r = 0; r < ROUNDS; r++) {
     for (const n of NS)
-      for (const { name: dp, object } of objects) {
-        if (object) await fw.upgrade({ object, source: dp });
-        const row = dp ? `${dp} N=${n}` : `N=${n}`;
-        fw.apply([traffic.policyFor(n)]);
-        for (const [name, load] of Object.entries(loads).filter(([k]) => LOADS.includes(k))) {
-          const m = await measure(load);
-          push(row, `${name} from_pod`, m.from.nsPerRun);
-          push(row, `${name} to_pod`, m.to.nsPerRun);
-          if (name === 'crr') {
-            const conns = JSON.parse(m.result).count;
-            push(row, 'crr ns/conn', Number(m.from.runTimeDeltaNs + m.to.runTimeDeltaNs) / conns);
-            push(row, 'crr pkts/conn', Number(m.from.runsDelta + m.to.runsDelta) / conns);
+      for (const { name: dp, object } of objects)
+        for (const mode of modes) {
+          if (object) await fw.upgrade({ object, source: dp });
+          if (mode) {
+            fw.close();
+            fw = (await PodFirewall.reconcile(traffic.cluster, { name: traffic.NAME, fastPath: mode === 'on' })).fw;
           }
+          const row = [dp, mode && `fast-path=${mode}`, `N=${n}`].filter(Boolean).join(' ');
+          fw.apply([traffic.policyFor(n)]);
+          for (const [name, load] of Object.entries(loads).filter(([k]) => LOADS.includes(k))) {
+            const m = await measure(load);
+            push(row, `${name} from_pod`, m.from.nsPerRun);
+            push(row, `${name} to_pod`, m.to.nsPerRun);
+            if (name === 'crr') {
+              const conns = JSON.parse(m.result).count;
+              push(row, 'crr ns/conn', Number(m.from.runTimeDeltaNs + m.to.runTimeDeltaNs) / conns);
+              push(row, 'crr pkts/conn', Number(m.from.runsDelta + m.to.runsDelta) / conns);
+              push(row, 'crr conn/s', JSON.parse(m.result).rate);
+            }
+          }
+          console.error(`  round ${r + 1}/${ROUNDS} ${row} done`);
         }
-        console.error(`  round ${r + 1}/${ROUNDS} ${row} done`);
-      }
   }
   const rows = Object.entries(samples).map(([row, cols]) => ({
     run: row,

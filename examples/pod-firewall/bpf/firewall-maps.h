@@ -154,6 +154,16 @@ struct config {
 	__u32 generation;
 };
 
+/*
+ * A pod of this node the local fast path may deliver to (absent: every packet to it takes the
+ * node's routing). Written by the controller when the fast path is on; empty when it is off.
+ */
+struct local_pod {
+	__u32 ifindex;     /* its host veth: bpf_redirect_peer delivers to the pod's end of it */
+	__u8 pod_mac[6];   /* the pod's own MAC: the destination of what it receives */
+	__u8 gw_mac[6];    /* its gateway's MAC as the pod knows it: the source of what it receives */
+};
+
 struct counter {
 	__u64 packets;
 	__u64 bytes;
@@ -233,6 +243,14 @@ struct {
 	__type(value, struct config);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, ipv4_addr); /* the pod's address */
+	__type(value, struct local_pod);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} local_pods SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

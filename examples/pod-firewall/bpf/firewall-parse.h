@@ -11,6 +11,7 @@ struct parsed {
 	__u8 tcp_flags;
 	__u8 first_fragment; /* offset 0, more fragments follow: its ports are to be recorded */
 	__be16 ip_id;
+	__u8 forwardable; /* no IP options, not a fragment, TTL above 1: the local fast path may take it */
 };
 
 /*
@@ -48,6 +49,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct ct_key *t, struct
 	t->proto = ip->protocol;
 	t->sport = 0;
 	t->dport = 0;
+	info->forwardable = ip->ihl == 5 && !(bpf_ntohs(ip->frag_off) & (IP_OFFSET_MASK | IP_MORE_FRAGMENTS)) && ip->ttl > 1;
 	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_SCTP)
 		return 0; /* no ports: rules for the protocol or for everything judge it, fragmented or not */
 	frag = bpf_ntohs(ip->frag_off);

@@ -29,6 +29,14 @@
 // with one map write, so every flow is decided entirely by the old policy or
 // entirely by the new one, never by a mix.
 //
+// The local fast path: what from_pod allowed for a pod of this node listed in
+// `local_pods` (TCP or UDP, no IP options, no fragment, TTL above 1), whose
+// receiving side conntrack holds established (what to_pod would pass), goes
+// straight into that pod with bpf_redirect_peer, its Ethernet header and TTL
+// as the node's routing would leave them; to_pod and the routing do not run.
+// Policy is thus judged at the source for local pairs, as Cilium does with BPF
+// host routing. An empty `local_pods` turns it off.
+//
 // New flows and drops are reported through a ring buffer; counters are per
 // CPU by reason.
 //
@@ -154,14 +162,86 @@ static __always_inline int side_allows(const struct endpoint *ep, __u32 gen, __u
 	return 1;
 }
 
+/*
+ * Whether `t` (its dir set) is an established flow: seen in this direction before, or the reply of a
+ * flow the other end accepted, and not idle past its lifetime; if so, the entry is refreshed.
+ */
+static __always_inline int established(const struct ct_key *t, __u8 tcp_flags, __u64 now)
+{
+	struct ct_key reply = {
+		.saddr = t->daddr,
+		.daddr = t->saddr,
+		.sport = t->dport,
+		.dport = t->sport,
+		.proto = t->proto,
+		.dir = !t->dir,
+	};
+	struct ct_value *seen = bpf_map_lookup_elem(&ct, t);
+	__u64 lifetime;
+
+	if (!seen)
+		seen = bpf_map_lookup_elem(&ct, &reply);
+	if (!seen)
+		return 0;
+	lifetime = seen->closing ? CT_LIFETIME_CLOSING_NS : t->proto == IPPROTO_TCP ? CT_LIFETIME_TCP_NS : CT_LIFETIME_NONTCP_NS;
+	/* Expired, or a fresh SYN reusing the ports of a closed connection: a new flow. Signed: an entry
+	 * stamped by the precise clock (a datapath before this one) may be a tick ahead. */
+	if ((__s64)(now - seen->last_seen_ns) > (__s64)lifetime ||
+	    (seen->closing && (tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN))
+		return 0;
+	seen->last_seen_ns = now;
+	__sync_fetch_and_add(&seen->packets, 1);
+	if (tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
+		seen->closing = 1;
+	return 1;
+}
+
+/*
+ * The local fast path, for a packet from_pod allowed: when its destination is a pod of this node in
+ * `local_pods` and to_pod would pass it too (the destination's ingress side is an established flow:
+ * from_pod records it when it decides a local pair's new flow), it goes straight into that pod, as
+ * the node's routing would deliver it (Ethernet header from the pod's gateway, TTL down by one),
+ * without to_pod and the node's routing. Everything else passes on to them: other destinations, an
+ * empty `local_pods` (the fast path off), protocols other than TCP and UDP, IP options, fragments,
+ * a TTL the node would answer with an ICMP error, and an ingress side to_pod would judge anew.
+ */
+static __always_inline int deliver_local(struct __sk_buff *skb, const struct ct_key *t, const struct parsed *info, __u64 now)
+{
+	struct local_pod *dst;
+	struct ct_key in = *t;
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	__u32 check;
+
+	if (!info->forwardable || (t->proto != IPPROTO_TCP && t->proto != IPPROTO_UDP))
+		return TCX_PASS;
+	dst = bpf_map_lookup_elem(&local_pods, &t->daddr);
+	if (!dst)
+		return TCX_PASS;
+	eth = (void *)(long)skb->data;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > (void *)(long)skb->data_end)
+		return TCX_PASS;
+	in.dir = DIR_INGRESS;
+	if (!established(&in, info->tcp_flags, now))
+		return TCX_PASS;
+	__builtin_memcpy(eth->h_dest, dst->pod_mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, dst->gw_mac, ETH_ALEN);
+	/* The TTL down by one, the header checksum adjusted for it (RFC 1624; as the kernel's ip_decrease_ttl). */
+	check = ip->check;
+	check += bpf_htons(0x0100);
+	ip->check = (__u16)(check + (check >= 0xFFFF));
+	ip->ttl--;
+	return bpf_redirect_peer(dst->ifindex, 0);
+}
+
 static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 {
 	__u32 ifindex = skb->ifindex;
 	struct endpoint *ep = bpf_map_lookup_elem(&endpoints, &ifindex), *dst_ep = 0;
 	struct ipcache_value *src_info = 0, *dst_info = 0;
-	struct ct_key t = {}, reply = {};
+	struct ct_key t = {};
 	struct parsed info = {};
-	struct ct_value *seen;
 	__u32 gen, peer = 0, policy_id = 0, dst_ifindex;
 	__u64 now;
 	int parsed, ok;
@@ -197,36 +277,12 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		frag_record(&t, info.ip_id);
 	}
 
-	/* An established flow, seen in this direction before ... */
-	seen = bpf_map_lookup_elem(&ct, &t);
-	if (!seen) {
-		/* ... or the reply of a flow the other end accepted. */
-		reply.saddr = t.daddr;
-		reply.daddr = t.saddr;
-		reply.sport = t.dport;
-		reply.dport = t.sport;
-		reply.proto = t.proto;
-		reply.dir = !dir;
-		seen = bpf_map_lookup_elem(&ct, &reply);
-	}
 	/* Conntrack ages are seconds to hours: the coarse clock (no clock read) is precise enough. */
 	now = bpf_ktime_get_coarse_ns();
-	if (seen) {
-		__u64 lifetime = seen->closing ? CT_LIFETIME_CLOSING_NS :
-				 t.proto == IPPROTO_TCP ? CT_LIFETIME_TCP_NS : CT_LIFETIME_NONTCP_NS;
-
-		/* Expired, or a fresh SYN reusing the ports of a closed connection: a new flow. Signed: an
-		 * entry stamped by the precise clock (a datapath before this one) may be a tick ahead. */
-		if ((__s64)(now - seen->last_seen_ns) > (__s64)lifetime ||
-		    (seen->closing && (info.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN))
-			seen = 0;
-	}
-	if (seen) {
-		seen->last_seen_ns = now;
-		__sync_fetch_and_add(&seen->packets, 1);
-		if (info.tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
-			seen->closing = 1;
+	if (established(&t, info.tcp_flags, now)) {
 		count(REASON_ALLOW_CT, skb->len);
+		if (dir == DIR_EGRESS)
+			return deliver_local(skb, &t, &info, now);
 		return TCX_PASS;
 	}
 
@@ -279,6 +335,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	}
 	remember(&t, dir, policy_id, now);
 	count(policy_id ? REASON_ALLOW_POLICY : REASON_ALLOW_UNENFORCED, skb->len);
+	if (dst_ep)
+		return deliver_local(skb, &t, &info, now);
 	return TCX_PASS;
 }
 

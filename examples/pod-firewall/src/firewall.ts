@@ -9,6 +9,7 @@
  * letting go, so changes from several processes serialise.
  */
 import { instanceDirs, stateSaved, type FirewallOptions, type InstanceDirs, type SavedState } from './controller/instance.js';
+import { fastPathDefault, fastPathOn, syncFastPath } from './controller/fast-path.js';
 import { FlowStream } from './controller/flow-hub.js';
 import { bringUp, takeDown } from './controller/lifecycle.js';
 import { InstanceLock } from './controller/lock.js';
@@ -32,6 +33,20 @@ const DEFAULT_POD_CIDR = '10.244.0.0/16';
 
 /** The cluster to reconcile to, worked out from the running one (undefined when nothing runs), and its podCidr. */
 export type ClusterFor = (running?: Cluster) => { cluster: Cluster; podCidr?: string };
+
+/** What `up` (and `reconcile`) take besides the instance's names. */
+export interface UpOptions extends FirewallOptions {
+  /** Where new pods get their addresses. */
+  readonly podCidr?: string;
+  /**
+   * The local fast path: from_pod delivers what it allowed between two pods of
+   * the node straight into the destination pod, skipping to_pod and the
+   * node's routing (and its netfilter). Default: on (POD_FIREWALL_FAST_PATH=off
+   * turns the default off); `reconcile` keeps the running instance's setting
+   * unless this is given.
+   */
+  readonly fastPath?: boolean;
+}
 
 export interface ReconcileResult {
   readonly fw: PodFirewall;
@@ -59,10 +74,10 @@ export class PodFirewall implements Disposable {
    * the datapath with no policy (everything allowed), and returns the
    * controller. Whatever a previous run under this name left is removed first.
    */
-  static async up(cluster: Cluster, options: FirewallOptions & { podCidr?: string } = {}): Promise<PodFirewall> {
+  static async up(cluster: Cluster, options: UpOptions = {}): Promise<PodFirewall> {
     const dirs = instanceDirs(options);
     using _lock = InstanceLock.acquire(dirs, 'exclusive', { create: true, timeoutMs: options.lockTimeoutMs, holder: 'up' });
-    const saved = await bringUp(dirs, cluster, options.podCidr ?? DEFAULT_POD_CIDR);
+    const saved = await bringUp(dirs, cluster, options.podCidr ?? DEFAULT_POD_CIDR, fastPathDefault(options.fastPath));
     return new PodFirewall(dirs, options, saved);
   }
 
@@ -74,14 +89,14 @@ export class PodFirewall implements Disposable {
    * (but those of namespaces that are gone): nothing opens on the way.
    * When it is not, as `up`.
    */
-  static async reconcile(target: Cluster | ClusterFor, options: FirewallOptions & { podCidr?: string } = {}): Promise<ReconcileResult> {
+  static async reconcile(target: Cluster | ClusterFor, options: UpOptions = {}): Promise<ReconcileResult> {
     const dirs = instanceDirs(options);
     const wanted = (running?: Cluster) => (typeof target === 'function' ? target(running) : { cluster: target, podCidr: options.podCidr });
     const lock = InstanceLock.acquire(dirs, 'exclusive', { create: true, timeoutMs: options.lockTimeoutMs, holder: 'up' });
     if (!stateSaved(dirs)) {
       try {
         const { cluster, podCidr } = wanted();
-        const saved = await bringUp(dirs, cluster, podCidr ?? DEFAULT_POD_CIDR);
+        const saved = await bringUp(dirs, cluster, podCidr ?? DEFAULT_POD_CIDR, fastPathDefault(options.fastPath));
         return { fw: new PodFirewall(dirs, options, saved), wasUp: false, policiesDeleted: [] };
       } finally {
         lock.release();
@@ -89,6 +104,8 @@ export class PodFirewall implements Disposable {
     }
     const session = Session.withLock(dirs, 'exclusive', lock);
     using s = session;
+    // Switched only when asked; changeCluster below fills or empties the map.
+    if (options.fastPath !== undefined && options.fastPath !== fastPathOn(s.stateFile)) s.recordFastPath(options.fastPath);
     const repair = reconcileMachine(s);
     const enforced = s.enforced;
     // Read under the lock: the running pods keep their addresses where the file gives none.
@@ -234,6 +251,8 @@ export class PodFirewall implements Disposable {
     if (s.stateFile.machineChanging) reconcileMachine(s);
     const result = swapDatapath(this.dirs, s.enforced.pods, spec, source, s.stateFile.datapath?.object);
     s.recordDatapath(result.after);
+    // A datapath that brought `local_pods` with it finds it filled (one that has none ignores it).
+    syncFastPath(this.dirs, fastPathOn(s.stateFile), s.enforced.cluster, s.enforced.pods, s.enforced.localPods);
     this.saved = s.enforced;
     return result;
   }

@@ -1,5 +1,5 @@
 /** The example as a library: the controller, the policy model, parser, oracle, compiler and planner, and their errors. */
-export { PodFirewall, type ApplyResult, type FirewallOptions, type ProbePort, type UpgradeResult } from './firewall.js';
+export { PodFirewall, type ApplyResult, type FirewallOptions, type ProbePort, type UpOptions, type UpgradeResult } from './firewall.js';
 export type { DatapathRecord } from './controller/upgrade.js';
 export * from './policy/model.js';
 export { isAllowed, reachability, selectorMatches } from './policy/oracle.js';

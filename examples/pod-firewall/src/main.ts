@@ -48,7 +48,9 @@ function buildProgram(): Command {
       'create the cluster (a network namespace per pod) and attach the datapath; on a running cluster, add, remove and relabel pods as the file says, keeping every policy',
     )
     .argument('<cluster.yaml>', 'namespaces and pods (see clusters/demo.yaml)')
-    .action((file: string) => upCommand(file, name()));
+    .option('--fast-path', "deliver between this node's pods from the sender's hook, skipping the node's routing (default when first up)")
+    .option('--no-fast-path', "every packet between pods takes the node's routing (and its netfilter)")
+    .action((file: string, opts: { fastPath?: boolean }) => upCommand(file, name(), opts.fastPath));
   const pod = program.command('pod').description('add or delete one pod of a running cluster');
   pod
     .command('add')

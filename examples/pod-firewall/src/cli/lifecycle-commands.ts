@@ -73,14 +73,14 @@ function describeReconcile(r: ReconcileResult): string[] {
   return lines;
 }
 
-export async function upCommand(file: string, name: string): Promise<void> {
+export async function upCommand(file: string, name: string, fastPath?: boolean): Promise<void> {
   requireRoot();
   const text = readText(file);
   const parse = (running?: Cluster) => withContext(file, () => parseClusterFile(text, running));
   parse(); // a bad file fails before anything waits for the lock
   const started = performance.now();
   // Parsed again under the lock, against the running cluster: its pods keep their addresses where the file gives none.
-  const r = await PodFirewall.reconcile(parse, { name });
+  const r = await PodFirewall.reconcile(parse, { name, ...(fastPath === undefined ? {} : { fastPath }) });
   const cluster = r.fw.cluster;
   const namespaces = cluster.namespaces.map((n) => n.name).join(', ');
   const took = seconds(performance.now() - started);

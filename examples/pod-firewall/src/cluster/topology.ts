@@ -14,7 +14,8 @@ import { podKey, type Cluster, type Pod } from '../policy/model.js';
 
 /** The pods' gateway: an address on the node's loopback, answered by permanent neighbour entries. */
 export const GATEWAY = '169.254.1.1';
-const HOST_MAC = '02:00:00:00:00:01';
+/** The host side of every pod's veth: the gateway's MAC as each pod knows it. */
+export const HOST_MAC = '02:00:00:00:00:01';
 
 export interface PodNetwork {
   readonly pod: string;
@@ -35,7 +36,8 @@ export const podNetns = (name: string, pod: Pick<Pod, 'namespace' | 'name'>) => 
 /** Interface names are at most 15 bytes: a short hash of the pod. */
 export const hostVeth = (name: string, pod: Pick<Pod, 'namespace' | 'name'>) =>
   `${name.slice(0, 4)}${createHash('sha256').update(podKey(pod)).digest('hex').slice(0, 8)}`;
-const podMac = (ip: string) =>
+/** A pod's own MAC (its end of the veth), from its address. */
+export const podMac = (ip: string) =>
   `02:00:${ip
     .split('.')
     .map((b) => Number(b).toString(16).padStart(2, '0'))

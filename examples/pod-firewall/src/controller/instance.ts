@@ -58,6 +58,8 @@ export interface StateFile {
   readonly machineChanging?: { readonly pid: number; readonly what: string };
   /** The datapath's programs as `up` or the last `upgrade` pinned them (absent in states saved before upgrades existed). */
   readonly datapath?: DatapathRecord;
+  /** Whether from_pod delivers between this node's pods itself (fast-path.ts); absent: off. */
+  readonly fastPath?: boolean;
 }
 
 export function instanceDirs(o: FirewallOptions): InstanceDirs {

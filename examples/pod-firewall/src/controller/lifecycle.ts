@@ -3,7 +3,7 @@
  * datapath once (maps pinned by name, programs pinned under `progs/`, a tcx
  * link pinned per veth hook, so enforcement outlives this process), makes the
  * pods with their veths down, installs the no-policy state, and only then
- * lets traffic through and starts the agents; `takeDown` removes everything
+ * lets traffic through (and, with the fast path on, fills `local_pods`) and starts the agents; `takeDown` removes everything
  * of the name, also after a crash. Attaching one pod's veth is here too: a
  * pod added later gets the programs `up` pinned.
  */
@@ -17,6 +17,7 @@ import { FirewallError } from '../errors.js';
 import { allocate, compile, emptyAllocations } from '../policy/compile.js';
 import type { Cluster } from '../policy/model.js';
 import { initialLive } from '../policy/plan.js';
+import { syncFastPath } from './fast-path.js';
 import { privateDir, writeStateFile, type InstanceDirs, type SavedState } from './instance.js';
 import { InstanceLock, lockFile } from './lock.js';
 import { PinnedMaps } from './map-records.js';
@@ -28,7 +29,7 @@ import { DEFAULT_SOURCE, defaultObject, linkPin, pinnedDatapath, PROGRAMS } from
  * previous run under this name left is removed first, and so is what this
  * one made if it fails. The caller holds the instance lock.
  */
-export async function bringUp(dirs: InstanceDirs, cluster: Cluster, podCidr: string): Promise<SavedState> {
+export async function bringUp(dirs: InstanceDirs, cluster: Cluster, podCidr: string, fastPath = false): Promise<SavedState> {
   clearInstance(dirs);
   privateDir(dirs.pins);
   privateDir(join(dirs.run, 'agents'));
@@ -46,8 +47,9 @@ export async function bringUp(dirs: InstanceDirs, cluster: Cluster, podCidr: str
       using maps = new PinnedMaps(dirs.pins, pods);
       maps.install(initialLive(compile(cluster, [], alloc), 0));
     }
-    writeStateFile(dirs, { version: 2, generations: [saved, saved], datapath: pinnedDatapath(dirs, DEFAULT_SOURCE) });
+    writeStateFile(dirs, { version: 2, generations: [saved, saved], datapath: pinnedDatapath(dirs, DEFAULT_SOURCE), fastPath });
     cluster.pods.forEach((pod, i) => activatePod(dirs.name, pod, pods[i]!));
+    syncFastPath(dirs, fastPath, cluster, pods);
     cluster.pods.forEach((pod, i) => startAgent(dirs.run, pods[i]!.netns, pod));
     waitForSockets(pods.map((p) => agentSocket(dirs.run, p.netns)));
     return saved;

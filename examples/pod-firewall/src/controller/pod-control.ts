@@ -26,6 +26,7 @@ import { podKey, type Cluster, type NetworkPolicy, type Pod } from '../policy/mo
 import type { SavedState } from './instance.js';
 import { attachPod, pinnedVeths, unpinPod } from './lifecycle.js';
 import { crashPoint } from './failpoint.js';
+import { fastPathOn, forgetFastPath, syncFastPath } from './fast-path.js';
 import type { ApplyResult } from './policy-control.js';
 import type { Session } from './session.js';
 
@@ -83,7 +84,12 @@ export function changeCluster(
   const arriving = [...change.added, ...change.recreated];
   session.machineChanging(`pods: +${arriving.join(',')} -${leaving.join(',')}`);
 
-  // 1. Leaving pods are cut off first: nothing reaches or leaves them from here on.
+  // 1. Leaving pods are cut off first: nothing reaches or leaves them from here on (the fast path first).
+  const oldPod = new Map(enforced.cluster.pods.map((p) => [podKey(p), p]));
+  forgetFastPath(
+    session.dirs,
+    leaving.flatMap((k) => (oldPod.has(k) ? [oldPod.get(k)!.ip] : [])),
+  );
   for (const k of leaving) {
     const net = netOf.get(k)!;
     stopAgent(run, net.netns);
@@ -124,6 +130,7 @@ export function changeCluster(
     startAgent(run, net.netns, podOf.get(k)!);
   }
   for (const k of change.removed) retire(session, netOf.get(k)!);
+  syncFastPath(session.dirs, fastPathOn(session.stateFile), saved.cluster, saved.pods, saved.localPods);
   waitForSockets([...arriving, ...change.portsChanged].map((k) => agentSocket(run, (made.get(k) ?? netOf.get(k)!).netns)));
   session.machineChanging(undefined);
   return { saved, change, result };
@@ -186,6 +193,8 @@ export function reconcileMachine(session: Session): MachineRepair {
     }
   }
   if (recreated.length > 0) changeCluster(session, enforced.cluster, enforced.policies, new Set(recreated));
+  const now = session.enforced;
+  syncFastPath(session.dirs, fastPathOn(session.stateFile), now.cluster, now.pods, now.localPods);
   waitForSockets(enforced.pods.filter((n) => agentsRestarted.includes(n.pod)).map((n) => agentSocket(run, n.netns)));
   if (session.stateFile.machineChanging) session.machineChanging(undefined);
   return { strays, reactivated, agentsRestarted, recreated };

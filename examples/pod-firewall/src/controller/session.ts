@@ -96,6 +96,12 @@ export class Session implements Disposable {
     writeStateFile(this.dirs, this.file);
   }
 
+  /** Records whether the local fast path is on (fast-path.ts fills or empties its map). */
+  recordFastPath(fastPath: boolean): void {
+    this.file = { ...this.file, fastPath };
+    writeStateFile(this.dirs, this.file);
+  }
+
   /** Records the datapath now running (after an upgrade). */
   recordDatapath(datapath: DatapathRecord): void {
     this.file = { ...this.file, datapath };

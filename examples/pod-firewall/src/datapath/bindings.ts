@@ -81,6 +81,13 @@ export interface Config {
   generation: number;
 }
 
+/** struct local_pod (16 bytes) */
+export interface LocalPod {
+  ifindex: number;
+  podMac: Uint8Array;
+  gwMac: Uint8Array;
+}
+
 /** struct counter (16 bytes) */
 export interface Counter {
   packets: bigint;
@@ -173,6 +180,12 @@ export const Config = structAt<Config>('struct config', 4, 4, [
   { name: 'generation', offset: 0, codec: u32 },
 ]);
 
+export const LocalPod = structAt<LocalPod>('struct local_pod', 16, 4, [
+  { name: 'ifindex', offset: 0, codec: u32 },
+  { name: 'podMac', offset: 4, codec: array(u8, 6) },
+  { name: 'gwMac', offset: 10, codec: array(u8, 6) },
+]);
+
 export const Counter = structAt<Counter>('struct counter', 16, 8, [
   { name: 'packets', offset: 0, codec: u64 },
   { name: 'bytes', offset: 8, codec: u64 },
@@ -204,6 +217,7 @@ export const mapCodecs = {
   frags: { key: FragKey, value: FragValue },
   ct: { key: CtKey, value: CtValue },
   config: { key: u32, value: Config },
+  local_pods: { key: ipv4, value: LocalPod },
   counters: { key: u32, value: Counter },
 };
 

@@ -19,6 +19,8 @@ export const fragValue = mapCodecs.frags.value;
 export const ctKey = mapCodecs.ct.key;
 export const configValue = mapCodecs.config.value;
 export const counterValue = mapCodecs.counters.value;
+export const podAddressKey = mapCodecs.local_pods.key;
+export const localPodValue = mapCodecs.local_pods.value;
 export const flowEvent = recordCodecs.events;
 
 /** `enum reason` of the datapath, by value, as the controller names them (bindings.test.ts holds them to the C). */
