@@ -699,6 +699,9 @@ declare class RingBufferReader extends EpollReader {
     private readonly page;
     protected readonly epoll: EpollWait;
     discarded: number;
+    private readonly loop;
+    private readonly state;
+    private readonly isClosed;
     constructor(map: BpfMap);
     consume(onRecord: (record: Uint8Array) => void): number;
     consumeAt(onRecord: (view: DataView, offset: number, length: number) => unknown, max?: number): number;

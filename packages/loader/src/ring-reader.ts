@@ -8,6 +8,7 @@ import { SyscallError } from './sys/errors.js';
 import { MAP_SHARED, MAX_VIEW_BYTES, PROT_READ, PROT_WRITE, mmap, munmap, pageSize, view } from './sys/ffi.js';
 import { checkFunction, checkMax } from './args.js';
 import { LoaderError } from './errors.js';
+import { ringLoopCopy, type RingLoop, type RingLoopState } from './ring-loop.js';
 
 const BUSY = 0x80000000;
 const DISCARD = 0x40000000;
@@ -38,6 +39,10 @@ export class RingBufferReader extends EpollReader {
   protected readonly epoll: EpollWait;
   /** Records skipped because the program discarded them. */
   discarded = 0;
+  /** This reader's own copy of the consumer loop (see ringLoopCopy), and what it reports. */
+  private readonly loop: RingLoop = ringLoopCopy();
+  private readonly state: RingLoopState = { done: 0, published: 0, discarded: 0, busy: false, stopped: false };
+  private readonly isClosed = (): boolean => this.epoll.closed;
 
   constructor(readonly map: BpfMap) {
     super();
@@ -111,51 +116,42 @@ export class RingBufferReader extends EpollReader {
   consumeAt(onRecord: (view: DataView, offset: number, length: number) => unknown, max = Infinity): number {
     const epoll = this.epoll;
     epoll.assertOpen();
-    checkFunction(onRecord, 'onRecord', `ring buffer ${this.map.name}`);
-    max = checkMax(max, 'max', `ring buffer ${this.map.name}`);
+    // (The context strings are built only for an error: this runs once a batch.)
+    if (typeof onRecord !== 'function') checkFunction(onRecord, 'onRecord', `ring buffer ${this.map.name}`);
+    if (max !== Infinity) max = checkMax(max, 'max', `ring buffer ${this.map.name}`);
     epoll.enter();
-    // Positions as two 32-bit halves: no BigInt per record (they stay far below 2^53).
     const c = this.consumer;
     const p = this.producer;
     const data = this.dataView;
     const mask = this.mask;
+    // The positions are u64s read as two 32-bit halves, once a batch, as numbers (they stay far
+    // below 2^53). Inside a batch the walk is in int32s: the offset in the data area and the bytes
+    // done, both below the ring's size (at most 2^30): no double arithmetic per record.
     let cons = c.getUint32(POS_LOW, true) + c.getUint32(POS_HIGH, true) * 0x100000000;
     let n = 0;
-    let published = cons;
+    const state = this.state;
+    state.done = state.published = 0;
     try {
       for (;;) {
         // High half first: read across the producer's 64-bit store, the position looks 4 GiB behind (no records yet), never ahead.
         const high = p.getUint32(POS_HIGH, true);
         const prod = high * 0x100000000 + p.getUint32(POS_LOW, true);
-        if (cons >= prod) break;
-        let progressed = false;
-        while (cons < prod && n < max) {
-          // ToInt32 is modular and the size a power of two: the low bits are the offset for any position below 2^53.
-          const at = cons & mask;
-          const hdr = data.getUint32(at, true);
-          if (hdr & BUSY) break; // reserved but not yet committed
-          const len = hdr & ~(BUSY | DISCARD) & 0x3fffffff;
-          // Consumed before it is handed out: a callback that throws does not get it (or
-          // those before it) again. Its bytes stay ours until the position is published.
-          cons += (len + HEADER + 7) & ~7;
-          progressed = true;
-          let stop = false;
-          if (hdr & DISCARD) this.discarded++;
-          else {
-            n++;
-            stop = onRecord(data, at + HEADER, len) === false || epoll.closed;
-          }
-          // Free space for the producer now and then, not after every record.
-          if (cons - published >= 65536) {
-            this.publish(cons);
-            published = cons;
-          }
-          if (stop) max = n;
-        }
-        if (!progressed || n >= max) break;
+        // The producer is never more than the ring's size ahead: the batch fits an int32.
+        const avail = Math.min(prod - cons, mask + 1) | 0;
+        if (avail <= 0) break;
+        // ToInt32 is modular and the size a power of two: the low bits are the offset for any position below 2^53.
+        const from = cons;
+        n += this.loop(data, mask, cons & mask, avail, max - n, onRecord, this.isClosed, (done) => this.publish(from + done), state);
+        cons += state.done;
+        if (state.done !== state.published) this.publish(cons);
+        state.done = state.published = 0;
+        if (state.busy || state.stopped || n >= max) break;
       }
     } finally {
-      if (cons !== published) this.publish(cons);
+      // Reached by a throw from a callback: what it consumed is published.
+      if (state.done !== state.published) this.publish(cons + state.done);
+      this.discarded += state.discarded;
+      state.discarded = 0;
       epoll.leave(); // a close() from a callback releases the memory now
     }
     return n;

@@ -114,6 +114,62 @@ char LICENSE[] SEC("license") = "GPL";
     expect(reader.consume(() => false)).toBe(4);
   });
 
+  it('consume(callback): a record that does not decode rejects it after the records before it; the next consume goes on after it', async () => {
+    const src = join(work, 'short-consume.bpf.c');
+    writeFileSync(
+      src,
+      `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct event { __u64 seq; __u32 len; __u32 magic; };
+struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 1 << 16); } events SEC(".maps");
+__u64 seq;
+SEC("xdp") int emit(struct xdp_md *ctx)
+{
+	struct event e = { .seq = seq++, .len = 0, .magic = 0x7b9f };
+	bpf_ringbuf_output(&events, &e, e.seq == 2 ? 8 : sizeof(e), 0); /* the third record is short */
+	return XDP_PASS;
+}
+char LICENSE[] SEC("license") = "GPL";
+`,
+    );
+    const { object } = await compile({ source: src, cache: false });
+    using c = loadCollection(parseCollectionSpec(object));
+    using ring = new RingBuffer(c.maps.events!, event);
+    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 5 });
+    const seen: bigint[] = [];
+    await expect(ring.consume((e) => seen.push(e.seq))).rejects.toMatchObject({ code: 'CODEC_SIZE' });
+    expect(seen).toEqual([0n, 1n]);
+    await ring.consume((e) => {
+      seen.push(e.seq);
+      if (e.seq === 4n) ring.close();
+    });
+    expect(seen).toEqual([0n, 1n, 3n, 4n]);
+  });
+
+  it('a consumer that throws past 64 KiB of records: the position published covers every record handed out', async () => {
+    using c = loadCollection(await emitter(1 << 20));
+    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 5000 }); // 24 bytes a record: 117 KiB
+    let last = -1;
+    {
+      using reader = new RingBufferReader(c.maps.events!);
+      let n = 0;
+      expect(() =>
+        reader.consumeAt((view, offset) => {
+          last = view.getUint32(offset, true);
+          if (++n === 4000) throw new Error('consumer failed');
+        }),
+      ).toThrow('consumer failed');
+    }
+    // A new reader starts where the position says: right after the record thrown on.
+    using again = new RingBufferReader(c.maps.events!);
+    const rest: number[] = [];
+    again.consumeAt((view, offset) => void rest.push(view.getUint32(offset, true)));
+    expect(last).toBeGreaterThan(4000); // every tenth was discarded, not handed out
+    expect(rest[0]).toBe(last % 10 === 8 ? last + 2 : last + 1);
+    expect(rest.at(-1)).toBe(4998); // 4999 is a tenth: discarded
+    expect(rest.length + 4000).toBe(4500);
+  });
+
   it('receives every submitted record exactly once, in order, and counts discards', async () => {
     using c = loadCollection(await emitter(1 << 16));
     using ring = new RingBuffer(c.maps.events!, event);

@@ -3,8 +3,9 @@
  * iterable, drain() and the callback form consume()).
  */
 import { LoaderError, RingBufferReader, type BpfMap } from '@tsbpf/loader';
-import type { Codec } from './codec.js';
-import { CHUNK, RecordStream, type RecordStreamOptions } from './record-stream.js';
+import { withWords, type Codec } from './codec.js';
+import { CodecError } from './errors.js';
+import { RecordStream, type RecordStreamOptions } from './record-stream.js';
 
 export type RingBufferOptions = RecordStreamOptions;
 
@@ -33,19 +34,25 @@ export class RingBuffer<T> extends RecordStream<T, T> {
 
   /**
    * Calls `onRecord` for each record until stopped; resolves then. Records
-   * that are there are handed out synchronously, a chunk at a time; only an
-   * empty ring waits (a for-await loop pays a promise per record instead).
+   * that are there are decoded and handed out synchronously, each straight
+   * from the ring's loop (no array, no promise per record); only an empty
+   * ring waits. A record that does not decode, or an `onRecord` that
+   * throws, rejects the promise (that record has left the ring).
    */
   async consume(onRecord: (record: T) => void): Promise<void> {
     this.reader.assertOpen(); // CLOSED when begun after close(); a close() during it ends it
     if (typeof onRecord !== 'function') throw new LoaderError('INVALID_ARGUMENT', `onRecord must be a function, not ${typeof onRecord}`);
+    const codec = this.codec;
+    const size = codec.size;
+    let worded: DataView | undefined; // the view whose words are attached (see withWords)
+    const each = (view: DataView, offset: number, length: number): boolean => {
+      if (view !== worded) worded = withWords(view);
+      if (length < size) throw new CodecError('CODEC_SIZE', `ring buffer record of ${length} bytes is shorter than ${codec.name}`);
+      onRecord(codec.decode(view, offset));
+      return !this.stopped();
+    };
     while (!this.stopped()) {
-      const batch = this.drain(CHUNK);
-      for (const r of batch) {
-        if (this.stopped()) return; // the rest of the chunk is dropped: it has left the ring
-        onRecord(r);
-      }
-      if (batch.length === 0 && !this.stopped()) await this.reader.wait(this.pollMs);
+      if (this.reader.consumeAt(each) === 0 && !this.stopped()) await this.reader.wait(this.pollMs);
     }
   }
 }
