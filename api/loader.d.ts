@@ -23,6 +23,7 @@ declare class NativeBuffer {
     constructor(size: number);
     get ptr(): Pointer;
     get address(): bigint;
+    get addressNumber(): number;
     get bytes(): Uint8Array;
     get view(): DataView;
     get isFreed(): boolean;

@@ -83,8 +83,8 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
     return this.map.lookupPrepared() ? this.decodeValueAt(this.map.valueView, 0) : undefined;
   }
 
-  set(key: K, value: V, options: SetOptions = {}): this {
-    const flags = updateFlags(options);
+  set(key: K, value: V, options?: SetOptions): this {
+    const flags = options === undefined ? UpdateFlags.any : updateFlags(options);
     this.prepareKey(key);
     const view = this.map.valueView;
     if (!this.valueDense) bytesOf(view).fill(0);

@@ -20,7 +20,15 @@ const libc = koffi.load('libc.so.6');
 /** An address returned by libc, opaque to JavaScript. */
 export type Pointer = unknown;
 
-const syscallFn = libc.func('long syscall(long nr, int cmd, void *attr, unsigned int size)');
+/**
+ * bpf() through syscall(2), the attr passed as its address (an integer), not
+ * as a `void *`: koffi then takes its fast call path (no pointer argument to
+ * convert, no finalization pass for output arguments or callbacks), measured
+ * 15–40 ns less per call than the `void *` form (README, Performance). The
+ * address is always a NativeBuffer's (calloc'd, never moving), or 0 once it
+ * is freed (the kernel then answers EFAULT).
+ */
+const bpfSyscallFn = libc.func('syscall', 'long', ['long', 'int', 'uintptr_t', 'unsigned int']);
 const callocFn = libc.func('void *calloc(size_t n, size_t size)');
 const freeFn = libc.func('void free(void *p)');
 const mmapFn = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset)');
@@ -49,7 +57,7 @@ const NR = NR_BPF ?? -1;
 
 /** bpf(cmd, attr, size): the result, or a negative errno. Callers go through sys/door.ts. */
 export function bpf(cmd: number, attr: NativeBuffer, size: number): number {
-  const r = syscallFn(NR, cmd, attr.ptr, size) as number;
+  const r = bpfSyscallFn(NR, cmd, attr.addressNumber, size) as number;
   return r < 0 ? -koffi.errno() : r;
 }
 
@@ -75,9 +83,9 @@ export function setns(fd: number, nstype: number): number {
  * Returns the result or a negative errno.
  */
 export function boundBpf(cmd: number, attr: NativeBuffer, size: number): () => number {
-  const ptr = attr.ptr;
+  const address = attr.addressNumber;
   return () => {
-    const r = syscallFn(NR, cmd, ptr, size) as number;
+    const r = bpfSyscallFn(NR, cmd, address, size) as number;
     return r < 0 ? -koffi.errno() : r;
   };
 }
@@ -157,6 +165,8 @@ export function checkSize(size: number): void {
  * be taken back (an ArrayBuffer over native memory cannot be detached):
  * keep none past the owner's close, read `bytes` and `view` at each use.
  */
+const MAX_SAFE_ADDRESS = BigInt(Number.MAX_SAFE_INTEGER);
+
 export class NativeBuffer {
   private pointer: Pointer;
   private addressValue: bigint;
@@ -170,6 +180,11 @@ export class NativeBuffer {
     if (ptr === null) throw new SyscallError('calloc', koffi.errno(), `${size} bytes of native memory`);
     this.pointer = ptr;
     this.addressValue = koffi.address(ptr) as bigint;
+    if (this.addressValue > MAX_SAFE_ADDRESS) {
+      // addressNumber must be exact. User addresses stay below 2^47 (2^52 on arm64) unless a program asks mmap for more.
+      freeFn(ptr);
+      throw new LoaderError('INTERNAL', `native memory at 0x${this.addressValue.toString(16)}, above 2^53`);
+    }
     const ab = koffi.view(ptr, Math.max(1, size)) as ArrayBuffer;
     this.bytesValue = new Uint8Array(ab, 0, size);
     this.viewValue = new DataView(ab);
@@ -182,6 +197,10 @@ export class NativeBuffer {
   /** The address for attrs (0 once freed: the kernel then answers EFAULT, it never writes freed memory). */
   get address(): bigint {
     return this.addressValue;
+  }
+  /** The address as a number, for the bpf() call's attr argument (user-space addresses stay below 2^53; 0 once freed). */
+  get addressNumber(): number {
+    return Number(this.addressValue);
   }
   /** The memory's bytes (empty once freed). */
   get bytes(): Uint8Array {

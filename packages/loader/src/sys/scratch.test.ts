@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ProgramType, asm, encodeInstructions } from '@tsbpf/object';
 import { Program } from '../program.js';
 import { describeNeeds, isRoot } from '../../../../test/support/env.js';
-import { MAX_VIEW_BYTES, NativeBuffer, view } from './ffi.js';
+import { MAX_VIEW_BYTES, NativeBuffer, memoryAt, view } from './ffi.js';
 import { scratch } from './native-pools.js';
 
 describe('native memory too large to view', () => {
@@ -10,6 +10,20 @@ describe('native memory too large to view', () => {
     expect(MAX_VIEW_BYTES).toBeGreaterThanOrEqual(2 ** 32);
     expect(() => new NativeBuffer(MAX_VIEW_BYTES + 8)).toThrow(/cannot be viewed from JavaScript/);
     expect(() => view(null, MAX_VIEW_BYTES + 4096)).toThrow(expect.objectContaining({ code: 'VIEW_TOO_LARGE' }));
+  });
+});
+
+describe('NativeBuffer addresses', () => {
+  it('addressNumber (what bpf() passes) names the same memory as address, and is 0 once freed', () => {
+    const b = NativeBuffer.from(new Uint8Array([5, 6, 7]));
+    try {
+      expect(b.addressNumber).toBeGreaterThan(0);
+      expect(BigInt(b.addressNumber)).toBe(b.address);
+      expect([...memoryAt(BigInt(b.addressNumber), 3)]).toEqual([5, 6, 7]);
+    } finally {
+      b.free();
+    }
+    expect(b.addressNumber).toBe(0);
   });
 });
 
