@@ -15,8 +15,8 @@ import { LoaderError } from './errors.js';
 import { mapArrayValues } from './mapped-values.js';
 
 export { possibleCpus } from './cpus.js';
-const ENOENT = 2;
-const MMAPABLE = MapFlags.MMAPABLE;
+const ENOENT = 2,
+  MMAPABLE = MapFlags.MMAPABLE;
 
 export interface MapOptions {
   type: number;
@@ -150,11 +150,9 @@ export class BpfMap implements Disposable {
   }
 
   /**
-   * The zero-copy path for codecs: write the key straight into `keyView`
-   * (the native key buffer), call `lookupPrepared()` / `updatePrepared()`,
-   * and read or write the value in `valueView`: the map's own buffers, valid
-   * until its next operation. Get them anew for each (after close() they
-   * throw CLOSED; a view kept from before would reach freed memory).
+   * The zero-copy path for codecs: write the key into `keyView` (the native key buffer), call `lookupPrepared()` /
+   * `updatePrepared()`, and read or write the value in `valueView`: the map's own buffers, valid until its next
+   * operation. Get them anew for each (after close() they throw CLOSED; a view kept would reach freed memory).
    */
   get keyView(): DataView {
     if (this.closed) this.assertOpen();
@@ -184,7 +182,10 @@ export class BpfMap implements Disposable {
   lookupInto(key: Uint8Array, out: Uint8Array): boolean {
     this.setKey(key);
     if (!this.memory.ops.lookup()) return false;
-    out.set(this.valueBytes.subarray(0, out.length));
+    const src = this.valueBytes;
+    const n = out.length < src.length ? out.length : src.length; // small: a loop beats subarray + set
+    if (n <= 32) for (let i = 0; i < n; i++) out[i] = src[i]!;
+    else out.set(src.subarray(0, n));
     return true;
   }
 
