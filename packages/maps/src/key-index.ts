@@ -3,6 +3,8 @@
  * caller's list, found by the identity of its encoded bytes while the walk
  * reads the map's keys batch by batch.
  */
+import type { Codec } from './codec.js';
+import { u32 } from './primitives.js';
 
 /** Positions of keys by identity (see keyIdentity): add() is false for a key already there, get() -1 for one absent. */
 export interface KeyIndex {
@@ -39,6 +41,18 @@ export function keyIdentity(view: DataView, offset: number, size: number): numbe
   let s = '';
   for (let i = 0; i < size; i++) s += String.fromCharCode(view.getUint8(offset + i));
   return s;
+}
+
+/**
+ * For key codecs whose identity (see keyIdentity) is the key itself: the
+ * identity of a key straight from its value, without encoding it, or -1
+ * when the codec would not take the value as it is (encode it then, for the
+ * codec's own error). Undefined for other codecs. A u32 key's four
+ * little-endian bytes read back as that same number.
+ */
+export function directIdentity<K>(codec: Codec<K>): ((key: K) => number) | undefined {
+  if ((codec as Codec<unknown>) === u32) return (key) => (typeof key === 'number' && key >>> 0 === key ? key : -1);
+  return undefined;
 }
 
 class MapKeyIndex implements KeyIndex {

@@ -5,7 +5,7 @@ import { readFixture } from '@tsbpf/fixtures';
 import { struct } from './composite.js';
 import { u32, u64, u64AsNumber, u8, u16 } from './primitives.js';
 import { cidrKey } from './special-maps.js';
-import { MapSchemaError } from './errors.js';
+import { CodecError, MapSchemaError } from './errors.js';
 import { PerCpuMap, TypedMap, sum } from './typed-map.js';
 import { typedMaps } from './typed-maps.js';
 import { describeNeeds, isRoot } from '../../../test/support/env.js';
@@ -259,6 +259,28 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
     cidrs.set('10.0.0.0/8', 1);
     const addresses = Array.from({ length: 100 }, (_, i) => `10.0.${i}.1`);
     expect(cidrs.getMany(addresses)).toEqual(addresses.map(() => 1));
+  });
+
+  it('getMany by walk with u32 keys (indexed by the number itself): high keys found, bad keys a typed error', () => {
+    using raw = BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 4, maxEntries: 128 });
+    const m = new TypedMap(raw, u32, u32);
+    const high = [0xffffffff, 0x80000000, 0x7fffffff, 0];
+    m.setMany(high.map((k, i) => [k, i + 1] as const));
+    m.setMany(Array.from({ length: 96 }, (_, i) => [i + 1, 1000 + i] as const));
+    const keys = [...high, ...Array.from({ length: 100 }, (_, i) => i + 1), -0];
+    const walk = vi.spyOn(raw, 'batchCursor');
+    const got = m.getMany(keys);
+    expect(walk).toHaveBeenCalledTimes(1);
+    walk.mockRestore();
+    expect(got).toEqual(keys.map((k) => m.get(k)));
+    expect(got.slice(0, 4)).toEqual([1, 2, 3, 4]);
+    expect(got.at(-1)).toBe(4); // -0 is key 0, as get() encodes it
+    expect(got.slice(100, 104)).toEqual([undefined, undefined, undefined, undefined]); // 97..100 absent
+    // Bad keys whose low 32 bits are no other key asked for (a repeat would be looked up alone).
+    const some = keys.slice(4, 104);
+    for (const bad of [-1, 200.5, 2 ** 32 + 500, NaN, Infinity, '3', 3n]) {
+      expect(() => m.getMany([...some, bad] as never), String(bad)).toThrow(CodecError);
+    }
   });
 
   it('checks the codecs against the map, with typed errors', () => {

@@ -8,7 +8,7 @@ import { ARRAY_MAP_TYPES, MapType, PER_CPU_MAP_TYPES } from '@tsbpf/object';
 import { BATCH, BatchIterator, EntryIterator, errnoOf, firstBatch, walkBatches } from './batch-walk.js';
 import { bytesOf, decode, isDense, withWords, type Codec } from './codec.js';
 import { CodecError } from './errors.js';
-import { keyIdentity, keyIndexFor } from './key-index.js';
+import { directIdentity, keyIdentity, keyIndexFor } from './key-index.js';
 import { expectCodecSize, expectMapType } from './map-checks.js';
 
 export interface SetOptions {
@@ -247,22 +247,34 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
     // Where each key is wanted, by the identity of its encoded bytes (padding zeroed).
     const wanted = keyIndexFor(ks, list.length);
     const repeats: number[] = [];
+    const direct = directIdentity(this.key); // u32 keys: no encoding round trip
     for (let i = 0; i < list.length; i++) {
-      this.encodeKey(list[i]!);
-      if (!wanted.add(keyIdentity(this.keyScratch, 0, ks), i)) repeats.push(i);
+      const key = list[i]!;
+      const known = direct ? direct(key) : -1;
+      // Otherwise encoded, which checks the key (a typed error for a bad one).
+      const id = known >= 0 ? known : (this.encodeKey(key), keyIdentity(this.keyScratch, 0, ks));
+      if (!wanted.add(id, i)) repeats.push(i);
     }
     const out = new Array<V | undefined>(list.length).fill(undefined);
     let missing = wanted.size;
-    const walked = walkBatches(this.map, (keys, values, count) => {
-      for (let j = 0; j < count; j++) {
-        const at = wanted.get(keyIdentity(keys, j * ks, ks));
-        if (at < 0) continue;
-        out[at] = this.decodeValueAt(values, j * vs);
-        missing--;
+    // The walk written out, as in forEach (not walkBatches with a closure): it stops once every key was seen.
+    const cursor = this.map.batchCursor(BATCH);
+    let count = firstBatch(cursor);
+    if (count === undefined) return undefined;
+    try {
+      const keys = cursor.keys;
+      const values = withWords(cursor.values);
+      for (; count > 0 && missing > 0; count = cursor.next()) {
+        for (let j = 0; j < count; j++) {
+          const at = wanted.get(keyIdentity(keys, j * ks, ks));
+          if (at < 0) continue;
+          out[at] = this.decodeValueAt(values, j * vs);
+          missing--;
+        }
       }
-      return missing > 0;
-    });
-    if (!walked) return undefined;
+    } finally {
+      cursor.release();
+    }
     // A key asked for twice gets a value of its own (not the same object twice).
     for (const i of repeats) out[i] = this.get(list[i]!);
     return out;
