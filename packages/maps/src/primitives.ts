@@ -287,6 +287,13 @@ markInline(u64AsNumber, {
   accepts: (m) => `(Number.isSafeInteger(${m}) && ${m} >= 0)`,
   write: (view, offset, m) => `${view}.setUint32(${offset}, ${m} % 4294967296, true); ${view}.setUint32(${offset} + 4, Math.floor(${m} / 4294967296), true);`,
 });
+// Signed: the high half as an int32; within ±0x1fffff the value is safe, the rest goes to decode (safe or CODEC_RANGE).
+markInline(i64AsNumber, {
+  read: (view, offset, fallback) =>
+    `((${view}.getInt32(${offset} + 4, true) + 0x1fffff) >>> 0 <= 0x3ffffe ? ${view}.getInt32(${offset} + 4, true) * 4294967296 + ${view}.getUint32(${offset}, true) : ${fallback})`,
+  accepts: (m) => `Number.isSafeInteger(${m})`,
+  write: (view, offset, m) => `${view}.setUint32(${offset}, ${m} % 4294967296, true); ${view}.setInt32(${offset} + 4, Math.floor(${m} / 4294967296), true);`,
+});
 markInline(bool, {
   read: (view, offset) => `(${view}.getUint8(${offset}) !== 0)`,
   accepts: (m) => `(${m} === true || ${m} === false)`,

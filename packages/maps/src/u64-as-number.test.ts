@@ -1,9 +1,9 @@
-// u64AsNumber as a struct member: read and written in place (two u32 halves), exact up to 2^53 - 1, CODEC_RANGE past it.
+// u64AsNumber and i64AsNumber as struct members: read and written in place (two 32-bit halves), exact within 2^53 - 1, CODEC_RANGE past it.
 import { describe, expect, it } from 'vitest';
 import { decode, encode } from './codec.js';
 import { CodecError } from './errors.js';
 import { struct } from './composite.js';
-import { u32, u64, u64AsNumber } from './primitives.js';
+import { i64, i64AsNumber, u32, u64, u64AsNumber } from './primitives.js';
 
 const rec = struct({ seq: u64AsNumber, len: u32 });
 const raw = struct({ seq: u64, len: u32 });
@@ -32,6 +32,35 @@ describe('u64AsNumber in a struct', () => {
     }
     for (const bad of [-1, 2 ** 53, 1.5, NaN]) {
       expect(() => encode(rec, { seq: bad, len: 1 })).toThrow(CodecError);
+    }
+  });
+});
+
+const srec = struct({ v: i64AsNumber });
+const sraw = struct({ v: i64 });
+const safe = 2n ** 53n - 1n;
+
+describe('i64AsNumber in a struct', () => {
+  it('decodes each value as the bigint codec reads it, within ±(2^53 - 1)', () => {
+    for (const x of [0n, 1n, -1n, 0xffffffffn, -0x100000000n, -0x100000001n, safe, -safe, -(2n ** 52n), 0x1fffff00000000n]) {
+      expect(decode(srec, encode(sraw, { v: x }))).toEqual({ v: Number(x) });
+    }
+  });
+
+  it('throws CODEC_RANGE past it, as the codec alone does', () => {
+    for (const x of [safe + 1n, -safe - 1n, 2n ** 63n - 1n, -(2n ** 63n)]) {
+      const bytes = encode(sraw, { v: x });
+      expect(() => decode(srec, bytes)).toThrow(/not a safe integer/);
+      expect(() => decode(i64AsNumber, bytes)).toThrow(/not a safe integer/);
+    }
+  });
+
+  it('encodes what it decodes, and refuses unsafe numbers', () => {
+    for (const x of [0, -1, 1, -(2 ** 32), 2 ** 32 + 5, -(2 ** 53 - 1), 2 ** 53 - 1, -123456789012345]) {
+      expect(decode(sraw, encode(srec, { v: x })).v).toBe(BigInt(x));
+    }
+    for (const bad of [2 ** 53, -(2 ** 53), 0.5, NaN]) {
+      expect(() => encode(srec, { v: bad })).toThrow(CodecError);
     }
   });
 });
