@@ -12,22 +12,24 @@ const OBJ = join(root, 'build/c/ringbuf-emit.bpf.o');
 const N = Number(process.env.RECORDS ?? 1_000_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 
-let parseCollectionSpec, loadCollection, RingBufferReader, RingBuffer, struct, u32, u64;
+let parseCollectionSpec, loadCollection, RingBufferReader, RingBuffer, struct, u32, u64, u64AsNumber;
 try {
   ({ parseCollectionSpec } = await import(join(root, 'packages/object/dist/index.js')));
   ({ loadCollection, RingBufferReader } = await import(join(root, 'packages/loader/dist/index.js')));
-  ({ RingBuffer, struct, u32, u64 } = await import(join(root, 'packages/maps/dist/index.js')));
+  ({ RingBuffer, struct, u32, u64, u64AsNumber } = await import(join(root, 'packages/maps/dist/index.js')));
 } catch (e) {
   console.error(`bench/ringbuf: build first (npm run build): ${e.message}`);
   process.exit(1);
 }
 
 const record = struct({ seq: u64, len: u32, flags: u32 });
+/** The same record with `seq` as a number (exact below 2^53, CODEC_RANGE past it): read in place, no BigInt. */
+const recordNum = struct({ seq: u64AsNumber, len: u32, flags: u32 });
 /** RingBuffer<T>: each record decoded to an object, read with `for await` or with consume(callback). */
-async function ours(how) {
+async function ours(how, codec = record) {
   const c = loadCollection(parseCollectionSpec(readFileSync(OBJ)));
   try {
-    const ring = new RingBuffer(c.maps.records, record);
+    const ring = new RingBuffer(c.maps.records, codec);
     c.programs.emit.testRun({ data: new Uint8Array(64), repeat: N });
     let seen = 0;
     const checksum = new Float64Array(1); // see oursRaw
@@ -83,7 +85,12 @@ function oursRaw() {
 const peers = peerBins();
 const sides = {
   libbpf: () => runJson(join(root, 'build/c/bench-ringbuf'), [OBJ, N]),
-  tsbpf: async () => ({ forAwait: await ours('for-await'), consume: await ours('consume'), consumeAt: oursRaw() }),
+  tsbpf: async () => ({
+    forAwait: await ours('for-await'),
+    consume: await ours('consume'),
+    consumeNum: await ours('consume', recordNum),
+    consumeAt: oursRaw(),
+  }),
 };
 for (const [name, bin] of Object.entries(peers)) sides[name] = () => runJson(bin, ['ringbuf', OBJ, N]);
 const results = await interleave(ROUNDS, sides);
@@ -97,6 +104,7 @@ report({
   rows: [
     { key: 'forAwait', peerKey, metric: 'RingBuffer<T>, for await (each record decoded to an object, u64 as bigint)', target: 0.15 },
     { key: 'consume', peerKey, metric: 'RingBuffer<T>.consume(callback) (the same objects, no promise per record)', target: 0.25 },
+    { key: 'consumeNum', peerKey, metric: 'RingBuffer<T>.consume(callback), seq as u64AsNumber (no BigInt; no target of its own)' },
     { key: 'consumeAt', peerKey, metric: 'RingBufferReader.consumeAt (fields read in place)', target: 0.6 },
   ],
   notes: [

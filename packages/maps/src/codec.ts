@@ -50,8 +50,8 @@ export const isDense = (codec: Codec<unknown>): boolean => dense.has(codec);
  * attached words where it can (see withWords).
  */
 export interface InlineAccess {
-  /** The read `decode` makes, as an expression. */
-  read(view: string, offset: string): string;
+  /** The read `decode` makes, as an expression; `fallback` is a call of the codec's own `decode`, for what the expression leaves to it. */
+  read(view: string, offset: string, fallback: string): string;
   /** An expression true for a value `encode` takes as it is. */
   accepts(value: string): string;
   /** The write `encode` makes of an accepted value, as a statement. */

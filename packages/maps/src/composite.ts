@@ -197,11 +197,12 @@ function compileDecoder<T>(size: number, fields: readonly PlacedField[]): (view:
       const inline = inlineOf(f.codec);
       const at = `offset + ${f.offset}`;
       const kind = wordOf(f);
+      const call = `c[${i}].decode(view, ${at})`;
       const value = !inline
-        ? `c[${i}].decode(view, ${at})`
+        ? call
         : kind
-          ? `(word >= 0 ? w.${kind}[word + ${f.offset / 8}] : ${inline.read('view', at)})`
-          : inline.read('view', at);
+          ? `(word >= 0 ? w.${kind}[word + ${f.offset / 8}] : ${inline.read('view', at, call)})`
+          : inline.read('view', at, call);
       return `${JSON.stringify(f.name)}: ${value}`;
     })
     .join(',\n');

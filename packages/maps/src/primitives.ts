@@ -280,6 +280,20 @@ markInline(i64, {
   write: (view, offset, m) => `${view}.setBigInt64(${offset}, ${m}, true);`,
   word: 'signed',
 });
+// Two u32 halves, no BigInt: a high half above 0x1fffff (2^53 and up) goes to decode, which throws CODEC_RANGE.
+markInline(u64AsNumber, {
+  read: (view, offset, fallback) =>
+    `(${view}.getUint32(${offset} + 4, true) <= 0x1fffff ? ${view}.getUint32(${offset} + 4, true) * 4294967296 + ${view}.getUint32(${offset}, true) : ${fallback})`,
+  accepts: (m) => `(Number.isSafeInteger(${m}) && ${m} >= 0)`,
+  write: (view, offset, m) => `${view}.setUint32(${offset}, ${m} % 4294967296, true); ${view}.setUint32(${offset} + 4, Math.floor(${m} / 4294967296), true);`,
+});
+// Signed: the high half as an int32; within ±0x1fffff the value is safe, the rest goes to decode (safe or CODEC_RANGE).
+markInline(i64AsNumber, {
+  read: (view, offset, fallback) =>
+    `((${view}.getInt32(${offset} + 4, true) + 0x1fffff) >>> 0 <= 0x3ffffe ? ${view}.getInt32(${offset} + 4, true) * 4294967296 + ${view}.getUint32(${offset}, true) : ${fallback})`,
+  accepts: (m) => `Number.isSafeInteger(${m})`,
+  write: (view, offset, m) => `${view}.setUint32(${offset}, ${m} % 4294967296, true); ${view}.setInt32(${offset} + 4, Math.floor(${m} / 4294967296), true);`,
+});
 markInline(bool, {
   read: (view, offset) => `(${view}.getUint8(${offset}) !== 0)`,
   accepts: (m) => `(${m} === true || ${m} === false)`,
