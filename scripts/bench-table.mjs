@@ -51,8 +51,11 @@ for (const bench of benches) {
     }
   }
   if (runs.length === 0) continue;
-  for (const [i, first] of runs[0].entries()) {
-    const rows = runs.map((r) => r[i]).filter((l) => l?.metric === first.metric);
+  // Rows are matched by metric, not position: a bench may have gained rows between runs.
+  const metrics = [...new Set([...runs].reverse().flatMap((r) => r.map((l) => l.metric)))];
+  for (const name of metrics) {
+    const rows = runs.map((r) => r.find((l) => l.metric === name)).filter((l) => l !== undefined);
+    const first = rows[0];
     const u = first.unit === 'records/s' ? '' : ` ${unitText(first.unit)}`;
     const cells = SIDES.map((s) => {
       const r = range(
