@@ -14,6 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BpfMap } from '@tsbpf/loader';
 import { TypedMap } from '@tsbpf/maps';
 import { ctKey } from './layout.js';
+import { UDP_ECHO_SCRIPT } from './udp-echo-script.js';
 import { mapCodecs } from './bindings.js';
 import { PodFirewall } from '../firewall.js';
 import type { Cluster, NetworkPolicy } from '../policy/model.js';
@@ -40,22 +41,7 @@ const bIngress = (open: boolean): NetworkPolicy => ({
 });
 
 /** One datagram from x/a's fixed source port to x/b:81, up to 3 tries: the echo's size, or -1. */
-const ECHO = `
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('0.0.0.0', int(sys.argv[3])))
-s.settimeout(0.5)
-got = -1
-for _ in range(3):
-    s.sendto(b'e' * 32, (sys.argv[1], int(sys.argv[2])))
-    try:
-        got = len(s.recvfrom(65535)[0])
-        break
-    except socket.timeout:
-        pass
-print(got)
-`;
+const ECHO = UDP_ECHO_SCRIPT;
 
 describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('clang'), hasCommand('python3')], 'conntrack ages', () => {
   let fw: PodFirewall;

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfMap } from '@tsbpf/loader';
 import { TypedMap } from '@tsbpf/maps';
 import { ctKey, localPodValue, podAddressKey } from './layout.js';
+import { UDP_ECHO_SCRIPT } from './udp-echo-script.js';
 import { mapCodecs } from './bindings.js';
 import { PodFirewall } from '../firewall.js';
 import { hostVeth, ip as ipCommand } from '../cluster/topology.js';
@@ -102,22 +103,7 @@ for _ in range(count):
     s.sendto(b'd' * 48, (dst, port))
 `;
 /** One datagram from x/a's fixed source port to x/b:81, up to 3 tries: the echo's size, or -1. */
-const ECHO = `
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('0.0.0.0', int(sys.argv[3])))
-s.settimeout(0.5)
-got = -1
-for _ in range(3):
-    s.sendto(b'e' * 32, (sys.argv[1], int(sys.argv[2])))
-    try:
-        got = len(s.recvfrom(65535)[0])
-        break
-    except socket.timeout:
-        pass
-print(got)
-`;
+const ECHO = UDP_ECHO_SCRIPT;
 
 const netns = (pod: string) => `--net=/run/netns/${NAME}.x.${pod}`;
 
