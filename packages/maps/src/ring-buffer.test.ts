@@ -40,6 +40,29 @@ char LICENSE[] SEC("license") = "GPL";
   return parseCollectionSpec(object);
 }
 
+/** An XDP program that emits one numbered event per run, all but the third (seq 2) whole: that one is 8 bytes. */
+async function shortThird() {
+  const src = join(work, 'short.bpf.c');
+  writeFileSync(
+    src,
+    `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct event { __u64 seq; __u32 len; __u32 magic; };
+struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 1 << 16); } events SEC(".maps");
+__u64 seq;
+SEC("xdp") int emit(struct xdp_md *ctx)
+{
+	struct event e = { .seq = seq++, .len = 0, .magic = 0x7b9f };
+	bpf_ringbuf_output(&events, &e, e.seq == 2 ? 8 : sizeof(e), 0); /* the third record is short */
+	return XDP_PASS;
+}
+char LICENSE[] SEC("license") = "GPL";
+`,
+  );
+  const { object } = await compile({ source: src, cache: false });
+  return parseCollectionSpec(object);
+}
+
 const event = struct({ seq: u64, len: u32, magic: u32 });
 const u32key = new Uint8Array(4);
 
@@ -61,25 +84,7 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
   });
 
   it('a record that does not decode: drain returns the records before it, throws on the next call, then goes on after it', async () => {
-    const src = join(work, 'short.bpf.c');
-    writeFileSync(
-      src,
-      `#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-struct event { __u64 seq; __u32 len; __u32 magic; };
-struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 1 << 16); } events SEC(".maps");
-__u64 seq;
-SEC("xdp") int emit(struct xdp_md *ctx)
-{
-	struct event e = { .seq = seq++, .len = 0, .magic = 0x7b9f };
-	bpf_ringbuf_output(&events, &e, e.seq == 2 ? 8 : sizeof(e), 0); /* the third record is short */
-	return XDP_PASS;
-}
-char LICENSE[] SEC("license") = "GPL";
-`,
-    );
-    const { object } = await compile({ source: src, cache: false });
-    using c = loadCollection(parseCollectionSpec(object));
+    using c = loadCollection(await shortThird());
     using ring = new RingBuffer(c.maps.events!, event);
     c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 5 });
     expect(ring.drain().map((e) => e.seq)).toEqual([0n, 1n]);
@@ -115,25 +120,7 @@ char LICENSE[] SEC("license") = "GPL";
   });
 
   it('consume(callback): a record that does not decode rejects it after the records before it; the next consume goes on after it', async () => {
-    const src = join(work, 'short-consume.bpf.c');
-    writeFileSync(
-      src,
-      `#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-struct event { __u64 seq; __u32 len; __u32 magic; };
-struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 1 << 16); } events SEC(".maps");
-__u64 seq;
-SEC("xdp") int emit(struct xdp_md *ctx)
-{
-	struct event e = { .seq = seq++, .len = 0, .magic = 0x7b9f };
-	bpf_ringbuf_output(&events, &e, e.seq == 2 ? 8 : sizeof(e), 0); /* the third record is short */
-	return XDP_PASS;
-}
-char LICENSE[] SEC("license") = "GPL";
-`,
-    );
-    const { object } = await compile({ source: src, cache: false });
-    using c = loadCollection(parseCollectionSpec(object));
+    using c = loadCollection(await shortThird());
     using ring = new RingBuffer(c.maps.events!, event);
     c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 5 });
     const seen: bigint[] = [];
