@@ -49,6 +49,26 @@ async function connection() {
 const write = (socket, data) => new Promise((resolve, reject) => socket.write(data, (e) => (e ? reject(e) : resolve())));
 /** Waits (up to 10 s) until cond() holds; the caller checks the result. */
 async function until(cond) { for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10)); }
+/**
+ * The end of an sk_skb verdict (ctx in r6): adds register reg to the counts
+ * map's first u64 and redirects the skb out of slot 0's socket; at TO_DROP
+ * slots in, the drop branch adds reg to the second u64 and returns SK_DROP.
+ */
+const TO_DROP = 10;
+const echoOrDrop = (counts, reg) => [
+  asm.ldMapValue(1, counts.fd, 0),
+  asm.atomicAdd(8, 1, reg, 0),
+  asm.mov64Reg(1, 6),
+  asm.ldMapFd(2, sockmap.fd),
+  asm.mov64Imm(3, 0),
+  asm.mov64Imm(4, 0),
+  asm.call(SK_REDIRECT_MAP),
+  asm.exit(),
+  asm.ldMapValue(1, counts.fd, 8), // drop:
+  asm.atomicAdd(8, 1, reg, 0),
+  asm.mov64Imm(0, 0), // SK_DROP
+  asm.exit(),
+];
 `;
 
 /**
@@ -114,25 +134,13 @@ const parser = load(ProgramType.sk_skb, AttachType.sk_skb_stream_parser, 'len_pr
 ]);
 const verdict = load(ProgramType.sk_skb, AttachType.sk_skb_stream_verdict, 'frame_check', [
   ...firstByte,
-  asm.jmpImm('jne', 0, 0, 15), // -> bad
+  asm.mov64Imm(9, 1), // a frame counts one
+  asm.jmpImm('jne', 0, 0, 4 + TO_DROP), // -> bad
   asm.ldxMem(1, 7, 10, -8),
   asm.alu64Imm('add', 7, 1),
   asm.ldxMem(4, 8, 6, 0), // skb->len
-  asm.jmpReg('jne', 8, 7, 11), // -> bad
-  asm.ldMapValue(1, counts.fd, 0),
-  asm.mov64Imm(2, 1),
-  asm.atomicAdd(8, 1, 2, 0),
-  asm.mov64Reg(1, 6),
-  asm.ldMapFd(2, sockmap.fd),
-  asm.mov64Imm(3, 0),
-  asm.mov64Imm(4, 0),
-  asm.call(SK_REDIRECT_MAP),
-  asm.exit(),
-  asm.ldMapValue(1, counts.fd, 8), // bad:
-  asm.mov64Imm(2, 1),
-  asm.atomicAdd(8, 1, 2, 0),
-  asm.mov64Imm(0, 0), // SK_DROP
-  asm.exit(),
+  asm.jmpReg('jne', 8, 7, TO_DROP), // -> bad
+  ...echoOrDrop(counts, 9), // good: counted and echoed; bad: counted and dropped
 ]);
 const a1 = attachSockMap(parser, sockmap, 'stream_parser');
 const a2 = attachSockMap(verdict, sockmap, 'stream_verdict');
@@ -163,19 +171,8 @@ const prog = load(ProgramType.sk_skb, AttachType.sk_skb_verdict, 'echo_or_drop',
   asm.ldxMem(4, 7, 6, 0), // skb->len
   asm.ldMapValue(1, mode.fd, 0),
   asm.ldxMem(8, 2, 1, 0),
-  asm.jmpImm('jne', 2, 0, 10), // -> drop
-  asm.ldMapValue(1, counts.fd, 0),
-  asm.atomicAdd(8, 1, 7, 0),
-  asm.mov64Reg(1, 6),
-  asm.ldMapFd(2, sockmap.fd),
-  asm.mov64Imm(3, 0),
-  asm.mov64Imm(4, 0),
-  asm.call(SK_REDIRECT_MAP),
-  asm.exit(),
-  asm.ldMapValue(1, counts.fd, 8), // drop:
-  asm.atomicAdd(8, 1, 7, 0),
-  asm.mov64Imm(0, 0), // SK_DROP
-  asm.exit(),
+  asm.jmpImm('jne', 2, 0, TO_DROP), // -> drop
+  ...echoOrDrop(counts, 7), // the bytes: echoed, or dropped
 ]);
 const attachment = attachSockMap(prog, sockmap, 'skb_verdict');
 const c = await connection();
