@@ -3,7 +3,7 @@
  * BatchCursor ends, shares and gives back its buffers. The same walks
  * against the kernel are in map.test.ts and @tsbpf/maps' typed-map tests.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { MapType } from '@tsbpf/object';
 import { BpfMap } from './map.js';
 import { SyscallError } from './sys/errors.js';
@@ -12,13 +12,8 @@ import { FakeKernel } from './testing/fake-kernel.js';
 const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
 const keysOf = (view: DataView, count: number) => Array.from({ length: count }, (_, i) => view.getUint32(i * 4, true));
 
-let kernel: FakeKernel;
-let restore: () => void;
-beforeEach(() => {
-  kernel = new FakeKernel();
-  restore = kernel.install();
-});
-afterEach(() => restore());
+const kernel = new FakeKernel();
+beforeEach(() => kernel.reset().install());
 
 /** A hash map holding keys 0..n-1, each with value key * 10. */
 function filled(n: number, name = 'walked'): BpfMap {

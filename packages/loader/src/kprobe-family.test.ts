@@ -1,11 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AttachType, ProgramType, asm, encodeInstructions } from '@tsbpf/object';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { AttachType, ProgramType } from '@tsbpf/object';
 import { attachKprobeMulti, globMatch, resolveKprobePattern } from './kprobe-multi.js';
 import { parseKprobeSection } from './kprobe-sections.js';
 import { kallsymsHasSyscallWrapper, syscallSymbol } from './kprobe.js';
 import { probeEventLine, probeEventName, removeEventLine } from './tracefs-probe.js';
-import { Program } from './program.js';
-import { FakeKernel } from './testing/fake-kernel.js';
+import { FakeKernel, fakeProgram } from './testing/fake-kernel.js';
 import { memoryAt } from './sys/ffi.js';
 import { getField } from './sys/fields.js';
 import { linkCreateAttr as C } from './sys/layouts.generated.js';
@@ -136,24 +135,9 @@ describe('symbols: syscall wrappers and glob patterns against fixture listings',
 });
 
 describe('kprobe.multi links above a fake bpf() door (no root)', () => {
-  let kernel: FakeKernel;
-  let restore: () => void;
-  beforeEach(() => {
-    kernel = new FakeKernel();
-    restore = kernel.install();
-  });
-  afterEach(() => restore());
-  const program = () => {
-    kernel.answer = (cmd) => (cmd === 'PROG_LOAD' ? kernel.fd() : undefined);
-    const p = Program.load({
-      type: ProgramType.kprobe,
-      name: 'multi',
-      license: 'GPL',
-      instructions: encodeInstructions([asm.mov64Imm(0, 0), asm.exit()], 'little'),
-    });
-    kernel.answer = undefined;
-    return p;
-  };
+  const kernel = new FakeKernel();
+  beforeEach(() => kernel.reset().install());
+  const program = () => fakeProgram(kernel, ProgramType.kprobe, 'multi');
   /** What LINK_CREATE was given: read while the call is made (the arrays are freed after it). */
   const capture = () => {
     const seen: Record<string, unknown>[] = [];

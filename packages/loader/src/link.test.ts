@@ -11,7 +11,7 @@ import { attachKprobe } from './kprobe.js';
 import { attachTcx } from './tcx.js';
 import { runningKernelBtf } from './kernel-btf.js';
 import { BpfMap } from './map.js';
-import { FakeKernel } from './testing/fake-kernel.js';
+import { FakeKernel, fakeProgram } from './testing/fake-kernel.js';
 import { withNetns } from './netns.js';
 import { Program, type ProgramOptions } from './program.js';
 import { describeNeeds, hasCommand, hasFile, isRoot } from '../../../test/support/env.js';
@@ -231,24 +231,14 @@ describeNeeds([isRoot(), cgroup2, hasCommand('bpftool')], 'cgroup attach', () =>
 });
 
 describe('attach errors and the legacy cgroup path above a fake bpf() door (no root)', () => {
-  let kernel: FakeKernel;
-  let restore: () => void;
+  const kernel = new FakeKernel();
   let dir: string;
   beforeEach(() => {
-    kernel = new FakeKernel();
-    restore = kernel.install();
     dir = mkdtempSync(join(tmpdir(), 'tsbpf-cgroup-')); // stands in for a cgroup: attachCgroup only opens it
+    return kernel.reset().install();
   });
-  afterEach(() => {
-    restore();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const program = () => {
-    kernel.answer = (cmd) => (cmd === 'PROG_LOAD' ? kernel.fd() : undefined);
-    const p = dropAll();
-    kernel.answer = undefined;
-    return p;
-  };
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const program = () => fakeProgram(kernel, ProgramType.xdp, 'drop_all');
 
   it("tcx refused with EINVAL says tcx needs Linux 6.6, keeping the errno and the kernel's error as cause", () => {
     using p = program();

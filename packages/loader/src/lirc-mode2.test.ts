@@ -7,12 +7,11 @@ import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AttachType, ProgramType, asm, encodeInstructions } from '@tsbpf/object';
+import { AttachType, ProgramType } from '@tsbpf/object';
 import { attachLircMode2, deviceMajor, lircMajor } from './lirc-mode2.js';
-import { Program } from './program.js';
 import { getField } from './sys/fields.js';
 import { progAttachAttr as A } from './sys/layouts.generated.js';
-import { FakeKernel } from './testing/fake-kernel.js';
+import { FakeKernel, fakeProgram } from './testing/fake-kernel.js';
 
 /** When set, fstat of this fd says "character device 240:0" and /proc/devices lists lirc at 240. */
 const fakeLirc = vi.hoisted(() => ({ fd: -1 }));
@@ -54,22 +53,12 @@ describe('lirc devices, as /proc/devices and stat name them', () => {
 });
 
 describe('attachLircMode2, above a fake bpf()', () => {
-  let kernel: FakeKernel;
-  let restore: () => void;
-  beforeEach(() => {
-    kernel = new FakeKernel();
-    restore = kernel.install();
-  });
+  const kernel = new FakeKernel();
+  beforeEach(() => kernel.reset().install());
   afterEach(() => {
-    restore();
     fakeLirc.fd = -1;
   });
-  const program = (type: number = ProgramType.lirc_mode2) => {
-    kernel.answer = (cmd) => (cmd === 'PROG_LOAD' ? kernel.fd() : undefined);
-    const p = Program.load({ type, name: 'decode', license: 'GPL', instructions: encodeInstructions([asm.mov64Imm(0, 0), asm.exit()], 'little') });
-    kernel.answer = undefined;
-    return p;
-  };
+  const program = (type: number = ProgramType.lirc_mode2) => fakeProgram(kernel, type, 'decode');
 
   it('refuses fds that are not lirc devices, and programs of another type, before any bpf() call', () => {
     using p = program();

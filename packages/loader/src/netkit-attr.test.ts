@@ -2,16 +2,15 @@
 // and BPF_PROG_QUERY attrs (offsets from the generated layouts), and how a
 // kernel's EINVAL is read (no netkit: NOT_SUPPORTED; netkit: the errno kept).
 // A file of its own: the fake's probe answers stay out of the kernel tests.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AttachType, ProgramType, asm, encodeInstructions } from '@tsbpf/object';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { AttachType, ProgramType } from '@tsbpf/object';
 import { NotSupportedError } from './errors.js';
 import { Link, attach } from './link.js';
 import { attachNetkit, queryNetkit } from './netkit.js';
-import { Program } from './program.js';
 import { SyscallError } from './sys/errors.js';
 import { getField } from './sys/fields.js';
 import { linkCreateAttr as C, progQueryAttr as Q } from './sys/layouts.generated.js';
-import { FakeKernel } from './testing/fake-kernel.js';
+import { FakeKernel, fakeProgram } from './testing/fake-kernel.js';
 
 const BPF_F_BEFORE = 1 << 3;
 const BPF_F_AFTER = 1 << 4;
@@ -19,20 +18,10 @@ const BPF_F_LINK = 1 << 13;
 const [ENODEV, EINVAL] = [19, 22];
 
 describe('netkit attrs, above a fake bpf()', () => {
-  let kernel: FakeKernel;
-  let restore: () => void;
-  beforeEach(() => {
-    kernel = new FakeKernel();
-    restore = kernel.install();
-  });
-  afterEach(() => restore());
+  const kernel = new FakeKernel();
+  beforeEach(() => kernel.reset().install());
 
-  const program = (name: string) => {
-    kernel.answer = (cmd) => (cmd === 'PROG_LOAD' ? kernel.fd() : undefined);
-    const p = Program.load({ type: ProgramType.sched_cls, name, license: 'GPL', instructions: encodeInstructions([asm.mov64Imm(0, 2), asm.exit()], 'little') });
-    kernel.answer = undefined;
-    return p;
-  };
+  const program = (name: string) => fakeProgram(kernel, ProgramType.sched_cls, name, 2);
   /** The LINK_CREATE fields netkit uses, as the call gave them; answers with `result` (a new fd when undefined). */
   const captureLinkCreate = (result?: number) => {
     const seen: Record<string, number>[] = [];

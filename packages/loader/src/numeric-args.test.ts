@@ -6,7 +6,7 @@
  * root); the readers, which need real mappings, in the kernel suite below.
  */
 import { tmpdir } from 'node:os';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { MapType, ProgramType, TsbpfError, asm, encodeInstructions } from '@tsbpf/object';
 import { LoaderError } from './errors.js';
 import { attachCgroup, attachNetfilter, attachTracing, attachUprobe, attachXdp } from './link.js';
@@ -53,16 +53,12 @@ function expectChecked(what: string, use: (v: number) => unknown, accepted: read
 }
 
 describe('numeric arguments above a fake bpf() door (no root)', () => {
-  let kernel: FakeKernel;
-  let restore: () => void;
+  const kernel = new FakeKernel();
   beforeEach(() => {
-    kernel = new FakeKernel();
-    restore = kernel.install();
     // Programs and links load in the fake; nothing else the test does reaches it with a bad number.
-    const answer = kernel.answer;
-    kernel.answer = (cmd, attr) => (cmd === 'PROG_LOAD' || cmd === 'LINK_CREATE' ? kernel.fd() : answer?.(cmd, attr));
+    kernel.reset().answer = (cmd) => (cmd === 'PROG_LOAD' || cmd === 'LINK_CREATE' ? kernel.fd() : undefined);
+    return kernel.install();
   });
-  afterEach(() => restore());
 
   const hash = (o: Partial<MapOptions> = {}) => BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 4, maxEntries: 8, name: 'h', ...o });
   const program = () =>

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { AttachType, ProgramType, asm, encodeInstructions } from '@tsbpf/object';
 import { Program, VerifierError } from './program.js';
 import { SyscallError } from './sys/errors.js';
@@ -68,13 +68,8 @@ describe('Program.load above a fake bpf() door (no root)', () => {
   const EACCES = 13;
   const EINVAL = 22;
   const ENOSPC = 28;
-  let kernel: FakeKernel;
-  let restore: () => void;
-  beforeEach(() => {
-    kernel = new FakeKernel();
-    restore = kernel.install();
-  });
-  afterEach(() => restore());
+  const kernel = new FakeKernel();
+  beforeEach(() => kernel.reset().install());
 
   const load = (name = 'p') => Program.load({ type: ProgramType.xdp, name, license: 'GPL', instructions: code(asm.mov64Imm(0, XDP_PASS), asm.exit()) });
   const logSize = (attr: NativeBuffer) => getField(attr.view, L.log_size);

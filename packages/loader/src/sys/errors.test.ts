@@ -2,7 +2,7 @@
  * errno → SyscallError, through a fake bpf() door: no root, no kernel. The
  * same mapping against the real kernel is in map.test.ts and link.test.ts.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { MapType, TsbpfError } from '@tsbpf/object';
 import { BpfMap } from '../map.js';
 import { FakeKernel } from '../testing/fake-kernel.js';
@@ -20,13 +20,8 @@ const caught = (fn: () => unknown): SyscallError => {
 };
 const root = typeof process.getuid === 'function' && process.getuid() === 0;
 
-let kernel: FakeKernel;
-let restore: () => void;
-beforeEach(() => {
-  kernel = new FakeKernel();
-  restore = kernel.install();
-});
-afterEach(() => restore());
+const kernel = new FakeKernel();
+beforeEach(() => kernel.reset().install());
 
 const hash = (name = 'counters', maxEntries = 8) => BpfMap.create({ type: MapType.hash, keySize: 4, valueSize: 4, maxEntries, name });
 

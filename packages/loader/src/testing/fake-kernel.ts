@@ -3,9 +3,13 @@
  * hash and array maps in JavaScript and answers the map commands as the
  * kernel does (reading attrs through the generated layouts, and the memory
  * their pointers name through memoryAt); any command can be scripted with
- * `answer`. Not exported from the package.
+ * `answer`. One fake can serve a describe block: `beforeEach(() =>
+ * kernel.reset().install())` (vitest runs the returned restore after each
+ * test); fakeProgram loads a program through it. Not exported from the package.
  */
 import { constants } from 'node:os';
+import { asm, encodeInstructions } from '@tsbpf/object';
+import { Program } from '../program.js';
 import { setBpfDoor, type BpfDoor } from '../sys/door.js';
 import { memoryAt, type NativeBuffer } from '../sys/ffi.js';
 import { getField, getName, setField } from '../sys/fields.js';
@@ -40,6 +44,16 @@ export class FakeKernel implements BpfDoor {
   /** Answers a command before the fake does (a number: that result; undefined: the fake's own answer). */
   answer: ((cmd: BpfCmdName, attr: NativeBuffer) => number | undefined) | undefined;
   private nextFd = 1 << 20;
+
+  /** Back to a new fake's state: no calls, closes, maps or answer, fds from the first again. */
+  reset(): this {
+    this.calls.length = 0;
+    this.closed.length = 0;
+    this.maps.clear();
+    this.answer = undefined;
+    this.nextFd = 1 << 20;
+    return this;
+  }
 
   /** Puts this fake in the door; returns the function that takes it out. */
   install(): () => void {
@@ -182,5 +196,16 @@ export class FakeKernel implements BpfDoor {
     setField(view, MI.map_flags, m.flags);
     out.set(new TextEncoder().encode(m.name).subarray(0, MI.name.size - 1), MI.name.offset);
     return 0;
+  }
+}
+
+/** A program of `type` (code: return `r0`) loaded through the fake, its PROG_LOAD answered with a new fd; `answer` is left as it was. */
+export function fakeProgram(kernel: FakeKernel, type: number, name = 'p', r0 = 0): Program {
+  const answer = kernel.answer;
+  kernel.answer = (cmd, attr) => (cmd === 'PROG_LOAD' ? kernel.fd() : answer?.(cmd, attr));
+  try {
+    return Program.load({ type, name, license: 'GPL', instructions: encodeInstructions([asm.mov64Imm(0, r0), asm.exit()], 'little') });
+  } finally {
+    kernel.answer = answer;
   }
 }
