@@ -14,27 +14,25 @@
 //               the API; the time until both agents applied them, then each agent's RSS and
 //               the CPU it used, and the latency of 20 more creates at that scale.
 //
+// The cluster is the example's LocalCluster (the one the e2e test and the demo use).
 // Knobs: APPLIES (100), SCALE_PODS (1000), SCALE_POLICIES (1000), PARTS (latency,scale).
 // Root only. Writes bench/results/pod-firewall-kubernetes.json.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfMap } from '@tsbpf/loader';
 import { TypedMap, u32 } from '@tsbpf/maps';
 import { CoreV1Api, KubeConfig, NetworkingV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { createNodes, destroyNodes, nodeOf, startPod, stopPod, type NodeSpec } from '../../examples/pod-firewall/src/cluster/nodes.js';
-import type { PodNetwork } from '../../examples/pod-firewall/src/cluster/topology.js';
-import { instanceDirs, privateDir } from '../../examples/pod-firewall/src/controller/instance.js';
+import type { NodeSpec } from '../../examples/pod-firewall/src/cluster/nodes.js';
+import { instanceDirs } from '../../examples/pod-firewall/src/controller/instance.js';
 import { conformanceCluster } from '../../examples/pod-firewall/src/conformance/scenarios.js';
 import { configValue } from '../../examples/pod-firewall/src/datapath/layout.js';
-import { PodFirewall } from '../../examples/pod-firewall/src/firewall.js';
 import { startControlPlane, type ControlPlane } from '../../examples/pod-firewall/src/kubernetes/testing/control-plane.js';
+import { LocalCluster, type AgentProcess } from '../../examples/pod-firewall/src/kubernetes/testing/local-cluster.js';
 import { parseCluster } from '../../examples/pod-firewall/src/policy/cluster-file.js';
 import { podKey } from '../../examples/pod-firewall/src/policy/model.js';
 
 const ROOT = process.env.TSBPF_ROOT!;
-const MAIN = join(ROOT, 'examples/pod-firewall/dist/main.js');
-const DEPLOY = join(ROOT, 'examples/pod-firewall/deploy');
 const APPLIES = Number(process.env.APPLIES ?? 100);
 const SCALE_PODS = Number(process.env.SCALE_PODS ?? 1000);
 const SCALE_POLICIES = Number(process.env.SCALE_POLICIES ?? 1000);
@@ -44,14 +42,8 @@ const nodes: NodeSpec[] = [
   { name: `${CL}-n1`, podCidrs: ['10.244.1.0/24', '10.244.3.8/30'] },
   { name: `${CL}-n2`, podCidrs: ['10.244.2.0/24', '10.244.3.12/30'] },
 ];
-const podRun = `/run/${CL}.pods`;
 const cluster = parseCluster(conformanceCluster);
 const say = (s: string) => process.stderr.write(`[k8s bench] ${s}\n`);
-
-interface Agent {
-  child: ChildProcess;
-  output: string;
-}
 
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -111,62 +103,21 @@ async function inBatches<T>(items: T[], width: number, fn: (x: T) => Promise<unk
 }
 
 async function main(): Promise<void> {
-  const agents: Agent[] = [];
-  const nets: PodNetwork[] = [];
+  let agents: AgentProcess[] = [];
   let cp: ControlPlane | undefined;
-  const cleanUp = () => {
-    for (const a of agents) a.child.kill('SIGKILL');
-    for (const n of nodes) PodFirewall.down({ name: n.name });
-    destroyNodes(CL, nodes);
-    rmSync(podRun, { recursive: true, force: true });
-  };
+  let lc: LocalCluster | undefined;
   const results: Record<string, unknown> = { date: new Date().toISOString() };
   try {
     cp = await startControlPlane();
-    cleanUp();
-    cp.kubectl(['apply', '-f', join(DEPLOY, 'crd.yaml'), '-f', join(DEPLOY, 'rbac.yaml')]);
-    cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/podfirewallidentities.podfirewall.tsbpf.dev']);
-    const saKubeconfig = cp.serviceAccountKubeconfig('kube-system', 'pod-firewall');
+    lc = await LocalCluster.start(CL, cp, nodes);
     const kc = new KubeConfig();
     kc.loadFromFile(cp.adminKubeconfig);
     const core = kc.makeApiClient(CoreV1Api);
     const net = kc.makeApiClient(NetworkingV1Api);
-    createNodes(CL, nodes);
-    privateDir(join(podRun, 'agents'));
-    for (const ns of cluster.namespaces) await core.createNamespace({ body: { metadata: { name: ns.name, labels: { ...ns.labels } } } });
-    for (const pod of cluster.pods) {
-      const node = nodeOf(nodes, pod.ip)!.name;
-      await core.createNamespacedPod({
-        namespace: pod.namespace,
-        body: { metadata: { name: pod.name, labels: { ...pod.labels } }, spec: { nodeName: node, containers: [{ name: 'c', image: 'none' }] } },
-      });
-      nets.push(startPod(podRun, node, pod));
-      cp.kubectl([
-        'patch',
-        'pod',
-        pod.name,
-        '-n',
-        pod.namespace,
-        '--subresource=status',
-        '--type=merge',
-        '-p',
-        JSON.stringify({ status: { podIP: pod.ip, podIPs: [{ ip: pod.ip }] } }),
-      ]);
-    }
-    for (const n of nodes) {
-      const child = spawn(process.execPath, [MAIN, '--name', n.name, 'agent', '--kubeconfig', saKubeconfig, '--node', n.name, '--instance-netns'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const a: Agent = { child, output: '' };
-      child.stdout!.on('data', (d: Buffer) => (a.output += d.toString()));
-      child.stderr!.on('data', (d: Buffer) => (a.output += d.toString()));
-      agents.push(a);
-    }
-    const deadline = Date.now() + 120_000;
-    while (!agents.every((a) => a.output.includes('agent running'))) {
-      if (Date.now() > deadline) throw new Error(`agents did not start:\n${agents.map((a) => a.output).join('\n')}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    for (const ns of cluster.namespaces) lc.createNamespace(ns);
+    for (const pod of cluster.pods) lc.createPod(pod);
+    agents = nodes.map((n) => lc!.startAgent(n.name));
+    await lc.waitForAgents();
     configs = nodes.map((n) => new TypedMap(BpfMap.fromPin(join(instanceDirs({ name: n.name }).pins, 'config')), u32, configValue));
     say(`control plane, 2 nodes, ${cluster.pods.length} pods (${cluster.pods.map(podKey).join(' ')}), 2 agents up`);
 
@@ -272,8 +223,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const c of configs) c.close();
-    cleanUp();
-    for (const n of nets) stopPod(podRun, n);
+    await lc?.stop();
     await cp?.stop();
   }
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
