@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compile } from '@tsbpf/compiler';
+import { bundleChild } from '../../../test/support/bundle-child.js';
 import { describeNeeds, hasCommand, isRoot, repoRoot } from '../../../test/support/env.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tsbpf-use-after-close-'));
@@ -33,25 +33,15 @@ SEC("raw_tracepoint/sched_process_exec") int noop(void *ctx) { return 0; }
 char LICENSE[] SEC("license") = "GPL";
 `;
 
-/** The child, bundled from the sources (it must see this tree's code, not dist/), next to node_modules for koffi. */
-async function bundleChild(): Promise<string> {
-  const out = join(repoRoot, 'test-results', `use-after-close-${process.pid}.mjs`);
-  mkdirSync(join(repoRoot, 'test-results'), { recursive: true });
-  const src = (pkg: string) => join(repoRoot, 'packages', pkg, 'src', 'index.ts');
-  await build({
-    entryPoints: [join(repoRoot, 'test/support/use-after-close-child.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: out,
+/** The child, bundled from the sources (it must see this tree's code, not dist/) but koffi, and given a require() for it. */
+const src = (pkg: string) => join(repoRoot, 'packages', pkg, 'src', 'index.ts');
+const bundleUseAfterClose = () =>
+  bundleChild('test/support/use-after-close-child.ts', 'use-after-close', {
     alias: { '@tsbpf/object': src('object'), '@tsbpf/loader': src('loader'), '@tsbpf/maps': src('maps') },
+    packages: undefined,
     external: ['koffi'],
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    logLevel: 'error',
   });
-  return out;
-}
 
 function runChild(mode: 'late' | 'dropped'): { status: number | null; signal: string | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--expose-gc', child, object, mode], { encoding: 'utf8', timeout: 120_000 });
@@ -64,7 +54,7 @@ describeNeeds([isRoot(), hasCommand('clang')], 'use after close, in a child proc
     writeFileSync(src, source);
     object = join(work, 'uac.bpf.o');
     writeFileSync(object, (await compile({ source: src, cache: false })).object);
-    child = await bundleChild();
+    child = await bundleUseAfterClose();
   }, 120_000);
   afterAll(() => {
     rmSync(work, { recursive: true, force: true });

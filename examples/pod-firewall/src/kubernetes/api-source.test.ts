@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { bundleChild } from '../../../../test/support/bundle-child.js';
 import { describeNeeds, hasCommand, repoRoot } from '../../../../test/support/env.js';
 import { labelSetKey } from '../policy/compile.js';
 import { parsePolicies } from '../policy/manifests.js';
@@ -301,19 +301,7 @@ spec:
   });
 
   it('stop() ends every watch and timer: a process that stops its source exits by itself; three agents starting at once agree', async () => {
-    const out = join(repoRoot, 'test-results', `k8s-source-child-${process.pid}.mjs`);
-    mkdirSync(join(repoRoot, 'test-results'), { recursive: true });
-    await build({
-      entryPoints: [join(repoRoot, 'examples/pod-firewall/src/kubernetes/testing/k8s-child.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile: out,
-      alias: { '@tsbpf/object': join(repoRoot, 'packages/object/src/index.ts') },
-      packages: 'external',
-      logLevel: 'error',
-    });
+    const out = await bundleChild('examples/pod-firewall/src/kubernetes/testing/k8s-child.ts', 'k8s-source-child');
     const agent = (node: string) =>
       new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => {
         execFile(process.execPath, [out, 'source', cp.adminKubeconfig, node], { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) =>

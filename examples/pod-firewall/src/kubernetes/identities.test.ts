@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { bundleChild } from '../../../../test/support/bundle-child.js';
 import { describeNeeds, hasCommand, repoRoot } from '../../../../test/support/env.js';
 import { CIDR_IDENTITY_FLAG, FIRST_IDENTITY } from '../policy/compile.js';
 import {
@@ -63,22 +63,7 @@ describe('identity numbers (pure)', () => {
 });
 
 /** The allocating child, bundled from the sources next to the repository's node_modules. */
-async function bundleChild(): Promise<string> {
-  const out = join(repoRoot, 'test-results', `k8s-child-${process.pid}.mjs`);
-  mkdirSync(join(repoRoot, 'test-results'), { recursive: true });
-  await build({
-    entryPoints: [join(repoRoot, 'examples/pod-firewall/src/kubernetes/testing/k8s-child.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: out,
-    alias: { '@tsbpf/object': join(repoRoot, 'packages/object/src/index.ts') },
-    packages: 'external',
-    logLevel: 'error',
-  });
-  return out;
-}
+const bundleK8sChild = () => bundleChild('examples/pod-firewall/src/kubernetes/testing/k8s-child.ts', 'k8s-child');
 
 interface Child {
   go(): void;
@@ -106,7 +91,7 @@ describeNeeds([controlPlaneAvailable(), hasCommand('openssl'), hasCommand('setpr
   const list = async () => ((await custom.listClusterCustomObject(base)) as { items: IdentityObject[] }).items;
 
   beforeAll(async () => {
-    [cp, child] = await Promise.all([startControlPlane(), bundleChild()]);
+    [cp, child] = await Promise.all([startControlPlane(), bundleK8sChild()]);
     cp.kubectl(['apply', '-f', join(repoRoot, 'examples/pod-firewall/deploy/crd.yaml')]);
     cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${IDENTITY_PLURAL}.${IDENTITY_GROUP}`]);
     kc = new KubeConfig();
