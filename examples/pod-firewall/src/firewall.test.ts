@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { PodFirewall } from './firewall.js';
 import type { Cluster, NetworkPolicy } from './policy/model.js';
 import { describeNeeds, hasCommand, isRoot } from '../../../test/support/env.js';
+import { NOTHING_LEFT, leftovers, tearDown } from './testing/leftovers.js';
 
 const NAME = `pft${process.pid % 10000}`;
 const cluster: Cluster = {
@@ -59,12 +60,7 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
   beforeAll(async () => {
     fw = await PodFirewall.up(cluster, { name: NAME });
   }, 120_000);
-  afterAll(() => {
-    fw?.close();
-    PodFirewall.down({ name: NAME });
-    expect(readdirSync('/run/netns').filter((n) => n.startsWith(`${NAME}.`))).toEqual([]);
-    expect(existsSync(`/sys/fs/bpf/${NAME}`)).toBe(false);
-  });
+  afterAll(() => expect(tearDown(fw, NAME)).toEqual(NOTHING_LEFT));
 
   it('allows everything without policy, then enforces a default deny and an allow rule, replies included', async () => {
     expect(denied(await fw.probe())).toEqual([]);
@@ -187,8 +183,7 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     mkdirSync(`/sys/fs/bpf/${crashed}/links`, { recursive: true });
     try {
       PodFirewall.down({ name: crashed });
-      expect(readdirSync('/run/netns').filter((n) => n.startsWith(`${crashed}.`))).toEqual([]);
-      expect(existsSync(`/sys/fs/bpf/${crashed}`)).toBe(false);
+      expect(leftovers(crashed)).toEqual(NOTHING_LEFT);
       // Not our instance's: untouched.
       expect(readdirSync('/run/netns').filter((n) => n.startsWith(`${NAME}.`)).length).toBeGreaterThan(0);
     } finally {

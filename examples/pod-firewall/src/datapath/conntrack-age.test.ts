@@ -7,7 +7,6 @@
  * unsigned underflow.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import { mapCodecs } from './bindings.js';
 import { PodFirewall } from '../firewall.js';
 import type { Cluster, NetworkPolicy } from '../policy/model.js';
 import { describeNeeds, hasCommand, isRoot } from '../../../../test/support/env.js';
+import { NOTHING_LEFT, tearDown } from '../testing/leftovers.js';
 
 const run = promisify(execFile);
 const NAME = `pfa${process.pid % 10000}`;
@@ -48,12 +48,7 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
   beforeAll(async () => {
     fw = await PodFirewall.up(cluster, { name: NAME });
   }, 120_000);
-  afterAll(() => {
-    fw?.close();
-    PodFirewall.down({ name: NAME });
-    expect(readdirSync('/run/netns').filter((n) => n.startsWith(`${NAME}.`))).toEqual([]);
-    expect(existsSync(`/sys/fs/bpf/${NAME}`)).toBe(false);
-  });
+  afterAll(() => expect(tearDown(fw, NAME)).toEqual(NOTHING_LEFT));
 
   const echo = async () =>
     (await run('nsenter', [`--net=/run/netns/${NAME}.x.a`, 'python3', '-c', ECHO, ip.b, '81', String(SPORT)], { timeout: 20_000 })).stdout.trim();

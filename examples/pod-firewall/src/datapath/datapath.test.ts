@@ -8,7 +8,6 @@
  * (Debian's python3; `nsenter --net`, as the agents are).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import { mapCodecs } from './bindings.js';
 import { PodFirewall } from '../firewall.js';
 import type { Cluster, NetworkPolicy, NetworkPolicyPort } from '../policy/model.js';
 import { describeNeeds, hasCommand, isRoot } from '../../../../test/support/env.js';
+import { NOTHING_LEFT, tearDown } from '../testing/leftovers.js';
 
 const run = promisify(execFile);
 const NAME = `pfd${process.pid % 10000}`;
@@ -126,12 +126,7 @@ describeNeeds(
     beforeAll(async () => {
       fw = await PodFirewall.up(cluster, { name: NAME });
     }, 120_000);
-    afterAll(() => {
-      fw?.close();
-      PodFirewall.down({ name: NAME });
-      expect(readdirSync('/run/netns').filter((n) => n.startsWith(`${NAME}.`))).toEqual([]);
-      expect(existsSync(`/sys/fs/bpf/${NAME}`)).toBe(false);
-    });
+    afterAll(() => expect(tearDown(fw, NAME)).toEqual(NOTHING_LEFT));
 
     // Each test starts without policies, also after one that failed half-way.
     afterEach(() => {

@@ -9,7 +9,6 @@
  * its policy was revoked) though the sender's side is still established.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +21,7 @@ import { PodFirewall } from '../firewall.js';
 import { hostVeth, ip as ipCommand } from '../cluster/topology.js';
 import type { Cluster, NetworkPolicy } from '../policy/model.js';
 import { describeNeeds, hasCommand, isRoot } from '../../../../test/support/env.js';
+import { NOTHING_LEFT, tearDown } from '../testing/leftovers.js';
 
 const run = promisify(execFile);
 const NAME = `pff${process.pid % 10000}`;
@@ -148,12 +148,7 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
   beforeAll(async () => {
     fw = await PodFirewall.up(cluster, { name: NAME, fastPath: true });
   }, 120_000);
-  afterAll(() => {
-    fw?.close();
-    PodFirewall.down({ name: NAME });
-    expect(readdirSync('/run/netns').filter((n) => n.startsWith(`${NAME}.`))).toEqual([]);
-    expect(existsSync(`/sys/fs/bpf/${NAME}`)).toBe(false);
-  });
+  afterAll(() => expect(tearDown(fw, NAME)).toEqual(NOTHING_LEFT));
 
   /** No policy: every policy of the instance deleted. */
   const clear = () => fw.delete(fw.policies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
