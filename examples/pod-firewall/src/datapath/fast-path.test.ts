@@ -18,10 +18,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile as compileC } from '@tsbpf/compiler';
-import { BpfMap, mapInfo, Program, programInfo } from '@tsbpf/loader';
+import { BpfMap } from '@tsbpf/loader';
 import { TypedMap } from '@tsbpf/maps';
 import { ctKey, localPodValue, podAddressKey } from './layout.js';
 import { UDP_ECHO_SCRIPT } from './udp-echo-script.js';
+import { mapsInCode as programMaps } from '../testing/code-maps.js';
 import { mapCodecs } from './bindings.js';
 import { PodFirewall } from '../firewall.js';
 import { packageDir } from '../cluster/agents.js';
@@ -148,27 +149,8 @@ async function datagrams(count: number, ttl: number, opts: 0 | 1): Promise<{ ttl
   return { ttls, vethTx: hostVethTx('b') - tx };
 }
 
-/**
- * The maps from_pod's instructions name, as the verifier left them (dead branches removed):
- * the names of the maps of its 64-bit immediate loads (the kernel shows each as the map's id).
- */
-function mapsInCode(pins: string): Set<string> {
-  using prog = Program.fromPin(join(pins, 'progs', 'from_pod'));
-  const info = programInfo(prog.id(), { xlated: true });
-  const code = info.code.xlated!;
-  const names = new Map(info.mapIds.map((id) => [id, mapInfo(id).name]));
-  const view = new DataView(code.buffer, code.byteOffset, code.byteLength);
-  const named = new Set<string>();
-  for (let at = 0; at + 16 <= code.length; at += 8) {
-    const opcode = view.getUint8(at);
-    const src = view.getUint8(at + 1) >> 4; // little-endian: dst in the low nibble
-    if (opcode !== 0x18) continue; // BPF_LD | BPF_IMM | BPF_DW, two slots
-    // BPF_PSEUDO_MAP_FD (1) or BPF_PSEUDO_MAP_VALUE (2): imm is the map's id in a dump.
-    if (src === 1 || src === 2) named.add(names.get(view.getInt32(at + 4, true)) ?? `id ${view.getInt32(at + 4, true)}`);
-    at += 8;
-  }
-  return named;
-}
+/** The maps the instance's pinned from_pod names in its code. */
+const mapsInCode = (pins: string) => programMaps(join(pins, 'progs', 'from_pod'));
 
 describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('clang'), hasCommand('python3')], 'the local fast path', () => {
   let fw: PodFirewall;
