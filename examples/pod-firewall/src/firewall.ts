@@ -44,7 +44,9 @@ export interface UpOptions extends FirewallOptions {
    * the node straight into the destination pod, skipping to_pod and the
    * node's routing (and its netfilter). Default: on (POD_FIREWALL_FAST_PATH=off
    * turns the default off); `reconcile` keeps the running instance's setting
-   * unless this is given.
+   * unless this is given. The programs are loaded with it (off, they have no
+   * `local_pods` lookup at all), so switching a running instance loads them
+   * again and moves every link, as `upgrade` does.
    */
   readonly fastPath?: boolean;
 }
