@@ -35,7 +35,9 @@
 // straight into that pod with bpf_redirect_peer, its Ethernet header and TTL
 // as the node's routing would leave them; to_pod and the routing do not run.
 // Policy is thus judged at the source for local pairs, as Cilium does with BPF
-// host routing. An empty `local_pods` turns it off.
+// host routing. It is off when `local_pods` is empty, and costs nothing when
+// the controller loads the programs with `fast_path` 0: the verifier then
+// removes the branch, `local_pods` lookup and all.
 //
 // New flows and drops are reported through a ring buffer; counters are per
 // CPU by reason.
@@ -44,6 +46,14 @@
 // (src/datapath/bindings.ts, by tsbpf gen; its test says when to regenerate).
 #include "firewall-maps.h"
 #include "firewall-parse.h"
+
+#ifndef PF_NO_FAST_PATH_SWITCH
+/* The local fast path's switch, set before load (.rodata is frozen): 0 leaves every packet to to_pod and the routing. */
+const volatile __u32 fast_path = 1;
+#else
+/* A build from before the switch (for the fast path's test): it always looks `local_pods` up. */
+#define fast_path 1
+#endif
 
 /* Which kinds of entries one side's policy has (LOOK_*), so lookups of kinds it lacks are skipped. */
 #define LOOK_PORT_ANY 1
@@ -202,8 +212,9 @@ static __always_inline int established(const struct ct_key *t, __u8 tcp_flags, _
  * from_pod records it when it decides a local pair's new flow), it goes straight into that pod, as
  * the node's routing would deliver it (Ethernet header from the pod's gateway, TTL down by one),
  * without to_pod and the node's routing. Everything else passes on to them: other destinations, an
- * empty `local_pods` (the fast path off), protocols other than TCP and UDP, IP options, fragments,
- * a TTL the node would answer with an ICMP error, and an ingress side to_pod would judge anew.
+ * fast path off (`fast_path` 0, or an empty `local_pods`), protocols other than TCP and UDP, IP
+ * options, fragments, a TTL the node would answer with an ICMP error, and an ingress side to_pod
+ * would judge anew.
  */
 static __always_inline int deliver_local(struct __sk_buff *skb, const struct ct_key *t, const struct parsed *info, __u64 now)
 {
@@ -213,7 +224,7 @@ static __always_inline int deliver_local(struct __sk_buff *skb, const struct ct_
 	struct iphdr *ip;
 	__u32 check;
 
-	if (!info->forwardable || (t->proto != IPPROTO_TCP && t->proto != IPPROTO_UDP))
+	if (!fast_path || !info->forwardable || (t->proto != IPPROTO_TCP && t->proto != IPPROTO_UDP))
 		return TCX_PASS;
 	dst = bpf_map_lookup_elem(&local_pods, &t->daddr);
 	if (!dst)

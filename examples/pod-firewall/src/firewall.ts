@@ -10,6 +10,7 @@
  */
 import { instanceDirs, stateSaved, type FirewallOptions, type InstanceDirs, type SavedState } from './controller/instance.js';
 import { fastPathDefault, fastPathOn, syncFastPath } from './controller/fast-path.js';
+import { keepObject, reloadForFastPath } from './controller/fast-path-switch.js';
 import { FlowStream } from './controller/flow-hub.js';
 import { bringUp, takeDown } from './controller/lifecycle.js';
 import { InstanceLock } from './controller/lock.js';
@@ -43,7 +44,9 @@ export interface UpOptions extends FirewallOptions {
    * the node straight into the destination pod, skipping to_pod and the
    * node's routing (and its netfilter). Default: on (POD_FIREWALL_FAST_PATH=off
    * turns the default off); `reconcile` keeps the running instance's setting
-   * unless this is given.
+   * unless this is given. The programs are loaded with it (off, they have no
+   * `local_pods` lookup at all), so switching a running instance loads them
+   * again and moves every link, as `upgrade` does.
    */
   readonly fastPath?: boolean;
 }
@@ -104,9 +107,12 @@ export class PodFirewall implements Disposable {
     }
     const session = Session.withLock(dirs, 'exclusive', lock);
     using s = session;
-    // Switched only when asked; changeCluster below fills or empties the map.
-    if (options.fastPath !== undefined && options.fastPath !== fastPathOn(s.stateFile)) s.recordFastPath(options.fastPath);
     const repair = reconcileMachine(s);
+    // Switched only when asked: the programs loaded again with it (all links or none), then changeCluster below fills or empties the map.
+    if (options.fastPath !== undefined && options.fastPath !== fastPathOn(s.stateFile)) {
+      reloadForFastPath(s, options.fastPath);
+      s.recordFastPath(options.fastPath);
+    }
     const enforced = s.enforced;
     // Read under the lock: the running pods keep their addresses where the file gives none.
     const { cluster, podCidr } = wanted(enforced.cluster);
@@ -249,8 +255,9 @@ export class PodFirewall implements Disposable {
     const spec = datapathSpec(object, source);
     using s = this.session('exclusive', 'upgrade');
     if (s.stateFile.machineChanging) reconcileMachine(s);
-    const result = swapDatapath(this.dirs, s.enforced.pods, spec, source, s.stateFile.datapath?.object);
+    const result = swapDatapath(this.dirs, s.enforced.pods, spec, source, s.stateFile.datapath?.object, fastPathOn(s.stateFile));
     s.recordDatapath(result.after);
+    keepObject(this.dirs, object);
     // A datapath that brought `local_pods` with it finds it filled (one that has none ignores it).
     syncFastPath(this.dirs, fastPathOn(s.stateFile), s.enforced.cluster, s.enforced.pods, s.enforced.localPods);
     this.saved = s.enforced;

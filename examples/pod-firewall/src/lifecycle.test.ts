@@ -82,12 +82,13 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     expect(existsSync(`/run/${NAME}`)).toBe(false);
   });
 
-  it('keeps what it writes to root: run and pin directories 0700, state and lock 0600', () => {
+  it('keeps what it writes to root: run and pin directories 0700, state, lock and datapath object 0600', () => {
     const mode = (p: string) => statSync(p).mode & 0o777;
     expect(mode(`/run/${NAME}`)).toBe(0o700);
     expect(mode(`/run/${NAME}/agents`)).toBe(0o700);
     expect(mode(`/run/${NAME}/state.json`)).toBe(0o600);
     expect(mode(`/run/${NAME}/lock`)).toBe(0o600);
+    expect(mode(`/run/${NAME}/datapath.o`)).toBe(0o600);
     expect(mode(`/sys/fs/bpf/${NAME}`)).toBe(0o700);
     for (const f of readdirSync(`/run/${NAME}/agents`).filter((f) => f.endsWith('.pid'))) expect(mode(`/run/${NAME}/agents/${f}`)).toBe(0o600);
   });

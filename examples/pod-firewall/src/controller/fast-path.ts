@@ -4,13 +4,17 @@
  * ifindex, the pod's MAC, its gateway's MAC), and from_pod delivers what it
  * allowed between two of them straight into the destination pod
  * (bpf_redirect_peer), skipping to_pod and the node's routing; with it off the
- * map is empty and every packet takes the node's routing. A pod leaves the map
- * before it is cut off and enters it once it is up.
+ * map is empty and every packet takes the node's routing. The programs are
+ * loaded with the choice too (the `fast_path` constant, frozen in `.rodata`):
+ * off, the verifier removes the `local_pods` lookup, so an allowed packet pays
+ * nothing for a fast path it does not take. A pod leaves the map before it is
+ * cut off and enters it once it is up.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfMap } from '@tsbpf/loader';
 import { TypedMap } from '@tsbpf/maps';
+import type { CollectionSpec } from '@tsbpf/object';
 import { HOST_MAC, podMac, type PodNetwork } from '../cluster/topology.js';
 import { localPodValue, podAddressKey } from '../datapath/layout.js';
 import { podKey, type Cluster } from '../policy/model.js';
@@ -26,6 +30,15 @@ export function fastPathDefault(option?: boolean): boolean {
 
 /** Whether an instance runs with the fast path (states saved before it existed: off). */
 export const fastPathOn = (file: StateFile) => file.fastPath === true;
+
+/** The name of the switch in the datapath's `.rodata`. */
+export const FAST_PATH_CONSTANT = 'fast_path';
+
+/** The constants to load `spec` with for the choice `on`: none when the object has no switch (it always looks the map up). */
+export function fastPathConstants(spec: CollectionSpec, on: boolean): Record<string, boolean> {
+  const has = Object.values(spec.maps).some((m) => m.kind === 'rodata' && m.variables.some((v) => v.name === FAST_PATH_CONSTANT));
+  return has ? { [FAST_PATH_CONSTANT]: on } : {};
+}
 
 const macBytes = (mac: string) => Uint8Array.from(mac.split(':').map((b) => parseInt(b, 16)));
 

@@ -17,7 +17,8 @@ import { FirewallError } from '../errors.js';
 import { allocate, compile, emptyAllocations } from '../policy/compile.js';
 import type { Cluster } from '../policy/model.js';
 import { initialLive } from '../policy/plan.js';
-import { syncFastPath } from './fast-path.js';
+import { fastPathConstants, syncFastPath } from './fast-path.js';
+import { keepObject } from './fast-path-switch.js';
 import { privateDir, writeStateFile, type InstanceDirs, type SavedState } from './instance.js';
 import { InstanceLock, lockFile } from './lock.js';
 import { PinnedMaps } from './map-records.js';
@@ -39,7 +40,7 @@ export async function bringUp(dirs: InstanceDirs, cluster: Cluster, podCidr: str
     createNode(dirs.name);
     // Veths down until the datapath is attached and the maps hold the pods.
     const pods = cluster.pods.map((p) => createPod(dirs.name, p));
-    await loadDatapath(dirs);
+    await loadDatapath(dirs, fastPath);
     for (const p of pods) attachPod(dirs, p);
     const alloc = allocate(emptyAllocations(), cluster, [], []);
     const saved: SavedState = { cluster, policies: [], alloc, pods, podCidr };
@@ -96,11 +97,16 @@ function clearInstance(dirs: InstanceDirs): void {
   for (const e of entries) if (join(dirs.run, e) !== lock) rmSync(join(dirs.run, e), { recursive: true, force: true });
 }
 
-/** Compiles (cached) and loads the datapath with its maps pinned, and pins its two programs for pods added later. */
-export async function loadDatapath(dirs: InstanceDirs): Promise<void> {
+/**
+ * Compiles (cached) and loads the datapath with its maps pinned and its fast
+ * path switch at `fastPath`, pins its two programs for pods added later, and
+ * keeps the object (for a later switch).
+ */
+export async function loadDatapath(dirs: InstanceDirs, fastPath: boolean): Promise<void> {
   const { object } = await defaultObject();
   const spec = parseCollectionSpec(object);
-  using collection = loadCollection(spec, { pinRoot: dirs.pins });
+  using collection = loadCollection(spec, { pinRoot: dirs.pins, constants: fastPathConstants(spec, fastPath) });
+  keepObject(dirs, object);
   collection.programs[PROGRAMS.fromPod]!.pin(join(dirs.pins, 'progs', PROGRAMS.fromPod));
   collection.programs[PROGRAMS.toPod]!.pin(join(dirs.pins, 'progs', PROGRAMS.toPod));
 }

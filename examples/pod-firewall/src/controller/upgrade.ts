@@ -17,6 +17,7 @@ import { packageDir } from '../cluster/agents.js';
 import { netnsPath, nodeNetns, type PodNetwork } from '../cluster/topology.js';
 import { FirewallError } from '../errors.js';
 import { crashPoint } from './failpoint.js';
+import { fastPathConstants } from './fast-path.js';
 import type { InstanceDirs } from './instance.js';
 
 /** The datapath's two programs by their names in the object, and the tcx hook each runs on. */
@@ -117,7 +118,8 @@ export interface UpgradeResult {
 }
 
 /**
- * Loads `spec` onto the pinned maps and moves every link of `pods` to its
+ * Loads `spec` onto the pinned maps (its fast path switch, if it has one, at
+ * `fastPath`: the instance's choice) and moves every link of `pods` to its
  * programs; the caller holds the exclusive lock. All links or none: on a
  * failure the links already moved go back to the old programs, and the
  * error says so.
@@ -128,10 +130,11 @@ export function swapDatapath(
   spec: CollectionSpec,
   source: string,
   running: string = DEFAULT_SOURCE,
+  fastPath = false,
 ): UpgradeResult {
   checkMaps(dirs, spec, source);
   const before = pinnedDatapath(dirs, running);
-  using collection = loadCollection(spec, { pinRoot: dirs.pins });
+  using collection = loadCollection(spec, { pinRoot: dirs.pins, constants: fastPathConstants(spec, fastPath) });
   const fresh = { from_pod: collection.programs[PROGRAMS.fromPod]!, to_pod: collection.programs[PROGRAMS.toPod]! };
   using oldFrom = Program.fromPin(progPin(dirs, PROGRAMS.fromPod));
   using oldTo = Program.fromPin(progPin(dirs, PROGRAMS.toPod));

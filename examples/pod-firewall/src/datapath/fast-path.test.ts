@@ -7,17 +7,24 @@
  * slow path denies: every probe cell equal in both modes, and a flow whose
  * receiving side conntrack has expired judged anew by to_pod (denied after
  * its policy was revoked) though the sender's side is still established.
+ * Off, the programs are loaded with the `fast_path` constant 0: from_pod's
+ * instructions as the verifier left them no longer name `local_pods`, and a
+ * filled `local_pods` is ignored. A build without the constant (as before
+ * it) is upgraded to and from in both modes, its map alone switching it.
  */
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compile as compileC } from '@tsbpf/compiler';
 import { BpfMap } from '@tsbpf/loader';
 import { TypedMap } from '@tsbpf/maps';
 import { ctKey, localPodValue, podAddressKey } from './layout.js';
 import { UDP_ECHO_SCRIPT } from './udp-echo-script.js';
+import { mapsInCode as programMaps } from '../testing/code-maps.js';
 import { mapCodecs } from './bindings.js';
 import { PodFirewall } from '../firewall.js';
+import { packageDir } from '../cluster/agents.js';
 import { hostVeth, ip as ipCommand } from '../cluster/topology.js';
 import type { Cluster, NetworkPolicy } from '../policy/model.js';
 import { describeNeeds, hasCommand, isRoot } from '../../../../test/support/env.js';
@@ -142,6 +149,9 @@ async function datagrams(count: number, ttl: number, opts: 0 | 1): Promise<{ ttl
   return { ttls, vethTx: hostVethTx('b') - tx };
 }
 
+/** The maps the instance's pinned from_pod names in its code. */
+const mapsInCode = (pins: string) => programMaps(join(pins, 'progs', 'from_pod'));
+
 describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('clang'), hasCommand('python3')], 'the local fast path', () => {
   let fw: PodFirewall;
   const probes = new Map<string, Map<string, boolean>>();
@@ -155,6 +165,17 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
   const localPods = () => {
     using m = new TypedMap(BpfMap.fromPin(join('/sys/fs/bpf', NAME, 'local_pods')), podAddressKey, localPodValue);
     return new Map([...m.entries()].map(([k, v]) => [k, v.ifindex]));
+  };
+  /** local_pods as the fast path on fills it, written by hand (the last state seen on), and emptied. */
+  let filled: [string, ReturnType<typeof localPodValue.decode>][] = [];
+  const fill = () => {
+    using m = new TypedMap(BpfMap.fromPin(join('/sys/fs/bpf', NAME, 'local_pods')), podAddressKey, localPodValue);
+    expect(filled.length).toBe(3);
+    m.setMany(filled);
+  };
+  const emptyLocalPods = () => {
+    using m = new TypedMap(BpfMap.fromPin(join('/sys/fs/bpf', NAME, 'local_pods')), podAddressKey, localPodValue);
+    m.deleteMany([...m.keys()]);
   };
   const echo = async (sport: number) =>
     (await run('nsenter', [netns('a'), 'python3', '-c', ECHO, ip.b, '81', String(sport)], { timeout: 20_000 })).stdout.trim();
@@ -176,6 +197,16 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
         clear();
       }, 60_000);
 
+      it(
+        mode === 'on' ? "from_pod's instructions look local_pods up" : "from_pod's instructions no longer name local_pods (the verifier removed the branch)",
+        () => {
+          const maps = mapsInCode(join('/sys/fs/bpf', NAME));
+          expect(maps).toContain('ct'); // the scan finds the maps it uses
+          expect(maps).toContain('endpoints');
+          expect(maps.has('local_pods')).toBe(mode === 'on');
+        },
+      );
+
       it(mode === 'on' ? 'names every pod in local_pods' : 'empties local_pods', () => {
         const ifindexOf = (pod: string) =>
           (
@@ -183,6 +214,10 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
           )[0]!.ifindex;
         const expected = mode === 'on' ? fw.cluster.pods.map((p) => [p.ip, ifindexOf(p.name)]) : [];
         expect(localPods()).toEqual(new Map(expected as [string, number][]));
+        if (mode === 'on') {
+          using m = new TypedMap(BpfMap.fromPin(join('/sys/fs/bpf', NAME, 'local_pods')), podAddressKey, localPodValue);
+          filled = [...m.entries()];
+        }
       });
 
       it(
@@ -197,6 +232,20 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
         },
         30_000,
       );
+
+      if (mode === 'off') {
+        it('ignores a filled local_pods: every packet still goes through the node', async () => {
+          fill();
+          try {
+            expect(localPods().size).toBe(3);
+            const { ttls, vethTx } = await datagrams(20, 64, 0);
+            expect(ttls).toEqual(Array(20).fill(63));
+            expect(vethTx).toBeGreaterThanOrEqual(20);
+          } finally {
+            emptyLocalPods();
+          }
+        }, 30_000);
+      }
 
       it('leaves a TTL of 1 to the node (which does not deliver it) and IP options to the node (which does)', async () => {
         expect((await datagrams(5, 1, 0)).ttls).toEqual([]);
@@ -230,6 +279,36 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
       }, 60_000);
     });
   }
+
+  it('upgrades to a build without the switch and back, in both modes: its local_pods alone switches it', async () => {
+    const { object: old } = await compileC({ source: join(packageDir(), 'bpf', 'firewall.bpf.c'), defines: ['PF_NO_FAST_PATH_SWITCH'] });
+    const pins = join('/sys/fs/bpf', NAME);
+    const switchTo = async (on: boolean) => {
+      fw.close();
+      fw = (await PodFirewall.reconcile(cluster, { name: NAME, fastPath: on })).fw;
+    };
+    const past = async () => (await datagrams(10, 64, 0)).vethTx;
+    await switchTo(false);
+    await fw.upgrade({ object: old, source: 'old.bpf.o' });
+    expect(mapsInCode(pins).has('local_pods')).toBe(true); // looked up though off: the map is empty
+    expect(await past()).toBeGreaterThanOrEqual(10);
+    await switchTo(true); // nothing to load again: the map is filled
+    expect(fw.status().datapath.object).toBe('old.bpf.o');
+    expect(await past()).toBe(0);
+    await fw.upgrade(); // the default build, loaded with the switch on
+    expect(mapsInCode(pins).has('local_pods')).toBe(true);
+    expect(await past()).toBe(0);
+    await fw.upgrade({ object: old, source: 'old.bpf.o' });
+    expect(await past()).toBe(0);
+    await switchTo(false);
+    expect(await past()).toBeGreaterThanOrEqual(10);
+    await fw.upgrade(); // the default build, loaded with the switch off
+    expect(mapsInCode(pins).has('local_pods')).toBe(false);
+    expect(await past()).toBeGreaterThanOrEqual(10);
+    await switchTo(true); // loaded again with the switch on
+    expect(mapsInCode(pins).has('local_pods')).toBe(true);
+    expect(await past()).toBe(0);
+  }, 120_000);
 
   it('gives every probe cell the same answer with the fast path on and off', () => {
     const on = probes.get('on')!;

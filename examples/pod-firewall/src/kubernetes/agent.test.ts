@@ -5,7 +5,8 @@
  * from the snapshot, endpoints only for local pods, every conformance
  * scenario probed with real connections between pods spread across both
  * nodes against the oracle, pods added (also before their veth exists),
- * relabelled and deleted, and forged source addresses across nodes.
+ * relabelled and deleted, and forged source addresses across nodes; its
+ * programs are loaded with the local fast path compiled out.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { AgentClient, agentSocket } from '../cluster/agents.js';
 import { createNodes, destroyNodes, nodeOf, startPod, stopPod, type NodeSpec } from '../cluster/nodes.js';
 import { hostVeths, nodeNetns, type PodNetwork } from '../cluster/topology.js';
 import { instanceDirs, privateDir } from '../controller/instance.js';
-import { linkPin } from '../controller/upgrade.js';
+import { linkPin, progPin } from '../controller/upgrade.js';
 import { probePods, servedPorts } from '../controller/probe.js';
 import { conformanceCluster, scenarios } from '../conformance/scenarios.js';
 import { FirewallError } from '../errors.js';
@@ -25,6 +26,7 @@ import { labelSetKey } from '../policy/compile.js';
 import { parsePolicies } from '../policy/manifests.js';
 import { podKey, policyKey, relabelCluster, type Cluster, type NetworkPolicy, type Pod } from '../policy/model.js';
 import { isAllowed } from '../policy/oracle.js';
+import { mapsInCode } from '../testing/code-maps.js';
 import { HandSource, IdentityRegistry, snapshotsFor } from '../testing/snapshots.js';
 import { runAgent, type NodeAgent } from './agent.js';
 import { describeNeeds, hasCommand, isRoot } from '../../../../test/support/env.js';
@@ -138,6 +140,10 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
         expect(entry.pod).toBe(local.includes(p) ? podKey(p) : undefined);
       }
       expect(fw.status().enforced).toBe(true);
+      // It does not fill local_pods: its programs are loaded with the fast path compiled out.
+      const code = mapsInCode(progPin(instanceDirs({ name: n.name }), 'from_pod'));
+      expect(code).toContain('ct');
+      expect(code.has('local_pods')).toBe(false);
     }
     expect(logs.filter((l) => / generation \d, \d endpoints/.test(l))).toHaveLength(2);
   });

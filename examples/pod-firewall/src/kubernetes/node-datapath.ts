@@ -179,7 +179,7 @@ async function install(dirs: InstanceDirs): Promise<void> {
   privateDir(dirs.pins);
   privateDir(join(dirs.pins, 'links'));
   privateDir(join(dirs.pins, 'progs'));
-  await loadDatapath(dirs);
+  await loadDatapath(dirs, false); // the agent does not fill local_pods: the lookup is compiled out
   const saved: SavedState = { cluster: EMPTY, policies: [], alloc: emptyAllocations(), pods: [], podCidr: '0.0.0.0/0', localPods: [] };
   {
     using maps = new PinnedMaps(dirs.pins, []);
