@@ -135,6 +135,20 @@ describeNeeds([isRoot()], 'BpfMap against the kernel', () => {
     expect(m.lookup(u32(0))).toEqual(value);
   });
 
+  it('keys and values copy every byte, by loop (up to 32 bytes) and by TypedArray.set (longer)', () => {
+    for (const size of [5, 32, 33, 40]) {
+      using m = BpfMap.create({ type: MapType.hash, keySize: size, valueSize: size, maxEntries: 4 });
+      const key = Uint8Array.from({ length: size }, (_, i) => i + 1);
+      const value = Uint8Array.from({ length: size }, (_, i) => 200 - i);
+      m.update(key, value);
+      expect(m.lookup(key)).toEqual(value);
+      const out = new Uint8Array(size);
+      expect(m.lookupInto(key, out)).toBe(true);
+      expect(out).toEqual(value);
+      expect(m.lookup(key.map((b, i) => (i === size - 1 ? b + 1 : b)))).toBeUndefined(); // the last key byte counts
+    }
+  });
+
   it('creating with a bad definition names the map', () => {
     expect(() => BpfMap.create({ type: MapType.hash, keySize: 0, valueSize: 8, maxEntries: 1, name: 'broken' })).toThrow(/map broken: BPF_MAP_CREATE: EINVAL/);
   });
