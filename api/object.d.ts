@@ -204,11 +204,7 @@ declare class Btf {
     private readonly strStart;
     private readonly cache;
     private readonly names;
-    private readonly resolved;
-    private readonly sizes;
-    private readonly sizeFailures;
-    private readonly alignments;
-    private readonly typeNames;
+    private readonly answers;
     private readonly str;
     private constructor();
     static parse(bytes: Uint8Array, options?: BtfParseOptions): Btf;
@@ -228,13 +224,9 @@ declare class Btf {
     private scan;
     resolve(id: number): BtfType;
     sizeof(id: number): number;
-    private walkSize;
-    private walkSizeChain;
     alignof(id: number): number;
-    private computeAlignof;
     members(id: number): readonly BtfMember[];
     typeName(id: number): string;
-    private computeTypeName;
     private ptrSize;
     pointerSize(): number;
 }
