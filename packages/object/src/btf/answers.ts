@@ -1,28 +1,32 @@
 /** BtfAnswers: what a Btf computes over its types and remembers (resolve, sizeof, alignof, typeName), guarded against hostile BTF. */
 import { ObjectParseError } from '../errors.js';
 import type { Btf } from './btf.js';
-import { MAX_TYPE_DEPTH, TypeMemo } from './type-memo.js';
+import { MAX_TYPE_DEPTH, TypeMemo, type TypeMemoGuards } from './type-memo.js';
 import { isModifier, type BtfType } from './types.js';
 
 /** The answers of one Btf; its public methods are Btf's of the same names. */
 export class BtfAnswers {
+  // Each made on first use: a parse that asks none of these questions allocates none of them.
   /** resolve's answers for types behind modifiers (null: a cycle of modifiers). */
-  private readonly resolved = new Map<number, BtfType | null>();
+  private resolvedMemo: Map<number, BtfType | null> | undefined;
   /** sizeof's answers, before the 4 GiB check (Infinity: far beyond). */
-  private readonly sizes = new Map<number, number>();
+  private sizesMemo: Map<number, number> | undefined;
   /** sizeof's failures, for every type on a failed walk. */
-  private readonly sizeFailures = new Map<number, ObjectParseError>();
+  private sizeFailuresMemo: Map<number, ObjectParseError> | undefined;
   /** alignof's answers: a type met again inside itself, or nested too deep, is a typed error. */
-  private readonly alignments = new TypeMemo<number>({
-    cycle: (id) => {
-      throw new ObjectParseError('BTF_INVALID', `type [${id}] contains itself by value`);
-    },
-    tooDeep: (id) => {
-      throw new ObjectParseError('BTF_INVALID', `type [${id}] nests more than ${MAX_TYPE_DEPTH} types deep`);
-    },
-  });
+  private alignments: TypeMemo<number> | undefined;
   /** typeName's answers: a name that refers back to itself, or nests too deep, says `...` there. */
-  private readonly typeNames = new TypeMemo<string>({ cycle: () => '...', tooDeep: () => '...' });
+  private typeNames: TypeMemo<string> | undefined;
+
+  private get resolved(): Map<number, BtfType | null> {
+    return (this.resolvedMemo ??= new Map());
+  }
+  private get sizes(): Map<number, number> {
+    return (this.sizesMemo ??= new Map());
+  }
+  private get sizeFailures(): Map<number, ObjectParseError> {
+    return (this.sizeFailuresMemo ??= new Map());
+  }
 
   constructor(private readonly btf: Btf) {}
 
@@ -135,7 +139,7 @@ export class BtfAnswers {
    * deep, is a typed error, not a stack overflow.
    */
   alignof(id: number): number {
-    return this.alignments.get(id, () => this.computeAlignof(id));
+    return (this.alignments ??= new TypeMemo<number>(ALIGN_GUARDS)).get(id, () => this.computeAlignof(id));
   }
 
   private computeAlignof(id: number): number {
@@ -177,7 +181,7 @@ export class BtfAnswers {
    * over the types.
    */
   typeName(id: number): string {
-    return this.typeNames.get(id, () => {
+    return (this.typeNames ??= new TypeMemo<string>(NAME_GUARDS)).get(id, () => {
       const name = this.computeTypeName(id);
       return name.length > MAX_TYPE_NAME ? `${name.slice(0, MAX_TYPE_NAME)}...` : name;
     });
@@ -215,3 +219,13 @@ export class BtfAnswers {
 
 /** typeName's longest answer: enough for any real declaration, bounded for a hostile one. */
 const MAX_TYPE_NAME = 512;
+
+const ALIGN_GUARDS: TypeMemoGuards<number> = {
+  cycle: (id) => {
+    throw new ObjectParseError('BTF_INVALID', `type [${id}] contains itself by value`);
+  },
+  tooDeep: (id) => {
+    throw new ObjectParseError('BTF_INVALID', `type [${id}] nests more than ${MAX_TYPE_DEPTH} types deep`);
+  },
+};
+const NAME_GUARDS: TypeMemoGuards<string> = { cycle: () => '...', tooDeep: () => '...' };

@@ -35,11 +35,17 @@ export class Btf {
   /** Where this blob's string offsets start (the base's string length for split BTF). */
   private readonly strStart: number;
   /** Decoded types by index; a Map because a 126k-slot array costs 0.5 ms to allocate. */
-  private readonly cache = new Map<number, BtfType>();
-  private readonly names = new Map<number, string>();
-  /** resolve, sizeof, alignof and typeName, remembered. */
-  private readonly answers = new BtfAnswers(this);
-  private readonly str = (offset: number) => this.string(offset);
+  private cache: Map<number, BtfType> | undefined;
+  /** Strings read by string(), by offset. */
+  private names: Map<number, string> | undefined;
+  /** resolve, sizeof, alignof and typeName, remembered; made on first use (a small object's parse asks few). */
+  private answersMemo: BtfAnswers | undefined;
+  private get answers(): BtfAnswers {
+    return (this.answersMemo ??= new BtfAnswers(this));
+  }
+  /** string() and readString() as functions for decodeType; these, the caches and the answers are made on first use. */
+  private strFn: ((offset: number) => string) | undefined;
+  private freshStrFn: ((offset: number) => string) | undefined;
 
   private constructor(bytes: Uint8Array, options: BtfParseOptions) {
     const header = readHeader(bytes);
@@ -96,10 +102,11 @@ export class Btf {
     }
     const i = id - this.firstTypeId;
     if (!(i < this.offsets.length)) throw notFound(id);
-    let t = this.cache.get(i);
+    const cache = (this.cache ??= new Map());
+    let t = cache.get(i);
     if (t === undefined) {
-      t = decodeType(this.words, this.offsets[i]!, id, this.str, this.length);
-      this.cache.set(i, t);
+      t = decodeType(this.words, this.offsets[i]!, id, (this.strFn ??= (offset) => this.string(offset)), this.length);
+      cache.set(i, t);
     }
     return t;
   }
@@ -123,14 +130,16 @@ export class Btf {
   /** This blob's own types (not the base's), in id order; decoded as met, not kept (kept, 126k types cost more in GC than to decode). */
   *types(): IterableIterator<BtfType> {
     const { offsets, firstTypeId } = this;
-    for (let i = 0; i < offsets.length; i++) yield this.cache.get(i) ?? decodeType(this.words, offsets[i]!, firstTypeId + i, this.freshStr, this.length);
+    const fresh = (this.freshStrFn ??= (offset) => this.readString(offset));
+    for (let i = 0; i < offsets.length; i++) yield this.cache?.get(i) ?? decodeType(this.words, offsets[i]!, firstTypeId + i, fresh, this.length);
   }
 
   /** The string at a string-section offset ('' for 0). */
   string(offset: number): string {
     if (offset < this.strStart) return this.readString(offset); // the base's, kept there
-    let s = this.names.get(offset);
-    if (s === undefined) this.names.set(offset, (s = this.readString(offset)));
+    const names = (this.names ??= new Map());
+    let s = names.get(offset);
+    if (s === undefined) names.set(offset, (s = this.readString(offset)));
     return s;
   }
 
@@ -141,7 +150,6 @@ export class Btf {
     if (start < 0 || start >= this.strings.length) throw new ObjectParseError('BTF_INVALID', `string offset ${offset} is out of range`);
     return cString(this.strings, start);
   }
-  private readonly freshStr = (offset: number) => this.readString(offset);
 
   /**
    * The first type with this name (and kind, if given), as libbpf's
