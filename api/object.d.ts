@@ -202,14 +202,12 @@ declare class Btf {
     private readonly offsets;
     private readonly strings;
     private readonly strStart;
-    private readonly cache;
-    private readonly names;
-    private readonly resolved;
-    private readonly sizes;
-    private readonly sizeFailures;
-    private readonly alignments;
-    private readonly typeNames;
-    private readonly str;
+    private cache;
+    private names;
+    private answersMemo;
+    private get answers();
+    private strFn;
+    private freshStrFn;
     private constructor();
     static parse(bytes: Uint8Array, options?: BtfParseOptions): Btf;
     get length(): number;
@@ -220,7 +218,6 @@ declare class Btf {
     types(): IterableIterator<BtfType>;
     string(offset: number): string;
     private readString;
-    private readonly freshStr;
     findByName<K extends BtfKindName>(name: string, kind: K): BtfTypeOf<K> | undefined;
     findByName(name: string): BtfType | undefined;
     findAllByName(name: string, kind?: BtfKindName): BtfType[];
@@ -228,13 +225,9 @@ declare class Btf {
     private scan;
     resolve(id: number): BtfType;
     sizeof(id: number): number;
-    private walkSize;
-    private walkSizeChain;
     alignof(id: number): number;
-    private computeAlignof;
     members(id: number): readonly BtfMember[];
     typeName(id: number): string;
-    private computeTypeName;
     private ptrSize;
     pointerSize(): number;
 }

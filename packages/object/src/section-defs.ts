@@ -144,22 +144,29 @@ export interface SectionDef {
   readonly needsBtfTarget: boolean;
 }
 
-function matches(pattern: string, name: string): string | undefined {
-  if (pattern.endsWith('+')) {
-    const prefix = pattern.slice(0, -1);
-    if (name === prefix) return '';
-    if (name.startsWith(prefix + '/')) return name.slice(prefix.length + 1);
-    return undefined;
-  }
-  if (pattern.endsWith('/')) return name.startsWith(pattern) ? name.slice(pattern.length) : undefined;
-  return name === pattern ? '' : undefined;
+/** Each row's pattern taken apart once, so matching a name builds no strings but the answer. */
+const MATCHERS = ROWS.map((row) => {
+  const p = row.pattern;
+  if (p.endsWith('+')) return { row, prefix: p.slice(0, -1), bare: true, slash: true };
+  if (p.endsWith('/')) return { row, prefix: p.slice(0, -1), bare: false, slash: true };
+  return { row, prefix: p, bare: true, slash: false };
+});
+const SLASH = 0x2f;
+
+/** What follows the prefix ('' for the bare prefix), or undefined if the name does not match. */
+function matches(m: { prefix: string; bare: boolean; slash: boolean }, name: string): string | undefined {
+  const { prefix } = m;
+  if (!name.startsWith(prefix)) return undefined;
+  if (name.length === prefix.length) return m.bare ? '' : undefined;
+  return m.slash && name.charCodeAt(prefix.length) === SLASH ? name.slice(prefix.length + 1) : undefined;
 }
 
 /** The definition for a program section name, or undefined if it follows no known convention. */
 export function sectionDef(sectionName: string): SectionDef | undefined {
-  for (const row of ROWS) {
-    const attachTo = matches(row.pattern, sectionName);
+  for (const m of MATCHERS) {
+    const attachTo = matches(m, sectionName);
     if (attachTo === undefined) continue;
+    const row = m.row;
     return {
       pattern: row.pattern,
       type: ProgramType[row.type],

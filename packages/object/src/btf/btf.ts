@@ -3,8 +3,8 @@ import { cString, plainBytes } from '../bytes.js';
 import { ObjectParseError, type ByteOrder } from '../errors.js';
 import { decodeType } from './decode.js';
 import { indexTypes, kindOf, readHeader, typeWords, type BtfHeader } from './layout.js';
-import { MAX_TYPE_DEPTH, TypeMemo } from './type-memo.js';
-import { BtfKind, isModifier, type BtfKindName, type BtfMember, type BtfType, type BtfTypeOf } from './types.js';
+import { BtfAnswers } from './answers.js';
+import { BtfKind, type BtfKindName, type BtfMember, type BtfType, type BtfTypeOf } from './types.js';
 
 export interface BtfParseOptions {
   /** Base BTF for split BTF (kernel modules): ids and strings continue after the base's. */
@@ -35,26 +35,17 @@ export class Btf {
   /** Where this blob's string offsets start (the base's string length for split BTF). */
   private readonly strStart: number;
   /** Decoded types by index; a Map because a 126k-slot array costs 0.5 ms to allocate. */
-  private readonly cache = new Map<number, BtfType>();
-  private readonly names = new Map<number, string>();
-  /** resolve's answers for types behind modifiers (null: a cycle of modifiers). */
-  private readonly resolved = new Map<number, BtfType | null>();
-  /** sizeof's answers, before the 4 GiB check (Infinity: far beyond). */
-  private readonly sizes = new Map<number, number>();
-  /** sizeof's failures, for every type on a failed walk. */
-  private readonly sizeFailures = new Map<number, ObjectParseError>();
-  /** alignof's answers: a type met again inside itself, or nested too deep, is a typed error. */
-  private readonly alignments = new TypeMemo<number>({
-    cycle: (id) => {
-      throw new ObjectParseError('BTF_INVALID', `type [${id}] contains itself by value`);
-    },
-    tooDeep: (id) => {
-      throw new ObjectParseError('BTF_INVALID', `type [${id}] nests more than ${MAX_TYPE_DEPTH} types deep`);
-    },
-  });
-  /** typeName's answers: a name that refers back to itself, or nests too deep, says `...` there. */
-  private readonly typeNames = new TypeMemo<string>({ cycle: () => '...', tooDeep: () => '...' });
-  private readonly str = (offset: number) => this.string(offset);
+  private cache: Map<number, BtfType> | undefined;
+  /** Strings read by string(), by offset. */
+  private names: Map<number, string> | undefined;
+  /** resolve, sizeof, alignof and typeName, remembered; made on first use (a small object's parse asks few). */
+  private answersMemo: BtfAnswers | undefined;
+  private get answers(): BtfAnswers {
+    return (this.answersMemo ??= new BtfAnswers(this));
+  }
+  /** string() and readString() as functions for decodeType; these, the caches and the answers are made on first use. */
+  private strFn: ((offset: number) => string) | undefined;
+  private freshStrFn: ((offset: number) => string) | undefined;
 
   private constructor(bytes: Uint8Array, options: BtfParseOptions) {
     const header = readHeader(bytes);
@@ -111,10 +102,11 @@ export class Btf {
     }
     const i = id - this.firstTypeId;
     if (!(i < this.offsets.length)) throw notFound(id);
-    let t = this.cache.get(i);
+    const cache = (this.cache ??= new Map());
+    let t = cache.get(i);
     if (t === undefined) {
-      t = decodeType(this.words, this.offsets[i]!, id, this.str, this.length);
-      this.cache.set(i, t);
+      t = decodeType(this.words, this.offsets[i]!, id, (this.strFn ??= (offset) => this.string(offset)), this.length);
+      cache.set(i, t);
     }
     return t;
   }
@@ -138,14 +130,16 @@ export class Btf {
   /** This blob's own types (not the base's), in id order; decoded as met, not kept (kept, 126k types cost more in GC than to decode). */
   *types(): IterableIterator<BtfType> {
     const { offsets, firstTypeId } = this;
-    for (let i = 0; i < offsets.length; i++) yield this.cache.get(i) ?? decodeType(this.words, offsets[i]!, firstTypeId + i, this.freshStr, this.length);
+    const fresh = (this.freshStrFn ??= (offset) => this.readString(offset));
+    for (let i = 0; i < offsets.length; i++) yield this.cache?.get(i) ?? decodeType(this.words, offsets[i]!, firstTypeId + i, fresh, this.length);
   }
 
   /** The string at a string-section offset ('' for 0). */
   string(offset: number): string {
     if (offset < this.strStart) return this.readString(offset); // the base's, kept there
-    let s = this.names.get(offset);
-    if (s === undefined) this.names.set(offset, (s = this.readString(offset)));
+    const names = (this.names ??= new Map());
+    let s = names.get(offset);
+    if (s === undefined) names.set(offset, (s = this.readString(offset)));
     return s;
   }
 
@@ -156,7 +150,6 @@ export class Btf {
     if (start < 0 || start >= this.strings.length) throw new ObjectParseError('BTF_INVALID', `string offset ${offset} is out of range`);
     return cString(this.strings, start);
   }
-  private readonly freshStr = (offset: number) => this.readString(offset);
 
   /**
    * The first type with this name (and kind, if given), as libbpf's
@@ -205,144 +198,20 @@ export class Btf {
 
   /**
    * The type behind typedefs and const/volatile/restrict/type_tag (libbpf's
-   * `skip_mods_and_typedefs`). Remembered for every type on the way, so a
-   * chain of thousands of modifiers is walked once, not once per link.
+   * `skip_mods_and_typedefs`).
    */
   resolve(id: number): BtfType {
-    const first = this.type(id);
-    if (!isModifier(first.kind)) return first;
-    const known = this.resolved.get(id);
-    if (known === null) throw new ObjectParseError('BTF_INVALID', `type [${id}] is a cycle of modifiers`);
-    if (known !== undefined) return known;
-    const chain = new Set<number>();
-    let t = first;
-    let found: BtfType | null | undefined;
-    while (found === undefined && isModifier(t.kind)) {
-      if (chain.has(t.id)) found = null;
-      else {
-        chain.add(t.id);
-        t = this.type((t as { type: number }).type);
-        found = this.resolved.get(t.id);
-      }
-    }
-    const answer = found === undefined ? t : found;
-    for (const c of chain) this.resolved.set(c, answer);
-    if (answer === null) throw new ObjectParseError('BTF_INVALID', `type [${id}] is a cycle of modifiers`);
-    return answer;
+    return this.answers.resolve(id);
   }
 
-  /**
-   * Size in bytes of a value of this type (libbpf's `btf__resolve_size`).
-   * Remembered for every type on the way (arrays multiply what is behind
-   * them), so long chains cost one walk.
-   */
+  /** Size in bytes of a value of this type (libbpf's `btf__resolve_size`). */
   sizeof(id: number): number {
-    const failed = this.sizeFailures.get(id);
-    if (failed) throw failed;
-    const size = this.sizes.get(id) ?? this.walkSize(id);
-    if (size > 0xffffffff) throw new ObjectParseError('BTF_INVALID', `type [${id}] is larger than 4 GiB`);
-    return size;
+    return this.answers.sizeof(id);
   }
 
-  private walkSize(id: number): number {
-    const chain: BtfType[] = [];
-    try {
-      return this.walkSizeChain(id, chain);
-    } catch (e) {
-      // Remembered for the whole chain: a chain of thousands ending in a cycle is walked once, not once per type.
-      if (e instanceof ObjectParseError) for (const c of [id, ...chain.map((x) => x.id)]) this.sizeFailures.set(c, e);
-      throw e;
-    }
-  }
-
-  private walkSizeChain(id: number, chain: BtfType[]): number {
-    const seen = new Set<number>();
-    let t = this.type(id);
-    let size: number | undefined;
-    while (size === undefined) {
-      const failed = this.sizeFailures.get(t.id);
-      if (failed) throw failed;
-      size = this.sizes.get(t.id);
-      if (size !== undefined) break;
-      switch (t.kind) {
-        case 'int':
-        case 'enum':
-        case 'enum64':
-        case 'struct':
-        case 'union':
-        case 'datasec':
-        case 'float':
-          size = t.size;
-          break;
-        case 'ptr':
-          size = this.pointerSize();
-          break;
-        case 'typedef':
-        case 'volatile':
-        case 'const':
-        case 'restrict':
-        case 'type_tag':
-        case 'var':
-        case 'decl_tag':
-        case 'array':
-          if (seen.has(t.id)) throw new ObjectParseError('BTF_INVALID', `type [${id}] is a cycle`);
-          seen.add(t.id);
-          chain.push(t);
-          t = this.type(t.type);
-          break;
-        default:
-          throw new ObjectParseError('BTF_INVALID', `type [${id}] (${t.kind}) has no size`);
-      }
-    }
-    this.sizes.set(t.id, size);
-    for (let i = chain.length - 1; i >= 0; i--) {
-      const c = chain[i]!;
-      // No elements take no bytes, even of a type too large to have a size.
-      if (c.kind === 'array') size = c.nelems === 0 ? 0 : c.nelems * size;
-      this.sizes.set(c.id, size);
-    }
-    return size;
-  }
-
-  /**
-   * Alignment in bytes (libbpf's `btf__align_of`): 1 for packed structs.
-   * Remembered per type (a struct used many times is weighed once: without
-   * that, a DAG of 40 structs of two members each takes 2^40 steps); a type
-   * that contains itself by value, or nests more than MAX_TYPE_DEPTH types
-   * deep, is a typed error, not a stack overflow.
-   */
+  /** Alignment in bytes (libbpf's `btf__align_of`): 1 for packed structs. */
   alignof(id: number): number {
-    return this.alignments.get(id, () => this.computeAlignof(id));
-  }
-
-  private computeAlignof(id: number): number {
-    const t = this.resolve(id);
-    // Through the type behind modifiers, so a cycle back to it is seen as one.
-    if (t.id !== id) return this.alignof(t.id);
-    switch (t.kind) {
-      case 'int':
-      case 'enum':
-      case 'enum64':
-      case 'float':
-        return Math.max(1, Math.min(t.size, this.pointerSize()));
-      case 'ptr':
-        return this.pointerSize();
-      case 'array':
-        return this.alignof(t.type);
-      case 'struct':
-      case 'union': {
-        let align = 1;
-        for (const m of t.members) {
-          const a = this.alignof(m.type);
-          // A member that is not naturally aligned means the struct is packed.
-          if (m.bitfieldSize === 0 && m.bitOffset % (8 * a) !== 0) return 1;
-          align = Math.max(align, a);
-        }
-        return t.size % align === 0 ? align : 1;
-      }
-      default:
-        throw new ObjectParseError('BTF_INVALID', `type [${id}] (${t.kind}) has no alignment`);
-    }
+    return this.answers.alignof(id);
   }
 
   /** Members of a struct or union (through typedefs and modifiers). */
@@ -354,48 +223,9 @@ export class Btf {
     return t.members;
   }
 
-  /**
-   * A C-like name for display: `struct task_struct`, `unsigned int`,
-   * `char *`, `int[4]`. Remembered per type; a name that refers back to
-   * itself (a function pointer taking itself), or nests more than
-   * MAX_TYPE_DEPTH types deep, prints `...` there, and a name longer than
-   * MAX_TYPE_NAME is cut with `...`, so hostile BTF costs at most one pass
-   * over the types.
-   */
+  /** A C-like name for display: `struct task_struct`, `unsigned int`, `char *`, `int[4]`. */
   typeName(id: number): string {
-    return this.typeNames.get(id, () => {
-      const name = this.computeTypeName(id);
-      return name.length > MAX_TYPE_NAME ? `${name.slice(0, MAX_TYPE_NAME)}...` : name;
-    });
-  }
-
-  private computeTypeName(id: number): string {
-    const t = this.type(id);
-    switch (t.kind) {
-      case 'void':
-        return 'void';
-      case 'struct':
-      case 'union':
-      case 'enum':
-      case 'enum64':
-        return `${t.kind === 'enum64' ? 'enum' : t.kind} ${t.name || '(anon)'}`;
-      case 'fwd':
-        return `${t.fwdKind} ${t.name}`;
-      case 'ptr':
-        return `${this.typeName(t.type)} *`;
-      case 'const':
-      case 'volatile':
-      case 'restrict':
-        return `${t.kind} ${this.typeName(t.type)}`;
-      case 'type_tag':
-        return this.typeName(t.type);
-      case 'array':
-        return `${this.typeName(t.type)}[${t.nelems}]`;
-      case 'func_proto':
-        return `${this.typeName(t.returnType)} (*)(${t.params.map((p) => (p.type === 0 ? '...' : this.typeName(p.type))).join(', ')})`;
-      default:
-        return t.name || `(anon ${t.kind})`;
-    }
+    return this.answers.typeName(id);
   }
 
   private ptrSize: number | undefined;
@@ -410,9 +240,6 @@ export class Btf {
 }
 
 const KIND_NAMES = Object.keys(BtfKind) as BtfKindName[];
-
-/** typeName's longest answer: enough for any real declaration, bounded for a hostile one. */
-const MAX_TYPE_NAME = 512;
 
 function notFound(id: number): ObjectParseError {
   return new ObjectParseError('BTF_NOT_FOUND', `no BTF type with id ${id}`);

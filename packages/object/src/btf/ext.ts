@@ -91,7 +91,7 @@ function parse(bytes: Uint8Array, btf: Btf): BtfExt {
     if (hdrLen + off + len > bytes.length) throw fail('info table runs past the end', offField);
     return { start: hdrLen + off, len };
   };
-  const func = readTable(r, table(8), 8, 'func_info', str, (at, size) => ({ insnOff: r.u32(at), typeId: r.u32(at + 4), size }));
+  const func = readTable(r, table(8), 8, 'func_info', str, (at): FuncInfoRecord => ({ insnOff: r.u32(at), typeId: r.u32(at + 4) }));
   const line = readTable(r, table(16), 16, 'line_info', str, (at) => {
     const lineCol = r.u32(at + 12);
     return {
@@ -126,8 +126,7 @@ function parse(bytes: Uint8Array, btf: Btf): BtfExt {
       if (rec.typeId >= btf.length) throw fail(`CO-RE relocation in ${section} names unknown type [${rec.typeId}]`);
     }
   }
-  const funcInfo = new Map([...func].map(([k, v]) => [k, v.map(({ insnOff, typeId }) => ({ insnOff, typeId }))]));
-  return { funcInfo, lineInfo: line, coreRelos: core };
+  return { funcInfo: func, lineInfo: line, coreRelos: core };
 }
 
 /**
@@ -141,7 +140,7 @@ function readTable<T>(
   minRecord: number,
   what: string,
   str: (offset: number) => string,
-  read: (at: number, size: number) => T,
+  read: (at: number) => T,
 ): Map<string, T[]> {
   const out = new Map<string, T[]>();
   if (len === 0) return out;
@@ -158,7 +157,7 @@ function readTable<T>(
     if (count === 0) throw fail(`section ${section} has no records`, at - 4);
     if (at + count * recordSize > end) throw fail(`section ${section}: ${count} records run past the table`, at - 4);
     const records: T[] = [];
-    for (let i = 0; i < count; i++, at += recordSize) records.push(read(at, recordSize));
+    for (let i = 0; i < count; i++, at += recordSize) records.push(read(at));
     if (out.has(section)) throw fail(`section ${section} appears twice`, at);
     out.set(section, records);
   }

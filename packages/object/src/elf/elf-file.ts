@@ -78,7 +78,6 @@ export function readElf(bytes: Uint8Array): ElfFile {
   const names = bytes.subarray(namesOffset, namesOffset + namesSize);
 
   const sections: ElfSection[] = new Array(shnum);
-  const byName = new Map<string, ElfSection>();
   for (let index = 0; index < shnum; index++) {
     const base = shoff + index * SECTION_HEADER_SIZE;
     const nameOffset = r.u32(base);
@@ -95,22 +94,61 @@ export function readElf(bytes: Uint8Array): ElfFile {
     if (hasData && offset + size > bytes.length) {
       throw new ObjectParseError('SECTION_INVALID', `${size} bytes at ${offset} run past the end of the file`, { section: name });
     }
-    const section: ElfSection = {
+    sections[index] = new Section(
+      bytes,
+      hasData,
       index,
       name,
       type,
       // sh_flags is 64 bits; every flag we read is in the low word.
-      flags: r.u32(base + (byteOrder === 'little' ? 8 : 12)),
+      r.u32(base + (byteOrder === 'little' ? 8 : 12)),
       offset,
       size,
-      link: r.u32(base + 40),
-      info: r.u32(base + 44),
-      addralign: r.u64n(base + 48, 'sh_addralign'),
-      entsize: r.u64n(base + 56, 'sh_entsize'),
-      data: hasData ? bytes.subarray(offset, offset + size) : NO_DATA,
-    };
-    sections[index] = section;
-    if (!byName.has(name)) byName.set(name, section);
+      r.u32(base + 40),
+      r.u32(base + 44),
+      r.u64n(base + 48, 'sh_addralign'),
+      r.u64n(base + 56, 'sh_entsize'),
+    );
   }
-  return { byteOrder, sections, sectionByName: (n) => byName.get(n) };
+  return new Elf(byteOrder, sections);
+}
+
+/**
+ * A section whose bytes are a view made on first use (checked against the
+ * file above): a small object's parse reads about half its sections' bytes,
+ * and each view is an allocation.
+ */
+class Section implements ElfSection {
+  private view: Uint8Array | undefined;
+  constructor(
+    private readonly file: Uint8Array,
+    private readonly hasData: boolean,
+    readonly index: number,
+    readonly name: string,
+    readonly type: number,
+    readonly flags: number,
+    readonly offset: number,
+    readonly size: number,
+    readonly link: number,
+    readonly info: number,
+    readonly addralign: number,
+    readonly entsize: number,
+  ) {}
+
+  get data(): Uint8Array {
+    return (this.view ??= this.hasData ? this.file.subarray(this.offset, this.offset + this.size) : NO_DATA);
+  }
+}
+
+/** The sections, looked up by name in order (the first of a name wins): a BPF object has tens, and a parse asks for a few names. */
+class Elf implements ElfFile {
+  constructor(
+    readonly byteOrder: ByteOrder,
+    readonly sections: readonly ElfSection[],
+  ) {}
+
+  sectionByName(name: string): ElfSection | undefined {
+    for (const s of this.sections) if (s.name === name) return s;
+    return undefined;
+  }
 }

@@ -3,7 +3,7 @@ import { INSN_SIZE } from '../asm/instruction.js';
 import { BPF_PSEUDO_CALL, OP_CALL, OP_LD_IMM64 } from '../asm/opcodes.js';
 import { ByteReader } from '../bytes.js';
 import { ObjectParseError } from '../errors.js';
-import { sectionDef } from '../section-defs.js';
+import { sectionDef, type SectionDef } from '../section-defs.js';
 import type { FuncInfo, LineInfo, ProgramCoreRelo, ProgramRelocation, ProgramSpec } from '../spec.js';
 import { LEGACY_MAPS_SECTION, MAPS_SECTION, isDataSection, type ObjectContext } from './context.js';
 import { SHF, SHT, type ElfSection } from './elf-file.js';
@@ -20,6 +20,8 @@ export interface ProgramsOptions {
 interface Func {
   readonly symbol: ElfSymbol;
   readonly section: ElfSection;
+  /** The section's SEC() definition, looked up once per section (undefined for .text and unknown names). */
+  readonly def: SectionDef | undefined;
 }
 
 /**
@@ -75,7 +77,8 @@ function collectFunctions(ctx: ObjectContext, options: ProgramsOptions): Func[] 
     if (section.type !== SHT.PROGBITS || (section.flags & SHF.EXECINSTR) === 0 || section.size === 0) continue;
     const isText = section.name === '.text';
     const symbols = ctx.symbols.filter((s) => s.sectionIndex === section.index && s.type === STT.FUNC).sort((a, b) => a.value - b.value);
-    if (!isText && symbols.length > 0 && !sectionDef(section.name) && options.unknownSections !== 'unspec') {
+    const def = isText || symbols.length === 0 ? undefined : sectionDef(section.name);
+    if (!isText && symbols.length > 0 && !def && options.unknownSections !== 'unspec') {
       if (options.unknownSections === 'ignore') continue;
       throw new ObjectParseError(
         'UNKNOWN_SECTION',
@@ -99,7 +102,7 @@ function collectFunctions(ctx: ObjectContext, options: ProgramsOptions): Func[] 
         throw new ObjectParseError('SYMBOL_INVALID', `two functions are named ${symbol.name}`, where);
       }
       names.add(symbol.name);
-      funcs.push({ symbol, section });
+      funcs.push({ symbol, section, def });
     }
   }
   return funcs;
@@ -189,9 +192,7 @@ function classify(
 }
 
 function buildSpec(ctx: ObjectContext, f: Func, relocations: ProgramRelocation[], options: ProgramsOptions): ProgramSpec {
-  const { section, symbol } = f;
-  const isText = section.name === '.text';
-  const def = isText ? undefined : sectionDef(section.name);
+  const { section, symbol, def } = f;
   const start = symbol.value;
   const end = start + symbol.size;
   const inRange = (r: { insnOff: number }) => r.insnOff >= start && r.insnOff < end;

@@ -57,9 +57,10 @@ function readSection(elf: ElfFile, section: ElfSection, target: ElfSection, symb
   const out: ElfRelocation[] = [];
   for (let o = 0; o < section.size; o += REL_SIZE) {
     const offset = r.u64n(o, 'r_offset');
-    const info = r.u64(o + 8);
-    const symIndex = Number(info >> 32n);
-    const type = Number(info & 0xffffffffn);
+    // r_info: symbol index in the high word, type in the low one; read as two words (no BigInts).
+    const little = elf.byteOrder === 'little';
+    const symIndex = r.u32(o + (little ? 12 : 8));
+    const type = r.u32(o + (little ? 8 : 12));
     const symbol = symbols[symIndex];
     if (!symbol) {
       throw new ObjectParseError('RELOCATION_INVALID', `symbol index ${symIndex} out of range`, {

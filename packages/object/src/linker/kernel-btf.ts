@@ -24,11 +24,8 @@ export function btfForKernel(spec: CollectionSpec): { bytes: Uint8Array; unresol
   const little = btf.byteOrder === 'little';
   const unresolvedDatasecs: string[] = [];
   /** Subprograms whose first global FUNC of their name becomes static. */
-  const hidden = new Set(
-    Object.values(spec.subprograms)
-      .filter((p) => p.hidden)
-      .map((p) => p.name),
-  );
+  let hidden: Set<string> | undefined; // made only if there is one (most objects have none)
+  for (const name in spec.subprograms) if (spec.subprograms[name]!.hidden) (hidden ??= new Set()).add(spec.subprograms[name]!.name);
   /** Extern VARs become global, allocated ones: the kernel refuses extern linkage. */
   const setVarLinkage = (varAt: number) => view.setUint32(varAt + 12, BtfVarLinkage.global, little);
   for (let id = btf.firstTypeId; id < btf.length; id++) {
@@ -41,7 +38,7 @@ export function btfForKernel(spec: CollectionSpec): { bytes: Uint8Array; unresol
       const info = view.getUint32(at + 4, little);
       view.setUint32(at + 4, (info & ~0xffff) | BtfFuncLinkage.global, little);
     }
-    if (t.kind === 'func' && t.linkage === BtfFuncLinkage.global && hidden.delete(t.name)) {
+    if (t.kind === 'func' && t.linkage === BtfFuncLinkage.global && hidden?.delete(t.name)) {
       // A hidden global subprogram: static, so the verifier checks it in its callers' context (libbpf's rule).
       const info = view.getUint32(at + 4, little);
       view.setUint32(at + 4, (info & ~0xffff) | BtfFuncLinkage.static, little);
