@@ -1,7 +1,8 @@
 /**
  * What RingBuffer and PerfBuffer share: RecordStream, records of a loader
- * reader decoded a chunk at a time (drain), handed out through an async
- * iterator, with a record that does not decode held back for the next drain.
+ * reader decoded a chunk at a time (drain), handed out through async
+ * iterators (a record or a batch at a time), with a record that does not
+ * decode held back for the next drain.
  */
 import { LoaderError } from '@tsbpf/loader';
 import { withWords, type Codec } from './codec.js';
