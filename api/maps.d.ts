@@ -215,6 +215,8 @@ declare abstract class RecordStream<T, R> implements AsyncIterable<R>, Disposabl
     protected get pollMs(): number;
     drain(max?: number): R[];
     [Symbol.asyncIterator](): AsyncIterator<R>;
+    batches(max?: number): AsyncIterable<R[]>;
+    private chunks;
     close(): void;
     [Symbol.dispose](): void;
 }

@@ -122,6 +122,9 @@ async function main(): Promise<void> {
   const waiting = ring[Symbol.asyncIterator]().next();
   const ringIterator = ring[Symbol.asyncIterator]();
   const perfIterator = perf[Symbol.asyncIterator]();
+  const waitingBatch = ring.batches()[Symbol.asyncIterator]().next();
+  const ringBatches = ring.batches()[Symbol.asyncIterator]();
+  const perfBatches = perf.batches()[Symbol.asyncIterator]();
   const pendingWait = ringReader.wait(200);
 
   c.close();
@@ -208,12 +211,17 @@ async function main(): Promise<void> {
   await late('RingBuffer iterator waiting at close', () => waiting.then((r) => r.done));
   await late('RingBuffer iterator made before close', () => ringIterator.next().then((r) => r.done));
   await late('RingBuffer iterator made after close', () => ring[Symbol.asyncIterator]().next());
+  await late('RingBuffer batches waiting at close', () => waitingBatch.then((r) => r.done));
+  await late('RingBuffer batches made before close', () => ringBatches.next().then((r) => r.done));
+  await late('RingBuffer batches made after close', () => ring.batches()[Symbol.asyncIterator]().next());
   await late('PerfEventArrayReader.consume', () => perfReader.consume(() => {}));
   await late('PerfEventArrayReader.consumeAt', () => perfReader.consumeAt(() => {}));
   await late('PerfEventArrayReader.wait', () => perfReader.wait(10));
   await late('PerfBuffer.drain', () => perf.drain());
   await late('PerfBuffer iterator made before close', () => perfIterator.next().then((r) => r.done));
   await late('PerfBuffer iterator made after close', () => perf[Symbol.asyncIterator]().next());
+  await late('PerfBuffer batches made before close', () => perfBatches.next().then((r) => r.done));
+  await late('PerfBuffer batches made after close', () => perf.batches()[Symbol.asyncIterator]().next());
 
   await late('Program.testRun', () => program.testRun({ data: new Uint8Array(64) }));
   await late('Program.fd', () => program.fd);

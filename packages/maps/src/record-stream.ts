@@ -1,7 +1,8 @@
 /**
  * What RingBuffer and PerfBuffer share: RecordStream, records of a loader
- * reader decoded a chunk at a time (drain), handed out through an async
- * iterator, with a record that does not decode held back for the next drain.
+ * reader decoded a chunk at a time (drain), handed out through async
+ * iterators (a record or a batch at a time), with a record that does not
+ * decode held back for the next drain.
  */
 import { LoaderError } from '@tsbpf/loader';
 import { withWords, type Codec } from './codec.js';
@@ -108,17 +109,13 @@ export abstract class RecordStream<T, R> implements AsyncIterable<R>, Disposable
   [Symbol.asyncIterator](): AsyncIterator<R> {
     let chunk: R[] = [];
     let index = 0;
-    const closedAlready = this.closed;
+    const nextChunk = this.chunks(CHUNK);
     const fill = async (): Promise<IteratorResult<R>> => {
-      if (closedAlready) this.reader.assertOpen(); // throws CLOSED
-      for (;;) {
-        // Stop at once, not at the end of what was drained: the rest of the chunk is dropped (it has left the ring).
-        if (this.stopped()) return { value: undefined, done: true };
-        chunk = this.drain(CHUNK);
-        index = 0;
-        if (chunk.length > 0) return { value: chunk[index++]!, done: false };
-        if (!this.stopped()) await this.reader.wait(this.pollMs);
-      }
+      const next = await nextChunk();
+      if (next.done) return next;
+      chunk = next.value;
+      index = 0;
+      return { value: chunk[index++]!, done: false };
     };
     return {
       next: () => (index < chunk.length && !this.stopped() ? Promise.resolve({ value: chunk[index++]!, done: false }) : fill()),
@@ -126,6 +123,49 @@ export abstract class RecordStream<T, R> implements AsyncIterable<R>, Disposable
         chunk = [];
         return Promise.resolve({ value: undefined, done: true });
       },
+    };
+  }
+
+  /**
+   * The records in arrays, one a drain (at most `max` records, default
+   * 1,024; never empty), for `for await` at speed: one promise a batch, not
+   * one a record. Otherwise as the per-record iterator: it waits while the
+   * ring is empty, ends on close() or the signal's abort (a batch already
+   * handed out is the caller's), a record that does not decode rejects the
+   * next() after the batch before it (the next next() goes on after it), and
+   * an iterator made after close() rejects its first next() with CLOSED.
+   */
+  batches(max: number = CHUNK): AsyncIterable<R[]> {
+    if (!(typeof max === 'number' && Number.isInteger(max) && max >= 1 && max <= 0xffffffff)) {
+      throw new LoaderError('INVALID_ARGUMENT', `max must be an integer in [1, 4294967295], not ${typeof max === 'number' ? String(max) : typeof max}`);
+    }
+    const nextChunk = this.chunks(max);
+    let over = false;
+    const iterator: AsyncIterator<R[]> = {
+      next: () => (over ? Promise.resolve({ value: undefined, done: true }) : nextChunk()),
+      return: () => {
+        over = true;
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+    return { [Symbol.asyncIterator]: () => iterator };
+  }
+
+  /**
+   * What both iterators take their records from: each call resolves with the
+   * next non-empty drain of at most `max`, waiting while there is none, or
+   * done once stopped (at once: not at the end of a drained chunk).
+   */
+  private chunks(max: number): () => Promise<IteratorResult<R[], undefined>> {
+    const closedAlready = this.closed;
+    return async () => {
+      if (closedAlready) this.reader.assertOpen(); // throws CLOSED
+      for (;;) {
+        if (this.stopped()) return { value: undefined, done: true };
+        const chunk = this.drain(max);
+        if (chunk.length > 0) return { value: chunk, done: false };
+        if (!this.stopped()) await this.reader.wait(this.pollMs);
+      }
     };
   }
 
