@@ -81,27 +81,23 @@ const decoder = new TextDecoder('utf-8', { fatal: false });
 /**
  * Reads a NUL-terminated string starting at `offset`; stops at the end of
  * `bytes`. ELF and BTF names are short ASCII: built a character at a time
- * they cost ~60% of a TextDecoder call, but each character adds a string
- * as long as those before it, so a name longer than SHORT_NAME (a source
- * line in .BTF.ext, a long section name) and anything not ASCII go to the
- * decoder, which builds one string.
+ * they cost ~60% of a TextDecoder call; anything else goes to the decoder.
  */
 export function cString(bytes: Uint8Array, offset: number): string {
-  let end = offset;
-  let ascii = true;
-  for (; end < bytes.length; end++) {
-    const c = bytes[end]!;
-    if (c === 0) break;
-    if (c >= 0x80) ascii = false;
-  }
-  if (!ascii || end - offset > SHORT_NAME) return decoder.decode(bytes.subarray(offset, end));
   let s = '';
-  for (let i = offset; i < end; i++) s += String.fromCharCode(bytes[i]!);
+  for (let i = offset; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (c === 0) return s;
+    if (c >= 0x80) return decodeUtf8(bytes, offset);
+    s += String.fromCharCode(c);
+  }
   return s;
 }
 
-/** Longest name built a character at a time (measured: beyond it the decoder allocates less and costs no more). */
-const SHORT_NAME = 8;
+function decodeUtf8(bytes: Uint8Array, offset: number): string {
+  const end = bytes.indexOf(0, offset);
+  return decoder.decode(bytes.subarray(offset, end < 0 ? bytes.length : end));
+}
 
 /**
  * The same bytes as a plain Uint8Array. A Node Buffer's `slice()` returns a
