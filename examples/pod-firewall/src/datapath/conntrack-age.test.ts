@@ -51,7 +51,7 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
   afterAll(() => expect(tearDown(fw, NAME)).toEqual(NOTHING_LEFT));
 
   const echo = async () =>
-    (await run('nsenter', [`--net=/run/netns/${NAME}.x.a`, 'python3', '-c', ECHO, ip.b, '81', String(SPORT)], { timeout: 20_000 })).stdout.trim();
+    (await run('nsenter', [`--net=/run/netns/${NAME}.x.a`, 'python3', '-c', ECHO, ip.b, '81', '32', String(SPORT)], { timeout: 20_000 })).stdout.trim();
 
   /** Restamps every conntrack entry of the test's flow (both sides) `offsetNs` from now; how many it restamped. */
   function restamp(offsetNs: bigint): number {

@@ -19,6 +19,7 @@ import { PodFirewall } from '../firewall.js';
 import type { Cluster, NetworkPolicy, NetworkPolicyPort } from '../policy/model.js';
 import { describeNeeds, hasCommand, isRoot } from '../../../../test/support/env.js';
 import { NOTHING_LEFT, tearDown } from '../testing/leftovers.js';
+import { UDP_ECHO_SCRIPT } from './udp-echo-script.js';
 
 const run = promisify(execFile);
 const NAME = `pfd${process.pid % 10000}`;
@@ -102,21 +103,7 @@ while time.time() < end:
 `;
 
 /** One UDP datagram of `size` bytes to dst:port, up to 3 tries: the size of the echo, or -1. */
-const ECHO = `
-import socket, sys
-dst, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(0.5)
-got = -1
-for _ in range(3):
-    s.sendto(b'e' * size, (dst, port))
-    try:
-        got = len(s.recvfrom(65535)[0])
-        break
-    except socket.timeout:
-        pass
-print(got)
-`;
+const ECHO = UDP_ECHO_SCRIPT;
 
 describeNeeds(
   [isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('clang'), hasCommand('python3')],

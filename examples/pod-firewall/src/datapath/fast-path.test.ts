@@ -178,7 +178,7 @@ describeNeeds([isRoot(), hasCommand('ip'), hasCommand('nsenter'), hasCommand('cl
     m.deleteMany([...m.keys()]);
   };
   const echo = async (sport: number) =>
-    (await run('nsenter', [netns('a'), 'python3', '-c', ECHO, ip.b, '81', String(sport)], { timeout: 20_000 })).stdout.trim();
+    (await run('nsenter', [netns('a'), 'python3', '-c', ECHO, ip.b, '81', '32', String(sport)], { timeout: 20_000 })).stdout.trim();
   /** Restamps the conntrack entries of x/b's receiving side (dir 1) of the test's flow `offsetNs` from now. */
   function restampIngress(sport: number, offsetNs: bigint): number {
     using ct = new TypedMap(BpfMap.fromPin(join('/sys/fs/bpf', NAME, 'ct')), ctKey, mapCodecs.ct.value);
