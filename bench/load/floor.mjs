@@ -35,9 +35,13 @@ const first = Object.values(dirs)[0];
 const O = await import(join(first, 'packages/object/dist/index.js'));
 // The loader's attr layouts (its dist is one bundle): this tree's generated file, through esbuild.
 const layouts = join(root, 'bench/.build/load-floor-layouts.mjs');
-execFileSync(join(root, 'node_modules/.bin/esbuild'), [join(root, 'packages/loader/src/sys/layouts.generated.ts'), '--format=esm', `--outfile=${layouts}`, '--log-level=warning'], {
-  stdio: 'inherit',
-});
+execFileSync(
+  join(root, 'node_modules/.bin/esbuild'),
+  [join(root, 'packages/loader/src/sys/layouts.generated.ts'), '--format=esm', `--outfile=${layouts}`, '--log-level=warning'],
+  {
+    stdio: 'inherit',
+  },
+);
 const L = await import(layouts);
 const koffi = createRequire(join(first, 'packages/loader/package.json'))('koffi');
 const libc = koffi.load('libc.so.6');
@@ -138,20 +142,26 @@ function round() {
 
 for (let i = 0; i < WARMUP; i++) for (const n of names) sides[n]();
 const rounds = Object.fromEntries(names.map((n) => [n, []]));
-console.log(`bench/load/floor: ${OBJ.split('/').pop()}, ${ROUNDS} rounds of ${N} loads a side alternated load by load (medians, µs), after ${WARMUP} warm-up loads`);
+console.log(
+  `bench/load/floor: ${OBJ.split('/').pop()}, ${ROUNDS} rounds of ${N} loads a side alternated load by load (medians, µs), after ${WARMUP} warm-up loads`,
+);
 for (let r = 0; r < ROUNDS; r++) {
   const m = round();
   for (const n of names) rounds[n].push(m[n]);
-  console.log(`round ${r + 1}: ${names.map((n) => `${n} ${m[n].toFixed(1)}`).join('   ')}   library work ${names
-    .slice(1)
-    .map((n) => `${n} ${(m[n] - m.floor).toFixed(1)}`)
-    .join('   ')}`);
+  console.log(
+    `round ${r + 1}: ${names.map((n) => `${n} ${m[n].toFixed(1)}`).join('   ')}   library work ${names
+      .slice(1)
+      .map((n) => `${n} ${(m[n] - m.floor).toFixed(1)}`)
+      .join('   ')}`,
+  );
 }
 const med = Object.fromEntries(names.map((n) => [n, median(rounds[n])]));
 console.log(`median over rounds: ${names.map((n) => `${n} ${med[n].toFixed(1)} µs`).join('   ')}`);
 for (const n of names.slice(1)) {
   const work = rounds[n].map((v, r) => v - rounds.floor[r]);
-  console.log(`library work (${n} - floor, per round): median ${median(work).toFixed(1)} µs, range ${Math.min(...work).toFixed(1)}–${Math.max(...work).toFixed(1)}`);
+  console.log(
+    `library work (${n} - floor, per round): median ${median(work).toFixed(1)} µs, range ${Math.min(...work).toFixed(1)}–${Math.max(...work).toFixed(1)}`,
+  );
 }
 if (names.length === 3) {
   const [, a, b] = names;
