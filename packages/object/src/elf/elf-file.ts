@@ -77,37 +77,48 @@ export function readElf(bytes: Uint8Array): ElfFile {
   r.check(namesOffset, namesSize, 'section name table');
   const names = bytes.subarray(namesOffset, namesOffset + namesSize);
 
-  const sections: ElfSection[] = new Array(shnum);
+  // The whole table was checked against the file above: its fields are read
+  // straight from a view, each 64-bit one still checked to fit a number.
+  const little = byteOrder === 'little';
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const u64n = (at: number, what: string): number => {
+    const lo = view.getUint32(at + (little ? 0 : 4), little);
+    const hi = view.getUint32(at + (little ? 4 : 0), little);
+    return hi > 0x1fffff ? r.u64n(at, what) : hi * 0x100000000 + lo; // r.u64n throws the typed error
+  };
+  const sections: ElfSection[] = [];
   for (let index = 0; index < shnum; index++) {
     const base = shoff + index * SECTION_HEADER_SIZE;
-    const nameOffset = r.u32(base);
+    const nameOffset = view.getUint32(base, little);
     if (nameOffset >= namesSize && nameOffset !== 0) {
       throw new ObjectParseError('ELF_INVALID', `section ${index}: name offset ${nameOffset} is outside the section name table`, {
         offset: base,
       });
     }
     const name = nameOffset === 0 && namesSize === 0 ? '' : cString(names, nameOffset);
-    const type = r.u32(base + 4);
-    const offset = r.u64n(base + 24, 'sh_offset');
-    const size = r.u64n(base + 32, 'sh_size');
+    const type = view.getUint32(base + 4, little);
+    const offset = u64n(base + 24, 'sh_offset');
+    const size = u64n(base + 32, 'sh_size');
     const hasData = type !== SHT.NOBITS && type !== SHT.NULL;
     if (hasData && offset + size > bytes.length) {
       throw new ObjectParseError('SECTION_INVALID', `${size} bytes at ${offset} run past the end of the file`, { section: name });
     }
-    sections[index] = new Section(
-      bytes,
-      hasData,
-      index,
-      name,
-      type,
-      // sh_flags is 64 bits; every flag we read is in the low word.
-      r.u32(base + (byteOrder === 'little' ? 8 : 12)),
-      offset,
-      size,
-      r.u32(base + 40),
-      r.u32(base + 44),
-      r.u64n(base + 48, 'sh_addralign'),
-      r.u64n(base + 56, 'sh_entsize'),
+    sections.push(
+      new Section(
+        bytes,
+        hasData,
+        index,
+        name,
+        type,
+        // sh_flags is 64 bits; every flag we read is in the low word.
+        view.getUint32(base + (little ? 8 : 12), little),
+        offset,
+        size,
+        view.getUint32(base + 40, little),
+        view.getUint32(base + 44, little),
+        u64n(base + 48, 'sh_addralign'),
+        u64n(base + 56, 'sh_entsize'),
+      ),
     );
   }
   return new Elf(byteOrder, sections);

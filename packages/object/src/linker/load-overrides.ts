@@ -29,7 +29,7 @@ export function withLoadOverrides(spec: CollectionSpec, overrides: LoadOverrides
   for (const name of Object.keys(mapOverrides)) {
     if (!Object.hasOwn(spec.maps, name)) throw new LinkError('MAP_OVERRIDE_INVALID', `mapOverrides: no map named ${name}`);
   }
-  const maps: Record<string, MapSpec> = Object.create(null);
+  const maps: Record<string, MapSpec> = Object.setPrototypeOf({}, null); // fast properties (see collection-spec.ts's nullRecord)
   for (const [name, m] of Object.entries(spec.maps)) maps[name] = { ...m, ...mapOverrides[name] };
   for (const [name, value] of constants) {
     const holder = Object.values(maps).find((m) => m.kind === 'rodata' && m.variables.some((v) => v.name === name));
