@@ -98,8 +98,8 @@ declare class BpfMap implements Disposable {
     private valueBytes;
     private keyViewValue;
     private valueViewValue;
-    private lookupCall;
     private closed;
+    private readonly ops;
     private readonly context;
     private constructor();
     static create(o: MapOptions): BpfMap;
@@ -148,6 +148,7 @@ declare class BpfMap implements Disposable {
     pin(path: string): void;
     private invalid;
     close(): void;
+    private takeViews;
     [Symbol.dispose](): void;
 }
 declare class VerifierError extends TsbpfError<"VERIFIER_REJECTED"> {

@@ -43,8 +43,9 @@ function copyIn(dst: Uint8Array, src: Uint8Array, n: number): void {
   else dst.set(src);
 }
 
+const EMPTY_BYTES = new Uint8Array(0);
+const EMPTY_VIEW = new DataView(EMPTY_BYTES.buffer);
 const registry = new FinalizationRegistry<() => void>((release) => release());
-const closedCall = (): number => -9; // EBADF, without a syscall
 
 /**
  * A live BPF map: byte-level operations on its fd. Keys and values are copied through native buffers allocated once
@@ -56,13 +57,13 @@ export class BpfMap implements Disposable {
   /** Bytes of one value as the syscall sees it (per-CPU maps: one 8-byte-aligned slot per possible CPU). */
   readonly valueBufferSize: number;
   private readonly memory: MapMemory;
-  /** Hot-path copies of the native views and the bound lookup (emptied, and EBADF, by close()). */
-  private keyBytes: Uint8Array;
-  private valueBytes: Uint8Array;
-  private keyViewValue: DataView;
-  private valueViewValue: DataView;
-  private lookupCall: () => number;
-  private closed = false;
+  /** Hot-path copies of the native views, emptied by close(); these and `closed` start closed (see takeViews). */
+  private keyBytes: Uint8Array = EMPTY_BYTES;
+  private valueBytes: Uint8Array = EMPTY_BYTES;
+  private keyViewValue: DataView = EMPTY_VIEW;
+  private valueViewValue: DataView = EMPTY_VIEW;
+  private closed = true;
+  private readonly ops: sys.MapElemOps;
   /** How errors name this map: `map counters`. */
   private readonly context: string;
 
@@ -80,11 +81,9 @@ export class BpfMap implements Disposable {
     this.context = `map ${name || '(unnamed)'}`;
     const memory = new MapMemory(fdValue, keySize, this.valueBufferSize, this.context);
     this.memory = memory;
-    this.keyBytes = memory.key.bytes;
-    this.valueBytes = memory.value.bytes;
-    this.keyViewValue = memory.key.view;
-    this.valueViewValue = memory.value.view;
-    this.lookupCall = memory.ops.lookupCall;
+    this.ops = memory.ops;
+    this.takeViews();
+    this.closed = false;
     // Only a safety net: close() is the contract. (The function holds the memory and the fd, not the map.)
     const fd = fdValue;
     registry.register(this, () => memory.release(fd), this);
@@ -103,20 +102,12 @@ export class BpfMap implements Disposable {
 
   /** Opens a map pinned on bpffs (its definition and name from bpf_map_info). */
   static fromPin(path: string): BpfMap {
-    return sys.openPinned(
-      path,
-      mapInfo,
-      (fd, info) =>
-        new BpfMap(
-          fd,
-          info.number(mapInfo.type),
-          info.number(mapInfo.key_size),
-          info.number(mapInfo.value_size),
-          info.number(mapInfo.max_entries),
-          info.number(mapInfo.map_flags),
-          info.name(mapInfo.name),
-        ),
-    );
+    return sys.openPinned(path, mapInfo, (fd, info) => {
+      const [type, keySize, valueSize, maxEntries, flags] = [mapInfo.type, mapInfo.key_size, mapInfo.value_size, mapInfo.max_entries, mapInfo.map_flags].map(
+        (f) => info.number(f),
+      );
+      return new BpfMap(fd, type!, keySize!, valueSize!, maxEntries!, flags!, info.name(mapInfo.name));
+    });
   }
 
   get fd(): number {
@@ -139,7 +130,7 @@ export class BpfMap implements Disposable {
   /** The value stored under `key` (a copy), or undefined. */
   lookup(key: Uint8Array): Uint8Array | undefined {
     this.setKey(key);
-    const r = this.lookupCall();
+    const r = this.ops.lookupCall();
     if (r < 0) {
       if (r === -ENOENT) return undefined;
       throw new SyscallError('BPF_MAP_LOOKUP_ELEM', -r, this.context);
@@ -166,7 +157,7 @@ export class BpfMap implements Disposable {
   /** Looks up the key already in `keyView` into `valueView`; false when absent. */
   lookupPrepared(): boolean {
     this.assertOpen();
-    const r = this.lookupCall();
+    const r = this.ops.lookupCall();
     if (r >= 0) return true;
     if (r === -ENOENT) return false;
     throw new SyscallError('BPF_MAP_LOOKUP_ELEM', -r, this.context);
@@ -175,13 +166,13 @@ export class BpfMap implements Disposable {
   /** Writes the key in `keyView` with the value in `valueView`. */
   updatePrepared(flags: bigint = UpdateFlags.any): void {
     this.assertOpen();
-    this.memory.ops.update(elemFlags(flags, this.context));
+    this.ops.update(elemFlags(flags, this.context));
   }
 
   /** Like lookup, into `out` (no allocation); false when absent. */
   lookupInto(key: Uint8Array, out: Uint8Array): boolean {
     this.setKey(key);
-    if (!this.memory.ops.lookup()) return false;
+    if (!this.ops.lookup()) return false;
     const src = this.valueBytes;
     const n = out.length < src.length ? out.length : src.length; // small: a loop beats subarray + set
     if (n <= 32) for (let i = 0; i < n; i++) out[i] = src[i]!;
@@ -194,14 +185,14 @@ export class BpfMap implements Disposable {
     const f = elemFlags(flags, this.context);
     this.setKey(key); // throws CLOSED before anything is copied
     copyIn(this.valueBytes, value, value.length);
-    this.memory.ops.update(f);
+    this.ops.update(f);
   }
 
   /** False when the key was not there. */
   delete(key: Uint8Array): boolean {
     this.setKey(key);
     try {
-      return this.memory.ops.delete();
+      return this.ops.delete();
     } catch (e) {
       if (e instanceof SyscallError && e.errnoName === 'EINVAL' && ARRAY_MAP_TYPES.has(this.type)) {
         // The generic EINVAL hint (an older kernel?) misleads here: arrays never delete.
@@ -214,7 +205,7 @@ export class BpfMap implements Disposable {
   /** Every key, in the kernel's iteration order (copies). */
   *keys(): Generator<Uint8Array> {
     this.assertOpen();
-    const { ops } = this.memory;
+    const { ops } = this;
     let has = ops.nextKey(true);
     while (has) {
       const k = this.memory.next.bytes.slice();
@@ -406,11 +397,16 @@ export class BpfMap implements Disposable {
     this.closed = true;
     registry.unregister(this);
     this.memory.release(this.fdValue);
-    this.keyBytes = this.memory.key.bytes; // empty now
-    this.valueBytes = this.memory.value.bytes;
-    this.keyViewValue = this.memory.key.view;
-    this.valueViewValue = this.memory.value.view;
-    this.lookupCall = closedCall;
+    this.takeViews(); // empty now
+  }
+
+  /** Fields written twice (closed, then live) are mutable to V8: one written once is a constant to optimized code, and the first close() deoptimized set, get and the walks. */
+  private takeViews(): void {
+    const { key, value } = this.memory;
+    this.keyBytes = key.bytes;
+    this.valueBytes = value.bytes;
+    this.keyViewValue = key.view;
+    this.valueViewValue = value.view;
   }
 
   [Symbol.dispose](): void {

@@ -3,8 +3,8 @@
  * the door in force, the kernel's (sys/ffi.ts) unless a unit test has put a
  * fake in with setBpfDoor, so the logic above it (attr encoding, errno
  * mapping, retries, batch walks, close lifecycles) can be tested without
- * root. Bound calls (the map element hot path) are bound to the door in
- * force when they are made: with the kernel's, they are the bare syscall.
+ * root. The map element hot path takes the door in force when its map is
+ * made (hotBpf): with the kernel's, the bare syscall.
  */
 import * as ffi from './ffi.js';
 import type { NativeBuffer } from './ffi.js';
@@ -33,11 +33,17 @@ export function bpf(cmd: number, attr: NativeBuffer, size: number): number {
   return door.bpf(cmd, attr, size);
 }
 
-/** A bpf() call with every argument fixed, for hot paths; see the module comment for which door it uses. */
-export function boundBpf(cmd: number, attr: NativeBuffer, size: number): () => number {
-  if (door === kernelDoor) return ffi.boundBpf(cmd, attr, size);
+/** A hot-path bpf() call: the attr both as its buffer (what a fake reads) and as its address (what the syscall takes). */
+export type HotBpf = (cmd: number, attr: NativeBuffer, address: number, size: number) => number;
+
+/**
+ * The hot-path call of the door in force when a map is made: with the
+ * kernel's, the bare syscall, one function for every map (see ffi.bpfHot).
+ */
+export function hotBpf(): HotBpf {
+  if (door === kernelDoor) return ffi.bpfHot;
   const fake = door;
-  return () => fake.bpf(cmd, attr, size);
+  return (cmd, attr, _address, size) => fake.bpf(cmd, attr, size);
 }
 
 /** Closes a BPF object's fd (map, program, link, BTF) through the door in force. */

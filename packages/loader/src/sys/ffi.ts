@@ -78,16 +78,16 @@ export function setns(fd: number, nstype: number): number {
 }
 
 /**
- * A bpf() call with every argument fixed, for the hot paths (map element
- * operations): the attr lives as long as the returned function is used.
+ * bpf(cmd, attr, size) for the hot paths (map element operations), with the
+ * attr's address already a number: one function for every map, so that a
+ * call site sees one target whichever map it serves (a closure bound to
+ * each map's attr was a new target at every new map, which deoptimized the
+ * code that had inlined the last one). `attr` is for a fake door (door.ts).
  * Returns the result or a negative errno.
  */
-export function boundBpf(cmd: number, attr: NativeBuffer, size: number): () => number {
-  const address = attr.addressNumber;
-  return () => {
-    const r = bpfSyscallFn(NR, cmd, address, size) as number;
-    return r < 0 ? -koffi.errno() : r;
-  };
+export function bpfHot(cmd: number, _attr: NativeBuffer, address: number, size: number): number {
+  const r = bpfSyscallFn(NR, cmd, address, size) as number;
+  return r < 0 ? -koffi.errno() : r;
 }
 
 /** fcntl(fd, F_DUPFD_CLOEXEC, min): a new fd at least `min`, or a negative errno. */
@@ -166,6 +166,9 @@ export function checkSize(size: number): void {
  * keep none past the owner's close, read `bytes` and `view` at each use.
  */
 const MAX_SAFE_ADDRESS = BigInt(Number.MAX_SAFE_INTEGER);
+/** What the constructor writes before the live views (see there); free() makes fresh empty ones. */
+const EMPTY_BYTES = new Uint8Array(0);
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 
 export class NativeBuffer {
   private pointer: Pointer;
@@ -176,6 +179,14 @@ export class NativeBuffer {
 
   constructor(readonly size: number) {
     checkSize(size);
+    // free() rewrites these: written first as it leaves them, so that V8 treats them as mutable from the first
+    // buffer on (a field written once is a constant to optimized code, which the first free() would deoptimize).
+    this.pointer = null;
+    this.addressValue = 0n;
+    this.bytesValue = EMPTY_BYTES;
+    this.viewValue = EMPTY_VIEW;
+    this.freed = true;
+    this.freed = false;
     const ptr: Pointer = callocFn(1, Math.max(1, size));
     if (ptr === null) throw new SyscallError('calloc', koffi.errno(), `${size} bytes of native memory`);
     this.pointer = ptr;

@@ -6,7 +6,7 @@
  * design notes measured this shape at 1.2–1.4x C; rebuilding the attr per
  * call costs more).
  */
-import { boundBpf } from './door.js';
+import { hotBpf, type HotBpf } from './door.js';
 import { SyscallError } from './errors.js';
 import { NativeBuffer } from './ffi.js';
 import { setField } from './fields.js';
@@ -15,9 +15,17 @@ import { attrSize, bpfCmd, mapElemAttr as E } from './layouts.generated.js';
 const ENOENT = 2;
 const EBADF = 9;
 /** What the calls become once the attrs are freed: no syscall, no memory touched. */
-const freedCall = (): number => -EBADF;
+const freedCall: HotBpf = () => -EBADF;
 /** Where update() rewrites its flags (the low half of the u64: flags fit in 32 bits). */
 const FLAGS_AT = E.flags.offset;
+const LOOKUP = bpfCmd.MAP_LOOKUP_ELEM,
+  LOOKUP_SIZE = attrSize.MAP_LOOKUP_ELEM,
+  UPDATE = bpfCmd.MAP_UPDATE_ELEM,
+  UPDATE_SIZE = attrSize.MAP_UPDATE_ELEM,
+  DELETE = bpfCmd.MAP_DELETE_ELEM,
+  DELETE_SIZE = attrSize.MAP_DELETE_ELEM,
+  NEXT = bpfCmd.MAP_GET_NEXT_KEY,
+  NEXT_SIZE = attrSize.MAP_GET_NEXT_KEY;
 
 /** An attr for one element command: the map's fd and the given pointers, zero elsewhere. */
 function elemAttr(fd: number, key: bigint, value?: { field: typeof E.value | typeof E.next_key; address: bigint }): NativeBuffer {
@@ -39,12 +47,14 @@ export class MapElemOps {
   /** GET_NEXT_KEY from the key buffer (`nextAttr`), or from NULL: the first key (`firstAttr`). */
   private readonly nextAttr: NativeBuffer;
   private readonly firstAttr: NativeBuffer;
-  /** The raw lookup: 0, or a negative errno (hot path: callers branch on it themselves); -EBADF once freed. */
-  lookupCall: () => number;
-  private updateCall: () => number;
-  private deleteCall: () => number;
-  private nextCall: () => number;
-  private firstCall: () => number;
+  /** The door's hot call (the same function for every map: one call target, see ffi.bpfHot); freedCall once freed. */
+  private call: HotBpf;
+  /** The attrs' addresses, as the syscall takes them. */
+  private readonly lookupAddress: number;
+  private readonly updateAddress: number;
+  private readonly deleteAddress: number;
+  private readonly nextAddress: number;
+  private readonly firstAddress: number;
 
   constructor(
     fd: number,
@@ -59,16 +69,25 @@ export class MapElemOps {
     this.deleteAttr = elemAttr(fd, key.address);
     this.nextAttr = elemAttr(fd, key.address, { field: E.next_key, address: next.address });
     this.firstAttr = elemAttr(fd, 0n, { field: E.next_key, address: next.address });
-    this.lookupCall = boundBpf(bpfCmd.MAP_LOOKUP_ELEM, this.lookupAttr, attrSize.MAP_LOOKUP_ELEM);
-    this.updateCall = boundBpf(bpfCmd.MAP_UPDATE_ELEM, this.updateAttr, attrSize.MAP_UPDATE_ELEM);
-    this.deleteCall = boundBpf(bpfCmd.MAP_DELETE_ELEM, this.deleteAttr, attrSize.MAP_DELETE_ELEM);
-    this.nextCall = boundBpf(bpfCmd.MAP_GET_NEXT_KEY, this.nextAttr, attrSize.MAP_GET_NEXT_KEY);
-    this.firstCall = boundBpf(bpfCmd.MAP_GET_NEXT_KEY, this.firstAttr, attrSize.MAP_GET_NEXT_KEY);
+    this.lookupAddress = this.lookupAttr.addressNumber;
+    this.updateAddress = this.updateAttr.addressNumber;
+    this.deleteAddress = this.deleteAttr.addressNumber;
+    this.nextAddress = this.nextAttr.addressNumber;
+    this.firstAddress = this.firstAttr.addressNumber;
+    // free() rewrites the call: written first as it leaves it, so that V8 treats it as mutable from the first map on
+    // (a field written once is a constant to optimized code, which the first free() would deoptimize).
+    this.call = freedCall;
+    this.call = hotBpf();
+  }
+
+  /** The raw lookup: 0, or a negative errno (hot path: callers branch on it themselves); -EBADF once freed. */
+  lookupCall(): number {
+    return this.call(LOOKUP, this.lookupAttr, this.lookupAddress, LOOKUP_SIZE);
   }
 
   /** Looks up `key` (already in the key buffer) into the value buffer; false when absent. */
   lookup(): boolean {
-    return this.found(this.lookupCall(), 'BPF_MAP_LOOKUP_ELEM');
+    return this.found(this.call(LOOKUP, this.lookupAttr, this.lookupAddress, LOOKUP_SIZE), 'BPF_MAP_LOOKUP_ELEM');
   }
 
   update(flags: number): void {
@@ -76,18 +95,19 @@ export class MapElemOps {
       this.updateAttr.view.setUint32(FLAGS_AT, flags, true);
       this.lastFlags = flags;
     }
-    const r = this.updateCall();
+    const r = this.call(UPDATE, this.updateAttr, this.updateAddress, UPDATE_SIZE);
     if (r < 0) throw new SyscallError('BPF_MAP_UPDATE_ELEM', -r, this.context);
   }
 
   /** Deletes the key in the key buffer; false when it was not there. */
   delete(): boolean {
-    return this.found(this.deleteCall(), 'BPF_MAP_DELETE_ELEM');
+    return this.found(this.call(DELETE, this.deleteAttr, this.deleteAddress, DELETE_SIZE), 'BPF_MAP_DELETE_ELEM');
   }
 
   /** The key after the one in the key buffer (or the first, when `first`) into `next`; false at the end. */
   nextKey(first: boolean): boolean {
-    return this.found(first ? this.firstCall() : this.nextCall(), 'BPF_MAP_GET_NEXT_KEY');
+    const r = first ? this.call(NEXT, this.firstAttr, this.firstAddress, NEXT_SIZE) : this.call(NEXT, this.nextAttr, this.nextAddress, NEXT_SIZE);
+    return this.found(r, 'BPF_MAP_GET_NEXT_KEY');
   }
 
   /** A result that found something: true; ENOENT: false; another errno: thrown. */
@@ -97,9 +117,9 @@ export class MapElemOps {
     throw new SyscallError(command, -r, this.context);
   }
 
-  /** Frees the attrs; the bound calls, which hold their addresses, are replaced first (EBADF, no syscall). */
+  /** Frees the attrs; the call is replaced first (EBADF, no syscall: the addresses it would pass are freed). */
   free(): void {
-    this.lookupCall = this.updateCall = this.deleteCall = this.nextCall = this.firstCall = freedCall;
+    this.call = freedCall;
     this.updateAttr.free();
     this.lookupAttr.free();
     this.deleteAttr.free();
