@@ -19,12 +19,13 @@ export interface RingLoopState {
 
 /**
  * Walks the records in [at, at + avail) of the data area (mapped twice, so
- * no record wraps), at most `max`: skips discarded ones, stops at a busy one,
- * hands each other one to `onRecord` (a `false` or `isClosed()` after it
- * stops), and calls `publish(done)` every 64 KiB. Offsets and counts are
- * int32s: the ring is at most 2^30 bytes. Each record is consumed (counted
- * in `state.done`) before it is handed out, so a callback that throws leaves
- * `state` saying so. Returns the records handed out.
+ * no record wraps), at most `max` (an int32, at least 1): skips discarded
+ * ones, stops at a busy one, hands each other one to `onRecord` (a `false`
+ * or `isClosed()` after it stops), and calls `publish(done)` every 64 KiB.
+ * Offsets and counts are int32s: the ring is at most 2^30 bytes. Each record
+ * is consumed (counted in `done`) before it is handed out, and `state` is
+ * written on the way out, a callback's throw included. Returns the records
+ * handed out.
  */
 export type RingLoop = (
   data: DataView,
@@ -39,41 +40,50 @@ export type RingLoop = (
 ) => number;
 
 // Self-contained (it is copied from its source): no names from outside but its parameters.
+// The common record (committed, not discarded) takes one test of its header; the counts live in
+// locals and reach `state` once, in the finally (no store a record); the 64 KiB test is one
+// comparison with the next publication's mark.
 const ringLoop: RingLoop = (data, mask, at, avail, max, onRecord, isClosed, publish, state) => {
   let n = 0;
   let done = 0;
   let published = 0;
-  state.done = 0;
-  state.published = 0;
+  let due = 65536;
   state.busy = false;
   state.stopped = false;
-  while (done < avail && n < max) {
-    const hdr = data.getUint32(at, true);
-    if (hdr & 0x80000000) {
-      state.busy = true; // reserved but not yet committed (BPF_RINGBUF_BUSY_BIT)
-      break;
-    }
-    const len = hdr & 0x3fffffff;
-    const offset = at + 8; // past the 8-byte header
-    const step = (len + 15) & ~7;
-    done = (done + step) | 0;
-    at = (at + step) & mask;
-    state.done = done;
-    if (hdr & 0x40000000)
-      state.discarded++; // BPF_RINGBUF_DISCARD_BIT
-    else {
-      n++;
-      if (onRecord(data, offset, len) === false || isClosed()) {
-        state.stopped = true;
-        break;
+  try {
+    while (done < avail) {
+      const hdr = data.getUint32(at, true);
+      const len = hdr & 0x3fffffff;
+      const step = (len + 15) & ~7; // past the 8-byte header, rounded up to 8
+      if (hdr !== len) {
+        if (hdr & 0x80000000) {
+          state.busy = true; // reserved but not yet committed (BPF_RINGBUF_BUSY_BIT)
+          break;
+        }
+        done = (done + step) | 0; // BPF_RINGBUF_DISCARD_BIT
+        at = (at + step) & mask;
+        state.discarded++;
+      } else {
+        const offset = at + 8;
+        done = (done + step) | 0;
+        at = (at + step) & mask;
+        n++;
+        if (onRecord(data, offset, len) === false || isClosed()) {
+          state.stopped = true;
+          break;
+        }
+        if (n === max) break;
+      }
+      // Free space for the producer now and then, not after every record.
+      if (done >= due) {
+        publish(done);
+        published = done;
+        due = (done + 65536) | 0;
       }
     }
-    // Free space for the producer now and then, not after every record.
-    if (done - published >= 65536) {
-      publish(done);
-      published = done;
-      state.published = done;
-    }
+  } finally {
+    state.done = done;
+    state.published = published;
   }
   return n;
 };

@@ -119,6 +119,7 @@ export class RingBufferReader extends EpollReader {
     // (The context strings are built only for an error: this runs once a batch.)
     if (typeof onRecord !== 'function') checkFunction(onRecord, 'onRecord', `ring buffer ${this.map.name}`);
     if (max !== Infinity) max = checkMax(max, 'max', `ring buffer ${this.map.name}`);
+    if (max === 0) return 0;
     epoll.enter();
     const c = this.consumer;
     const p = this.producer;
@@ -141,7 +142,9 @@ export class RingBufferReader extends EpollReader {
         if (avail <= 0) break;
         // ToInt32 is modular and the size a power of two: the low bits are the offset for any position below 2^53.
         const from = cons;
-        n += this.loop(data, mask, cons & mask, avail, max - n, onRecord, this.isClosed, (done) => this.publish(from + done), state);
+        // The loop counts in int32s: at most 2^30 - 1 a call (a call walks at most 2^30 bytes, 8 or more a record).
+        const left = max - n > 0x3fffffff ? 0x3fffffff : max - n;
+        n += this.loop(data, mask, cons & mask, avail, left, onRecord, this.isClosed, (done) => this.publish(from + done), state);
         cons += state.done;
         if (state.done !== state.published) this.publish(cons);
         state.done = state.published = 0;

@@ -96,6 +96,25 @@ describe('a view with words', () => {
     expect(() => s.encode({ a: 1n, b: 1n }, view, 8)).toThrow(RangeError);
     expect(() => s.decode(view, -8)).toThrow(RangeError);
   });
+
+  it('a detached buffer throws as the DataView does; a resizable one gets no words and follows its length', () => {
+    const s = struct({ a: u64, b: i64 }); // every member a word: nothing else would throw
+    const buffer = new ArrayBuffer(16);
+    const view = withWords(new DataView(buffer));
+    s.encode({ a: 1n, b: -2n }, view, 0);
+    expect(s.decode(view, 0)).toEqual({ a: 1n, b: -2n });
+    structuredClone(buffer, { transfer: [buffer] }); // detaches it
+    expect(() => s.decode(view, 0)).toThrow(TypeError);
+    expect(() => s.encode({ a: 1n, b: 1n }, view, 0)).toThrow(TypeError);
+    const Resizable = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void };
+    const rab = new Resizable(16, { maxByteLength: 32 });
+    const tracking = withWords(new DataView(rab)); // its length follows the buffer's
+    expect(Object.getOwnPropertySymbols(tracking)).toEqual([]); // no words attached
+    s.encode({ a: 3n, b: 4n }, tracking, 0);
+    expect(s.decode(tracking, 0)).toEqual({ a: 3n, b: 4n });
+    rab.resize(8);
+    expect(() => s.decode(tracking, 0)).toThrow(RangeError);
+  });
 });
 
 describe('struct encoders write numeric members in place', () => {

@@ -143,13 +143,15 @@ function wordOf(f: PlacedField): 'unsigned' | 'signed' | undefined {
  * The start of a generated coder with 64-bit members: `word`, the index of
  * the struct's first 64-bit word in the view's attached words, or -1 where
  * they cannot stand in for the DataView — none attached, the struct not
- * 8-aligned in the buffer, or not wholly inside the view (the DataView then
- * throws its RangeError, as it should).
+ * 8-aligned in the buffer, not wholly inside the view (the DataView then
+ * throws its RangeError, as it should), or the buffer detached (its words
+ * then have no length: the DataView throws its TypeError). The view's
+ * offset and length come from its words (see Words).
  */
 function wordPrologue(size: number): string {
   return `const w = view[WORDS];
-    const base = view.byteOffset + offset;
-    const word = w !== undefined && base % 8 === 0 && offset >= 0 && offset + ${size} <= view.byteLength ? base / 8 : -1;`;
+    const base = w === undefined ? -1 : w.byteOffset + offset;
+    const word = base >= 0 && base % 8 === 0 && offset >= 0 && offset + ${size} <= w.byteLength && w.unsigned.length !== 0 ? base / 8 : -1;`;
 }
 
 /** True when dense members tile `size` bytes exactly (no padding, no overlap). */

@@ -237,6 +237,25 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
     expect(viaConsume).toEqual(expected(3000, 3000));
   });
 
+  it('consumeAt(max): 0 hands out nothing, n stops after n records (discards not counted), a false stops after its record', async () => {
+    using c = loadCollection(await emitter(1 << 16));
+    using reader = new RingBufferReader(c.maps.events!);
+    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 25 }); // seq 9 and 19 discarded
+    const seqs: number[] = [];
+    const take = (view: DataView, offset: number) => void seqs.push(view.getUint32(offset, true));
+    expect(reader.consumeAt(take, 0)).toBe(0);
+    expect(seqs).toEqual([]);
+    expect(reader.consumeAt(take, 9)).toBe(9);
+    expect(reader.consumeAt(take, 1)).toBe(1); // past the discarded 9
+    expect(reader.discarded).toBe(1);
+    expect(reader.consumeAt((view, offset) => (take(view, offset), seqs.length < 12))).toBe(2);
+    expect(reader.consumeAt(take)).toBe(11);
+    const all = Array.from({ length: 25 }, (_, i) => i).filter((i) => i % 10 !== 9);
+    expect(seqs).toEqual(all);
+    expect(reader.discarded).toBe(2);
+    expect(reader.consumeAt(take)).toBe(0);
+  });
+
   it('drain(max) takes at most max records and leaves the rest for the next call', async () => {
     using c = loadCollection(await emitter(1 << 16));
     using ring = new RingBuffer(c.maps.events!, event);
