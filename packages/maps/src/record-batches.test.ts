@@ -139,8 +139,17 @@ describeNeeds([isRoot(), hasCommand('clang')], 'batches() of ring and perf buffe
       got.push(...batch);
       if (got.length === 500) break;
     }
-    expect(sizes).toEqual([128, 128, 128, 116]);
-    expect(got.map((g) => g.record.seq)).toEqual(Array.from({ length: 500 }, (_, i) => BigInt(i)));
     expect(got.every((g) => g.record.len === 50 && Number.isInteger(g.cpu))).toBe(true);
+    // The test run can be moved to another CPU between repetitions (it lets the
+    // scheduler in when it must), splitting the records over two CPUs' buffers:
+    // each CPU's own records are in order, and every record comes once.
+    const cpus = [...new Set(got.map((g) => g.cpu))];
+    for (const cpu of cpus) {
+      const seqs = got.filter((g) => g.cpu === cpu).map((g) => g.record.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => (a < b ? -1 : 1)));
+    }
+    expect(got.map((g) => g.record.seq).sort((a, b) => (a < b ? -1 : 1))).toEqual(Array.from({ length: 500 }, (_, i) => BigInt(i)));
+    expect(sizes.every((n) => n > 0 && n <= 128)).toBe(true);
+    if (cpus.length === 1) expect(sizes).toEqual([128, 128, 128, 116]);
   });
 });
