@@ -4,16 +4,21 @@
 // benches to separate from this VM's noise (issue 19). Each round runs, on
 // each side, the bench rows' loops: BpfMap update / lookup / lookupInto on a
 // u32 -> u64 hash of 1,024 keys (one key buffer, as bench/maps) and TypedMap
-// set / get on bench/typed's u32 -> 24-byte struct. Prints each side's
-// medians and in how many rounds B beat A (paired, so drift cancels).
+// set / get on bench/typed's u32 -> 24-byte struct, and (WALKS > 0) bench/typed's
+// walks of that map filled with 65,536 entries: entries() and forEach(), ns an
+// element over WALKS walks of each, alternated. Prints each side's medians and
+// in how many rounds B beat A (paired, so drift cancels).
 // Usage (root): A=dir B=dir [MAPS_A=dir MAPS_B=dir] node bench/maps/call-ab.mjs,
 // each dir a copy of packages/loader/dist (MAPS_*: packages/maps/dist) kept
-// inside its package (so that its imports resolve). Knobs: N (200,000), ROUNDS (10).
+// inside its package (so that its imports resolve). Knobs: N (200,000), ROUNDS (10),
+// WALKS (3; 0 leaves the walk rows out).
 import { join, resolve } from 'node:path';
 import { median, root } from '../support/compare.mjs';
 
 const N = Number(process.env.N ?? 200_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
+const WALKS = Number(process.env.WALKS ?? 3);
+const ENTRIES = 65_536;
 const dirs = { A: process.env.A, B: process.env.B };
 if (!dirs.A || !dirs.B) throw new Error('call-ab: set A and B to two copies of packages/loader/dist');
 const mapsDirs = { A: process.env.MAPS_A ?? join(root, 'packages/maps/dist'), B: process.env.MAPS_B ?? join(root, 'packages/maps/dist') };
@@ -69,6 +74,30 @@ async function side(name) {
           }
         }),
       };
+      if (WALKS > 0) {
+        // As bench/typed: a full map of 65,536, walked in batches; entries() and forEach() alternated.
+        t.setMany(Array.from({ length: ENTRIES }, (_, i) => [i, { packets: BigInt(i), bytes: 0n, ifindex: i, flags: 0 }]));
+        let entries = 0,
+          forEach = 0,
+          seen = 0;
+        for (let w = 0; w < WALKS; w++) {
+          let t0 = process.hrtime.bigint();
+          for (const [, v] of t.entries()) {
+            sink += v.packets;
+            seen++;
+          }
+          entries += Number(process.hrtime.bigint() - t0);
+          t0 = process.hrtime.bigint();
+          t.forEach((v) => {
+            sink += v.packets;
+            seen++;
+          });
+          forEach += Number(process.hrtime.bigint() - t0);
+        }
+        if (seen !== 2 * WALKS * ENTRIES) throw new Error(`call-ab: walked ${seen} entries, want ${2 * WALKS * ENTRIES}`);
+        r['entries() an element'] = entries / (WALKS * ENTRIES);
+        r['forEach() an element'] = forEach / (WALKS * ENTRIES);
+      }
       if (sum < 0 || sink < 0n) throw new Error('unreachable');
       return r;
     } finally {
