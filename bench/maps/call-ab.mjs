@@ -4,81 +4,34 @@
 // benches to separate from this VM's noise (issue 19). Each round runs, on
 // each side, the bench rows' loops: BpfMap update / lookup / lookupInto on a
 // u32 -> u64 hash of 1,024 keys (one key buffer, as bench/maps) and TypedMap
-// set / get on bench/typed's u32 -> 24-byte struct. Prints each side's
-// medians and in how many rounds B beat A (paired, so drift cancels).
+// set / get on bench/typed's u32 -> 24-byte struct, and (WALKS > 0) bench/typed's
+// walks of that map filled with 65,536 entries: entries() and forEach(), ns an
+// element over WALKS walks of each, alternated. Prints each side's medians and
+// in how many rounds B beat A (paired, so drift cancels), in wall time and in
+// user CPU time (getrusage: leaves the kernel's part and the VM's stolen time
+// out, so a change to tsbpf's JavaScript shows through the syscall's noise).
 // Usage (root): A=dir B=dir [MAPS_A=dir MAPS_B=dir] node bench/maps/call-ab.mjs,
 // each dir a copy of packages/loader/dist (MAPS_*: packages/maps/dist) kept
-// inside its package (so that its imports resolve). Knobs: N (200,000), ROUNDS (10).
-import { join, resolve } from 'node:path';
+// inside its package (so that its imports resolve). Knobs: N (200,000), ROUNDS (10),
+// WALKS (3; 0 leaves the walk rows out), NO_SYSCALL=1 (the single-element calls'
+// system call replaced by one returning 0, reached past TypeScript's `private`:
+// tsbpf's JavaScript alone, a few ns apart, where the kernel's noise is ±100 ns;
+// lookups then read whatever the value buffer holds; walks still call the kernel).
+import { join } from 'node:path';
 import { median, root } from '../support/compare.mjs';
 
 const N = Number(process.env.N ?? 200_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
+const WALKS = Number(process.env.WALKS ?? 3);
+const ENTRIES = 65_536;
 const dirs = { A: process.env.A, B: process.env.B };
 if (!dirs.A || !dirs.B) throw new Error('call-ab: set A and B to two copies of packages/loader/dist');
 const mapsDirs = { A: process.env.MAPS_A ?? join(root, 'packages/maps/dist'), B: process.env.MAPS_B ?? join(root, 'packages/maps/dist') };
 
-async function side(name) {
-  const { BpfMap } = await import(join(resolve(dirs[name]), 'index.js'));
-  const { TypedMap, struct, u32, u64 } = await import(join(resolve(mapsDirs[name]), 'index.js'));
-  const Stats = struct({ packets: u64, bytes: u64, ifindex: u32, flags: u32 });
-  const key = new Uint8Array(4),
-    kv = new DataView(key.buffer);
-  const value = new Uint8Array(8),
-    vv = new DataView(value.buffer);
-  const out = new Uint8Array(8);
-  let sum = 0,
-    sink = 0n;
-  const time = (f) => {
-    const t0 = process.hrtime.bigint();
-    f();
-    return Number(process.hrtime.bigint() - t0) / N;
-  };
-  return () => {
-    const m = BpfMap.create({ type: 1, keySize: 4, valueSize: 8, maxEntries: 1024, name: `ab_${name}` });
-    const raw = BpfMap.create({ type: 1, keySize: 4, valueSize: 24, maxEntries: 65536, name: `ab_typed_${name}` });
-    const t = new TypedMap(raw, u32, Stats);
-    try {
-      const r = {
-        update: time(() => {
-          for (let i = 0; i < N; i++) {
-            kv.setUint32(0, i & 1023, true);
-            vv.setUint32(0, i, true);
-            m.update(key, value);
-          }
-        }),
-        lookup: time(() => {
-          for (let i = 0; i < N; i++) {
-            kv.setUint32(0, i & 1023, true);
-            sum += m.lookup(key)[0];
-          }
-        }),
-        lookupInto: time(() => {
-          for (let i = 0; i < N; i++) {
-            kv.setUint32(0, i & 1023, true);
-            if (m.lookupInto(key, out)) sum += out[0];
-          }
-        }),
-        'typed set': time(() => {
-          for (let i = 0; i < N; i++) t.set(i & 1023, { packets: BigInt(i), bytes: BigInt(i * 2), ifindex: i & 1023, flags: 0 });
-        }),
-        'typed get': time(() => {
-          for (let i = 0; i < N; i++) {
-            const v = t.get(i & 1023);
-            if (v) sink += v.packets;
-          }
-        }),
-      };
-      if (sum < 0 || sink < 0n) throw new Error('unreachable');
-      return r;
-    } finally {
-      m.close();
-      raw.close();
-    }
-  };
-}
-
-const run = { A: await side('A'), B: await side('B') };
+const opts = { N, WALKS, ENTRIES };
+// One module instance a side (see call-ab-side.mjs): separate functions, separate type feedback.
+const run = {};
+for (const s of ['A', 'B']) run[s] = await (await import(`./call-ab-side.mjs?${s}`)).side(s, dirs[s], mapsDirs[s], opts);
 run.A();
 run.B(); // warm-up
 const res = { A: [], B: [] };
@@ -88,10 +41,22 @@ console.log(`bench/maps/call-ab: ${ROUNDS} rounds of ${N} ops a row, A=${dirs.A}
 console.table(
   Object.fromEntries(
     rows.map((k) => {
-      const a = median(res.A.map((x) => x[k])),
-        b = median(res.B.map((x) => x[k]));
-      const wins = res.A.filter((x, i) => res.B[i][k] < x[k]).length;
-      return [k, { 'A ns': a.toFixed(0), 'B ns': b.toFixed(0), 'B - A': (b - a).toFixed(0), 'B faster in': `${wins} of ${ROUNDS}` }];
+      const [a, b] = ['A', 'B'].map((s) => median(res[s].map((x) => x[k][0])));
+      const [au, bu] = ['A', 'B'].map((s) => median(res[s].map((x) => x[k][1])));
+      const wins = (j) => res.A.filter((x, i) => res.B[i][k][j] < x[k][j]).length;
+      return [
+        k,
+        {
+          'A ns': a.toFixed(0),
+          'B ns': b.toFixed(0),
+          'B - A': (b - a).toFixed(0),
+          'B faster in': `${wins(0)} of ${ROUNDS}`,
+          'A user': au.toFixed(0),
+          'B user': bu.toFixed(0),
+          'B - A user': (bu - au).toFixed(0),
+          'B less user in': `${wins(1)} of ${ROUNDS}`,
+        },
+      ];
     }),
   ),
 );
