@@ -23,7 +23,10 @@
 // Usage (root): node bench/typed/getmany-floor.mjs, or A=dir B=dir node
 // bench/typed/getmany-floor.mjs to compare two builds of @tsbpf/maps, each a
 // copy of packages/maps/dist kept inside packages/maps (so its imports
-// resolve); counts the rounds B beats A. Knobs: ROUNDS (9), WALKS (7).
+// resolve); counts the rounds B beats A. Knobs: ROUNDS (9), WALKS (7), GC=1
+// (run with node --expose-gc: a full collection, untimed, before every call,
+// so that no call pays for the garbage of the sides before it; each still
+// pays its own scavenges and promotions).
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -32,6 +35,8 @@ import { median, root, runJson } from '../support/compare.mjs';
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
 const WALKS = Number(process.env.WALKS ?? 7);
 const N = 65536;
+const collect = process.env.GC === '1' ? globalThis.gc : undefined;
+if (process.env.GC === '1' && !collect) throw new Error('getmany-floor: GC=1 needs node --expose-gc');
 const B = 1024;
 const dirs = process.env.A
   ? { A: resolve(process.env.A), ...(process.env.B ? { B: resolve(process.env.B) } : {}) }
@@ -156,6 +161,7 @@ function round(r) {
   for (let w = 0; w < WALKS; w++) {
     for (let k = 0; k < names.length; k++) {
       const n = names[(w + r + k) % names.length];
+      if (collect) collect();
       const s = process.hrtime.bigint();
       const got = calls[n]();
       t[n].push(Number(process.hrtime.bigint() - s) / N);
@@ -171,7 +177,7 @@ try {
   check();
   for (let i = 0; i < 3; i++) for (const n of names) calls[n]();
   console.log(
-    `bench/typed/getmany-floor: ${ROUNDS} rounds, ${WALKS} calls a side a round alternated call by call (medians, ns an element), 65,536 u32 -> 24-byte struct`,
+    `bench/typed/getmany-floor: ${ROUNDS} rounds, ${WALKS} calls a side a round alternated call by call (medians, ns an element), 65,536 u32 -> 24-byte struct${collect ? ', a full GC before each call' : ''}`,
   );
   const rounds = Object.fromEntries([...(haveC ? ['libbpf'] : []), ...names].map((n) => [n, []]));
   for (let r = 0; r < ROUNDS; r++) {
