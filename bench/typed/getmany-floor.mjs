@@ -2,7 +2,7 @@
 // bench/typed/getmany-floor: how much of getMany(every key)'s gap to libbpf
 // Node itself costs, and how much is library work (issue 19). On bench/typed's
 // map (a hash of 65,536 u32 -> struct { u64 packets; u64 bytes; u32 ifindex;
-// u32 flags }, every key present), in one process, alternated walk by walk in
+// u32 flags }, every key present), in one process, alternated call by call in
 // a rotating order:
 // - walk: the bare batch walk from Node, BPF_MAP_LOOKUP_BATCH of 1,024
 //   through koffi as the loader calls bpf() (syscall(2), the attr as an
@@ -26,7 +26,9 @@
 // resolve); counts the rounds B beats A. Knobs: ROUNDS (9), WALKS (7), GC=1
 // (run with node --expose-gc: a full collection, untimed, before every call,
 // so that no call pays for the garbage of the sides before it; each still
-// pays its own scavenges and promotions).
+// pays its own scavenges and promotions. For A/B runs only: --trace-deopt
+// shows getMany's code deoptimized after each forced collection ("insufficient
+// type feedback") and optimized again, which a program never sees).
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
