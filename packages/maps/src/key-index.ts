@@ -13,10 +13,36 @@ export interface KeyIndex {
   get(id: number | string): number;
 }
 
-/** An index for `expected` keys of `keySize` bytes: the typed-array table for keys of up to 4 bytes, a Map otherwise. */
-export function keyIndexFor(keySize: number, expected: number): KeyIndex {
-  return keySize <= 4 ? new SmallKeyIndex(expected) : new MapKeyIndex();
+/**
+ * The index of the keys whose identities (see keyIdentity) are `ids`, in
+ * the caller's order: for keys of up to 4 bytes a table indexed by the
+ * identity itself when the identities are dense (the largest below four
+ * times their count: no more memory than the hash table, one read a
+ * probe), the hash table otherwise; a Map for longer keys. The positions
+ * of identities seen before go to `repeats`.
+ */
+export function indexKeys(keySize: number, ids: ArrayLike<number | string>, repeats: number[]): KeyIndex {
+  const n = ids.length;
+  if (keySize > 4) {
+    const index = new MapKeyIndex();
+    for (let i = 0; i < n; i++) if (!index.add(ids[i]!, i)) repeats.push(i);
+    return index;
+  }
+  const small = ids as ArrayLike<number>;
+  let max = 0;
+  for (let i = 0; i < n; i++) if (small[i]! > max) max = small[i]!;
+  if (max < DENSE * n) {
+    const index = new DirectKeyIndex(max + 1);
+    for (let i = 0; i < n; i++) if (!index.add(small[i]!, i)) repeats.push(i);
+    return index;
+  }
+  const index = new SmallKeyIndex(n);
+  for (let i = 0; i < n; i++) if (!index.add(small[i]!, i)) repeats.push(i);
+  return index;
 }
+
+/** Identities below this many times their count take the direct table (4 bytes an identity up to the largest: at most the hash table's 16 a key). */
+const DENSE = 4;
 
 /**
  * A key's encoded bytes as a Map key: a number for keys of up to 6 bytes
@@ -67,6 +93,33 @@ class MapKeyIndex implements KeyIndex {
   }
   get(id: number | string): number {
     return this.map.get(id) ?? -1;
+  }
+}
+
+/**
+ * For dense keys of up to 4 bytes: position + 1 at the identity's own
+ * slot (0: not asked for). A probe is one read of a table a quarter the
+ * size of SmallKeyIndex's two, with no hashing.
+ */
+class DirectKeyIndex implements KeyIndex {
+  private readonly positions: Int32Array;
+  size = 0;
+
+  constructor(length: number) {
+    this.positions = new Int32Array(length);
+  }
+
+  add(id: number | string, position: number): boolean {
+    const slot = id as number;
+    if (this.positions[slot] !== 0) return false;
+    this.positions[slot] = position + 1;
+    this.size++;
+    return true;
+  }
+
+  get(id: number | string): number {
+    const slot = id as number;
+    return slot < this.positions.length ? this.positions[slot]! - 1 : -1;
   }
 }
 

@@ -276,6 +276,9 @@ describeNeeds([isRoot()], 'typed maps against the kernel', () => {
     expect(got.slice(0, 4)).toEqual([1, 2, 3, 4]);
     expect(got.at(-1)).toBe(4); // -0 is key 0, as get() encodes it
     expect(got.slice(100, 104)).toEqual([undefined, undefined, undefined, undefined]); // 97..100 absent
+    // Dense keys (indexed by a direct table of 100 slots) while the walk meets the map's high keys past its end.
+    const dense = Array.from({ length: 100 }, (_, i) => 99 - i);
+    expect(m.getMany(dense)).toEqual(dense.map((k) => m.get(k)));
     // Bad keys whose low 32 bits are no other key asked for (a repeat would be looked up alone).
     const some = keys.slice(4, 104);
     for (const bad of [-1, 200.5, 2 ** 32 + 500, NaN, Infinity, '3', 3n]) {

@@ -8,7 +8,7 @@ import { ARRAY_MAP_TYPES, MapType, PER_CPU_MAP_TYPES } from '@tsbpf/object';
 import { BATCH, BatchIterator, EntryIterator, errnoOf, firstBatch, walkBatches } from './batch-walk.js';
 import { bytesOf, decode, isDense, withWords, type Codec } from './codec.js';
 import { CodecError } from './errors.js';
-import { directIdentity, keyIdentity, keyIndexFor } from './key-index.js';
+import { directIdentity, indexKeys, keyIdentity } from './key-index.js';
 import { expectCodecSize, expectMapType } from './map-checks.js';
 
 export interface SetOptions {
@@ -244,17 +244,18 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
   private getManyByWalk(list: readonly K[]): (V | undefined)[] | undefined {
     const ks = this.map.keySize;
     const vs = this.map.valueBufferSize;
-    // Where each key is wanted, by the identity of its encoded bytes (padding zeroed).
-    const wanted = keyIndexFor(ks, list.length);
-    const repeats: number[] = [];
+    // Each key's identity: its encoded bytes (padding zeroed) as a number, or a string for long keys.
+    const ids: (number | string)[] | Uint32Array = ks <= 4 ? new Uint32Array(list.length) : new Array<number | string>(list.length);
     const direct = directIdentity(this.key); // u32 keys: no encoding round trip
     for (let i = 0; i < list.length; i++) {
       const key = list[i]!;
       const known = direct ? direct(key) : -1;
       // Otherwise encoded, which checks the key (a typed error for a bad one).
-      const id = known >= 0 ? known : (this.encodeKey(key), keyIdentity(this.keyScratch, 0, ks));
-      if (!wanted.add(id, i)) repeats.push(i);
+      (ids as (number | string)[])[i] = known >= 0 ? known : (this.encodeKey(key), keyIdentity(this.keyScratch, 0, ks));
     }
+    // Where each key is wanted, by its identity; a key asked for again is looked up after the walk.
+    const repeats: number[] = [];
+    const wanted = indexKeys(ks, ids, repeats);
     const out = new Array<V | undefined>(list.length).fill(undefined);
     let missing = wanted.size;
     // The walk written out, as in forEach (not walkBatches with a closure): it stops once every key was seen.
