@@ -75,9 +75,19 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
   }
 }
 
+// The parse makes no closures and each table's records are read by a direct
+// call chosen by a switch (one call site a kind): a load parses this for every
+// object, and for a small one the fixed cost is most of it.
+function fail(message: string, offset?: number): ObjectParseError {
+  return new ObjectParseError('BTF_EXT_INVALID', message, { offset });
+}
+
+const FUNC_INFO = 0;
+const LINE_INFO = 1;
+const CORE_RELO = 2;
+type TableKind = typeof FUNC_INFO | typeof LINE_INFO | typeof CORE_RELO;
+
 function parse(bytes: Uint8Array, btf: Btf): BtfExt {
-  const fail = (message: string, offset?: number) => new ObjectParseError('BTF_EXT_INVALID', message, { offset });
-  const str = (offset: number) => btf.string(offset);
   const r = new ByteReader(bytes, btf.byteOrder, 'BTF_EXT_INVALID', '.BTF.ext');
   if (bytes.length < HEADER_V1) throw fail(`${bytes.length} bytes is too short for a header`);
   if (r.u16(0) !== BTF_MAGIC) throw fail('bad magic (or a byte order different from .BTF)', 0);
@@ -85,34 +95,9 @@ function parse(bytes: Uint8Array, btf: Btf): BtfExt {
   const hdrLen = r.u32(4);
   if (hdrLen < HEADER_V1 || hdrLen > bytes.length) throw fail(`header length ${hdrLen} does not fit`, 4);
 
-  const table = (offField: number) => {
-    const off = r.u32(offField);
-    const len = r.u32(offField + 4);
-    if (hdrLen + off + len > bytes.length) throw fail('info table runs past the end', offField);
-    return { start: hdrLen + off, len };
-  };
-  const func = readTable(r, table(8), 8, 'func_info', str, (at): FuncInfoRecord => ({ insnOff: r.u32(at), typeId: r.u32(at + 4) }));
-  const line = readTable(r, table(16), 16, 'line_info', str, (at) => {
-    const lineCol = r.u32(at + 12);
-    return {
-      insnOff: r.u32(at),
-      fileNameOff: r.u32(at + 4),
-      lineOff: r.u32(at + 8),
-      fileName: str(r.u32(at + 4)),
-      lineText: str(r.u32(at + 8)),
-      line: lineCol >>> 10,
-      column: lineCol & 0x3ff,
-    };
-  });
-  const core =
-    hdrLen >= HEADER_CORE
-      ? readTable(r, table(24), 16, 'core_relo', str, (at) => {
-          const kind = r.u32(at + 12);
-          const kindName = coreReloKindNames[kind];
-          if (kindName === undefined) throw fail(`unknown CO-RE relocation kind ${kind}`, at + 12);
-          return { insnOff: r.u32(at), typeId: r.u32(at + 4), accessStr: str(r.u32(at + 8)), kind, kindName };
-        })
-      : new Map<string, CoreRelo[]>();
+  const func = readTable<FuncInfoRecord>(r, btf, hdrLen, 8, FUNC_INFO);
+  const line = readTable<LineInfoRecord>(r, btf, hdrLen, 16, LINE_INFO);
+  const core = hdrLen >= HEADER_CORE ? readTable<CoreRelo>(r, btf, hdrLen, 24, CORE_RELO) : new Map<string, CoreRelo[]>();
 
   for (const [section, records] of func) {
     for (const rec of records) {
@@ -129,37 +114,69 @@ function parse(bytes: Uint8Array, btf: Btf): BtfExt {
   return { funcInfo: func, lineInfo: line, coreRelos: core };
 }
 
+const TABLES = [
+  { what: 'func_info', minRecord: 8 },
+  { what: 'line_info', minRecord: 16 },
+  { what: 'core_relo', minRecord: 16 },
+] as const;
+
 /**
- * One info table: a record size, then per ELF section `{sec_name_off,
- * num_info}` followed by that many records. Records may be larger than we
- * know (newer formats append fields), never smaller.
+ * One info table, its offset and length at `offField` of the header: a
+ * record size, then per ELF section `{sec_name_off, num_info}` followed by
+ * that many records. Records may be larger than we know (newer formats append
+ * fields), never smaller.
  */
-function readTable<T>(
-  r: ByteReader,
-  { start, len }: { start: number; len: number },
-  minRecord: number,
-  what: string,
-  str: (offset: number) => string,
-  read: (at: number) => T,
-): Map<string, T[]> {
+function readTable<T>(r: ByteReader, btf: Btf, hdrLen: number, offField: number, kind: TableKind): Map<string, T[]> {
+  const off = r.u32(offField);
+  const len = r.u32(offField + 4);
+  if (hdrLen + off + len > r.bytes.length) throw fail('info table runs past the end', offField);
   const out = new Map<string, T[]>();
   if (len === 0) return out;
+  const { what, minRecord } = TABLES[kind];
+  const start = hdrLen + off;
   const end = start + len;
-  const fail = (message: string, offset: number) => new ObjectParseError('BTF_EXT_INVALID', `${what}: ${message}`, { offset });
   const recordSize = r.u32(start);
-  if (recordSize < minRecord || recordSize % 4 !== 0) throw fail(`record size ${recordSize} is invalid`, start);
+  if (recordSize < minRecord || recordSize % 4 !== 0) throw fail(`${what}: record size ${recordSize} is invalid`, start);
   let at = start + 4;
   while (at < end) {
-    if (at + 8 > end) throw fail('truncated section header', at);
-    const section = str(r.u32(at));
+    if (at + 8 > end) throw fail(`${what}: truncated section header`, at);
+    const section = btf.string(r.u32(at));
     const count = r.u32(at + 4);
     at += 8;
-    if (count === 0) throw fail(`section ${section} has no records`, at - 4);
-    if (at + count * recordSize > end) throw fail(`section ${section}: ${count} records run past the table`, at - 4);
+    if (count === 0) throw fail(`${what}: section ${section} has no records`, at - 4);
+    if (at + count * recordSize > end) throw fail(`${what}: section ${section}: ${count} records run past the table`, at - 4);
     const records: T[] = [];
-    for (let i = 0; i < count; i++, at += recordSize) records.push(read(at));
-    if (out.has(section)) throw fail(`section ${section} appears twice`, at);
+    for (let i = 0; i < count; i++, at += recordSize) {
+      records.push((kind === FUNC_INFO ? funcInfo(r, at) : kind === LINE_INFO ? lineInfo(r, btf, at) : coreRelo(r, btf, at)) as T);
+    }
+    if (out.has(section)) throw fail(`${what}: section ${section} appears twice`, at);
     out.set(section, records);
   }
   return out;
+}
+
+function funcInfo(r: ByteReader, at: number): FuncInfoRecord {
+  return { insnOff: r.u32(at), typeId: r.u32(at + 4) };
+}
+
+function lineInfo(r: ByteReader, btf: Btf, at: number): LineInfoRecord {
+  const fileNameOff = r.u32(at + 4);
+  const lineOff = r.u32(at + 8);
+  const lineCol = r.u32(at + 12);
+  return {
+    insnOff: r.u32(at),
+    fileNameOff,
+    lineOff,
+    fileName: btf.string(fileNameOff),
+    lineText: btf.string(lineOff),
+    line: lineCol >>> 10,
+    column: lineCol & 0x3ff,
+  };
+}
+
+function coreRelo(r: ByteReader, btf: Btf, at: number): CoreRelo {
+  const kind = r.u32(at + 12);
+  const kindName = coreReloKindNames[kind];
+  if (kindName === undefined) throw fail(`unknown CO-RE relocation kind ${kind}`, at + 12);
+  return { insnOff: r.u32(at), typeId: r.u32(at + 4), accessStr: btf.string(r.u32(at + 8)), kind, kindName };
 }

@@ -17,6 +17,8 @@ export interface ProgramsOptions {
   readonly kernelVersion: number | undefined;
 }
 
+const NONE: readonly never[] = [];
+
 interface Func {
   readonly symbol: ElfSymbol;
   readonly section: ElfSection;
@@ -32,42 +34,53 @@ interface Func {
  */
 export function parsePrograms(ctx: ObjectContext, options: ProgramsOptions): { programs: ProgramSpec[]; subprograms: ProgramSpec[] } {
   const funcs = collectFunctions(ctx, options);
-  const byAddress = new Map<string, Func>();
-  for (const f of funcs) byAddress.set(`${f.section.index}:${f.symbol.value}`, f);
-  const funcAt = (sectionIndex: number, offset: number) => byAddress.get(`${sectionIndex}:${offset}`);
+  // Keyed by section index and offset as one number (no key string a lookup).
+  const byAddress = new Map<number, Func>();
+  for (const f of funcs) byAddress.set(addressKey(f.section.index, f.symbol.value), f);
+  const funcAt = (sectionIndex: number, offset: number) => byAddress.get(addressKey(sectionIndex, offset));
 
-  const specs = new Map<string, ProgramSpec>();
-  const direct = new Map<string, string[]>();
+  const relocationsOf: ProgramRelocation[][] = [];
+  let calls: Map<string, string[]> | undefined;
   for (const f of funcs) {
     const relocations = resolveRelocations(ctx, f, funcAt);
-    direct.set(
-      f.symbol.name,
-      relocations.flatMap((r) => (r.kind === 'call' || r.kind === 'func' ? [r.target] : [])),
-    );
-    specs.set(f.symbol.name, buildSpec(ctx, f, relocations, options));
+    relocationsOf.push(relocations);
+    for (const r of relocations) {
+      if (r.kind !== 'call' && r.kind !== 'func') continue;
+      calls ??= new Map();
+      let targets = calls.get(f.symbol.name);
+      if (!targets) calls.set(f.symbol.name, (targets = []));
+      targets.push(r.target);
+    }
   }
 
-  // Subprograms reachable from each function, transitively, in first-reference order.
-  const withSubprograms = (spec: ProgramSpec): ProgramSpec => {
-    const seen = new Set<string>([spec.name]);
-    const order: string[] = [];
-    const queue = [...(direct.get(spec.name) ?? [])];
-    while (queue.length > 0) {
-      const name = queue.shift()!;
-      if (seen.has(name)) continue;
-      seen.add(name);
-      order.push(name);
-      queue.push(...(direct.get(name) ?? []));
-    }
-    return { ...spec, subprograms: order };
-  };
+  // Each spec is built once, with its subprograms (none when nothing calls).
   const programs: ProgramSpec[] = [];
   const subprograms: ProgramSpec[] = [];
-  for (const f of funcs) {
-    const spec = withSubprograms(specs.get(f.symbol.name)!);
+  for (let i = 0; i < funcs.length; i++) {
+    const f = funcs[i]!;
+    const spec = buildSpec(ctx, f, relocationsOf[i]!, calls ? reachable(calls, f.symbol.name) : [], options);
     (f.section.name === '.text' ? subprograms : programs).push(spec);
   }
   return { programs, subprograms };
+}
+
+function addressKey(sectionIndex: number, offset: number): number {
+  return sectionIndex * 0x100000000 + offset; // section indexes are 16-bit, offsets 32-bit: exact
+}
+
+/** Subprograms reachable from `name`, transitively, in first-reference order. */
+function reachable(calls: ReadonlyMap<string, readonly string[]>, name: string): string[] {
+  const seen = new Set<string>([name]);
+  const order: string[] = [];
+  const queue = [...(calls.get(name) ?? [])];
+  while (queue.length > 0) {
+    const next = queue.shift()!;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    order.push(next);
+    queue.push(...(calls.get(next) ?? []));
+  }
+  return order;
 }
 
 function collectFunctions(ctx: ObjectContext, options: ProgramsOptions): Func[] {
@@ -87,19 +100,25 @@ function collectFunctions(ctx: ObjectContext, options: ProgramsOptions): Func[] 
       );
     }
     for (const symbol of symbols) {
-      const where = { section: section.name, offset: symbol.value };
+      // The error's details are made only when one is thrown.
       if (symbol.value % INSN_SIZE !== 0 || symbol.size % INSN_SIZE !== 0 || symbol.size === 0) {
-        throw new ObjectParseError('PROGRAM_INVALID', `function ${symbol.name} is not whole instructions`, where);
+        throw new ObjectParseError('PROGRAM_INVALID', `function ${symbol.name} is not whole instructions`, { section: section.name, offset: symbol.value });
       }
       if (symbol.value + symbol.size > section.size) {
-        throw new ObjectParseError('PROGRAM_INVALID', `function ${symbol.name} runs past the end of its section`, where);
+        throw new ObjectParseError('PROGRAM_INVALID', `function ${symbol.name} runs past the end of its section`, {
+          section: section.name,
+          offset: symbol.value,
+        });
       }
       if (!isText && symbol.bind === STB.LOCAL) {
         // libbpf refuses these too: a static entry point has no stable name to load it by.
-        throw new ObjectParseError('PROGRAM_INVALID', `program ${symbol.name} is static; entry points must be global`, where);
+        throw new ObjectParseError('PROGRAM_INVALID', `program ${symbol.name} is static; entry points must be global`, {
+          section: section.name,
+          offset: symbol.value,
+        });
       }
       if (names.has(symbol.name)) {
-        throw new ObjectParseError('SYMBOL_INVALID', `two functions are named ${symbol.name}`, where);
+        throw new ObjectParseError('SYMBOL_INVALID', `two functions are named ${symbol.name}`, { section: section.name, offset: symbol.value });
       }
       names.add(symbol.name);
       funcs.push({ symbol, section, def });
@@ -191,29 +210,40 @@ function classify(
   throw fail(`reference to ${sym.name || target.name} in section ${target.name}, which is neither code, map nor data`, rel.offset);
 }
 
-function buildSpec(ctx: ObjectContext, f: Func, relocations: ProgramRelocation[], options: ProgramsOptions): ProgramSpec {
+function buildSpec(ctx: ObjectContext, f: Func, relocations: ProgramRelocation[], subprograms: string[], options: ProgramsOptions): ProgramSpec {
   const { section, symbol, def } = f;
   const start = symbol.value;
   const end = start + symbol.size;
-  const inRange = (r: { insnOff: number }) => r.insnOff >= start && r.insnOff < end;
-  const toInsn = (insnOff: number) => (insnOff - start) / INSN_SIZE;
   const ext = ctx.btfExt;
 
-  const funcInfo: FuncInfo[] = (ext?.funcInfo.get(section.name) ?? []).filter(inRange).map((r) => ({ insn: toInsn(r.insnOff), typeId: r.typeId }));
-  const lineInfo: LineInfo[] = (ext?.lineInfo.get(section.name) ?? []).filter(inRange).map((r) => ({
-    insn: toInsn(r.insnOff),
-    fileNameOff: r.fileNameOff,
-    lineOff: r.lineOff,
-    fileName: r.fileName,
-    line: r.line,
-    column: r.column,
-    lineText: r.lineText,
-  }));
-  const coreRelos: ProgramCoreRelo[] = (ext?.coreRelos.get(section.name) ?? []).filter(inRange).map((r) => {
-    const { insnOff, ...rest } = r;
-    return { ...rest, insn: toInsn(insnOff) };
-  });
-  const btfFuncId = funcInfo.find((fi) => fi.insn === 0)?.typeId ?? ctx.btf?.findByName(symbol.name, 'func')?.id;
+  // Plain loops, no closures or intermediate arrays: this runs once a function on every load.
+  const funcInfo: FuncInfo[] = [];
+  let btfFuncId: number | undefined;
+  for (const r of ext?.funcInfo.get(section.name) ?? NONE) {
+    if (r.insnOff < start || r.insnOff >= end) continue;
+    const insn = (r.insnOff - start) / INSN_SIZE;
+    if (insn === 0 && btfFuncId === undefined) btfFuncId = r.typeId;
+    funcInfo.push({ insn, typeId: r.typeId });
+  }
+  const lineInfo: LineInfo[] = [];
+  for (const r of ext?.lineInfo.get(section.name) ?? NONE) {
+    if (r.insnOff < start || r.insnOff >= end) continue;
+    lineInfo.push({
+      insn: (r.insnOff - start) / INSN_SIZE,
+      fileNameOff: r.fileNameOff,
+      lineOff: r.lineOff,
+      fileName: r.fileName,
+      line: r.line,
+      column: r.column,
+      lineText: r.lineText,
+    });
+  }
+  const coreRelos: ProgramCoreRelo[] = [];
+  for (const r of ext?.coreRelos.get(section.name) ?? NONE) {
+    if (r.insnOff < start || r.insnOff >= end) continue;
+    coreRelos.push({ typeId: r.typeId, accessStr: r.accessStr, kind: r.kind, kindName: r.kindName, insn: (r.insnOff - start) / INSN_SIZE });
+  }
+  btfFuncId ??= ctx.btf?.findByName(symbol.name, 'func')?.id;
 
   return {
     name: symbol.name,
@@ -231,7 +261,7 @@ function buildSpec(ctx: ObjectContext, f: Func, relocations: ProgramRelocation[]
     kernelVersion: options.kernelVersion,
     instructions: section.data.slice(start, end),
     relocations,
-    subprograms: [],
+    subprograms,
     funcInfo,
     lineInfo,
     coreRelos,
