@@ -104,6 +104,22 @@ export class FakeKernel implements BpfDoor {
     this.maps.delete(fd);
   }
 
+  /**
+   * Answers every call of `cmds` with `result` (a new fd when undefined),
+   * recording what `read` takes from its attr while the call is made (the
+   * memory its pointers name is freed after it). The records, in order.
+   */
+  record<T>(cmds: BpfCmdName | readonly BpfCmdName[], read: (attr: NativeBuffer, cmd: BpfCmdName) => T, result?: number): T[] {
+    const wanted: readonly BpfCmdName[] = typeof cmds === 'string' ? [cmds] : cmds;
+    const seen: T[] = [];
+    this.answer = (cmd, attr) => {
+      if (!wanted.includes(cmd)) return undefined;
+      seen.push(read(attr, cmd));
+      return result ?? this.fd();
+    };
+    return seen;
+  }
+
   /** A new fd, as the kernel would hand out (never a real one). */
   fd(): number {
     return this.nextFd++;
