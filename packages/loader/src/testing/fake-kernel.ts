@@ -3,7 +3,8 @@
  * hash and array maps in JavaScript and answers the map commands as the
  * kernel does (reading attrs through the generated layouts, and the memory
  * their pointers name through memoryAt); any command can be scripted with
- * `answer`. One fake can serve a describe block: `beforeEach(() =>
+ * `answer`, or answered and its attr read back with `record`. One fake can
+ * serve a describe block: `beforeEach(() =>
  * kernel.reset().install())` (vitest runs the returned restore after each
  * test); fakeProgram loads a program through it. Not exported from the package.
  */
