@@ -2,8 +2,8 @@
  * Differential test of the loader against libbpf: the same object loaded by
  * tsbpf and by `bpftool prog loadall` (libbpf) must give the kernel the same
  * program. Compared on `bpftool prog dump xlated` of each program, with map
- * ids replaced by map names (libbpf prefixes internal map names with the
- * object's name: compared from the first dot).
+ * ids replaced by map names (peers/support/xlated.ts: libbpf prefixes
+ * internal map names with the object's name, so compared from the first dot).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { afterAll, expect, it } from 'vitest';
 import { loadCollection } from '@tsbpf/loader';
 import { parseCollectionSpec } from '@tsbpf/object';
 import { fixturePath, readFixture } from '@tsbpf/fixtures';
+import { xlatedOf as xlated } from './peers/support/xlated.js';
 import { describeNeeds, hasCommand, hasFile, isRoot } from './support/env.js';
 
 const root = `/sys/fs/bpf/tsbpf-xlated-${process.pid}`;
@@ -23,19 +24,6 @@ afterAll(() => {
 });
 
 const bpftool = (...args: string[]) => execFileSync('bpftool', args, { encoding: 'utf8' });
-
-function xlated(pinned: string): string {
-  const names = new Map<string, string>();
-  return bpftool('prog', 'dump', 'xlated', 'pinned', pinned).replace(/map\[id:(\d+)\]/g, (_, id: string) => {
-    let name = names.get(id);
-    if (!name) {
-      const info = JSON.parse(bpftool('-j', 'map', 'show', 'id', id)) as { name: string };
-      name = info.name.includes('.') ? info.name.slice(info.name.indexOf('.')) : info.name;
-      names.set(id, name);
-    }
-    return `map[${name}]`;
-  });
-}
 
 const FIXTURES = [
   'metadata.bpf.o',

@@ -193,14 +193,8 @@ async function main(): Promise<void> {
       );
       const created = performance.now() - t0;
       // Converged: both agents logged a state with every policy of their namespaces' pods.
-      const want = `${SCALE_POLICIES} policies`;
-      const until = Date.now() + 600_000;
-      const converged = () => agents.every((a) => a.output.split('\n').some((l) => l.includes(want) && l.includes(`${cluster.pods.length + SCALE_PODS} pods`)));
-      while (!converged()) {
-        if (Date.now() > until)
-          throw new Error(`agents did not converge on the scale objects:\n${agents.map((a) => a.output.split('\n').slice(-3).join('\n')).join('\n')}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      const want = [`${SCALE_POLICIES} policies`, `${cluster.pods.length + SCALE_PODS} pods`];
+      await lc.waitForAgents((a) => a.output.split('\n').some((l) => want.every((w) => l.includes(w))), 600_000);
       const convergedMs = performance.now() - t0;
       const after = agents.map((a) => procStat(a.child.pid!));
       const applies = await measureApplies(20, 'scale-lat');

@@ -12,7 +12,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { describeNeeds, hasCommand } from '../support/env.js';
-import { runCli } from '../support/cli.js';
+import { FILE_COMMANDS, fileArgv, internalError } from '../support/cli.js';
 import { mutationsOf, runCase } from '../fuzz/harness.js';
 import { ciliumPeer, type CiliumPeer } from './support/cilium-peer.js';
 
@@ -32,22 +32,11 @@ describeNeeds([hasCommand('go')], 'mutated peer objects give typed errors only',
         .filter((f) => f.endsWith('.elf'))
         .map((f) => join(peer.moduleDir, dir, f)),
     );
-    const commands = [
-      ['inspect'],
-      ['inspect', '--json'],
-      ['objdump'],
-      ['btf', 'dump'],
-      ['btf', 'dump', '--format', 'c'],
-      ['btf', 'dump', '--format', 'json'],
-      ['gen'],
-    ];
     const internal: string[] = [];
     for (const file of files) {
-      for (const command of commands) {
-        const argv = command[0] === 'btf' ? [...command.slice(0, 2), file, ...command.slice(2)] : [command[0]!, file, ...command.slice(1)];
-        const r = await runCli(...argv);
-        // Exit 0, or 1 with a typed error: 2 ("internal error", a stack) is a bug.
-        if (r.code > 1 || /internal error/.test(r.err)) internal.push(`${argv.join(' ')}: ${r.err.split('\n')[0]}`);
+      for (const command of FILE_COMMANDS) {
+        const error = await internalError(command, file);
+        if (error !== undefined) internal.push(`${fileArgv(command, file).join(' ')}: ${error}`);
       }
     }
     expect(internal).toEqual([]);

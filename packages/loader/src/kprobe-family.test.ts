@@ -139,11 +139,8 @@ describe('kprobe.multi links above a fake bpf() door (no root)', () => {
   beforeEach(() => kernel.reset().install());
   const program = () => fakeProgram(kernel, ProgramType.kprobe, 'multi');
   /** What LINK_CREATE was given: read while the call is made (the arrays are freed after it). */
-  const capture = () => {
-    const seen: Record<string, unknown>[] = [];
-    kernel.answer = (cmd, attr) => {
-      if (cmd !== 'LINK_CREATE') return undefined;
-      const v = attr.view;
+  const capture = () =>
+    kernel.record('LINK_CREATE', ({ view: v }) => {
       const cnt = getField(v, C['kprobe_multi.cnt']);
       const u64s = (field: keyof typeof C) => {
         const address = v.getBigUint64(C[field].offset, true);
@@ -155,18 +152,15 @@ describe('kprobe.multi links above a fake bpf() door (no root)', () => {
         const bytes = memoryAt(address, 64);
         return new TextDecoder().decode(bytes.subarray(0, bytes.indexOf(0)));
       };
-      seen.push({
+      return {
         attachType: getField(v, C.attach_type),
         flags: getField(v, C['kprobe_multi.flags']),
         cnt,
         syms: u64s('kprobe_multi.syms')?.map(cString),
         addrs: u64s('kprobe_multi.addrs'),
         cookies: u64s('kprobe_multi.cookies'),
-      });
-      return kernel.fd();
-    };
-    return seen;
-  };
+      };
+    });
 
   it('symbols with cookies, a return probe, a session, addresses: the attr the kernel reads', () => {
     using p = program();

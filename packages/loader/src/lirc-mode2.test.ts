@@ -96,13 +96,14 @@ describe('attachLircMode2, above a fake bpf()', () => {
   it('a lirc device: BPF_PROG_ATTACH with the device fd, the program fd and BPF_LIRC_MODE2; close detaches once', () => {
     using p = program();
     fakeLirc.fd = 777;
-    const seen: { cmd: string; target: number; prog: number; type: number; flags: number }[] = [];
-    kernel.answer = (cmd, attr) => {
-      if (cmd !== 'PROG_ATTACH' && cmd !== 'PROG_DETACH') return undefined;
-      const f = (name: keyof typeof A) => getField(attr.view, A[name]);
-      seen.push({ cmd, target: f('target_fd'), prog: f('attach_bpf_fd'), type: f('attach_type'), flags: f('attach_flags') });
-      return 0;
-    };
+    const seen = kernel.record(
+      ['PROG_ATTACH', 'PROG_DETACH'],
+      ({ view }, cmd) => {
+        const f = (name: keyof typeof A) => getField(view, A[name]);
+        return { cmd, target: f('target_fd'), prog: f('attach_bpf_fd'), type: f('attach_type'), flags: f('attach_flags') };
+      },
+      0,
+    );
     const attachment = attachLircMode2(p, 777);
     attachment.close();
     attachment.close();

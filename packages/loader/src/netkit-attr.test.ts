@@ -23,24 +23,22 @@ describe('netkit attrs, above a fake bpf()', () => {
 
   const program = (name: string) => fakeProgram(kernel, ProgramType.sched_cls, name, 2);
   /** The LINK_CREATE fields netkit uses, as the call gave them; answers with `result` (a new fd when undefined). */
-  const captureLinkCreate = (result?: number) => {
-    const seen: Record<string, number>[] = [];
-    kernel.answer = (cmd, attr) => {
-      if (cmd !== 'LINK_CREATE') return undefined;
-      const v = attr.view;
-      const f = (name: keyof typeof C) => getField(v, C[name]);
-      seen.push({
-        progFd: f('prog_fd'),
-        target: f('target_fd'),
-        attachType: f('attach_type'),
-        flags: f('flags'),
-        relative: f('netkit.relative_fd'),
-        revision: f('netkit.expected_revision'),
-      });
-      return result ?? kernel.fd();
-    };
-    return seen;
-  };
+  const captureLinkCreate = (result?: number) =>
+    kernel.record(
+      'LINK_CREATE',
+      ({ view }) => {
+        const f = (name: keyof typeof C) => getField(view, C[name]);
+        return {
+          progFd: f('prog_fd'),
+          target: f('target_fd'),
+          attachType: f('attach_type'),
+          flags: f('flags'),
+          relative: f('netkit.relative_fd'),
+          revision: f('netkit.expected_revision'),
+        };
+      },
+      result,
+    );
 
   it('primary by default, last; peer, after a program, at an expected revision', () => {
     using p = program('nk_a');

@@ -61,6 +61,8 @@ async function connection() {
 const write = (socket, data) => new Promise((resolve, reject) => socket.write(data, (e) => (e ? reject(e) : resolve())));
 /** Waits (up to 10 s) until cond() holds; the caller checks the result. */
 async function until(cond) { for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10)); }
+/** ctx (r6) out of the socket at sockmap slot \`slot\` with \`flags\`, by the redirect helper \`helper\`: its answer in r0. */
+const redirect = (helper, slot, flags) => [asm.mov64Reg(1, 6), asm.ldMapFd(2, sockmap.fd), asm.mov64Imm(3, slot), asm.mov64Imm(4, flags), asm.call(helper)];
 /**
  * The end of an sk_skb verdict (ctx in r6): adds register reg to the counts
  * map's first u64 and redirects the skb out of slot 0's socket; at TO_DROP
@@ -70,11 +72,7 @@ const TO_DROP = 10;
 const echoOrDrop = (counts, reg) => [
   asm.ldMapValue(1, counts.fd, 0),
   asm.atomicAdd(8, 1, reg, 0),
-  asm.mov64Reg(1, 6),
-  asm.ldMapFd(2, sockmap.fd),
-  asm.mov64Imm(3, 0),
-  asm.mov64Imm(4, 0),
-  asm.call(SK_REDIRECT_MAP),
+  ...redirect(SK_REDIRECT_MAP, 0, 0),
   asm.exit(),
   asm.ldMapValue(1, counts.fd, 8), // drop:
   asm.atomicAdd(8, 1, reg, 0),
@@ -99,11 +97,7 @@ const prog = load(ProgramType.sk_msg, AttachType.sk_msg_verdict, 'by_first_byte'
   asm.jmpReg('jgt', 4, 3, 9), // no first byte: pass
   asm.ldxMem(1, 5, 2, 0),
   asm.jmpImm('jne', 5, 0x52, 7), // not 'R': pass
-  asm.mov64Reg(1, 6),
-  asm.ldMapFd(2, sockmap.fd),
-  asm.mov64Imm(3, 1),
-  asm.mov64Imm(4, BPF_F_INGRESS),
-  asm.call(MSG_REDIRECT_MAP), // SK_PASS when redirected
+  ...redirect(MSG_REDIRECT_MAP, 1, BPF_F_INGRESS), // SK_PASS when redirected
   asm.exit(),
   asm.mov64Imm(0, 1), // pass: SK_PASS
   asm.exit(),

@@ -13,16 +13,29 @@ import { describeNeeds, hasCommand, isRoot } from '../../../test/support/env.js'
 const work = mkdtempSync(join(tmpdir(), 'tsbpf-ringbuf-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** An XDP program that emits one numbered event per run (BPF_PROG_TEST_RUN repeat = N runs). */
-async function emitter(ringBytes: number) {
-  const src = join(work, `emit-${ringBytes}.bpf.c`);
+/** An XDP program `file` with a ring buffer `events` of `ringBytes` holding `struct event`s, `body` its globals and its function, compiled and parsed. */
+async function ringProgram(file: string, ringBytes: string, body: string) {
+  const src = join(work, file);
   writeFileSync(
     src,
     `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 struct event { __u64 seq; __u32 len; __u32 magic; };
 struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, ${ringBytes}); } events SEC(".maps");
-__u64 seq, dropped;
+${body}
+char LICENSE[] SEC("license") = "GPL";
+`,
+  );
+  const { object } = await compile({ source: src, cache: false });
+  return parseCollectionSpec(object);
+}
+
+/** An XDP program that emits one numbered event per run (BPF_PROG_TEST_RUN repeat = N runs); every tenth (seq 9, 19, ...) is discarded. */
+const emitter = (ringBytes: number) =>
+  ringProgram(
+    `emit-${ringBytes}.bpf.c`,
+    String(ringBytes),
+    `__u64 seq, dropped;
 SEC("xdp") int emit(struct xdp_md *ctx)
 {
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -32,36 +45,28 @@ SEC("xdp") int emit(struct xdp_md *ctx)
 	e->magic = 0x7b9f;
 	if (e->seq % 10 == 9) bpf_ringbuf_discard(e, 0); else bpf_ringbuf_submit(e, 0);
 	return XDP_PASS;
-}
-char LICENSE[] SEC("license") = "GPL";
-`,
+}`,
   );
-  const { object } = await compile({ source: src, cache: false });
-  return parseCollectionSpec(object);
-}
 
 /** An XDP program that emits one numbered event per run, all but the third (seq 2) whole: that one is 8 bytes. */
-async function shortThird() {
-  const src = join(work, 'short.bpf.c');
-  writeFileSync(
-    src,
-    `#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-struct event { __u64 seq; __u32 len; __u32 magic; };
-struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 1 << 16); } events SEC(".maps");
-__u64 seq;
+const shortThird = () =>
+  ringProgram(
+    'short.bpf.c',
+    '1 << 16',
+    `__u64 seq;
 SEC("xdp") int emit(struct xdp_md *ctx)
 {
 	struct event e = { .seq = seq++, .len = 0, .magic = 0x7b9f };
 	bpf_ringbuf_output(&events, &e, e.seq == 2 ? 8 : sizeof(e), 0); /* the third record is short */
 	return XDP_PASS;
-}
-char LICENSE[] SEC("license") = "GPL";
-`,
+}`,
   );
-  const { object } = await compile({ source: src, cache: false });
-  return parseCollectionSpec(object);
-}
+
+/** Runs the collection's `emit` program `repeat` times on a 60-byte packet. */
+const emit = (c: ReturnType<typeof loadCollection>, repeat: number) => void c.programs.emit!.testRun({ data: new Uint8Array(60), repeat });
+
+/** The seqs of `n` runs of the emitter from `from` that are submitted (every tenth is discarded). */
+const submitted = (n: number, from = 0) => Array.from({ length: n }, (_, i) => BigInt(from + i)).filter((s) => s % 10n !== 9n);
 
 const event = struct({ seq: u64, len: u32, magic: u32 });
 const u32key = new Uint8Array(4);
@@ -70,7 +75,7 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
   it('a consumer that throws: the records before it and the one it threw on are not handed out again', async () => {
     using c = loadCollection(await emitter(1 << 16));
     using reader = new RingBufferReader(c.maps.events!);
-    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 20 }); // 18 submitted, 2 discarded
+    emit(c, 20); // 18 submitted, 2 discarded
     const seen: bigint[] = [];
     const take = (view: DataView, offset: number) => seen.push(event.decode(view, offset).seq);
     expect(() =>
@@ -80,13 +85,13 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
       }),
     ).toThrow('consumer failed');
     expect(reader.consumeAt(take)).toBe(13);
-    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(i)).filter((s) => s % 10n !== 9n));
+    expect(seen).toEqual(submitted(20));
   });
 
   it('a record that does not decode: drain returns the records before it, throws on the next call, then goes on after it', async () => {
     using c = loadCollection(await shortThird());
     using ring = new RingBuffer(c.maps.events!, event);
-    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 5 });
+    emit(c, 5);
     expect(ring.drain().map((e) => e.seq)).toEqual([0n, 1n]);
     expect(() => ring.drain()).toThrow(/ring buffer record of 8 bytes is shorter than/);
     expect(ring.drain().map((e) => e.seq)).toEqual([3n, 4n]);
@@ -102,7 +107,7 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
       },
     };
     using strict = new RingBuffer(c.maps.events!, picky);
-    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 3 }); // 5, 6, 7
+    emit(c, 3); // 5, 6, 7
     expect(strict.drain().map((e) => e.seq)).toEqual([5n]);
     let threw = false;
     try {
@@ -114,7 +119,7 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
     expect(strict.drain().map((e) => e.seq)).toEqual([7n]);
 
     // RingBufferReader.consume hands out every record, whatever its callback returns.
-    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 4 });
+    emit(c, 4);
     using reader = new RingBufferReader(c.maps.events!);
     expect(reader.consume(() => false)).toBe(4);
   });
@@ -122,7 +127,7 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
   it('consume(callback): a record that does not decode rejects it after the records before it; the next consume goes on after it', async () => {
     using c = loadCollection(await shortThird());
     using ring = new RingBuffer(c.maps.events!, event);
-    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 5 });
+    emit(c, 5);
     const seen: bigint[] = [];
     await expect(ring.consume((e) => seen.push(e.seq))).rejects.toMatchObject({ code: 'CODEC_SIZE' });
     expect(seen).toEqual([0n, 1n]);
@@ -135,7 +140,7 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
 
   it('a consumer that throws past 64 KiB of records: the position published covers every record handed out', async () => {
     using c = loadCollection(await emitter(1 << 20));
-    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 5000 }); // 24 bytes a record: 117 KiB
+    emit(c, 5000); // 24 bytes a record: 117 KiB
     let last = -1;
     {
       using reader = new RingBufferReader(c.maps.events!);
@@ -160,15 +165,14 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
   it('receives every submitted record exactly once, in order, and counts discards', async () => {
     using c = loadCollection(await emitter(1 << 16));
     using ring = new RingBuffer(c.maps.events!, event);
-    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 100 });
+    emit(c, 100);
     const got: bigint[] = [];
     for await (const e of ring) {
       expect(e).toMatchObject({ len: 60, magic: 0x7b9f });
       got.push(e.seq);
       if (got.length === 90) break;
     }
-    const expected = Array.from({ length: 100 }, (_, i) => BigInt(i)).filter((s) => s % 10n !== 9n);
-    expect(got).toEqual(expected);
+    expect(got).toEqual(submitted(100));
     expect(ring.discarded).toBe(10);
     expect(ring.drain()).toEqual([]);
   });
@@ -177,7 +181,7 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
     const spec = await emitter(4096); // room for ~170 events
     using c = loadCollection(spec);
     using ring = new RingBuffer(c.maps.events!, event);
-    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 1000 });
+    emit(c, 1000);
     const delivered = ring.drain();
     const bss = new DataView(c.maps['.bss']!.lookup(u32key)!.buffer);
     const at = (name: string) => spec.maps['.bss']!.variables.find((v) => v.name === name)!.offset;
@@ -195,7 +199,7 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
     using ring = new RingBuffer(c.maps.events!, event, { signal: abort.signal, pollMs: 50 });
     let ticks = 0;
     const timer = setInterval(() => ticks++, 10);
-    setTimeout(() => c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 1 }), 100);
+    setTimeout(() => emit(c, 1), 100);
     setTimeout(() => abort.abort(), 300);
     const got: bigint[] = [];
     for await (const e of ring) got.push(e.seq);
@@ -207,7 +211,7 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
   it('close() inside the loop stops it at once, not at the end of the drained batch', async () => {
     using c = loadCollection(await emitter(1 << 16));
     const ring = new RingBuffer(c.maps.events!, event);
-    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 5 });
+    emit(c, 5);
     const got: bigint[] = [];
     for await (const e of ring) {
       got.push(e.seq);
@@ -218,29 +222,28 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
 
   it('more records than a chunk: for await and consume() see each exactly once, in order; drain(max) and consumeAt(max) bound a call', async () => {
     using c = loadCollection(await emitter(1 << 18)); // room for ~10,000 events
-    const expected = (n: number, from = 0) => Array.from({ length: n }, (_, i) => BigInt(from + i)).filter((s) => s % 10n !== 9n);
     using ring = new RingBuffer(c.maps.events!, event);
-    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 3000 });
+    emit(c, 3000);
     const got: bigint[] = [];
     for await (const e of ring) {
       got.push(e.seq);
       if (got.length === 2700) break;
     }
-    expect(got).toEqual(expected(3000));
+    expect(got).toEqual(submitted(3000));
 
-    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 3000 });
+    emit(c, 3000);
     const viaConsume: bigint[] = [];
     await ring.consume((e) => {
       viaConsume.push(e.seq);
       if (viaConsume.length === 2700) ring.close();
     });
-    expect(viaConsume).toEqual(expected(3000, 3000));
+    expect(viaConsume).toEqual(submitted(3000, 3000));
   });
 
   it('consumeAt(max): 0 hands out nothing, n stops after n records (discards not counted), a false stops after its record', async () => {
     using c = loadCollection(await emitter(1 << 16));
     using reader = new RingBufferReader(c.maps.events!);
-    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 25 }); // seq 9 and 19 discarded
+    emit(c, 25); // seq 9 and 19 discarded
     const seqs: number[] = [];
     const take = (view: DataView, offset: number) => void seqs.push(view.getUint32(offset, true));
     expect(reader.consumeAt(take, 0)).toBe(0);
@@ -250,8 +253,7 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
     expect(reader.discarded).toBe(1);
     expect(reader.consumeAt((view, offset) => (take(view, offset), seqs.length < 12))).toBe(2);
     expect(reader.consumeAt(take)).toBe(11);
-    const all = Array.from({ length: 25 }, (_, i) => i).filter((i) => i % 10 !== 9);
-    expect(seqs).toEqual(all);
+    expect(seqs.map(BigInt)).toEqual(submitted(25));
     expect(reader.discarded).toBe(2);
     expect(reader.consumeAt(take)).toBe(0);
   });
@@ -259,7 +261,7 @@ describeNeeds([isRoot(), hasCommand('clang')], 'ring buffers from a real program
   it('drain(max) takes at most max records and leaves the rest for the next call', async () => {
     using c = loadCollection(await emitter(1 << 16));
     using ring = new RingBuffer(c.maps.events!, event);
-    c.programs.emit!.testRun({ data: new Uint8Array(60), repeat: 5 });
+    emit(c, 5);
     expect(ring.drain(2).map((e) => e.seq)).toEqual([0n, 1n]);
     expect(ring.drain(2).map((e) => e.seq)).toEqual([2n, 3n]);
     expect(ring.drain().map((e) => e.seq)).toEqual([4n]);

@@ -3,7 +3,8 @@
  * hash and array maps in JavaScript and answers the map commands as the
  * kernel does (reading attrs through the generated layouts, and the memory
  * their pointers name through memoryAt); any command can be scripted with
- * `answer`. One fake can serve a describe block: `beforeEach(() =>
+ * `answer`, or answered and its attr read back with `record`. One fake can
+ * serve a describe block: `beforeEach(() =>
  * kernel.reset().install())` (vitest runs the returned restore after each
  * test); fakeProgram loads a program through it. Not exported from the package.
  */
@@ -102,6 +103,22 @@ export class FakeKernel implements BpfDoor {
   close(fd: number): void {
     this.closed.push(fd);
     this.maps.delete(fd);
+  }
+
+  /**
+   * Answers every call of `cmds` with `result` (a new fd when undefined),
+   * recording what `read` takes from its attr while the call is made (the
+   * memory its pointers name is freed after it). The records, in order.
+   */
+  record<T>(cmds: BpfCmdName | readonly BpfCmdName[], read: (attr: NativeBuffer, cmd: BpfCmdName) => T, result?: number): T[] {
+    const wanted: readonly BpfCmdName[] = typeof cmds === 'string' ? [cmds] : cmds;
+    const seen: T[] = [];
+    this.answer = (cmd, attr) => {
+      if (!wanted.includes(cmd)) return undefined;
+      seen.push(read(attr, cmd));
+      return result ?? this.fd();
+    };
+    return seen;
   }
 
   /** A new fd, as the kernel would hand out (never a real one). */
