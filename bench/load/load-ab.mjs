@@ -16,7 +16,8 @@
 // median over rounds and the rounds B won.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { median, root } from '../support/compare.mjs';
+import { abRounds } from '../support/ab-rounds.mjs';
+import { root } from '../support/compare.mjs';
 
 const OBJ = process.env.OBJ ?? join(root, 'fixtures/out/minimal.bpf.o');
 const N = Number(process.env.N ?? 1000);
@@ -30,26 +31,7 @@ const sides = [];
 for (const dir of [process.env.A, process.env.B]) {
   const O = await import(join(resolve(dir), 'packages/object/dist/index.js'));
   const L = await import(join(resolve(dir), 'packages/loader/dist/index.js'));
-  sides.push({ load: L.loadCollection, spec: O.parseCollectionSpec(readFileSync(OBJ)) });
+  const spec = O.parseCollectionSpec(readFileSync(OBJ));
+  sides.push({ run: () => L.loadCollection(spec).close() });
 }
-
-for (let i = 0; i < WARMUP; i++) for (const s of sides) s.load(s.spec).close();
-const rounds = [[], []];
-console.log(`bench/load/load-ab: ${OBJ.split('/').pop()}, ${ROUNDS} rounds of ${N} loads + closes a side alternated (medians, µs)`);
-for (let r = 0; r < ROUNDS; r++) {
-  const t = [new Array(N), new Array(N)];
-  for (let i = 0; i < N; i++) {
-    for (let k = 0; k < 2; k++) {
-      const side = (i + k) & 1; // the order alternates load by load
-      const { load, spec } = sides[side];
-      const start = process.hrtime.bigint();
-      load(spec).close();
-      t[side][i] = Number(process.hrtime.bigint() - start) / 1000;
-    }
-  }
-  rounds[0].push(median(t[0]));
-  rounds[1].push(median(t[1]));
-  console.log(`round ${r + 1}: A ${rounds[0][r].toFixed(2)}   B ${rounds[1][r].toFixed(2)}`);
-}
-const wins = rounds[0].filter((a, r) => rounds[1][r] < a).length;
-console.log(`median over rounds: A ${median(rounds[0]).toFixed(2)} µs   B ${median(rounds[1]).toFixed(2)} µs; B faster in ${wins} of ${ROUNDS} rounds`);
+abRounds(`bench/load/load-ab: ${OBJ.split('/').pop()}, loads + closes`, { n: N, rounds: ROUNDS, warmup: WARMUP }, sides);

@@ -104,6 +104,22 @@ describe('parseCollectionSpec on synthetic objects', () => {
     expect(spec.subprograms.outer!.relocations).toEqual([{ insn: 0, kind: 'call', target: 'inner' }]);
   });
 
+  it('a call whose target lies 4 GiB before or after its section does not resolve into a neighbouring section', () => {
+    // The target offset is the call's own offset plus (imm + 1) instructions:
+    // with a 32-bit imm it can leave the section by up to 16 GiB either way.
+    for (const imm of [-(2 ** 29) - 1, 2 ** 29 - 1]) {
+      const elf = buildElf(
+        [code('xdp', mov0(1), exit()), code('tc', call(1, imm), exit()), code('tc/next', mov0(2), exit()), license()],
+        [
+          { name: 'first', section: 0, value: 0, size: 16 },
+          { name: 'caller', section: 1, value: 0, size: 16 },
+          { name: 'third', section: 2, value: 0, size: 16 },
+        ],
+      );
+      expectCode(() => parseCollectionSpec(elf), 'RELOCATION_INVALID');
+    }
+  });
+
   it('resolves legacy map and global-data references', () => {
     const mapDef = new Uint8Array(20);
     new DataView(mapDef.buffer).setUint32(0, 1, true); // hash

@@ -37,7 +37,8 @@ export function parsePrograms(ctx: ObjectContext, options: ProgramsOptions): { p
   // Keyed by section index and offset as one number (no key string a lookup).
   const byAddress = new Map<number, Func>();
   for (const f of funcs) byAddress.set(addressKey(f.section.index, f.symbol.value), f);
-  const funcAt = (sectionIndex: number, offset: number) => byAddress.get(addressKey(sectionIndex, offset));
+  // An offset outside [0, 2^32) (a call's 32-bit imm can aim 16 GiB either way) would alias another section's key: none.
+  const funcAt = (sectionIndex: number, offset: number) => (offset >= 0 && offset < 0x100000000 ? byAddress.get(addressKey(sectionIndex, offset)) : undefined);
 
   const relocationsOf: ProgramRelocation[][] = [];
   let calls: Map<string, string[]> | undefined;
@@ -65,7 +66,7 @@ export function parsePrograms(ctx: ObjectContext, options: ProgramsOptions): { p
 }
 
 function addressKey(sectionIndex: number, offset: number): number {
-  return sectionIndex * 0x100000000 + offset; // section indexes are 16-bit, offsets 32-bit: exact
+  return sectionIndex * 0x100000000 + offset; // section indexes are 16-bit (e_shnum), offsets below 2^32: exact and unique
 }
 
 /** Subprograms reachable from `name`, transitively, in first-reference order. */
