@@ -76,6 +76,29 @@ export class ByteReader {
   }
 }
 
+/**
+ * ByteReader.u64n on a view whose extent the caller checked: a u64 that must
+ * fit in a JS number, read as two words; past 2^53 the same typed error
+ * (`code`, the section, named only then, and the section-relative offset given).
+ */
+export function readU64n(
+  view: DataView,
+  at: number,
+  little: boolean,
+  what: string,
+  code: ObjectParseErrorCode,
+  section: { readonly name: string } | undefined,
+  offset: number,
+): number {
+  const lo = view.getUint32(at + (little ? 0 : 4), little);
+  const hi = view.getUint32(at + (little ? 4 : 0), little);
+  if (hi > 0x1fffff) {
+    const v = (BigInt(hi) << 32n) | BigInt(lo);
+    throw new ObjectParseError(code, `${what} ${v} does not fit in a safe integer`, { section: section?.name, offset });
+  }
+  return hi * 0x100000000 + lo;
+}
+
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
 /**

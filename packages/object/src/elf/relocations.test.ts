@@ -17,7 +17,8 @@ describe('readRelocations', () => {
     const big = readable.filter((f) => f.endian === 'big');
     const count = big.reduce((n, f) => {
       const elf = readElf(new Uint8Array(readFileSync(f.path)));
-      return n + [...readRelocations(elf, readSymbols(elf)).values()].reduce((m, rels) => m + rels.length, 0);
+      const table = readRelocations(elf, readSymbols(elf));
+      return n + elf.relocationSections.reduce((m, s) => m + (table.get(s.info)?.length ?? 0), 0);
     }, 0);
     expect(count).toBeGreaterThan(0);
   });
