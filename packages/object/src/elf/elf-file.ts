@@ -98,6 +98,7 @@ export function readElf(bytes: Uint8Array): ElfFile {
   let symtab: Section | undefined;
   const relocationSections: Section[] = [];
   const dataSections: Section[] = [];
+  const known: (Section | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
   for (let index = 0; index < shnum; index++) {
     const base = shoff + index * SECTION_HEADER_SIZE;
     const nameOffset = view.getUint32(base, little);
@@ -132,9 +133,11 @@ export function readElf(bytes: Uint8Array): ElfFile {
     sections.push(section);
     if (type === SHT.SYMTAB) symtab ??= section;
     else if (type === SHT.REL || type === SHT.RELA) relocationSections.push(section);
-    if (isDataName(names, nameOffset)) dataSections.push(section);
+    const kind = nameKind(names, nameOffset);
+    if (kind === DATA) dataSections.push(section);
+    else if (kind >= 0) known[kind] ??= section;
   }
-  return new Elf(byteOrder, sections, bytes, view, little, symtab, relocationSections, dataSections);
+  return new Elf(byteOrder, sections, bytes, view, little, symtab, relocationSections, dataSections, known);
 }
 
 /** The name at `nameOffset` (checked to be inside the table, or 0), as cString decodes it. */
@@ -165,19 +168,46 @@ function nameStarts(names: Uint8Array, nameOffset: number, prefix: string): bool
   return true;
 }
 
-/** isDataSection (context.ts) on the name's bytes: .data, .rodata, .bss and .data.x / .rodata.x. */
-function isDataName(names: Uint8Array, nameOffset: number): boolean {
+/** The names a parse looks up (their slot in Elf's `known`), and DATA for the global-data sections (isDataSection, context.ts). */
+const KNOWN = ['.BTF', '.BTF.ext', 'license', 'version', '.maps', 'maps', '.struct_ops', '.struct_ops.link'];
+const DATA = KNOWN.length;
+
+/** Which of KNOWN, or DATA, the name at `nameOffset` is (-1: neither), on its bytes: a byte or two tell most names apart. */
+function nameKind(names: Uint8Array, nameOffset: number): number {
   const first = names[nameOffset];
-  if (first === undefined || first === 0) return false;
-  if (first >= 0x80) return isDataSection(nameAt(names, nameOffset));
-  return (
-    first === 0x2e &&
-    (nameIs(names, nameOffset, '.data') ||
-      nameIs(names, nameOffset, '.rodata') ||
-      nameIs(names, nameOffset, '.bss') ||
-      nameStarts(names, nameOffset, '.data.') ||
-      nameStarts(names, nameOffset, '.rodata.'))
-  );
+  if (first === undefined || first === 0) return -1;
+  if (first >= 0x80) {
+    // TextDecoder drops a leading byte-order mark: decode such a name.
+    const name = nameAt(names, nameOffset);
+    return isDataSection(name) ? DATA : KNOWN.indexOf(name);
+  }
+  switch (first) {
+    case 0x2e: // .
+      switch (names[nameOffset + 1]) {
+        case 0x64: // .d
+          return nameIs(names, nameOffset, '.data') || nameStarts(names, nameOffset, '.data.') ? DATA : -1;
+        case 0x72: // .r
+          return nameIs(names, nameOffset, '.rodata') || nameStarts(names, nameOffset, '.rodata.') ? DATA : -1;
+        case 0x62: // .b
+          return nameIs(names, nameOffset, '.bss') ? DATA : -1;
+        case 0x42: // .B
+          return nameIs(names, nameOffset, '.BTF') ? 0 : nameIs(names, nameOffset, '.BTF.ext') ? 1 : -1;
+        case 0x6d: // .m
+          return nameIs(names, nameOffset, '.maps') ? 4 : -1;
+        case 0x73: // .s
+          return nameIs(names, nameOffset, '.struct_ops') ? 6 : nameIs(names, nameOffset, '.struct_ops.link') ? 7 : -1;
+        default:
+          return -1;
+      }
+    case 0x6c: // l
+      return nameIs(names, nameOffset, 'license') ? 2 : -1;
+    case 0x76: // v
+      return nameIs(names, nameOffset, 'version') ? 3 : -1;
+    case 0x6d: // m
+      return nameIs(names, nameOffset, 'maps') ? 5 : -1;
+    default:
+      return -1;
+  }
 }
 
 /** A plain ASCII name without NUL: one nameIs can compare on the bytes. */
@@ -246,9 +276,29 @@ class Elf implements ElfFile {
     readonly symtab: Section | undefined,
     readonly relocationSections: readonly Section[],
     readonly dataSections: readonly Section[],
+    /** The first section of each KNOWN name, found while reading the table. */
+    private readonly known: readonly (Section | undefined)[],
   ) {}
 
   sectionByName(name: string): ElfSection | undefined {
+    switch (name) {
+      case '.BTF':
+        return this.known[0];
+      case '.BTF.ext':
+        return this.known[1];
+      case 'license':
+        return this.known[2];
+      case 'version':
+        return this.known[3];
+      case '.maps':
+        return this.known[4];
+      case 'maps':
+        return this.known[5];
+      case '.struct_ops':
+        return this.known[6];
+      case '.struct_ops.link':
+        return this.known[7];
+    }
     const plain = isPlainAscii(name);
     for (const s of this.sections) if (s.named(name, plain)) return s;
     return undefined;
