@@ -126,15 +126,16 @@ const ELF_NAMES_MAX = 4096;
  * reloaded, or a name every object has: `license`, `.text`, `xdp`) is the
  * string decoded then, found by a hash of its bytes, not built again a
  * character at a time (each `+=` an allocation); a property key made of it
- * is already internalized. The same strings as cString, whatever the bytes.
+ * is already internalized. The same strings as cString over
+ * bytes.subarray(0, limit), whatever the bytes.
  */
-export function elfName(bytes: Uint8Array, offset: number): string {
+export function elfName(bytes: Uint8Array, offset: number, limit = bytes.length): string {
   let h = 0x811c9dc5;
   let end = offset;
-  for (; end < bytes.length; end++) {
+  for (; end < limit; end++) {
     const c = bytes[end]!;
     if (c === 0) break;
-    if (c >= 0x80) return decodeUtf8(bytes, offset);
+    if (c >= 0x80) return decodeUtf8(bytes, offset, limit);
     h = Math.imul(h ^ c, 0x01000193);
   }
   const len = end - offset;
@@ -146,15 +147,22 @@ export function elfName(bytes: Uint8Array, offset: number): string {
     while (i < len && known.charCodeAt(i) === bytes[offset + i]) i++;
     if (i === len) return known;
   }
-  const s = cString(bytes, offset);
+  const s = cStringTo(bytes, offset, end);
   if (elfNames.size >= ELF_NAMES_MAX) elfNames.clear();
   elfNames.set(key, s);
   return s;
 }
 
-function decodeUtf8(bytes: Uint8Array, offset: number): string {
+function decodeUtf8(bytes: Uint8Array, offset: number, limit = bytes.length): string {
   const end = bytes.indexOf(0, offset);
-  return decoder.decode(bytes.subarray(offset, end < 0 ? bytes.length : end));
+  return decoder.decode(bytes.subarray(offset, end < 0 || end > limit ? limit : end));
+}
+
+/** The ASCII characters of bytes[offset, end), a character at a time (as cString builds them). */
+function cStringTo(bytes: Uint8Array, offset: number, end: number): string {
+  let s = '';
+  for (let i = offset; i < end; i++) s += String.fromCharCode(bytes[i]!);
+  return s;
 }
 
 /**

@@ -45,7 +45,9 @@ export function readSymbols(elf: ElfFile): ElfSymbol[] {
     });
   }
   const { view, little } = elf;
-  const strings = strtab.data;
+  const { bytes } = elf;
+  const strings = strtab.offset;
+  const stringsEnd = strtab.offset + strtab.size;
   const base = symtab.offset;
   const count = symtab.size / SYMBOL_SIZE;
   const symbols: ElfSymbol[] = [];
@@ -62,7 +64,7 @@ export function readSymbols(elf: ElfFile): ElfSymbol[] {
     const info = view.getUint8(at + 4);
     symbols.push({
       index,
-      name: elfName(strings, nameOff),
+      name: elfName(bytes, strings + nameOff, stringsEnd),
       bind: info >> 4,
       type: info & 0xf,
       visibility: view.getUint8(at + 5) & 3,
