@@ -126,16 +126,15 @@ const ELF_NAMES_MAX = 4096;
  * reloaded, or a name every object has: `license`, `.text`, `xdp`) is the
  * string decoded then, found by a hash of its bytes, not built again a
  * character at a time (each `+=` an allocation); a property key made of it
- * is already internalized. The same strings as cString over
- * bytes.subarray(0, limit), whatever the bytes.
+ * is already internalized. The same strings as cString, whatever the bytes.
  */
-export function elfName(bytes: Uint8Array, offset: number, limit = bytes.length): string {
+export function elfName(bytes: Uint8Array, offset: number): string {
   let h = 0x811c9dc5;
   let end = offset;
-  for (; end < limit; end++) {
+  for (; end < bytes.length; end++) {
     const c = bytes[end]!;
     if (c === 0) break;
-    if (c >= 0x80) return decodeUtf8(bytes, offset, limit);
+    if (c >= 0x80) return decodeUtf8(bytes, offset);
     h = Math.imul(h ^ c, 0x01000193);
   }
   const len = end - offset;
@@ -147,22 +146,15 @@ export function elfName(bytes: Uint8Array, offset: number, limit = bytes.length)
     while (i < len && known.charCodeAt(i) === bytes[offset + i]) i++;
     if (i === len) return known;
   }
-  const s = cStringTo(bytes, offset, end);
+  const s = cString(bytes, offset);
   if (elfNames.size >= ELF_NAMES_MAX) elfNames.clear();
   elfNames.set(key, s);
   return s;
 }
 
-function decodeUtf8(bytes: Uint8Array, offset: number, limit = bytes.length): string {
+function decodeUtf8(bytes: Uint8Array, offset: number): string {
   const end = bytes.indexOf(0, offset);
-  return decoder.decode(bytes.subarray(offset, end < 0 || end > limit ? limit : end));
-}
-
-/** The ASCII characters of bytes[offset, end), a character at a time (as cString builds them). */
-function cStringTo(bytes: Uint8Array, offset: number, end: number): string {
-  let s = '';
-  for (let i = offset; i < end; i++) s += String.fromCharCode(bytes[i]!);
-  return s;
+  return decoder.decode(bytes.subarray(offset, end < 0 ? bytes.length : end));
 }
 
 /**

@@ -1,6 +1,6 @@
 /** parseCollectionSpec: ELF bytes to a CollectionSpec, the builders in elf/ run in order. */
 import { Btf, parseBtfExt, type BtfExt } from './btf/index.js';
-import { ByteReader, elfName, plainBytes } from './bytes.js';
+import { ByteReader, cString, plainBytes } from './bytes.js';
 import { ObjectParseError } from './errors.js';
 import type { ObjectContext } from './elf/context.js';
 import { SHT, readElf } from './elf/elf-file.js';
@@ -53,11 +53,7 @@ function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
   if (extSection && btf) btfExt = parseBtfExt(extSection.data, btf);
 
   const licenseSection = elf.sectionByName('license');
-  // Read in place (a section without bytes reads as ''): no view of the section made.
-  const license =
-    !licenseSection || licenseSection.type === SHT.NOBITS || licenseSection.type === SHT.NULL
-      ? ''
-      : elfName(bytes, licenseSection.offset, licenseSection.offset + licenseSection.size);
+  const license = licenseSection ? cString(licenseSection.data, 0) : '';
   const versionSection = elf.sectionByName('version');
   let kernelVersion: number | undefined;
   if (versionSection) {

@@ -45,9 +45,7 @@ export function readSymbols(elf: ElfFile): ElfSymbol[] {
     });
   }
   const { view, little } = elf;
-  const { bytes } = elf;
-  const strings = strtab.offset;
-  const stringsEnd = strtab.offset + strtab.size;
+  const strings = strtab.data;
   const base = symtab.offset;
   const count = symtab.size / SYMBOL_SIZE;
   const symbols: ElfSymbol[] = [];
@@ -64,7 +62,7 @@ export function readSymbols(elf: ElfFile): ElfSymbol[] {
     const info = view.getUint8(at + 4);
     symbols.push({
       index,
-      name: elfName(bytes, strings + nameOff, stringsEnd),
+      name: elfName(strings, nameOff),
       bind: info >> 4,
       type: info & 0xf,
       visibility: view.getUint8(at + 5) & 3,
