@@ -130,7 +130,7 @@ export function makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ }) {
     const typeEnd = typeStart + btfView.getUint32(12, true);
     const strStart = hdrLen + btfView.getUint32(16, true);
     const varNames = [0];
-    for (let at = typeStart; at < typeEnd; ) {
+    for (let at = typeStart; at < typeEnd;) {
       const info = btfView.getUint32(at + 4, true);
       const kind = (info >>> 24) & 0x1f;
       const vlen = info & 0xffff;
@@ -172,7 +172,7 @@ export function makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ }) {
         const base = extOff + extHdr + tableOff;
         const recSize = dv.getUint32(base, true);
         let n = 0;
-        for (let at = base + 4; at < base + tableLen; ) {
+        for (let at = base + 4; at < base + tableLen;) {
           const count = dv.getUint32(at + 4, true);
           const mine = nameAt(bytes, off(btf) + strStart + dv.getUint32(at, true)) === section;
           at += 8;
