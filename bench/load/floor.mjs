@@ -18,7 +18,8 @@
 // packages/object/dist and packages/loader/dist; the floor is prepared from
 // A's). LEAN=1 adds a side between the two: lean-load.mjs, a hand-written
 // read + parse + load of objects shaped like minimal.bpf.o with no spec and
-// no checks, the least JavaScript the load can be. Knobs: OBJ (an object
+// no checks, the least JavaScript the load can be; LEAN=spec adds that and
+// the same load building a spec's plain data as it goes. Knobs: OBJ (an object
 // without maps), N (300 loads a sample), ROUNDS (7), WARMUP (3,000). The sides alternate load by load in a rotating order;
 // prints each round's medians (µs) and the median over rounds.
 import { execFileSync } from 'node:child_process';
@@ -123,7 +124,9 @@ function floor() {
 
 const sides = { floor };
 // LEAN=1: a third side, the least JavaScript such a load can be (lean-load.mjs), so the library's work can be set beside it.
-if (process.env.LEAN === '1') sides.lean = makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ });
+if (process.env.LEAN === '1' || process.env.LEAN === 'spec') sides.lean = makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ });
+// LEAN=spec: a fourth side, the lean load that also builds a spec's plain data (what keeping a spec adds).
+if (process.env.LEAN === 'spec') sides.leanSpec = makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ, withSpec: true });
 for (const [name, dir] of Object.entries(dirs)) {
   const { parseCollectionSpec } = await import(join(dir, 'packages/object/dist/index.js'));
   const { loadCollection } = await import(join(dir, 'packages/loader/dist/index.js'));

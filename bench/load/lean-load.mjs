@@ -54,11 +54,18 @@ function btfTail(kind, vlen) {
 }
 
 /**
+ * With `withSpec`, each load also builds the plain data a spec holds for it
+ * (the sections, the symbols, a copy of .BTF with its types' offsets, each
+ * program's record with a copy of its instructions and its func_info and
+ * line_info records, names decoded; the DATASEC facts) and loads from those
+ * copies: what keeping a spec adds to the lean path.
  * Returns `lean()`, one load: `{ koffi, syscall, close, L, SYS_BPF }` as
  * floor.mjs has them. Native memory is allocated once and reused, as a
  * library's scratch would be.
  */
-export function makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ }) {
+export function makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ, withSpec = false }) {
+  /** With `withSpec`, the last load's plain-data records (kept so that making them is not optimized away). */
+  let lastSpec;
   const region = (size) => {
     const p = koffi.alloc('uint8_t', size);
     return { address: Number(koffi.address(p)), u8: new Uint8Array(koffi.view(p, size)), p };
@@ -88,6 +95,8 @@ export function makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ }) {
     const shnum = dv.getUint16(60, true);
     const names = dv.getUint32(shoff + dv.getUint16(62, true) * 64 + 24, true);
     const secName = [];
+    const sections = withSpec ? [] : undefined;
+    const symbols = withSpec ? [] : undefined;
     let symtab = -1;
     let btf = -1;
     let ext = -1;
@@ -97,6 +106,16 @@ export function makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ }) {
       const name = nameAt(bytes, names + dv.getUint32(h, true));
       secName.push(name);
       const type = dv.getUint32(h + 4, true);
+      sections?.push({
+        index: i,
+        name,
+        type,
+        flags: dv.getUint32(h + 8, true),
+        offset: dv.getUint32(h + 24, true),
+        size: dv.getUint32(h + 32, true),
+        link: dv.getUint32(h + 40, true),
+        info: dv.getUint32(h + 44, true),
+      });
       if (type === SHT_SYMTAB) symtab = i;
       else if (name === '.BTF') btf = i;
       else if (name === '.BTF.ext') ext = i;
@@ -115,6 +134,7 @@ export function makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ }) {
       const info = bytes[at + 4];
       const shndx = dv.getUint16(at + 6, true);
       const name = nameAt(bytes, strtab + dv.getUint32(at, true));
+      symbols?.push({ name, value: dv.getUint32(at + 8, true), size: dv.getUint32(at + 16, true), type: info & 0xf, bind: info >> 4, sectionIndex: shndx });
       if (shndx === 0 || shndx >= shnum) continue;
       if ((info & 0xf) === STT_FUNC && flags(shndx) & SHF_EXECINSTR && size(shndx) > 0) {
         programs.push({ name, section: shndx, offset: dv.getUint32(at + 8, true), size: dv.getUint32(at + 16, true) });
@@ -124,7 +144,9 @@ export function makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ }) {
     // .BTF into native memory, its DATASECs filled in there.
     const btfOff = off(btf);
     const btfLen = size(btf);
-    btfMem.u8.set(bytes.subarray(btfOff, btfOff + btfLen));
+    const raw = withSpec ? bytes.slice(btfOff, btfOff + btfLen) : bytes.subarray(btfOff, btfOff + btfLen);
+    const typeOffsets = withSpec ? [] : undefined;
+    btfMem.u8.set(raw);
     const hdrLen = btfView.getUint32(4, true);
     const typeStart = hdrLen + btfView.getUint32(8, true);
     const typeEnd = typeStart + btfView.getUint32(12, true);
@@ -135,6 +157,7 @@ export function makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ }) {
       const kind = (info >>> 24) & 0x1f;
       const vlen = info & 0xffff;
       varNames.push(kind === BTF_KIND_VAR ? btfView.getUint32(at, true) : 0);
+      typeOffsets?.push(at);
       if (kind === BTF_KIND_DATASEC) {
         const name = nameAt(btfMem.u8, strStart + btfView.getUint32(at, true));
         const section = secName.indexOf(name);
@@ -162,11 +185,37 @@ export function makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ }) {
     licMem.u8.set(bytes.subarray(licOff, licOff + licLen));
     licMem.u8[licLen] = 0;
 
+    const programSpecs = withSpec ? Object.setPrototypeOf({}, null) : undefined;
+    if (withSpec) {
+      lastSpec = {
+        sections,
+        symbols,
+        btf: { raw, typeOffsets: Uint32Array.from(typeOffsets) },
+        programs: programSpecs,
+        maps: Object.setPrototypeOf({}, null),
+        dataSections: { license: { size: size(license), symbols: { LICENSE: symbolValue.get('LICENSE') } } },
+      };
+    }
     const extOff = off(ext);
     const extHdr = dv.getUint32(extOff + 4, true);
     for (let p = 0; p < programs.length; p++) {
       const prog = programs[p];
       const section = secName[prog.section];
+      const insnStart = off(prog.section) + prog.offset;
+      const spec = withSpec
+        ? {
+            name: prog.name,
+            sectionName: section,
+            type: 6,
+            attachType: 37,
+            instructions: bytes.slice(insnStart, insnStart + prog.size),
+            license: 'GPL',
+            relocations: [],
+            funcInfo: [],
+            lineInfo: [],
+          }
+        : undefined;
+      if (spec) programSpecs[prog.name] = spec;
       // .BTF.ext: this section's func_info and line_info, offsets in instructions from the program's start.
       const records = (tableOff, tableLen, mem, recWords) => {
         const base = extOff + extHdr + tableOff;
@@ -179,6 +228,16 @@ export function makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ }) {
           for (let r = 0; r < count; r++, at += recSize) {
             const insnOff = dv.getUint32(at, true);
             if (!mine || insnOff < prog.offset || insnOff >= prog.offset + prog.size) continue;
+            if (spec && recWords === 4) {
+              spec.lineInfo.push({
+                insnOff: (insnOff - prog.offset) / 8,
+                fileNameOff: dv.getUint32(at + 4, true),
+                lineOff: dv.getUint32(at + 8, true),
+                lineCol: dv.getUint32(at + 12, true),
+                fileName: nameAt(bytes, off(btf) + strStart + dv.getUint32(at + 4, true)),
+                lineText: nameAt(bytes, off(btf) + strStart + dv.getUint32(at + 8, true)),
+              });
+            } else if (spec) spec.funcInfo.push({ insnOff: (insnOff - prog.offset) / 8, typeId: dv.getUint32(at + 4, true) });
             const out = n * recWords * 4;
             const w = new DataView(mem.u8.buffer, mem.u8.byteOffset + out, recWords * 4);
             w.setUint32(0, (insnOff - prog.offset) / 8, true);
@@ -190,8 +249,7 @@ export function makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ }) {
       };
       const funcs = records(dv.getUint32(extOff + 8, true), dv.getUint32(extOff + 12, true), funcMem, 2);
       const lines = records(dv.getUint32(extOff + 16, true), dv.getUint32(extOff + 20, true), lineMem, 4);
-      const insnStart = off(prog.section) + prog.offset;
-      insnMem.u8.set(bytes.subarray(insnStart, insnStart + prog.size));
+      insnMem.u8.set(spec ? spec.instructions : bytes.subarray(insnStart, insnStart + prog.size));
 
       const v = progView;
       progAttr.u8.fill(0);
@@ -215,5 +273,6 @@ export function makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ }) {
     for (let i = 0; i < progFds.length; i++) close(progFds[i]);
     progFds.length = 0;
     close(btfFd);
+    return lastSpec;
   };
 }
