@@ -16,14 +16,18 @@
 // Usage (root): node bench/load/floor.mjs, or A=dir B=dir node bench/load/floor.mjs
 // to compare two builds (each dir a repository root, or a copy of one, with
 // packages/object/dist and packages/loader/dist; the floor is prepared from
-// A's). Knobs: OBJ (an object without maps), N (300 loads a sample), ROUNDS
-// (7), WARMUP (3,000). The sides alternate load by load in a rotating order;
+// A's). LEAN=1 adds a side between the two: lean-load.mjs, a hand-written
+// read + parse + load of objects shaped like minimal.bpf.o with no spec and
+// no checks, the least JavaScript the load can be; LEAN=spec adds that and
+// the same load building a spec's plain data as it goes. Knobs: OBJ (an object
+// without maps), N (300 loads a sample), ROUNDS (7), WARMUP (3,000). The sides alternate load by load in a rotating order;
 // prints each round's medians (µs) and the median over rounds.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { median, root } from '../support/compare.mjs';
+import { median, root, runJson } from '../support/compare.mjs';
+import { makeLeanLoad } from './lean-load.mjs';
 
 const OBJ = process.env.OBJ ?? join(root, 'fixtures/out/minimal.bpf.o');
 const N = Number(process.env.N ?? 300);
@@ -119,6 +123,10 @@ function floor() {
 }
 
 const sides = { floor };
+// LEAN=1: a third side, the least JavaScript such a load can be (lean-load.mjs), so the library's work can be set beside it.
+if (process.env.LEAN === '1' || process.env.LEAN === 'spec') sides.lean = makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ });
+// LEAN=spec: a fourth side, the lean load that also builds a spec's plain data (what keeping a spec adds).
+if (process.env.LEAN === 'spec') sides.leanSpec = makeLeanLoad({ koffi, syscall, close, L, SYS_BPF, OBJ, withSpec: true });
 for (const [name, dir] of Object.entries(dirs)) {
   const { parseCollectionSpec } = await import(join(dir, 'packages/object/dist/index.js'));
   const { loadCollection } = await import(join(dir, 'packages/loader/dist/index.js'));
@@ -145,18 +153,26 @@ const rounds = Object.fromEntries(names.map((n) => [n, []]));
 console.log(
   `bench/load/floor: ${OBJ.split('/').pop()}, ${ROUNDS} rounds of ${N} loads a side alternated load by load (medians, µs), after ${WARMUP} warm-up loads`,
 );
+// libbpf's whole open + load + close (build/c/bench-load, N loads) after each round, when it is built: the row's reference in the same run.
+const libbpfBin = join(root, 'build/c/bench-load');
+const libbpf = existsSync(libbpfBin) ? [] : undefined;
 for (let r = 0; r < ROUNDS; r++) {
   const m = round();
   for (const n of names) rounds[n].push(m[n]);
+  if (libbpf) libbpf.push(runJson(libbpfBin, [OBJ, N]).medianUs);
   console.log(
-    `round ${r + 1}: ${names.map((n) => `${n} ${m[n].toFixed(1)}`).join('   ')}   library work ${names
+    `round ${r + 1}: ${libbpf ? `libbpf ${libbpf[r].toFixed(1)}   ` : ''}${names.map((n) => `${n} ${m[n].toFixed(1)}`).join('   ')}   library work ${names
       .slice(1)
       .map((n) => `${n} ${(m[n] - m.floor).toFixed(1)}`)
       .join('   ')}`,
   );
 }
 const med = Object.fromEntries(names.map((n) => [n, median(rounds[n])]));
-console.log(`median over rounds: ${names.map((n) => `${n} ${med[n].toFixed(1)} µs`).join('   ')}`);
+console.log(`median over rounds: ${libbpf ? `libbpf ${median(libbpf).toFixed(1)} µs   ` : ''}${names.map((n) => `${n} ${med[n].toFixed(1)} µs`).join('   ')}`);
+if (libbpf) {
+  const ratios = names.map((n) => `${n} ${median(rounds[n].map((v, r) => v / libbpf[r])).toFixed(2)}x`);
+  console.log(`against libbpf (median of the rounds' ratios): ${ratios.join('   ')}`);
+}
 for (const n of names.slice(1)) {
   const work = rounds[n].map((v, r) => v - rounds.floor[r]);
   console.log(

@@ -8,6 +8,7 @@ import { VerifierError } from './program.js';
 import { MapIncompatibleError } from './errors.js';
 import { attach } from './link.js';
 import { BpfMap } from './map.js';
+import { programInfoByFd } from './info.js';
 import { MapType, asm, encodeInstructions } from '@tsbpf/object';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
@@ -195,6 +196,16 @@ describeNeeds([isRoot()], 'loadCollection against the kernel', () => {
   it('CO-RE: the task_struct accesses in the object are relocated against this kernel and load', () => {
     using c = loadCollection(spec('core.bpf.o'));
     expect(Object.keys(c.programs)).toEqual(['trace_exec']);
+  });
+
+  it('holds no fd for the BTF after the load: the programs and maps keep it in the kernel', () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const s = spec('maps_btf.bpf.o');
+    loadCollection(s).close(); // warm: lazily opened files (kernel BTF, kallsyms) stay out of the count
+    const before = fds();
+    using c = loadCollection(s);
+    expect(fds() - before).toBe(Object.keys(c.programs).length + Object.keys(c.maps).length);
+    for (const p of Object.values(c.programs)) expect(programInfoByFd(p.fd).btfId).toBeGreaterThan(0);
   });
 
   it('a failing program closes what was opened and names the program', () => {

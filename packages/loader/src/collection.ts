@@ -132,7 +132,14 @@ function loadUnlocked(spec: CollectionSpec, overridden: CollectionSpec, options:
     fillProgArrays(spec, maps, programs);
     if (structOps) fillStructOpsMaps(structOps.maps, maps, programs);
     noteProgramMaps(Object.values(programs), maps);
-    return new Collection(maps, programs, btfFd);
+    const collection = new Collection(maps, programs, undefined);
+    // The BTF's fd is closed here, as cilium/ebpf does after a load: the
+    // kernel keeps the BTF while a map or program loaded with it lives, and
+    // nothing of the collection uses the fd again (no finalizer to register).
+    const fd = btfFd;
+    btfFd = undefined; // closed once, whatever happens
+    if (fd !== undefined) sys.closeFd(fd);
+    return collection;
   } catch (e) {
     for (const p of Object.values(programs)) p.close();
     for (const m of Object.values(maps)) m.close();

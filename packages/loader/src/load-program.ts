@@ -64,7 +64,10 @@ export function loadProgram(spec: CollectionSpec, p: ProgramSpec, facts: LoadFac
       coreResults = calculateCoreRelos(spec.btf!, facts.kernelBtf(), linked.coreRelos, { modules: facts.modules });
       linked = { ...linked, instructions: applyCoreRelos(linked.instructions, coreResults) };
     }
-    const instructions = relocateProgram(spec, linked, facts);
+    // Nothing to relocate (no map or extern reference): the linked copy is
+    // what relocateProgram would copy again, and Program.load copies it into
+    // native memory without changing it.
+    const instructions = linked.relocations.length === 0 ? linked.instructions : relocateProgram(spec, linked, facts);
     let program: Program;
     try {
       program = Program.load({

@@ -11,27 +11,52 @@ export const FUNC_INFO_SIZE = 8;
 /** sizeof(struct bpf_line_info): insn_off, file_name_off, line_off, line_col. */
 export const LINE_INFO_SIZE = 16;
 
-/** The program's bpf_func_info records, instruction offsets in linked slots. */
+/**
+ * The program's bpf_func_info records, instruction offsets in linked slots.
+ * The records are written a byte at a time into a plain `Uint8Array` (a few
+ * records fit V8's on-heap typed arrays: no off-heap backing store and no
+ * DataView a load).
+ */
 export function funcInfoBytes(linked: LinkedProgram, byteOrder: ByteOrder): Uint8Array {
   const little = byteOrder === 'little';
-  const out = new DataView(new ArrayBuffer(linked.funcInfo.length * FUNC_INFO_SIZE));
-  linked.funcInfo.forEach((f, i) => {
-    out.setUint32(i * FUNC_INFO_SIZE, f.insn, little);
-    out.setUint32(i * FUNC_INFO_SIZE + 4, f.typeId, little);
-  });
-  return new Uint8Array(out.buffer);
+  const records = linked.funcInfo;
+  const out = new Uint8Array(records.length * FUNC_INFO_SIZE);
+  for (let i = 0; i < records.length; i++) {
+    const f = records[i]!;
+    const at = i * FUNC_INFO_SIZE;
+    putU32(out, at, f.insn, little);
+    putU32(out, at + 4, f.typeId, little);
+  }
+  return out;
 }
 
 /** The program's bpf_line_info records: line in the top 22 bits of line_col, column in the low 10. */
 export function lineInfoBytes(linked: LinkedProgram, byteOrder: ByteOrder): Uint8Array {
   const little = byteOrder === 'little';
-  const out = new DataView(new ArrayBuffer(linked.lineInfo.length * LINE_INFO_SIZE));
-  linked.lineInfo.forEach((l, i) => {
+  const records = linked.lineInfo;
+  const out = new Uint8Array(records.length * LINE_INFO_SIZE);
+  for (let i = 0; i < records.length; i++) {
+    const l = records[i]!;
     const at = i * LINE_INFO_SIZE;
-    out.setUint32(at, l.insn, little);
-    out.setUint32(at + 4, l.fileNameOff, little);
-    out.setUint32(at + 8, l.lineOff, little);
-    out.setUint32(at + 12, (l.line << 10) | (l.column & 0x3ff), little);
-  });
-  return new Uint8Array(out.buffer);
+    putU32(out, at, l.insn, little);
+    putU32(out, at + 4, l.fileNameOff, little);
+    putU32(out, at + 8, l.lineOff, little);
+    putU32(out, at + 12, (l.line << 10) | (l.column & 0x3ff), little);
+  }
+  return out;
+}
+
+/** A u32 (or an int32's bits) into `out` at `at` (a Uint8Array store keeps the low 8 bits). */
+function putU32(out: Uint8Array, at: number, v: number, little: boolean): void {
+  if (little) {
+    out[at] = v;
+    out[at + 1] = v >>> 8;
+    out[at + 2] = v >>> 16;
+    out[at + 3] = v >>> 24;
+  } else {
+    out[at] = v >>> 24;
+    out[at + 1] = v >>> 16;
+    out[at + 2] = v >>> 8;
+    out[at + 3] = v;
+  }
 }

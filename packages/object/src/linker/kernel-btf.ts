@@ -1,5 +1,6 @@
 import { ObjectParseError } from '../errors.js';
 import type { CollectionSpec } from '../spec.js';
+import type { Btf } from '../btf/btf.js';
 import { BtfFuncLinkage, BtfKind, BtfVarLinkage } from '../btf/types.js';
 import { kconfigLayout } from './kconfig.js';
 
@@ -17,6 +18,59 @@ import { kconfigLayout } from './kconfig.js';
 export function btfForKernel(spec: CollectionSpec): { bytes: Uint8Array; unresolvedDatasecs: string[] } {
   const btf = spec.btf;
   if (!btf) throw new ObjectParseError('BTF_NOT_FOUND', 'the object has no .BTF');
+  return plainBtfForKernel(spec, btf) ?? fullBtfForKernel(spec, btf);
+}
+
+/**
+ * The common case, read off the raw records without decoding a type: extern
+ * FUNCs made global and each DATASEC filled from its ELF section. Undefined
+ * (and the full walk below does the work, or throws its error) for an object
+ * with `.ksyms`, `.kconfig` or hidden subprograms, or anything it would
+ * refuse: a DATASEC entry naming no type or a variable without a symbol. The
+ * bytes are the same as the full walk's.
+ */
+function plainBtfForKernel(spec: CollectionSpec, btf: Btf): { bytes: Uint8Array; unresolvedDatasecs: string[] } | undefined {
+  for (const name in spec.subprograms) if (spec.subprograms[name]!.hidden) return undefined;
+  const bytes = new Uint8Array(btf.raw);
+  const view = new DataView(bytes.buffer);
+  const little = btf.byteOrder === 'little';
+  const unresolvedDatasecs: string[] = [];
+  const first = btf.firstTypeId;
+  const count = btf.length;
+  for (let id = first; id < count; id++) {
+    const at = btf.recordOffset(id);
+    const info = view.getUint32(at + 4, little);
+    const kind = (info >>> 24) & 0x1f;
+    if (kind === BtfKind.func) {
+      if ((info & 0xffff) === BtfFuncLinkage.extern) view.setUint32(at + 4, (info & ~0xffff) | BtfFuncLinkage.global, little);
+      continue;
+    }
+    if (kind !== BtfKind.datasec) continue;
+    const name = btf.string(view.getUint32(at, little));
+    if (name === '.ksyms' || name === '.kconfig') return undefined;
+    const facts = spec.dataSections[name];
+    if (!facts) {
+      unresolvedDatasecs.push(name);
+      continue;
+    }
+    view.setUint32(at + 8, facts.size, little);
+    const vlen = info & 0xffff;
+    const entries: { type: number; offset: number; size: number }[] = new Array(vlen);
+    for (let i = 0; i < vlen; i++) {
+      const entry = at + 12 + i * 12;
+      const type = view.getUint32(entry, little);
+      if (type < first || type >= count) return undefined;
+      const offset = facts.symbols[btf.string(view.getUint32(btf.recordOffset(type), little))];
+      if (offset === undefined) return undefined;
+      entries[i] = { type, offset, size: view.getUint32(entry + 8, little) };
+    }
+    writeSorted(view, at, entries, little);
+  }
+  return { bytes, unresolvedDatasecs };
+}
+
+/** Every fix-up, on decoded types. */
+function fullBtfForKernel(spec: CollectionSpec, btf: Btf): { bytes: Uint8Array; unresolvedDatasecs: string[] } {
   const ksyms = btf.findByName('.ksyms', 'datasec');
   const needsDummy = ksyms?.kind === 'datasec' && ksyms.vars.some((v) => btf.kindOf(v.type) === 'func');
   const { bytes, dummyVarId, dummyNameOff } = needsDummy ? withDummyVar(btf) : { bytes: new Uint8Array(btf.raw), dummyVarId: 0, dummyNameOff: 0 };
