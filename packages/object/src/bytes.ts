@@ -76,6 +76,29 @@ export class ByteReader {
   }
 }
 
+/**
+ * ByteReader.u64n on a view whose extent the caller checked: a u64 that must
+ * fit in a JS number, read as two words; past 2^53 the same typed error
+ * (`code`, the section, named only then, and the section-relative offset given).
+ */
+export function readU64n(
+  view: DataView,
+  at: number,
+  little: boolean,
+  what: string,
+  code: ObjectParseErrorCode,
+  section: { readonly name: string } | undefined,
+  offset: number,
+): number {
+  const lo = view.getUint32(at + (little ? 0 : 4), little);
+  const hi = view.getUint32(at + (little ? 4 : 0), little);
+  if (hi > 0x1fffff) {
+    const v = (BigInt(hi) << 32n) | BigInt(lo);
+    throw new ObjectParseError(code, `${what} ${v} does not fit in a safe integer`, { section: section?.name, offset });
+  }
+  return hi * 0x100000000 + lo;
+}
+
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
 /**
@@ -91,6 +114,41 @@ export function cString(bytes: Uint8Array, offset: number): string {
     if (c >= 0x80) return decodeUtf8(bytes, offset);
     s += String.fromCharCode(c);
   }
+  return s;
+}
+
+/** ELF names already decoded, by a hash of their bytes and length (checked on a hit); emptied when full. */
+const elfNames = new Map<number, string>();
+const ELF_NAMES_MAX = 4096;
+
+/**
+ * cString for ELF section and symbol names: a name met before (an object
+ * reloaded, or a name every object has: `license`, `.text`, `xdp`) is the
+ * string decoded then, found by a hash of its bytes, not built again a
+ * character at a time (each `+=` an allocation); a property key made of it
+ * is already internalized. The same strings as cString, whatever the bytes.
+ */
+export function elfName(bytes: Uint8Array, offset: number): string {
+  let h = 0x811c9dc5;
+  let end = offset;
+  for (; end < bytes.length; end++) {
+    const c = bytes[end]!;
+    if (c === 0) break;
+    if (c >= 0x80) return decodeUtf8(bytes, offset);
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  const len = end - offset;
+  if (len === 0) return '';
+  const key = (h ^ len) & 0x3fffffff;
+  const known = elfNames.get(key);
+  if (known !== undefined && known.length === len) {
+    let i = 0;
+    while (i < len && known.charCodeAt(i) === bytes[offset + i]) i++;
+    if (i === len) return known;
+  }
+  const s = cString(bytes, offset);
+  if (elfNames.size >= ELF_NAMES_MAX) elfNames.clear();
+  elfNames.set(key, s);
   return s;
 }
 

@@ -3,7 +3,7 @@ import { Btf, parseBtfExt, type BtfExt } from './btf/index.js';
 import { ByteReader, cString, plainBytes } from './bytes.js';
 import { ObjectParseError } from './errors.js';
 import type { ObjectContext } from './elf/context.js';
-import { readElf } from './elf/elf-file.js';
+import { SHT, readElf } from './elf/elf-file.js';
 import { parseExterns } from './elf/externs.js';
 import { parseBtfMaps } from './elf/maps-btf.js';
 import { parseDataMaps } from './elf/maps-data.js';
@@ -47,7 +47,7 @@ function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
 
   const btfSection = elf.sectionByName('.BTF');
   // A copy: the spec is plain data of its own, not a view a caller reusing its buffer could corrupt.
-  const btf = btfSection ? Btf.parse(btfSection.data.slice()) : undefined;
+  const btf = btfSection ? Btf.parse(btfSection.copy()) : undefined;
   const extSection = elf.sectionByName('.BTF.ext');
   let btfExt: BtfExt | undefined;
   if (extSection && btf) btfExt = parseBtfExt(extSection.data, btf);
@@ -60,7 +60,10 @@ function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
     if (versionSection.size !== 4) {
       throw new ObjectParseError('SECTION_INVALID', `size ${versionSection.size} is not 4`, { section: 'version' });
     }
-    kernelVersion = new ByteReader(versionSection.data, elf.byteOrder, 'SECTION_INVALID', 'version').u32(0);
+    // A section without bytes (SHT_NOBITS) fails the reader's bounds check, as it did.
+    kernelVersion = versionSection.type === SHT.NOBITS || versionSection.type === SHT.NULL
+      ? new ByteReader(versionSection.data, elf.byteOrder, 'SECTION_INVALID', 'version').u32(0)
+      : elf.view.getUint32(versionSection.offset, elf.little);
   }
 
   const ctx: ObjectContext = { elf, byteOrder: elf.byteOrder, symbols, relocations, btf, btfExt };

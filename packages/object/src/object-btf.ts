@@ -12,7 +12,7 @@ import { ObjectParseError } from './errors.js';
 export function parseObjectBtf(bytes: Uint8Array): Btf | undefined {
   try {
     const section = readElf(plainBytes(bytes)).sectionByName('.BTF');
-    return section ? Btf.parse(section.data.slice()) : undefined;
+    return section ? Btf.parse(section.copy()) : undefined;
   } catch (e) {
     if (e instanceof ObjectParseError) throw e;
     throw new ObjectParseError('ELF_INVALID', `malformed object: ${(e as Error)?.message ?? String(e)}`, { cause: e });

@@ -1,7 +1,7 @@
 import type { Btf, BtfExt } from '../btf/index.js';
 import type { ByteOrder } from '../errors.js';
 import type { ElfFile, ElfSection } from './elf-file.js';
-import type { ElfRelocation } from './relocations.js';
+import type { RelocationTable } from './relocations.js';
 import type { ElfSymbol } from './symbols.js';
 
 /** Everything read from the ELF once, shared by the map, data and program builders. */
@@ -10,7 +10,7 @@ export interface ObjectContext {
   readonly byteOrder: ByteOrder;
   readonly symbols: readonly ElfSymbol[];
   /** Relocations by the index of the section they patch. */
-  readonly relocations: ReadonlyMap<number, readonly ElfRelocation[]>;
+  readonly relocations: RelocationTable;
   readonly btf: Btf | undefined;
   readonly btfExt: BtfExt | undefined;
 }

@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { allFixtures } from '@tsbpf/fixtures';
 import { ObjectParseError } from '../errors.js';
 import { readElf } from './elf-file.js';
+import { readSymbols } from './symbols.js';
+import { parseCollectionSpec } from '../collection-spec.js';
+import { buildElf } from '../testing/elf-builder.js';
 
 /**
  * Our section-table reader against elfy (the reader it replaced, kept as a
@@ -76,5 +79,39 @@ describe('readElf', () => {
       ),
       { numRuns: 500, seed: 0x5eed },
     );
+  });
+
+  it('finds sections by name on the name bytes as the decoded names would (a leading byte-order mark is dropped)', () => {
+    const bom = '\uFEFF';
+    const bytes = buildElf([
+      { name: `${bom}.data`, type: 1, flags: 3, data: new Uint8Array(4) },
+      { name: `${bom}license`, type: 1, flags: 3, data: new TextEncoder().encode('GPL\0') },
+      { name: '.rodata.é', type: 1, flags: 2, data: new Uint8Array(4) },
+      { name: 'license', type: 1, flags: 3, data: new TextEncoder().encode('MIT\0') },
+      { name: '.datax', type: 1, flags: 3, data: new Uint8Array(4) },
+    ]);
+    const elf = readElf(bytes);
+    expect(elf.sections.map((s) => s.name).slice(1, 6)).toEqual(['.data', 'license', '.rodata.é', 'license', '.datax']);
+    expect(elf.sectionByName('license')?.index).toBe(2); // the first of the name, as before
+    expect(elf.sectionByName('.rodata.é')?.index).toBe(3);
+    expect(elf.sectionByName('.datax')?.index).toBe(5);
+    expect(elf.sectionByName('.data')?.index).toBe(1);
+    expect(elf.sectionByName('.dat')).toBeUndefined();
+    expect(elf.dataSections.map((s) => s.index)).toEqual([1, 3]);
+    const spec = parseCollectionSpec(bytes);
+    expect(spec.license).toBe('GPL');
+    expect(Object.keys(spec.maps)).toEqual(['.data', '.rodata.é']);
+  });
+
+  it('a symbol table without whole records, or none, is a typed error', () => {
+    const bytes = buildElf([{ name: '.data', type: 1, flags: 3, data: new Uint8Array(4) }], [{ name: 'v', section: 0, value: 0, size: 4, type: 1 }]);
+    const elf = readElf(bytes);
+    const base = Number(new DataView(bytes.buffer).getBigUint64(40, true)) + elf.symtab!.index * 64;
+    const partial = bytes.slice();
+    new DataView(partial.buffer).setUint32(base + 32, elf.symtab!.size - 1, true); // sh_size
+    expect(() => readSymbols(readElf(partial))).toThrow(expect.objectContaining({ code: 'SECTION_INVALID', section: '.symtab' }));
+    const none = bytes.slice();
+    new DataView(none.buffer).setUint32(base + 4, 1, true); // sh_type PROGBITS
+    expect(() => parseCollectionSpec(none)).toThrow(expect.objectContaining({ code: 'ELF_INVALID', message: 'no symbol table (.symtab)' }));
   });
 });

@@ -1,7 +1,7 @@
 import { ObjectParseError } from '../errors.js';
 import type { MapSpec } from '../spec.js';
 import { MapFlags, MapType, mapTypeName } from '../uapi.js';
-import { isDataSection, type ObjectContext } from './context.js';
+import type { ObjectContext } from './context.js';
 import { SHT } from './elf-file.js';
 import { STT, STV } from './symbols.js';
 
@@ -21,8 +21,8 @@ const MAX_DATA_SECTION = 1 << 30;
 
 export function parseDataMaps(ctx: ObjectContext): MapSpec[] {
   const maps: MapSpec[] = [];
-  for (const section of ctx.elf.sections) {
-    if (!isDataSection(section.name) || section.size === 0) continue;
+  for (const section of ctx.elf.dataSections) {
+    if (section.size === 0) continue;
     if (section.type !== SHT.PROGBITS && section.type !== SHT.NOBITS) continue;
     if (section.size > MAX_DATA_SECTION) {
       throw new ObjectParseError('SECTION_INVALID', `${section.size} bytes of global data is more than a map value can hold`, {
@@ -72,7 +72,7 @@ export function parseDataMaps(ctx: ObjectContext): MapSpec[] {
       slots: [],
       // `.bss` has no bytes in the file, and the kernel creates arrays zeroed: nothing to allocate
       // (a small hostile object can claim a section of a gigabyte).
-      initialValue: section.type === SHT.NOBITS ? undefined : section.data.slice(),
+      initialValue: section.type === SHT.NOBITS ? undefined : section.copy(),
       freeze: readOnly,
       variables,
     });

@@ -65,7 +65,7 @@ export function parseStructOpsMaps(ctx: ObjectContext): MapSpec[] {
         btfValueTypeId: struct.id,
         innerMap: undefined,
         slots: slots.sort((a, b) => a.index - b.index),
-        initialValue: section.data.slice(symbol.value, symbol.value + struct.size),
+        initialValue: section.copy(symbol.value, symbol.value + struct.size),
         freeze: false,
         variables: [],
       });

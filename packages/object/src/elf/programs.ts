@@ -1,7 +1,6 @@
 /** Programs and subprograms from the executable sections: instructions, relocations, BTF.ext records. */
 import { INSN_SIZE } from '../asm/instruction.js';
 import { BPF_PSEUDO_CALL, OP_CALL, OP_LD_IMM64 } from '../asm/opcodes.js';
-import { ByteReader } from '../bytes.js';
 import { ObjectParseError } from '../errors.js';
 import { sectionDef, type SectionDef } from '../section-defs.js';
 import type { FuncInfo, LineInfo, ProgramCoreRelo, ProgramRelocation, ProgramSpec } from '../spec.js';
@@ -130,8 +129,10 @@ function collectFunctions(ctx: ObjectContext, options: ProgramsOptions): Func[] 
 
 function resolveRelocations(ctx: ObjectContext, f: Func, funcAt: (sectionIndex: number, offset: number) => Func | undefined): ProgramRelocation[] {
   const { section, symbol: fn } = f;
-  const r = new ByteReader(section.data, ctx.byteOrder, 'PROGRAM_INVALID', section.name);
-  const srcReg = (off: number) => (ctx.byteOrder === 'little' ? r.u8(off + 1) >> 4 : r.u8(off + 1) & 0xf);
+  // Straight from the file's view: the function lies inside its section (collectFunctions), and so every instruction read below.
+  const { view, little } = ctx.elf;
+  const base = section.offset;
+  const srcReg = (off: number) => (little ? view.getUint8(base + off + 1) >> 4 : view.getUint8(base + off + 1) & 0xf);
   const out: ProgramRelocation[] = [];
   const relocated = new Set<number>();
   const fail = (message: string, offset: number) =>
@@ -142,15 +143,15 @@ function resolveRelocations(ctx: ObjectContext, f: Func, funcAt: (sectionIndex: 
     if ((rel.offset - fn.value) % INSN_SIZE !== 0) throw fail('relocation is not on an instruction boundary', rel.offset);
     const insn = (rel.offset - fn.value) / INSN_SIZE;
     relocated.add(insn);
-    out.push(classify(ctx, rel, insn, r.u8(rel.offset), r.i32(rel.offset + 4), funcAt, fail));
+    out.push(classify(ctx, rel, insn, view.getUint8(base + rel.offset), view.getInt32(base + rel.offset + 4, little), funcAt, fail));
   }
 
   // Calls between functions of the same section need no relocation: the
   // immediate is already the relative target.
   for (let off = fn.value; off < fn.value + fn.size; off += INSN_SIZE) {
     const insn = (off - fn.value) / INSN_SIZE;
-    if (r.u8(off) !== OP_CALL || srcReg(off) !== BPF_PSEUDO_CALL || relocated.has(insn)) continue;
-    const targetOffset = off + (r.i32(off + 4) + 1) * INSN_SIZE;
+    if (view.getUint8(base + off) !== OP_CALL || srcReg(off) !== BPF_PSEUDO_CALL || relocated.has(insn)) continue;
+    const targetOffset = off + (view.getInt32(base + off + 4, little) + 1) * INSN_SIZE;
     const target = funcAt(section.index, targetOffset);
     if (!target) throw fail(`call to offset ${targetOffset}, where no function starts`, off);
     out.push({ insn, kind: 'call', target: target.symbol.name });
@@ -260,7 +261,7 @@ function buildSpec(ctx: ObjectContext, f: Func, relocations: ProgramRelocation[]
     xdpFrags: def?.xdpFrags ?? false,
     license: options.license,
     kernelVersion: options.kernelVersion,
-    instructions: section.data.slice(start, end),
+    instructions: section.copy(start, end),
     relocations,
     subprograms,
     funcInfo,

@@ -1,5 +1,5 @@
 /** The ELF symbol table read (`.symtab`). */
-import { ByteReader, cString } from '../bytes.js';
+import { elfName, readU64n } from '../bytes.js';
 import { ObjectParseError } from '../errors.js';
 import { SHT, type ElfFile } from './elf-file.js';
 
@@ -25,9 +25,13 @@ export interface ElfSymbol {
   readonly size: number;
 }
 
-/** Reads `.symtab` (there is exactly one in a relocatable object; none is an error). */
+/**
+ * Reads `.symtab` (there is exactly one in a relocatable object; none is an
+ * error), straight from the file's view: readElf checked its extent, and its
+ * size is whole records.
+ */
 export function readSymbols(elf: ElfFile): ElfSymbol[] {
-  const symtab = elf.sections.find((s) => s.type === SHT.SYMTAB);
+  const symtab = elf.symtab;
   if (!symtab) throw new ObjectParseError('ELF_INVALID', 'no symbol table (.symtab)');
   const strtab = elf.sections[symtab.link];
   if (!strtab || strtab.type !== SHT.STRTAB) {
@@ -40,28 +44,31 @@ export function readSymbols(elf: ElfFile): ElfSymbol[] {
       section: symtab.name,
     });
   }
-  const r = new ByteReader(symtab.data, elf.byteOrder, 'SECTION_INVALID', symtab.name);
+  const { view, little } = elf;
+  const strings = strtab.data;
+  const base = symtab.offset;
   const count = symtab.size / SYMBOL_SIZE;
   const symbols: ElfSymbol[] = [];
   for (let index = 0; index < count; index++) {
     const o = index * SYMBOL_SIZE;
-    const nameOff = r.u32(o);
+    const at = base + o;
+    const nameOff = view.getUint32(at, little);
     if (nameOff >= strtab.size && nameOff !== 0) {
       throw new ObjectParseError('SYMBOL_INVALID', `symbol ${index}: name offset ${nameOff} out of range`, {
         section: symtab.name,
         offset: o,
       });
     }
-    const info = r.u8(o + 4);
+    const info = view.getUint8(at + 4);
     symbols.push({
       index,
-      name: cString(strtab.data, nameOff),
+      name: elfName(strings, nameOff),
       bind: info >> 4,
       type: info & 0xf,
-      visibility: r.u8(o + 5) & 3,
-      sectionIndex: r.u16(o + 6),
-      value: r.u64n(o + 8, 'st_value'),
-      size: r.u64n(o + 16, 'st_size'),
+      visibility: view.getUint8(at + 5) & 3,
+      sectionIndex: view.getUint16(at + 6, little),
+      value: readU64n(view, at + 8, little, 'st_value', 'SECTION_INVALID', symtab, o + 8),
+      size: readU64n(view, at + 16, little, 'st_size', 'SECTION_INVALID', symtab, o + 16),
     });
   }
   return symbols;
