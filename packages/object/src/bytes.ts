@@ -117,41 +117,6 @@ export function cString(bytes: Uint8Array, offset: number): string {
   return s;
 }
 
-/** ELF names already decoded, by a hash of their bytes and length (checked on a hit); emptied when full. */
-const elfNames = new Map<number, string>();
-const ELF_NAMES_MAX = 4096;
-
-/**
- * cString for ELF section and symbol names: a name met before (an object
- * reloaded, or a name every object has: `license`, `.text`, `xdp`) is the
- * string decoded then, found by a hash of its bytes, not built again a
- * character at a time (each `+=` an allocation); a property key made of it
- * is already internalized. The same strings as cString, whatever the bytes.
- */
-export function elfName(bytes: Uint8Array, offset: number): string {
-  let h = 0x811c9dc5;
-  let end = offset;
-  for (; end < bytes.length; end++) {
-    const c = bytes[end]!;
-    if (c === 0) break;
-    if (c >= 0x80) return decodeUtf8(bytes, offset);
-    h = Math.imul(h ^ c, 0x01000193);
-  }
-  const len = end - offset;
-  if (len === 0) return '';
-  const key = (h ^ len) & 0x3fffffff;
-  const known = elfNames.get(key);
-  if (known !== undefined && known.length === len) {
-    let i = 0;
-    while (i < len && known.charCodeAt(i) === bytes[offset + i]) i++;
-    if (i === len) return known;
-  }
-  const s = cString(bytes, offset);
-  if (elfNames.size >= ELF_NAMES_MAX) elfNames.clear();
-  elfNames.set(key, s);
-  return s;
-}
-
 function decodeUtf8(bytes: Uint8Array, offset: number): string {
   const end = bytes.indexOf(0, offset);
   return decoder.decode(bytes.subarray(offset, end < 0 ? bytes.length : end));

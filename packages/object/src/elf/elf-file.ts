@@ -1,5 +1,5 @@
 /** The ELF header and section table of a BPF relocatable object, validated. */
-import { elfName, readU64n } from '../bytes.js';
+import { cString, readU64n } from '../bytes.js';
 import { ObjectParseError, type ByteOrder } from '../errors.js';
 import { isDataSection } from './context.js';
 
@@ -142,7 +142,7 @@ export function readElf(bytes: Uint8Array): ElfFile {
 
 /** The name at `nameOffset` (checked to be inside the table, or 0), as cString decodes it. */
 function nameAt(names: Uint8Array, nameOffset: number): string {
-  return names.length === 0 ? '' : elfName(names, nameOffset);
+  return names.length === 0 ? '' : cString(names, nameOffset);
 }
 
 function past(offset: number, size: number, what: string, length: number): ObjectParseError {

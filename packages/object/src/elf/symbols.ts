@@ -1,5 +1,5 @@
 /** The ELF symbol table read (`.symtab`). */
-import { elfName, readU64n } from '../bytes.js';
+import { cString, readU64n } from '../bytes.js';
 import { ObjectParseError } from '../errors.js';
 import { SHT, type ElfFile } from './elf-file.js';
 
@@ -62,7 +62,7 @@ export function readSymbols(elf: ElfFile): ElfSymbol[] {
     const info = view.getUint8(at + 4);
     symbols.push({
       index,
-      name: elfName(strings, nameOff),
+      name: cString(strings, nameOff),
       bind: info >> 4,
       type: info & 0xf,
       visibility: view.getUint8(at + 5) & 3,
