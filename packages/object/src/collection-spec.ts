@@ -67,15 +67,21 @@ function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
   }
 
   const ctx: ObjectContext = { elf, byteOrder: elf.byteOrder, symbols, relocations, btf, btfExt };
-  const maps = byName('map', [...parseBtfMaps(ctx), ...parseLegacyMaps(ctx), ...parseDataMaps(ctx), ...parseStructOpsMaps(ctx)]);
+  // One array, pushed in the builders' order (no spread of four, mostly empty, arrays).
+  const mapList = parseBtfMaps(ctx);
+  pushAll(mapList, parseLegacyMaps(ctx));
+  if (elf.dataSections.length > 0) pushAll(mapList, parseDataMaps(ctx));
+  pushAll(mapList, parseStructOpsMaps(ctx));
+  const maps = byName('map', mapList);
   const externs = byName('extern', parseExterns(ctx));
   const { programs, subprograms } = parsePrograms(ctx, {
     unknownSections: options.unknownSections ?? 'unspec',
     license,
     kernelVersion,
   });
-  checkReferences(programs.concat(subprograms), maps, externs);
-  for (const map of Object.values(maps)) {
+  checkReferences(programs, maps, externs);
+  checkReferences(subprograms, maps, externs);
+  for (const map of mapList.length === 0 ? mapList : Object.values(maps)) {
     for (const slot of map.slots) {
       if (slot.program !== undefined && !programs.some((p) => p.name === slot.program)) {
         throw new ObjectParseError('MAP_INVALID', `map ${map.name}: values[${slot.index}] names no program`);
@@ -100,24 +106,50 @@ function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
   };
 }
 
-/** Size and symbol offsets of each ELF section a BTF DATASEC names. */
+/**
+ * Size and symbol offsets of each ELF section a BTF DATASEC names. The
+ * DATASEC is read off its raw record (name, then each entry's type checked as
+ * `btf.type()` would, with its error), not decoded: nothing else in a load of
+ * a plain object decodes a type.
+ */
 function dataSectionFacts(ctx: ObjectContext): Record<string, DataSectionFacts> {
   const out: Record<string, DataSectionFacts> = nullRecord();
   if (!ctx.btf) return out;
   const btf = ctx.btf;
-  for (let id = btf.firstTypeId; id < btf.length; id++) {
-    if (btf.kindOf(id) !== 'datasec') continue; // no need to decode the rest
-    const t = btf.type(id);
-    if (t.kind !== 'datasec') continue;
-    const section = ctx.elf.sectionByName(t.name);
+  const raw = btf.raw;
+  const little = btf.byteOrder === 'little';
+  const count = btf.length;
+  for (let id = btf.firstTypeId; id < count; id++) {
+    if (btf.kindOf(id) !== 'datasec') continue; // no need to read the rest
+    const at = btf.recordOffset(id);
+    const name = btf.string(rawU32(raw, at, little));
+    const vlen = rawU32(raw, at + 4, little) & 0xffff;
+    for (let i = 0, e = at + 12; i < vlen; i++, e += 12) {
+      const typeId = rawU32(raw, e, little);
+      if (typeId >= count) {
+        throw new ObjectParseError('BTF_INVALID', `type [${id}] refers to type [${typeId}], past the last type [${count - 1}]`);
+      }
+    }
+    const section = ctx.elf.sectionByName(name);
     if (!section) continue;
     const symbols: Record<string, number> = nullRecord();
     for (const s of ctx.symbols) {
       if (s.sectionIndex === section.index && s.name !== '' && s.type !== STT.SECTION) Reflect.set(symbols, s.name, s.value);
     }
-    Reflect.set(out, t.name, { size: section.size, symbols });
+    Reflect.set(out, name, { size: section.size, symbols });
   }
   return out;
+}
+
+/** A 32-bit word of a BTF blob (its records lie inside it: indexTypes checked). */
+function rawU32(b: Uint8Array, at: number, little: boolean): number {
+  return little
+    ? (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0
+    : ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+function pushAll<T>(to: T[], from: readonly T[]): void {
+  for (let i = 0; i < from.length; i++) to.push(from[i]!);
 }
 
 // The records above and below are keyed by names decoded from this object's
