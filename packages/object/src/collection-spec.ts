@@ -1,5 +1,6 @@
 /** parseCollectionSpec: ELF bytes to a CollectionSpec, the builders in elf/ run in order. */
 import { Btf, parseBtfExt, type BtfExt } from './btf/index.js';
+import { word } from './btf/layout.js';
 import { ByteReader, cString, plainBytes } from './bytes.js';
 import { ObjectParseError } from './errors.js';
 import type { ObjectContext } from './elf/context.js';
@@ -122,10 +123,10 @@ function dataSectionFacts(ctx: ObjectContext): Record<string, DataSectionFacts> 
   for (let id = btf.firstTypeId; id < count; id++) {
     if (btf.kindOf(id) !== 'datasec') continue; // no need to read the rest
     const at = btf.recordOffset(id);
-    const name = btf.string(rawU32(raw, at, little));
-    const vlen = rawU32(raw, at + 4, little) & 0xffff;
+    const name = btf.string(word(raw, at, little));
+    const vlen = word(raw, at + 4, little) & 0xffff;
     for (let i = 0, e = at + 12; i < vlen; i++, e += 12) {
-      const typeId = rawU32(raw, e, little);
+      const typeId = word(raw, e, little);
       if (typeId >= count) {
         throw new ObjectParseError('BTF_INVALID', `type [${id}] refers to type [${typeId}], past the last type [${count - 1}]`);
       }
@@ -139,13 +140,6 @@ function dataSectionFacts(ctx: ObjectContext): Record<string, DataSectionFacts> 
     Reflect.set(out, name, { size: section.size, symbols });
   }
   return out;
-}
-
-/** A 32-bit word of a BTF blob (its records lie inside it: indexTypes checked). */
-function rawU32(b: Uint8Array, at: number, little: boolean): number {
-  return little
-    ? (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0
-    : ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
 
 function pushAll<T>(to: T[], from: readonly T[]): void {
