@@ -1,7 +1,6 @@
-import { ByteReader } from '../bytes.js';
 import { ObjectParseError } from '../errors.js';
 import type { Btf } from './btf.js';
-import { BTF_MAGIC } from './layout.js';
+import { BTF_MAGIC, half, word } from './layout.js';
 
 /**
  * `.BTF.ext`: per-section tables keyed by ELF section name. In an object file
@@ -87,12 +86,20 @@ const LINE_INFO = 1;
 const CORE_RELO = 2;
 type TableKind = typeof FUNC_INFO | typeof LINE_INFO | typeof CORE_RELO;
 
+/** The bytes, their byte order, and the table being read: what each record reader needs. */
+interface Reader {
+  readonly bytes: Uint8Array;
+  readonly little: boolean;
+}
+
 function parse(bytes: Uint8Array, btf: Btf): BtfExt {
-  const r = new ByteReader(bytes, btf.byteOrder, 'BTF_EXT_INVALID', '.BTF.ext');
+  // Read off the bytes (no DataView a parse): every read below lies inside a
+  // range checked against the length first, as ByteReader checked each read.
+  const r: Reader = { bytes, little: btf.byteOrder === 'little' };
   if (bytes.length < HEADER_V1) throw fail(`${bytes.length} bytes is too short for a header`);
-  if (r.u16(0) !== BTF_MAGIC) throw fail('bad magic (or a byte order different from .BTF)', 0);
-  if (r.u8(2) !== 1) throw fail(`unsupported version ${r.u8(2)}`, 2);
-  const hdrLen = r.u32(4);
+  if (half(bytes, 0, r.little) !== BTF_MAGIC) throw fail('bad magic (or a byte order different from .BTF)', 0);
+  if (bytes[2] !== 1) throw fail(`unsupported version ${bytes[2]}`, 2);
+  const hdrLen = word(bytes, 4, r.little);
   if (hdrLen < HEADER_V1 || hdrLen > bytes.length) throw fail(`header length ${hdrLen} does not fit`, 4);
 
   const func = readTable<FuncInfoRecord>(r, btf, hdrLen, 8, FUNC_INFO);
@@ -126,22 +133,27 @@ const TABLES = [
  * that many records. Records may be larger than we know (newer formats append
  * fields), never smaller.
  */
-function readTable<T>(r: ByteReader, btf: Btf, hdrLen: number, offField: number, kind: TableKind): Map<string, T[]> {
-  const off = r.u32(offField);
-  const len = r.u32(offField + 4);
-  if (hdrLen + off + len > r.bytes.length) throw fail('info table runs past the end', offField);
+function readTable<T>(r: Reader, btf: Btf, hdrLen: number, offField: number, kind: TableKind): Map<string, T[]> {
+  const { bytes, little } = r;
+  const off = word(bytes, offField, little);
+  const len = word(bytes, offField + 4, little);
+  if (hdrLen + off + len > bytes.length) throw fail('info table runs past the end', offField);
   const out = new Map<string, T[]>();
   if (len === 0) return out;
   const { what, minRecord } = TABLES[kind];
   const start = hdrLen + off;
   const end = start + len;
-  const recordSize = r.u32(start);
+  if (start + 4 > bytes.length) {
+    // ByteReader's error for this read, as before.
+    throw new ObjectParseError('BTF_EXT_INVALID', `read: 4 bytes at ${start} past the end (${bytes.length} bytes)`, { section: '.BTF.ext', offset: start });
+  }
+  const recordSize = word(bytes, start, little);
   if (recordSize < minRecord || recordSize % 4 !== 0) throw fail(`${what}: record size ${recordSize} is invalid`, start);
   let at = start + 4;
   while (at < end) {
     if (at + 8 > end) throw fail(`${what}: truncated section header`, at);
-    const section = btf.string(r.u32(at));
-    const count = r.u32(at + 4);
+    const section = btf.string(word(bytes, at, little));
+    const count = word(bytes, at + 4, little);
     at += 8;
     if (count === 0) throw fail(`${what}: section ${section} has no records`, at - 4);
     if (at + count * recordSize > end) throw fail(`${what}: section ${section}: ${count} records run past the table`, at - 4);
@@ -155,16 +167,17 @@ function readTable<T>(r: ByteReader, btf: Btf, hdrLen: number, offField: number,
   return out;
 }
 
-function funcInfo(r: ByteReader, at: number): FuncInfoRecord {
-  return { insnOff: r.u32(at), typeId: r.u32(at + 4) };
+function funcInfo(r: Reader, at: number): FuncInfoRecord {
+  return { insnOff: word(r.bytes, at, r.little), typeId: word(r.bytes, at + 4, r.little) };
 }
 
-function lineInfo(r: ByteReader, btf: Btf, at: number): LineInfoRecord {
-  const fileNameOff = r.u32(at + 4);
-  const lineOff = r.u32(at + 8);
-  const lineCol = r.u32(at + 12);
+function lineInfo(r: Reader, btf: Btf, at: number): LineInfoRecord {
+  const { bytes, little } = r;
+  const fileNameOff = word(bytes, at + 4, little);
+  const lineOff = word(bytes, at + 8, little);
+  const lineCol = word(bytes, at + 12, little);
   return {
-    insnOff: r.u32(at),
+    insnOff: word(bytes, at, little),
     fileNameOff,
     lineOff,
     fileName: btf.string(fileNameOff),
@@ -174,9 +187,10 @@ function lineInfo(r: ByteReader, btf: Btf, at: number): LineInfoRecord {
   };
 }
 
-function coreRelo(r: ByteReader, btf: Btf, at: number): CoreRelo {
-  const kind = r.u32(at + 12);
+function coreRelo(r: Reader, btf: Btf, at: number): CoreRelo {
+  const { bytes, little } = r;
+  const kind = word(bytes, at + 12, little);
   const kindName = coreReloKindNames[kind];
   if (kindName === undefined) throw fail(`unknown CO-RE relocation kind ${kind}`, at + 12);
-  return { insnOff: r.u32(at), typeId: r.u32(at + 4), accessStr: btf.string(r.u32(at + 8)), kind, kindName };
+  return { insnOff: word(bytes, at, little), typeId: word(bytes, at + 4, little), accessStr: btf.string(word(bytes, at + 8, little)), kind, kindName };
 }

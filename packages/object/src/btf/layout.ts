@@ -31,15 +31,15 @@ const fail = (message: string, offset?: number) => new ObjectParseError('BTF_INV
 
 export function readHeader(bytes: Uint8Array): BtfHeader {
   if (bytes.length < BTF_HEADER_MIN) throw fail(`${bytes.length} bytes is too short for a BTF header`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Fixed offsets below BTF_HEADER_MIN, read off the bytes (no DataView a parse).
   let byteOrder: ByteOrder;
-  if (view.getUint16(0, true) === BTF_MAGIC) byteOrder = 'little';
-  else if (view.getUint16(0, false) === BTF_MAGIC) byteOrder = 'big';
-  else throw fail(`bad magic 0x${view.getUint16(0, true).toString(16)} (want 0xeb9f)`, 0);
+  if (half(bytes, 0, true) === BTF_MAGIC) byteOrder = 'little';
+  else if (half(bytes, 0, false) === BTF_MAGIC) byteOrder = 'big';
+  else throw fail(`bad magic 0x${half(bytes, 0, true).toString(16)} (want 0xeb9f)`, 0);
   const little = byteOrder === 'little';
-  const version = view.getUint8(2);
+  const version = bytes[2]!;
   if (version !== 1) throw fail(`unsupported version ${version}`, 2);
-  const hdrLen = view.getUint32(4, little);
+  const hdrLen = word(bytes, 4, little);
   if (hdrLen < BTF_HEADER_MIN || hdrLen > bytes.length) throw fail(`header length ${hdrLen} does not fit`, 4);
   // A longer header (a future version) must be zero past the fields we know, as the kernel requires.
   for (let i = BTF_HEADER_MIN; i < hdrLen; i++) {
@@ -48,12 +48,12 @@ export function readHeader(bytes: Uint8Array): BtfHeader {
   const header: BtfHeader = {
     byteOrder,
     version,
-    flags: view.getUint8(3),
+    flags: bytes[3]!,
     hdrLen,
-    typeOff: view.getUint32(8, little),
-    typeLen: view.getUint32(12, little),
-    strOff: view.getUint32(16, little),
-    strLen: view.getUint32(20, little),
+    typeOff: word(bytes, 8, little),
+    typeLen: word(bytes, 12, little),
+    strOff: word(bytes, 16, little),
+    strLen: word(bytes, 20, little),
   };
   const body = bytes.length - hdrLen;
   if (header.typeOff % 4 !== 0 || header.typeLen % 4 !== 0) throw fail('type section is not 4-byte aligned', 8);
@@ -63,6 +63,18 @@ export function readHeader(bytes: Uint8Array): BtfHeader {
     throw fail('type and string sections overlap', 8);
   }
   return header;
+}
+
+/** The u32 at `at` (which the caller has bounds-checked), in the blob's byte order. */
+export function word(b: Uint8Array, at: number, little: boolean): number {
+  return little
+    ? (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0
+    : ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+/** The u16 at `at` (bounds-checked by the caller). */
+export function half(b: Uint8Array, at: number, little: boolean): number {
+  return little ? b[at]! | (b[at + 1]! << 8) : (b[at]! << 8) | b[at + 1]!;
 }
 
 const hostLittle = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
