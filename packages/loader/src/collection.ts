@@ -140,7 +140,8 @@ function loadUnlocked(spec: CollectionSpec, overridden: CollectionSpec, options:
     }
     if (anyMaps) fillProgArrays(spec, maps, programs);
     if (structOps) fillStructOpsMaps(structOps.maps, maps, programs);
-    noteProgramMaps(Object.values(programs), maps);
+    // Nothing to note for a collection without maps: programMaps answers undefined, which its one reader (USDT) takes as no maps.
+    if (hasKeys(maps)) noteProgramMaps(Object.values(programs), maps);
     const collection = new Collection(maps, programs, undefined);
     // The BTF's fd is closed here, as cilium/ebpf does after a load: the
     // kernel keeps the BTF while a map or program loaded with it lives, and
