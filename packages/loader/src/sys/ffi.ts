@@ -173,7 +173,6 @@ const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 export class NativeBuffer {
   private pointer: Pointer;
   private addressValue: bigint;
-  private addressNumberValue: number;
   private bytesValue: Uint8Array;
   private viewValue: DataView;
   private freed = false;
@@ -184,7 +183,6 @@ export class NativeBuffer {
     // buffer on (a field written once is a constant to optimized code, which the first free() would deoptimize).
     this.pointer = null;
     this.addressValue = 0n;
-    this.addressNumberValue = 0;
     this.bytesValue = EMPTY_BYTES;
     this.viewValue = EMPTY_VIEW;
     this.freed = true;
@@ -198,7 +196,6 @@ export class NativeBuffer {
       freeFn(ptr);
       throw new LoaderError('INTERNAL', `native memory at 0x${this.addressValue.toString(16)}, above 2^53`);
     }
-    this.addressNumberValue = Number(this.addressValue);
     const ab = koffi.view(ptr, Math.max(1, size)) as ArrayBuffer;
     this.bytesValue = new Uint8Array(ab, 0, size);
     this.viewValue = new DataView(ab);
@@ -214,7 +211,7 @@ export class NativeBuffer {
   }
   /** The address as a number, for the bpf() call's attr argument (user-space addresses stay below 2^53; 0 once freed). */
   get addressNumber(): number {
-    return this.addressNumberValue;
+    return Number(this.addressValue);
   }
   /** The memory's bytes (empty once freed). */
   get bytes(): Uint8Array {
@@ -246,7 +243,6 @@ export class NativeBuffer {
     const ptr = this.pointer;
     this.pointer = null;
     this.addressValue = 0n;
-    this.addressNumberValue = 0;
     this.bytesValue = new Uint8Array(0);
     this.viewValue = new DataView(new ArrayBuffer(0));
     freeFn(ptr);

@@ -92,6 +92,8 @@ const SCRATCH_SIZE = 64 * 1024;
  */
 class ScratchArena {
   private block = new NativeBuffer(SCRATCH_SIZE);
+  /** The block's address as a number (NativeBuffer converts its bigint at each ask). */
+  private base = this.block.addressNumber;
   private used = 0;
   private depth = 0;
   private retired: NativeBuffer[] = [];
@@ -112,6 +114,7 @@ class ScratchArena {
     if (this.block.size > 16 * SCRATCH_SIZE) {
       this.block.free();
       this.block = new NativeBuffer(SCRATCH_SIZE);
+      this.base = this.block.addressNumber;
     }
   }
 
@@ -123,16 +126,17 @@ class ScratchArena {
     if (at + size > this.block.size) {
       this.retired.push(this.block);
       this.block = new NativeBuffer(Math.max(Math.min(2 * this.block.size, MAX_VIEW_BYTES), size + 8));
+      this.base = this.block.addressNumber;
       at = 0;
     }
     this.used = at + size;
-    return new ScratchPiece(this.block, at, this.block.addressNumber + at, size);
+    return new ScratchPiece(this.block, at, this.base + at, size);
   }
 
   /** A copy of `data` followed by `extra` zero bytes (e.g. a NUL). */
   copy(data: Uint8Array, extra = 0): ScratchMemory {
     const m = this.alloc(data.length + extra);
-    const at = m.addressNumber - this.block.addressNumber;
+    const at = m.addressNumber - this.base;
     this.block.bytes.set(data, at);
     if (extra > 0) this.block.bytes.fill(0, at + data.length, at + data.length + extra);
     return m;
@@ -144,7 +148,7 @@ class ScratchArena {
     for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 0x7f) return this.copy(utf8.encode(s), 1);
     const m = this.alloc(n + 1);
     const bytes = this.block.bytes;
-    const at = m.addressNumber - this.block.addressNumber;
+    const at = m.addressNumber - this.base;
     for (let i = 0; i < n; i++) bytes[at + i] = s.charCodeAt(i);
     bytes[at + n] = 0;
     return m;
@@ -153,7 +157,7 @@ class ScratchArena {
   /** `size` zeroed bytes. */
   zeroed(size: number): ScratchMemory {
     const m = this.alloc(size);
-    const at = m.addressNumber - this.block.addressNumber;
+    const at = m.addressNumber - this.base;
     this.block.bytes.fill(0, at, at + size);
     return m;
   }
