@@ -22,7 +22,7 @@ export function setField(view: DataView, f: Field, value: number | bigint): void
   }
   switch (f.size) {
     case 8:
-      if (typeof value === 'number' && value >= 0 && value <= Number.MAX_SAFE_INTEGER) {
+      if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= Number.MAX_SAFE_INTEGER) {
         // An address or a count as a number: two words, no bigint made.
         view.setUint32(f.offset, value >>> 0, LE);
         view.setUint32(f.offset + 4, Math.floor(value / 0x100000000), LE);
