@@ -69,6 +69,12 @@ export class Collection implements Disposable {
   }
 }
 
+/** Whether a spec's record (maps, externs: null-prototype or plain, own keys only) has any entry. */
+function hasKeys(record: object): boolean {
+  for (const _ in record) return true;
+  return false;
+}
+
 const hostLittle = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
@@ -110,11 +116,14 @@ function loadUnlocked(spec: CollectionSpec, overridden: CollectionSpec, options:
     // The kernel's BTF and /proc/kallsyms are read once, and only if a map or program needs them.
     let kernelBtf = options.kernelBtf;
     let addresses: ReadonlyMap<string, KsymAddress> | undefined;
-    const structOps = structOpsFacts(overridden, () => (kernelBtf ??= runningKernelBtf()));
-    createMaps(overridden, maps, btfFd, options.pinRoot, pinnedNow);
+    // An object without maps or externs (a compare each) skips their steps.
+    const anyMaps = hasKeys(overridden.maps);
+    const structOps = anyMaps ? structOpsFacts(overridden, () => (kernelBtf ??= runningKernelBtf())) : undefined;
+    if (anyMaps) createMaps(overridden, maps, btfFd, options.pinRoot, pinnedNow);
     if (structOps) createStructOpsMaps(structOps.maps, overridden, maps, btfFd);
-    const kconfig = createKconfigMap(spec, maps, btfFd);
-    const mapFds = new Map(Object.entries(maps).map(([name, m]) => [name, m.fd]));
+    const kconfig = hasKeys(spec.externs) ? createKconfigMap(spec, maps, btfFd) : undefined;
+    const mapFds = new Map<string, number>();
+    for (const name in maps) mapFds.set(name, maps[name]!.fd);
     const facts = {
       structOps: structOps?.programs,
       btfFd,
@@ -129,9 +138,10 @@ function loadUnlocked(spec: CollectionSpec, overridden: CollectionSpec, options:
       if (!p) throw new LoaderError('LOAD_OPTIONS', `no program named ${name}; have ${Object.keys(spec.programs).join(', ')}`);
       programs[name] = loadProgram(spec, p, facts);
     }
-    fillProgArrays(spec, maps, programs);
+    if (anyMaps) fillProgArrays(spec, maps, programs);
     if (structOps) fillStructOpsMaps(structOps.maps, maps, programs);
-    noteProgramMaps(Object.values(programs), maps);
+    // Nothing to note for a collection without maps: programMaps answers undefined, which its one reader (USDT) takes as no maps.
+    if (hasKeys(maps)) noteProgramMaps(Object.values(programs), maps);
     const collection = new Collection(maps, programs, undefined);
     // The BTF's fd is closed here, as cilium/ebpf does after a load: the
     // kernel keeps the BTF while a map or program loaded with it lives, and

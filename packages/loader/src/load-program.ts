@@ -26,7 +26,7 @@ import {
 import { LoaderError } from './errors.js';
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
-import { withContext } from '@tsbpf/object';
+import { TsbpfError } from '@tsbpf/object';
 import { Program, VerifierError } from './program.js';
 
 /** BPF_F_SLEEPABLE: a program that may sleep (fentry.s, lsm.s, ...). */
@@ -43,55 +43,63 @@ export interface LoadFacts extends KernelFacts {
 }
 
 export function loadProgram(spec: CollectionSpec, p: ProgramSpec, facts: LoadFacts): Program {
-  return withContext(`program ${p.name}`, () => {
-    if (p.type === ProgramType.unspec) {
-      // As libbpf ("missing BPF prog type, check ELF section name"): the kernel would only say EINVAL.
-      throw new LinkError('PROGRAM_TYPE_UNKNOWN', `section ${p.sectionName} follows no SEC() convention, so the program's type is unknown`);
-    }
-    const structOps = p.type === ProgramType.struct_ops ? facts.structOps?.get(p.name) : undefined;
-    if (p.type === ProgramType.struct_ops && !structOps) {
-      // As libbpf, which does not load it: the kernel would say only EINVAL.
-      throw new LoaderError(
-        'LOAD_OPTIONS',
-        `struct_ops program ${p.name} is in no struct_ops map, so it has nothing to attach to: leave it out of \`programs\``,
-      );
-    }
-    const attachId = structOps ? structOps.attachBtfId : needsAttachBtfId(p) ? attachBtfId(p, facts.kernelBtf()) : undefined;
-    let linked = linkProgram(spec, p.name);
-    let coreResults: readonly CoreResult[] = [];
-    if (linked.coreRelos.length > 0) {
-      // The object's guesses at kernel layouts, recomputed against this kernel's BTF.
-      coreResults = calculateCoreRelos(spec.btf!, facts.kernelBtf(), linked.coreRelos, { modules: facts.modules });
-      linked = { ...linked, instructions: applyCoreRelos(linked.instructions, coreResults) };
-    }
-    // Nothing to relocate (no map or extern reference): the linked copy is
-    // what relocateProgram would copy again, and Program.load copies it into
-    // native memory without changing it.
-    const instructions = linked.relocations.length === 0 ? linked.instructions : relocateProgram(spec, linked, facts);
-    let program: Program;
-    try {
-      program = Program.load({
-        type: p.type,
-        // struct_ops: the member of the kernel struct the program fills, by index.
-        expectedAttachType: structOps ? structOps.memberIndex : p.attachType,
-        name: p.name,
-        license: p.license,
-        kernelVersion: p.kernelVersion,
-        instructions,
-        btfFd: facts.btfFd,
-        funcInfo: funcInfoBytes(linked, spec.byteOrder),
-        lineInfo: lineInfoBytes(linked, spec.byteOrder),
-        attachBtfId: attachId,
-        flags: p.sleepable ? BPF_F_SLEEPABLE : 0,
-      });
-    } catch (e) {
-      const why = e instanceof VerifierError ? explainPoison(e.log, coreResults, spec) : undefined;
-      if (e instanceof VerifierError && why) throw new VerifierError(e.program, e.errno, e.log, e.truncated, why);
-      throw e;
-    }
-    bindRodata(spec, program, facts);
-    return program;
-  });
+  // withContext's effect, without its closure and context string on a load that succeeds.
+  try {
+    return loadOne(spec, p, facts);
+  } catch (e) {
+    if (TsbpfError.is(e)) e.addContext(`program ${p.name}`);
+    throw e;
+  }
+}
+
+function loadOne(spec: CollectionSpec, p: ProgramSpec, facts: LoadFacts): Program {
+  if (p.type === ProgramType.unspec) {
+    // As libbpf ("missing BPF prog type, check ELF section name"): the kernel would only say EINVAL.
+    throw new LinkError('PROGRAM_TYPE_UNKNOWN', `section ${p.sectionName} follows no SEC() convention, so the program's type is unknown`);
+  }
+  const structOps = p.type === ProgramType.struct_ops ? facts.structOps?.get(p.name) : undefined;
+  if (p.type === ProgramType.struct_ops && !structOps) {
+    // As libbpf, which does not load it: the kernel would say only EINVAL.
+    throw new LoaderError(
+      'LOAD_OPTIONS',
+      `struct_ops program ${p.name} is in no struct_ops map, so it has nothing to attach to: leave it out of \`programs\``,
+    );
+  }
+  const attachId = structOps ? structOps.attachBtfId : needsAttachBtfId(p) ? attachBtfId(p, facts.kernelBtf()) : undefined;
+  let linked = linkProgram(spec, p.name);
+  let coreResults: readonly CoreResult[] = [];
+  if (linked.coreRelos.length > 0) {
+    // The object's guesses at kernel layouts, recomputed against this kernel's BTF.
+    coreResults = calculateCoreRelos(spec.btf!, facts.kernelBtf(), linked.coreRelos, { modules: facts.modules });
+    linked = { ...linked, instructions: applyCoreRelos(linked.instructions, coreResults) };
+  }
+  // Nothing to relocate (no map or extern reference): the linked copy is
+  // what relocateProgram would copy again, and Program.load copies it into
+  // native memory without changing it.
+  const instructions = linked.relocations.length === 0 ? linked.instructions : relocateProgram(spec, linked, facts);
+  let program: Program;
+  try {
+    program = Program.load({
+      type: p.type,
+      // struct_ops: the member of the kernel struct the program fills, by index.
+      expectedAttachType: structOps ? structOps.memberIndex : p.attachType,
+      name: p.name,
+      license: p.license,
+      kernelVersion: p.kernelVersion,
+      instructions,
+      btfFd: facts.btfFd,
+      funcInfo: funcInfoBytes(linked, spec.byteOrder),
+      lineInfo: lineInfoBytes(linked, spec.byteOrder),
+      attachBtfId: attachId,
+      flags: p.sleepable ? BPF_F_SLEEPABLE : 0,
+    });
+  } catch (e) {
+    const why = e instanceof VerifierError ? explainPoison(e.log, coreResults, spec) : undefined;
+    if (e instanceof VerifierError && why) throw new VerifierError(e.program, e.errno, e.log, e.truncated, why);
+    throw e;
+  }
+  bindRodata(spec, program, facts);
+  return program;
 }
 
 /**

@@ -9,7 +9,7 @@ export function noteProgramMaps(programs: Iterable<Program>, maps: Readonly<Reco
   for (const p of programs) mapsOf.set(p, maps);
 }
 
-/** The maps loaded with `program`, by name (undefined for a program not loaded by loadCollection). */
+/** The maps loaded with `program`, by name (undefined for a program not loaded by loadCollection, or loaded in a collection without maps). */
 export function programMaps(program: Program): Readonly<Record<string, BpfMap>> | undefined {
   return mapsOf.get(program);
 }

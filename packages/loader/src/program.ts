@@ -72,13 +72,19 @@ export class Program implements Disposable {
    * failure again with a verifier log, growing the buffer on ENOSPC.
    */
   static load(o: ProgramOptions): Program {
-    const context = `program ${o.name ?? ''}`;
-    if (o.instructions.length === 0 || o.instructions.length % 8 !== 0) {
-      throw new LoaderError('INVALID_ARGUMENT', `${o.instructions.length} bytes is not whole instructions`).addContext(context);
+    // The usual options pass with compares; only a bad one builds the context and the error.
+    if (
+      !(o.instructions.length > 0 && o.instructions.length % 8 === 0) ||
+      !isU32(o.type) ||
+      !optionalU32(o.expectedAttachType) ||
+      !optionalU32(o.attachBtfId) ||
+      !optionalU32(o.kernelVersion) ||
+      !optionalU32(o.flags) ||
+      !optionalU32(o.logLevel) ||
+      !(o.btfFd === undefined || (typeof o.btfFd === 'number' && Number.isInteger(o.btfFd) && o.btfFd >= 0 && o.btfFd <= INT_MAX))
+    ) {
+      checkOptions(o);
     }
-    checkU32(o.type, 'type', context);
-    for (const f of ['expectedAttachType', 'attachBtfId', 'kernelVersion', 'flags', 'logLevel'] as const) checkOptionalU32(o[f], f, context);
-    if (o.btfFd !== undefined) checkInteger(o.btfFd, 'btfFd', 0, INT_MAX, context);
     const mark = scratch.begin();
     try {
       const insns = scratch.copy(o.instructions);
@@ -176,6 +182,26 @@ export class Program implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** isU32 and checkU32 agree: an integer number in [0, 2^32 - 1]. */
+function isU32(v: unknown): boolean {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= U32_MAX;
+}
+
+function optionalU32(v: unknown): boolean {
+  return v === undefined || isU32(v);
+}
+
+/** Program.load's checks with their errors (thrown for the first bad option). */
+function checkOptions(o: ProgramOptions): void {
+  const context = `program ${o.name ?? ''}`;
+  if (o.instructions.length === 0 || o.instructions.length % 8 !== 0) {
+    throw new LoaderError('INVALID_ARGUMENT', `${o.instructions.length} bytes is not whole instructions`).addContext(context);
+  }
+  checkU32(o.type, 'type', context);
+  for (const f of ['expectedAttachType', 'attachBtfId', 'kernelVersion', 'flags', 'logLevel'] as const) checkOptionalU32(o[f], f, context);
+  if (o.btfFd !== undefined) checkInteger(o.btfFd, 'btfFd', 0, INT_MAX, context);
 }
 
 function readLog(log: NativeBuffer): string {

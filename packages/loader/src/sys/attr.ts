@@ -27,7 +27,7 @@ export function put(f: Field, value: number | bigint): void {
 export function putMemory(size: Field, pointer: Field, memory: NativeMemory | undefined): void {
   if (!memory) return;
   put(size, memory.size);
-  put(pointer, memory.address);
+  put(pointer, memory.addressNumber);
 }
 
 /** A name into a char array field (map_name, prog_name): at most 15 bytes, NUL-padded. */

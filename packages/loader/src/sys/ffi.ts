@@ -252,6 +252,8 @@ export class NativeBuffer {
 /** Native memory an attr points at: where it starts and how long it is. */
 export interface NativeMemory {
   readonly address: bigint;
+  /** The address as a number (user-space addresses stay below 2^53), what an attr's pointer field takes. */
+  readonly addressNumber: number;
   readonly size: number;
 }
 

@@ -22,6 +22,12 @@ export function setField(view: DataView, f: Field, value: number | bigint): void
   }
   switch (f.size) {
     case 8:
+      if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= Number.MAX_SAFE_INTEGER) {
+        // An address or a count as a number: two words, no bigint made.
+        view.setUint32(f.offset, value >>> 0, LE);
+        view.setUint32(f.offset + 4, Math.floor(value / 0x100000000), LE);
+        return;
+      }
       view.setBigUint64(f.offset, BigInt.asUintN(64, BigInt(value)), LE);
       return;
     case 4:
@@ -59,7 +65,16 @@ const utf8 = new TextEncoder();
 /** Writes a name into a char array field, NUL-padded (at most size - 1 bytes: the kernel wants the NUL). */
 export function setName(bytes: Uint8Array, f: Field, name: string | undefined): void {
   bytes.fill(0, f.offset, f.offset + f.size);
-  if (name) bytes.set(utf8.encode(name).subarray(0, f.size - 1), f.offset);
+  if (!name) return;
+  const n = Math.min(name.length, f.size - 1);
+  let ascii = true;
+  for (let i = 0; i < n; i++) if (name.charCodeAt(i) > 0x7f) ascii = false;
+  if (!ascii) {
+    bytes.set(utf8.encode(name).subarray(0, f.size - 1), f.offset);
+    return;
+  }
+  // ASCII (a C identifier, as names are): its characters are its bytes.
+  for (let i = 0; i < n; i++) bytes[f.offset + i] = name.charCodeAt(i);
 }
 
 /** The NUL-terminated name in a char array field (bpf_map_info.name, bpf_prog_info.name). */

@@ -56,6 +56,26 @@ export interface ScratchMemory extends NativeMemory {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * A ScratchMemory: the address kept as a number (what an attr field takes),
+ * the bigint and the byte view made only if asked for (a load's pieces are
+ * written through the arena's own view and only their addresses read).
+ */
+class ScratchPiece implements ScratchMemory {
+  constructor(
+    private readonly block: NativeBuffer,
+    private readonly at: number,
+    readonly addressNumber: number,
+    readonly size: number,
+  ) {}
+  get address(): bigint {
+    return BigInt(this.addressNumber);
+  }
+  get bytes(): Uint8Array {
+    return this.block.bytes.subarray(this.at, this.at + this.size);
+  }
+}
+
 const SCRATCH_SIZE = 64 * 1024;
 
 /**
@@ -72,6 +92,8 @@ const SCRATCH_SIZE = 64 * 1024;
  */
 class ScratchArena {
   private block = new NativeBuffer(SCRATCH_SIZE);
+  /** The block's address as a number (NativeBuffer converts its bigint at each ask). */
+  private base = this.block.addressNumber;
   private used = 0;
   private depth = 0;
   private retired: NativeBuffer[] = [];
@@ -92,6 +114,7 @@ class ScratchArena {
     if (this.block.size > 16 * SCRATCH_SIZE) {
       this.block.free();
       this.block = new NativeBuffer(SCRATCH_SIZE);
+      this.base = this.block.addressNumber;
     }
   }
 
@@ -103,29 +126,39 @@ class ScratchArena {
     if (at + size > this.block.size) {
       this.retired.push(this.block);
       this.block = new NativeBuffer(Math.max(Math.min(2 * this.block.size, MAX_VIEW_BYTES), size + 8));
+      this.base = this.block.addressNumber;
       at = 0;
     }
     this.used = at + size;
-    return { address: this.block.address + BigInt(at), size, bytes: this.block.bytes.subarray(at, at + size) };
+    return new ScratchPiece(this.block, at, this.base + at, size);
   }
 
   /** A copy of `data` followed by `extra` zero bytes (e.g. a NUL). */
   copy(data: Uint8Array, extra = 0): ScratchMemory {
     const m = this.alloc(data.length + extra);
-    m.bytes.set(data);
-    if (extra > 0) m.bytes.fill(0, data.length);
+    const at = m.addressNumber - this.base;
+    this.block.bytes.set(data, at);
+    if (extra > 0) this.block.bytes.fill(0, at + data.length, at + data.length + extra);
     return m;
   }
 
-  /** A NUL-terminated UTF-8 string. */
+  /** A NUL-terminated UTF-8 string (ASCII written directly, anything else encoded). */
   string(s: string): ScratchMemory {
-    return this.copy(utf8.encode(s), 1);
+    const n = s.length;
+    for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 0x7f) return this.copy(utf8.encode(s), 1);
+    const m = this.alloc(n + 1);
+    const bytes = this.block.bytes;
+    const at = m.addressNumber - this.base;
+    for (let i = 0; i < n; i++) bytes[at + i] = s.charCodeAt(i);
+    bytes[at + n] = 0;
+    return m;
   }
 
   /** `size` zeroed bytes. */
   zeroed(size: number): ScratchMemory {
     const m = this.alloc(size);
-    m.bytes.fill(0);
+    const at = m.addressNumber - this.base;
+    this.block.bytes.fill(0, at, at + size);
     return m;
   }
 }

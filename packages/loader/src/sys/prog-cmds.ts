@@ -36,12 +36,12 @@ export function progLoad(p: ProgLoadAttr): number {
   begin('PROG_LOAD');
   put(L.prog_type, p.type);
   put(L.insn_cnt, p.insns.size / 8);
-  put(L.insns, p.insns.address);
-  put(L.license, p.license.address);
+  put(L.insns, p.insns.addressNumber);
+  put(L.license, p.license.addressNumber);
   if (p.log) {
     put(L.log_level, p.logLevel ?? 1);
     put(L.log_size, p.log.size);
-    put(L.log_buf, p.log.address);
+    put(L.log_buf, p.log.addressNumber);
   }
   put(L.kern_version, p.kernVersion ?? 0);
   const token = tokenInForce();
@@ -52,17 +52,17 @@ export function progLoad(p: ProgLoadAttr): number {
   put(L.prog_btf_fd, p.btfFd ?? 0);
   if (p.funcInfo) {
     put(L.func_info_rec_size, p.funcInfo.recSize);
-    put(L.func_info, p.funcInfo.rec.address);
+    put(L.func_info, p.funcInfo.rec.addressNumber);
     put(L.func_info_cnt, p.funcInfo.count);
   }
   if (p.lineInfo) {
     put(L.line_info_rec_size, p.lineInfo.recSize);
-    put(L.line_info, p.lineInfo.rec.address);
+    put(L.line_info, p.lineInfo.rec.addressNumber);
     put(L.line_info_cnt, p.lineInfo.count);
   }
   put(L.attach_btf_id, p.attachBtfId ?? 0);
   put(L.attach_btf_obj_fd, p.attachBtfObjFd ?? 0);
-  if (p.fdArray) put(L.fd_array, p.fdArray.address);
+  if (p.fdArray) put(L.fd_array, p.fdArray.addressNumber);
   // The kernel answers EAGAIN while memory of recently freed programs is still
   // waiting for RCU; libbpf retries a few times, and so do we.
   let r = callRaw('PROG_LOAD');
@@ -147,10 +147,10 @@ export function progDetach(targetFd: number, progFd: number, attachType: number,
 /** BPF_BTF_LOAD: the fd, or the negative errno (the caller retries with a log). */
 export function btfLoad(btf: NativeMemory, log?: NativeMemory): number {
   begin('BTF_LOAD');
-  put(B.btf, btf.address);
+  put(B.btf, btf.addressNumber);
   put(B.btf_size, btf.size);
   if (log) {
-    put(B.btf_log_buf, log.address);
+    put(B.btf_log_buf, log.addressNumber);
     put(B.btf_log_size, log.size);
     put(B.btf_log_level, 1);
   }

@@ -51,6 +51,28 @@ describe('the scratch arena', () => {
     }
   });
 
+  it('writes strings (ASCII directly, anything else as UTF-8), copies and zeroed pieces at their addresses', () => {
+    const mark = scratch.begin();
+    try {
+      const junk = scratch.alloc(64);
+      junk.bytes.fill(0xff);
+      scratch.end(mark);
+      scratch.begin();
+      for (const s of ['GPL', 'Dual BSD/GPL', 'licencé ✓', '']) {
+        const m = scratch.string(s);
+        expect([...m.bytes]).toEqual([...new TextEncoder().encode(s), 0]);
+        expect(m.addressNumber).toBe(Number(m.address));
+        expect([...memoryAt(m.address, m.size)]).toEqual([...m.bytes]);
+      }
+      const z = scratch.zeroed(24);
+      expect([...memoryAt(BigInt(z.addressNumber), 24)]).toEqual(new Array(24).fill(0));
+      const c = scratch.copy(new Uint8Array([4, 5]), 3);
+      expect([...memoryAt(c.address, 5)]).toEqual([4, 5, 0, 0, 0]);
+    } finally {
+      scratch.end(mark);
+    }
+  });
+
   it('refuses allocation outside a scope and unbalanced ends', () => {
     expect(() => scratch.alloc(8)).toThrow(expect.objectContaining({ code: 'INTERNAL', message: expect.stringMatching(/outside begin/) }));
     expect(() => scratch.end(0)).toThrow(expect.objectContaining({ code: 'INTERNAL', message: expect.stringMatching(/without begin/) }));

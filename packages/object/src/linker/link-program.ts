@@ -31,6 +31,7 @@ export interface LinkedProgram {
 export function linkProgram(collection: CollectionSpec, programName: string): LinkedProgram {
   const program = collection.programs[programName] ?? collection.subprograms[programName];
   if (!program) throw new ObjectParseError('PROGRAM_INVALID', `no program named ${programName}`);
+  if (program.subprograms.length === 0 && program.relocations.every((r) => r.kind !== 'call' && r.kind !== 'func')) return alone(program);
   const functions: ProgramSpec[] = [program];
   for (const name of program.subprograms) {
     const sub = collection.subprograms[name] ?? collection.programs[name];
@@ -76,4 +77,22 @@ export function linkProgram(collection: CollectionSpec, programName: string): Li
   });
 
   return { name: program.name, instructions, layout, relocations, funcInfo, lineInfo, coreRelos };
+}
+
+/**
+ * linkProgram of a program that calls nothing: its own instructions (a
+ * copy) at slot 0, so its records' instruction numbers stand as they are
+ * (fresh arrays of the spec's records, which nothing changes).
+ */
+function alone(program: ProgramSpec): LinkedProgram {
+  const relocations = program.relocations.length === 0 ? [] : (program.relocations.slice() as LinkedProgram['relocations'][number][]);
+  return {
+    name: program.name,
+    instructions: program.instructions.slice(),
+    layout: [{ name: program.name, start: 0 }],
+    relocations,
+    funcInfo: program.funcInfo.slice(),
+    lineInfo: program.lineInfo.slice(),
+    coreRelos: program.coreRelos.slice(),
+  };
 }
