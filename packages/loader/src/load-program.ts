@@ -60,10 +60,7 @@ function loadOne(spec: CollectionSpec, p: ProgramSpec, facts: LoadFacts): Progra
   const structOps = p.type === ProgramType.struct_ops ? facts.structOps?.get(p.name) : undefined;
   if (p.type === ProgramType.struct_ops && !structOps) {
     // As libbpf, which does not load it: the kernel would say only EINVAL.
-    throw new LoaderError(
-      'LOAD_OPTIONS',
-      `struct_ops program ${p.name} is in no struct_ops map, so it has nothing to attach to: leave it out of \`programs\``,
-    );
+    throw new LoaderError('LOAD_OPTIONS', `struct_ops program ${p.name} is in no struct_ops map, so it has nothing to attach to: leave it out of \`programs\``);
   }
   const attachId = structOps ? structOps.attachBtfId : needsAttachBtfId(p) ? attachBtfId(p, facts.kernelBtf()) : undefined;
   let linked = linkProgram(spec, p.name);

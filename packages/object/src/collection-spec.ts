@@ -62,9 +62,10 @@ function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
       throw new ObjectParseError('SECTION_INVALID', `size ${versionSection.size} is not 4`, { section: 'version' });
     }
     // A section without bytes (SHT_NOBITS) fails the reader's bounds check, as it did.
-    kernelVersion = versionSection.type === SHT.NOBITS || versionSection.type === SHT.NULL
-      ? new ByteReader(versionSection.data, elf.byteOrder, 'SECTION_INVALID', 'version').u32(0)
-      : elf.view.getUint32(versionSection.offset, elf.little);
+    kernelVersion =
+      versionSection.type === SHT.NOBITS || versionSection.type === SHT.NULL
+        ? new ByteReader(versionSection.data, elf.byteOrder, 'SECTION_INVALID', 'version').u32(0)
+        : elf.view.getUint32(versionSection.offset, elf.little);
   }
 
   const ctx: ObjectContext = { elf, byteOrder: elf.byteOrder, symbols, relocations, btf, btfExt };
