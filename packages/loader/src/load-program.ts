@@ -26,7 +26,7 @@ import {
 import { LoaderError } from './errors.js';
 import * as sys from './sys/bpf.js';
 import { SyscallError } from './sys/errors.js';
-import { TsbpfError } from '@tsbpf/object';
+import { withContext } from '@tsbpf/object';
 import { Program, VerifierError } from './program.js';
 
 /** BPF_F_SLEEPABLE: a program that may sleep (fentry.s, lsm.s, ...). */
@@ -43,13 +43,7 @@ export interface LoadFacts extends KernelFacts {
 }
 
 export function loadProgram(spec: CollectionSpec, p: ProgramSpec, facts: LoadFacts): Program {
-  // withContext's effect, without its closure and context string on a load that succeeds.
-  try {
-    return loadOne(spec, p, facts);
-  } catch (e) {
-    if (TsbpfError.is(e)) e.addContext(`program ${p.name}`);
-    throw e;
-  }
+  return withContext(`program ${p.name}`, () => loadOne(spec, p, facts));
 }
 
 function loadOne(spec: CollectionSpec, p: ProgramSpec, facts: LoadFacts): Program {
