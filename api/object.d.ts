@@ -191,9 +191,12 @@ type BtfTypeOf<K extends BtfKindName> = Extract<BtfType, {
 declare function isModifier(kind: BtfKindName): boolean;
 interface BtfParseOptions {
     base?: Btf;
+    readOnly?: boolean;
 }
 declare class Btf {
-    readonly raw: Uint8Array;
+    private readonly bytes;
+    private readonly readOnly;
+    private rawCopy;
     readonly byteOrder: ByteOrder;
     readonly header: BtfHeader;
     readonly base: Btf | undefined;
@@ -210,6 +213,7 @@ declare class Btf {
     private freshStrFn;
     private constructor();
     static parse(bytes: Uint8Array, options?: BtfParseOptions): Btf;
+    get raw(): Uint8Array;
     get length(): number;
     get stringsEnd(): number;
     type(id: number): BtfType;

@@ -69,10 +69,15 @@ export function walkBatches(map: BpfMap, visit: (keys: DataView, values: DataVie
  * `oneByOne` iterator instead.
  *
  * Each `next()` builds its result at one allocation site, whatever happened:
- * when it is inlined into a for-of loop, V8 can then leave the result (and an
- * entry's [key, value] pair) unallocated. Two return statements, or a pair
- * that is sometimes `undefined`, make it allocate both (measured: 104 bytes
- * an entry more, a fifth of entries()'s cost over the kernel's).
+ * when it is inlined into a for-of loop, V8 can then leave the result
+ * unallocated. Two return statements, or a pair that is sometimes
+ * `undefined`, make it allocate both (measured: 104 bytes an entry more, a
+ * fifth of entries()'s cost over the kernel's). The [key, value] pair itself
+ * stays allocated when the loop destructures it (`for (const [k, v] of ...)`):
+ * Node 20's V8 does not remove an array a destructuring iterates, in any form
+ * tried (2026-12-03: a minimal iterator of pairs allocates, the same iterator
+ * yielding the value alone does not). That pair is what entries() pays over
+ * forEach().
  */
 abstract class BatchWalk<T> {
   private index = 0;

@@ -126,6 +126,21 @@ describe('Btf', () => {
     expect(again.every((t) => t === btf.type(t.id))).toBe(true); // once type() kept them, types() gives those objects
   });
 
+  it('hands out its bytes as raw, or a copy made once when they are read-only', () => {
+    const bytes = everyKind().build();
+    const given = Btf.parse(bytes);
+    expect(given.raw).toBe(bytes);
+    const before = Uint8Array.from(bytes);
+    const readOnly = Btf.parse(bytes, { readOnly: true });
+    const raw = readOnly.raw;
+    expect(raw).not.toBe(bytes);
+    expect(raw).toEqual(bytes);
+    expect(readOnly.raw).toBe(raw); // made once
+    raw.fill(0xff); // the caller's copy: the Btf reads its own bytes
+    expect(bytes).toEqual(before);
+    expect([...readOnly.types()]).toEqual([...given.types()]);
+  });
+
   it('dumps in bpftool raw format', () => {
     const lines = formatBtfRaw(Btf.parse(everyKind().build())).split('\n');
     expect(lines).toContain("[1] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED");

@@ -9,6 +9,14 @@ import { BtfKind, type BtfKindName, type BtfMember, type BtfType, type BtfTypeOf
 export interface BtfParseOptions {
   /** Base BTF for split BTF (kernel modules): ids and strings continue after the base's. */
   base?: Btf;
+  /**
+   * The bytes are read-only memory that stays valid while the Btf lives (the
+   * loader's mapping of `/sys/kernel/btf/vmlinux`, as libbpf 1.6 maps it):
+   * the Btf reads them in place and never hands them out, so `raw` is a
+   * copy, made on first ask (a write into a read-only mapping would kill the
+   * process).
+   */
+  readOnly?: boolean;
 }
 
 const VOID: BtfType = Object.freeze({ kind: 'void', id: 0, name: '' });
@@ -22,8 +30,10 @@ const encoder = new TextEncoder();
  * kernel.
  */
 export class Btf {
-  /** The blob as given (header, types, strings), for BPF_BTF_LOAD. */
-  readonly raw: Uint8Array;
+  /** The bytes parsed; handed out as `raw` unless they are read-only. */
+  private readonly bytes: Uint8Array;
+  private readonly readOnly: boolean;
+  private rawCopy: Uint8Array | undefined;
   readonly byteOrder: ByteOrder;
   readonly header: BtfHeader;
   readonly base: Btf | undefined;
@@ -61,7 +71,8 @@ export class Btf {
     if (strings.length > 0 && strings[strings.length - 1] !== 0) {
       throw new ObjectParseError('BTF_INVALID', 'string section is not NUL-terminated', { offset: strBegin });
     }
-    this.raw = bytes;
+    this.bytes = bytes;
+    this.readOnly = options.readOnly === true;
     this.header = header;
     this.byteOrder = header.byteOrder;
     this.base = base;
@@ -81,6 +92,11 @@ export class Btf {
       if (e instanceof ObjectParseError) throw e;
       throw new ObjectParseError('BTF_INVALID', `malformed BTF: ${(e as Error)?.message ?? String(e)}`, { cause: e });
     }
+  }
+
+  /** The blob as given (header, types, strings), for BPF_BTF_LOAD; a copy of read-only bytes (`readOnly`). */
+  get raw(): Uint8Array {
+    return this.readOnly ? (this.rawCopy ??= this.bytes.slice()) : this.bytes;
   }
 
   /** Number of type ids including void and the base's types (libbpf's `btf__type_cnt`). */
