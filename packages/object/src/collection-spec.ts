@@ -169,7 +169,8 @@ function byName<T extends { name: string }>(what: string, items: readonly T[]): 
   const out: Record<string, T> = nullRecord();
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
-    if (Object.hasOwn(out, item.name)) throw new ObjectParseError('SYMBOL_INVALID', `two ${what}s are named ${item.name}`);
+    // A lookup, not Object.hasOwn: the record has no prototype and holds only objects.
+    if (out[item.name] !== undefined) throw new ObjectParseError('SYMBOL_INVALID', `two ${what}s are named ${item.name}`);
     out[item.name] = item;
   }
   return out;
