@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ROWS, sectionDef } from './section-defs.js';
-import { AttachType, ProgramType } from './uapi.js';
+import { sectionDef } from './section-defs.js';
 
 describe('sectionDef (libbpf SEC() conventions)', () => {
   it.each([
@@ -51,41 +50,4 @@ describe('sectionDef (libbpf SEC() conventions)', () => {
   it.each(['nonsense', 'xdpfoo', 'tracepointx/a', 'cgroup_skb', 'cgroup_skb/sideways', '', 'kprobe.multiX'])('rejects %j', (name) =>
     expect(sectionDef(name)).toBeUndefined(),
   );
-});
-
-describe('sectionDef by first character', () => {
-  /** The table scanned in order, as sectionDef did before its index: the first row whose pattern matches. */
-  function firstRow(name: string): string | undefined {
-    for (const row of ROWS) {
-      const p = row.pattern;
-      const plus = p.endsWith('+');
-      const required = !plus && p.endsWith('/');
-      const prefix = plus || required ? p.slice(0, -1) : p;
-      if (!name.startsWith(prefix)) continue;
-      if (name.length === prefix.length) {
-        if (!required) return p;
-        continue;
-      }
-      if ((plus || required) && name[prefix.length] === '/') return p;
-    }
-    return undefined;
-  }
-
-  it('answers every name as the table scanned in order would', () => {
-    const names = new Set<string>(['', '/', '+', 'x', 'é', 'xdp\u0000', ' xdp']);
-    for (const { pattern } of ROWS) {
-      const bare = pattern.replace(/[+/]$/, '');
-      for (const n of [pattern, bare, `${bare}/`, `${bare}/a/b`, `${bare}x`, `${bare}.s`, `${bare}.s/f`, bare.slice(0, -1), bare.slice(1), bare.toUpperCase()]) {
-        names.add(n);
-      }
-    }
-    for (const name of names) {
-      const def = sectionDef(name);
-      expect(def?.pattern, name).toBe(firstRow(name));
-      if (!def) continue;
-      const row = ROWS.find((r) => r.pattern === def.pattern)!;
-      expect(def.type, name).toBe(ProgramType[row.type]);
-      expect(def.attachType, name).toBe(row.attachType === undefined ? undefined : AttachType[row.attachType]);
-    }
-  });
 });

@@ -8,8 +8,7 @@ import { AttachType, ProgramType, type AttachTypeName, type ProgramTypeName } fr
  *  - `type/`:        matches only `type/anything` (the part after `/` is required).
  * The first matching definition wins, so more specific entries come first.
  */
-/** One SEC() convention; exported for the tests (the package's index does not). */
-export interface SectionDefRow {
+interface SectionDefRow {
   readonly pattern: string;
   readonly type: ProgramTypeName;
   readonly attachType?: AttachTypeName;
@@ -21,7 +20,7 @@ export interface SectionDefRow {
   readonly btfTarget?: boolean;
 }
 
-export const ROWS: readonly SectionDefRow[] = [
+const ROWS: readonly SectionDefRow[] = [
   { pattern: 'socket+', type: 'socket_filter' },
   { pattern: 'sk_reuseport/migrate', type: 'sk_reuseport', attachType: 'sk_reuseport_select_or_migrate' },
   { pattern: 'sk_reuseport', type: 'sk_reuseport', attachType: 'sk_reuseport_select' },
@@ -145,45 +144,17 @@ export interface SectionDef {
   readonly needsBtfTarget: boolean;
 }
 
-/**
- * Each row's pattern taken apart once, with its numeric type and attach type,
- * so matching a name builds no strings but the answer and looks nothing up
- * by name.
- */
-interface Matcher {
-  readonly row: SectionDefRow;
-  readonly prefix: string;
-  readonly bare: boolean;
-  readonly slash: boolean;
-  readonly type: number;
-  readonly attachType: number | undefined;
-}
-const MATCHERS: readonly Matcher[] = ROWS.map((row) => {
+/** Each row's pattern taken apart once, so matching a name builds no strings but the answer. */
+const MATCHERS = ROWS.map((row) => {
   const p = row.pattern;
-  const plus = p.endsWith('+');
-  const required = !plus && p.endsWith('/');
-  const prefix = plus || required ? p.slice(0, -1) : p;
-  const type = ProgramType[row.type];
-  const attachType = row.attachType === undefined ? undefined : AttachType[row.attachType];
-  return { row, prefix, bare: !required, slash: plus || required, type, attachType };
+  if (p.endsWith('+')) return { row, prefix: p.slice(0, -1), bare: true, slash: true };
+  if (p.endsWith('/')) return { row, prefix: p.slice(0, -1), bare: false, slash: true };
+  return { row, prefix: p, bare: true, slash: false };
 });
-/**
- * The matchers by the first character of their prefix, each list in table
- * order: a name can only match a prefix that starts with its own first
- * character (every prefix has one), so the first match in its list is the
- * first match in the table.
- */
-const BY_FIRST = new Map<number, Matcher[]>();
-for (const m of MATCHERS) {
-  const c = m.prefix.charCodeAt(0);
-  let list = BY_FIRST.get(c);
-  if (!list) BY_FIRST.set(c, (list = []));
-  list.push(m);
-}
 const SLASH = 0x2f;
 
 /** What follows the prefix ('' for the bare prefix), or undefined if the name does not match. */
-function matches(m: Matcher, name: string): string | undefined {
+function matches(m: { prefix: string; bare: boolean; slash: boolean }, name: string): string | undefined {
   const { prefix } = m;
   if (!name.startsWith(prefix)) return undefined;
   if (name.length === prefix.length) return m.bare ? '' : undefined;
@@ -192,18 +163,15 @@ function matches(m: Matcher, name: string): string | undefined {
 
 /** The definition for a program section name, or undefined if it follows no known convention. */
 export function sectionDef(sectionName: string): SectionDef | undefined {
-  const list = BY_FIRST.get(sectionName.charCodeAt(0));
-  if (list === undefined) return undefined;
-  for (let i = 0; i < list.length; i++) {
-    const m = list[i]!;
+  for (const m of MATCHERS) {
     const attachTo = matches(m, sectionName);
     if (attachTo === undefined) continue;
     const row = m.row;
     return {
       pattern: row.pattern,
-      type: m.type,
+      type: ProgramType[row.type],
       typeName: row.type,
-      attachType: m.attachType,
+      attachType: row.attachType === undefined ? undefined : AttachType[row.attachType],
       attachTypeName: row.attachType,
       sleepable: row.sleepable ?? false,
       xdpFrags: row.xdpFrags ?? false,
