@@ -3,7 +3,7 @@ import { Btf, parseBtfExt, type BtfExt } from './btf/index.js';
 import { word } from './btf/layout.js';
 import { ByteReader, cString, plainBytes } from './bytes.js';
 import { ObjectParseError } from './errors.js';
-import type { ObjectContext } from './elf/context.js';
+import { LEGACY_MAPS_SECTION, MAPS_SECTION, type ObjectContext } from './elf/context.js';
 import { SHT, readElf } from './elf/elf-file.js';
 import { parseExterns } from './elf/externs.js';
 import { parseBtfMaps } from './elf/maps-btf.js';
@@ -70,10 +70,11 @@ function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
 
   const ctx: ObjectContext = { elf, byteOrder: elf.byteOrder, symbols, relocations, btf, btfExt };
   // One array, pushed in the builders' order (no spread of four, mostly empty, arrays).
-  const mapList = parseBtfMaps(ctx);
-  pushAll(mapList, parseLegacyMaps(ctx));
+  // A builder runs only if its section is there (each would look and return nothing): fewer calls a parse.
+  const mapList: MapSpec[] = elf.sectionByName(MAPS_SECTION) ? parseBtfMaps(ctx) : [];
+  if (elf.sectionByName(LEGACY_MAPS_SECTION)) pushAll(mapList, parseLegacyMaps(ctx));
   if (elf.dataSections.length > 0) pushAll(mapList, parseDataMaps(ctx));
-  pushAll(mapList, parseStructOpsMaps(ctx));
+  if (elf.sectionByName('.struct_ops') || elf.sectionByName('.struct_ops.link')) pushAll(mapList, parseStructOpsMaps(ctx)); // STRUCT_OPS_SECTIONS
   const maps = byName('map', mapList);
   const externs = byName('extern', parseExterns(ctx));
   const { programs, subprograms } = parsePrograms(ctx, {
@@ -169,7 +170,8 @@ function byName<T extends { name: string }>(what: string, items: readonly T[]): 
   const out: Record<string, T> = nullRecord();
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
-    if (Object.hasOwn(out, item.name)) throw new ObjectParseError('SYMBOL_INVALID', `two ${what}s are named ${item.name}`);
+    // A lookup, not Object.hasOwn: the record has no prototype and holds only objects.
+    if (out[item.name] !== undefined) throw new ObjectParseError('SYMBOL_INVALID', `two ${what}s are named ${item.name}`);
     out[item.name] = item;
   }
   return out;

@@ -109,8 +109,11 @@ class ScratchArena {
     this.used = mark;
     if (this.depth > 0) return;
     this.used = 0;
-    for (const b of this.retired) b.free();
-    this.retired.length = 0;
+    if (this.retired.length > 0) {
+      // Only when a block was retired: the length store is a runtime call.
+      for (const b of this.retired) b.free();
+      this.retired.length = 0;
+    }
     if (this.block.size > 16 * SCRATCH_SIZE) {
       this.block.free();
       this.block = new NativeBuffer(SCRATCH_SIZE);

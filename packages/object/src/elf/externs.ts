@@ -1,6 +1,6 @@
 import type { ExternSpec } from '../spec.js';
 import type { ObjectContext } from './context.js';
-import { SHN_UNDEF, STB, STT } from './symbols.js';
+import { SHN_UNDEF, STB, STT, type ElfSymbol } from './symbols.js';
 
 /**
  * Undefined symbols are externs. BTF says which kind: clang lists them as VARs
@@ -12,7 +12,13 @@ import { SHN_UNDEF, STB, STT } from './symbols.js';
  * are unresolved then.
  */
 export function parseExterns(ctx: ObjectContext): ExternSpec[] {
-  const undefinedSymbols = ctx.symbols.filter((s) => s.sectionIndex === SHN_UNDEF && s.name !== '' && s.type !== STT.FILE && s.type !== STT.SECTION);
+  // A plain loop (no filter callback): this runs on every parse, mostly to find none.
+  const undefinedSymbols: ElfSymbol[] = [];
+  const symbols = ctx.symbols;
+  for (let i = 0; i < symbols.length; i++) {
+    const s = symbols[i]!;
+    if (s.sectionIndex === SHN_UNDEF && s.name !== '' && s.type !== STT.FILE && s.type !== STT.SECTION) undefinedSymbols.push(s);
+  }
   if (undefinedSymbols.length === 0) return [];
   const btf = ctx.btf;
   if (!btf) {

@@ -3,6 +3,7 @@ import type { CollectionSpec } from '../spec.js';
 import type { Btf } from '../btf/btf.js';
 import { BtfFuncLinkage, BtfKind, BtfVarLinkage } from '../btf/types.js';
 import { kconfigLayout } from './kconfig.js';
+import { word } from '../btf/layout.js';
 
 /**
  * The object's BTF as the kernel accepts it (what libbpf does between open
@@ -31,42 +32,85 @@ export function btfForKernel(spec: CollectionSpec): { bytes: Uint8Array; unresol
  */
 function plainBtfForKernel(spec: CollectionSpec, btf: Btf): { bytes: Uint8Array; unresolvedDatasecs: string[] } | undefined {
   for (const name in spec.subprograms) if (spec.subprograms[name]!.hidden) return undefined;
+  // Read and patched on the copy's bytes (no DataView), every offset inside a record btf's index checked.
   const bytes = new Uint8Array(btf.raw);
-  const view = new DataView(bytes.buffer);
   const little = btf.byteOrder === 'little';
   const unresolvedDatasecs: string[] = [];
   const first = btf.firstTypeId;
   const count = btf.length;
   for (let id = first; id < count; id++) {
     const at = btf.recordOffset(id);
-    const info = view.getUint32(at + 4, little);
+    const info = word(bytes, at + 4, little);
     const kind = (info >>> 24) & 0x1f;
     if (kind === BtfKind.func) {
-      if ((info & 0xffff) === BtfFuncLinkage.extern) view.setUint32(at + 4, (info & ~0xffff) | BtfFuncLinkage.global, little);
+      if ((info & 0xffff) === BtfFuncLinkage.extern) putWord(bytes, at + 4, ((info & ~0xffff) | BtfFuncLinkage.global) >>> 0, little);
       continue;
     }
     if (kind !== BtfKind.datasec) continue;
-    const name = btf.string(view.getUint32(at, little));
+    const name = btf.string(word(bytes, at, little));
     if (name === '.ksyms' || name === '.kconfig') return undefined;
     const facts = spec.dataSections[name];
     if (!facts) {
       unresolvedDatasecs.push(name);
       continue;
     }
-    view.setUint32(at + 8, facts.size, little);
+    putWord(bytes, at + 8, facts.size, little);
+    // Each entry as (type, offset, size) in one array of numbers, then written back in offset order.
     const vlen = info & 0xffff;
-    const entries: { type: number; offset: number; size: number }[] = new Array(vlen);
+    const entries: number[] = [];
     for (let i = 0; i < vlen; i++) {
       const entry = at + 12 + i * 12;
-      const type = view.getUint32(entry, little);
+      const type = word(bytes, entry, little);
       if (type < first || type >= count) return undefined;
-      const offset = facts.symbols[btf.string(view.getUint32(btf.recordOffset(type), little))];
+      const offset = facts.symbols[btf.string(word(bytes, btf.recordOffset(type), little))];
       if (offset === undefined) return undefined;
-      entries[i] = { type, offset, size: view.getUint32(entry + 8, little) };
+      entries.push(type, offset, word(bytes, entry + 8, little));
     }
-    writeSorted(view, at, entries, little);
+    writeSortedWords(bytes, at, entries, little);
   }
   return { bytes, unresolvedDatasecs };
+}
+
+/** The u32 `value` at `at` in the blob's byte order (the caller checked the range). */
+function putWord(b: Uint8Array, at: number, value: number, little: boolean): void {
+  if (little) {
+    b[at] = value;
+    b[at + 1] = value >>> 8;
+    b[at + 2] = value >>> 16;
+    b[at + 3] = value >>> 24;
+  } else {
+    b[at] = value >>> 24;
+    b[at + 1] = value >>> 16;
+    b[at + 2] = value >>> 8;
+    b[at + 3] = value;
+  }
+}
+
+/**
+ * writeSorted for (type, offset, size) triples in one array: sorted by offset
+ * in place (an insertion sort, stable as Array.prototype.sort), then written.
+ */
+function writeSortedWords(b: Uint8Array, at: number, e: number[], little: boolean): void {
+  const n = e.length / 3;
+  for (let i = 1; i < n; i++) {
+    const type = e[i * 3]!;
+    const offset = e[i * 3 + 1]!;
+    const size = e[i * 3 + 2]!;
+    let j = i - 1;
+    for (; j >= 0 && e[j * 3 + 1]! > offset; j--) {
+      e[j * 3 + 3] = e[j * 3]!;
+      e[j * 3 + 4] = e[j * 3 + 1]!;
+      e[j * 3 + 5] = e[j * 3 + 2]!;
+    }
+    e[j * 3 + 3] = type;
+    e[j * 3 + 4] = offset;
+    e[j * 3 + 5] = size;
+  }
+  for (let i = 0; i < n; i++) {
+    putWord(b, at + 12 + i * 12, e[i * 3]!, little);
+    putWord(b, at + 16 + i * 12, e[i * 3 + 1]!, little);
+    putWord(b, at + 20 + i * 12, e[i * 3 + 2]!, little);
+  }
 }
 
 /** Every fix-up, on decoded types. */

@@ -22,6 +22,15 @@ export interface LinkedProgram {
   readonly coreRelos: readonly ProgramCoreRelo[];
 }
 
+/** Whether any relocation is a call or a function reference (a plain loop: this runs on every load). */
+function callsAny(relocations: readonly ProgramRelocation[]): boolean {
+  for (let i = 0; i < relocations.length; i++) {
+    const kind = relocations[i]!.kind;
+    if (kind === 'call' || kind === 'func') return true;
+  }
+  return false;
+}
+
 /**
  * Appends the subprograms a program reaches (in `ProgramSpec.subprograms`
  * order) after it, as libbpf and cilium/ebpf do, and rewrites each BPF-to-BPF
@@ -31,7 +40,7 @@ export interface LinkedProgram {
 export function linkProgram(collection: CollectionSpec, programName: string): LinkedProgram {
   const program = collection.programs[programName] ?? collection.subprograms[programName];
   if (!program) throw new ObjectParseError('PROGRAM_INVALID', `no program named ${programName}`);
-  if (program.subprograms.length === 0 && program.relocations.every((r) => r.kind !== 'call' && r.kind !== 'func')) return alone(program);
+  if (program.subprograms.length === 0 && !callsAny(program.relocations)) return alone(program);
   const functions: ProgramSpec[] = [program];
   for (const name of program.subprograms) {
     const sub = collection.subprograms[name] ?? collection.programs[name];

@@ -24,6 +24,18 @@ describe('withLoadOverrides', () => {
     expect(withLoadOverrides(s, {})).toBe(s);
   });
 
+  it('answers the spec itself for no overrides: absent, empty, null or only inherited keys', () => {
+    const s = parseCollectionSpec(readFixture('global_data.bpf.o'));
+    const inherited = Object.create({ threshold: 7 }) as Record<string, number>;
+    for (const o of [{}, { constants: {} }, { mapOverrides: {} }, { constants: undefined, mapOverrides: undefined }, { constants: inherited }]) {
+      expect(withLoadOverrides(s, o)).toBe(s);
+    }
+    expect(withLoadOverrides(s, { constants: null as never, mapOverrides: null as never })).toBe(s);
+    // Own keys count, whatever else the record is: a string's characters, as Object.entries lists them.
+    expectLinkError(() => withLoadOverrides(s, { constants: 'x' as never }), 'CONSTANT_INVALID', /no const volatile global named 0/);
+    expect(withLoadOverrides(s, { mapOverrides: { '.bss': {} } })).not.toBe(s);
+  });
+
   it('refuses names the object does not have, as LinkErrors', () => {
     const s = parseCollectionSpec(readFixture('global_data.bpf.o'));
     expectLinkError(() => withLoadOverrides(s, { constants: { nope: 1 } }), 'CONSTANT_INVALID', /constants: no const volatile global named nope in .rodata/);

@@ -23,6 +23,8 @@ export interface LoadOverrides {
 
 /** The spec's maps with constants written into `.rodata` copies and overrides applied (the spec itself untouched). */
 export function withLoadOverrides(spec: CollectionSpec, overrides: LoadOverrides): CollectionSpec {
+  // No overrides (a plain load): the spec as it is, with no arrays made to find that out.
+  if (!hasOwnKeys(overrides.constants) && !hasOwnKeys(overrides.mapOverrides)) return spec;
   const constants = Object.entries(overrides.constants ?? {});
   const mapOverrides = overrides.mapOverrides ?? {};
   if (constants.length === 0 && Object.keys(mapOverrides).length === 0) return spec;
@@ -40,6 +42,13 @@ export function withLoadOverrides(spec: CollectionSpec, overrides: LoadOverrides
     maps[holder.name] = { ...holder, initialValue: initial };
   }
   return { ...spec, maps };
+}
+
+/** Whether `record` has an own enumerable string key (what Object.keys and Object.entries list). */
+function hasOwnKeys(record: object | undefined): boolean {
+  if (record === undefined || record === null) return false;
+  for (const key in record) if (Object.prototype.propertyIsEnumerable.call(record, key)) return true;
+  return false;
 }
 
 /** A constant's bytes: an integer in `size` bytes (signed or unsigned, it must fit), a boolean as 0/1, or bytes of exactly that size. */
