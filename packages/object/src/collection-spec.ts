@@ -9,7 +9,7 @@ import { parseExterns } from './elf/externs.js';
 import { parseBtfMaps } from './elf/maps-btf.js';
 import { parseDataMaps } from './elf/maps-data.js';
 import { parseLegacyMaps } from './elf/maps-legacy.js';
-import { parseStructOpsMaps } from './elf/maps-struct-ops.js';
+import { STRUCT_OPS_SECTIONS, parseStructOpsMaps } from './elf/maps-struct-ops.js';
 import { parsePrograms } from './elf/programs.js';
 import { readRelocations } from './elf/relocations.js';
 import { readSymbols } from './elf/symbols.js';
@@ -74,7 +74,7 @@ function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
   const mapList: MapSpec[] = elf.sectionByName(MAPS_SECTION) ? parseBtfMaps(ctx) : [];
   if (elf.sectionByName(LEGACY_MAPS_SECTION)) pushAll(mapList, parseLegacyMaps(ctx));
   if (elf.dataSections.length > 0) pushAll(mapList, parseDataMaps(ctx));
-  if (elf.sectionByName('.struct_ops') || elf.sectionByName('.struct_ops.link')) pushAll(mapList, parseStructOpsMaps(ctx)); // STRUCT_OPS_SECTIONS
+  if (elf.sectionByName(STRUCT_OPS_SECTIONS[0]) || elf.sectionByName(STRUCT_OPS_SECTIONS[1])) pushAll(mapList, parseStructOpsMaps(ctx));
   const maps = byName('map', mapList);
   const externs = byName('extern', parseExterns(ctx));
   const { programs, subprograms } = parsePrograms(ctx, {
