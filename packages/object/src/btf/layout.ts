@@ -72,6 +72,21 @@ export function word(b: Uint8Array, at: number, little: boolean): number {
     : ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
 
+/** The u32 (or an int32's bits) `value` into `b` at `at` in the blob's byte order (the caller checked the range; a Uint8Array store keeps the low 8 bits). */
+export function putWord(b: Uint8Array, at: number, value: number, little: boolean): void {
+  if (little) {
+    b[at] = value;
+    b[at + 1] = value >>> 8;
+    b[at + 2] = value >>> 16;
+    b[at + 3] = value >>> 24;
+  } else {
+    b[at] = value >>> 24;
+    b[at + 1] = value >>> 16;
+    b[at + 2] = value >>> 8;
+    b[at + 3] = value;
+  }
+}
+
 /** The u16 at `at` (bounds-checked by the caller). */
 export function half(b: Uint8Array, at: number, little: boolean): number {
   return little ? b[at]! | (b[at + 1]! << 8) : (b[at]! << 8) | b[at + 1]!;

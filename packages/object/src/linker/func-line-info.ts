@@ -5,6 +5,7 @@
  */
 import type { ByteOrder } from '../errors.js';
 import type { LinkedProgram } from './link-program.js';
+import { putWord } from '../btf/layout.js';
 
 /** sizeof(struct bpf_func_info): insn_off, type_id. */
 export const FUNC_INFO_SIZE = 8;
@@ -24,8 +25,8 @@ export function funcInfoBytes(linked: LinkedProgram, byteOrder: ByteOrder): Uint
   for (let i = 0; i < records.length; i++) {
     const f = records[i]!;
     const at = i * FUNC_INFO_SIZE;
-    putU32(out, at, f.insn, little);
-    putU32(out, at + 4, f.typeId, little);
+    putWord(out, at, f.insn, little);
+    putWord(out, at + 4, f.typeId, little);
   }
   return out;
 }
@@ -38,25 +39,10 @@ export function lineInfoBytes(linked: LinkedProgram, byteOrder: ByteOrder): Uint
   for (let i = 0; i < records.length; i++) {
     const l = records[i]!;
     const at = i * LINE_INFO_SIZE;
-    putU32(out, at, l.insn, little);
-    putU32(out, at + 4, l.fileNameOff, little);
-    putU32(out, at + 8, l.lineOff, little);
-    putU32(out, at + 12, (l.line << 10) | (l.column & 0x3ff), little);
+    putWord(out, at, l.insn, little);
+    putWord(out, at + 4, l.fileNameOff, little);
+    putWord(out, at + 8, l.lineOff, little);
+    putWord(out, at + 12, (l.line << 10) | (l.column & 0x3ff), little);
   }
   return out;
-}
-
-/** A u32 (or an int32's bits) into `out` at `at` (a Uint8Array store keeps the low 8 bits). */
-function putU32(out: Uint8Array, at: number, v: number, little: boolean): void {
-  if (little) {
-    out[at] = v;
-    out[at + 1] = v >>> 8;
-    out[at + 2] = v >>> 16;
-    out[at + 3] = v >>> 24;
-  } else {
-    out[at] = v >>> 24;
-    out[at + 1] = v >>> 16;
-    out[at + 2] = v >>> 8;
-    out[at + 3] = v;
-  }
 }

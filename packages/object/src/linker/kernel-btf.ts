@@ -3,7 +3,7 @@ import type { CollectionSpec } from '../spec.js';
 import type { Btf } from '../btf/btf.js';
 import { BtfFuncLinkage, BtfKind, BtfVarLinkage } from '../btf/types.js';
 import { kconfigLayout } from './kconfig.js';
-import { word } from '../btf/layout.js';
+import { putWord, word } from '../btf/layout.js';
 
 /**
  * The object's BTF as the kernel accepts it (what libbpf does between open
@@ -69,21 +69,6 @@ function plainBtfForKernel(spec: CollectionSpec, btf: Btf): { bytes: Uint8Array;
     writeSortedWords(bytes, at, entries, little);
   }
   return { bytes, unresolvedDatasecs };
-}
-
-/** The u32 `value` at `at` in the blob's byte order (the caller checked the range). */
-function putWord(b: Uint8Array, at: number, value: number, little: boolean): void {
-  if (little) {
-    b[at] = value;
-    b[at + 1] = value >>> 8;
-    b[at + 2] = value >>> 16;
-    b[at + 3] = value >>> 24;
-  } else {
-    b[at] = value >>> 24;
-    b[at + 1] = value >>> 16;
-    b[at + 2] = value >>> 8;
-    b[at + 3] = value;
-  }
 }
 
 /**
