@@ -93,8 +93,8 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
   if (typeof timeout !== 'number' || !(timeout >= 0) || timeout > 2 ** 31 - 1) {
     throw new LoaderError('LOAD_OPTIONS', `pinLockTimeout must be a number of milliseconds from 0 to 2147483647, not ${String(options.pinLockTimeout)}`);
   }
-  // A plain load (no overrides, pin root or token) calls loadUnlocked straight: no closure, no helper that finds nothing to do.
-  const overridden = options.constants === undefined && options.mapOverrides === undefined ? spec : withLoadOverrides(spec, options);
+  const overridden = withLoadOverrides(spec, options); // the spec itself when there is nothing to override
+  // A plain load (no pin root or token) calls loadUnlocked straight: no closure.
   const root = options.pinRoot;
   if (root === undefined && !options.token) return loadUnlocked(spec, overridden, options);
   const load = () =>

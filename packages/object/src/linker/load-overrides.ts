@@ -27,7 +27,6 @@ export function withLoadOverrides(spec: CollectionSpec, overrides: LoadOverrides
   if (!hasOwnKeys(overrides.constants) && !hasOwnKeys(overrides.mapOverrides)) return spec;
   const constants = Object.entries(overrides.constants ?? {});
   const mapOverrides = overrides.mapOverrides ?? {};
-  if (constants.length === 0 && Object.keys(mapOverrides).length === 0) return spec;
   for (const name of Object.keys(mapOverrides)) {
     if (!Object.hasOwn(spec.maps, name)) throw new LinkError('MAP_OVERRIDE_INVALID', `mapOverrides: no map named ${name}`);
   }
