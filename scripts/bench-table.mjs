@@ -64,9 +64,10 @@ for (const bench of benches) {
       );
       return r === '—' ? r : `${r}${u}`;
     });
+    // The run's own ratio where it saved one (since 2026-12-04 the median of the rounds' pairs), else the medians'.
     const ratios = ['libbpf', 'cilium', 'aya'].map((b) =>
       range(
-        rows.map((l) => ratio(l, 'tsbpf', b)),
+        rows.map((l) => l[`tsbpf/${b}`] ?? ratio(l, 'tsbpf', b)),
         ratioText,
       ),
     );

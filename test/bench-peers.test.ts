@@ -84,7 +84,7 @@ describeNeeds(
     ] as const) {
       it(`${name}: hash ops, typed ops and a typed walk`, () => {
         const batches = name === 'aya' ? [] : ['batchUpdateNs', 'batchLookupNs'];
-        expectFigures(run(peer(), ['maps', 1000]), ['updateNs', 'lookupNs', ...batches]);
+        expectFigures(run(peer(), ['maps', 1000, 1]), ['updateNs', 'lookupNs', ...batches]);
         const typedMany = name === 'aya' ? [] : ['setManyNs', 'iterateNs'];
         expectFigures(run(peer(), ['typed', 1000, 1]), ['setNs', 'getNs', 'entriesNs', ...typedMany]);
         expectFigures(run(peer(), ['walk', 1000, 1]), ['entriesNs']);

@@ -1,6 +1,7 @@
-// bench-maps OPS: libbpf's side of bench/maps. A BPF_MAP_TYPE_HASH (u32 -> u64,
+// bench-maps OPS [REPS]: libbpf's side of bench/maps. A BPF_MAP_TYPE_HASH (u32 -> u64,
 // 1,024 preallocated entries), 1,024 hot keys, OPS single-element updates
-// then OPS lookups through bpf_map_update_elem / bpf_map_lookup_elem.
+// then OPS lookups through bpf_map_update_elem / bpf_map_lookup_elem, then
+// REPS (default 5) batch updates and walks of 65,536 elements.
 // Prints JSON {"updateNs": x, "lookupNs": y} (nanoseconds per operation).
 #include <bpf/bpf.h>
 #include <stdio.h>
@@ -18,6 +19,9 @@ static double now_ns(void)
 int main(int argc, char **argv)
 {
 	long ops = argc > 1 ? atol(argv[1]) : 1000000;
+	int REPS = argc > 2 ? atoi(argv[2]) : 5;
+	if (ops < 1 || REPS < 1)
+		return 2;
 	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "bench", 4, 8, 1024, NULL);
 	if (fd < 0) {
 		perror("bpf_map_create");
@@ -43,8 +47,8 @@ int main(int argc, char **argv)
 	double t2 = now_ns();
 	close(fd);
 
-	/* Batches: 65,536 elements, 1,024 per call, update then a full lookup walk, 5 times. */
-	enum { N = 65536, B = 1024, REPS = 5 };
+	/* Batches: 65,536 elements, 1,024 per call, update then a full lookup walk, REPS times. */
+	enum { N = 65536, B = 1024 };
 	int bfd = bpf_map_create(BPF_MAP_TYPE_HASH, "bench_batch", 4, 8, N, NULL);
 	static __u32 keys[N], out_keys[B];
 	static __u64 values[N], out_values[B];

@@ -1,7 +1,8 @@
 // What every bench shares: the peers (libbpf's C helper, cilium/ebpf, aya and
 // tsbpf) run round by round in a rotating order, and the report: each row's
-// medians side by side, every ratio against libbpf, tsbpf against each peer,
-// the nanoseconds each adds over libbpf, the targets, and bench/results/*.json.
+// medians side by side, every ratio against libbpf and tsbpf against each peer
+// (each the median of the rounds' pairs), the nanoseconds each adds over
+// libbpf, the targets, and bench/results/*.json.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -36,27 +37,55 @@ export const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
 /**
  * Runs `rounds` rounds; in each, every side's function once, in an order that
  * rotates from round to round so that no side always follows another. A side
- * returns { key: figure }; a missing key is a row the side does not have.
- * Returns { side: { key: [figure per round] } }.
+ * returns { key: figure } (or { key: [figures] }, which counts as their
+ * median for the round); a missing key is a row the side does not have.
+ * Returns { side: { key: [every figure] } }, and under `rounds` the same as
+ * { side: { key: [one figure a round, undefined where none] } }: the pairs
+ * report() compares round by round.
  */
 export async function interleave(rounds, sides) {
   const names = Object.keys(sides);
   const out = Object.fromEntries(names.map((n) => [n, {}]));
+  const perRound = Object.fromEntries(names.map((n) => [n, {}]));
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < names.length; i++) {
       const name = names[(i + r) % names.length];
       const figures = await sides[name]();
       for (const [k, v] of Object.entries(figures)) {
-        if (Array.isArray(v)) (out[name][k] ??= []).push(...v);
-        else if (typeof v === 'number') (out[name][k] ??= []).push(v);
+        const xs = Array.isArray(v) ? v.filter((x) => typeof x === 'number') : typeof v === 'number' ? [v] : [];
+        if (xs.length === 0) continue;
+        (out[name][k] ??= []).push(...xs);
+        (perRound[name][k] ??= [])[r] = median(xs);
       }
     }
   }
+  Object.defineProperty(out, 'rounds', { value: perRound, enumerable: false });
   return out;
 }
 
+/**
+ * The median over rounds of a's cost over b's in the same round (rates turned
+ * into time a record), and of what a adds over b in ns: this VM changes
+ * speed every few hundred milliseconds (by up to 1.6x, both sides alike), so
+ * figures taken in the same round are compared with each other, not medians
+ * taken at different moments. undefined when no round has both.
+ */
+function paired(results, a, keyA, b, keyB, rate, toNs) {
+  const xs = results.rounds?.[a]?.[keyA] ?? [];
+  const ys = results.rounds?.[b]?.[keyB] ?? [];
+  const ratios = [];
+  const adds = [];
+  for (let r = 0; r < xs.length; r++) {
+    if (xs[r] === undefined || ys[r] === undefined) continue;
+    const ca = rate ? 1e9 / xs[r] : xs[r];
+    const cb = rate ? 1e9 / ys[r] : ys[r];
+    ratios.push(ca / cb);
+    adds.push((ca - cb) * (rate ? 1 : toNs));
+  }
+  return ratios.length ? { ratio: median(ratios), adds: median(adds), rounds: ratios.length } : undefined;
+}
+
 const fmt = (x) => (x === undefined ? '—' : Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : +x.toFixed(2));
-const ratio = (a, b) => (a === undefined || b === undefined ? undefined : a / b < 0.1 ? +(a / b).toPrecision(2) : +(a / b).toFixed(2));
 
 /**
  * rows: [{ metric, key, peerKey?, target? }] where target is a number (a
@@ -69,22 +98,25 @@ export function report({ bench, title, unit, rows, results, notes = [] }) {
   const toNs = { ns: 1, us: 1e3, ms: 1e6 }[unit];
   const sides = SIDES.filter((s) => results[s]);
   const out = rows.map((row) => {
+    const keyOf = (s) => (s === 'tsbpf' ? row.key : (row.peerKey?.[s] ?? row.peerKey?.all ?? row.key));
     const med = {};
     for (const s of sides) {
-      const xs = results[s][s === 'tsbpf' ? row.key : (row.peerKey?.[s] ?? row.peerKey?.all ?? row.key)];
+      const xs = results[s][keyOf(s)];
       if (xs?.length) med[s] = median(xs);
     }
-    // Costs as they are, rates as ns a record: a ratio above 1 is always slower.
-    const cost = Object.fromEntries(Object.entries(med).map(([s, v]) => [s, rate ? 1e9 / v : v]));
     const line = { metric: row.metric, unit, ...Object.fromEntries(sides.map((s) => [s, med[s]])) };
-    for (const s of ['cilium', 'aya', 'tsbpf']) line[`${s}/libbpf`] = ratio(cost[s], cost.libbpf);
-    line['tsbpf/cilium'] = ratio(cost.tsbpf, cost.cilium);
-    line['tsbpf/aya'] = ratio(cost.tsbpf, cost.aya);
-    for (const s of ['cilium', 'aya', 'tsbpf'])
-      line[`${s} +ns`] = cost[s] === undefined || cost.libbpf === undefined ? undefined : +((cost[s] - cost.libbpf) * (rate ? 1 : toNs)).toFixed(0);
+    const pair = (a, b) => (med[a] === undefined || med[b] === undefined ? undefined : paired(results, a, keyOf(a), b, keyOf(b), rate, toNs));
+    const ratioOf = (p) => (p === undefined ? undefined : p.ratio < 0.1 ? +p.ratio.toPrecision(2) : +p.ratio.toFixed(2));
+    for (const s of ['cilium', 'aya', 'tsbpf']) {
+      const p = pair(s, 'libbpf');
+      line[`${s}/libbpf`] = ratioOf(p);
+      line[`${s} +ns`] = p === undefined ? undefined : +p.adds.toFixed(0);
+    }
+    line['tsbpf/cilium'] = ratioOf(pair('tsbpf', 'cilium'));
+    line['tsbpf/aya'] = ratioOf(pair('tsbpf', 'aya'));
     if (row.target !== undefined) {
       line.target = rate ? `>= ${row.target * 100}% of libbpf` : `<= ${row.target}x`;
-      line.met = rate ? med.tsbpf / med.libbpf >= row.target : line['tsbpf/libbpf'] <= row.target;
+      line.met = line['tsbpf/libbpf'] !== undefined && (rate ? 1 / line['tsbpf/libbpf'] >= row.target : line['tsbpf/libbpf'] <= row.target);
     }
     return line;
   });
@@ -92,19 +124,26 @@ export function report({ bench, title, unit, rows, results, notes = [] }) {
   console.log(`figures: medians in ${unit}${rate ? ' (higher is better)' : ' (lower is better)'}`);
   console.table(Object.fromEntries(out.map((l) => [l.metric, Object.fromEntries(sides.map((s) => [LABEL[s], fmt(l[s])]))])));
   console.log(
-    `ratios: cost against libbpf${rate ? ' (ns a record; libbpf rate / side rate)' : ''}, tsbpf against each peer (< 1: tsbpf is faster), and the ns each adds over libbpf`,
+    `ratios: cost against libbpf${rate ? ' (ns a record; libbpf rate / side rate)' : ''}, tsbpf against each peer (< 1: tsbpf is faster), and the ns each adds over libbpf: medians over rounds of each round's pair`,
   );
   const cols = ['cilium/libbpf', 'aya/libbpf', 'tsbpf/libbpf', 'tsbpf/cilium', 'tsbpf/aya', 'tsbpf +ns', 'cilium +ns', 'aya +ns', 'target'];
   console.table(Object.fromEntries(out.map((l) => [l.metric, Object.fromEntries(cols.map((c) => [c, l[c] ?? '—']))])));
   for (const l of out) {
     if (l.target)
       console.log(
-        `${l.met ? 'target met' : 'TARGET MISSED'}: ${l.metric}: tsbpf ${rate ? `${Math.round((100 * l.tsbpf) / l.libbpf)}% of libbpf's rate` : `${l['tsbpf/libbpf']}x libbpf`} (target ${l.target})`,
+        `${l.met ? 'target met' : 'TARGET MISSED'}: ${l.metric}: tsbpf ${rate ? `${Math.round(100 / l['tsbpf/libbpf'])}% of libbpf's rate` : `${l['tsbpf/libbpf']}x libbpf`} (target ${l.target})`,
       );
     if (l['tsbpf/cilium'] !== undefined)
       console.log(`${l['tsbpf/cilium'] <= 1 ? 'ahead of cilium/ebpf' : 'BEHIND cilium/ebpf'}: ${l.metric}: ${l['tsbpf/cilium']}x its cost`);
   }
   for (const n of notes) console.log(n);
+  // BENCH_ROUNDS=1: every round's figure per side and row, to see a bench's spread.
+  if (process.env.BENCH_ROUNDS)
+    for (const row of rows)
+      for (const s of sides) {
+        const xs = results.rounds?.[s]?.[s === 'tsbpf' ? row.key : (row.peerKey?.[s] ?? row.peerKey?.all ?? row.key)];
+        if (xs?.length) console.log(`rounds: ${row.key} ${s}: ${xs.map((x) => (x === undefined ? '-' : fmt(x))).join(' ')}`);
+      }
   mkdirSync(join(root, 'bench/results'), { recursive: true });
   writeFileSync(join(root, `bench/results/${bench}.json`), JSON.stringify({ date: new Date().toISOString(), peers: peerLabels(), rows: out }, null, 2) + '\n');
   return out;

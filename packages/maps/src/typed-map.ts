@@ -84,7 +84,7 @@ abstract class Base<K, V, Stored> implements Iterable<[K, V]>, Disposable {
   }
 
   set(key: K, value: V, options?: SetOptions): this {
-    const flags = options === undefined ? UpdateFlags.any : updateFlags(options);
+    const flags = options === undefined ? undefined : updateFlags(options); // undefined: BPF_ANY, the cheapest to pass
     this.prepareKey(key);
     const view = this.map.valueView;
     if (!this.valueDense) bytesOf(view).fill(0);
