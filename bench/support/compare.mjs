@@ -66,9 +66,9 @@ export async function interleave(rounds, sides) {
 /**
  * The median over rounds of a's cost over b's in the same round (rates turned
  * into time a record), and of what a adds over b in ns: this VM changes
- * speed every few hundred milliseconds (by up to 1.6x, both sides alike), so
- * figures taken in the same round are compared with each other, not medians
- * taken at different moments. undefined when no round has both.
+ * speed every few hundred milliseconds (libbpf's own lookup by up to 1.6x),
+ * so figures taken in the same round are compared with each other, not
+ * medians taken at different moments. undefined when no round has both.
  */
 function paired(results, a, keyA, b, keyB, rate, toNs) {
   const xs = results.rounds?.[a]?.[keyA] ?? [];
@@ -82,8 +82,11 @@ function paired(results, a, keyA, b, keyB, rate, toNs) {
     ratios.push(ca / cb);
     adds.push((ca - cb) * (rate ? 1 : toNs));
   }
-  return ratios.length ? { ratio: median(ratios), adds: median(adds), rounds: ratios.length } : undefined;
+  return ratios.length ? { ratio: median(ratios), adds: median(adds) } : undefined;
 }
+
+/** The result key a side's figure for `row` is under (a peer's may differ from tsbpf's). */
+const keyOf = (row, side) => (side === 'tsbpf' ? row.key : (row.peerKey?.[side] ?? row.peerKey?.all ?? row.key));
 
 const fmt = (x) => (x === undefined ? '—' : Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : +x.toFixed(2));
 
@@ -98,14 +101,13 @@ export function report({ bench, title, unit, rows, results, notes = [] }) {
   const toNs = { ns: 1, us: 1e3, ms: 1e6 }[unit];
   const sides = SIDES.filter((s) => results[s]);
   const out = rows.map((row) => {
-    const keyOf = (s) => (s === 'tsbpf' ? row.key : (row.peerKey?.[s] ?? row.peerKey?.all ?? row.key));
     const med = {};
     for (const s of sides) {
-      const xs = results[s][keyOf(s)];
+      const xs = results[s][keyOf(row, s)];
       if (xs?.length) med[s] = median(xs);
     }
     const line = { metric: row.metric, unit, ...Object.fromEntries(sides.map((s) => [s, med[s]])) };
-    const pair = (a, b) => (med[a] === undefined || med[b] === undefined ? undefined : paired(results, a, keyOf(a), b, keyOf(b), rate, toNs));
+    const pair = (a, b) => (med[a] === undefined || med[b] === undefined ? undefined : paired(results, a, keyOf(row, a), b, keyOf(row, b), rate, toNs));
     const ratioOf = (p) => (p === undefined ? undefined : p.ratio < 0.1 ? +p.ratio.toPrecision(2) : +p.ratio.toFixed(2));
     for (const s of ['cilium', 'aya', 'tsbpf']) {
       const p = pair(s, 'libbpf');
@@ -141,7 +143,7 @@ export function report({ bench, title, unit, rows, results, notes = [] }) {
   if (process.env.BENCH_ROUNDS)
     for (const row of rows)
       for (const s of sides) {
-        const xs = results.rounds?.[s]?.[s === 'tsbpf' ? row.key : (row.peerKey?.[s] ?? row.peerKey?.all ?? row.key)];
+        const xs = results.rounds?.[s]?.[keyOf(row, s)];
         if (xs?.length) console.log(`rounds: ${row.key} ${s}: ${xs.map((x) => (x === undefined ? '-' : fmt(x))).join(' ')}`);
       }
   mkdirSync(join(root, 'bench/results'), { recursive: true });
