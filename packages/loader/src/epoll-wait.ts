@@ -20,8 +20,9 @@ export class EpollWait {
   private waiting: Promise<number> | undefined;
   /** Reads of the reader's memory in progress (consumeAt, which may call back into close()). */
   private busy = 0;
-  private closedFlag = false;
-  private released = false;
+  /** Start as close() leaves them; the constructor then opens (see there). */
+  private closedFlag = true;
+  private released = true;
 
   /**
    * `what` names the reader in errors (`ring buffer events`); `release`
@@ -34,6 +35,11 @@ export class EpollWait {
     maxEvents: number,
     private readonly release: () => void,
   ) {
+    // Written twice (as close() leaves them, then open): V8 takes a field written once for a constant, and the
+    // first close() in a process then deoptimized every function that had read it (the ring loop's isClosed, a
+    // RingBuffer's decoder, ...), as BpfMap's fields did (docs/performance.md).
+    this.closedFlag = false;
+    this.released = false;
     const ep = epollCreate();
     if (ep < 0) throw new SyscallError('epoll_create1', -ep, what);
     this.ep = ep;

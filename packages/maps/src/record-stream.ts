@@ -43,7 +43,8 @@ export interface RecordSource {
  * of (`record`).
  */
 export abstract class RecordStream<T, R> implements AsyncIterable<R>, Disposable {
-  private closed = false;
+  /** Starts as close() leaves it; the constructor then opens (see EpollWait: one write would be a constant to V8). */
+  private closed = true;
   private readonly held = new HeldError();
 
   constructor(
@@ -55,6 +56,7 @@ export abstract class RecordStream<T, R> implements AsyncIterable<R>, Disposable
     /** Attach 64-bit words to the reader's views (see withWords): its records are 8-aligned. */
     private readonly aligned: boolean,
   ) {
+    this.closed = false;
     const { pollMs } = options;
     if (pollMs !== undefined && !(typeof pollMs === 'number' && Number.isInteger(pollMs) && pollMs >= 0 && pollMs <= 0x7fffffff)) {
       reader.close(); // made for this stream, which will not be
