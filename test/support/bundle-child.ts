@@ -31,3 +31,19 @@ export async function bundleChild(entry: string, name: string, options: BuildOpt
   });
   return out;
 }
+
+const packageSource = (pkg: string) => join(repoRoot, 'packages', pkg, 'src', 'index.ts');
+
+/**
+ * A child bundled with every @tsbpf package from this tree's sources (the
+ * code under test, not dist/) and only koffi left external, given a
+ * require() for it: for children that load programs, use maps or ask V8.
+ */
+export function bundleSourcesChild(entry: string, name: string): Promise<string> {
+  return bundleChild(entry, name, {
+    alias: { '@tsbpf/object': packageSource('object'), '@tsbpf/loader': packageSource('loader'), '@tsbpf/maps': packageSource('maps') },
+    packages: undefined,
+    external: ['koffi'],
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+}

@@ -37,7 +37,7 @@ export class EpollWait {
   ) {
     // Written twice (as close() leaves them, then open): V8 takes a field written once for a constant, and the
     // first close() in a process then deoptimized every function that had read it (the ring loop's isClosed, a
-    // RingBuffer's decoder, ...), as BpfMap's fields did (docs/performance.md).
+    // RingBuffer's stopped(), ...), as BpfMap's fields did (docs/performance.md).
     this.closedFlag = false;
     this.released = false;
     const ep = epollCreate();

@@ -1,25 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { bundleChild } from '../../../test/support/bundle-child.js';
-import { describeNeeds, isRoot, repoRoot } from '../../../test/support/env.js';
+import { bundleSourcesChild } from '../../../test/support/bundle-child.js';
+import { describeNeeds, isRoot } from '../../../test/support/env.js';
 
 // What a ring buffer's loop asks on every record stays optimized through the
 // first close() of another reader in the process: close() used to write
 // `closed` fields V8 had taken for constants (written once), and every
 // function that had read one was deoptimized. Asked of V8 itself, in a child.
 let child = '';
-const src = (pkg: string) => join(repoRoot, 'packages', pkg, 'src', 'index.ts');
 
 describeNeeds([isRoot()], 'a ring buffer under V8', () => {
   beforeAll(async () => {
-    child = await bundleChild('test/support/ring-jit-child.ts', 'ring-buffer-jit', {
-      alias: { '@tsbpf/object': src('object'), '@tsbpf/loader': src('loader'), '@tsbpf/maps': src('maps') },
-      packages: undefined,
-      external: ['koffi'],
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    });
+    child = await bundleSourcesChild('test/support/ring-jit-child.ts', 'ring-buffer-jit');
   }, 60_000);
   afterAll(() => {
     if (child) rmSync(child, { force: true });

@@ -1,25 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { bundleChild } from '../../../test/support/bundle-child.js';
-import { describeNeeds, isRoot, repoRoot } from '../../../test/support/env.js';
+import { bundleSourcesChild } from '../../../test/support/bundle-child.js';
+import { describeNeeds, isRoot } from '../../../test/support/env.js';
 
 // The hot paths stay optimized: the first close() of a map in a process used
 // to deoptimize TypedMap.set and get (close() rewrote fields V8 had taken for
 // constants), and each new map's first call deoptimized them again (its
 // bound syscall was a new call target). Asked of V8 itself, in a child.
 let child = '';
-const src = (pkg: string) => join(repoRoot, 'packages', pkg, 'src', 'index.ts');
 
 describeNeeds([isRoot()], 'TypedMap set and get under V8', () => {
   beforeAll(async () => {
-    child = await bundleChild('test/support/jit-child.ts', 'typed-map-jit', {
-      alias: { '@tsbpf/object': src('object'), '@tsbpf/loader': src('loader'), '@tsbpf/maps': src('maps') },
-      packages: undefined,
-      external: ['koffi'],
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    });
+    child = await bundleSourcesChild('test/support/jit-child.ts', 'typed-map-jit');
   }, 60_000);
   afterAll(() => {
     if (child) rmSync(child, { force: true });

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compile } from '@tsbpf/compiler';
-import { bundleChild } from '../../../test/support/bundle-child.js';
-import { describeNeeds, hasCommand, isRoot, repoRoot } from '../../../test/support/env.js';
+import { bundleSourcesChild } from '../../../test/support/bundle-child.js';
+import { describeNeeds, hasCommand, isRoot } from '../../../test/support/env.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tsbpf-use-after-close-'));
 let child = '';
@@ -33,15 +33,8 @@ SEC("raw_tracepoint/sched_process_exec") int noop(void *ctx) { return 0; }
 char LICENSE[] SEC("license") = "GPL";
 `;
 
-/** The child, bundled from the sources (it must see this tree's code, not dist/) but koffi, and given a require() for it. */
-const src = (pkg: string) => join(repoRoot, 'packages', pkg, 'src', 'index.ts');
-const bundleUseAfterClose = () =>
-  bundleChild('test/support/use-after-close-child.ts', 'use-after-close', {
-    alias: { '@tsbpf/object': src('object'), '@tsbpf/loader': src('loader'), '@tsbpf/maps': src('maps') },
-    packages: undefined,
-    external: ['koffi'],
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  });
+/** The child, bundled from the sources (it must see this tree's code, not dist/). */
+const bundleUseAfterClose = () => bundleSourcesChild('test/support/use-after-close-child.ts', 'use-after-close');
 
 function runChild(mode: 'late' | 'dropped'): { status: number | null; signal: string | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--expose-gc', child, object, mode], { encoding: 'utf8', timeout: 120_000 });
