@@ -5,6 +5,11 @@
 // declaration forms tsbpf could use (the attr as a `void *` koffi pointer, or
 // as an integer address: what sys/ffi.ts uses since 2026-12-03), beside C
 // (ffi-tax.c, built here with cc and libbpf) in rotating rounds; medians in ns.
+// On x86-64 also bpf() through a stub of machine code taking the attr's
+// address as its one argument (the command and size built in, the raw
+// `syscall` instruction, -errno returned in rax): what a call with one
+// argument instead of syscall(2)'s four saves (a lever tried, not kept:
+// docs/performance.md, 2026-12-04).
 // A measurement of koffi only: tsbpf's own calls go through packages/loader.
 // Root (bpf()). Knobs: N (calls a round, 500,000), ROUNDS (9).
 import { execFileSync } from 'node:child_process';
@@ -53,6 +58,23 @@ for (let k = 0; k < 1024; k++) {
   if (sysP(NR_BPF, 2, attr, 32) !== 0) throw new Error('ffi-tax: update failed');
 }
 const attrAddress = Number(koffi.address(attr));
+
+/** bpf(cmd, attr, size) as a one-argument function of machine code (x86-64), or undefined elsewhere. */
+const mmap = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset)');
+const mprotect = libc.func('int mprotect(void *addr, size_t len, int prot)');
+const BpfStub = koffi.proto('long bpf_stub(uintptr_t attr)');
+function bpfStub(cmd, size) {
+  if (process.arch !== 'x64') return undefined;
+  const u32 = (v) => [v & 255, (v >>> 8) & 255, (v >>> 16) & 255, v >>> 24];
+  // mov rsi, rdi; mov edi, cmd; mov edx, size; mov eax, NR_BPF; syscall; ret
+  const code = [0x48, 0x89, 0xfe, 0xbf, ...u32(cmd), 0xba, ...u32(size), 0xb8, ...u32(NR_BPF), 0x0f, 0x05, 0xc3];
+  const page = mmap(null, 4096, 3, 0x22, -1, 0); // PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS
+  new Uint8Array(koffi.view(page, 4096)).set(code);
+  if (mprotect(page, 4096, 5) !== 0) throw new Error('ffi-tax: mprotect(PROT_READ|PROT_EXEC) refused'); // W^X: never both
+  return koffi.decode(page, BpfStub);
+}
+const lookupStub = bpfStub(1, 32);
+const badStub = bpfStub(9999, 32);
 const zeros = calloc(1, 64); // strnlen's argument: returns 0 at once
 const zerosAddress = Number(koffi.address(zeros));
 
@@ -69,6 +91,10 @@ const sides = {
   'bpf(lookup, void *)': () => (kv.setUint32(0, i++ & 1023, true), sysP(NR_BPF, 1, attr, 32)),
   'bpf(lookup, uintptr_t)': () => (kv.setUint32(0, i++ & 1023, true), sysU(NR_BPF, 1, attrAddress, 32)),
 };
+if (lookupStub) {
+  sides['bpf(bad command), 1-argument stub'] = () => badStub(attrAddress) + 22; // -EINVAL
+  sides['bpf(lookup), 1-argument stub'] = () => (kv.setUint32(0, i++ & 1023, true), lookupStub(attrAddress));
+}
 const time = (f) => {
   const t0 = process.hrtime.bigint();
   for (let j = 0; j < N; j++) if (f() !== 0) throw new Error('ffi-tax: a call failed');
@@ -88,6 +114,15 @@ for (let r = 0; r < ROUNDS; r++) {
   res['C bpf_map_lookup_elem'].push(c.lookup);
 }
 const median = (a) => a.slice().sort((x, y) => x - y)[a.length >> 1];
+if (lookupStub) {
+  // Same-round pairs: the stub against syscall(2) with the address as an integer.
+  const pair = (a, b) => res[a].map((x, r) => x - res[b][r]);
+  const saved = (a, b) => {
+    const d = pair(a, b);
+    return `${median(d).toFixed(1)} ns (stub faster in ${d.filter((x) => x > 0).length} of ${d.length} rounds)`;
+  };
+  console.log(`the 1-argument stub saves, paired by round: lookup ${saved('bpf(lookup, uintptr_t)', 'bpf(lookup), 1-argument stub')}; bad command ${saved('bpf(bad command, uintptr_t)', 'bpf(bad command), 1-argument stub')}`);
+}
 console.log(`bench/maps/ffi-tax: ${ROUNDS} rounds of ${N} calls, medians in ns (min–max)`);
 console.table(
   Object.fromEntries(
