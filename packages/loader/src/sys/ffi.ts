@@ -123,7 +123,9 @@ function buildStubs(): { lookup: BpfStub; update: BpfStub; delete: BpfStub; next
   const stubAt = (i: number): BpfStub => koffi.decode(base + BigInt(i * SLOT), BpfStubProto) as BpfStub;
   return { lookup: stubAt(0), update: stubAt(1), delete: stubAt(2), next: stubAt(3) };
 }
-const BpfStubProto = koffi.proto('long tsbpf_bpf_stub(uintptr_t attr)');
+// Anonymous: a named prototype is koffi's global name, and a second copy of this module in the process (another
+// version, or the CommonJS build beside the ESM one) would throw a duplicate name when it loads.
+const BpfStubProto = koffi.proto('long (uintptr_t attr)');
 
 /**
  * bpf(cmd, attr, size) for the hot paths (map element operations), with the
