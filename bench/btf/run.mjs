@@ -56,10 +56,10 @@ for (const k of Object.keys(tsbpf)) time(tsbpf[k], 5); // warm up the JIT
 /** A helper's { row: { median } } as { row: median }. */
 const medians = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.median]));
 const sides = {
-  libbpf: () => medians(runJson(join(root, 'build/c/bench-btf'), [FILE, PER_ROUND])),
+  libbpf: async () => medians(await runJson(join(root, 'build/c/bench-btf'), [FILE, PER_ROUND])),
   tsbpf: () => Object.fromEntries(Object.keys(tsbpf).map((k) => [k, time(tsbpf[k], k === 'fullDecode' ? Math.ceil(PER_ROUND / 5) : PER_ROUND)])),
 };
-for (const [name, bin] of Object.entries(peers)) sides[name] = () => medians(runJson(bin, ['btf', FILE, PER_ROUND]));
+for (const [name, bin] of Object.entries(peers)) sides[name] = async () => medians(await runJson(bin, ['btf', FILE, PER_ROUND]));
 const results = await interleave(ROUNDS, sides);
 report({
   bench: 'btf',

@@ -26,7 +26,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { median, root, runJson } from '../support/compare.mjs';
+import { median, root, runJson, startHelpers } from '../support/compare.mjs';
 import { makeLeanLoad } from './lean-load.mjs';
 
 const OBJ = process.env.OBJ ?? join(root, 'fixtures/out/minimal.bpf.o');
@@ -156,10 +156,11 @@ console.log(
 // libbpf's whole open + load + close (build/c/bench-load, N loads) after each round, when it is built: the row's reference in the same run.
 const libbpfBin = join(root, 'build/c/bench-load');
 const libbpf = existsSync(libbpfBin) ? [] : undefined;
+if (libbpf) startHelpers(); // before the rounds (compare.mjs: no fork of this process between them)
 for (let r = 0; r < ROUNDS; r++) {
   const m = round();
   for (const n of names) rounds[n].push(m[n]);
-  if (libbpf) libbpf.push(runJson(libbpfBin, [OBJ, N]).medianUs);
+  if (libbpf) libbpf.push((await runJson(libbpfBin, [OBJ, N])).medianUs);
   console.log(
     `round ${r + 1}: ${libbpf ? `libbpf ${libbpf[r].toFixed(1)}   ` : ''}${names.map((n) => `${n} ${m[n].toFixed(1)}`).join('   ')}   library work ${names
       .slice(1)

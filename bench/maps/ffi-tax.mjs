@@ -121,7 +121,9 @@ if (lookupStub) {
     const d = pair(a, b);
     return `${median(d).toFixed(1)} ns (stub faster in ${d.filter((x) => x > 0).length} of ${d.length} rounds)`;
   };
-  console.log(`the 1-argument stub saves, paired by round: lookup ${saved('bpf(lookup, uintptr_t)', 'bpf(lookup), 1-argument stub')}; bad command ${saved('bpf(bad command, uintptr_t)', 'bpf(bad command), 1-argument stub')}`);
+  console.log(
+    `the 1-argument stub saves, paired by round: lookup ${saved('bpf(lookup, uintptr_t)', 'bpf(lookup), 1-argument stub')}; bad command ${saved('bpf(bad command, uintptr_t)', 'bpf(bad command), 1-argument stub')}`,
+  );
 }
 console.log(`bench/maps/ffi-tax: ${ROUNDS} rounds of ${N} calls, medians in ns (min–max)`);
 console.table(

@@ -92,8 +92,8 @@ ours(); // warm up
 // value pointer, cilium/ebpf's value argument, aya's returned value): its
 // figure stands for both tsbpf rows, lookup (a fresh copy) and lookupInto.
 const intoToo = (r) => ({ ...r, lookupIntoNs: r.lookupNs });
-const sides = { libbpf: () => intoToo(runJson(join(root, 'build/c/bench-maps'), [OPS, REPS])), tsbpf: ours };
-for (const [name, bin] of Object.entries(peers)) sides[name] = () => intoToo(runJson(bin, ['maps', OPS, REPS]));
+const sides = { libbpf: async () => intoToo(await runJson(join(root, 'build/c/bench-maps'), [OPS, REPS])), tsbpf: ours };
+for (const [name, bin] of Object.entries(peers)) sides[name] = async () => intoToo(await runJson(bin, ['maps', OPS, REPS]));
 const results = await interleave(ROUNDS, sides);
 report({
   bench: 'maps',

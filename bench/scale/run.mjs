@@ -83,8 +83,8 @@ function loadPoint(obj, n) {
     return { ms: t };
   };
   for (let i = 0; i < 3; i++) ours();
-  const sides = { libbpf: () => ({ ms: runJson(join(root, 'build/c/bench-load'), [obj, per]).medianUs / 1e3 }), tsbpf: ours };
-  for (const [name, bin] of Object.entries(peers)) sides[name] = () => ({ ms: runJson(bin, ['load', obj, per, 3]).medianUs / 1e3 });
+  const sides = { libbpf: async () => ({ ms: (await runJson(join(root, 'build/c/bench-load'), [obj, per])).medianUs / 1e3 }), tsbpf: ours };
+  for (const [name, bin] of Object.entries(peers)) sides[name] = async () => ({ ms: (await runJson(bin, ['load', obj, per, 3])).medianUs / 1e3 });
   return point(sides);
 }
 
@@ -134,10 +134,10 @@ if (curves.includes('btf')) {
       return { ms: t };
     };
     ours();
-    const sides = { libbpf: () => ({ ms: runJson(C, ['btfsplit', VMLINUX, per, ...these]).medianMs }), tsbpf: ours };
-    if (peers.cilium) sides.cilium = () => ({ ms: runJson(peers.cilium, ['btfsplit', VMLINUX, per, ...these]).medianMs });
+    const sides = { libbpf: async () => ({ ms: (await runJson(C, ['btfsplit', VMLINUX, per, ...these])).medianMs }), tsbpf: ours };
+    if (peers.cilium) sides.cilium = async () => ({ ms: (await runJson(peers.cilium, ['btfsplit', VMLINUX, per, ...these])).medianMs });
     // aya has no split BTF: its point is the kernel's BTF alone.
-    if (peers.aya && k === 0) sides.aya = () => ({ ms: runJson(peers.aya, ['btf', VMLINUX, per]).parseFind.median });
+    if (peers.aya && k === 0) sides.aya = async () => ({ ms: (await runJson(peers.aya, ['btf', VMLINUX, per])).parseFind.median });
     byModules[k] = await point(sides);
   }
   table('parse the kernel BTF + K split module BTFs, find a struct in each', byModules, 'ms', 'ms');

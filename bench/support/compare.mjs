@@ -3,7 +3,7 @@
 // medians side by side, every ratio against libbpf and tsbpf against each peer
 // (each the median of the rounds' pairs), the nanoseconds each adds over
 // libbpf, the targets, and bench/results/*.json.
-import { execFileSync } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ const LABEL = { libbpf: 'libbpf', cilium: 'cilium/ebpf', aya: 'aya', tsbpf: 'tsb
 let built;
 /** The Go and Rust peers, built once per machine ({ cilium?: bin, aya?: bin }); PEERS=none leaves them out. */
 export function peerBins() {
+  if (!launcher) startLauncher(); // before the rounds: this process forks once, to start it
   if (!built) {
     built = {};
     if (process.env.PEERS !== 'none') for (const p of buildPeers().peers) built[p.name] = p;
@@ -27,9 +28,71 @@ export function peerLabels() {
   return Object.fromEntries(Object.entries(built).map(([k, p]) => [k, p.label]));
 }
 
-/** Runs a helper that prints one JSON object. */
+/**
+ * The process that runs the peers' helpers (bench/support/launcher.mjs),
+ * started once, before any round. Why not execFileSync from here: a fork of
+ * this process leaves every page of its heap copy-on-write until written,
+ * and the next tsbpf round then takes a minor fault on each page of V8's
+ * young generation it allocates into: 300–1,300 faults in a 20,000-call
+ * round of `BpfMap.lookup` (a fresh array a call), 50–130 ns a call on this
+ * VM (2026-12-04, docs/performance.md), which a program that does not fork
+ * between its calls never pays and no peer pays (each runs in a process of
+ * its own). The launcher forks instead.
+ */
+let launcher;
+function startLauncher() {
+  // No execArgv: the launcher is a plain node, whatever flags this process was started with.
+  const child = fork(join(root, 'bench/support/launcher.mjs'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const pending = new Map();
+  let next = 0;
+  // The channel holds the event loop only while a helper runs: a bench ends when its work does.
+  const hold = () => (pending.size > 0 ? child.channel?.ref() : child.channel?.unref());
+  child.on('message', ({ id, out, error }) => {
+    const p = pending.get(id);
+    if (!p) return;
+    pending.delete(id);
+    hold();
+    if (error !== undefined) p.reject(new Error(error));
+    else {
+      try {
+        p.resolve(JSON.parse(out));
+      } catch (e) {
+        p.reject(new Error(`${p.what}: not one JSON object: ${e.message}`));
+      }
+    }
+  });
+  child.on('exit', (code, signal) => {
+    for (const p of pending.values()) p.reject(new Error(`${p.what}: the bench's launcher exited (${signal ?? code})`));
+    pending.clear();
+    launcher = undefined;
+  });
+  child.unref();
+  launcher = {
+    run(bin, args) {
+      return new Promise((resolve, reject) => {
+        const id = next++;
+        pending.set(id, { resolve, reject, what: `${bin} ${args.join(' ')}` });
+        hold();
+        child.send({ id, bin, args });
+      });
+    },
+  };
+  hold();
+}
+
+/** Starts the launcher if it is not running: for a script that calls runJson without peerBins(), before its rounds. */
+export function startHelpers() {
+  if (!launcher) startLauncher();
+}
+
+/**
+ * Runs a helper that prints one JSON object, from the launcher process (see
+ * above); resolves to that object. The launcher starts on the first call if
+ * peerBins() or startHelpers() has not started it.
+ */
 export function runJson(bin, args) {
-  return JSON.parse(execFileSync(bin, args.map(String), { encoding: 'utf8', maxBuffer: 16 << 20 }));
+  if (!launcher) startLauncher();
+  return launcher.run(bin, args.map(String));
 }
 
 export const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];

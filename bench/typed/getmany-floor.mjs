@@ -32,7 +32,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { median, root, runJson } from '../support/compare.mjs';
+import { median, root, runJson, startHelpers } from '../support/compare.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
 const WALKS = Number(process.env.WALKS ?? 7);
@@ -175,6 +175,7 @@ function round(r) {
 
 const helper = join(root, 'build/c/bench-typed');
 const haveC = existsSync(helper);
+if (haveC) startHelpers(); // before the rounds (compare.mjs: no fork of this process between them)
 try {
   check();
   for (let i = 0; i < 3; i++) for (const n of names) calls[n]();
@@ -184,7 +185,7 @@ try {
   const rounds = Object.fromEntries([...(haveC ? ['libbpf'] : []), ...names].map((n) => [n, []]));
   for (let r = 0; r < ROUNDS; r++) {
     const m = round(r);
-    if (haveC) m.libbpf = runJson(helper, [1000, WALKS]).getManyNs;
+    if (haveC) m.libbpf = (await runJson(helper, [1000, WALKS])).getManyNs;
     for (const n of Object.keys(rounds)) rounds[n].push(m[n]);
     console.log(
       `round ${r + 1}: ${Object.keys(rounds)

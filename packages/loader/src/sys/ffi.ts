@@ -13,7 +13,8 @@ import koffi from 'koffi';
 import { LoaderError } from '../errors.js';
 import { SyscallError } from './errors.js';
 import { setField } from './fields.js';
-import { epollEvent, epollEventSize } from './layouts.generated.js';
+import { attrSize, bpfCmd, epollEvent, epollEventSize } from './layouts.generated.js';
+import { bpfStubCode } from './bpf-stub-code.js';
 
 const libc = koffi.load('libc.so.6');
 
@@ -33,6 +34,7 @@ const callocFn = libc.func('void *calloc(size_t n, size_t size)');
 const freeFn = libc.func('void free(void *p)');
 const mmapFn = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset)');
 const munmapFn = libc.func('int munmap(void *addr, size_t length)');
+const mprotectFn = libc.func('int mprotect(void *addr, size_t len, int prot)');
 const fcntlFn = libc.func('int fcntl(int fd, int cmd, int arg)');
 const epollCreateFn = libc.func('int epoll_create1(int flags)');
 const epollCtlFn = libc.func('int epoll_ctl(int epfd, int op, int fd, void *event)');
@@ -77,17 +79,81 @@ export function setns(fd: number, nstype: number): number {
   return r < 0 ? -koffi.errno() : 0;
 }
 
+/** A bpf() stub (sys/bpf-stub-code.ts): the attr's address in, the result or -errno out. */
+type BpfStub = (address: number) => number;
+
+/** The element commands a map makes on its hot path, each with the attr size MapElemOps passes. */
+const LOOKUP = bpfCmd.MAP_LOOKUP_ELEM,
+  LOOKUP_SIZE = attrSize.MAP_LOOKUP_ELEM,
+  UPDATE = bpfCmd.MAP_UPDATE_ELEM,
+  UPDATE_SIZE = attrSize.MAP_UPDATE_ELEM,
+  DELETE = bpfCmd.MAP_DELETE_ELEM,
+  DELETE_SIZE = attrSize.MAP_DELETE_ELEM,
+  NEXT = bpfCmd.MAP_GET_NEXT_KEY,
+  NEXT_SIZE = attrSize.MAP_GET_NEXT_KEY;
+
+/**
+ * One stub a hot command, built once: their code is copied into one page
+ * mapped read-write, which is then made read-execute (never both at once)
+ * and never unmapped (the functions live as long as the process). Undefined
+ * when this architecture has none, TSBPF_BPF_STUBS=0, or the system refuses
+ * the page or its execute permission (a policy against executable memory):
+ * the hot path is then syscall(2) as every other bpf() call.
+ */
+function buildStubs(): { lookup: BpfStub; update: BpfStub; delete: BpfStub; next: BpfStub } | undefined {
+  if (process.env.TSBPF_BPF_STUBS === '0' || NR_BPF === undefined) return undefined;
+  const codes = [
+    [LOOKUP, LOOKUP_SIZE],
+    [UPDATE, UPDATE_SIZE],
+    [DELETE, DELETE_SIZE],
+    [NEXT, NEXT_SIZE],
+  ].map(([cmd, size]) => bpfStubCode(process.arch, NR_BPF, cmd!, size!));
+  if (codes.some((c) => c === undefined)) return undefined;
+  const SLOT = 32; // each stub at a 32-byte boundary; the page is zeroed between them
+  const page = pageSize();
+  const p = mmap(page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (typeof p === 'number') return undefined;
+  const bytes = new Uint8Array(koffi.view(p, page) as ArrayBuffer);
+  codes.forEach((c, i) => bytes.set(c!, i * SLOT));
+  if ((mprotectFn(p, page, PROT_READ | PROT_EXEC) as number) !== 0) {
+    munmapFn(p, page);
+    return undefined;
+  }
+  const base = koffi.address(p) as bigint;
+  const stubAt = (i: number): BpfStub => koffi.decode(base + BigInt(i * SLOT), BpfStubProto) as BpfStub;
+  return { lookup: stubAt(0), update: stubAt(1), delete: stubAt(2), next: stubAt(3) };
+}
+// Anonymous: a named prototype is koffi's global name, and a second copy of this module in the process (another
+// version, or the CommonJS build beside the ESM one) would throw a duplicate name when it loads.
+const BpfStubProto = koffi.proto('long (uintptr_t attr)');
+
 /**
  * bpf(cmd, attr, size) for the hot paths (map element operations), with the
  * attr's address already a number: one function for every map, so that a
  * call site sees one target whichever map it serves (a closure bound to
  * each map's attr was a new target at every new map, which deoptimized the
- * code that had inlined the last one). `attr` is for a fake door (door.ts).
- * Returns the result or a negative errno.
+ * code that had inlined the last one). The four element commands go
+ * through their stubs where there are some (each call site below sees one
+ * function); any other command or size through syscall(2). `attr` is for a
+ * fake door (door.ts). Returns the result or a negative errno.
  */
 export function bpfHot(cmd: number, _attr: NativeBuffer, address: number, size: number): number {
+  if (stubs !== undefined) {
+    if (cmd === LOOKUP) {
+      if (size === LOOKUP_SIZE) return stubs.lookup(address);
+    } else if (cmd === UPDATE) {
+      if (size === UPDATE_SIZE) return stubs.update(address);
+    } else if (cmd === DELETE) {
+      if (size === DELETE_SIZE) return stubs.delete(address);
+    } else if (cmd === NEXT && size === NEXT_SIZE) return stubs.next(address);
+  }
   const r = bpfSyscallFn(NR, cmd, address, size) as number;
   return r < 0 ? -koffi.errno() : r;
+}
+
+/** @internal How bpfHot reaches the kernel: `stub` (sys/bpf-stub-code.ts) or `syscall` (syscall(2)). For tests. */
+export function bpfHotPath(): 'stub' | 'syscall' {
+  return stubs === undefined ? 'syscall' : 'stub';
 }
 
 /** fcntl(fd, F_DUPFD_CLOEXEC, min): a new fd at least `min`, or a negative errno. */
@@ -261,6 +327,8 @@ export const PROT_READ = 0x1;
 export const PROT_WRITE = 0x2;
 export const MAP_SHARED = 0x01;
 export const MAP_PRIVATE = 0x02;
+const PROT_EXEC = 0x4;
+const MAP_ANONYMOUS = 0x20;
 
 /** The system page size (sysconf(_SC_PAGESIZE)). */
 export function pageSize(): number {
@@ -334,3 +402,6 @@ export function view(p: Pointer, length: number): ArrayBuffer {
   checkSize(length);
   return koffi.view(p, length) as ArrayBuffer;
 }
+
+/** The hot path's stubs (see buildStubs), built last: building them uses the bindings and constants above. */
+const stubs = buildStubs();
