@@ -120,9 +120,10 @@ describeNeeds([isRoot()], 'the hot path against syscall(2), on real maps', () =>
         { name: 'lookup 1', cmd: bpfCmd.MAP_LOOKUP_ELEM, size: attrSize.MAP_LOOKUP_ELEM, key: 1, attr: (s) => elemAttr(s.fd, s.key, s.value) },
         { name: 'lookup 9', cmd: bpfCmd.MAP_LOOKUP_ELEM, size: attrSize.MAP_LOOKUP_ELEM, key: 9, attr: (s) => elemAttr(s.fd, s.key, s.value) },
         { name: 'lookup, NULL value', cmd: bpfCmd.MAP_LOOKUP_ELEM, size: attrSize.MAP_LOOKUP_ELEM, key: 1, attr: (s) => elemAttr(s.fd, s.key, null) },
-        { name: 'first key', cmd: bpfCmd.MAP_GET_NEXT_KEY, size: attrSize.MAP_GET_NEXT_KEY, attr: (s) => elemAttr(s.fd, null, s.next) },
         { name: 'delete 9', cmd: bpfCmd.MAP_DELETE_ELEM, size: attrSize.MAP_DELETE_ELEM, key: 9, attr: (s) => elemAttr(s.fd, s.key, null) },
         { name: 'delete 1', cmd: bpfCmd.MAP_DELETE_ELEM, size: attrSize.MAP_DELETE_ELEM, key: 1, attr: (s) => elemAttr(s.fd, s.key, null) },
+        // After the deletes, one key is left: the order of a hash map's keys depends on its own hash seed, so the two maps agree only then.
+        { name: 'first key', cmd: bpfCmd.MAP_GET_NEXT_KEY, size: attrSize.MAP_GET_NEXT_KEY, attr: (s) => elemAttr(s.fd, null, s.next) },
         { name: 'key after 2 (the last)', cmd: bpfCmd.MAP_GET_NEXT_KEY, size: attrSize.MAP_GET_NEXT_KEY, key: 2, attr: (s) => elemAttr(s.fd, s.key, s.next) },
         { name: 'lookup, no such fd', cmd: bpfCmd.MAP_LOOKUP_ELEM, size: attrSize.MAP_LOOKUP_ELEM, key: 2, attr: (s) => elemAttr(1 << 20, s.key, s.value) },
         { name: 'lookup, fd of stdin', cmd: bpfCmd.MAP_LOOKUP_ELEM, size: attrSize.MAP_LOOKUP_ELEM, key: 2, attr: (s) => elemAttr(0, s.key, s.value) },
@@ -163,6 +164,7 @@ describeNeeds([isRoot()], 'the hot path against syscall(2), on real maps', () =>
       expect(byName['lookup 9']!.hot).toBe(-2);
       expect(byName['lookup, NULL value']!.hot).toBe(-14); // EFAULT
       expect(byName['first key']!.hot).toBe(0);
+      expect(byName['first key']!.next).toEqual(['2', '2']);
       expect(byName['delete 9']!.hot).toBe(-2);
       expect(byName['delete 1']!.hot).toBe(0);
       expect(byName['key after 2 (the last)']!.hot).toBe(-2);
