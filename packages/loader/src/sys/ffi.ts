@@ -13,7 +13,8 @@ import koffi from 'koffi';
 import { LoaderError } from '../errors.js';
 import { SyscallError } from './errors.js';
 import { setField } from './fields.js';
-import { attrSize, bpfCmd, epollEvent, epollEventSize } from './layouts.generated.js';
+import { DELETE, DELETE_SIZE, LOOKUP, LOOKUP_SIZE, NEXT, NEXT_SIZE, UPDATE, UPDATE_SIZE } from './elem-commands.js';
+import { epollEvent, epollEventSize } from './layouts.generated.js';
 import { bpfStubCode } from './bpf-stub-code.js';
 
 const libc = koffi.load('libc.so.6');
@@ -81,16 +82,6 @@ export function setns(fd: number, nstype: number): number {
 
 /** A bpf() stub (sys/bpf-stub-code.ts): the attr's address in, the result or -errno out. */
 type BpfStub = (address: number) => number;
-
-/** The element commands a map makes on its hot path, each with the attr size MapElemOps passes. */
-const LOOKUP = bpfCmd.MAP_LOOKUP_ELEM,
-  LOOKUP_SIZE = attrSize.MAP_LOOKUP_ELEM,
-  UPDATE = bpfCmd.MAP_UPDATE_ELEM,
-  UPDATE_SIZE = attrSize.MAP_UPDATE_ELEM,
-  DELETE = bpfCmd.MAP_DELETE_ELEM,
-  DELETE_SIZE = attrSize.MAP_DELETE_ELEM,
-  NEXT = bpfCmd.MAP_GET_NEXT_KEY,
-  NEXT_SIZE = attrSize.MAP_GET_NEXT_KEY;
 
 /**
  * One stub a hot command, built once: their code is copied into one page

@@ -10,7 +10,8 @@ import { hotBpf, type HotBpf } from './door.js';
 import { SyscallError } from './errors.js';
 import { NativeBuffer } from './ffi.js';
 import { setField } from './fields.js';
-import { attrSize, bpfCmd, mapElemAttr as E } from './layouts.generated.js';
+import { DELETE, DELETE_SIZE, LOOKUP, LOOKUP_SIZE, NEXT, NEXT_SIZE, UPDATE, UPDATE_SIZE } from './elem-commands.js';
+import { attrSize, mapElemAttr as E } from './layouts.generated.js';
 
 const ENOENT = 2;
 const EBADF = 9;
@@ -18,14 +19,6 @@ const EBADF = 9;
 const freedCall: HotBpf = () => -EBADF;
 /** Where update() rewrites its flags (the low half of the u64: flags fit in 32 bits). */
 const FLAGS_AT = E.flags.offset;
-const LOOKUP = bpfCmd.MAP_LOOKUP_ELEM,
-  LOOKUP_SIZE = attrSize.MAP_LOOKUP_ELEM,
-  UPDATE = bpfCmd.MAP_UPDATE_ELEM,
-  UPDATE_SIZE = attrSize.MAP_UPDATE_ELEM,
-  DELETE = bpfCmd.MAP_DELETE_ELEM,
-  DELETE_SIZE = attrSize.MAP_DELETE_ELEM,
-  NEXT = bpfCmd.MAP_GET_NEXT_KEY,
-  NEXT_SIZE = attrSize.MAP_GET_NEXT_KEY;
 
 /** An attr for one element command: the map's fd and the given pointers, zero elsewhere. */
 function elemAttr(fd: number, key: bigint, value?: { field: typeof E.value | typeof E.next_key; address: bigint }): NativeBuffer {
