@@ -16,7 +16,7 @@ const LABEL = { libbpf: 'libbpf', cilium: 'cilium/ebpf', aya: 'aya', tsbpf: 'tsb
 let built;
 /** The Go and Rust peers, built once per machine ({ cilium?: bin, aya?: bin }); PEERS=none leaves them out. */
 export function peerBins() {
-  if (!launcher) startLauncher(); // before the rounds: this process forks once, to start it
+  startHelpers(); // before the rounds: this process forks once, to start it
   if (!built) {
     built = {};
     if (process.env.PEERS !== 'none') for (const p of buildPeers().peers) built[p.name] = p;
@@ -91,7 +91,7 @@ export function startHelpers() {
  * peerBins() or startHelpers() has not started it.
  */
 export function runJson(bin, args) {
-  if (!launcher) startLauncher();
+  startHelpers();
   return launcher.run(bin, args.map(String));
 }
 
